@@ -1,0 +1,76 @@
+// The error catalogue's texts. A test checks that every code has both messages and both numbers.
+#include "tz/util/error.hpp"
+
+namespace tz {
+
+const std::vector<ErrorInfo>& error_catalogue() {
+  static const std::vector<ErrorInfo> kCatalogue = {
+      {ErrorCode::ok, "ok", "成功", "success", 0, 200},
+      {ErrorCode::usage, "usage", "用法错误：{0}", "usage error: {0}", 2, 400},
+      {ErrorCode::invalid_input, "invalid_input", "输入有误：{0}", "invalid input: {0}", 1, 400},
+      {ErrorCode::not_found, "not_found", "未找到：{0}", "not found: {0}", 1, 404},
+      {ErrorCode::already_exists, "already_exists", "已存在：{0}", "already exists: {0}", 1, 409},
+      {ErrorCode::wrong_passphrase, "wrong_passphrase", "口令错误，无法打开数据库",
+       "wrong passphrase: the store cannot be opened", 1, 401},
+      {ErrorCode::store_missing, "store_missing",
+       "在 {0} 没有找到数据库，请先运行 field-cli init", "no store at {0}; run field-cli init first", 1, 404},
+      {ErrorCode::store_corrupt, "store_corrupt", "数据库已损坏：{0}", "the store is damaged: {0}", 1, 500},
+      {ErrorCode::io_error, "io_error", "读写文件失败：{0}", "file input/output failed: {0}", 1, 500},
+      {ErrorCode::disk_full, "disk_full", "磁盘已满，未写入任何数据：{0}",
+       "the disk is full; nothing was written: {0}", 1, 507},
+      {ErrorCode::import_rejected, "import_rejected", "导入被拒绝：发现 {0} 处问题，未写入任何数据",
+       "import refused: {0} problem(s) found, nothing was written", 1, 422},
+      {ErrorCode::excel_damaged_id, "excel_damaged_id",
+       "第 {0} 行“{1}”列的值 {2} 已被 Excel 转成数字，原号码无法恢复。请在 Excel 中把该列设为“文本”后重新录入或从原始文件复制",
+       "line {0}, column \"{1}\": {2} was turned into a number by Excel and the original cannot be "
+       "recovered. Format the column as Text in Excel and enter or copy the numbers again",
+       1, 422},
+      {ErrorCode::encoding_error, "encoding_error", "文件编码无法识别：{0}（应为 UTF-8 或 GB18030）",
+       "unrecognised file encoding: {0} (expected UTF-8 or GB18030)", 1, 400},
+      {ErrorCode::schema_error, "schema_error", "数据定义有误：{0}", "schema error: {0}", 1, 500},
+      {ErrorCode::crypto_error, "crypto_error", "加密操作失败：{0}", "cryptographic operation failed: {0}", 1,
+       500},
+      {ErrorCode::period_unset, "period_unset", "尚未设置统计期（年度和截至日期）",
+       "the reporting period (year and as-of date) is not set", 1, 409},
+      {ErrorCode::internal, "internal", "内部错误：{0}", "internal error: {0}", 1, 500},
+  };
+  return kCatalogue;
+}
+
+const ErrorInfo& error_info(ErrorCode code) {
+  const auto& cat = error_catalogue();
+  auto i = static_cast<size_t>(code);
+  if (i < cat.size() && cat[i].code == code) return cat[i];
+  return cat.back();
+}
+
+std::string format_message(std::string_view tmpl, const std::vector<std::string>& args) {
+  std::string out;
+  out.reserve(tmpl.size() + 32);
+  for (size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl[i] == '{') {
+      size_t j = i + 1;
+      size_t n = 0;
+      bool digits = false;
+      while (j < tmpl.size() && tmpl[j] >= '0' && tmpl[j] <= '9') {
+        n = n * 10 + static_cast<size_t>(tmpl[j] - '0');
+        ++j;
+        digits = true;
+      }
+      if (digits && j < tmpl.size() && tmpl[j] == '}') {
+        if (n < args.size()) out += args[n];
+        i = j;
+        continue;
+      }
+    }
+    out += tmpl[i];
+  }
+  return out;
+}
+
+std::string Error::message(Lang lang) const {
+  const auto& info = error_info(code_);
+  return format_message(lang == Lang::zh ? info.zh : info.en, args_);
+}
+
+}  // namespace tz

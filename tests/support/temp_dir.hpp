@@ -1,0 +1,27 @@
+// A fresh temporary folder per test, removed on scope exit.
+#pragma once
+#include <filesystem>
+#include <string>
+
+namespace tz::test {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Reads a whole file as bytes.
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& bytes);
+// The source tree's folder (schemas/, data/).
+std::filesystem::path source_dir();
+
+}  // namespace tz::test

@@ -1,0 +1,87 @@
+// Strong identifier types: 128-bit entity and device ids, version ids (device, sequence number) and
+// entity types. Bare integers and byte strings never stand in for these.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tz {
+
+// A 128-bit id; Tag makes EntityId and DeviceId different types.
+template <typename Tag>
+struct Id128 {
+  std::array<uint8_t, 16> bytes{};
+
+  auto operator<=>(const Id128&) const = default;
+  bool is_zero() const {
+    for (auto b : bytes)
+      if (b) return false;
+    return true;
+  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
+  static Id128 from_bytes(std::string_view raw) {  // raw must hold at least 16 bytes
+    Id128 id;
+    for (size_t i = 0; i < 16 && i < raw.size(); ++i) id.bytes[i] = static_cast<uint8_t>(raw[i]);
+    return id;
+  }
+  std::string hex() const;
+  static std::optional<Id128> from_hex(std::string_view hex);
+};
+
+struct EntityIdTag {};
+struct DeviceIdTag {};
+using EntityId = Id128<EntityIdTag>;
+using DeviceId = Id128<DeviceIdTag>;
+
+// A device's gap-free, never reused change sequence number.
+struct Seq {
+  uint64_t value = 0;
+  auto operator<=>(const Seq&) const = default;
+};
+
+// The id of one field version: (device id, device sequence number). Never changes.
+struct VersionId {
+  DeviceId device;
+  Seq seq;
+  auto operator<=>(const VersionId&) const = default;
+  std::string str() const;  // "<device hex>:<seq>"
+};
+
+enum class EntityType : uint8_t { household = 1, person = 2, job = 3, visit = 4, subsidy = 5 };
+inline constexpr EntityType kEntityTypes[] = {EntityType::household, EntityType::person, EntityType::job,
+                                              EntityType::visit, EntityType::subsidy};
+std::string_view entity_type_name(EntityType t);  // "household", ...
+std::optional<EntityType> entity_type_from_name(std::string_view name);
+
+// A field's stable numeric id within its entity type.
+using FieldId = uint16_t;
+
+template <typename Tag>
+std::string Id128<Tag>::hex() const {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out(32, '0');
+  for (size_t i = 0; i < 16; ++i) {
+    out[2 * i] = kDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kDigits[bytes[i] & 15];
+  }
+  return out;
+}
+
+template <typename Tag>
+std::optional<Id128<Tag>> Id128<Tag>::from_hex(std::string_view hex) {
+  if (hex.size() != 32) return std::nullopt;
+  Id128 id;
+  for (size_t i = 0; i < 32; ++i) {
+    char c = hex[i];
+    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (v < 0) return std::nullopt;
+    id.bytes[i / 2] = static_cast<uint8_t>(id.bytes[i / 2] | (i % 2 ? v : v << 4));
+  }
+  return id;
+}
+
+}  // namespace tz

@@ -1,0 +1,66 @@
+// Records as the store keeps them: per field the set of live versions, each with its attribution;
+// and the field-level change that every edit is recorded as. apply_change is the merge kernel: a
+// change removes exactly the versions its base names and adds itself.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tz/model/hlc.hpp"
+#include "tz/model/ids.hpp"
+
+namespace tz {
+
+// One value of one field, with who set it (谁摸查、谁负责).
+struct Version {
+  VersionId id;
+  std::string value;
+  Hlc ts;
+  std::string collector;
+  int64_t device_ms = 0;  // the device's wall time when the edit was made
+  int64_t server_ms = 0;  // the server's receipt time; 0 until the server has it
+};
+
+// The live versions of one field. More than one distinct value is a conflict.
+struct FieldVersions {
+  std::vector<Version> live;
+  // The version shown: the highest (timestamp, device id).
+  const Version* shown() const;
+  bool conflict() const;
+};
+
+struct Entity {
+  EntityType type = EntityType::person;
+  EntityId id;
+  std::map<FieldId, FieldVersions> fields;
+
+  // The shown value of a field, or nullptr when the field has no live version.
+  const std::string* value(FieldId f) const;
+  std::string value_or(FieldId f, std::string fallback = {}) const;
+  // The version ids of a field's live versions: the base of an edit that replaces what is shown.
+  std::vector<VersionId> live_ids(FieldId f) const;
+  // Every live version of every field.
+  std::vector<const Version*> all_versions() const;
+};
+
+// A field-level change: what push sends and the change log keeps.
+struct FieldChange {
+  EntityType type = EntityType::person;
+  EntityId entity;
+  FieldId field = 0;
+  std::string value;
+  VersionId version;
+  Hlc ts;
+  std::string collector;
+  int64_t device_ms = 0;
+  std::vector<VersionId> base;
+  uint32_t schema_version = 0;
+};
+
+// Applies a change to an entity's state: removes the base's ids from the field's live set and adds
+// the new version. Pure; idempotent (a version already live is not added twice).
+void apply_change(Entity& e, const FieldChange& c);
+
+}  // namespace tz

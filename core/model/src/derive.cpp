@@ -1,0 +1,141 @@
+// Derived employment status per person for the period (SPEC §3 "Reporting period").
+#include "tz/model/derive.hpp"
+
+#include <algorithm>
+
+#include "tz/util/text.hpp"
+
+namespace tz {
+
+Deriver::Deriver(const Schema& schema, const Period& period) : schema_(schema), period_(period) {
+  auto& hh = schema.entity(EntityType::household);
+  auto& p = schema.entity(EntityType::person);
+  auto& j = schema.entity(EntityType::job);
+  auto& v = schema.entity(EntityType::visit);
+  hh_village_ = hh.require("village_code").id;
+  p_labour_ = p.require("labour_ability").id;
+  p_declared_ = p.require("declared_status").id;
+  p_willing_ = p.require("willing_to_go_out").id;
+  p_returned_ = p.require("returned").id;
+  p_life_ = p.require("life_event").id;
+  p_student_ = p.require("student").id;
+  j_start_ = j.require("start_month").id;
+  j_end_ = j.require("end_month").id;
+  j_months_ = j.require("months_in_period").id;
+  j_place_ = j.require("work_place").id;
+  j_bucket_ = j.require("place_bucket").id;
+  j_source_ = j.require("source").id;
+  j_income_ = j.require("monthly_income").id;
+  v_date_ = v.require("date").id;
+}
+
+std::string Deriver::job_bucket(const Entity& job, const std::string& home_village) const {
+  // A region code for the place of work decides, compared with the person's home county.
+  std::string place = text::remove_spaces(job.value_or(j_place_));
+  if ((place.size() == 6 || place.size() == 9 || place.size() == 12) && text::all_digits(place) &&
+      home_village.size() >= 6) {
+    if (place.compare(0, 6, home_village, 0, 6) == 0) return "in_county";
+    if (place.compare(0, 2, home_village, 0, 2) == 0) return "in_province";
+    return "out_province";
+  }
+  return job.value_or(j_bucket_);
+}
+
+bool Deriver::job_counts(const Entity& job) const {
+  if (schema_.settings().farming_counts_as_employment) return true;
+  return job.value_or(j_source_) != "07";
+}
+
+bool Deriver::job_overlaps(const Entity& job) const {
+  auto start = parse_year_month(job.value_or(j_start_));
+  auto end = parse_year_month(job.value_or(j_end_));
+  if (start && *start > period_.last_month()) return false;
+  if (end && *end < period_.first_month()) return false;
+  return true;
+}
+
+int Deriver::job_months(const Entity& job) const {
+  auto start = parse_year_month(job.value_or(j_start_));
+  auto end = parse_year_month(job.value_or(j_end_));
+  YearMonth from = start ? std::max(*start, period_.first_month()) : period_.first_month();
+  YearMonth to = end ? std::min(*end, period_.last_month()) : period_.last_month();
+  int overlap = std::max(0, to.index() - from.index() + 1);
+  const std::string* recorded = job.value(j_months_);
+  if (recorded && text::all_digits(*recorded)) {
+    int m = std::stoi(*recorded);
+    // The recorded months are the collector's answer; the overlap only caps it when dates are known.
+    return (start || end) ? std::min(m, overlap) : std::min(m, period_.months());
+  }
+  return overlap;
+}
+
+DerivedStatus Deriver::derive(const PersonFacts& f) const {
+  DerivedStatus d;
+  const Entity& p = *f.person;
+  std::string labour = p.value_or(p_labour_);
+  d.able = labour.empty() || labour == "01" || labour == "02";
+  d.life_event = !p.value_or(p_life_).empty();
+  d.student = p.value_or(p_student_) == "1";
+  d.in_labour_count = d.able && !d.life_event && !d.student;
+  std::string willing = p.value_or(p_willing_);
+  d.willing_recorded = !willing.empty();
+  d.willing = willing == "1";
+  d.returned = p.value_or(p_returned_) == "1";
+
+  std::string home = f.household ? f.household->value_or(hh_village_) : std::string();
+
+  // A visit within the period confirms everything about the person.
+  bool visited = false;
+  for (auto* v : f.visits)
+    if (auto date = parse_date(v->value_or(v_date_)); date && period_.contains_date(*date)) visited = true;
+
+  // Jobs that count: overlapping the period and (for the derived status) confirmed within it.
+  const Entity* best = nullptr;
+  int best_months = -1;
+  std::optional<YearMonth> best_start;
+  bool any_confirmed_job = false;
+  for (auto* j : f.jobs) {
+    if (!job_counts(*j) || !job_overlaps(*j)) continue;
+    bool confirmed = visited;
+    for (auto* v : j->all_versions())
+      if (period_.contains_ms(v->ts.ms)) confirmed = true;
+    if (!confirmed) continue;
+    any_confirmed_job = true;
+    int m = job_months(*j);
+    auto start = parse_year_month(j->value_or(j_start_));
+    d.months += m;
+    if (auto* inc = j->value(j_income_); inc && !inc->empty()) d.income += std::stod(*inc) * m;
+    // The bucket job: most months in the period; ties go to the latest start.
+    if (m > best_months || (m == best_months && start > best_start)) {
+      best = j;
+      best_months = m;
+      best_start = start;
+    }
+  }
+  d.months = std::min(d.months, period_.months());
+
+  const std::string declared = p.value_or(p_declared_);
+  const std::string prefix = std::to_string(period_.year) + ":";
+  if (declared.rfind(prefix, 0) == 0) {
+    d.declared = true;
+    d.status_confirmed = true;
+    d.employed = declared.substr(prefix.size()) == "01";
+  } else {
+    d.employed = any_confirmed_job;
+    d.status_confirmed = any_confirmed_job || visited;
+    if (!d.status_confirmed)
+      for (auto* v : p.all_versions())
+        if (period_.contains_ms(v->ts.ms)) d.status_confirmed = true;
+  }
+  if (d.employed && best) {
+    d.bucket_job = best;
+    d.bucket = job_bucket(*best, home);
+  }
+  if (!d.employed) {
+    d.months = 0;
+    d.income = 0;
+  }
+  return d;
+}
+
+}  // namespace tz

@@ -1,0 +1,19 @@
+// The hybrid logical clock's two rules.
+#include "tz/model/hlc.hpp"
+
+namespace tz {
+
+Hlc HybridClock::tick(int64_t physical_ms) {
+  if (physical_ms > last_.ms) {
+    last_ = Hlc{physical_ms, 0};
+  } else {
+    ++last_.counter;
+  }
+  return last_;
+}
+
+void HybridClock::observe(Hlc remote) {
+  if (remote > last_) last_ = remote;
+}
+
+}  // namespace tz

@@ -1,0 +1,56 @@
+// A compact binary codec (LEB128 varints, length-prefixed strings) for the store's blobs. The
+// reader is bounded: it never trusts a length beyond the bytes that remain, so a damaged or hostile
+// blob fails cleanly instead of allocating or reading out of range.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "tz/util/error.hpp"
+
+namespace tz {
+
+class ByteWriter {
+ public:
+  void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void varint(uint64_t v);
+  void svarint(int64_t v) { varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void raw(std::string_view bytes) { out_.append(bytes); }
+  void str(std::string_view s) {
+    varint(s.size());
+    out_.append(s);
+  }
+  const std::string& data() const { return out_; }
+  std::string take() { return std::move(out_); }
+  void clear() { out_.clear(); }
+  void reserve(size_t n) { out_.reserve(n); }
+
+ private:
+  std::string out_;
+};
+
+// Reads what ByteWriter wrote. Every method throws Failure(store_corrupt) on malformed input.
+class ByteReader {
+ public:
+  explicit ByteReader(std::string_view in) : in_(in) {}
+  uint8_t u8();
+  uint64_t varint();
+  int64_t svarint() {
+    uint64_t v = varint();
+    return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+  }
+  std::string_view raw(size_t n);
+  std::string str() { return std::string(raw(checked_count(varint(), 1))); }
+  // A container count that cannot exceed the remaining bytes given a minimum size per element.
+  size_t checked_count(uint64_t n, size_t min_element_bytes);
+  bool done() const { return pos_ == in_.size(); }
+  size_t remaining() const { return in_.size() - pos_; }
+
+ private:
+  [[noreturn]] void fail() const;
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+}  // namespace tz

@@ -1,0 +1,45 @@
+// Varint and bounded reading for the binary codec.
+#include "tz/util/bytes.hpp"
+
+namespace tz {
+
+void ByteWriter::varint(uint64_t v) {
+  while (v >= 0x80) {
+    out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out_.push_back(static_cast<char>(v));
+}
+
+void ByteReader::fail() const { throw Failure(ErrorCode::store_corrupt, {"malformed record at byte " + std::to_string(pos_)}); }
+
+uint8_t ByteReader::u8() {
+  if (pos_ >= in_.size()) fail();
+  return static_cast<uint8_t>(in_[pos_++]);
+}
+
+uint64_t ByteReader::varint() {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos_ >= in_.size()) fail();
+    auto b = static_cast<uint8_t>(in_[pos_++]);
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return v;
+  }
+  fail();
+}
+
+std::string_view ByteReader::raw(size_t n) {
+  if (n > remaining()) fail();
+  auto s = in_.substr(pos_, n);
+  pos_ += n;
+  return s;
+}
+
+size_t ByteReader::checked_count(uint64_t n, size_t min_element_bytes) {
+  if (min_element_bytes == 0) min_element_bytes = 1;
+  if (n > remaining() / min_element_bytes) fail();
+  return static_cast<size_t>(n);
+}
+
+}  // namespace tz

@@ -1,0 +1,125 @@
+// The device store: entities with their live field versions, the change log that sync pushes, keyed
+// lookups, and the store's configuration. Personal data is encrypted at rest (AES-256-GCM under a
+// data key wrapped by a scrypt key from the passphrase). SQLite sits behind this interface; none of
+// its types appear here. One DeviceStore is used by one thread at a time.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tz/crypto/crypto.hpp"
+#include "tz/crypto/natural_keys.hpp"
+#include "tz/model/hlc.hpp"
+#include "tz/model/period.hpp"
+#include "tz/model/record.hpp"
+#include "tz/model/schema.hpp"
+#include "tz/util/error.hpp"
+
+namespace tz {
+
+// What init sets up, and what later configuration (enrolment, the server's period) replaces.
+struct StoreConfig {
+  std::string county;                   // 6-digit county code
+  std::vector<std::string> collectors;  // the device's collectors
+  std::string default_collector;
+  Period period;
+  std::string region_tree_csv;          // the county's region tree, when known
+  std::string region_tree_version;
+};
+
+struct StoreInfo {
+  DeviceId device;
+  std::string epoch;         // random, new after a restore
+  uint64_t next_seq = 1;     // the next change sequence number
+  uint64_t acked_seq = 0;    // the last sequence the server acknowledged
+  int64_t created_ms = 0;
+  int64_t last_sync_ms = 0;
+  int schema_version = 0;
+  StoreConfig config;
+};
+
+// Exact lookups through keyed hashes; the key never appears in the file.
+enum class LookupKind : uint8_t { id_number = 1, phone = 2, name = 3 };
+
+// One entity as written: its full state plus the plaintext columns the store indexes.
+struct EntityRow {
+  Entity entity;
+  std::string village;               // the village the entity belongs to (scope, status by village)
+  std::optional<EntityId> parent;    // person -> household, job/visit -> person or household
+  uint32_t flags = 0;                // kFlag* bits, readable without the passphrase
+};
+
+inline constexpr uint32_t kFlagIdentityOk = 1;  // name, a valid ID, household and village present
+
+struct LookupRow {
+  LookupKind kind;
+  std::string key;  // normalised value (e.g. the 18-character ID)
+  EntityId entity;
+};
+
+// Everything one operation writes, applied in one transaction.
+struct WriteBatch {
+  std::vector<EntityRow> entities;
+  std::vector<FieldChange> changes;  // seqs must continue the store's next_seq without gaps
+  std::vector<LookupRow> lookups;
+  Hlc clock;                         // the clock after the changes
+  std::string crash_point;           // named crash point just before commit
+};
+
+struct ScryptCost {
+  uint64_t n = 1ULL << 15;
+  uint32_t r = 8;
+  uint32_t p = 1;
+};
+
+class DeviceStore {
+ public:
+  virtual ~DeviceStore() = default;
+
+  virtual const StoreInfo& info() const = 0;
+  virtual const Schema& schema() const = 0;
+  virtual bool unlocked() const = 0;
+
+  // Natural-key ids under the county secret (requires unlock).
+  virtual const crypto::NaturalKeys& natural_keys() const = 0;
+
+  virtual std::optional<Entity> get(const EntityId& id) const = 0;
+  virtual std::optional<EntityRow> get_row(const EntityId& id) const = 0;
+  // Every entity (optionally of one type), decrypted; locked stores give only non-personal fields.
+  virtual void scan(std::optional<EntityType> type, const std::function<void(EntityRow&&)>& fn) const = 0;
+  // Candidates for an exact match; callers confirm against the decrypted value.
+  virtual std::vector<EntityId> lookup(LookupKind kind, std::string_view key) const = 0;
+  virtual uint64_t entity_count(EntityType type) const = 0;
+
+  // Changes not yet acknowledged by the server, in sequence order.
+  virtual std::vector<FieldChange> changes_after(uint64_t seq) const = 0;
+  virtual uint64_t pending_change_count() const = 0;
+
+  // A new timestamp from the store's hybrid logical clock (not yet persisted: write() does).
+  virtual Hlc tick(int64_t physical_ms) = 0;
+  virtual Hlc clock() const = 0;
+
+  // Applies a batch in one transaction. On any failure nothing is written.
+  virtual Status write(WriteBatch& batch) = 0;
+  virtual Status set_config(const StoreConfig& config) = 0;
+};
+
+// Creates a new store in dir (which must not hold one). county_secret: empty = a new random one
+// (tests pass one to make two stores share it).
+Result<std::unique_ptr<DeviceStore>> create_device_store(const std::filesystem::path& dir, std::string_view passphrase,
+                                                         const Schema& schema, const StoreConfig& config,
+                                                         const ScryptCost& cost = {},
+                                                         std::string county_secret = {});
+// Opens with the passphrase; a wrong passphrase is ErrorCode::wrong_passphrase.
+Result<std::unique_ptr<DeviceStore>> open_device_store(const std::filesystem::path& dir, std::string_view passphrase,
+                                                       const Schema& schema);
+// Opens without the passphrase: configuration, counts and non-personal fields only (status).
+Result<std::unique_ptr<DeviceStore>> open_device_store_locked(const std::filesystem::path& dir, const Schema& schema);
+
+bool device_store_exists(const std::filesystem::path& dir);
+
+}  // namespace tz

@@ -1,0 +1,455 @@
+// The device store on SQLite (WAL, synchronous=FULL). The only file that includes SQLiteCpp; its
+// exceptions become tz errors here. Tables and blob layouts: docs/storage.md.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+
+#include "entity_codec.hpp"
+#include "tz/store/device_store.hpp"
+#include "tz/util/crash_point.hpp"
+
+namespace tz {
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+constexpr size_t kChangesPerGroup = 256;
+constexpr const char* kDbName = "store.db";
+
+std::string blob_of(const SQLite::Column& c) {
+  return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
+}
+
+Error sqlite_error(const SQLite::Exception& e) {
+  int code = e.getErrorCode() & 0xff;
+  if (code == SQLITE_FULL) return Error(ErrorCode::disk_full, {e.what()});
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Error(ErrorCode::store_corrupt, {e.what()});
+  return Error(ErrorCode::io_error, {e.what()});
+}
+
+nlohmann::json config_to_json(const StoreConfig& c) {
+  return {{"county", c.county},
+          {"collectors", c.collectors},
+          {"default_collector", c.default_collector},
+          {"period_year", c.period.year},
+          {"as_of", c.period.is_set() ? format_date(c.period.as_of) : ""},
+          {"region_tree_version", c.region_tree_version}};
+}
+
+StoreConfig config_from_json(const nlohmann::json& j) {
+  StoreConfig c;
+  c.county = j.value("county", "");
+  c.collectors = j.value("collectors", std::vector<std::string>{});
+  c.default_collector = j.value("default_collector", "");
+  c.period.year = j.value("period_year", 0);
+  if (auto d = parse_date(j.value("as_of", ""))) c.period.as_of = *d;
+  c.region_tree_version = j.value("region_tree_version", "");
+  return c;
+}
+
+class SqliteDeviceStore final : public DeviceStore {
+ public:
+  SqliteDeviceStore(std::unique_ptr<SQLite::Database> db, const Schema& schema)
+      : db_(std::move(db)), schema_(schema) {
+    for (auto t : kEntityTypes)
+      for (auto& f : schema_.entity(t).fields)
+        if (f.pii) pii_[static_cast<size_t>(t)].push_back(f.id);
+  }
+
+  const StoreInfo& info() const override { return info_; }
+  const Schema& schema() const override { return schema_; }
+  bool unlocked() const override { return aead_ != nullptr; }
+
+  const crypto::NaturalKeys& natural_keys() const override {
+    if (!keys_) throw Failure(ErrorCode::wrong_passphrase);
+    return *keys_;
+  }
+
+  std::optional<EntityRow> get_row(const EntityId& id) const override {
+    try {
+      auto& st = stmt(get_stmt_, "SELECT type, village, parent, flags, pub, sec FROM entities WHERE id = ?");
+      st.bind(1, id.bytes.data(), 16);
+      std::optional<EntityRow> out;
+      if (st.executeStep()) out = row_from(id, st, 0);
+      st.reset();
+      return out;
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+  }
+
+  std::optional<Entity> get(const EntityId& id) const override {
+    auto r = get_row(id);
+    if (!r) return std::nullopt;
+    return std::move(r->entity);
+  }
+
+  void scan(std::optional<EntityType> type, const std::function<void(EntityRow&&)>& fn) const override {
+    try {
+      SQLite::Statement st(*db_, type ? "SELECT type, village, parent, flags, pub, sec, id FROM entities WHERE type = ?"
+                                      : "SELECT type, village, parent, flags, pub, sec, id FROM entities");
+      if (type) st.bind(1, static_cast<int>(*type));
+      while (st.executeStep()) {
+        auto id = EntityId::from_bytes(blob_of(st.getColumn(6)));
+        fn(row_from(id, st, 0));
+      }
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+  }
+
+  std::vector<EntityId> lookup(LookupKind kind, std::string_view key) const override {
+    std::vector<EntityId> out;
+    if (!lookup_mac_) return out;
+    try {
+      auto& st = stmt(lookup_stmt_, "SELECT entity FROM lookup WHERE kind = ? AND hash = ?");
+      std::string h = lookup_hash(kind, key);
+      st.bind(1, static_cast<int>(kind));
+      st.bind(2, h.data(), static_cast<int>(h.size()));
+      while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
+      st.reset();
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+    return out;
+  }
+
+  uint64_t entity_count(EntityType type) const override {
+    SQLite::Statement st(*db_, "SELECT count(*) FROM entities WHERE type = ?");
+    st.bind(1, static_cast<int>(type));
+    st.executeStep();
+    return static_cast<uint64_t>(st.getColumn(0).getInt64());
+  }
+
+  std::vector<FieldChange> changes_after(uint64_t seq) const override {
+    std::vector<FieldChange> out;
+    if (!aead_) throw Failure(ErrorCode::wrong_passphrase);
+    SQLite::Statement st(*db_, "SELECT first_seq, body FROM changes WHERE last_seq > ? ORDER BY first_seq");
+    st.bind(1, static_cast<int64_t>(seq));
+    while (st.executeStep()) {
+      auto first = static_cast<uint64_t>(st.getColumn(0).getInt64());
+      auto plain = aead_->open(blob_of(st.getColumn(1)), "changes:" + std::to_string(first));
+      if (!plain) throw Failure(ErrorCode::store_corrupt, {"change log group " + std::to_string(first)});
+      std::vector<FieldChange> group;
+      store_codec::decode_changes(*plain, group);
+      for (auto& c : group)
+        if (c.version.seq.value > seq) out.push_back(std::move(c));
+    }
+    return out;
+  }
+
+  uint64_t pending_change_count() const override {
+    return info_.next_seq - 1 > info_.acked_seq ? info_.next_seq - 1 - info_.acked_seq : 0;
+  }
+
+  Hlc tick(int64_t physical_ms) override { return clock_.tick(physical_ms); }
+  Hlc clock() const override { return clock_.last(); }
+
+  Status write(WriteBatch& b) override {
+    if (!aead_) return Error(ErrorCode::wrong_passphrase);
+    uint64_t expect = info_.next_seq;
+    for (auto& c : b.changes) {
+      if (c.version.seq.value != expect || c.version.device != info_.device)
+        return Error(ErrorCode::internal, {"change sequence out of order"});
+      ++expect;
+    }
+    try {
+      SQLite::Transaction txn(*db_);
+      auto& put = stmt(put_stmt_,
+                       "INSERT OR REPLACE INTO entities(id, type, village, parent, flags, pub, sec) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)");
+      for (auto& row : b.entities) {
+        const auto& pii = pii_[static_cast<size_t>(row.entity.type)];
+        auto is_pii = [&](FieldId f) { return std::find(pii.begin(), pii.end(), f) != pii.end(); };
+        std::string pub = store_codec::encode_fields(row.entity, [&](FieldId f) { return !is_pii(f); });
+        std::string sec_plain = store_codec::encode_fields(row.entity, is_pii);
+        std::string sec = aead_->seal(sec_plain, row.entity.id.view());
+        put.bind(1, row.entity.id.bytes.data(), 16);
+        put.bind(2, static_cast<int>(row.entity.type));
+        put.bind(3, row.village);
+        if (row.parent)
+          put.bind(4, row.parent->bytes.data(), 16);
+        else
+          put.bind(4);
+        put.bind(5, static_cast<int64_t>(row.flags));
+        put.bind(6, pub.data(), static_cast<int>(pub.size()));
+        put.bind(7, sec.data(), static_cast<int>(sec.size()));
+        put.exec();
+        put.reset();
+      }
+      auto& add = stmt(change_stmt_, "INSERT INTO changes(first_seq, last_seq, body) VALUES (?, ?, ?)");
+      for (size_t i = 0; i < b.changes.size(); i += kChangesPerGroup) {
+        size_t end = std::min(b.changes.size(), i + kChangesPerGroup);
+        auto first = b.changes[i].version.seq.value;
+        std::string body = aead_->seal(store_codec::encode_changes(b.changes, i, end), "changes:" + std::to_string(first));
+        add.bind(1, static_cast<int64_t>(first));
+        add.bind(2, static_cast<int64_t>(b.changes[end - 1].version.seq.value));
+        add.bind(3, body.data(), static_cast<int>(body.size()));
+        add.exec();
+        add.reset();
+      }
+      auto& look = stmt(lookup_put_stmt_, "INSERT OR IGNORE INTO lookup(kind, hash, entity) VALUES (?, ?, ?)");
+      for (auto& l : b.lookups) {
+        std::string h = lookup_hash(l.kind, l.key);
+        look.bind(1, static_cast<int>(l.kind));
+        look.bind(2, h.data(), static_cast<int>(h.size()));
+        look.bind(3, l.entity.bytes.data(), 16);
+        look.exec();
+        look.reset();
+      }
+      Hlc clock = std::max(b.clock, clock_.last());
+      put_meta("next_seq", std::to_string(expect));
+      put_meta("hlc", std::to_string(clock.ms) + ":" + std::to_string(clock.counter));
+      if (!b.crash_point.empty()) crash_point(b.crash_point);
+      txn.commit();
+      info_.next_seq = expect;
+      clock_.observe(clock);
+    } catch (const SQLite::Exception& e) {
+      reset_statements();
+      return sqlite_error(e);
+    } catch (const Failure& f) {
+      reset_statements();
+      return f.error();
+    }
+    return ok_status();
+  }
+
+  Status set_config(const StoreConfig& config) override {
+    try {
+      SQLite::Transaction txn(*db_);
+      put_meta("config", config_to_json(config).dump());
+      if (!config.region_tree_csv.empty()) put_meta("region_tree", config.region_tree_csv);
+      txn.commit();
+      info_.config = config;
+      if (config.region_tree_csv.empty()) info_.config.region_tree_csv = get_meta("region_tree").value_or("");
+    } catch (const SQLite::Exception& e) {
+      return sqlite_error(e);
+    }
+    return ok_status();
+  }
+
+  // --- set-up, used by the factory functions below ---
+
+  void create_schema() {
+    db_->exec(
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE entities(id BLOB PRIMARY KEY, type INTEGER NOT NULL, village TEXT NOT NULL DEFAULT '',"
+        "  parent BLOB, flags INTEGER NOT NULL DEFAULT 0, pub BLOB NOT NULL, sec BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE INDEX entities_parent ON entities(parent) WHERE parent IS NOT NULL;"
+        "CREATE TABLE changes(first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, body BLOB NOT NULL);"
+        "CREATE TABLE lookup(kind INTEGER NOT NULL, hash BLOB NOT NULL, entity BLOB NOT NULL,"
+        "  PRIMARY KEY(kind, hash, entity)) WITHOUT ROWID;");
+  }
+
+  void put_meta(const std::string& key, std::string_view value) {
+    auto& st = stmt(meta_put_stmt_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    st.bind(1, key);
+    st.bind(2, value.data(), static_cast<int>(value.size()));
+    st.exec();
+    st.reset();
+  }
+
+  std::optional<std::string> get_meta(const std::string& key) const {
+    SQLite::Statement st(*db_, "SELECT value FROM meta WHERE key = ?");
+    st.bind(1, key);
+    if (!st.executeStep()) return std::nullopt;
+    return blob_of(st.getColumn(0));
+  }
+
+  std::string require_meta(const std::string& key) const {
+    auto v = get_meta(key);
+    if (!v) throw Failure(ErrorCode::store_corrupt, {"meta " + key + " missing"});
+    return *v;
+  }
+
+  // Reads the plaintext meta into info_.
+  void load_info() {
+    if (std::stoi(require_meta("format")) != kFormatVersion)
+      throw Failure(ErrorCode::store_corrupt, {"unsupported store format"});
+    info_.device = DeviceId::from_bytes(require_meta("device_id"));
+    info_.epoch = require_meta("epoch");
+    info_.next_seq = std::stoull(require_meta("next_seq"));
+    info_.acked_seq = std::stoull(get_meta("acked_seq").value_or("0"));
+    info_.created_ms = std::stoll(require_meta("created_ms"));
+    info_.last_sync_ms = std::stoll(get_meta("last_sync_ms").value_or("0"));
+    info_.schema_version = std::stoi(require_meta("schema_version"));
+    info_.config = config_from_json(nlohmann::json::parse(require_meta("config")));
+    info_.config.region_tree_csv = get_meta("region_tree").value_or("");
+    auto hlc = require_meta("hlc");
+    auto colon = hlc.find(':');
+    clock_ = HybridClock(Hlc{std::stoll(hlc.substr(0, colon)), static_cast<uint32_t>(std::stoul(hlc.substr(colon + 1)))});
+  }
+
+  // Derives the working keys from the unwrapped data key.
+  void unlock(const std::string& data_key) {
+    aead_ = std::make_unique<crypto::Aead>(crypto::hmac_sha256(data_key, "taizhang/store/enc"));
+    lookup_mac_ = std::make_unique<crypto::Hmac>(crypto::hmac_sha256(data_key, "taizhang/store/lookup"));
+  }
+
+  void install_county_secret(const std::string& secret) { keys_ = std::make_unique<crypto::NaturalKeys>(secret); }
+
+  crypto::Aead& aead() { return *aead_; }
+  SQLite::Database& db() { return *db_; }
+
+ private:
+  SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
+    if (!slot) slot = std::make_unique<SQLite::Statement>(*db_, sql);
+    return *slot;
+  }
+
+  void reset_statements() {
+    for (auto* s : {&get_stmt_, &put_stmt_, &change_stmt_, &lookup_stmt_, &lookup_put_stmt_, &meta_put_stmt_})
+      if (*s) {
+        try {
+          (*s)->reset();
+        } catch (...) {
+        }
+      }
+  }
+
+  std::string lookup_hash(LookupKind kind, std::string_view key) const {
+    std::string msg(1, static_cast<char>(kind));
+    msg.append(key);
+    return lookup_mac_->mac(msg).substr(0, 16);
+  }
+
+  EntityRow row_from(const EntityId& id, SQLite::Statement& st, int base) const {
+    EntityRow row;
+    row.entity.id = id;
+    row.entity.type = static_cast<EntityType>(st.getColumn(base).getInt());
+    row.village = st.getColumn(base + 1).getString();
+    if (!st.getColumn(base + 2).isNull()) row.parent = EntityId::from_bytes(blob_of(st.getColumn(base + 2)));
+    row.flags = static_cast<uint32_t>(st.getColumn(base + 3).getInt64());
+    store_codec::decode_fields(blob_of(st.getColumn(base + 4)), row.entity);
+    if (aead_) {
+      auto plain = aead_->open(blob_of(st.getColumn(base + 5)), id.view());
+      if (!plain) throw Failure(ErrorCode::store_corrupt, {"record " + id.hex() + " fails authentication"});
+      store_codec::decode_fields(*plain, row.entity);
+    }
+    return row;
+  }
+
+  std::unique_ptr<SQLite::Database> db_;
+  const Schema& schema_;
+  StoreInfo info_;
+  HybridClock clock_;
+  std::vector<FieldId> pii_[8];
+  std::unique_ptr<crypto::Aead> aead_;
+  std::unique_ptr<crypto::Hmac> lookup_mac_;
+  std::unique_ptr<crypto::NaturalKeys> keys_;
+  mutable std::unique_ptr<SQLite::Statement> get_stmt_, put_stmt_, change_stmt_, lookup_stmt_, lookup_put_stmt_,
+      meta_put_stmt_;
+
+  friend Result<std::unique_ptr<DeviceStore>> open_impl(const std::filesystem::path&, const std::string*, const Schema&);
+};
+
+std::unique_ptr<SQLite::Database> open_db(const std::filesystem::path& file, int flags) {
+  auto db = std::make_unique<SQLite::Database>(file.string(), flags, 5000);
+  db->exec("PRAGMA journal_mode=WAL");
+  db->exec("PRAGMA synchronous=FULL");
+  db->exec("PRAGMA temp_store=MEMORY");
+  db->exec("PRAGMA cache_size=-65536");
+  return db;
+}
+
+std::string wrap_aad() { return "taizhang/store/data-key"; }
+
+}  // namespace
+
+bool device_store_exists(const std::filesystem::path& dir) { return std::filesystem::exists(dir / kDbName); }
+
+Result<std::unique_ptr<DeviceStore>> create_device_store(const std::filesystem::path& dir, std::string_view passphrase,
+                                                         const Schema& schema, const StoreConfig& config,
+                                                         const ScryptCost& cost, std::string county_secret) {
+  if (device_store_exists(dir)) return Error(ErrorCode::already_exists, {(dir / kDbName).string()});
+  if (passphrase.empty()) return Error(ErrorCode::invalid_input, {"passphrase is empty"});
+  try {
+    std::filesystem::create_directories(dir);
+    auto tmp = dir / (std::string(kDbName) + ".creating");
+    std::filesystem::remove(tmp);
+    {
+      auto store = std::make_unique<SqliteDeviceStore>(
+          open_db(tmp, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE), schema);
+      SQLite::Transaction txn(store->db());
+      store->create_schema();
+      std::string salt = crypto::random_bytes(16);
+      std::string data_key = crypto::random_bytes(32);
+      std::string kek = crypto::scrypt(passphrase, salt, crypto::ScryptParams{cost.n, cost.r, cost.p}, 32);
+      store->put_meta("format", std::to_string(kFormatVersion));
+      store->put_meta("device_id", crypto::random_device_id().view());
+      store->put_meta("epoch", crypto::to_hex(crypto::random_bytes(16)));
+      store->put_meta("next_seq", "1");
+      store->put_meta("hlc", "0:0");
+      store->put_meta("created_ms", "0");
+      store->put_meta("schema_version", std::to_string(schema.version()));
+      store->put_meta("kdf", "scrypt:" + std::to_string(cost.n) + ":" + std::to_string(cost.r) + ":" + std::to_string(cost.p));
+      store->put_meta("kdf_salt", salt);
+      store->put_meta("wrapped_key", crypto::aead_seal(kek, data_key, wrap_aad()));
+      store->unlock(data_key);
+      if (county_secret.empty()) county_secret = crypto::random_bytes(32);
+      store->put_meta("county_secret", store->aead().seal(county_secret, "county_secret"));
+      store->put_meta("config", config_to_json(config).dump());
+      if (!config.region_tree_csv.empty()) store->put_meta("region_tree", config.region_tree_csv);
+      txn.commit();
+      store->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+    // The store appears under its real name only once complete.
+    for (auto suffix : {"", "-wal", "-shm"}) {
+      auto from = dir / (std::string(kDbName) + ".creating" + suffix);
+      if (std::filesystem::exists(from)) std::filesystem::rename(from, dir / (std::string(kDbName) + suffix));
+    }
+    return open_device_store(dir, passphrase, schema);
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e);
+  } catch (const std::filesystem::filesystem_error& e) {
+    return Error(ErrorCode::io_error, {e.what()});
+  } catch (const Failure& f) {
+    return f.error();
+  }
+}
+
+namespace {
+
+Result<std::unique_ptr<DeviceStore>> open_impl(const std::filesystem::path& dir, const std::string* passphrase,
+                                               const Schema& schema) {
+  if (!device_store_exists(dir)) return Error(ErrorCode::store_missing, {dir.string()});
+  try {
+    auto store = std::make_unique<SqliteDeviceStore>(open_db(dir / kDbName, SQLite::OPEN_READWRITE), schema);
+    store->load_info();
+    if (passphrase) {
+      auto kdf = store->require_meta("kdf");
+      crypto::ScryptParams p;
+      if (std::sscanf(kdf.c_str(), "scrypt:%lu:%u:%u", &p.n, &p.r, &p.p) != 3)
+        return Error(ErrorCode::store_corrupt, {"kdf parameters"});
+      std::string kek = crypto::scrypt(*passphrase, store->require_meta("kdf_salt"), p, 32);
+      auto data_key = crypto::aead_open(kek, store->require_meta("wrapped_key"), wrap_aad());
+      if (!data_key) return Error(ErrorCode::wrong_passphrase);
+      store->unlock(*data_key);
+      auto secret = store->aead().open(store->require_meta("county_secret"), "county_secret");
+      if (!secret) return Error(ErrorCode::store_corrupt, {"county secret"});
+      store->install_county_secret(*secret);
+    }
+    return std::unique_ptr<DeviceStore>(std::move(store));
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e);
+  } catch (const Failure& f) {
+    return f.error();
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::store_corrupt, {e.what()});
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DeviceStore>> open_device_store(const std::filesystem::path& dir, std::string_view passphrase,
+                                                       const Schema& schema) {
+  std::string p(passphrase);
+  return open_impl(dir, &p, schema);
+}
+
+Result<std::unique_ptr<DeviceStore>> open_device_store_locked(const std::filesystem::path& dir, const Schema& schema) {
+  return open_impl(dir, nullptr, schema);
+}
+
+}  // namespace tz

@@ -18,6 +18,12 @@ EntityId NaturalKeys::derive(std::string_view domain, std::string_view key) cons
 
 EntityId NaturalKeys::person(std::string_view id18) const { return derive("person", id18); }
 
+EntityId NaturalKeys::person_without_id(const EntityId& household, std::string_view name) const {
+  std::string k(household.view());
+  k.append(name);
+  return derive("person_without_id", k);
+}
+
 EntityId NaturalKeys::household(std::string_view village_code, std::string_view household_no) const {
   std::string k(village_code);
   k.push_back('\0');

@@ -37,6 +37,11 @@ const EnumOption* FieldDef::option(std::string_view code) const {
   return nullptr;
 }
 
+const EnumOption* FieldDef::match_option(std::string_view input) const {
+  auto it = option_keys_.find(lookup_key(input));
+  return it == option_keys_.end() ? nullptr : &options[it->second];
+}
+
 const FieldDef* EntitySchema::field(std::string_view name) const {
   for (auto& f : fields)
     if (f.name == name) return &f;
@@ -135,6 +140,13 @@ Result<EntitySchema> parse_entity(const std::string& file, const json& j) {
     if (f.type == FieldType::boolean && f.options.empty()) f.options = default_bool_options();
     if ((f.type == FieldType::enumeration || f.type == FieldType::period_enum) && f.options.empty())
       return schema_error(where, "an enum needs options");
+    // Codes and labels win over aliases: insert them first; an alias never displaces one.
+    for (size_t k = 0; k < f.options.size(); ++k)
+      for (auto* key : {&f.options[k].code, &f.options[k].zh, &f.options[k].en})
+        if (!f.option_keys_.emplace(lookup_key(*key), k).second && f.option_keys_[lookup_key(*key)] != k)
+          return schema_error(where, "option \"" + *key + "\" used twice");
+    for (size_t k = 0; k < f.options.size(); ++k)
+      for (auto& a : f.options[k].aliases) f.option_keys_.emplace(lookup_key(a), k);
     es.fields.push_back(std::move(f));
   }
   for (size_t i = 0; i < es.fields.size(); ++i) {

@@ -27,16 +27,6 @@ std::string options_hint(const FieldDef& f, Lang lang) {
   return out;
 }
 
-const EnumOption* match_option(const FieldDef& f, std::string_view raw) {
-  std::string key = lookup_key(raw);
-  for (auto& o : f.options)
-    if (lookup_key(o.code) == key || lookup_key(o.zh) == key || lookup_key(o.en) == key) return &o;
-  for (auto& o : f.options)
-    for (auto& a : o.aliases)
-      if (lookup_key(a) == key) return &o;
-  return nullptr;
-}
-
 // Plain decimal with at most two fraction digits; canonical without trailing zeros.
 std::optional<std::string> canonical_number(std::string_view s, bool integer_only) {
   if (s.empty() || s.size() > 20) return std::nullopt;
@@ -214,7 +204,7 @@ Normalized normalize_value(const FieldDef& f, std::string_view raw_in, const Val
     }
     case FieldType::enumeration:
     case FieldType::boolean: {
-      if (auto* o = match_option(f, raw)) return good(o->code);
+      if (auto* o = f.match_option(raw)) return good(o->code);
       return bad(raw, "应为以下之一：" + options_hint(f, Lang::zh), "must be one of: " + options_hint(f, Lang::en));
     }
     case FieldType::period_enum: {
@@ -225,7 +215,7 @@ Normalized normalize_value(const FieldDef& f, std::string_view raw_in, const Val
         year = raw.substr(0, 4);
         code_part = std::string_view(raw).substr(5);
       }
-      if (auto* o = match_option(f, code_part)) return good(year + ":" + o->code);
+      if (auto* o = f.match_option(code_part)) return good(year + ":" + o->code);
       return bad(raw, "应为以下之一：" + options_hint(f, Lang::zh), "must be one of: " + options_hint(f, Lang::en));
     }
     case FieldType::date: {

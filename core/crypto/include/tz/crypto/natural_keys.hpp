@@ -16,6 +16,8 @@ class NaturalKeys {
   explicit NaturalKeys(std::string_view county_secret) : hmac_(county_secret) {}
   // From the normalised 18-character resident ID (for a 残疾证号, its ID part).
   EntityId person(std::string_view id18) const;
+  // A person registered without any ID: household and name (a re-import finds the same person).
+  EntityId person_without_id(const EntityId& household, std::string_view name) const;
   EntityId household(std::string_view village_code, std::string_view household_no) const;
   // The one roster job of a person in a period.
   EntityId roster_job(const EntityId& person, int period_year) const;

@@ -37,6 +37,16 @@ struct DeviceIdTag {};
 using EntityId = Id128<EntityIdTag>;
 using DeviceId = Id128<DeviceIdTag>;
 
+// Hash for unordered containers (ids are already uniformly distributed).
+struct IdHash {
+  template <typename Tag>
+  size_t operator()(const Id128<Tag>& id) const {
+    size_t h = 0;
+    for (size_t i = 0; i < sizeof(size_t); ++i) h = (h << 8) | id.bytes[i];
+    return h;
+  }
+};
+
 // A device's gap-free, never reused change sequence number.
 struct Seq {
   uint64_t value = 0;

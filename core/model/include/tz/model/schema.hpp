@@ -43,6 +43,10 @@ struct FieldDef {
   std::string ref;                  // for ref: the entity type referred to ("" = household or person)
   const std::string& label(Lang lang) const { return lang == Lang::zh ? label_zh : label_en; }
   const EnumOption* option(std::string_view code) const;
+  // An option by code, label or alias (input matching); built when the schema loads.
+  const EnumOption* match_option(std::string_view input) const;
+
+  std::unordered_map<std::string, size_t> option_keys_;  // lookup_key(code/label/alias) -> index
 };
 
 enum class RuleKind { required, format, id_county, age_range, range, not_future, not_before, required_if, min_age_at, region_known };

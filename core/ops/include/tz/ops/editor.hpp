@@ -1,0 +1,57 @@
+// The one write path for every edit (import, form, edit): stages field-level changes with base =
+// the live versions the editor saw, keeps the touched entities' plaintext columns (village, parent,
+// identity flag) right, and writes everything in one transaction.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "tz/store/device_store.hpp"
+
+namespace tz::ops {
+
+struct EditContext {
+  std::string collector;
+  int64_t now_ms = 0;  // the device's wall time, injected (tests use a fixed clock)
+};
+
+// Not thread-safe; one operation at a time.
+class Editor {
+ public:
+  Editor(DeviceStore& store, EditContext ctx);
+
+  // The entity as staged or stored; nullptr when neither has it.
+  Entity* find(const EntityId& id);
+  // The entity, created empty when it does not exist yet.
+  Entity& get_or_create(EntityType type, const EntityId& id, bool* created = nullptr);
+  // Sets a field to a canonical value; false (and no change) when it already shows that value
+  // without a conflict.
+  bool set(Entity& e, FieldId field, const std::string& value);
+  void add_lookup(LookupKind kind, std::string key, const EntityId& entity);
+
+  size_t change_count() const { return batch_.changes.size(); }
+  const std::vector<FieldChange>& changes() const { return batch_.changes; }
+  // Writes the batch; crash_point names the point just before commit.
+  Status commit(std::string crash_point = {});
+
+ private:
+  EntityRow row_for(const Entity& e);
+  std::string village_of(const EntityId& id, int depth);
+
+  DeviceStore& store_;
+  EditContext ctx_;
+  Hlc ts_;
+  uint64_t next_seq_;
+  std::unordered_map<EntityId, Entity, IdHash> staged_;
+  std::unordered_map<EntityId, std::string, IdHash> villages_;  // cache of stored rows' villages
+  std::vector<EntityId> touched_;
+  std::unordered_set<EntityId, IdHash> touched_set_;
+  WriteBatch batch_;
+};
+
+// Whether a person's identity is complete: name, a valid ID, household and village.
+bool identity_complete(const Schema& schema, const Entity& person, const std::string& village);
+
+}  // namespace tz::ops

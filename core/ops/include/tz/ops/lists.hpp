@@ -1,0 +1,37 @@
+// The lists of SPEC §9 (就业人员清单, 失业人员清单, 有意愿外出务工人员清单, 返乡回流人员台账, 待核实),
+// one row per person, columns from the schema's list specs plus every field marked "list": true.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tz/model/region_tree.hpp"
+#include "tz/ops/resources.hpp"
+#include "tz/store/device_store.hpp"
+
+namespace tz::ops {
+
+struct Table {
+  std::string title;
+  std::vector<std::string> headers;
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct ListOptions {
+  std::string kind;    // employed, unemployed, willing, returned, flagged
+  std::string region;  // village, township or county code; empty = the whole store
+  bool full_ids = false;
+  Lang lang = Lang::zh;
+};
+
+std::vector<std::string> list_kinds();
+
+Result<Table> make_list(const DeviceStore& store, const Resources& resources, const region::RegionTree* tree,
+                        const ListOptions& options);
+
+// Aligned by display width (CJK counts two columns), a title line first.
+std::string render_table(const Table& t, Lang lang);
+// UTF-8 with BOM, one header line, long digit strings guarded as ="…" so Excel keeps them as text.
+std::string render_csv(const Table& t);
+
+}  // namespace tz::ops

@@ -1,0 +1,130 @@
+// Staging and committing field-level changes.
+#include "tz/ops/editor.hpp"
+
+#include <algorithm>
+
+#include "tz/model/id_number.hpp"
+
+namespace tz::ops {
+
+Editor::Editor(DeviceStore& store, EditContext ctx)
+    : store_(store), ctx_(std::move(ctx)), ts_(store.tick(ctx_.now_ms)), next_seq_(store.info().next_seq) {}
+
+Entity* Editor::find(const EntityId& id) {
+  if (auto it = staged_.find(id); it != staged_.end()) return &it->second;
+  auto row = store_.get_row(id);
+  if (!row) return nullptr;
+  villages_[id] = row->village;
+  auto [it, _] = staged_.emplace(id, std::move(row->entity));
+  return &it->second;
+}
+
+Entity& Editor::get_or_create(EntityType type, const EntityId& id, bool* created) {
+  if (Entity* e = find(id)) {
+    if (created) *created = false;
+    return *e;
+  }
+  if (created) *created = true;
+  Entity e;
+  e.type = type;
+  e.id = id;
+  auto [it, _] = staged_.emplace(id, std::move(e));
+  return it->second;
+}
+
+bool Editor::set(Entity& e, FieldId field, const std::string& value) {
+  auto it = e.fields.find(field);
+  if (it != e.fields.end() && !it->second.live.empty() && !it->second.conflict() &&
+      it->second.live.front().value == value)
+    return false;
+  FieldChange c;
+  c.type = e.type;
+  c.entity = e.id;
+  c.field = field;
+  c.value = value;
+  c.version = VersionId{store_.info().device, Seq{next_seq_++}};
+  c.ts = ts_;
+  c.collector = ctx_.collector;
+  c.device_ms = ctx_.now_ms;
+  c.base = e.live_ids(field);
+  c.schema_version = static_cast<uint32_t>(store_.schema().version());
+  apply_change(e, c);
+  batch_.changes.push_back(std::move(c));
+  if (touched_set_.insert(e.id).second) touched_.push_back(e.id);
+  return true;
+}
+
+void Editor::add_lookup(LookupKind kind, std::string key, const EntityId& entity) {
+  batch_.lookups.push_back(LookupRow{kind, std::move(key), entity});
+}
+
+std::string Editor::village_of(const EntityId& id, int depth) {
+  if (depth > 3) return {};
+  if (auto it = staged_.find(id); it != staged_.end()) {
+    const Entity& e = it->second;
+    const auto& es = store_.schema().entity(e.type);
+    switch (e.type) {
+      case EntityType::household: return e.value_or(es.require("village_code").id);
+      case EntityType::person:
+        if (auto hh = EntityId::from_hex(e.value_or(es.require("household_id").id))) return village_of(*hh, depth + 1);
+        return {};
+      default: break;
+    }
+    if (auto c = villages_.find(id); c != villages_.end()) return c->second;
+    return {};
+  }
+  if (auto c = villages_.find(id); c != villages_.end()) return c->second;
+  auto row = store_.get_row(id);
+  std::string v = row ? row->village : std::string();
+  villages_[id] = v;
+  return v;
+}
+
+bool identity_complete(const Schema& schema, const Entity& person, const std::string& village) {
+  const auto& es = schema.entity(EntityType::person);
+  std::string id = person.value_or(es.require("id_number").id);
+  return !person.value_or(es.require("name").id).empty() && !id.empty() &&
+         idn::check_id(id, CivilDate{9999, 12, 31}).ok() && !person.value_or(es.require("household_id").id).empty() &&
+         !village.empty();
+}
+
+EntityRow Editor::row_for(const Entity& e) {
+  EntityRow row;
+  row.entity = e;
+  const auto& es = store_.schema().entity(e.type);
+  std::optional<EntityId> parent;
+  switch (e.type) {
+    case EntityType::household: break;
+    case EntityType::person: parent = EntityId::from_hex(e.value_or(es.require("household_id").id)); break;
+    case EntityType::job: parent = EntityId::from_hex(e.value_or(es.require("person_id").id)); break;
+    case EntityType::visit: parent = EntityId::from_hex(e.value_or(es.require("subject_id").id)); break;
+    case EntityType::subsidy: parent = EntityId::from_hex(e.value_or(es.require("person_id").id)); break;
+  }
+  row.parent = parent;
+  row.village = e.type == EntityType::household ? village_of(e.id, 0) : parent ? village_of(*parent, 0) : std::string();
+  if (e.type == EntityType::person && identity_complete(store_.schema(), e, row.village)) row.flags |= kFlagIdentityOk;
+  return row;
+}
+
+Status Editor::commit(std::string crash_point) {
+  if (batch_.changes.empty()) return ok_status();
+  // Households first, so persons see their village; then persons; then the rest.
+  std::stable_sort(touched_.begin(), touched_.end(), [&](const EntityId& a, const EntityId& b) {
+    return static_cast<int>(staged_.at(a).type) < static_cast<int>(staged_.at(b).type);
+  });
+  batch_.entities.reserve(touched_.size());
+  for (auto& id : touched_) {
+    EntityRow row = row_for(staged_.at(id));
+    villages_[id] = row.village;
+    batch_.entities.push_back(std::move(row));
+  }
+  batch_.clock = ts_;
+  batch_.crash_point = std::move(crash_point);
+  auto st = store_.write(batch_);
+  batch_ = WriteBatch{};
+  touched_.clear();
+  touched_set_.clear();
+  return st;
+}
+
+}  // namespace tz::ops

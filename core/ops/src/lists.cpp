@@ -1,0 +1,186 @@
+// Building the lists from the derived status of each person.
+#include "tz/ops/lists.hpp"
+
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "tz/model/derive.hpp"
+#include "tz/model/id_number.hpp"
+#include "tz/model/validation.hpp"
+#include "tz/ops/population.hpp"
+#include "tz/util/text.hpp"
+
+namespace tz::ops {
+
+std::vector<std::string> list_kinds() { return {"employed", "unemployed", "willing", "returned", "flagged"}; }
+
+namespace {
+
+struct Col {
+  std::string key;  // "entity.field" or a derived name
+  EntityType type = EntityType::person;
+  const FieldDef* field = nullptr;
+  std::string header;
+};
+
+std::string derived_header(const std::string& key, Lang lang) {
+  static const std::map<std::string, std::pair<std::string, std::string>> kHeaders = {
+      {"village_code", {"村代码", "Village code"}},   {"village_name", {"村名称", "Village"}},
+      {"gender", {"性别", "Gender"}},                 {"bucket", {"务工地域", "Where employed"}},
+      {"months", {"务工月数", "Months worked"}},      {"employment_status", {"就业状态", "Employment status"}},
+      {"problems", {"待核实问题", "Problems"}},        {"income", {"收入(元)", "Income (yuan)"}},
+  };
+  auto it = kHeaders.find(key);
+  if (it == kHeaders.end()) return key;
+  return lang == Lang::zh ? it->second.first : it->second.second;
+}
+
+std::string money_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Result<Table> make_list(const DeviceStore& store, const Resources& resources, const region::RegionTree* tree,
+                        const ListOptions& o) {
+  const Schema& schema = store.schema();
+  const ListSpec* spec = schema.list(o.kind);
+  if (!spec) {
+    std::string kinds;
+    for (auto& k : list_kinds()) kinds += (kinds.empty() ? "" : ", ") + k;
+    return Error(ErrorCode::usage, {"未知清单类型“" + o.kind + "”，应为 " + kinds + " / unknown list kind"});
+  }
+  if (!o.region.empty() && !(text::all_digits(o.region) && (o.region.size() == 6 || o.region.size() == 9 || o.region.size() == 12)))
+    return Error(ErrorCode::invalid_input, {"--region " + o.region + "：应为 6 位县、9 位乡镇或 12 位村代码 / must be a 6-, 9- or 12-digit code"});
+  const Period& period = store.info().config.period;
+  if (!period.is_set()) return Error(ErrorCode::period_unset);
+
+  // Columns: the spec's, then every field marked "list": true that the spec does not name.
+  std::vector<Col> cols;
+  std::set<std::string> named;
+  for (auto& key : spec->columns) {
+    Col c{key};
+    auto dot = key.find('.');
+    if (dot != std::string::npos) {
+      auto t = entity_type_from_name(key.substr(0, dot));
+      if (!t) return Error(ErrorCode::schema_error, {"list column " + key});
+      c.type = *t;
+      c.field = &schema.entity(*t).require(key.substr(dot + 1));
+      c.header = c.field->label(o.lang);
+    } else {
+      c.header = derived_header(key, o.lang);
+    }
+    named.insert(key);
+    cols.push_back(std::move(c));
+  }
+  for (auto t : {EntityType::household, EntityType::person, EntityType::job}) {
+    if (t == EntityType::job && o.kind != "employed" && o.kind != "returned") continue;
+    for (auto& f : schema.entity(t).fields) {
+      std::string key = std::string(entity_type_name(t)) + "." + f.name;
+      if (f.list && !named.count(key)) cols.push_back(Col{key, t, &f, f.label(o.lang)});
+    }
+  }
+
+  Table table;
+  table.title = o.lang == Lang::zh ? spec->title_zh : spec->title_en;
+  table.headers.push_back(o.lang == Lang::zh ? "序号" : "No.");
+  for (auto& c : cols) table.headers.push_back(c.header);
+
+  Deriver deriver(schema, period);
+  auto pop = Population::load(store);
+  ValidationContext vctx;
+  vctx.today = period.as_of;  // lists judge on the as-of date, never the device's clock
+  vctx.period_year = period.year;
+  vctx.settings = &schema.settings();
+  vctx.counties = &resources.counties;
+  vctx.tree = tree;
+  const auto& ps = schema.entity(EntityType::person);
+  const FieldId f_id = ps.require("id_number").id;
+
+  for (const Entity* p : pop.persons()) {
+    const std::string& village = pop.village_of(*p);
+    if (!o.region.empty() && village.rfind(o.region, 0) != 0) continue;
+    PersonFacts facts = pop.facts(*p);
+    DerivedStatus d = deriver.derive(facts);
+    std::vector<Problem> problems;
+    bool include = false;
+    if (o.kind == "employed") include = d.employed && !d.life_event;
+    else if (o.kind == "unemployed") include = d.in_labour_count && !d.employed;
+    else if (o.kind == "willing") include = d.in_labour_count && !d.employed && d.willing;
+    else if (o.kind == "returned") include = d.returned;
+    else if (o.kind == "flagged") {
+      auto values = [](const Entity* e) {
+        FieldValues v;
+        if (e)
+          for (auto& [f, fv] : e->fields)
+            if (auto* s = fv.shown()) v[f] = s->value;
+        return v;
+      };
+      auto add = [&](const std::vector<Problem>& ps_) { problems.insert(problems.end(), ps_.begin(), ps_.end()); };
+      if (facts.household) add(validate_record(schema.entity(EntityType::household), values(facts.household), vctx));
+      add(validate_record(ps, values(p), vctx));
+      ValidationContext jctx = vctx;
+      jctx.person_birth = birth_of_id(p->value_or(f_id));
+      for (auto* j : facts.jobs) add(validate_record(schema.entity(EntityType::job), values(j), jctx));
+      // A conflict between two collectors' values is also something to verify.
+      for (auto* e : std::initializer_list<const Entity*>{p, facts.household})
+        if (e)
+          for (auto& [f, fv] : e->fields)
+            if (fv.conflict()) {
+              auto* fd = schema.entity(e->type).field(f);
+              std::string label = fd ? fd->label_zh : std::to_string(f);
+              std::string label_en = fd ? fd->label_en : std::to_string(f);
+              problems.push_back(Problem{"merge.conflict", Severity::warning, fd ? fd->name : "",
+                                         label + "有冲突的取值", label_en + " has conflicting values"});
+            }
+      include = !problems.empty();
+    }
+    if (!include) continue;
+
+    std::vector<std::string> row;
+    row.push_back(std::to_string(table.rows.size() + 1));
+    for (auto& c : cols) {
+      std::string cell;
+      if (c.field) {
+        const Entity* src = c.type == EntityType::person ? p : c.type == EntityType::household ? facts.household : d.bucket_job;
+        if (src)
+          if (auto* v = src->value(c.field->id)) {
+            cell = display_value(*c.field, *v, o.lang);
+            if (c.field->type == FieldType::id_number && !o.full_ids) cell = idn::mask_id(cell);
+          }
+      } else if (c.key == "village_code") {
+        cell = village;
+      } else if (c.key == "village_name") {
+        if (tree)
+          if (auto* r = tree->find(village)) cell = r->name;
+      } else if (c.key == "gender") {
+        char g = gender_of_id(p->value_or(f_id));
+        cell = g == 'M' ? (o.lang == Lang::zh ? "男" : "M") : g == 'F' ? (o.lang == Lang::zh ? "女" : "F") : "";
+      } else if (c.key == "bucket") {
+        if (d.employed) {
+          auto* opt = schema.entity(EntityType::job).require("place_bucket").option(d.bucket);
+          cell = opt ? opt->label(o.lang) : (o.lang == Lang::zh ? "不详" : "unknown");
+        }
+      } else if (c.key == "months") {
+        if (d.employed) cell = std::to_string(d.months);
+      } else if (c.key == "income") {
+        if (d.employed) cell = money_text(d.income);
+      } else if (c.key == "employment_status") {
+        cell = d.employed ? (o.lang == Lang::zh ? "已就业" : "employed") : (o.lang == Lang::zh ? "未就业" : "not employed");
+      } else if (c.key == "problems") {
+        for (auto& pr : problems) cell += (cell.empty() ? "" : (o.lang == Lang::zh ? "；" : "; ")) + pr.message(o.lang);
+      }
+      row.push_back(std::move(cell));
+    }
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+}  // namespace tz::ops

@@ -1,0 +1,41 @@
+// Rendering tables for a terminal and as Excel-safe CSV.
+#include <algorithm>
+
+#include "tz/ops/lists.hpp"
+#include "tz/util/csv.hpp"
+#include "tz/util/text.hpp"
+
+namespace tz::ops {
+
+std::string render_table(const Table& t, Lang lang) {
+  std::vector<size_t> width(t.headers.size(), 0);
+  for (size_t c = 0; c < t.headers.size(); ++c) width[c] = text::display_width(t.headers[c]);
+  for (auto& r : t.rows)
+    for (size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], text::display_width(r[c]));
+  std::string out = t.title + (lang == Lang::zh ? "（共 " + std::to_string(t.rows.size()) + " 人）\n"
+                                                : " (" + std::to_string(t.rows.size()) + " persons)\n");
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string l;
+    for (size_t c = 0; c < width.size(); ++c) {
+      std::string cell = c < cells.size() ? cells[c] : "";
+      l += c + 1 == width.size() ? cell : text::pad_right(cell, width[c]) + "  ";
+    }
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    out += l + "\n";
+  };
+  line(t.headers);
+  std::vector<std::string> rule;
+  for (auto w : width) rule.push_back(std::string(w, '-'));
+  line(rule);
+  for (auto& r : t.rows) line(r);
+  return out;
+}
+
+std::string render_csv(const Table& t) {
+  csv::Writer w(true);
+  w.add_row(t.headers);
+  for (auto& r : t.rows) w.add_row(r);
+  return w.take();
+}
+
+}  // namespace tz::ops

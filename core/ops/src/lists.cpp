@@ -54,10 +54,11 @@ Result<Table> make_list(const DeviceStore& store, const Resources& resources, co
   if (!spec) {
     std::string kinds;
     for (auto& k : list_kinds()) kinds += (kinds.empty() ? "" : ", ") + k;
-    return Error(ErrorCode::usage, {"未知清单类型“" + o.kind + "”，应为 " + kinds + " / unknown list kind"});
+    return Error(ErrorCode::usage, {bilingual("未知清单类型“" + o.kind + "”，应为 " + kinds, "unknown list kind \"" + o.kind + "\"; one of " + kinds)});
   }
   if (!o.region.empty() && !(text::all_digits(o.region) && (o.region.size() == 6 || o.region.size() == 9 || o.region.size() == 12)))
-    return Error(ErrorCode::invalid_input, {"--region " + o.region + "：应为 6 位县、9 位乡镇或 12 位村代码 / must be a 6-, 9- or 12-digit code"});
+    return Error(ErrorCode::invalid_input, {bilingual("--region " + o.region + "：应为 6 位县、9 位乡镇或 12 位村代码",
+                                                     "--region " + o.region + ": must be a 6-, 9- or 12-digit code")});
   const Period& period = store.info().config.period;
   if (!period.is_set()) return Error(ErrorCode::period_unset);
 

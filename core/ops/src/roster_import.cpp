@@ -3,6 +3,7 @@
 // write them in one transaction.
 #include "tz/ops/roster_import.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "tz/model/id_number.hpp"
@@ -37,6 +38,7 @@ struct PreparedRow {
   EntityId household_id, person_id, job_id;
   bool has_job = false;
   std::string id18;
+  std::vector<std::string> damaged;  // fields whose cell Excel had damaged (already reported)
 };
 
 const char* encoding_name(encoding::SourceEncoding e) {
@@ -80,7 +82,7 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
   report.encoding = encoding_name(enc);
   auto rows = csv::parse(*text);
   if (!rows) return rows.error();
-  if (rows->empty()) return Error(ErrorCode::invalid_input, {"文件为空 / the file is empty"});
+  if (rows->empty()) return Error(ErrorCode::invalid_input, {bilingual("文件是空的", "the file is empty")});
 
   // Header: every column is a field of household, person or job (by label or alias), or extra.
   std::vector<Column> columns;
@@ -120,7 +122,10 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
   if (!missing.empty()) {
     std::string list;
     for (auto& m : missing) list += (list.empty() ? "" : "、") + m;
-    return Error(ErrorCode::invalid_input, {"缺少必需的列：" + list + " / required columns missing"});
+    std::string list_en;
+    for (auto* f : {&hs.require("village_code"), &hs.require("household_no"), &ps.require("name")})
+      if (!seen.count(f)) list_en += (list_en.empty() ? "" : ", ") + f->label_zh + " (" + f->label_en + ")";
+    return Error(ErrorCode::invalid_input, {bilingual("缺少必需的列：" + list, "required columns missing: " + list_en)});
   }
 
   ValidationContext vctx;
@@ -153,6 +158,7 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
           csv::looks_excel_damaged_number(cell)) {
         Error e(ErrorCode::excel_damaged_id, {std::to_string(row.line), col.header, cell});
         problem(row.line, col.header, "import.excel_damaged", Severity::error, e.message(Lang::zh), e.message(Lang::en));
+        pr.damaged.push_back(col.field->name);
         continue;
       }
       auto n = normalize_value(*col.field, cell, vctx);
@@ -214,11 +220,16 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
       if (auto it = seen.find(f); it != seen.end()) return it->second;
     return f ? f->label_zh : field_name;
   };
+  const std::vector<std::string>* damaged = nullptr;
   auto report_problems = [&](size_t line, EntityType t, const std::vector<Problem>& ps_) {
-    for (auto& p : ps_) problem(line, column_of(t, p.field), p.rule_id, p.severity, p.message_zh, p.message_en);
+    for (auto& p : ps_) {
+      if (damaged && std::find(damaged->begin(), damaged->end(), p.field) != damaged->end()) continue;
+      problem(line, column_of(t, p.field), p.rule_id, p.severity, p.message_zh, p.message_en);
+    }
   };
   std::unordered_map<EntityId, std::pair<size_t, const FieldValues*>, IdHash> households_seen;
   for (auto& pr : prepared) {
+    damaged = &pr.damaged;
     if (auto [it, inserted] = households_seen.emplace(pr.household_id, std::pair{pr.line, &pr.household}); !inserted) {
       for (auto& [f, v] : pr.household) {
         auto o = it->second.second->find(f);

@@ -68,9 +68,26 @@ std::string format_message(std::string_view tmpl, const std::vector<std::string>
   return out;
 }
 
+namespace {
+constexpr char kLangSeparator = '\x1f';
+}
+
+std::string bilingual(std::string_view zh, std::string_view en) {
+  std::string s(zh);
+  s += kLangSeparator;
+  s += en;
+  return s;
+}
+
 std::string Error::message(Lang lang) const {
   const auto& info = error_info(code_);
-  return format_message(lang == Lang::zh ? info.zh : info.en, args_);
+  std::vector<std::string> args;
+  args.reserve(args_.size());
+  for (auto& a : args_) {
+    auto sep = a.find(kLangSeparator);
+    args.push_back(sep == std::string::npos ? a : lang == Lang::zh ? a.substr(0, sep) : a.substr(sep + 1));
+  }
+  return format_message(lang == Lang::zh ? info.zh : info.en, args);
 }
 
 }  // namespace tz

@@ -48,6 +48,9 @@ struct ErrorInfo {
 const std::vector<ErrorInfo>& error_catalogue();
 const ErrorInfo& error_info(ErrorCode code);
 
+// An error argument given in both languages; Error::message picks the user's.
+std::string bilingual(std::string_view zh, std::string_view en);
+
 // Replaces {0}, {1}, ... in a template.
 std::string format_message(std::string_view tmpl, const std::vector<std::string>& args);
 

@@ -1,0 +1,77 @@
+// Shared fixtures for store-level tests: the project's resources, a cheap-KDF store in a temp
+// folder, a fixed clock inside the 2026 period, and a digest of everything a store holds.
+#pragma once
+
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "temp_dir.hpp"
+#include "tz/crypto/crypto.hpp"
+#include "tz/ops/resources.hpp"
+#include "tz/ops/roster_import.hpp"
+#include "tz/store/device_store.hpp"
+
+namespace tz::test {
+
+inline const ops::Resources& resources() {
+  static std::shared_ptr<ops::Resources> res = ops::load_resources(source_dir()).take();
+  return *res;
+}
+
+// 2026-11-01 12:00 China time: inside the 2026 period used by the fixtures.
+inline constexpr int64_t kNowMs = 1793505600000LL;
+
+inline StoreConfig test_config(const std::string& county = "522632") {
+  StoreConfig c;
+  c.county = county;
+  c.collectors = {"王芳", "李强"};
+  c.default_collector = "王芳";
+  c.period = *make_period(2026, CivilDate{2026, 11, 30});
+  if (auto tree = resources().county_tree_csv(county)) {
+    c.region_tree_csv = *tree;
+    c.region_tree_version = "shipped";
+  }
+  return c;
+}
+
+// Tests use a cheap scrypt cost; the real cost is measured in bench/.
+inline ScryptCost cheap_kdf() { return ScryptCost{1ULL << 10, 8, 1}; }
+
+inline std::unique_ptr<DeviceStore> make_store(const std::filesystem::path& dir, std::string county_secret = {},
+                                               const Schema* schema = nullptr) {
+  return create_device_store(dir, "correct horse", schema ? *schema : resources().schema, test_config(), cheap_kdf(),
+                             std::move(county_secret))
+      .take();
+}
+
+inline ops::ImportEnv import_env(const region::RegionTree* tree = nullptr, std::string collector = "王芳",
+                                 int64_t now = kNowMs) {
+  ops::ImportEnv env;
+  env.resources = &resources();
+  env.tree = tree;
+  env.today = china_date_of(now);
+  env.edit = ops::EditContext{std::move(collector), now};
+  return env;
+}
+
+// Everything the store holds, in a canonical text form: entities with every live version, the change
+// log, sequence counters. Two stores with equal digests hold the same data.
+inline std::string store_digest(const DeviceStore& s) {
+  std::map<std::string, std::string> rows;
+  s.scan(std::nullopt, [&](EntityRow&& r) {
+    std::ostringstream o;
+    o << static_cast<int>(r.entity.type) << "|" << r.village << "|" << (r.parent ? r.parent->hex() : "-") << "|"
+      << r.flags;
+    for (auto& [f, fv] : r.entity.fields)
+      for (auto& v : fv.live) o << "|" << f << "=" << v.value << "@" << v.id.str() << "/" << v.collector;
+    rows[r.entity.id.hex()] = o.str();
+  });
+  std::ostringstream out;
+  for (auto& [id, text] : rows) out << id << " " << text << "\n";
+  for (auto& c : s.changes_after(0)) out << "change " << c.version.str() << " " << c.entity.hex() << " " << c.field << "\n";
+  out << "next_seq " << s.info().next_seq << "\n";
+  return out.str();
+}
+
+}  // namespace tz::test

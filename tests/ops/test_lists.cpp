@@ -77,7 +77,7 @@ TEST_CASE("each list holds exactly the people it should", "[ops][lists]") {
   CHECK(problems[1].find("手机号") != std::string::npos);
 }
 
-TEST_CASE("the employed list shows the bucket, months and the bucket job", "[ops][lists]") {
+TEST_CASE("the employed list shows the bucket; months and the bucket job", "[ops][lists]") {
   Fixture f;
   auto t = f.list("employed");
   CHECK(column(t, "务工地域") == Names{"省外", "县内", "省内县外"});
@@ -110,7 +110,7 @@ TEST_CASE("IDs are masked unless full IDs are asked for", "[ops][lists]") {
   CHECK(full[0] == idc("52263219800101001"));
 }
 
-TEST_CASE("CSV: BOM, one header line, one row per person, long digits kept as text", "[ops][lists]") {
+TEST_CASE("CSV: BOM; one header line; one row per person; long digits kept as text", "[ops][lists]") {
   Fixture f;
   auto t = f.list("employed", "", true);
   std::string csv = ops::render_csv(t);

@@ -74,6 +74,7 @@ DerivedStatus Deriver::derive(const PersonFacts& f) const {
   const Entity& p = *f.person;
   std::string labour = p.value_or(p_labour_);
   d.able = labour.empty() || labour == "01" || labour == "02";
+  d.labour_recorded = !labour.empty();
   d.life_event = !p.value_or(p_life_).empty();
   d.student = p.value_or(p_student_) == "1";
   d.in_labour_count = d.able && !d.life_event && !d.student;
@@ -122,10 +123,9 @@ DerivedStatus Deriver::derive(const PersonFacts& f) const {
     d.employed = declared.substr(prefix.size()) == "01";
   } else {
     d.employed = any_confirmed_job;
+    // Known for the period: a job confirmed within it, or a visit within it (which settles "not
+    // employed" too). A register import alone does not confirm anyone's status.
     d.status_confirmed = any_confirmed_job || visited;
-    if (!d.status_confirmed)
-      for (auto* v : p.all_versions())
-        if (period_.contains_ms(v->ts.ms)) d.status_confirmed = true;
   }
   if (d.employed && best) {
     d.bucket_job = best;
@@ -136,6 +136,15 @@ DerivedStatus Deriver::derive(const PersonFacts& f) const {
     d.income = 0;
   }
   return d;
+}
+
+FourClears four_clears(const DerivedStatus& d, bool identity_ok) {
+  FourClears c;
+  c.identity = identity_ok;
+  c.labour = d.labour_recorded;
+  c.status = d.status_confirmed;
+  c.willingness = d.employed || !d.in_labour_count || d.willing_recorded;
+  return c;
 }
 
 }  // namespace tz

@@ -46,7 +46,13 @@ bool Editor::set(Entity& e, FieldId field, const std::string& value) {
   c.ts = ts_;
   c.collector = ctx_.collector;
   c.device_ms = ctx_.now_ms;
-  c.base = e.live_ids(field);
+  // An ordinary edit replaces what the editor saw: the shown value, with every version that shows
+  // the same value. Other values of a conflict stay live (resolve() names them all).
+  if (auto fit = e.fields.find(field); fit != e.fields.end())
+    if (auto* shown = fit->second.shown())
+      for (auto& v : fit->second.live)
+        if (v.value == shown->value) c.base.push_back(v.id);
+  std::sort(c.base.begin(), c.base.end());
   c.schema_version = static_cast<uint32_t>(store_.schema().version());
   apply_change(e, c);
   batch_.changes.push_back(std::move(c));

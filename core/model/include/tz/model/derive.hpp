@@ -34,7 +34,20 @@ struct DerivedStatus {
   bool willing_recorded = false;
   bool returned = false;            // 返乡回流
   bool status_confirmed = false;    // the status was declared or confirmed within the period
+  bool labour_recorded = false;     // 劳动技能 recorded
 };
+
+// The "four clears" of SPEC §3 for one person; everyone in scope is the denominator.
+struct FourClears {
+  bool identity = false;     // 人员底数清: name, valid ID, household, village
+  bool labour = false;       // 劳动能力清: labour ability recorded
+  bool status = false;       // 就业状态清: status for the period determinable and confirmed within it
+  bool willingness = false;  // 外出意愿清: willingness recorded where it is asked (not employed, able)
+  bool all() const { return identity && labour && status && willingness; }
+};
+
+// identity_ok comes from the store's identity flag, so it is known without the passphrase.
+FourClears four_clears(const DerivedStatus& d, bool identity_ok);
 
 // Field ids looked up once; derive() is then cheap enough for 275,000 people.
 class Deriver {

@@ -12,7 +12,7 @@
 using tz::Hlc;
 using tz::HybridClock;
 
-TEST_CASE("hlc: ordering is by milliseconds, then counter", "[model]") {
+TEST_CASE("hlc: ordering is by milliseconds; then counter", "[model]") {
   CHECK(Hlc{1, 0} < Hlc{2, 0});
   CHECK(Hlc{1, 5} < Hlc{2, 0});
   CHECK(Hlc{2, 0} < Hlc{2, 1});

@@ -128,7 +128,7 @@ TEST_CASE("varint/svarint: seeded random round trips", "[util]") {
   CHECK(r.done());
 }
 
-TEST_CASE("strings, raw bytes and u8 round trip", "[util]") {
+TEST_CASE("strings; raw bytes and u8 round trip", "[util]") {
   std::string binary("a\0b\xff\x80", 5);
   std::string big(100000, 'z');
   ByteWriter w;
@@ -157,7 +157,7 @@ TEST_CASE("strings, raw bytes and u8 round trip", "[util]") {
   CHECK(p.data() == std::string("\x03" "abc", 4));
 }
 
-TEST_CASE("writer: clear, reserve and take", "[util]") {
+TEST_CASE("writer: clear; reserve and take", "[util]") {
   ByteWriter w;
   w.reserve(64);
   w.varint(5);
@@ -245,7 +245,8 @@ TEST_CASE("reader: a length or count beyond the remaining bytes fails without al
 }
 
 TEST_CASE("reader: checked_count bounds a container count by the remaining bytes", "[util]") {
-  ByteReader r(std::string(10, 'x'));
+  const std::string ten(10, 'x');  // the reader only views its input
+  ByteReader r(ten);
   CHECK(r.checked_count(0, 8) == 0);
   CHECK(r.checked_count(10, 1) == 10);
   CHECK(r.checked_count(5, 2) == 5);
@@ -262,14 +263,15 @@ TEST_CASE("reader: checked_count bounds a container count by the remaining bytes
   CHECK(r.remaining() == 10);
 
   // After consuming, the bound shrinks.
-  ByteReader r2(std::string(10, 'x'));
+  ByteReader r2(ten);
   (void)r2.raw(7);
   CHECK(r2.checked_count(3, 1) == 3);
   expect_corrupt([&] { r2.checked_count(4, 1); });
 }
 
 TEST_CASE("reader: the failure names the byte offset", "[util]") {
-  ByteReader r(std::string("\x05" "ab", 3));
+  const std::string blob("\x05" "ab", 3);
+  ByteReader r(blob);
   try {
     (void)r.str();
     FAIL("no Failure thrown");

@@ -12,7 +12,7 @@ using tz::Error;
 using tz::ErrorCode;
 using tz::Lang;
 
-TEST_CASE("error catalogue: every code, in enum order, with both messages and both numbers", "[util]") {
+TEST_CASE("error catalogue: every code; in enum order; with both messages and both numbers", "[util]") {
   const auto& cat = tz::error_catalogue();
   const auto last = static_cast<size_t>(ErrorCode::internal);
   REQUIRE(cat.size() == last + 1);

@@ -353,6 +353,7 @@ int run(const Options& o) {
     }
   }
 
+  ::sync();  // neither timed phase pays for the other's writeback
   auto cpu_import = CpuTimes::now();
   auto t_import = Clock::now();
   auto imported = tz::ops::import_roster(store, csv, env);
@@ -408,6 +409,7 @@ int run(const Options& o) {
 
   // The raw reference: the same number of (entity, field, value) rows as the import recorded.
   auto rows = raw_rows(roster, rep.changes);
+  ::sync();
   double raw_s = raw_sqlite_insert(tmp.path / "raw.db", rows);
   if (raw_s < 0) return 1;
 

@@ -88,7 +88,7 @@ TEST_CASE("the employed list shows the bucket; months and the bucket job", "[ops
   CHECK(column(t, "序号") == Names{"1", "2", "3"});
 }
 
-TEST_CASE("--region narrows to a village or township; a bad code is refused", "[ops][lists]") {
+TEST_CASE("a region narrows the list to a village or township; a bad code is refused", "[ops][lists]") {
   Fixture f;
   CHECK(column(f.list("employed", "522632102001"), "姓名") == Names{"阿依古丽·买买提"});
   CHECK(column(f.list("employed", "522632101"), "姓名") == Names{"王小明", "张小雨"});

@@ -2,6 +2,8 @@
 #include "tz/model/derive.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include "tz/util/text.hpp"
 
@@ -90,30 +92,23 @@ DerivedStatus Deriver::derive(const PersonFacts& f) const {
   for (auto* v : f.visits)
     if (auto date = parse_date(v->value_or(v_date_)); date && period_.contains_date(*date)) visited = true;
 
-  // Jobs that count: overlapping the period and (for the derived status) confirmed within it.
-  const Entity* best = nullptr;
-  int best_months = -1;
-  std::optional<YearMonth> best_start;
+  // Jobs that count: overlapping the period, and confirmed within it (by an edit or a visit).
+  struct Counted {
+    const Entity* job;
+    int months;
+    std::optional<YearMonth> start;
+    bool confirmed;
+  };
+  std::vector<Counted> counted;
   bool any_confirmed_job = false;
   for (auto* j : f.jobs) {
     if (!job_counts(*j) || !job_overlaps(*j)) continue;
     bool confirmed = visited;
     for (auto* v : j->all_versions())
       if (period_.contains_ms(v->ts.ms)) confirmed = true;
-    if (!confirmed) continue;
-    any_confirmed_job = true;
-    int m = job_months(*j);
-    auto start = parse_year_month(j->value_or(j_start_));
-    d.months += m;
-    if (auto* inc = j->value(j_income_); inc && !inc->empty()) d.income += std::stod(*inc) * m;
-    // The bucket job: most months in the period; ties go to the latest start.
-    if (m > best_months || (m == best_months && start > best_start)) {
-      best = j;
-      best_months = m;
-      best_start = start;
-    }
+    any_confirmed_job = any_confirmed_job || confirmed;
+    counted.push_back(Counted{j, job_months(*j), parse_year_month(j->value_or(j_start_)), confirmed});
   }
-  d.months = std::min(d.months, period_.months());
 
   const std::string declared = p.value_or(p_declared_);
   const std::string prefix = std::to_string(period_.year) + ":";
@@ -127,13 +122,26 @@ DerivedStatus Deriver::derive(const PersonFacts& f) const {
     // employed" too). A register import alone does not confirm anyone's status.
     d.status_confirmed = any_confirmed_job || visited;
   }
-  if (d.employed && best) {
-    d.bucket_job = best;
-    d.bucket = job_bucket(*best, home);
+  if (!d.employed) return d;
+
+  // Months, income and the bucket job. A declared status vouches for the person's jobs of the
+  // period; a derived one only for the confirmed jobs.
+  const Counted* best = nullptr;
+  for (auto& c : counted) {
+    if (!d.declared && !c.confirmed) continue;
+    d.months += c.months;
+    if (auto* inc = c.job->value(j_income_)) {
+      char* end = nullptr;
+      double v = std::strtod(inc->c_str(), &end);
+      if (end && *end == '\0' && !inc->empty()) d.income += v * c.months;
+    }
+    // The bucket job: most months in the period; ties go to the latest start.
+    if (!best || c.months > best->months || (c.months == best->months && c.start > best->start)) best = &c;
   }
-  if (!d.employed) {
-    d.months = 0;
-    d.income = 0;
+  d.months = std::min(d.months, period_.months());
+  if (best) {
+    d.bucket_job = best->job;
+    d.bucket = job_bucket(*best->job, home);
   }
   return d;
 }

@@ -196,6 +196,7 @@ Result<EntitySchema> parse_entity(const std::string& file, const json& j) {
       r.zh = jr.at("zh").get<std::string>();
       r.en = jr.at("en").get<std::string>();
       if (r.zh.empty() || r.en.empty()) return schema_error(file + " rule " + r.id, "needs zh and en messages");
+      if (!es.field(r.field)) return schema_error(file + " rule " + r.id, "unknown field " + r.field);
       for (auto& name : r.any_of)
         if (!es.field(name)) return schema_error(file + " rule " + r.id, "unknown field " + name);
       if (!r.other.empty() && !es.field(r.other)) return schema_error(file + " rule " + r.id, "unknown field " + r.other);
@@ -271,7 +272,8 @@ Result<Schema> Schema::parse(const std::map<std::string, std::string>& files) {
       auto es = parse_entity(fname, j);
       if (!es) return es.error();
       EntityType t = es->type;
-      s.entities_.emplace(t, std::move(*es));
+      if (!s.entities_.emplace(t, std::move(*es)).second)
+        return schema_error(fname, "entity " + std::string(entity_type_name(t)) + " defined twice");
     }
     auto st = check_core_fields(s.entities_);
     if (!st) return st.error();

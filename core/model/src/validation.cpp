@@ -1,6 +1,7 @@
 // Field normalisation per type and the rule engine over one record.
 #include "tz/model/validation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -157,7 +158,7 @@ bool condition_holds(const EntitySchema& es, const FieldValues& values, const Co
     case Condition::Op::empty: return v == nullptr;
     case Condition::Op::not_empty: return v != nullptr;
     case Condition::Op::in: {
-      if (!v) return false;
+      if (!v) return std::find(c.values.begin(), c.values.end(), std::string()) != c.values.end();
       std::string code = *v;
       auto* f = es.field(c.field);
       if (f && f->type == FieldType::period_enum) {
@@ -215,6 +216,7 @@ Normalized normalize_value(const FieldDef& f, std::string_view raw_in, const Val
         year = raw.substr(0, 4);
         code_part = std::string_view(raw).substr(5);
       }
+      if (year == "0") return bad(raw, "尚未设置统计期", "the reporting period is not set");
       if (auto* o = f.match_option(code_part)) return good(year + ":" + o->code);
       return bad(raw, "应为以下之一：" + options_hint(f, Lang::zh), "must be one of: " + options_hint(f, Lang::en));
     }

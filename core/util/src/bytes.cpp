@@ -23,6 +23,7 @@ uint64_t ByteReader::varint() {
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size()) fail();
     auto b = static_cast<uint8_t>(in_[pos_++]);
+    if (shift == 63 && b > 1) fail();  // bits beyond 64 would be dropped silently
     v |= static_cast<uint64_t>(b & 0x7f) << shift;
     if ((b & 0x80) == 0) return v;
   }

@@ -78,9 +78,12 @@ bool skip_separator(std::string_view s, size_t& pos) {
 
 std::optional<CivilDate> parse_date(std::string_view s) {
   size_t pos = 0;
-  if (s.size() == 8) {
-    for (char c : s)
-      if (c < '0' || c > '9') return std::nullopt;
+  auto digits_only = [](std::string_view v) {
+    for (char c : v)
+      if (c < '0' || c > '9') return false;
+    return true;
+  };
+  if (s.size() == 8 && digits_only(s)) {
     int y = std::stoi(std::string(s.substr(0, 4)));
     int m = std::stoi(std::string(s.substr(4, 2)));
     int d = std::stoi(std::string(s.substr(6, 2)));
@@ -100,9 +103,12 @@ std::optional<CivilDate> parse_date(std::string_view s) {
 
 std::optional<YearMonth> parse_year_month(std::string_view s) {
   size_t pos = 0;
-  if (s.size() == 6) {
-    for (char c : s)
-      if (c < '0' || c > '9') return std::nullopt;
+  auto digits_only = [](std::string_view v) {
+    for (char c : v)
+      if (c < '0' || c > '9') return false;
+    return true;
+  };
+  if (s.size() == 6 && digits_only(s)) {
     int y = std::stoi(std::string(s.substr(0, 4)));
     int m = std::stoi(std::string(s.substr(4, 2)));
     if (y < 1 || m < 1 || m > 12) return std::nullopt;

@@ -53,7 +53,8 @@ std::string display_value(const FieldDef& f, const std::string& stored, Lang lan
 
 using FieldValues = std::map<FieldId, std::string>;
 
-// Every problem of one record (its shown values), in rule order.
+// Every problem of one record (its shown values): format problems first (in field order), then the
+// schema's other rules in their order.
 std::vector<Problem> validate_record(const EntitySchema& es, const FieldValues& values, const ValidationContext& ctx);
 
 // True when any problem is an error (the record cannot be saved at entry).

@@ -288,25 +288,27 @@ bool has_error(const std::vector<Problem>& problems) {
   return false;
 }
 
-std::vector<Problem> validate_record(const EntitySchema& es, const FieldValues& values, const ValidationContext& ctx) {
+Problem format_problem(const EntitySchema& es, const FieldDef& f, const Normalized& n) {
+  for (auto& r : es.rules)
+    if (r.kind == RuleKind::format && r.field == f.name)
+      return Problem{r.id, r.severity, r.field, render(r.zh, &f, Lang::zh, n.value, n.detail_zh, r.min, r.max),
+                     render(r.en, &f, Lang::en, n.value, n.detail_en, r.min, r.max)};
+  std::string id = std::string(entity_type_name(es.type)) + "." + f.name + ".format";
+  return Problem{id, Severity::error, f.name, f.label_zh + "“" + n.value + "”无效：" + n.detail_zh,
+                 f.label_en + " \"" + n.value + "\" is invalid: " + n.detail_en};
+}
+
+std::vector<Problem> validate_record(const EntitySchema& es, const FieldValues& values, const ValidationContext& ctx,
+                                     bool check_format) {
   std::vector<Problem> out;
   RuleOut ro{es, out};
   // Format of every field that has a value: the declared format rule, or a generic error.
   for (auto& f : es.fields) {
+    if (!check_format) break;
     auto it = values.find(f.id);
     if (it == values.end() || it->second.empty()) continue;
     auto n = normalize_value(f, it->second, ctx);
-    if (n.ok) continue;
-    const Rule* declared = nullptr;
-    for (auto& r : es.rules)
-      if (r.kind == RuleKind::format && r.field == f.name) declared = &r;
-    if (declared) {
-      ro.add(*declared, &f, n.value, n.detail_zh, n.detail_en, declared->min, declared->max);
-    } else {
-      std::string id = std::string(entity_type_name(es.type)) + "." + f.name + ".format";
-      out.push_back(Problem{id, Severity::error, f.name, f.label_zh + "“" + n.value + "”无效：" + n.detail_zh,
-                            f.label_en + " \"" + n.value + "\" is invalid: " + n.detail_en});
-    }
+    if (!n.ok) out.push_back(format_problem(es, f, n));
   }
   for (auto& r : es.rules) {
     const FieldDef* f = es.field(r.field);

@@ -10,10 +10,32 @@ namespace tz::ops {
 Editor::Editor(DeviceStore& store, EditContext ctx)
     : store_(store), ctx_(std::move(ctx)), ts_(store.tick(ctx_.now_ms)), next_seq_(store.info().next_seq) {}
 
+void Editor::prefetch(const std::vector<EntityId>& ids) {
+  std::vector<EntityId> wanted;
+  wanted.reserve(ids.size());
+  for (auto& id : ids)
+    if (!staged_.count(id) && !missing_.count(id)) wanted.push_back(id);
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  auto rows = store_.get_rows(wanted);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (!rows[i]) {
+      missing_.insert(wanted[i]);
+      continue;
+    }
+    villages_[wanted[i]] = rows[i]->village;
+    staged_.emplace(wanted[i], std::move(rows[i]->entity));
+  }
+}
+
 Entity* Editor::find(const EntityId& id) {
   if (auto it = staged_.find(id); it != staged_.end()) return &it->second;
+  if (missing_.count(id)) return nullptr;
   auto row = store_.get_row(id);
-  if (!row) return nullptr;
+  if (!row) {
+    missing_.insert(id);
+    return nullptr;
+  }
   villages_[id] = row->village;
   auto [it, _] = staged_.emplace(id, std::move(row->entity));
   return &it->second;
@@ -25,6 +47,7 @@ Entity& Editor::get_or_create(EntityType type, const EntityId& id, bool* created
     return *e;
   }
   if (created) *created = true;
+  missing_.erase(id);
   Entity e;
   e.type = type;
   e.id = id;
@@ -96,7 +119,6 @@ bool identity_complete(const Schema& schema, const Entity& person, const std::st
 
 EntityRow Editor::row_for(const Entity& e) {
   EntityRow row;
-  row.entity = e;
   const auto& es = store_.schema().entity(e.type);
   std::optional<EntityId> parent;
   switch (e.type) {
@@ -112,25 +134,52 @@ EntityRow Editor::row_for(const Entity& e) {
   return row;
 }
 
-Status Editor::commit(std::string crash_point) {
-  if (batch_.changes.empty()) return ok_status();
+Status Editor::flush() {
+  if (batch_.changes.empty() && touched_.empty()) return ok_status();
   // Households first, so persons see their village; then persons; then the rest.
-  std::stable_sort(touched_.begin(), touched_.end(), [&](const EntityId& a, const EntityId& b) {
-    return static_cast<int>(staged_.at(a).type) < static_cast<int>(staged_.at(b).type);
-  });
-  batch_.entities.reserve(touched_.size());
+  std::vector<std::pair<int, Entity*>> order;
+  order.reserve(touched_.size());
   for (auto& id : touched_) {
-    EntityRow row = row_for(staged_.at(id));
-    villages_[id] = row.village;
+    Entity& e = staged_.at(id);
+    order.emplace_back(static_cast<int>(e.type), &e);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  batch_.entities.reserve(order.size());
+  for (auto& [type, e] : order) {
+    EntityRow row = row_for(*e);
+    villages_[e->id] = row.village;
     batch_.entities.push_back(std::move(row));
   }
+  // The rows take the staged entities.
+  for (size_t i = 0; i < order.size(); ++i) batch_.entities[i].entity = std::move(*order[i].second);
   batch_.clock = ts_;
-  batch_.crash_point = std::move(crash_point);
+  if (!txn_open_) {
+    if (auto st = store_.begin_write(); !st) return st;
+    txn_open_ = true;
+  }
   auto st = store_.write(batch_);
+  changes_written_ += batch_.changes.size();
   batch_ = WriteBatch{};
+  for (auto& id : touched_) staged_.erase(id);  // written: read back from the store if needed again
   touched_.clear();
   touched_set_.clear();
+  if (!st) {
+    store_.rollback_write();
+    txn_open_ = false;
+  }
   return st;
+}
+
+Status Editor::commit(std::string crash_point) {
+  if (auto st = flush(); !st) return st;
+  if (!txn_open_) return ok_status();
+  txn_open_ = false;
+  return store_.commit_write(crash_point);
+}
+
+Editor::~Editor() {
+  if (txn_open_) store_.rollback_write();
 }
 
 }  // namespace tz::ops

@@ -162,8 +162,12 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
         continue;
       }
       auto n = normalize_value(*col.field, cell, vctx);
+      if (!n.ok) {
+        auto pb = format_problem(schema.entity(col.type), *col.field, n);
+        problem(row.line, col.header, pb.rule_id, pb.severity, pb.message_zh, pb.message_en);
+      }
       auto& target = col.type == EntityType::household ? pr.household : col.type == EntityType::person ? pr.person : pr.job;
-      target[col.field->id] = n.value;  // a value that failed is kept as typed, so validation reports it
+      target[col.field->id] = n.value;  // a warning-level value (e.g. a landline phone) is kept as typed
       if (col.type == EntityType::job) pr.has_job = true;
     }
     for (size_t c = header.cells.size(); c < row.cells.size(); ++c)
@@ -213,6 +217,16 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
 
   // Pass 2: validate each record as it would be after the import (stored values overlaid by the row).
   Editor editor(store, env.edit);
+  {
+    std::vector<EntityId> ids;
+    ids.reserve(prepared.size() * 3);
+    for (auto& pr : prepared) {
+      ids.push_back(pr.household_id);
+      ids.push_back(pr.person_id);
+      if (pr.has_job) ids.push_back(pr.job_id);
+    }
+    editor.prefetch(ids);
+  }
   auto column_of = [&](EntityType t, const std::string& field_name) {
     const auto& es = schema.entity(t);
     const FieldDef* f = es.field(field_name);
@@ -242,22 +256,26 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
         }
       }
     } else {
-      report_problems(pr.line, EntityType::household, validate_record(hs, overlay(shown_values(editor.find(pr.household_id)), pr.household), vctx));
+      report_problems(pr.line, EntityType::household, validate_record(hs, overlay(shown_values(editor.find(pr.household_id)), pr.household), vctx, false));
     }
     auto person_values = overlay(shown_values(editor.find(pr.person_id)), pr.person);
-    report_problems(pr.line, EntityType::person, validate_record(ps, person_values, vctx));
+    report_problems(pr.line, EntityType::person, validate_record(ps, person_values, vctx, false));
     if (pr.has_job) {
       ValidationContext jctx = vctx;
       if (auto it = person_values.find(f_id); it != person_values.end()) jctx.person_birth = birth_of_id(it->second);
-      report_problems(pr.line, EntityType::job, validate_record(js, overlay(shown_values(editor.find(pr.job_id)), pr.job), jctx));
+      report_problems(pr.line, EntityType::job, validate_record(js, overlay(shown_values(editor.find(pr.job_id)), pr.job), jctx, false));
     }
   }
   std::stable_sort(report.problems.begin(), report.problems.end(),
                    [](const ImportProblem& a, const ImportProblem& b) { return a.line < b.line; });
   if (report.error_count() > 0 || options.dry_run) return report;
 
-  // Pass 3: stage what differs from what is shown.
+  // Pass 3: stage what differs from what is shown, written in parts of one transaction.
+  constexpr size_t kRowsPerPart = 4096;
+  size_t staged_rows = 0;
   for (auto& pr : prepared) {
+    if (++staged_rows % kRowsPerPart == 0)
+      if (auto st = editor.flush(); !st) return st.error();
     bool created = false;
     Entity& hh = editor.get_or_create(EntityType::household, pr.household_id, &created);
     report.households_created += created;
@@ -268,7 +286,6 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
       if (!editor.set(person, f, v)) continue;
       if (f == f_id && !pr.id18.empty()) editor.add_lookup(LookupKind::id_number, pr.id18, pr.person_id);
       if (f == f_phone) editor.add_lookup(LookupKind::phone, v, pr.person_id);
-      if (f == f_name) editor.add_lookup(LookupKind::name, v, pr.person_id);
     }
     if (pr.has_job) {
       Entity& job = editor.get_or_create(EntityType::job, pr.job_id, &created);

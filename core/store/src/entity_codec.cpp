@@ -1,5 +1,9 @@
-// The store's blob layouts (docs/storage.md gives them as a grammar).
+// The store's blob layouts (docs/storage.md gives them as a grammar). Devices and collectors are
+// written once per blob and referred to by index, and times as deltas, because a county's store
+// holds millions of versions and most of them share a device, a collector and an import time.
 #include "entity_codec.hpp"
+
+#include <unordered_map>
 
 #include "tz/util/bytes.hpp"
 
@@ -9,35 +13,83 @@ namespace {
 
 constexpr uint8_t kFieldsFormat = 1;
 constexpr uint8_t kChangesFormat = 1;
+constexpr uint8_t kSameEntity = 0x80;
 
-void put_device(ByteWriter& w, const DeviceId& d) { w.raw(d.view()); }
-DeviceId get_device(ByteReader& r) { return DeviceId::from_bytes(r.raw(16)); }
+// Interns devices and collectors of one blob.
+class Tables {
+ public:
+  size_t device(const DeviceId& d) {
+    auto [it, inserted] = device_index_.emplace(d, devices_.size());
+    if (inserted) devices_.push_back(d);
+    return it->second;
+  }
+  size_t collector(const std::string& c) {
+    auto [it, inserted] = collector_index_.emplace(c, collectors_.size());
+    if (inserted) collectors_.push_back(c);
+    return it->second;
+  }
+  void write(ByteWriter& w) const {
+    w.varint(devices_.size());
+    for (auto& d : devices_) w.raw(d.view());
+    w.varint(collectors_.size());
+    for (auto& c : collectors_) w.str(c);
+  }
+
+ private:
+  std::vector<DeviceId> devices_;
+  std::vector<std::string> collectors_;
+  std::unordered_map<DeviceId, size_t, IdHash> device_index_;
+  std::unordered_map<std::string, size_t> collector_index_;
+};
+
+struct ReadTables {
+  std::vector<DeviceId> devices;
+  std::vector<std::string> collectors;
+  void read(ByteReader& r) {
+    size_t nd = r.checked_count(r.varint(), 16);
+    for (size_t i = 0; i < nd; ++i) devices.push_back(DeviceId::from_bytes(r.raw(16)));
+    size_t nc = r.checked_count(r.varint(), 1);
+    for (size_t i = 0; i < nc; ++i) collectors.push_back(r.str());
+  }
+  const DeviceId& device(uint64_t i) const {
+    if (i >= devices.size()) throw Failure(ErrorCode::store_corrupt, {"device index out of range"});
+    return devices[i];
+  }
+  const std::string& collector(uint64_t i) const {
+    if (i >= collectors.size()) throw Failure(ErrorCode::store_corrupt, {"collector index out of range"});
+    return collectors[i];
+  }
+};
 
 }  // namespace
 
 std::string encode_fields(const Entity& e, const std::function<bool(FieldId)>& keep) {
-  ByteWriter w;
-  w.reserve(256);
-  w.u8(kFieldsFormat);
+  Tables tables;
+  ByteWriter body;
   size_t n = 0;
   for (auto& [f, fv] : e.fields)
     if (keep(f) && !fv.live.empty()) ++n;
-  w.varint(n);
+  body.varint(n);
   for (auto& [f, fv] : e.fields) {
     if (!keep(f) || fv.live.empty()) continue;
-    w.varint(f);
-    w.varint(fv.live.size());
+    body.varint(f);
+    body.varint(fv.live.size());
     for (auto& v : fv.live) {
-      put_device(w, v.id.device);
-      w.varint(v.id.seq.value);
-      w.svarint(v.ts.ms);
-      w.varint(v.ts.counter);
-      w.str(v.collector);
-      w.svarint(v.device_ms);
-      w.svarint(v.server_ms);
-      w.str(v.value);
+      body.varint(tables.device(v.id.device));
+      body.varint(v.id.seq.value);
+      body.svarint(v.ts.ms);
+      body.varint(v.ts.counter);
+      body.varint(tables.collector(v.collector));
+      body.svarint(v.device_ms - v.ts.ms);
+      body.svarint(v.server_ms);
+      body.str(v.value);
     }
   }
+  ByteWriter w;
+  w.reserve(body.data().size() + 64);
+  w.u8(kFieldsFormat);
+  tables.write(w);
+  w.raw(body.data());
   return w.take();
 }
 
@@ -45,20 +97,22 @@ void decode_fields(std::string_view bytes, Entity& e) {
   if (bytes.empty()) return;
   ByteReader r(bytes);
   if (r.u8() != kFieldsFormat) throw Failure(ErrorCode::store_corrupt, {"unknown field blob format"});
+  ReadTables t;
+  t.read(r);
   size_t n = r.checked_count(r.varint(), 2);
   for (size_t i = 0; i < n; ++i) {
     auto f = static_cast<FieldId>(r.varint());
     auto& fv = e.fields[f];
-    size_t nv = r.checked_count(r.varint(), 22);
-    fv.live.reserve(nv);
+    size_t nv = r.checked_count(r.varint(), 8);
+    fv.live.reserve(fv.live.size() + nv);
     for (size_t k = 0; k < nv; ++k) {
       Version v;
-      v.id.device = get_device(r);
+      v.id.device = t.device(r.varint());
       v.id.seq.value = r.varint();
       v.ts.ms = r.svarint();
       v.ts.counter = static_cast<uint32_t>(r.varint());
-      v.collector = r.str();
-      v.device_ms = r.svarint();
+      v.collector = t.collector(r.varint());
+      v.device_ms = v.ts.ms + r.svarint();
       v.server_ms = r.svarint();
       v.value = r.str();
       fv.live.push_back(std::move(v));
@@ -68,54 +122,75 @@ void decode_fields(std::string_view bytes, Entity& e) {
 }
 
 std::string encode_changes(const std::vector<FieldChange>& changes, size_t begin, size_t end) {
-  ByteWriter w;
-  w.reserve((end - begin) * 64);
-  w.u8(kChangesFormat);
-  put_device(w, changes[begin].version.device);
-  w.varint(changes[begin].version.seq.value);
-  w.varint(end - begin);
+  Tables tables;
+  tables.device(changes[begin].version.device);  // index 0: the device that made the changes
+  ByteWriter body;
+  body.reserve((end - begin) * 24);
+  body.varint(end - begin);
+  const FieldChange* prev = nullptr;
+  int64_t prev_ms = 0;
   for (size_t i = begin; i < end; ++i) {
     auto& c = changes[i];
-    w.u8(static_cast<uint8_t>(c.type));
-    w.raw(c.entity.view());
-    w.varint(c.field);
-    w.str(c.value);
-    w.svarint(c.ts.ms);
-    w.varint(c.ts.counter);
-    w.str(c.collector);
-    w.svarint(c.device_ms);
-    w.varint(c.schema_version);
-    w.varint(c.base.size());
+    bool same = prev && prev->entity == c.entity && prev->type == c.type;
+    body.u8(static_cast<uint8_t>(static_cast<uint8_t>(c.type) | (same ? kSameEntity : 0)));
+    if (!same) body.raw(c.entity.view());
+    body.varint(c.field);
+    body.str(c.value);
+    body.svarint(c.ts.ms - prev_ms);
+    body.varint(c.ts.counter);
+    body.varint(tables.collector(c.collector));
+    body.svarint(c.device_ms - c.ts.ms);
+    body.varint(c.schema_version);
+    body.varint(c.base.size());
     for (auto& b : c.base) {
-      put_device(w, b.device);
-      w.varint(b.seq.value);
+      body.varint(tables.device(b.device));
+      body.varint(b.seq.value);
     }
+    prev = &c;
+    prev_ms = c.ts.ms;
   }
+  ByteWriter w;
+  w.reserve(body.data().size() + 64);
+  w.u8(kChangesFormat);
+  w.varint(changes[begin].version.seq.value);
+  tables.write(w);
+  w.raw(body.data());
   return w.take();
 }
 
 void decode_changes(std::string_view bytes, std::vector<FieldChange>& out) {
   ByteReader r(bytes);
   if (r.u8() != kChangesFormat) throw Failure(ErrorCode::store_corrupt, {"unknown change blob format"});
-  DeviceId device = get_device(r);
   uint64_t seq = r.varint();
-  size_t n = r.checked_count(r.varint(), 24);
+  ReadTables t;
+  t.read(r);
+  const DeviceId& device = t.device(0);
+  size_t n = r.checked_count(r.varint(), 8);
+  EntityId entity;
+  int64_t prev_ms = 0;
   for (size_t i = 0; i < n; ++i) {
     FieldChange c;
     c.version = VersionId{device, Seq{seq + i}};
-    c.type = static_cast<EntityType>(r.u8());
-    c.entity = EntityId::from_bytes(r.raw(16));
+    uint8_t type = r.u8();
+    if (type & kSameEntity) {
+      if (i == 0) throw Failure(ErrorCode::store_corrupt, {"change refers to a previous entity"});
+    } else {
+      entity = EntityId::from_bytes(r.raw(16));
+    }
+    c.type = static_cast<EntityType>(type & ~kSameEntity);
+    c.entity = entity;
     c.field = static_cast<FieldId>(r.varint());
     c.value = r.str();
-    c.ts.ms = r.svarint();
+    c.ts.ms = prev_ms + r.svarint();
+    prev_ms = c.ts.ms;
     c.ts.counter = static_cast<uint32_t>(r.varint());
-    c.collector = r.str();
-    c.device_ms = r.svarint();
+    c.collector = t.collector(r.varint());
+    c.device_ms = c.ts.ms + r.svarint();
     c.schema_version = static_cast<uint32_t>(r.varint());
-    size_t nb = r.checked_count(r.varint(), 17);
+    size_t nb = r.checked_count(r.varint(), 2);
     for (size_t k = 0; k < nb; ++k) {
       VersionId b;
-      b.device = get_device(r);
+      b.device = t.device(r.varint());
       b.seq.value = r.varint();
       c.base.push_back(b);
     }

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "entity_codec.hpp"
@@ -79,6 +80,19 @@ class SqliteDeviceStore final : public DeviceStore {
     }
   }
 
+  std::vector<std::optional<EntityRow>> get_rows(const std::vector<EntityId>& ids) const override {
+    std::vector<std::optional<EntityRow>> out;
+    out.reserve(ids.size());
+    try {
+      SQLite::Transaction read(*db_, SQLite::TransactionBehavior::DEFERRED);
+      for (auto& id : ids) out.push_back(get_row(id));
+      read.commit();
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+    return out;
+  }
+
   std::optional<Entity> get(const EntityId& id) const override {
     auto r = get_row(id);
     if (!r) return std::nullopt;
@@ -147,19 +161,78 @@ class SqliteDeviceStore final : public DeviceStore {
   Hlc clock() const override { return clock_.last(); }
 
   Status write(WriteBatch& b) override {
+    if (in_txn_) return write_part(b);
+    if (auto st = begin_write(); !st) return st;
+    if (auto st = write_part(b); !st) {
+      rollback_write();
+      return st;
+    }
+    return commit_write(b.crash_point);
+  }
+
+  Status begin_write() override {
     if (!aead_) return Error(ErrorCode::wrong_passphrase);
-    uint64_t expect = info_.next_seq;
+    if (in_txn_) return Error(ErrorCode::internal, {"a write transaction is already open"});
+    try {
+      db_->exec("BEGIN IMMEDIATE");
+    } catch (const SQLite::Exception& e) {
+      return sqlite_error(e);
+    }
+    in_txn_ = true;
+    txn_next_seq_ = info_.next_seq;
+    txn_clock_ = clock_.last();
+    return ok_status();
+  }
+
+  Status commit_write(const std::string& crash_point_name) override {
+    if (!in_txn_) return Error(ErrorCode::internal, {"no write transaction is open"});
+    try {
+      put_meta("next_seq", std::to_string(txn_next_seq_));
+      put_meta("hlc", std::to_string(txn_clock_.ms) + ":" + std::to_string(txn_clock_.counter));
+      if (!crash_point_name.empty()) crash_point(crash_point_name);
+      db_->exec("COMMIT");
+      in_txn_ = false;
+      info_.next_seq = txn_next_seq_;
+      clock_.observe(txn_clock_);
+    } catch (const SQLite::Exception& e) {
+      rollback_write();
+      return sqlite_error(e);
+    }
+    return ok_status();
+  }
+
+  void rollback_write() override {
+    reset_statements();
+    if (!in_txn_) return;
+    in_txn_ = false;
+    try {
+      db_->exec("ROLLBACK");
+    } catch (...) {
+      // SQLite has already rolled back (e.g. after SQLITE_FULL); nothing is left to undo.
+    }
+  }
+
+  ~SqliteDeviceStore() override { rollback_write(); }
+
+  // Adds one batch to the open transaction.
+  Status write_part(WriteBatch& b) {
+    uint64_t expect = txn_next_seq_;
     for (auto& c : b.changes) {
       if (c.version.seq.value != expect || c.version.device != info_.device)
         return Error(ErrorCode::internal, {"change sequence out of order"});
       ++expect;
     }
     try {
-      SQLite::Transaction txn(*db_);
       auto& put = stmt(put_stmt_,
                        "INSERT OR REPLACE INTO entities(id, type, village, parent, flags, pub, sec) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?)");
-      for (auto& row : b.entities) {
+      // In key order: B-tree pages fill instead of splitting at random.
+      std::vector<const EntityRow*> rows;
+      rows.reserve(b.entities.size());
+      for (auto& row : b.entities) rows.push_back(&row);
+      std::sort(rows.begin(), rows.end(), [](const EntityRow* x, const EntityRow* y) { return x->entity.id < y->entity.id; });
+      for (const EntityRow* rp : rows) {
+        const EntityRow& row = *rp;
         const auto& pii = pii_[static_cast<size_t>(row.entity.type)];
         auto is_pii = [&](FieldId f) { return std::find(pii.begin(), pii.end(), f) != pii.end(); };
         std::string pub = store_codec::encode_fields(row.entity, [&](FieldId f) { return !is_pii(f); });
@@ -198,13 +271,8 @@ class SqliteDeviceStore final : public DeviceStore {
         look.exec();
         look.reset();
       }
-      Hlc clock = std::max(b.clock, clock_.last());
-      put_meta("next_seq", std::to_string(expect));
-      put_meta("hlc", std::to_string(clock.ms) + ":" + std::to_string(clock.counter));
-      if (!b.crash_point.empty()) crash_point(b.crash_point);
-      txn.commit();
-      info_.next_seq = expect;
-      clock_.observe(clock);
+      txn_next_seq_ = expect;
+      txn_clock_ = std::max(txn_clock_, b.clock);
     } catch (const SQLite::Exception& e) {
       reset_statements();
       return sqlite_error(e);
@@ -338,6 +406,9 @@ class SqliteDeviceStore final : public DeviceStore {
   std::unique_ptr<crypto::Aead> aead_;
   std::unique_ptr<crypto::Hmac> lookup_mac_;
   std::unique_ptr<crypto::NaturalKeys> keys_;
+  bool in_txn_ = false;
+  uint64_t txn_next_seq_ = 0;
+  Hlc txn_clock_;
   mutable std::unique_ptr<SQLite::Statement> get_stmt_, put_stmt_, change_stmt_, lookup_stmt_, lookup_put_stmt_,
       meta_put_stmt_;
 

@@ -31,10 +31,34 @@ struct FieldVersions {
   bool conflict() const;
 };
 
+// Fields of one entity by id: a sorted vector (an entity has a few dozen fields at most, and a county
+// holds hundreds of thousands of entities, so node-based maps cost more than they save).
+class FieldMap {
+ public:
+  using value_type = std::pair<FieldId, FieldVersions>;
+  using iterator = std::vector<value_type>::iterator;
+  using const_iterator = std::vector<value_type>::const_iterator;
+
+  iterator begin() { return items_.begin(); }
+  iterator end() { return items_.end(); }
+  const_iterator begin() const { return items_.begin(); }
+  const_iterator end() const { return items_.end(); }
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  size_t count(FieldId f) const { return find(f) == end() ? 0 : 1; }
+  iterator find(FieldId f);
+  const_iterator find(FieldId f) const;
+  FieldVersions& operator[](FieldId f);
+  const FieldVersions& at(FieldId f) const;  // throws std::out_of_range
+
+ private:
+  std::vector<value_type> items_;
+};
+
 struct Entity {
   EntityType type = EntityType::person;
   EntityId id;
-  std::map<FieldId, FieldVersions> fields;
+  FieldMap fields;
 
   // The shown value of a field, or nullptr when the field has no live version.
   const std::string* value(FieldId f) const;

@@ -55,7 +55,14 @@ using FieldValues = std::map<FieldId, std::string>;
 
 // Every problem of one record (its shown values): format problems first (in field order), then the
 // schema's other rules in their order.
-std::vector<Problem> validate_record(const EntitySchema& es, const FieldValues& values, const ValidationContext& ctx);
+// check_format = false skips re-checking values already known canonical (an import has checked
+// every cell it normalised with format_problem()).
+std::vector<Problem> validate_record(const EntitySchema& es, const FieldValues& values, const ValidationContext& ctx,
+                                     bool check_format = true);
+
+// The format problem of a value that did not normalise: the schema's declared format rule for the
+// field, or a generic error.
+Problem format_problem(const EntitySchema& es, const FieldDef& f, const Normalized& n);
 
 // True when any problem is an error (the record cannot be saved at entry).
 bool has_error(const std::vector<Problem>& problems);

@@ -24,6 +24,8 @@ class Editor {
 
   // The entity as staged or stored; nullptr when neither has it.
   Entity* find(const EntityId& id);
+  // Reads many entities at once (one read transaction) so that find() needs no further reads.
+  void prefetch(const std::vector<EntityId>& ids);
   // The entity, created empty when it does not exist yet.
   Entity& get_or_create(EntityType type, const EntityId& id, bool* created = nullptr);
   // Sets a field to a canonical value; false (and no change) when it already shows that value
@@ -31,10 +33,17 @@ class Editor {
   bool set(Entity& e, FieldId field, const std::string& value);
   void add_lookup(LookupKind kind, std::string key, const EntityId& entity);
 
-  size_t change_count() const { return batch_.changes.size(); }
-  const std::vector<FieldChange>& changes() const { return batch_.changes; }
-  // Writes the batch; crash_point names the point just before commit.
+  size_t change_count() const { return changes_written_ + batch_.changes.size(); }
+  // Writes what is staged so far into the operation's transaction (opened on the first flush) and
+  // frees it; later finds read it back from the store. A large import flushes every few thousand
+  // rows. Entities found or staged before are not valid afterwards.
+  Status flush();
+  // Flushes and commits the operation; crash_point names the point just before COMMIT. One editor
+  // serves one operation; if it is destroyed without committing, nothing is written.
   Status commit(std::string crash_point = {});
+  ~Editor();
+  Editor(const Editor&) = delete;
+  Editor& operator=(const Editor&) = delete;
 
  private:
   EntityRow row_for(const Entity& e);
@@ -46,9 +55,12 @@ class Editor {
   uint64_t next_seq_;
   std::unordered_map<EntityId, Entity, IdHash> staged_;
   std::unordered_map<EntityId, std::string, IdHash> villages_;  // cache of stored rows' villages
+  std::unordered_set<EntityId, IdHash> missing_;                // known not to be in the store
   std::vector<EntityId> touched_;
   std::unordered_set<EntityId, IdHash> touched_set_;
   WriteBatch batch_;
+  bool txn_open_ = false;
+  size_t changes_written_ = 0;
 };
 
 // Whether a person's identity is complete: name, a valid ID, household and village.

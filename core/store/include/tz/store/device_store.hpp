@@ -89,6 +89,8 @@ class DeviceStore {
 
   virtual std::optional<Entity> get(const EntityId& id) const = 0;
   virtual std::optional<EntityRow> get_row(const EntityId& id) const = 0;
+  // Many rows in one read transaction (one result per id, in order): imports read thousands.
+  virtual std::vector<std::optional<EntityRow>> get_rows(const std::vector<EntityId>& ids) const = 0;
   // Every entity (optionally of one type), decrypted; locked stores give only non-personal fields.
   virtual void scan(std::optional<EntityType> type, const std::function<void(EntityRow&&)>& fn) const = 0;
   // Candidates for an exact match; callers confirm against the decrypted value.
@@ -103,8 +105,14 @@ class DeviceStore {
   virtual Hlc tick(int64_t physical_ms) = 0;
   virtual Hlc clock() const = 0;
 
-  // Applies a batch in one transaction. On any failure nothing is written.
+  // Applies a batch in one transaction. On any failure nothing is written. Inside begin_write() /
+  // commit_write() it only adds the batch to the open transaction (its crash point is not used).
   virtual Status write(WriteBatch& batch) = 0;
+  // One write transaction over several batches, so a large import is written in parts and memory
+  // stays small; all or nothing. rollback_write() undoes everything since begin_write().
+  virtual Status begin_write() = 0;
+  virtual Status commit_write(const std::string& crash_point) = 0;
+  virtual void rollback_write() = 0;
   virtual Status set_config(const StoreConfig& config) = 0;
 };
 

@@ -18,6 +18,8 @@ void Editor::prefetch(const std::vector<EntityId>& ids) {
   std::sort(wanted.begin(), wanted.end());
   wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   auto rows = store_.get_rows(wanted);
+  missing_.reserve(missing_.size() + wanted.size());
+  staged_.reserve(staged_.size() + wanted.size());
   for (size_t i = 0; i < wanted.size(); ++i) {
     if (!rows[i]) {
       missing_.insert(wanted[i]);

@@ -3,8 +3,6 @@
 // holds millions of versions and most of them share a device, a collector and an import time.
 #include "entity_codec.hpp"
 
-#include <unordered_map>
-
 #include "tz/util/bytes.hpp"
 
 namespace tz::store_codec {
@@ -15,31 +13,32 @@ constexpr uint8_t kFieldsFormat = 1;
 constexpr uint8_t kChangesFormat = 1;
 constexpr uint8_t kSameEntity = 0x80;
 
-// Interns devices and collectors of one blob.
+// Interns devices and collectors of one blob. An entity's versions come from a handful of devices
+// and collectors, so a linear search beats hashing (and allocates nothing per lookup).
 class Tables {
  public:
   size_t device(const DeviceId& d) {
-    auto [it, inserted] = device_index_.emplace(d, devices_.size());
-    if (inserted) devices_.push_back(d);
-    return it->second;
+    for (size_t i = 0; i < devices_.size(); ++i)
+      if (devices_[i] == d) return i;
+    devices_.push_back(d);
+    return devices_.size() - 1;
   }
   size_t collector(const std::string& c) {
-    auto [it, inserted] = collector_index_.emplace(c, collectors_.size());
-    if (inserted) collectors_.push_back(c);
-    return it->second;
+    for (size_t i = 0; i < collectors_.size(); ++i)
+      if (*collectors_[i] == c) return i;
+    collectors_.push_back(&c);
+    return collectors_.size() - 1;
   }
   void write(ByteWriter& w) const {
     w.varint(devices_.size());
     for (auto& d : devices_) w.raw(d.view());
     w.varint(collectors_.size());
-    for (auto& c : collectors_) w.str(c);
+    for (auto* c : collectors_) w.str(*c);
   }
 
  private:
   std::vector<DeviceId> devices_;
-  std::vector<std::string> collectors_;
-  std::unordered_map<DeviceId, size_t, IdHash> device_index_;
-  std::unordered_map<std::string, size_t> collector_index_;
+  std::vector<const std::string*> collectors_;  // point into the versions being encoded
 };
 
 struct ReadTables {

@@ -417,6 +417,7 @@ class SqliteDeviceStore final : public DeviceStore {
 
 std::unique_ptr<SQLite::Database> open_db(const std::filesystem::path& file, int flags) {
   auto db = std::make_unique<SQLite::Database>(file.string(), flags, 5000);
+  db->exec("PRAGMA page_size=8192");  // takes effect only when the file is created
   db->exec("PRAGMA journal_mode=WAL");
   db->exec("PRAGMA synchronous=FULL");
   db->exec("PRAGMA temp_store=MEMORY");

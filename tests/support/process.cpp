@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -51,6 +52,104 @@ ProcessResult run_process(const std::string& path, const std::vector<std::string
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   r.out = read_file(io / "out");
   r.err = read_file(io / "err");
+  return r;
+}
+
+}  // namespace tz::test
+
+namespace tz::test {
+
+Conversation::Conversation(const std::string& path, const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env) {
+  std::signal(SIGPIPE, SIG_IGN);  // a program that has ended must not take the test with it
+  int to_child[2], from_child[2];
+  if (pipe(to_child) != 0 || pipe(from_child) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    if (!env.count(kv.substr(0, kv.find('=')))) envs.push_back(kv);
+  }
+  for (auto& [k, v] : env)
+    if (!v.empty()) envs.push_back(k + "=" + v);
+  std::vector<char*> argv{const_cast<char*>(path.c_str())};
+  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : envs) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    dup2(to_child[0], 0);
+    dup2(from_child[1], 1);
+    dup2(from_child[1], 2);
+    close(to_child[1]);
+    close(from_child[0]);
+    execve(path.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  in_fd_ = to_child[1];
+  out_fd_ = from_child[0];
+}
+
+Conversation::~Conversation() {
+  if (in_fd_ >= 0) close(in_fd_);
+  if (out_fd_ >= 0) close(out_fd_);
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::optional<std::string> Conversation::next_prompt() {
+  auto pending_prompt = [&]() -> std::optional<std::string> {
+    size_t nl = transcript_.rfind('\n');
+    size_t start = nl == std::string::npos ? 0 : nl + 1;
+    if (start < consumed_) start = consumed_;
+    std::string tail = transcript_.substr(start);
+    static const std::string kZh = "：";
+    if ((tail.size() >= kZh.size() && tail.compare(tail.size() - kZh.size(), kZh.size(), kZh) == 0) ||
+        (tail.size() >= 2 && tail.compare(tail.size() - 2, 2, ": ") == 0))
+      return tail;
+    return std::nullopt;
+  };
+  for (;;) {
+    if (auto p = pending_prompt()) {
+      consumed_ = transcript_.size();
+      return p;
+    }
+    char buf[4096];
+    ssize_t n = read(out_fd_, buf, sizeof buf);
+    if (n <= 0) return std::nullopt;
+    transcript_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+void Conversation::answer(const std::string& line) {
+  std::string l = line + "\n";
+  ssize_t n = write(in_fd_, l.data(), l.size());
+  (void)n;
+}
+
+void Conversation::interrupt() { kill(pid_, SIGINT); }
+
+ProcessResult Conversation::finish() {
+  if (in_fd_ >= 0) {
+    close(in_fd_);
+    in_fd_ = -1;
+  }
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out_fd_, buf, sizeof buf)) > 0) transcript_.append(buf, static_cast<size_t>(n));
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  ProcessResult r;
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  r.out = transcript_;
   return r;
 }
 

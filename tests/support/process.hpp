@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,5 +18,34 @@ struct ProcessResult {
 
 ProcessResult run_process(const std::string& path, const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env = {}, const std::string& stdin_text = {});
+
+}  // namespace tz::test
+
+namespace tz::test {
+
+// A program driven at its prompts, as a person at a terminal would: the test reads until the
+// program waits at a prompt (the pending output ends with "：" or ": "), then answers. No sleeps.
+class Conversation {
+ public:
+  Conversation(const std::string& path, const std::vector<std::string>& args,
+               const std::map<std::string, std::string>& env = {});
+  ~Conversation();
+  Conversation(const Conversation&) = delete;
+  Conversation& operator=(const Conversation&) = delete;
+
+  // The next prompt (its last line), or nullopt once the program has closed its output.
+  std::optional<std::string> next_prompt();
+  void answer(const std::string& line);
+  void interrupt();         // SIGINT, as Ctrl-C
+  ProcessResult finish();   // closes stdin, reads the rest, waits
+  const std::string& transcript() const { return transcript_; }
+
+ private:
+  int pid_ = -1;
+  int in_fd_ = -1;
+  int out_fd_ = -1;
+  std::string transcript_;
+  size_t consumed_ = 0;  // transcript up to here belongs to earlier prompts
+};
 
 }  // namespace tz::test

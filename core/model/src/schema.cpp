@@ -104,6 +104,23 @@ std::optional<RuleKind> rule_kind(std::string_view n) {
   return std::nullopt;
 }
 
+Result<std::vector<Condition>> parse_conditions(const json& list, const EntitySchema& es, const std::string& where) {
+  std::vector<Condition> out;
+  for (auto& jc : list) {
+    Condition c;
+    c.field = jc.at("field").get<std::string>();
+    if (jc.contains("in")) {
+      c.op = Condition::Op::in;
+      c.values = string_list(jc, "in");
+    } else {
+      c.op = jc.value("empty", false) ? Condition::Op::empty : Condition::Op::not_empty;
+    }
+    if (!es.field(c.field)) return schema_error(where, "unknown field " + c.field);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 Result<EntitySchema> parse_entity(const std::string& file, const json& j) {
   EntitySchema es;
   auto type = entity_type_from_name(j.at("entity").get<std::string>());
@@ -130,6 +147,7 @@ Result<EntitySchema> parse_entity(const std::string& file, const json& j) {
     f.prompt = jf.value("prompt", true);
     f.max_length = jf.value("max_length", size_t{200});
     f.ref = jf.value("ref", std::string());
+    f.default_value = jf.value("default", std::string());
     if (jf.contains("options")) {
       for (auto& jo : jf.at("options")) {
         EnumOption o{jo.at("code").get<std::string>(), jo.at("zh").get<std::string>(), jo.at("en").get<std::string>(),
@@ -151,6 +169,12 @@ Result<EntitySchema> parse_entity(const std::string& file, const json& j) {
   }
   for (size_t i = 0; i < es.fields.size(); ++i) {
     auto& f = es.fields[i];
+    auto& jf = j.at("fields").at(i);
+    if (jf.contains("ask_if")) {
+      auto conds = parse_conditions(jf.at("ask_if"), es, file + " field " + f.name);
+      if (!conds) return conds.error();
+      f.ask_if = std::move(*conds);
+    }
     std::vector<std::string> keys = {f.name, f.label_zh, f.label_en};
     keys.insert(keys.end(), f.aliases.begin(), f.aliases.end());
     for (auto& k : keys) {
@@ -180,18 +204,9 @@ Result<EntitySchema> parse_entity(const std::string& file, const json& j) {
       r.min_setting = jr.value("min_setting", std::string());
       r.max_setting = jr.value("max_setting", std::string());
       if (jr.contains("when")) {
-        for (auto& jc : jr.at("when")) {
-          Condition c;
-          c.field = jc.at("field").get<std::string>();
-          if (jc.contains("in")) {
-            c.op = Condition::Op::in;
-            c.values = string_list(jc, "in");
-          } else {
-            c.op = jc.value("empty", false) ? Condition::Op::empty : Condition::Op::not_empty;
-          }
-          if (!es.field(c.field)) return schema_error(file + " rule " + r.id, "unknown field " + c.field);
-          r.when.push_back(std::move(c));
-        }
+        auto conds = parse_conditions(jr.at("when"), es, file + " rule " + r.id);
+        if (!conds) return conds.error();
+        r.when = std::move(*conds);
       }
       r.zh = jr.at("zh").get<std::string>();
       r.en = jr.at("en").get<std::string>();

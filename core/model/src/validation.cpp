@@ -151,8 +151,17 @@ const std::string* get(const EntitySchema& es, const FieldValues& values, std::s
   return &it->second;
 }
 
+int setting_value(const Settings* s, const std::string& name, int fallback) {
+  if (!s) return fallback;
+  if (name == "labour_age_min") return s->labour_age_min;
+  if (name == "labour_age_max") return s->labour_age_max;
+  return fallback;
+}
+
+}  // namespace
+
 bool condition_holds(const EntitySchema& es, const FieldValues& values, const Condition& c,
-                     const ValidationContext& ctx) {
+                     int period_year) {
   auto* v = get(es, values, c.field);
   switch (c.op) {
     case Condition::Op::empty: return v == nullptr;
@@ -163,7 +172,7 @@ bool condition_holds(const EntitySchema& es, const FieldValues& values, const Co
       auto* f = es.field(c.field);
       if (f && f->type == FieldType::period_enum) {
         auto colon = code.find(':');
-        if (colon == std::string::npos || code.substr(0, colon) != std::to_string(ctx.period_year)) return false;
+        if (colon == std::string::npos || code.substr(0, colon) != std::to_string(period_year)) return false;
         code = code.substr(colon + 1);
       }
       for (auto& want : c.values)
@@ -173,15 +182,6 @@ bool condition_holds(const EntitySchema& es, const FieldValues& values, const Co
   }
   return false;
 }
-
-int setting_value(const Settings* s, const std::string& name, int fallback) {
-  if (!s) return fallback;
-  if (name == "labour_age_min") return s->labour_age_min;
-  if (name == "labour_age_max") return s->labour_age_max;
-  return fallback;
-}
-
-}  // namespace
 
 Normalized normalize_value(const FieldDef& f, std::string_view raw_in, const ValidationContext& ctx) {
   std::string raw = text::trim(raw_in);
@@ -323,7 +323,7 @@ std::vector<Problem> validate_record(const EntitySchema& es, const FieldValues& 
       }
       case RuleKind::required_if: {
         bool all = true;
-        for (auto& c : r.when) all = all && condition_holds(es, values, c, ctx);
+        for (auto& c : r.when) all = all && condition_holds(es, values, c, ctx.period_year);
         if (!all) break;
         bool any = false;
         for (auto& name : r.any_of) any = any || get(es, values, name);

@@ -58,6 +58,11 @@ const std::string& Population::village_of(const Entity& person) const {
   return it == rows_.end() ? empty_ : it->second.village;
 }
 
+uint32_t Population::flags_of(const Entity& e) const {
+  auto it = rows_.find(e.id);
+  return it == rows_.end() ? 0 : it->second.flags;
+}
+
 std::vector<const Entity*> Population::jobs_of(const EntityId& person) const {
   std::vector<const Entity*> out;
   if (auto it = children_.find(person); it != children_.end())

@@ -2,6 +2,7 @@
 // problems, never just the first), then stage only the cells that differ from what is shown and
 // write them in one transaction.
 #include "tz/ops/roster_import.hpp"
+#include "tz/ops/records.hpp"
 
 #include <algorithm>
 #include <unordered_map>
@@ -49,14 +50,6 @@ const char* encoding_name(encoding::SourceEncoding e) {
     case encoding::SourceEncoding::utf16le_bom: return "utf16le_bom";
   }
   return "utf8";
-}
-
-FieldValues shown_values(const Entity* e) {
-  FieldValues out;
-  if (!e) return out;
-  for (auto& [f, fv] : e->fields)
-    if (auto* v = fv.shown()) out[f] = v->value;
-  return out;
 }
 
 FieldValues overlay(FieldValues base, const FieldValues& top) {

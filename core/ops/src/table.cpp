@@ -12,8 +12,10 @@ std::string render_table(const Table& t, Lang lang) {
   for (size_t c = 0; c < t.headers.size(); ++c) width[c] = text::display_width(t.headers[c]);
   for (auto& r : t.rows)
     for (size_t c = 0; c < r.size() && c < width.size(); ++c) width[c] = std::max(width[c], text::display_width(r[c]));
-  std::string out = t.title + (lang == Lang::zh ? "（共 " + std::to_string(t.rows.size()) + " 人）\n"
-                                                : " (" + std::to_string(t.rows.size()) + " persons)\n");
+  std::string out = t.title;
+  if (t.rows_are_persons)
+    out += lang == Lang::zh ? "（共 " + std::to_string(t.rows.size()) + " 人）" : " (" + std::to_string(t.rows.size()) + " persons)";
+  out += "\n";
   auto line = [&](const std::vector<std::string>& cells) {
     std::string l;
     for (size_t c = 0; c < width.size(); ++c) {

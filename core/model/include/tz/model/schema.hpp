@@ -28,6 +28,15 @@ struct EnumOption {
   const std::string& label(Lang lang) const { return lang == Lang::zh ? zh : en; }
 };
 
+// A condition (of a required_if rule, or of when a form asks a field): the field is empty, not
+// empty, or one of the codes.
+struct Condition {
+  enum class Op { empty, not_empty, in };
+  std::string field;
+  Op op = Op::not_empty;
+  std::vector<std::string> values;
+};
+
 struct FieldDef {
   FieldId id = 0;
   std::string name;
@@ -41,6 +50,8 @@ struct FieldDef {
   bool prompt = true;               // asked in the interactive form
   size_t max_length = 200;
   std::string ref;                  // for ref: the entity type referred to ("" = household or person)
+  std::vector<Condition> ask_if;    // the form asks this field only when all hold (skip logic)
+  std::string default_value;        // the form's default ("today" for dates = the device's date)
   const std::string& label(Lang lang) const { return lang == Lang::zh ? label_zh : label_en; }
   const EnumOption* option(std::string_view code) const;
   // An option by code, label or alias (input matching); built when the schema loads.
@@ -50,14 +61,6 @@ struct FieldDef {
 };
 
 enum class RuleKind { required, format, id_county, age_range, range, not_future, not_before, required_if, min_age_at, region_known };
-
-// A condition of a required_if rule: the field is empty, not empty, or one of the codes.
-struct Condition {
-  enum class Op { empty, not_empty, in };
-  std::string field;
-  Op op = Op::not_empty;
-  std::vector<std::string> values;
-};
 
 struct Rule {
   std::string id;

@@ -64,6 +64,9 @@ std::vector<Problem> validate_record(const EntitySchema& es, const FieldValues& 
 // field, or a generic error.
 Problem format_problem(const EntitySchema& es, const FieldDef& f, const Normalized& n);
 
+// Whether a condition holds on a record's values; period_enum values count only for period_year.
+bool condition_holds(const EntitySchema& es, const FieldValues& values, const Condition& c, int period_year);
+
 // True when any problem is an error (the record cannot be saved at entry).
 bool has_error(const std::vector<Problem>& problems);
 

@@ -15,6 +15,7 @@ struct Table {
   std::string title;
   std::vector<std::string> headers;
   std::vector<std::vector<std::string>> rows;
+  bool rows_are_persons = true;  // the title counts rows as persons
 };
 
 struct ListOptions {

@@ -18,6 +18,7 @@ class Population {
   const std::vector<const Entity*>& persons() const { return persons_; }
   const Entity* household_of(const Entity& person) const;
   const std::string& village_of(const Entity& person) const;
+  uint32_t flags_of(const Entity& e) const;
   PersonFacts facts(const Entity& person) const;
   std::vector<const Entity*> jobs_of(const EntityId& person) const;
   const Entity* find(const EntityId& id) const;

@@ -1,0 +1,287 @@
+// The collector's day through the real field-cli: the interactive form for each entity driven at its
+// prompts (skip logic, re-asks, review and confirm, Ctrl-C, input ending), a field added to the
+// schema at test time appearing in the form, --set, edit and show with two collectors, find.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "process.hpp"
+#include "store_fixture.hpp"
+#include "tz/model/id_number.hpp"
+
+using namespace tz;
+using tz::test::TempDir;
+
+namespace {
+
+std::string idc(const std::string& id17) { return id17 + idn::check_char(id17); }
+
+struct Session {
+  TempDir dir;
+  std::string store = (dir / "store").string();
+  std::map<std::string, std::string> env{{"TAIZHANG_PASSPHRASE", "correct horse"},
+                                         {"TAIZHANG_KDF_LOG2N", "10"},
+                                         {"TAIZHANG_CLOCK_MS", std::to_string(tz::test::kNowMs)},
+                                         {"TAIZHANG_DATA_DIR", tz::test::source_dir().string()},
+                                         {"TAIZHANG_SCHEMA_DIR", ""},
+                                         {"TAIZHANG_COLLECTOR", ""},
+                                         {"TAIZHANG_LANG", ""},
+                                         {"TAIZHANG_CRASH_AT", ""}};
+  Session() {
+    auto r = run({"init", "--store", store, "--county", "522632", "--collector", "王芳,李强", "--period", "2026",
+                  "--as-of", "2026-11-30"});
+    REQUIRE(r.exit_code == 0);
+  }
+  tz::test::ProcessResult run(std::vector<std::string> args, const std::map<std::string, std::string>& extra = {},
+                              const std::string& stdin_text = {}) {
+    auto e = env;
+    for (auto& [k, v] : extra) e[k] = v;
+    return tz::test::run_process(FIELD_CLI_PATH, args, e, stdin_text);
+  }
+  std::unique_ptr<DeviceStore> open() {
+    return open_device_store(store, "correct horse", tz::test::resources().schema).take();
+  }
+};
+
+// Answers each prompt with the first unused scripted answer whose label starts the prompt; other
+// prompts get an empty answer (skip). Returns the prompts seen, in order.
+struct Driven {
+  std::vector<std::string> prompts;
+  tz::test::ProcessResult result;
+  bool asked(const std::string& label) const {
+    for (auto& p : prompts)
+      if (p.rfind(label, 0) == 0) return true;
+    return false;
+  }
+};
+
+Driven drive(tz::test::Conversation& c, std::vector<std::pair<std::string, std::string>> script,
+             const std::string& interrupt_at = {}) {
+  Driven d;
+  std::vector<bool> used(script.size(), false);
+  while (auto prompt = c.next_prompt()) {
+    std::string p = *prompt;
+    while (!p.empty() && p[0] == ' ') p.erase(0, 1);
+    d.prompts.push_back(p);
+    if (!interrupt_at.empty() && p.rfind(interrupt_at, 0) == 0) {
+      c.interrupt();
+      break;
+    }
+    std::string reply;
+    for (size_t i = 0; i < script.size(); ++i)
+      if (!used[i] && p.rfind(script[i].first, 0) == 0) {
+        reply = script[i].second;
+        used[i] = true;
+        break;
+      }
+    c.answer(reply);
+  }
+  d.result = c.finish();
+  return d;
+}
+
+FieldId pf(const char* name) { return tz::test::resources().schema.entity(EntityType::person).require(name).id; }
+
+}  // namespace
+
+TEST_CASE("add person: not employed asks willingness and no job; a bad ID is re-asked; confirm saves", "[cli][form]") {
+  Session s;
+  tz::test::Conversation c(FIELD_CLI_PATH, {"add", "person", "--store", s.store}, s.env);
+  std::string id = idc("52263219900101003");
+  auto d = drive(c, {{"村代码", "522632101001"},
+                     {"户编号", "0001"},
+                     {"户主姓名", "张伟"},
+                     {"姓名", "张伟"},
+                     {"身份证号", "12345"},            // re-asked
+                     {"身份证号", id},
+                     {"与户主关系", "1"},
+                     {"联系电话", "139 0000 1111"},
+                     {"劳动技能", "2"},
+                     {"就业状态", "3"},                 // 失业
+                     {"外出意愿", "1"},                 // 有 → where is asked
+                     {"意愿务工地域", "省外"},
+                     {"确认保存", "是"}});
+  CHECK(d.result.exit_code == 0);
+  CHECK(d.asked("外出意愿"));
+  CHECK(d.asked("意愿务工地域"));
+  CHECK_FALSE(d.asked("现在录入当前务工经历"));
+  CHECK(d.result.out.find("身份证号“12345”无效") != std::string::npos);
+  CHECK(d.result.out.find("已保存") != std::string::npos);
+  auto store = s.open();
+  auto p = store->get(store->natural_keys().person(id));
+  REQUIRE(p);
+  CHECK(p->value_or(pf("name")) == "张伟");
+  CHECK(p->value_or(pf("phone")) == "13900001111");
+  CHECK(p->value_or(pf("declared_status")) == "2026:03");
+  CHECK(p->value_or(pf("willing_where")) == "3");
+  CHECK(p->fields.at(pf("name")).live[0].collector == "王芳");
+  CHECK(store->entity_count(EntityType::household) == 1);
+}
+
+TEST_CASE("add person: employed skips willingness and enters the job in the same save", "[cli][form]") {
+  Session s;
+  tz::test::Conversation c(FIELD_CLI_PATH, {"add", "person", "--store", s.store, "--collector", "李强"}, s.env);
+  std::string id = idc("52263219800101001");
+  auto d = drive(c, {{"村代码", "522632101001"},
+                     {"户编号", "0002"},
+                     {"姓名", "王小明"},
+                     {"身份证号", id},
+                     {"劳动技能", "1"},
+                     {"就业状态", "已就业"},
+                     {"现在录入当前务工经历", "是"},
+                     {"务工开始年月", "2026-02"},
+                     {"务工地域", "3"},
+                     {"务工单位", "广东某电子厂"},
+                     {"月收入", "4500"},
+                     {"确认保存", ""}});  // default: yes
+  CHECK(d.result.exit_code == 0);
+  CHECK_FALSE(d.asked("外出意愿"));
+  CHECK(d.asked("务工单位"));
+  auto store = s.open();
+  CHECK(store->entity_count(EntityType::job) == 1);
+  auto pid = store->natural_keys().person(id);
+  CHECK(store->get(pid)->fields.at(pf("name")).live[0].collector == "李强");
+  // The list sees the job.
+  auto list = s.run({"list", "employed", "--store", s.store, "--json"});
+  auto j = nlohmann::json::parse(list.out);
+  REQUIRE(j["count"] == 1);
+  CHECK(j["rows"][0]["务工单位"] == "广东某电子厂");
+}
+
+TEST_CASE("answering no at the review saves nothing; the input ending mid-form saves nothing", "[cli][form]") {
+  Session s;
+  {
+    tz::test::Conversation c(FIELD_CLI_PATH, {"add", "household", "--store", s.store}, s.env);
+    auto d = drive(c, {{"村代码", "522632101001"}, {"户编号", "0009"}, {"户主姓名", "李四"}, {"确认保存", "否"}});
+    CHECK(d.result.exit_code == 1);
+  }
+  auto partial = s.run({"add", "person", "--store", s.store}, {}, "522632101001\n0009\n");
+  CHECK(partial.exit_code == 1);
+  CHECK(partial.out.find("未保存") != std::string::npos);
+  auto store = s.open();
+  CHECK(store->info().next_seq == 1);
+  CHECK(store->entity_count(EntityType::household) == 0);
+}
+
+TEST_CASE("Ctrl-C in the middle of the form leaves nothing half-saved", "[cli][form]") {
+  Session s;
+  std::string before = tz::test::store_digest(*s.open());
+  tz::test::Conversation c(FIELD_CLI_PATH, {"add", "person", "--store", s.store}, s.env);
+  auto d = drive(c, {{"村代码", "522632101001"}, {"户编号", "0003"}, {"姓名", "赵六"}, {"身份证号", idc("52263219950505003")}},
+                 "劳动技能");
+  CHECK(d.result.exit_code == 130);
+  CHECK(d.result.out.find("未保存") != std::string::npos);
+  CHECK(tz::test::store_digest(*s.open()) == before);
+}
+
+TEST_CASE("add job and add visit ask for whom; a visit defaults to today and a home visit", "[cli][form]") {
+  Session s;
+  std::string id = idc("52263219900101003");
+  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
+                 "姓名=张伟", "--set", "身份证号=" + id, "--set", "劳动技能=普通劳动力"})
+              .exit_code == 0);
+  {
+    tz::test::Conversation c(FIELD_CLI_PATH, {"add", "job", "--store", s.store}, s.env);
+    auto d = drive(c, {{"务工人员", id}, {"务工开始年月", "2026-05"}, {"务工地点", "440300"}, {"务工单位", "深圳某厂"}, {"确认保存", "是"}});
+    CHECK(d.result.exit_code == 0);
+    CHECK(d.result.out.find("张伟") != std::string::npos);  // the person is shown before the job form
+  }
+  {
+    tz::test::Conversation c(FIELD_CLI_PATH, {"add", "visit", "--store", s.store}, s.env);
+    auto d = drive(c, {{"摸查对象", "522632101001/0001"}, {"摸查情况", "全家在家"}, {"确认保存", "是"}});
+    CHECK(d.result.exit_code == 0);
+    bool default_shown = false;
+    for (auto& p : d.prompts)
+      if (p.rfind("摸查日期", 0) == 0 && p.find("[2026-11-01]") != std::string::npos) default_shown = true;
+    CHECK(default_shown);
+  }
+  auto store = s.open();
+  CHECK(store->entity_count(EntityType::job) == 1);
+  CHECK(store->entity_count(EntityType::visit) == 1);
+  const auto& vs = tz::test::resources().schema.entity(EntityType::visit);
+  store->scan(EntityType::visit, [&](EntityRow&& r) {
+    CHECK(r.entity.value_or(vs.require("date").id) == "2026-11-01");
+    CHECK(r.entity.value_or(vs.require("method").id) == "01");
+    CHECK(r.entity.value_or(vs.require("visitor").id) == "王芳");
+  });
+}
+
+TEST_CASE("a field added to the schema only at test time appears in the form", "[cli][form]") {
+  Session s;
+  TempDir sdir;
+  for (auto& e : std::filesystem::directory_iterator(tz::test::source_dir() / "schemas"))
+    if (e.path().extension() == ".json") std::filesystem::copy(e.path(), sdir.path() / e.path().filename());
+  std::string person = tz::test::read_file(sdir / "person.json");
+  auto pos = person.find("    {\"id\": 22,");
+  REQUIRE(pos != std::string::npos);
+  person.insert(pos, "    {\"id\": 40, \"name\": \"wechat\", \"type\": \"text\", \"label_zh\": \"微信号\", \"label_en\": \"WeChat\"},\n");
+  tz::test::write_file(sdir / "person.json", person);
+  auto env = s.env;
+  env["TAIZHANG_SCHEMA_DIR"] = sdir.path().string();
+  tz::test::Conversation c(FIELD_CLI_PATH, {"add", "person", "--store", s.store}, env);
+  auto d = drive(c, {{"村代码", "522632101001"}, {"户编号", "0001"}, {"姓名", "张伟"}, {"身份证号", idc("52263219900101003")},
+                     {"微信号", "zw1990"}, {"确认保存", "是"}});
+  CHECK(d.result.exit_code == 0);
+  CHECK(d.asked("微信号"));
+  auto show = s.run({"show", idc("52263219900101003"), "--store", s.store}, {{"TAIZHANG_SCHEMA_DIR", sdir.path().string()}});
+  CHECK(show.out.find("微信号：zw1990") != std::string::npos);
+}
+
+TEST_CASE("edit with --set by two collectors; show lists live versions, who and when, and the history", "[cli]") {
+  Session s;
+  std::string id = idc("52263219900101003");
+  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
+                 "姓名=张伟", "--set", "身份证号=" + id, "--set", "phone=13900001111"})
+              .exit_code == 0);
+  auto later = std::to_string(tz::test::kNowMs + 3600 * 1000);
+  auto e = s.run({"edit", id, "--store", s.store, "--collector", "李强", "--set", "联系电话=13900002222", "--set",
+                  "外出意愿=有"},
+                 {{"TAIZHANG_CLOCK_MS", later}});
+  CHECK(e.exit_code == 0);
+  CHECK(s.run({"edit", id, "--store", s.store, "--set", "劳动技能=高手"}).exit_code == 1);  // refused, named
+  CHECK(s.run({"edit", id, "--store", s.store, "--set", "不存在的项=1"}).exit_code == 1);
+  auto show = s.run({"show", id, "--store", s.store});
+  CHECK(show.exit_code == 0);
+  CHECK(show.out.find("联系电话：13900002222") != std::string::npos);
+  CHECK(show.out.find("李强 于 2026-11-01 13:00") != std::string::npos);
+  CHECK(show.out.find("王芳 于 2026-11-01 12:00") != std::string::npos);
+  CHECK(show.out.find("联系电话 = 13900001111") != std::string::npos);  // history keeps the old value
+  CHECK(show.out.find("联系电话 = 13900002222") != std::string::npos);
+  CHECK(show.out.find("522632********") != std::string::npos);
+  auto js = nlohmann::json::parse(s.run({"show", id, "--store", s.store, "--json"}).out);
+  bool phone_by_li = false;
+  for (auto& f : js["fields"])
+    if (f["field"] == "phone") phone_by_li = f["versions"][0]["collector"] == "李强";
+  CHECK(phone_by_li);
+  CHECK(js["history"].size() == 6);  // name, ID, phone, household; then phone and willingness
+}
+
+TEST_CASE("find by name substring, pinyin, ID number and phone", "[cli]") {
+  Session s;
+  auto add = [&](const std::string& hh, const std::string& name, const std::string& id, const std::string& phone) {
+    REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=" + hh, "--set",
+                   "姓名=" + name, "--set", "身份证号=" + id, "--set", "电话=" + phone})
+                .exit_code == 0);
+  };
+  add("0001", "张伟", idc("52263219900101003"), "13900001111");
+  add("0002", "章伟", idc("52263219910202004"), "13900002222");
+  add("0003", "李秀英", idc("52263219850303005"), "13900003333");
+  auto names = [&](const std::string& q) {
+    auto j = nlohmann::json::parse(s.run({"find", q, "--store", s.store, "--json"}).out);
+    std::set<std::string> out;
+    for (auto& r : j["results"]) out.insert(r["name"].get<std::string>());
+    return out;
+  };
+  CHECK(names("秀") == std::set<std::string>{"李秀英"});
+  CHECK(names("张伟") == std::set<std::string>{"张伟", "章伟"});  // 同音字 by pinyin
+  CHECK(names("zhangwei") == std::set<std::string>{"张伟", "章伟"});
+  CHECK(names("lxy") == std::set<std::string>{"李秀英"});
+  CHECK(names(idc("52263219910202004")) == std::set<std::string>{"章伟"});
+  CHECK(names("139-0000-3333") == std::set<std::string>{"李秀英"});
+  CHECK(names("王").empty());
+  auto table = s.run({"find", "伟", "--store", s.store});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("522632********") != std::string::npos);
+}

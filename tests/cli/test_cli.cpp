@@ -49,7 +49,7 @@ const std::string kRoster =
 
 }  // namespace
 
-TEST_CASE("init creates a store; a second init and bad options fail with the right codes", "[cli]") {
+TEST_CASE("init creates a store - a second init and bad options fail with the right codes", "[cli]") {
   Cli c;
   auto r = c.run({"--store", c.store, "init", "--county", "522632", "--collector", "王芳,李强", "--period", "2026",
                   "--as-of", "2026-11-30"});
@@ -85,7 +85,7 @@ TEST_CASE("options may come before or after the command words", "[cli]") {
   CHECK(a.out.find("王小明") != std::string::npos);
 }
 
-TEST_CASE("import reports bad rows with line; column and rule; in Chinese or English; as text or JSON", "[cli]") {
+TEST_CASE("import reports bad rows with line - column and rule - in Chinese or English - as text or JSON", "[cli]") {
   Cli c;
   c.init();
   auto bad = c.file("bad.csv", "村代码,户编号,姓名,身份证号,劳动技能\n522632101001,0001,王小明," + idc("52263219800101001") +

@@ -86,7 +86,7 @@ FieldId pf(const char* name) { return tz::test::resources().schema.entity(Entity
 
 }  // namespace
 
-TEST_CASE("add person: not employed asks willingness and no job; a bad ID is re-asked; confirm saves", "[cli][form]") {
+TEST_CASE("add person: not employed asks willingness and no job - a bad ID is re-asked - confirm saves", "[cli][form]") {
   Session s;
   tz::test::Conversation c(FIELD_CLI_PATH, {"add", "person", "--store", s.store}, s.env);
   std::string id = idc("52263219900101003");
@@ -150,7 +150,7 @@ TEST_CASE("add person: employed skips willingness and enters the job in the same
   CHECK(j["rows"][0]["务工单位"] == "广东某电子厂");
 }
 
-TEST_CASE("answering no at the review saves nothing; the input ending mid-form saves nothing", "[cli][form]") {
+TEST_CASE("answering no at the review saves nothing - the input ending mid-form saves nothing", "[cli][form]") {
   Session s;
   {
     tz::test::Conversation c(FIELD_CLI_PATH, {"add", "household", "--store", s.store}, s.env);
@@ -176,7 +176,7 @@ TEST_CASE("Ctrl-C in the middle of the form leaves nothing half-saved", "[cli][f
   CHECK(tz::test::store_digest(*s.open()) == before);
 }
 
-TEST_CASE("add job and add visit ask for whom; a visit defaults to today and a home visit", "[cli][form]") {
+TEST_CASE("add job and add visit ask for whom - a visit defaults to today and a home visit", "[cli][form]") {
   Session s;
   std::string id = idc("52263219900101003");
   REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
@@ -229,7 +229,7 @@ TEST_CASE("a field added to the schema only at test time appears in the form", "
   CHECK(show.out.find("微信号：zw1990") != std::string::npos);
 }
 
-TEST_CASE("edit with --set by two collectors; show lists live versions, who and when, and the history", "[cli]") {
+TEST_CASE("edit with --set by two collectors - show lists live versions - who and when - and the history", "[cli]") {
   Session s;
   std::string id = idc("52263219900101003");
   REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
@@ -258,7 +258,7 @@ TEST_CASE("edit with --set by two collectors; show lists live versions, who and 
   CHECK(js["history"].size() == 6);  // name, ID, phone, household; then phone and willingness
 }
 
-TEST_CASE("find by name substring, pinyin, ID number and phone", "[cli]") {
+TEST_CASE("find by name substring - pinyin - ID number and phone", "[cli]") {
   Session s;
   auto add = [&](const std::string& hh, const std::string& name, const std::string& id, const std::string& phone) {
     REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=" + hh, "--set",

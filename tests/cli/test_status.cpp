@@ -77,7 +77,7 @@ void check_counts(const nlohmann::json& v, int persons, int identity, int labour
 
 }  // namespace
 
-TEST_CASE("status gives the four clears per village with everyone in scope counted; no passphrase needed", "[cli][status]") {
+TEST_CASE("status gives the four clears per village with everyone in scope counted - no passphrase needed", "[cli][status]") {
   Session s;
   auto st = s.status();
   check_counts(village(st, "522632101001"), 3, 3, 3, 2, 2, 2);
@@ -92,7 +92,7 @@ TEST_CASE("status gives the four clears per village with everyone in scope count
   CHECK(text.out.find("尚未同步过") != std::string::npos);
 }
 
-TEST_CASE("a visit inside the period settles the employment status; one in the previous period does not", "[cli][status]") {
+TEST_CASE("a visit inside the period settles the employment status - one in the previous period does not", "[cli][status]") {
   Session s;
   CHECK(s.run({"add", "visit", "--store", s.store, "--for", idc("52263219900101003"), "--set", "摸查日期=2026-06-01"})
             .exit_code == 0);

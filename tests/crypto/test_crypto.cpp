@@ -188,7 +188,7 @@ TEST_CASE("wrong key sizes throw crypto_error", "[crypto]") {
   }
 }
 
-TEST_CASE("random_bytes; constant_time_equal and hex", "[crypto]") {
+TEST_CASE("random_bytes - constant_time_equal and hex", "[crypto]") {
   CHECK(random_bytes(0).empty());
   CHECK(random_bytes(33).size() == 33);
   CHECK(random_bytes(32) != random_bytes(32));

@@ -136,7 +136,7 @@ std::map<std::string, std::string> with_end(std::map<std::string, std::string> j
 
 }  // namespace
 
-TEST_CASE("derive: the period is 2026 as of 2026-06-30; China time", "[model]") {
+TEST_CASE("derive: the period is 2026 as of 2026-06-30 - China time", "[model]") {
   CHECK(kPeriod.year == 2026);
   CHECK(kPeriod.months() == 6);
   CHECK(kPeriod.contains_ms(kIn));
@@ -344,7 +344,7 @@ TEST_CASE("derive: students and people with a life event are outside the labour 
   }
 }
 
-TEST_CASE("derive: labour ability 01/02 or blank is able; 03/04 is not", "[model]") {
+TEST_CASE("derive: labour ability 01/02 or blank is able - 03/04 is not", "[model]") {
   Fixture fx;
   for (auto code : {"01", "02"}) {
     Entity p = fx.b.person({{"labour_ability", code}});
@@ -528,7 +528,7 @@ TEST_CASE("derive: a region code for the place of work decides the bucket", "[mo
   CHECK(der.derive(f).bucket == "other");
 }
 
-TEST_CASE("derive: months are capped by the period; income is monthly income times months", "[model]") {
+TEST_CASE("derive: months are capped by the period - income is monthly income times months", "[model]") {
   Fixture fx;
   tz::Deriver der(fx.schema, kPeriod);
   Entity p = fx.b.person();

@@ -12,7 +12,7 @@
 using tz::Hlc;
 using tz::HybridClock;
 
-TEST_CASE("hlc: ordering is by milliseconds; then counter", "[model]") {
+TEST_CASE("hlc: ordering is by milliseconds - then counter", "[model]") {
   CHECK(Hlc{1, 0} < Hlc{2, 0});
   CHECK(Hlc{1, 5} < Hlc{2, 0});
   CHECK(Hlc{2, 0} < Hlc{2, 1});
@@ -65,7 +65,7 @@ TEST_CASE("hlc: a clock restored from its last timestamp continues after it", "[
   CHECK(c.tick(5001) == Hlc{5001, 0});
 }
 
-TEST_CASE("hlc: observe raises the clock; later ticks come after the remote timestamp", "[model]") {
+TEST_CASE("hlc: observe raises the clock - later ticks come after the remote timestamp", "[model]") {
   HybridClock c;
   c.tick(1000);
   c.observe(Hlc{50000, 3});  // another device's clock is ahead

@@ -82,7 +82,7 @@ TEST_CASE("check_char and convert_15_to_18", "[model]") {
   CHECK_FALSE(convert_15_to_18("130503196704010016").has_value());
 }
 
-TEST_CASE("input normalisation: x; full-width and spaces", "[model]") {
+TEST_CASE("input normalisation: x - full-width and spaces", "[model]") {
   CHECK(normalize_id_input(" 11010519491231002x ") == "11010519491231002X");
   CHECK(normalize_id_input("110105\u300019491231\u00A0002X") == "11010519491231002X");
 
@@ -171,7 +171,7 @@ TEST_CASE("残疾证号: the ID part then category and grade", "[model]") {
   CHECK(check_id("81000019940823002111", kToday).problem == IdProblem::permit);
 }
 
-TEST_CASE("unknown county is a warning; not a problem", "[model]") {
+TEST_CASE("unknown county is a warning - not a problem", "[model]") {
   std::vector<std::string> asked;
   const auto known = [&](std::string_view county) {
     asked.emplace_back(county);

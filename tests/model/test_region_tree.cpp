@@ -259,7 +259,7 @@ TEST_CASE("malformed region files name the line", "[model]") {
   }
 }
 
-TEST_CASE("a BOM; CRLF line ends and header case are accepted", "[model]") {
+TEST_CASE("a BOM - CRLF line ends and header case are accepted", "[model]") {
   auto r = RegionTree::parse_csv("\xEF\xBB\xBF" "CODE,Name\r\n522632100,古州镇\r\n", "v");
   REQUIRE(r.ok());
   CHECK(r->find("522632100")->name == "古州镇");

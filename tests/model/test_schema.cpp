@@ -154,7 +154,7 @@ TEST_CASE("schema: every roster header of SPEC §9 resolves to exactly one field
   }
 }
 
-TEST_CASE("schema: field ids and names unique per entity; every rule well-formed", "[model]") {
+TEST_CASE("schema: field ids and names unique per entity - every rule well-formed", "[model]") {
   Schema s = load_schema();
   for (auto t : tz::kEntityTypes) {
     const auto& es = s.entity(t);
@@ -238,7 +238,7 @@ TEST_CASE("schema: core fields have the types the derived figures rely on", "[mo
   CHECK_FALSE(tz::field_type_from_name("float").has_value());
 }
 
-TEST_CASE("schema: find_field by name; zh label; en label and alias; with width/space/case variants", "[model]") {
+TEST_CASE("schema: find_field by name - zh label - en label and alias - with width/space/case variants", "[model]") {
   Schema s = load_schema();
   const auto& p = s.entity(EntityType::person);
   const auto& j = s.entity(EntityType::job);
@@ -274,14 +274,14 @@ TEST_CASE("schema: find_field by name; zh label; en label and alias; with width/
   CHECK(p.find_field("身份证号码X") == nullptr);
 }
 
-TEST_CASE("schema: lookup_key folds width; spaces and ASCII case only", "[model]") {
+TEST_CASE("schema: lookup_key folds width - spaces and ASCII case only", "[model]") {
   CHECK(tz::lookup_key(" Ａｂ Ｃ ") == "abc");
   CHECK(tz::lookup_key("月收入（元）") == "月收入(元)");
   CHECK(tz::lookup_key("姓\u3000名") == "姓名");
   CHECK(tz::lookup_key("MixedCase") == "mixedcase");
 }
 
-TEST_CASE("schema: match_option by code; zh label; en label and alias", "[model]") {
+TEST_CASE("schema: match_option by code - zh label - en label and alias", "[model]") {
   Schema s = load_schema();
   const auto& p = s.entity(EntityType::person);
   const auto& j = s.entity(EntityType::job);

@@ -453,7 +453,7 @@ TEST_CASE("validation: a record with several faults gets every problem", "[model
   CHECK_FALSE(tz::has_error({}));
 }
 
-TEST_CASE("validation: format problems come first; then the schema's rules in order", "[model]") {
+TEST_CASE("validation: format problems come first - then the schema's rules in order", "[model]") {
   auto ctx = base_ctx();
   auto person = with(clean(EntityType::person), {{"name", ""}, {"phone", "123"}});
   auto ps = validate(EntityType::person, person, ctx);
@@ -543,7 +543,7 @@ tz::Normalized norm_bad(EntityType t, const std::string& field, const std::strin
 
 }  // namespace
 
-TEST_CASE("normalize: enums by code; label; English label and alias", "[model]") {
+TEST_CASE("normalize: enums by code - label - English label and alias", "[model]") {
   using H = EntityType;
   CHECK(norm_ok(H::person, "labour_ability", "01") == "01");
   CHECK(norm_ok(H::person, "labour_ability", "普通劳动力") == "01");
@@ -766,7 +766,7 @@ TEST_CASE("normalize: text and references", "[model]") {
   norm_bad(H::person, "household_id", "zz" + kHex.substr(2));
 }
 
-TEST_CASE("display_value shows labels; birth and gender from an ID", "[model]") {
+TEST_CASE("display_value shows labels - birth and gender from an ID", "[model]") {
   using H = EntityType;
   CHECK(tz::display_value(fd(H::person, "labour_ability"), "01", tz::Lang::zh) == "普通劳动力");
   CHECK(tz::display_value(fd(H::person, "labour_ability"), "01", tz::Lang::en) == "ordinary labour");

@@ -61,7 +61,7 @@ const ops::ImportProblem* find_problem(const ops::ImportReport& r, size_t line, 
 
 }  // namespace
 
-TEST_CASE("a clean roster imports households; persons and one job per employed person", "[ops][import]") {
+TEST_CASE("a clean roster imports households - persons and one job per employed person", "[ops][import]") {
   Fixture f;
   auto r = f.import(join(base_rows())).take();
   CHECK(r.written);
@@ -76,7 +76,7 @@ TEST_CASE("a clean roster imports households; persons and one job per employed p
   CHECK(f.store->info().next_seq == r.changes + 1);
 }
 
-TEST_CASE("bad rows are reported by physical line; column and rule; and nothing is written", "[ops][import]") {
+TEST_CASE("bad rows are reported by physical line - column and rule - and nothing is written", "[ops][import]") {
   Fixture f;
   REQUIRE(f.import(join(base_rows())).take().written);
   std::string before = tz::test::store_digest(*f.store);
@@ -128,7 +128,7 @@ TEST_CASE("two rows with the same normalised ID are refused naming both lines", 
   CHECK(f.store->entity_count(EntityType::person) == 0);
 }
 
-TEST_CASE("re-import changes nothing; whatever the order or encoding", "[ops][import]") {
+TEST_CASE("re-import changes nothing - whatever the order or encoding", "[ops][import]") {
   Fixture f;
   auto rows = base_rows();
   REQUIRE(f.import(join(rows)).take().written);
@@ -190,7 +190,7 @@ TEST_CASE("a dry run reports problems and writes nothing", "[ops][import]") {
   CHECK(f.store->entity_count(EntityType::person) == 0);
 }
 
-TEST_CASE("headers by alias; extra columns reported; required columns enforced", "[ops][import]") {
+TEST_CASE("headers by alias - extra columns reported - required columns enforced", "[ops][import]") {
   Fixture f;
   std::string csv = "行政村代码,户号,姓名,身份证号码,手机号,劳动能力,备用列\n522632101001,0001,王小明," +
                     id_with_check("52263219800101001") + ",138 1234 5678,普通劳动力,xyz\n";
@@ -211,7 +211,7 @@ TEST_CASE("headers by alias; extra columns reported; required columns enforced",
   CHECK_FALSE(bad_bytes.ok());
 }
 
-TEST_CASE("a field added to the schema only at test time is imported; validated and listed", "[ops][import]") {
+TEST_CASE("a field added to the schema only at test time is imported - validated and listed", "[ops][import]") {
   // Copy the schemas, add a field to person.json, load that schema.
   TempDir sdir;
   for (auto& e : std::filesystem::directory_iterator(tz::test::source_dir() / "schemas"))

@@ -77,7 +77,7 @@ TEST_CASE("each list holds exactly the people it should", "[ops][lists]") {
   CHECK(problems[1].find("手机号") != std::string::npos);
 }
 
-TEST_CASE("the employed list shows the bucket; months and the bucket job", "[ops][lists]") {
+TEST_CASE("the employed list shows the bucket - months and the bucket job", "[ops][lists]") {
   Fixture f;
   auto t = f.list("employed");
   CHECK(column(t, "务工地域") == Names{"省外", "县内", "省内县外"});
@@ -88,7 +88,7 @@ TEST_CASE("the employed list shows the bucket; months and the bucket job", "[ops
   CHECK(column(t, "序号") == Names{"1", "2", "3"});
 }
 
-TEST_CASE("a region narrows the list to a village or township; a bad code is refused", "[ops][lists]") {
+TEST_CASE("a region narrows the list to a village or township - a bad code is refused", "[ops][lists]") {
   Fixture f;
   CHECK(column(f.list("employed", "522632102001"), "姓名") == Names{"阿依古丽·买买提"});
   CHECK(column(f.list("employed", "522632101"), "姓名") == Names{"王小明", "张小雨"});
@@ -110,7 +110,7 @@ TEST_CASE("IDs are masked unless full IDs are asked for", "[ops][lists]") {
   CHECK(full[0] == idc("52263219800101001"));
 }
 
-TEST_CASE("CSV: BOM; one header line; one row per person; long digits kept as text", "[ops][lists]") {
+TEST_CASE("CSV: BOM - one header line - one row per person - long digits kept as text", "[ops][lists]") {
   Fixture f;
   auto t = f.list("employed", "", true);
   std::string csv = ops::render_csv(t);

@@ -74,7 +74,7 @@ std::string sec_blob(const std::filesystem::path& db_file, const EntityId& id) {
 
 }  // namespace
 
-TEST_CASE("the raw store files hold no ID; ID prefix; name or phone", "[store][pii]") {
+TEST_CASE("the raw store files hold no ID - ID prefix - name or phone", "[store][pii]") {
   auto ps = people();
   TempDir dir;
   auto s = tz::test::make_store(dir.path());

@@ -14,7 +14,7 @@ FieldId field(EntityType t, const char* name) { return tz::test::resources().sch
 
 }  // namespace
 
-TEST_CASE("a store is created; reopened with its passphrase and refuses a wrong one", "[store]") {
+TEST_CASE("a store is created - reopened with its passphrase and refuses a wrong one", "[store]") {
   TempDir dir;
   DeviceId device;
   {

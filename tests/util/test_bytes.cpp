@@ -128,7 +128,7 @@ TEST_CASE("varint/svarint: seeded random round trips", "[util]") {
   CHECK(r.done());
 }
 
-TEST_CASE("strings; raw bytes and u8 round trip", "[util]") {
+TEST_CASE("strings - raw bytes and u8 round trip", "[util]") {
   std::string binary("a\0b\xff\x80", 5);
   std::string big(100000, 'z');
   ByteWriter w;
@@ -157,7 +157,7 @@ TEST_CASE("strings; raw bytes and u8 round trip", "[util]") {
   CHECK(p.data() == std::string("\x03" "abc", 4));
 }
 
-TEST_CASE("writer: clear; reserve and take", "[util]") {
+TEST_CASE("writer: clear - reserve and take", "[util]") {
   ByteWriter w;
   w.reserve(64);
   w.varint(5);

@@ -45,7 +45,7 @@ TEST_CASE("csv parse: plain cells and quotes", "[util]") {
   SECTION("empty input") { CHECK(parse_ok("").empty()); }
 }
 
-TEST_CASE("csv parse: line ends; empty lines and line numbers", "[util]") {
+TEST_CASE("csv parse: line ends - empty lines and line numbers", "[util]") {
   SECTION("CRLF") {
     auto rows = parse_ok("a,b\r\nc,d\r\n");
     REQUIRE(rows.size() == 2);

@@ -12,7 +12,7 @@ using tz::Error;
 using tz::ErrorCode;
 using tz::Lang;
 
-TEST_CASE("error catalogue: every code; in enum order; with both messages and both numbers", "[util]") {
+TEST_CASE("error catalogue: every code - in enum order - with both messages and both numbers", "[util]") {
   const auto& cat = tz::error_catalogue();
   const auto last = static_cast<size_t>(ErrorCode::internal);
   REQUIRE(cat.size() == last + 1);
@@ -107,7 +107,7 @@ TEST_CASE("bilingual arguments are picked by language", "[util]") {
   CHECK(Error(ErrorCode::not_found, {tz::bilingual("东西", "")}).message(Lang::en) == "not found: ");
 }
 
-TEST_CASE("Failure carries its Error; Result holds a value or an error", "[util]") {
+TEST_CASE("Failure carries its Error - Result holds a value or an error", "[util]") {
   try {
     throw tz::Failure(ErrorCode::io_error, {"disk.bin"});
   } catch (const tz::Failure& f) {

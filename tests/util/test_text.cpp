@@ -18,7 +18,7 @@ TEST_CASE("normalize_width folds full-width ASCII and the ideographic space", "[
   CHECK(normalize_width("") == "");
 }
 
-TEST_CASE("trim strips ASCII; ideographic and no-break spaces at the ends only", "[util]") {
+TEST_CASE("trim strips ASCII - ideographic and no-break spaces at the ends only", "[util]") {
   CHECK(trim("  abc\t\n") == "abc");
   CHECK(trim("\u3000张 三\u00A0 ") == "张 三");
   CHECK(trim("\u00A0\u3000 \r") == "");

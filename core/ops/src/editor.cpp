@@ -8,7 +8,21 @@
 namespace tz::ops {
 
 Editor::Editor(DeviceStore& store, EditContext ctx)
-    : store_(store), ctx_(std::move(ctx)), ts_(store.tick(ctx_.now_ms)), next_seq_(store.info().next_seq) {}
+    : store_(store), ctx_(std::move(ctx)), ts_(store.tick(ctx_.now_ms)), next_seq_(store.info().next_seq) {
+  if (store.info().config.period.is_set()) deriver_.emplace(store.schema(), store.info().config.period);
+}
+
+uint32_t person_flags(const DerivedStatus& d, bool identity_ok) {
+  FourClears c = four_clears(d, identity_ok);
+  uint32_t f = 0;
+  if (c.identity) f |= kFlagIdentityOk;
+  if (c.labour) f |= kFlagLabourClear;
+  if (c.status) f |= kFlagStatusClear;
+  if (c.willingness) f |= kFlagWillingnessClear;
+  if (d.employed) f |= kFlagEmployed;
+  if (d.in_labour_count) f |= kFlagInLabourCount;
+  return f;
+}
 
 void Editor::prefetch(const std::vector<EntityId>& ids) {
   std::vector<EntityId> wanted;
@@ -50,6 +64,7 @@ Entity& Editor::get_or_create(EntityType type, const EntityId& id, bool* created
   }
   if (created) *created = true;
   missing_.erase(id);
+  created_.insert(id);
   Entity e;
   e.type = type;
   e.id = id;
@@ -119,21 +134,121 @@ bool identity_complete(const Schema& schema, const Entity& person, const std::st
          !village.empty();
 }
 
+std::optional<EntityId> Editor::parent_of(const Entity& e) const {
+  const auto& es = store_.schema().entity(e.type);
+  switch (e.type) {
+    case EntityType::household: return std::nullopt;
+    case EntityType::person: return EntityId::from_hex(e.value_or(es.require("household_id").id));
+    case EntityType::job: return EntityId::from_hex(e.value_or(es.require("person_id").id));
+    case EntityType::visit: return EntityId::from_hex(e.value_or(es.require("subject_id").id));
+    case EntityType::subsidy: return EntityId::from_hex(e.value_or(es.require("person_id").id));
+  }
+  return std::nullopt;
+}
+
 EntityRow Editor::row_for(const Entity& e) {
   EntityRow row;
-  const auto& es = store_.schema().entity(e.type);
-  std::optional<EntityId> parent;
-  switch (e.type) {
-    case EntityType::household: break;
-    case EntityType::person: parent = EntityId::from_hex(e.value_or(es.require("household_id").id)); break;
-    case EntityType::job: parent = EntityId::from_hex(e.value_or(es.require("person_id").id)); break;
-    case EntityType::visit: parent = EntityId::from_hex(e.value_or(es.require("subject_id").id)); break;
-    case EntityType::subsidy: parent = EntityId::from_hex(e.value_or(es.require("person_id").id)); break;
-  }
+  row.entity.id = e.id;  // the entity itself moves in after update_derived
+  row.entity.type = e.type;
+  std::optional<EntityId> parent = parent_of(e);
   row.parent = parent;
   row.village = e.type == EntityType::household ? village_of(e.id, 0) : parent ? village_of(*parent, 0) : std::string();
-  if (e.type == EntityType::person && identity_complete(store_.schema(), e, row.village)) row.flags |= kFlagIdentityOk;
-  return row;
+  return row;  // a person's flags are set by update_derived
+}
+
+void Editor::update_derived(std::vector<EntityRow>& rows) {
+  if (!deriver_) return;
+  const Schema& schema = store_.schema();
+  const FieldId hh_village = schema.entity(EntityType::household).require("village_code").id;
+  const bool keep_valid = store_.info().derived_period == period_key(deriver_->period());
+
+  // Staged entities by parent; stored children of entities that may have some, read once.
+  std::unordered_map<EntityId, std::vector<const Entity*>, IdHash> staged_children;
+  for (auto& [id, e] : staged_)
+    if (auto p = parent_of(e)) staged_children[*p].push_back(&e);
+  std::unordered_map<EntityId, std::vector<EntityRow>, IdHash> stored_children;
+  std::unordered_map<EntityId, std::pair<std::string, uint32_t>, IdHash> stored_columns;  // village, flags
+  auto children = [&](const EntityId& parent) {
+    std::vector<const Entity*> out;
+    if (auto it = staged_children.find(parent); it != staged_children.end()) out = it->second;
+    if (created_.count(parent) && !flushed_parents_.count(parent)) return out;  // nothing of it is stored
+    auto it = stored_children.find(parent);
+    if (it == stored_children.end()) {
+      it = stored_children.emplace(parent, store_.children(parent)).first;
+      for (auto& r : it->second) stored_columns[r.entity.id] = {r.village, r.flags};
+    }
+    for (auto& r : it->second)
+      if (!staged_.count(r.entity.id)) out.push_back(&r.entity);
+    return out;
+  };
+  std::unordered_map<EntityId, EntityRow, IdHash> stored_rows;  // people and households not staged
+  auto entity = [&](const EntityId& id) -> const Entity* {
+    if (auto it = staged_.find(id); it != staged_.end()) return &it->second;
+    if (missing_.count(id)) return nullptr;
+    auto it = stored_rows.find(id);
+    if (it == stored_rows.end()) {
+      auto row = store_.get_row(id);
+      if (!row) return nullptr;
+      it = stored_rows.emplace(id, std::move(*row)).first;
+    }
+    return &it->second.entity;
+  };
+
+  // Who is affected.
+  std::unordered_set<EntityId, IdHash> persons, households;
+  for (auto& [id, e] : staged_) {
+    if (!touched_set_.count(id)) continue;
+    switch (e.type) {
+      case EntityType::person: persons.insert(id); break;
+      case EntityType::household: households.insert(id); break;
+      case EntityType::job:
+      case EntityType::visit:
+        if (auto p = parent_of(e)) {
+          const Entity* subject = entity(*p);
+          if (subject && subject->type == EntityType::household) households.insert(*p);
+          else persons.insert(*p);
+        }
+        break;
+      case EntityType::subsidy: break;
+    }
+  }
+  for (auto& hh : households)
+    for (const Entity* c : children(hh))
+      if (c->type == EntityType::person) persons.insert(c->id);
+
+  std::unordered_map<EntityId, size_t, IdHash> row_index;
+  for (size_t i = 0; i < rows.size(); ++i) row_index[rows[i].entity.id] = i;
+
+  for (auto& pid : persons) {
+    const Entity* p = entity(pid);
+    if (!p || p->type != EntityType::person) continue;
+    PersonFacts facts;
+    facts.person = p;
+    std::optional<EntityId> hh_id = parent_of(*p);
+    facts.household = hh_id ? entity(*hh_id) : nullptr;
+    for (const Entity* c : children(pid)) (c->type == EntityType::job ? facts.jobs : facts.visits).push_back(c);
+    if (hh_id)
+      for (const Entity* c : children(*hh_id))
+        if (c->type == EntityType::visit) facts.visits.push_back(c);
+    std::string village = facts.household ? facts.household->value_or(hh_village) : std::string();
+    uint32_t flags = person_flags(deriver_->derive(facts), identity_complete(schema, *p, village));
+    if (auto it = row_index.find(pid); it != row_index.end()) {
+      rows[it->second].village = village;
+      rows[it->second].flags = flags;
+    } else {
+      std::optional<std::pair<std::string, uint32_t>> before;
+      if (auto sr = stored_rows.find(pid); sr != stored_rows.end()) before = std::pair{sr->second.village, sr->second.flags};
+      else if (auto sc = stored_columns.find(pid); sc != stored_columns.end()) before = sc->second;
+      if (!before || before->first != village || before->second != flags)
+        batch_.row_updates.push_back(RowUpdate{pid, village, flags});
+    }
+    // A household that moved village takes its people's jobs and visits with it.
+    for (const Entity* c : children(pid))
+      if (!row_index.count(c->id))
+        if (auto sc = stored_columns.find(c->id); sc != stored_columns.end() && sc->second.first != village)
+          batch_.row_updates.push_back(RowUpdate{c->id, village, sc->second.second});
+  }
+  if (keep_valid) batch_.derived_period = period_key(deriver_->period());
 }
 
 Status Editor::flush() {
@@ -153,6 +268,7 @@ Status Editor::flush() {
     villages_[e->id] = row.village;
     batch_.entities.push_back(std::move(row));
   }
+  update_derived(batch_.entities);
   // The rows take the staged entities.
   for (size_t i = 0; i < order.size(); ++i) batch_.entities[i].entity = std::move(*order[i].second);
   batch_.clock = ts_;
@@ -160,6 +276,8 @@ Status Editor::flush() {
     if (auto st = store_.begin_write(); !st) return st;
     txn_open_ = true;
   }
+  for (auto& row : batch_.entities)
+    if (row.parent) flushed_parents_.insert(*row.parent);
   auto st = store_.write(batch_);
   changes_written_ += batch_.changes.size();
   batch_ = WriteBatch{};

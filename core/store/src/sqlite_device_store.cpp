@@ -129,6 +129,32 @@ class SqliteDeviceStore final : public DeviceStore {
     return out;
   }
 
+  std::vector<EntityRow> children(const EntityId& parent) const override {
+    std::vector<EntityRow> out;
+    try {
+      auto& st = stmt(children_stmt_, "SELECT type, village, parent, flags, pub, sec, id FROM entities WHERE parent = ?");
+      st.bind(1, parent.bytes.data(), 16);
+      while (st.executeStep()) out.push_back(row_from(EntityId::from_bytes(blob_of(st.getColumn(6))), st, 0));
+      st.reset();
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+    return out;
+  }
+
+  void scan_flags(EntityType type,
+                  const std::function<void(const EntityId&, const std::string&, uint32_t)>& fn) const override {
+    try {
+      SQLite::Statement st(*db_, "SELECT id, village, flags FROM entities WHERE type = ?");
+      st.bind(1, static_cast<int>(type));
+      while (st.executeStep())
+        fn(EntityId::from_bytes(blob_of(st.getColumn(0))), st.getColumn(1).getString(),
+           static_cast<uint32_t>(st.getColumn(2).getInt64()));
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+  }
+
   uint64_t entity_count(EntityType type) const override {
     SQLite::Statement st(*db_, "SELECT count(*) FROM entities WHERE type = ?");
     st.bind(1, static_cast<int>(type));
@@ -171,7 +197,6 @@ class SqliteDeviceStore final : public DeviceStore {
   }
 
   Status begin_write() override {
-    if (!aead_) return Error(ErrorCode::wrong_passphrase);
     if (in_txn_) return Error(ErrorCode::internal, {"a write transaction is already open"});
     try {
       db_->exec("BEGIN IMMEDIATE");
@@ -179,6 +204,7 @@ class SqliteDeviceStore final : public DeviceStore {
       return sqlite_error(e);
     }
     in_txn_ = true;
+    txn_derived_period_.clear();
     txn_next_seq_ = info_.next_seq;
     txn_clock_ = clock_.last();
     return ok_status();
@@ -189,11 +215,13 @@ class SqliteDeviceStore final : public DeviceStore {
     try {
       put_meta("next_seq", std::to_string(txn_next_seq_));
       put_meta("hlc", std::to_string(txn_clock_.ms) + ":" + std::to_string(txn_clock_.counter));
+      if (!txn_derived_period_.empty()) put_meta("derived_period", txn_derived_period_);
       if (!crash_point_name.empty()) crash_point(crash_point_name);
       db_->exec("COMMIT");
       in_txn_ = false;
       info_.next_seq = txn_next_seq_;
       clock_.observe(txn_clock_);
+      if (!txn_derived_period_.empty()) info_.derived_period = txn_derived_period_;
     } catch (const SQLite::Exception& e) {
       rollback_write();
       return sqlite_error(e);
@@ -216,6 +244,9 @@ class SqliteDeviceStore final : public DeviceStore {
 
   // Adds one batch to the open transaction.
   Status write_part(WriteBatch& b) {
+    // Without the passphrase only plaintext columns may change (flags after a period change).
+    if (!aead_ && (!b.entities.empty() || !b.changes.empty() || !b.lookups.empty()))
+      return Error(ErrorCode::wrong_passphrase);
     uint64_t expect = txn_next_seq_;
     for (auto& c : b.changes) {
       if (c.version.seq.value != expect || c.version.device != info_.device)
@@ -262,6 +293,15 @@ class SqliteDeviceStore final : public DeviceStore {
         add.exec();
         add.reset();
       }
+      auto& upd = stmt(update_stmt_, "UPDATE entities SET village = ?, flags = ? WHERE id = ?");
+      for (auto& u : b.row_updates) {
+        upd.bind(1, u.village);
+        upd.bind(2, static_cast<int64_t>(u.flags));
+        upd.bind(3, u.id.bytes.data(), 16);
+        upd.exec();
+        upd.reset();
+      }
+      if (!b.derived_period.empty()) txn_derived_period_ = b.derived_period;
       auto& look = stmt(lookup_put_stmt_, "INSERT OR IGNORE INTO lookup(kind, hash, entity) VALUES (?, ?, ?)");
       for (auto& l : b.lookups) {
         std::string h = lookup_hash(l.kind, l.key);
@@ -342,6 +382,7 @@ class SqliteDeviceStore final : public DeviceStore {
     info_.created_ms = std::stoll(require_meta("created_ms"));
     info_.last_sync_ms = std::stoll(get_meta("last_sync_ms").value_or("0"));
     info_.schema_version = std::stoi(require_meta("schema_version"));
+    info_.derived_period = get_meta("derived_period").value_or("");
     info_.config = config_from_json(nlohmann::json::parse(require_meta("config")));
     info_.config.region_tree_csv = get_meta("region_tree").value_or("");
     auto hlc = require_meta("hlc");
@@ -367,7 +408,7 @@ class SqliteDeviceStore final : public DeviceStore {
   }
 
   void reset_statements() {
-    for (auto* s : {&get_stmt_, &put_stmt_, &change_stmt_, &lookup_stmt_, &lookup_put_stmt_, &meta_put_stmt_})
+    for (auto* s : {&children_stmt_, &update_stmt_, &get_stmt_, &put_stmt_, &change_stmt_, &lookup_stmt_, &lookup_put_stmt_, &meta_put_stmt_})
       if (*s) {
         try {
           (*s)->reset();
@@ -407,9 +448,10 @@ class SqliteDeviceStore final : public DeviceStore {
   std::unique_ptr<crypto::Hmac> lookup_mac_;
   std::unique_ptr<crypto::NaturalKeys> keys_;
   bool in_txn_ = false;
+  std::string txn_derived_period_;
   uint64_t txn_next_seq_ = 0;
   Hlc txn_clock_;
-  mutable std::unique_ptr<SQLite::Statement> get_stmt_, put_stmt_, change_stmt_, lookup_stmt_, lookup_put_stmt_,
+  mutable std::unique_ptr<SQLite::Statement> children_stmt_, update_stmt_, get_stmt_, put_stmt_, change_stmt_, lookup_stmt_, lookup_put_stmt_,
       meta_put_stmt_;
 
   friend Result<std::unique_ptr<DeviceStore>> open_impl(const std::filesystem::path&, const std::string*, const Schema&);
@@ -428,6 +470,8 @@ std::unique_ptr<SQLite::Database> open_db(const std::filesystem::path& file, int
 std::string wrap_aad() { return "taizhang/store/data-key"; }
 
 }  // namespace
+
+std::string period_key(const Period& p) { return p.is_set() ? std::to_string(p.year) + ":" + format_date(p.as_of) : ""; }
 
 bool device_store_exists(const std::filesystem::path& dir) { return std::filesystem::exists(dir / kDbName); }
 
@@ -462,6 +506,7 @@ Result<std::unique_ptr<DeviceStore>> create_device_store(const std::filesystem::
       if (county_secret.empty()) county_secret = crypto::random_bytes(32);
       store->put_meta("county_secret", store->aead().seal(county_secret, "county_secret"));
       store->put_meta("config", config_to_json(config).dump());
+      store->put_meta("derived_period", period_key(config.period));  // no persons yet: trivially valid
       if (!config.region_tree_csv.empty()) store->put_meta("region_tree", config.region_tree_csv);
       txn.commit();
       store->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");

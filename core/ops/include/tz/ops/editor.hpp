@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "tz/model/derive.hpp"
 #include "tz/store/device_store.hpp"
 
 namespace tz::ops {
@@ -48,6 +49,11 @@ class Editor {
  private:
   EntityRow row_for(const Entity& e);
   std::string village_of(const EntityId& id, int depth);
+  std::optional<EntityId> parent_of(const Entity& e) const;
+  // Recomputes the flags (four clears, employed, labour count) and village of every person the
+  // staged changes touch (directly, or through a household, job or visit), for the rows about to be
+  // written and, as RowUpdates, for people not written themselves.
+  void update_derived(std::vector<EntityRow>& rows);
 
   DeviceStore& store_;
   EditContext ctx_;
@@ -56,6 +62,9 @@ class Editor {
   std::unordered_map<EntityId, Entity, IdHash> staged_;
   std::unordered_map<EntityId, std::string, IdHash> villages_;  // cache of stored rows' villages
   std::unordered_set<EntityId, IdHash> missing_;                // known not to be in the store
+  std::unordered_set<EntityId, IdHash> created_;                // created by this editor
+  std::unordered_set<EntityId, IdHash> flushed_parents_;        // parents of entities written so far
+  std::optional<Deriver> deriver_;
   std::vector<EntityId> touched_;
   std::unordered_set<EntityId, IdHash> touched_set_;
   WriteBatch batch_;
@@ -65,5 +74,8 @@ class Editor {
 
 // Whether a person's identity is complete: name, a valid ID, household and village.
 bool identity_complete(const Schema& schema, const Entity& person, const std::string& village);
+
+// The flags a person's row carries (kFlag*), from its derived status for the period.
+uint32_t person_flags(const DerivedStatus& d, bool identity_ok);
 
 }  // namespace tz::ops

@@ -30,6 +30,10 @@ struct StoreStatus {
   int64_t last_sync_ms = 0;
 };
 
+// From the person flags every write keeps current (fast, no passphrase); falls back to deriving
+// everyone when the period changed since the flags were computed.
 StoreStatus compute_status(const DeviceStore& store, const region::RegionTree* tree);
+// Derives everyone from the records (the flags' independent oracle in tests).
+StoreStatus compute_status_by_derivation(const DeviceStore& store, const region::RegionTree* tree);
 
 }  // namespace tz::ops

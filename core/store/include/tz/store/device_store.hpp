@@ -39,8 +39,12 @@ struct StoreInfo {
   int64_t created_ms = 0;
   int64_t last_sync_ms = 0;
   int schema_version = 0;
+  std::string derived_period;  // the period ("YEAR:as-of") the person flags were computed for
   StoreConfig config;
 };
+
+// The form of StoreInfo::derived_period for a period.
+std::string period_key(const Period& p);
 
 // Exact lookups through keyed hashes; the key never appears in the file.
 enum class LookupKind : uint8_t { id_number = 1, phone = 2, name = 3 };
@@ -53,7 +57,22 @@ struct EntityRow {
   uint32_t flags = 0;                // kFlag* bits, readable without the passphrase
 };
 
-inline constexpr uint32_t kFlagIdentityOk = 1;  // name, a valid ID, household and village present
+// Person flags, computed whenever the person, its household, jobs or visits change, for the period
+// named by StoreInfo::derived_period; readable without the passphrase (status).
+inline constexpr uint32_t kFlagIdentityOk = 1;          // 人员底数清: name, a valid ID, household and village
+inline constexpr uint32_t kFlagLabourClear = 2;         // 劳动能力清
+inline constexpr uint32_t kFlagStatusClear = 4;         // 就业状态清
+inline constexpr uint32_t kFlagWillingnessClear = 8;    // 外出意愿清
+inline constexpr uint32_t kFlagEmployed = 16;           // employed in the period
+inline constexpr uint32_t kFlagInLabourCount = 32;      // in the labour count
+
+// A change to an entity's plaintext columns only (a household's village moving its people, a
+// person's flags after a job or visit changed).
+struct RowUpdate {
+  EntityId id;
+  std::string village;
+  uint32_t flags = 0;
+};
 
 struct LookupRow {
   LookupKind kind;
@@ -66,6 +85,8 @@ struct WriteBatch {
   std::vector<EntityRow> entities;
   std::vector<FieldChange> changes;  // seqs must continue the store's next_seq without gaps
   std::vector<LookupRow> lookups;
+  std::vector<RowUpdate> row_updates;
+  std::string derived_period;        // when set: the period the person flags are now valid for
   Hlc clock;                         // the clock after the changes
   std::string crash_point;           // named crash point just before commit
 };
@@ -96,6 +117,11 @@ class DeviceStore {
   // Candidates for an exact match; callers confirm against the decrypted value.
   virtual std::vector<EntityId> lookup(LookupKind kind, std::string_view key) const = 0;
   virtual uint64_t entity_count(EntityType type) const = 0;
+  // The entities whose parent is `parent` (a household's persons, a person's jobs and visits).
+  virtual std::vector<EntityRow> children(const EntityId& parent) const = 0;
+  // Only the plaintext columns of every entity of a type: fast, and needs no passphrase.
+  virtual void scan_flags(EntityType type,
+                          const std::function<void(const EntityId&, const std::string& village, uint32_t flags)>& fn) const = 0;
 
   // Changes not yet acknowledged by the server, in sequence order.
   virtual std::vector<FieldChange> changes_after(uint64_t seq) const = 0;

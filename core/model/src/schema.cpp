@@ -43,6 +43,10 @@ const EnumOption* FieldDef::match_option(std::string_view input) const {
 }
 
 const FieldDef* EntitySchema::field(std::string_view name) const {
+  if (!by_name_.empty()) {
+    auto it = by_name_.find(std::string(name));
+    return it == by_name_.end() ? nullptr : &fields[it->second];
+  }
   for (auto& f : fields)
     if (f.name == name) return &f;
   return nullptr;
@@ -167,6 +171,7 @@ Result<EntitySchema> parse_entity(const std::string& file, const json& j) {
       for (auto& a : f.options[k].aliases) f.option_keys_.emplace(lookup_key(a), k);
     es.fields.push_back(std::move(f));
   }
+  for (size_t i = 0; i < es.fields.size(); ++i) es.by_name_[es.fields[i].name] = i;
   for (size_t i = 0; i < es.fields.size(); ++i) {
     auto& f = es.fields[i];
     auto& jf = j.at("fields").at(i);

@@ -162,10 +162,13 @@ void Editor::update_derived(std::vector<EntityRow>& rows) {
   const FieldId hh_village = schema.entity(EntityType::household).require("village_code").id;
   const bool keep_valid = store_.info().derived_period == period_key(deriver_->period());
 
-  // Staged entities by parent; stored children of entities that may have some, read once.
+  // Changed entities by parent (an untouched staged entity equals its stored row); stored children
+  // of entities that may have some, read once.
   std::unordered_map<EntityId, std::vector<const Entity*>, IdHash> staged_children;
-  for (auto& [id, e] : staged_)
+  for (auto& id : touched_) {
+    const Entity& e = staged_.at(id);
     if (auto p = parent_of(e)) staged_children[*p].push_back(&e);
+  }
   std::unordered_map<EntityId, std::vector<EntityRow>, IdHash> stored_children;
   std::unordered_map<EntityId, std::pair<std::string, uint32_t>, IdHash> stored_columns;  // village, flags
   auto children = [&](const EntityId& parent) {
@@ -178,7 +181,7 @@ void Editor::update_derived(std::vector<EntityRow>& rows) {
       for (auto& r : it->second) stored_columns[r.entity.id] = {r.village, r.flags};
     }
     for (auto& r : it->second)
-      if (!staged_.count(r.entity.id)) out.push_back(&r.entity);
+      if (!touched_set_.count(r.entity.id)) out.push_back(&r.entity);
     return out;
   };
   std::unordered_map<EntityId, EntityRow, IdHash> stored_rows;  // people and households not staged
@@ -196,8 +199,8 @@ void Editor::update_derived(std::vector<EntityRow>& rows) {
 
   // Who is affected.
   std::unordered_set<EntityId, IdHash> persons, households;
-  for (auto& [id, e] : staged_) {
-    if (!touched_set_.count(id)) continue;
+  for (auto& id : touched_) {
+    const Entity& e = staged_.at(id);
     switch (e.type) {
       case EntityType::person: persons.insert(id); break;
       case EntityType::household: households.insert(id); break;

@@ -249,14 +249,21 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
         }
       }
     } else {
-      report_problems(pr.line, EntityType::household, validate_record(hs, overlay(shown_values(editor.find(pr.household_id)), pr.household), vctx, false));
+      const Entity* stored = editor.find(pr.household_id);
+      report_problems(pr.line, EntityType::household,
+                      validate_record(hs, stored ? overlay(shown_values(stored), pr.household) : pr.household, vctx, false));
     }
-    auto person_values = overlay(shown_values(editor.find(pr.person_id)), pr.person);
+    const Entity* stored_person = editor.find(pr.person_id);
+    FieldValues merged_person;
+    if (stored_person) merged_person = overlay(shown_values(stored_person), pr.person);
+    const FieldValues& person_values = stored_person ? merged_person : pr.person;
     report_problems(pr.line, EntityType::person, validate_record(ps, person_values, vctx, false));
     if (pr.has_job) {
       ValidationContext jctx = vctx;
       if (auto it = person_values.find(f_id); it != person_values.end()) jctx.person_birth = birth_of_id(it->second);
-      report_problems(pr.line, EntityType::job, validate_record(js, overlay(shown_values(editor.find(pr.job_id)), pr.job), jctx, false));
+      const Entity* stored_job = editor.find(pr.job_id);
+      report_problems(pr.line, EntityType::job,
+                      validate_record(js, stored_job ? overlay(shown_values(stored_job), pr.job) : pr.job, jctx, false));
     }
   }
   std::stable_sort(report.problems.begin(), report.problems.end(),

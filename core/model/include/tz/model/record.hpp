@@ -46,6 +46,7 @@ class FieldMap {
   size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
   size_t count(FieldId f) const { return find(f) == end() ? 0 : 1; }
+  void reserve(size_t n) { items_.reserve(n); }
   iterator find(FieldId f);
   const_iterator find(FieldId f) const;
   FieldVersions& operator[](FieldId f);

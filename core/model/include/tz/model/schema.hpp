@@ -92,7 +92,8 @@ struct EntitySchema {
   const FieldDef& require(std::string_view name) const;  // throws schema_error when absent
   const std::string& label(Lang lang) const { return lang == Lang::zh ? label_zh : label_en; }
 
-  std::unordered_map<std::string, size_t> by_key_;  // normalised name/label/alias -> index
+  std::unordered_map<std::string, size_t> by_key_;   // normalised name/label/alias -> index
+  std::unordered_map<std::string, size_t> by_name_;  // schema name -> index (rules look fields up often)
 };
 
 struct Settings {

@@ -6,32 +6,6 @@
 
 namespace tz {
 
-namespace {
-bool key_less(const FieldMap::value_type& a, FieldId f) { return a.first < f; }
-}  // namespace
-
-FieldMap::iterator FieldMap::find(FieldId f) {
-  auto it = std::lower_bound(items_.begin(), items_.end(), f, key_less);
-  return it != items_.end() && it->first == f ? it : items_.end();
-}
-
-FieldMap::const_iterator FieldMap::find(FieldId f) const {
-  auto it = std::lower_bound(items_.begin(), items_.end(), f, key_less);
-  return it != items_.end() && it->first == f ? it : items_.end();
-}
-
-FieldVersions& FieldMap::operator[](FieldId f) {
-  auto it = std::lower_bound(items_.begin(), items_.end(), f, key_less);
-  if (it == items_.end() || it->first != f) it = items_.insert(it, value_type{f, FieldVersions{}});
-  return it->second;
-}
-
-const FieldVersions& FieldMap::at(FieldId f) const {
-  auto it = find(f);
-  if (it == end()) throw std::out_of_range("field " + std::to_string(f));
-  return it->second;
-}
-
 const Version* FieldVersions::shown() const {
   const Version* best = nullptr;
   for (auto& v : live)

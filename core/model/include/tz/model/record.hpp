@@ -10,6 +10,7 @@
 
 #include "tz/model/hlc.hpp"
 #include "tz/model/ids.hpp"
+#include "tz/util/flat_map.hpp"
 
 namespace tz {
 
@@ -33,28 +34,7 @@ struct FieldVersions {
 
 // Fields of one entity by id: a sorted vector (an entity has a few dozen fields at most, and a county
 // holds hundreds of thousands of entities, so node-based maps cost more than they save).
-class FieldMap {
- public:
-  using value_type = std::pair<FieldId, FieldVersions>;
-  using iterator = std::vector<value_type>::iterator;
-  using const_iterator = std::vector<value_type>::const_iterator;
-
-  iterator begin() { return items_.begin(); }
-  iterator end() { return items_.end(); }
-  const_iterator begin() const { return items_.begin(); }
-  const_iterator end() const { return items_.end(); }
-  size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
-  size_t count(FieldId f) const { return find(f) == end() ? 0 : 1; }
-  void reserve(size_t n) { items_.reserve(n); }
-  iterator find(FieldId f);
-  const_iterator find(FieldId f) const;
-  FieldVersions& operator[](FieldId f);
-  const FieldVersions& at(FieldId f) const;  // throws std::out_of_range
-
- private:
-  std::vector<value_type> items_;
-};
+using FieldMap = FlatMap<FieldId, FieldVersions>;
 
 struct Entity {
   EntityType type = EntityType::person;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tz/model/schema.hpp"
+#include "tz/util/flat_map.hpp"
 #include "tz/util/civil_time.hpp"
 
 namespace tz {
@@ -51,7 +52,8 @@ Normalized normalize_value(const FieldDef& f, std::string_view raw, const Valida
 // How a stored value is shown to a person (enum labels instead of codes).
 std::string display_value(const FieldDef& f, const std::string& stored, Lang lang);
 
-using FieldValues = std::map<FieldId, std::string>;
+// A record's values by field id.
+using FieldValues = FlatMap<FieldId, std::string>;
 
 // Every problem of one record (its shown values): format problems first (in field order), then the
 // schema's other rules in their order.

@@ -1,0 +1,73 @@
+// A small sorted-vector map for the few dozen fields of one record: no node per entry, contiguous,
+// cheap to copy. The subset of std::map's interface the code uses.
+#pragma once
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tz {
+
+template <typename K, typename V>
+class FlatMap {
+ public:
+  using value_type = std::pair<K, V>;
+  using iterator = typename std::vector<value_type>::iterator;
+  using const_iterator = typename std::vector<value_type>::const_iterator;
+
+  FlatMap() = default;
+  FlatMap(std::initializer_list<value_type> init) {
+    for (auto& kv : init) (*this)[kv.first] = kv.second;
+  }
+
+  iterator begin() { return items_.begin(); }
+  iterator end() { return items_.end(); }
+  const_iterator begin() const { return items_.begin(); }
+  const_iterator end() const { return items_.end(); }
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  void reserve(size_t n) { items_.reserve(n); }
+  void clear() { items_.clear(); }
+
+  iterator find(const K& k) {
+    auto it = lower(k);
+    return it != items_.end() && it->first == k ? it : items_.end();
+  }
+  const_iterator find(const K& k) const {
+    auto it = std::lower_bound(items_.begin(), items_.end(), k, [](const value_type& a, const K& b) { return a.first < b; });
+    return it != items_.end() && it->first == k ? it : items_.end();
+  }
+  size_t count(const K& k) const { return find(k) == end() ? 0 : 1; }
+  V& operator[](const K& k) {
+    auto it = lower(k);
+    if (it == items_.end() || it->first != k) it = items_.insert(it, value_type{k, V{}});
+    return it->second;
+  }
+  const V& at(const K& k) const {
+    auto it = find(k);
+    if (it == end()) throw std::out_of_range("FlatMap::at");
+    return it->second;
+  }
+  V& at(const K& k) {
+    auto it = find(k);
+    if (it == end()) throw std::out_of_range("FlatMap::at");
+    return it->second;
+  }
+  size_t erase(const K& k) {
+    auto it = find(k);
+    if (it == end()) return 0;
+    items_.erase(it);
+    return 1;
+  }
+  bool operator==(const FlatMap& o) const { return items_ == o.items_; }
+
+ private:
+  iterator lower(const K& k) {
+    return std::lower_bound(items_.begin(), items_.end(), k, [](const value_type& a, const K& b) { return a.first < b; });
+  }
+  std::vector<value_type> items_;
+};
+
+}  // namespace tz

@@ -285,3 +285,48 @@ TEST_CASE("find by name substring - pinyin - ID number and phone", "[cli]") {
   CHECK(table.exit_code == 0);
   CHECK(table.out.find("522632********") != std::string::npos);
 }
+
+TEST_CASE("add household: relocated asks the resettlement questions - not relocated skips them", "[cli][form]") {
+  Session s;
+  {
+    tz::test::Conversation c(FIELD_CLI_PATH, {"add", "household", "--store", s.store}, s.env);
+    auto d = drive(c, {{"村代码", "522632101001"}, {"户编号", "0021"}, {"户主姓名", "吴明"}, {"易地扶贫搬迁", "1"},
+                       {"安置方式", "集中安置"}, {"安置点", "城北安置点"}, {"确认保存", "是"}});
+    CHECK(d.result.exit_code == 0);
+    CHECK(d.asked("安置方式"));
+    CHECK(d.asked("安置点"));
+  }
+  {
+    tz::test::Conversation c(FIELD_CLI_PATH, {"add", "household", "--store", s.store}, s.env);
+    auto d = drive(c, {{"村代码", "522632101001"}, {"户编号", "0022"}, {"户主姓名", "杨芳"}, {"易地扶贫搬迁", "否"},
+                       {"确认保存", "是"}});
+    CHECK(d.result.exit_code == 0);
+    CHECK_FALSE(d.asked("安置方式"));
+  }
+  auto store = s.open();
+  CHECK(store->entity_count(EntityType::household) == 2);
+  auto hh = store->get(store->natural_keys().household("522632101001", "0021"));
+  REQUIRE(hh);
+  const auto& hs = tz::test::resources().schema.entity(EntityType::household);
+  CHECK(hh->value_or(hs.require("relocation_mode").id) == "01");
+  CHECK(hh->value_or(hs.require("relocation_site").id) == "城北安置点");
+}
+
+TEST_CASE("a life event is a status change: the person stays on record but leaves the labour count", "[cli]") {
+  Session s;
+  std::string id = idc("52263219900101003");
+  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
+                 "姓名=张伟", "--set", "身份证号=" + id, "--set", "劳动技能=普通劳动力", "--set", "就业状态=未就业"})
+              .exit_code == 0);
+  auto count = [&](const char* kind) {
+    return nlohmann::json::parse(s.run({"list", kind, "--store", s.store, "--json"}).out)["count"].get<int>();
+  };
+  CHECK(count("unemployed") == 1);
+  CHECK(s.run({"edit", id, "--store", s.store, "--set", "人员变更=迁出", "--set", "变更日期=2026-09-01"}).exit_code == 0);
+  CHECK(count("unemployed") == 0);
+  auto show = s.run({"show", id, "--store", s.store});
+  CHECK(show.out.find("人员变更：迁出") != std::string::npos);
+  CHECK(show.out.find("姓名：张伟") != std::string::npos);  // never deleted
+  // A date in the future is refused and nothing changes.
+  CHECK(s.run({"edit", id, "--store", s.store, "--set", "变更日期=2027-01-01"}).exit_code == 1);
+}

@@ -5,8 +5,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
-#include "process.hpp"
-#include "store_fixture.hpp"
+#include "cli_session.hpp"
 #include "tz/model/id_number.hpp"
 
 using namespace tz;
@@ -14,33 +13,8 @@ using tz::test::TempDir;
 
 namespace {
 
-std::string idc(const std::string& id17) { return id17 + idn::check_char(id17); }
-
-struct Cli {
-  TempDir dir;
-  std::string store = (dir / "store").string();
-  std::map<std::string, std::string> env{{"TAIZHANG_PASSPHRASE", "correct horse"},
-                                         {"TAIZHANG_KDF_LOG2N", "10"},
-                                         {"TAIZHANG_CLOCK_MS", std::to_string(tz::test::kNowMs)},
-                                         {"TAIZHANG_DATA_DIR", tz::test::source_dir().string()},
-                                         {"TAIZHANG_COLLECTOR", ""},
-                                         {"TAIZHANG_LANG", ""},
-                                         {"TAIZHANG_CRASH_AT", ""}};
-  tz::test::ProcessResult run(std::vector<std::string> args, std::map<std::string, std::string> extra = {}) {
-    auto e = env;
-    for (auto& [k, v] : extra) e[k] = v;
-    return tz::test::run_process(FIELD_CLI_PATH, args, e);
-  }
-  void init() {
-    auto r = run({"init", "--store", store, "--county", "522632", "--collector", "王芳,李强", "--period", "2026",
-                  "--as-of", "2026-11-30"});
-    REQUIRE(r.exit_code == 0);
-  }
-  std::string file(const std::string& name, const std::string& content) {
-    tz::test::write_file(dir / name, content);
-    return (dir / name).string();
-  }
-};
+using tz::test::idc;
+using Cli = tz::test::CliSession;
 
 const std::string kRoster =
     "村代码,户编号,姓名,身份证号,与户主关系,联系电话,劳动技能,就业状态,务工地域,务工单位,务工开始年月,务工月数,月收入\n"

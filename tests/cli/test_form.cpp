@@ -7,8 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "process.hpp"
-#include "store_fixture.hpp"
+#include "cli_session.hpp"
 #include "tz/model/id_number.hpp"
 
 using namespace tz;
@@ -16,33 +15,11 @@ using tz::test::TempDir;
 
 namespace {
 
-std::string idc(const std::string& id17) { return id17 + idn::check_char(id17); }
+using tz::test::idc;
 
-struct Session {
-  TempDir dir;
-  std::string store = (dir / "store").string();
-  std::map<std::string, std::string> env{{"TAIZHANG_PASSPHRASE", "correct horse"},
-                                         {"TAIZHANG_KDF_LOG2N", "10"},
-                                         {"TAIZHANG_CLOCK_MS", std::to_string(tz::test::kNowMs)},
-                                         {"TAIZHANG_DATA_DIR", tz::test::source_dir().string()},
-                                         {"TAIZHANG_SCHEMA_DIR", ""},
-                                         {"TAIZHANG_COLLECTOR", ""},
-                                         {"TAIZHANG_LANG", ""},
-                                         {"TAIZHANG_CRASH_AT", ""}};
-  Session() {
-    auto r = run({"init", "--store", store, "--county", "522632", "--collector", "王芳,李强", "--period", "2026",
-                  "--as-of", "2026-11-30"});
-    REQUIRE(r.exit_code == 0);
-  }
-  tz::test::ProcessResult run(std::vector<std::string> args, const std::map<std::string, std::string>& extra = {},
-                              const std::string& stdin_text = {}) {
-    auto e = env;
-    for (auto& [k, v] : extra) e[k] = v;
-    return tz::test::run_process(FIELD_CLI_PATH, args, e, stdin_text);
-  }
-  std::unique_ptr<DeviceStore> open() {
-    return open_device_store(store, "correct horse", tz::test::resources().schema).take();
-  }
+// A session whose store is initialised.
+struct Session : tz::test::CliSession {
+  Session() { init(); }
 };
 
 // Answers each prompt with the first unused scripted answer whose label starts the prompt; other
@@ -211,13 +188,8 @@ TEST_CASE("add job and add visit ask for whom - a visit defaults to today and a 
 TEST_CASE("a field added to the schema only at test time appears in the form", "[cli][form]") {
   Session s;
   TempDir sdir;
-  for (auto& e : std::filesystem::directory_iterator(tz::test::source_dir() / "schemas"))
-    if (e.path().extension() == ".json") std::filesystem::copy(e.path(), sdir.path() / e.path().filename());
-  std::string person = tz::test::read_file(sdir / "person.json");
-  auto pos = person.find("    {\"id\": 22,");
-  REQUIRE(pos != std::string::npos);
-  person.insert(pos, "    {\"id\": 40, \"name\": \"wechat\", \"type\": \"text\", \"label_zh\": \"微信号\", \"label_en\": \"WeChat\"},\n");
-  tz::test::write_file(sdir / "person.json", person);
+  tz::test::schemas_with_field(sdir, "person.json", "    {\"id\": 22,",
+                               "    {\"id\": 40, \"name\": \"wechat\", \"type\": \"text\", \"label_zh\": \"微信号\", \"label_en\": \"WeChat\"}");
   auto env = s.env;
   env["TAIZHANG_SCHEMA_DIR"] = sdir.path().string();
   tz::test::Conversation c(FIELD_CLI_PATH, {"add", "person", "--store", s.store}, env);

@@ -5,8 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "process.hpp"
-#include "store_fixture.hpp"
+#include "cli_session.hpp"
 #include "tz/model/id_number.hpp"
 
 using namespace tz;
@@ -14,7 +13,7 @@ using tz::test::TempDir;
 
 namespace {
 
-std::string idc(const std::string& id17) { return id17 + idn::check_char(id17); }
+using tz::test::idc;
 
 // Village 522632101001: 王小明 (all four clear), 李芳 (all four), 张伟 (no status, no willingness).
 // Village 522632102001: 老李 (no ID, no labour ability, no status, no willingness), 欧阳娜娜 (lost the
@@ -28,30 +27,12 @@ std::string roster() {
          "522632102001,0007,欧阳娜娜," + idc("52263219750720006") + ",丧失劳动力,,,,\n";
 }
 
-struct Session {
-  TempDir dir;
-  std::string store = (dir / "store").string();
-  std::map<std::string, std::string> env{{"TAIZHANG_PASSPHRASE", "correct horse"},
-                                         {"TAIZHANG_KDF_LOG2N", "10"},
-                                         {"TAIZHANG_CLOCK_MS", std::to_string(tz::test::kNowMs)},
-                                         {"TAIZHANG_DATA_DIR", tz::test::source_dir().string()},
-                                         {"TAIZHANG_SCHEMA_DIR", ""},
-                                         {"TAIZHANG_COLLECTOR", ""},
-                                         {"TAIZHANG_LANG", ""},
-                                         {"TAIZHANG_CRASH_AT", ""}};
+struct Session : tz::test::CliSession {
   Session() {
-    REQUIRE(run({"init", "--store", store, "--county", "522632", "--collector", "王芳,李强", "--period", "2026", "--as-of",
-                 "2026-11-30"})
-                .exit_code == 0);
-    tz::test::write_file(dir / "r.csv", roster());
-    REQUIRE(run({"import", (dir / "r.csv").string(), "--store", store}).exit_code == 0);
+    init();
+    REQUIRE(run({"import", file("r.csv", roster()), "--store", store}).exit_code == 0);
   }
-  tz::test::ProcessResult run(std::vector<std::string> args, const std::map<std::string, std::string>& extra = {}) {
-    auto e = env;
-    for (auto& [k, v] : extra) e[k] = v;
-    return tz::test::run_process(FIELD_CLI_PATH, args, e);
-  }
-  nlohmann::json status() {
+  nlohmann::json status() const {
     // No passphrase at all: status must not need it.
     auto r = run({"status", "--store", store, "--json"}, {{"TAIZHANG_PASSPHRASE", ""}});
     REQUIRE(r.exit_code == 0);

@@ -17,7 +17,7 @@ using tz::test::TempDir;
 
 namespace {
 
-std::string id_with_check(const std::string& id17) { return id17 + idn::check_char(id17); }
+std::string id_with_check(const std::string& id17) { return tz::test::idc(id17); }
 
 const std::string kHeader =
     "村代码,户编号,姓名,身份证号,与户主关系,联系电话,劳动技能,就业状态,务工地域,务工单位,务工开始年月,务工月数,月收入,"
@@ -214,14 +214,9 @@ TEST_CASE("headers by alias - extra columns reported - required columns enforced
 TEST_CASE("a field added to the schema only at test time is imported - validated and listed", "[ops][import]") {
   // Copy the schemas, add a field to person.json, load that schema.
   TempDir sdir;
-  for (auto& e : std::filesystem::directory_iterator(tz::test::source_dir() / "schemas"))
-    if (e.path().extension() == ".json") std::filesystem::copy(e.path(), sdir.path() / e.path().filename());
-  std::string person = tz::test::read_file(sdir / "person.json");
-  auto pos = person.find("    {\"id\": 22,");
-  REQUIRE(pos != std::string::npos);
-  person.insert(pos, "    {\"id\": 40, \"name\": \"wechat_phone\", \"type\": \"phone\", \"label_zh\": \"微信号\", "
-                     "\"label_en\": \"WeChat number\", \"aliases\": [\"微信\"], \"list\": true},\n");
-  tz::test::write_file(sdir / "person.json", person);
+  tz::test::schemas_with_field(sdir, "person.json", "    {\"id\": 22,",
+                               "    {\"id\": 40, \"name\": \"wechat_phone\", \"type\": \"phone\", \"label_zh\": \"微信号\", "
+                               "\"label_en\": \"WeChat number\", \"aliases\": [\"微信\"], \"list\": true}");
   auto schema = ops::load_schema_dir(sdir.path()).take();
 
   TempDir dir;

@@ -15,7 +15,7 @@ using tz::test::TempDir;
 
 namespace {
 
-std::string idc(const std::string& id17) { return id17 + idn::check_char(id17); }
+using tz::test::idc;
 
 // By construction: employed = 王小明 (省外), 张小雨 (县内), 阿依古丽·买买提 (省内县外);
 // unemployed = 李芳, 张伟, 老周 (labour count, not employed; 欧阳娜娜 has lost the ability to work,

@@ -15,23 +15,34 @@ extern char** environ;
 
 namespace tz::test {
 
+namespace {
+
+// argv and envp for execve: this process's environment with `env` applied (an empty value unsets).
+struct ExecArgs {
+  std::vector<std::string> envs;
+  std::vector<char*> argv, envp;
+  ExecArgs(const std::string& path, const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    for (char** e = environ; *e; ++e) {
+      std::string kv = *e;
+      if (!env.count(kv.substr(0, kv.find('=')))) envs.push_back(kv);
+    }
+    for (auto& [k, v] : env)
+      if (!v.empty()) envs.push_back(k + "=" + v);
+    argv.push_back(const_cast<char*>(path.c_str()));
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (auto& e : envs) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+};
+
+}  // namespace
+
 ProcessResult run_process(const std::string& path, const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env, const std::string& stdin_text) {
   TempDir io;
   write_file(io / "in", stdin_text);
-  std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e) {
-    std::string kv = *e;
-    if (!env.count(kv.substr(0, kv.find('=')))) envs.push_back(kv);
-  }
-  for (auto& [k, v] : env)
-    if (!v.empty()) envs.push_back(k + "=" + v);  // an empty value removes the variable
-  std::vector<char*> argv{const_cast<char*>(path.c_str())};
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : envs) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+  ExecArgs ea(path, args, env);
   std::string in = (io / "in").string(), out = (io / "out").string(), err = (io / "err").string();
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
@@ -42,7 +53,7 @@ ProcessResult run_process(const std::string& path, const std::vector<std::string
     dup2(fi, 0);
     dup2(fo, 1);
     dup2(fe, 2);
-    execve(path.c_str(), argv.data(), envp.data());
+    execve(path.c_str(), ea.argv.data(), ea.envp.data());
     _exit(127);
   }
   int status = 0;
@@ -64,19 +75,7 @@ Conversation::Conversation(const std::string& path, const std::vector<std::strin
   std::signal(SIGPIPE, SIG_IGN);  // a program that has ended must not take the test with it
   int to_child[2], from_child[2];
   if (pipe(to_child) != 0 || pipe(from_child) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e) {
-    std::string kv = *e;
-    if (!env.count(kv.substr(0, kv.find('=')))) envs.push_back(kv);
-  }
-  for (auto& [k, v] : env)
-    if (!v.empty()) envs.push_back(k + "=" + v);
-  std::vector<char*> argv{const_cast<char*>(path.c_str())};
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : envs) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+  ExecArgs ea(path, args, env);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -85,7 +84,7 @@ Conversation::Conversation(const std::string& path, const std::vector<std::strin
     dup2(from_child[1], 2);
     close(to_child[1]);
     close(from_child[0]);
-    execve(path.c_str(), argv.data(), envp.data());
+    execve(path.c_str(), ea.argv.data(), ea.envp.data());
     _exit(127);
   }
   close(to_child[0]);

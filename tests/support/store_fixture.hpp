@@ -8,11 +8,30 @@
 
 #include "temp_dir.hpp"
 #include "tz/crypto/crypto.hpp"
+#include "tz/model/id_number.hpp"
 #include "tz/ops/resources.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/store/device_store.hpp"
 
 namespace tz::test {
+
+// An 18-character ID from its first 17 digits (check character computed).
+inline std::string idc(const std::string& id17) { return id17 + idn::check_char(id17); }
+
+// A copy of the project's schemas with one field definition (JSON) inserted into an entity file
+// before the field whose definition starts with `before` — a field added to the schema only at test
+// time. Returns the folder.
+inline std::filesystem::path schemas_with_field(const TempDir& dir, const std::string& file, const std::string& before,
+                                                const std::string& field_json) {
+  for (auto& e : std::filesystem::directory_iterator(source_dir() / "schemas"))
+    if (e.path().extension() == ".json") std::filesystem::copy(e.path(), dir.path() / e.path().filename());
+  std::string text = read_file(dir / file);
+  auto pos = text.find(before);
+  if (pos == std::string::npos) throw std::runtime_error("schemas_with_field: anchor not found");
+  text.insert(pos, field_json + ",\n");
+  write_file(dir / file, text);
+  return dir.path();
+}
 
 inline const ops::Resources& resources() {
   static std::shared_ptr<ops::Resources> res = ops::load_resources(source_dir()).take();

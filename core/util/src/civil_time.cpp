@@ -56,6 +56,12 @@ int read_number(std::string_view s, size_t& pos, size_t min_digits, size_t max_d
   return v;
 }
 
+bool digits_only(std::string_view v) {
+  for (char c : v)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
 bool skip_separator(std::string_view s, size_t& pos) {
   if (pos < s.size() && (s[pos] == '-' || s[pos] == '/' || s[pos] == '.')) {
     ++pos;
@@ -78,11 +84,6 @@ bool skip_separator(std::string_view s, size_t& pos) {
 
 std::optional<CivilDate> parse_date(std::string_view s) {
   size_t pos = 0;
-  auto digits_only = [](std::string_view v) {
-    for (char c : v)
-      if (c < '0' || c > '9') return false;
-    return true;
-  };
   if (s.size() == 8 && digits_only(s)) {
     int y = std::stoi(std::string(s.substr(0, 4)));
     int m = std::stoi(std::string(s.substr(4, 2)));
@@ -103,11 +104,6 @@ std::optional<CivilDate> parse_date(std::string_view s) {
 
 std::optional<YearMonth> parse_year_month(std::string_view s) {
   size_t pos = 0;
-  auto digits_only = [](std::string_view v) {
-    for (char c : v)
-      if (c < '0' || c > '9') return false;
-    return true;
-  };
   if (s.size() == 6 && digits_only(s)) {
     int y = std::stoi(std::string(s.substr(0, 4)));
     int m = std::stoi(std::string(s.substr(4, 2)));

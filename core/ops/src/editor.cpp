@@ -44,6 +44,11 @@ void Editor::prefetch(const std::vector<EntityId>& ids) {
   }
 }
 
+const Entity* Editor::peek(const EntityId& id) const {
+  auto it = staged_.find(id);
+  return it == staged_.end() ? nullptr : &it->second;
+}
+
 Entity* Editor::find(const EntityId& id) {
   if (auto it = staged_.find(id); it != staged_.end()) return &it->second;
   if (missing_.count(id)) return nullptr;
@@ -164,10 +169,13 @@ void Editor::update_derived(std::vector<EntityRow>& rows) {
 
   // Changed entities by parent (an untouched staged entity equals its stored row); stored children
   // of entities that may have some, read once.
+  // The rows already carry each changed entity's parent (row_for parsed it once).
+  std::unordered_map<EntityId, size_t, IdHash> row_index;
+  row_index.reserve(rows.size());
   std::unordered_map<EntityId, std::vector<const Entity*>, IdHash> staged_children;
-  for (auto& id : touched_) {
-    const Entity& e = staged_.at(id);
-    if (auto p = parent_of(e)) staged_children[*p].push_back(&e);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    row_index[rows[i].entity.id] = i;
+    if (rows[i].parent) staged_children[*rows[i].parent].push_back(&staged_.at(rows[i].entity.id));
   }
   std::unordered_map<EntityId, std::vector<EntityRow>, IdHash> stored_children;
   std::unordered_map<EntityId, std::pair<std::string, uint32_t>, IdHash> stored_columns;  // village, flags
@@ -199,17 +207,17 @@ void Editor::update_derived(std::vector<EntityRow>& rows) {
 
   // Who is affected.
   std::unordered_set<EntityId, IdHash> persons, households;
-  for (auto& id : touched_) {
-    const Entity& e = staged_.at(id);
-    switch (e.type) {
+  for (auto& row : rows) {
+    const EntityId& id = row.entity.id;
+    switch (row.entity.type) {
       case EntityType::person: persons.insert(id); break;
       case EntityType::household: households.insert(id); break;
       case EntityType::job:
       case EntityType::visit:
-        if (auto p = parent_of(e)) {
-          const Entity* subject = entity(*p);
-          if (subject && subject->type == EntityType::household) households.insert(*p);
-          else persons.insert(*p);
+        if (row.parent) {
+          const Entity* subject = entity(*row.parent);
+          if (subject && subject->type == EntityType::household) households.insert(*row.parent);
+          else persons.insert(*row.parent);
         }
         break;
       case EntityType::subsidy: break;
@@ -219,15 +227,13 @@ void Editor::update_derived(std::vector<EntityRow>& rows) {
     for (const Entity* c : children(hh))
       if (c->type == EntityType::person) persons.insert(c->id);
 
-  std::unordered_map<EntityId, size_t, IdHash> row_index;
-  for (size_t i = 0; i < rows.size(); ++i) row_index[rows[i].entity.id] = i;
-
   for (auto& pid : persons) {
     const Entity* p = entity(pid);
     if (!p || p->type != EntityType::person) continue;
     PersonFacts facts;
     facts.person = p;
-    std::optional<EntityId> hh_id = parent_of(*p);
+    auto own_row = row_index.find(pid);
+    std::optional<EntityId> hh_id = own_row != row_index.end() ? rows[own_row->second].parent : parent_of(*p);
     facts.household = hh_id ? entity(*hh_id) : nullptr;
     for (const Entity* c : children(pid)) (c->type == EntityType::job ? facts.jobs : facts.visits).push_back(c);
     if (hh_id)

@@ -5,6 +5,7 @@
 #include "tz/ops/records.hpp"
 
 #include <algorithm>
+#include <thread>
 #include <unordered_map>
 
 #include "tz/model/id_number.hpp"
@@ -220,52 +221,75 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
     }
     editor.prefetch(ids);
   }
+  const auto& columns_seen = seen;  // read-only from here on (the validation threads share it)
   auto column_of = [&](EntityType t, const std::string& field_name) {
     const auto& es = schema.entity(t);
     const FieldDef* f = es.field(field_name);
     if (f)
-      if (auto it = seen.find(f); it != seen.end()) return it->second;
+      if (auto it = columns_seen.find(f); it != columns_seen.end()) return it->second;
     return f ? f->label_zh : field_name;
   };
-  const std::vector<std::string>* damaged = nullptr;
-  auto report_problems = [&](size_t line, EntityType t, const std::vector<Problem>& ps_) {
-    for (auto& p : ps_) {
-      if (damaged && std::find(damaged->begin(), damaged->end(), p.field) != damaged->end()) continue;
-      problem(line, column_of(t, p.field), p.rule_id, p.severity, p.message_zh, p.message_en);
-    }
-  };
+  // Rows repeating a household must agree on its fields; the first row validates the household.
   std::unordered_map<EntityId, std::pair<size_t, const FieldValues*>, IdHash> households_seen;
-  for (auto& pr : prepared) {
-    damaged = &pr.damaged;
-    if (auto [it, inserted] = households_seen.emplace(pr.household_id, std::pair{pr.line, &pr.household}); !inserted) {
-      for (auto& [f, v] : pr.household) {
-        auto o = it->second.second->find(f);
-        if (o != it->second.second->end() && o->second != v) {
-          const FieldDef* fd = hs.field(f);
-          problem(pr.line, column_of(EntityType::household, fd->name), "import.household_mismatch", Severity::error,
-                  "同一户在第 " + std::to_string(it->second.first) + " 行的" + fd->label_zh + "为“" + o->second + "”，本行为“" + v + "”",
-                  "the same household has " + fd->label_en + " \"" + o->second + "\" on line " +
-                      std::to_string(it->second.first) + " but \"" + v + "\" here");
-        }
+  std::vector<char> first_of_household(prepared.size(), 0);
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    auto& pr = prepared[i];
+    auto [it, inserted] = households_seen.emplace(pr.household_id, std::pair{pr.line, &pr.household});
+    first_of_household[i] = inserted;
+    if (inserted) continue;
+    for (auto& [f, v] : pr.household) {
+      auto o = it->second.second->find(f);
+      if (o != it->second.second->end() && o->second != v) {
+        const FieldDef* fd = hs.field(f);
+        problem(pr.line, column_of(EntityType::household, fd->name), "import.household_mismatch", Severity::error,
+                "同一户在第 " + std::to_string(it->second.first) + " 行的" + fd->label_zh + "为“" + o->second + "”，本行为“" + v + "”",
+                "the same household has " + fd->label_en + " \"" + o->second + "\" on line " +
+                    std::to_string(it->second.first) + " but \"" + v + "\" here");
       }
-    } else {
-      const Entity* stored = editor.find(pr.household_id);
-      report_problems(pr.line, EntityType::household,
-                      validate_record(hs, stored ? overlay(shown_values(stored), pr.household) : pr.household, vctx, false));
-    }
-    const Entity* stored_person = editor.find(pr.person_id);
-    FieldValues merged_person;
-    if (stored_person) merged_person = overlay(shown_values(stored_person), pr.person);
-    const FieldValues& person_values = stored_person ? merged_person : pr.person;
-    report_problems(pr.line, EntityType::person, validate_record(ps, person_values, vctx, false));
-    if (pr.has_job) {
-      ValidationContext jctx = vctx;
-      if (auto it = person_values.find(f_id); it != person_values.end()) jctx.person_birth = birth_of_id(it->second);
-      const Entity* stored_job = editor.find(pr.job_id);
-      report_problems(pr.line, EntityType::job,
-                      validate_record(js, stored_job ? overlay(shown_values(stored_job), pr.job) : pr.job, jctx, false));
     }
   }
+  // Every record as it would be after the import. Pure once everything is prefetched, so the rows
+  // are split between the machine's cores (a collector's laptop has two).
+  auto validate_rows = [&](size_t begin, size_t end, std::vector<ImportProblem>& out) {
+    for (size_t i = begin; i < end; ++i) {
+      const auto& pr = prepared[i];
+      auto report_problems = [&](EntityType t, const std::vector<Problem>& ps_) {
+        for (auto& p : ps_) {
+          if (std::find(pr.damaged.begin(), pr.damaged.end(), p.field) != pr.damaged.end()) continue;
+          out.push_back(ImportProblem{pr.line, column_of(t, p.field), p.rule_id, p.severity, p.message_zh, p.message_en});
+        }
+      };
+      if (first_of_household[i]) {
+        const Entity* stored = editor.peek(pr.household_id);
+        report_problems(EntityType::household,
+                        validate_record(hs, stored ? overlay(shown_values(stored), pr.household) : pr.household, vctx, false));
+      }
+      const Entity* stored_person = editor.peek(pr.person_id);
+      FieldValues merged_person;
+      if (stored_person) merged_person = overlay(shown_values(stored_person), pr.person);
+      const FieldValues& person_values = stored_person ? merged_person : pr.person;
+      report_problems(EntityType::person, validate_record(ps, person_values, vctx, false));
+      if (pr.has_job) {
+        ValidationContext jctx = vctx;
+        if (auto it = person_values.find(f_id); it != person_values.end()) jctx.person_birth = birth_of_id(it->second);
+        const Entity* stored_job = editor.peek(pr.job_id);
+        report_problems(EntityType::job,
+                        validate_record(js, stored_job ? overlay(shown_values(stored_job), pr.job) : pr.job, jctx, false));
+      }
+    }
+  };
+  const size_t n = prepared.size();
+  const bool split = n >= 2000 && std::thread::hardware_concurrency() >= 2;
+  std::vector<ImportProblem> first_half, second_half;
+  if (split) {
+    std::thread other([&] { validate_rows(n / 2, n, second_half); });
+    validate_rows(0, n / 2, first_half);
+    other.join();
+  } else {
+    validate_rows(0, n, first_half);
+  }
+  for (auto* part : {&first_half, &second_half})
+    report.problems.insert(report.problems.end(), std::make_move_iterator(part->begin()), std::make_move_iterator(part->end()));
   std::stable_sort(report.problems.begin(), report.problems.end(),
                    [](const ImportProblem& a, const ImportProblem& b) { return a.line < b.line; });
   if (report.error_count() > 0 || options.dry_run) return report;

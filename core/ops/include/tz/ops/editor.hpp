@@ -27,6 +27,9 @@ class Editor {
   Entity* find(const EntityId& id);
   // Reads many entities at once (one read transaction) so that find() needs no further reads.
   void prefetch(const std::vector<EntityId>& ids);
+  // What find() would return for an id that was prefetched, without touching the store: safe to call
+  // from several threads at once while nothing is staged.
+  const Entity* peek(const EntityId& id) const;
   // The entity, created empty when it does not exist yet.
   Entity& get_or_create(EntityType type, const EntityId& id, bool* created = nullptr);
   // Sets a field to a canonical value; false (and no change) when it already shows that value

@@ -44,7 +44,8 @@ struct Entity {
   // The shown value of a field, or nullptr when the field has no live version.
   const std::string* value(FieldId f) const;
   std::string value_or(FieldId f, std::string fallback = {}) const;
-  // The version ids of a field's live versions: the base of an edit that replaces what is shown.
+  // Every live version id of a field, sorted: the base of a resolution (an ordinary edit names only
+  // the versions of the value shown; see Editor::set and merge.hpp edit_base).
   std::vector<VersionId> live_ids(FieldId f) const;
   // Every live version of every field.
   std::vector<const Version*> all_versions() const;
@@ -64,8 +65,10 @@ struct FieldChange {
   uint32_t schema_version = 0;
 };
 
-// Applies a change to an entity's state: removes the base's ids from the field's live set and adds
-// the new version. Pure; idempotent (a version already live is not added twice).
+// Applies a local edit to an entity's state: removes the base's ids from the field's live set and
+// adds the new version. For a device's own edits, made once in order; changes from elsewhere (sync)
+// go through merge_apply (merge.hpp), which also remembers superseded ids so arrival order does not
+// matter.
 void apply_change(Entity& e, const FieldChange& c);
 
 }  // namespace tz

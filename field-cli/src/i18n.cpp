@@ -101,6 +101,7 @@ const std::map<std::string_view, Text>& catalogue() {
       {"clear_yes", {"清", "clear"}},
       {"clear_no", {"未清", "not clear"}},
       {"four_clears_line", {"四清：人员底数{0}、劳动能力{1}、就业状态{2}、外出意愿{3}", "four clears: identity {0}, labour ability {1}, employment status {2}, willingness {3}"}},
+      {"member", {"成员", "member"}},
       {"history", {"修改记录（本机）：", "History (this device):"}},
       {"find_title", {"查找“{0}”", "Search \"{0}\""}},
       {"col_village", {"村代码", "Village code"}},

@@ -382,6 +382,16 @@ int Command::cmd_show() {
              << v->value_or(vs.require("visitor").id) << "\n";
     }
   }
+  // A household: its members.
+  if (row->entity.type == EntityType::household) {
+    json members = json::array();
+    for (auto& child : store->children(*id))
+      if (child.entity.type == EntityType::person) {
+        members.push_back(child.entity.id.hex());
+        if (!json_) out_ << "  " << tr(lang_, "member") << colon(lang_) << person_summary(*store, child.entity.id) << "\n";
+      }
+    j["members"] = members;
+  }
   // History: this device's changes to the record, oldest first.
   json jhist = json::array();
   if (!json_) out_ << tr(lang_, "history") << "\n";

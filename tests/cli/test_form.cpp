@@ -174,6 +174,8 @@ TEST_CASE("add job and add visit ask for whom - a visit defaults to today and a 
       if (p.rfind("摸查日期", 0) == 0 && p.find("[2026-11-01]") != std::string::npos) default_shown = true;
     CHECK(default_shown);
   }
+  auto household = s.run({"show", "522632101001/0001", "--store", s.store});
+  CHECK(household.out.find("成员：张伟") != std::string::npos);
   auto store = s.open();
   CHECK(store->entity_count(EntityType::job) == 1);
   CHECK(store->entity_count(EntityType::visit) == 1);

@@ -1,0 +1,994 @@
+// The sync wire codec (docs/sync-protocol.md). Devices and collectors are written once per message
+// and referred to by index, times as deltas, and a change to the previous change's entity omits the
+// id, as in the store's change log: most of a batch shares a device, a collector and an entity.
+// zlib is included here only; its types never leave this file.
+#include "tz/sync/protocol.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <climits>
+#include <iterator>
+#include <type_traits>
+#include <limits>
+#include <unordered_map>
+#include <utility>
+
+#include "tz/util/bytes.hpp"
+
+namespace tz::sync {
+
+namespace {
+
+constexpr uint8_t kSameEntity = 0x80;        // change: the entity is the previous change's
+constexpr uint8_t kOutcomeReason = 0x40;     // outcome: a quarantine reason follows
+constexpr uint8_t kOutcomeRestamped = 0x80;  // outcome: a new stamp follows
+constexpr uint8_t kOutcomeKindMask = 0x3f;
+constexpr size_t kZlibChunk = size_t{64} << 10;
+
+// The fewest bytes each element can take, for checking counts against the bytes left.
+constexpr size_t kChangeMinBytes = 9;     // type, field, value, hlc (2), collector, device ms, schema, base count
+constexpr size_t kRunMinBytes = 3 + kChangeMinBytes;
+constexpr size_t kVidMinBytes = 2;        // device index, seq
+constexpr size_t kOutcomeMinBytes = 2;    // seq delta, kind
+constexpr size_t kRecordMinBytes = 5;     // tag, seq delta, and a config record's three empty fields
+constexpr size_t kFieldMinBytes = 3;      // field id, live count, superseded count
+constexpr size_t kVersionMinBytes = 8;    // vid (2), hlc (2), collector, device ms, server ms, value
+constexpr size_t kDeletionBaseMinBytes = 3;
+constexpr size_t kDecisionMinBytes = 1;
+
+enum class RecordTag : uint8_t {
+  version = 1,
+  own_version = 2,
+  decision = 3,
+  conflict = 4,
+  notice = 5,
+  config = 6,
+  scope_enter = 7,
+  scope_leave = 8,
+  merge = 9,
+  review_decision = 10,
+};
+
+// A record's tag is its index in PullRecord plus one: the variant's order is part of the grammar.
+template <RecordTag tag, typename T>
+constexpr bool tag_is = std::is_same_v<std::variant_alternative_t<static_cast<size_t>(tag) - 1, PullRecord>, T>;
+static_assert(tag_is<RecordTag::version, VersionRecord> && tag_is<RecordTag::own_version, OwnVersionRecord> &&
+              tag_is<RecordTag::decision, DecisionRecord> && tag_is<RecordTag::conflict, ConflictRecord> &&
+              tag_is<RecordTag::notice, NoticeRecord> && tag_is<RecordTag::config, ConfigRecord> &&
+              tag_is<RecordTag::scope_enter, ScopeEnterRecord> && tag_is<RecordTag::scope_leave, ScopeLeaveRecord> &&
+              tag_is<RecordTag::merge, MergeRecord> && tag_is<RecordTag::review_decision, ReviewDecisionRecord> &&
+              std::variant_size_v<PullRecord> == 10);
+
+// Times travel as differences; wrapping arithmetic makes every int64 pair round-trip exactly and
+// keeps hostile deltas from overflowing (which would be undefined behaviour on signed integers).
+int64_t wrap_sub(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b)); }
+int64_t wrap_add(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b)); }
+
+bool known_entity_type(uint8_t t) {
+  for (auto k : kEntityTypes)
+    if (static_cast<uint8_t>(k) == t) return true;
+  return false;
+}
+
+struct Label {
+  std::string_view zh;
+  std::string_view en;
+};
+
+constexpr Label message_label(MessageType t) {
+  switch (t) {
+    case MessageType::push_request: return {"推送请求", "PushRequest"};
+    case MessageType::push_reply: return {"推送回复", "PushReply"};
+    case MessageType::pull_request: return {"拉取请求", "PullRequest"};
+    case MessageType::pull_page: return {"拉取页", "PullPage"};
+  }
+  return {"未知消息", "unknown message"};
+}
+
+bool known_message_type(uint8_t t) { return t >= 1 && t <= 4; }
+
+Error invalid(Label message, std::string_view zh, std::string_view en) {
+  return Error(ErrorCode::invalid_input,
+               {bilingual(std::string(message.zh) + "：" + std::string(zh), std::string(message.en) + ": " + std::string(en))});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+// Interns the devices and collectors of one message; index 0 of devices is the first interned.
+class Tables {
+ public:
+  size_t device(const DeviceId& d) {
+    auto [it, added] = device_index_.try_emplace(d, devices_.size());
+    if (added) devices_.push_back(d);
+    return it->second;
+  }
+  // s must outlive the Tables (it points into the message being encoded).
+  size_t collector(const std::string& s) {
+    auto [it, added] = collector_index_.try_emplace(std::string_view(s), collectors_.size());
+    if (added) collectors_.push_back(s);
+    return it->second;
+  }
+  void write(ByteWriter& w) const {
+    w.varint(devices_.size());
+    for (auto& d : devices_) w.raw(d.view());
+    w.varint(collectors_.size());
+    for (auto c : collectors_) w.str(c);
+  }
+
+ private:
+  std::vector<DeviceId> devices_;
+  std::unordered_map<DeviceId, size_t, IdHash> device_index_;
+  std::vector<std::string_view> collectors_;
+  std::unordered_map<std::string_view, size_t> collector_index_;
+};
+
+// Writes a message body: fixed header fields into head, then (finish) the tables, then the body.
+class Encoder {
+ public:
+  ByteWriter head;
+  ByteWriter body;
+  Tables tables;
+
+  void vid(const VersionId& v) {
+    body.varint(tables.device(v.device));
+    body.varint(v.seq.value);
+  }
+  void entity(const EntityId& e) { body.raw(e.view()); }
+  void hlc(const Hlc& h) {
+    body.svarint(h.ms);
+    body.varint(h.counter);
+  }
+  // A change without its version id (the caller writes that, or the run implies it).
+  void change(const FieldChange& c) {
+    bool same = has_prev_ && prev_entity_ == c.entity && prev_type_ == c.type;
+    body.u8(static_cast<uint8_t>(static_cast<uint8_t>(c.type) | (same ? kSameEntity : 0)));
+    if (!same) entity(c.entity);
+    body.varint(c.field);
+    body.str(c.value);
+    body.svarint(wrap_sub(c.ts.ms, prev_ms_));
+    body.varint(c.ts.counter);
+    body.varint(tables.collector(c.collector));
+    body.svarint(wrap_sub(c.device_ms, c.ts.ms));
+    body.varint(c.schema_version);
+    body.varint(c.base.size());
+    for (auto& b : c.base) vid(b);
+    has_prev_ = true;
+    prev_entity_ = c.entity;
+    prev_type_ = c.type;
+    prev_ms_ = c.ts.ms;
+  }
+  // with_tables: messages that name no device or collector in their body (PushReply) have none.
+  std::string finish(MessageType type, bool with_tables = true) {
+    ByteWriter all;
+    all.reserve(head.data().size() + body.data().size() + 64);
+    all.raw(head.data());
+    if (with_tables) tables.write(all);
+    all.raw(body.data());
+    return seal_frame(type, all.data());
+  }
+
+ private:
+  bool has_prev_ = false;
+  EntityId prev_entity_;
+  EntityType prev_type_ = EntityType::person;
+  int64_t prev_ms_ = 0;
+};
+
+void write_decision(Encoder& e, const Decision& d) {
+  e.body.u8(static_cast<uint8_t>(d.kind));
+  switch (d.kind) {
+    case Decision::Kind::restamped: e.hlc(d.ts); break;
+    case Decision::Kind::quarantined:
+    case Decision::Kind::rejected: e.body.str(d.reason); break;
+    case Decision::Kind::merged_into: e.entity(d.entity); break;
+    case Decision::Kind::conflict:
+    case Decision::Kind::released: break;
+  }
+}
+
+void write_version(Encoder& e, const Version& v) {
+  e.vid(v.id);
+  e.hlc(v.ts);
+  e.body.varint(e.tables.collector(v.collector));
+  e.body.svarint(wrap_sub(v.device_ms, v.ts.ms));
+  e.body.svarint(wrap_sub(v.server_ms, v.ts.ms));
+  e.body.str(v.value);
+}
+
+void write_ids(Encoder& e, const std::vector<VersionId>& ids) {
+  e.body.varint(ids.size());
+  for (auto& id : ids) e.vid(id);
+}
+
+struct RecordWriter {
+  Encoder& e;
+  void operator()(const VersionRecord& r) {
+    e.vid(r.change.version);
+    e.change(r.change);
+    e.body.svarint(wrap_sub(r.server_ms, r.change.ts.ms));
+  }
+  void operator()(const OwnVersionRecord& r) {
+    e.vid(r.version);
+    e.body.svarint(r.server_ms);
+    e.body.varint(r.decisions.size());
+    for (auto& d : r.decisions) write_decision(e, d);
+  }
+  void operator()(const DecisionRecord& r) {
+    e.vid(r.version);
+    write_decision(e, r.decision);
+  }
+  void operator()(const ConflictRecord& r) {
+    e.body.u8(static_cast<uint8_t>(r.type));
+    e.entity(r.entity);
+    e.body.varint(r.field);
+  }
+  void operator()(const NoticeRecord& r) {
+    e.body.u8(static_cast<uint8_t>(r.kind));
+    e.body.u8(static_cast<uint8_t>(r.type));
+    e.entity(r.entity);
+    e.body.varint(r.field);
+    e.vid(r.version);
+    e.body.str(r.reason_zh);
+    e.body.str(r.reason_en);
+  }
+  void operator()(const ConfigRecord& r) {
+    e.body.str(r.key);
+    e.body.varint(r.version);
+    e.body.str(r.value);
+  }
+  void operator()(const ScopeEnterRecord& r) {
+    auto& s = r.state;
+    e.body.u8(static_cast<uint8_t>(s.type));
+    e.entity(s.id);
+    e.body.varint(s.fields.size());
+    for (auto& [field, f] : s.fields) {
+      e.body.varint(field);
+      e.body.varint(f.live.size());
+      for (auto& v : f.live) write_version(e, v);
+      write_ids(e, f.superseded);
+    }
+    e.body.varint(s.deletion_bases.size());
+    for (auto& [id, base] : s.deletion_bases) {
+      e.vid(id);
+      write_ids(e, base);
+    }
+  }
+  void operator()(const ScopeLeaveRecord& r) { e.entity(r.entity); }
+  void operator()(const MergeRecord& r) {
+    e.body.u8(static_cast<uint8_t>(r.type));
+    e.entity(r.merged_away);
+    e.entity(r.survivor);
+  }
+  void operator()(const ReviewDecisionRecord& r) {
+    e.body.u8(static_cast<uint8_t>(r.type));
+    e.entity(r.entity);
+    e.body.u8(static_cast<uint8_t>(r.verdict));
+    write_ids(e, r.approved);
+    e.body.str(r.reason);
+    e.body.str(r.reviewer);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+// Thrown inside this file only; decode_* turn it into an invalid_input Error.
+struct DecodeError {
+  std::string zh;
+  std::string en;
+};
+
+std::string num(uint64_t v) { return std::to_string(v); }
+
+// Reads one message body through the bounded ByteReader, keeping the path of the element being read
+// (a label and an index per level, formatted only on failure) so an error says where it was.
+class Decoder {
+ public:
+  Decoder(std::string_view body, const Limits& limits, Label message)
+      : r_(body), size_(body.size()), limits_(limits) {
+    path_.push_back({message, 0, false});
+  }
+
+  class Scope {
+   public:
+    Scope(Decoder& d, Label l) : d_(d) { d_.path_.push_back({l, 0, false}); }
+    Scope(Decoder& d, Label l, uint64_t index) : d_(d) { d_.path_.push_back({l, index, true}); }
+    ~Scope() { d_.path_.pop_back(); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    Decoder& d_;
+  };
+
+  const Limits& limits() const { return limits_; }
+
+  [[noreturn]] void fail(const std::string& zh, const std::string& en) const {
+    DecodeError e;
+    for (auto& p : path_) {
+      e.zh.append(p.label.zh);
+      e.en.append(p.label.en);
+      if (p.has_index) {
+        e.zh += " " + num(p.index);
+        e.en += " " + num(p.index);
+      }
+      e.zh += "：";
+      e.en += ": ";
+    }
+    e.zh += zh;
+    e.en += en;
+    throw e;
+  }
+
+  // The primitives: ByteReader does the bounded reading; its Failure becomes a located DecodeError.
+  uint8_t u8() {
+    if (r_.remaining() == 0) ends_early();
+    return guard([&] { return r_.u8(); });
+  }
+  uint64_t varint() { return guard([&] { return r_.varint(); }); }
+  int64_t svarint() { return guard([&] { return r_.svarint(); }); }
+  std::string_view raw(size_t n) {
+    if (n > r_.remaining()) ends_early();
+    return guard([&] { return r_.raw(n); });
+  }
+
+  std::string str(Label what) {
+    uint64_t n = varint();
+    if (n > r_.remaining())
+      fail(std::string(what.zh) + "长度 " + num(n) + " 超过剩余字节数 (" + num(r_.remaining()) + ")",
+           std::string(what.en) + " length " + num(n) + " exceeds the bytes left (" + num(r_.remaining()) + ")");
+    if (n > limits_.max_value_bytes)
+      fail(std::string(what.zh) + "长度 " + num(n) + " 超过上限 " + num(limits_.max_value_bytes) + " 字节",
+           std::string(what.en) + " of " + num(n) + " bytes exceeds the limit of " + num(limits_.max_value_bytes));
+    return std::string(raw(static_cast<size_t>(n)));
+  }
+
+  // A container count: never more elements than the bytes left could hold, never above limit.
+  size_t count(Label what, size_t min_element_bytes, size_t limit = std::numeric_limits<size_t>::max()) {
+    uint64_t n = varint();
+    if (n > r_.remaining() / min_element_bytes)
+      fail(std::string(what.zh) + "数 " + num(n) + " 超过剩余字节数 (" + num(r_.remaining()) + ")",
+           std::string(what.en) + " count " + num(n) + " exceeds the bytes left (" + num(r_.remaining()) + ")");
+    if (n > limit)
+      fail(std::string(what.zh) + "数 " + num(n) + " 超过上限 " + num(limit),
+           std::string(what.en) + " count " + num(n) + " exceeds the limit of " + num(limit));
+    return guard([&] { return r_.checked_count(n, min_element_bytes); });
+  }
+
+  template <typename T>
+  T bounded(Label what) {
+    uint64_t v = varint();
+    if (v > std::numeric_limits<T>::max())
+      fail(std::string(what.zh) + " " + num(v) + " 超出范围", std::string(what.en) + " " + num(v) + " is out of range");
+    return static_cast<T>(v);
+  }
+
+  bool flag(Label what) {
+    uint8_t b = u8();
+    if (b > 1) fail(std::string(what.zh) + "应为 0 或 1，实为 " + num(b), std::string(what.en) + " must be 0 or 1, not " + num(b));
+    return b == 1;
+  }
+
+  EntityType entity_type_from(uint8_t t) {
+    if (!known_entity_type(t)) fail("未知的实体类型 " + num(t), "unknown entity type " + num(t));
+    return static_cast<EntityType>(t);
+  }
+  EntityType entity_type() { return entity_type_from(u8()); }
+  EntityId entity() { return EntityId::from_bytes(raw(16)); }
+  DeviceId device() { return DeviceId::from_bytes(raw(16)); }
+  Hlc hlc() {
+    Hlc h;
+    h.ms = svarint();
+    h.counter = bounded<uint32_t>({"时钟计数", "clock counter"});
+    return h;
+  }
+
+  void read_tables() {
+    Scope s(*this, {"表", "tables"});
+    size_t nd = count({"设备", "device"}, 16);
+    devices_.reserve(nd);
+    for (size_t i = 0; i < nd; ++i) devices_.push_back(device());
+    size_t nc = count({"采集员", "collector"}, 1);
+    collectors_.reserve(nc);
+    for (size_t i = 0; i < nc; ++i) collectors_.push_back(str({"采集员", "collector"}));
+  }
+  const DeviceId& device_at(uint64_t i) const {
+    if (i >= devices_.size())
+      fail("设备序号 " + num(i) + " 不在 " + num(devices_.size()) + " 台设备的表中",
+           "device index " + num(i) + " is not in the table of " + num(devices_.size()) + " devices");
+    return devices_[i];
+  }
+  const std::string& collector_at(uint64_t i) const {
+    if (i >= collectors_.size())
+      fail("采集员序号 " + num(i) + " 不在 " + num(collectors_.size()) + " 名采集员的表中",
+           "collector index " + num(i) + " is not in the table of " + num(collectors_.size()) + " collectors");
+    return collectors_[i];
+  }
+  VersionId vid() {
+    VersionId v;
+    v.device = device_at(varint());
+    v.seq.value = varint();
+    return v;
+  }
+  // A list of version ids; sorted (strictly increasing) when the grammar says so.
+  std::vector<VersionId> ids(Label what, bool sorted) {
+    size_t n = count(what, kVidMinBytes);
+    std::vector<VersionId> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      out.push_back(vid());
+      if (sorted && i > 0 && !(out[i - 1] < out[i]))
+        fail(std::string(what.zh) + "未按版本号严格递增排列", std::string(what.en) + " ids are not in strictly increasing order");
+    }
+    return out;
+  }
+
+  // A change without its version id (see Encoder::change).
+  void change(FieldChange& c) {
+    uint8_t t = u8();
+    if (t & kSameEntity) {
+      if (!has_prev_) fail("变更引用了前一个实体，但此前没有变更", "the change refers to the previous entity but there is none");
+      c.entity = prev_entity_;
+    } else {
+      c.entity = entity();
+    }
+    c.type = entity_type_from(static_cast<uint8_t>(t & ~kSameEntity));
+    if ((t & kSameEntity) && c.type != prev_type_)
+      fail("变更引用了前一个实体，但实体类型不同", "the change refers to the previous entity with another entity type");
+    c.field = bounded<FieldId>({"字段号", "field id"});
+    c.value = str({"值", "value"});
+    c.ts.ms = wrap_add(prev_ms_, svarint());
+    c.ts.counter = bounded<uint32_t>({"时钟计数", "clock counter"});
+    c.collector = collector_at(varint());
+    c.device_ms = wrap_add(c.ts.ms, svarint());
+    c.schema_version = bounded<uint32_t>({"模式版本", "schema version"});
+    c.base = ids({"基础版本", "base"}, false);
+    has_prev_ = true;
+    prev_entity_ = c.entity;
+    prev_type_ = c.type;
+    prev_ms_ = c.ts.ms;
+  }
+
+  // seq = previous + delta; a sequence that goes down wraps past 2^64 and is refused here.
+  uint64_t next_seq(uint64_t previous, Label what) {
+    uint64_t delta = varint();
+    if (delta > std::numeric_limits<uint64_t>::max() - previous)
+      fail(std::string(what.zh) + "序号倒退或溢出（须按序号非递减排列）",
+           std::string(what.en) + " seq goes backwards or overflows (they must be in non-decreasing seq order)");
+    return previous + delta;
+  }
+
+  void finish() {
+    if (!r_.done())
+      fail("消息末尾有 " + num(r_.remaining()) + " 个多余字节", num(r_.remaining()) + " trailing bytes after the message");
+  }
+
+ private:
+  struct PathEntry {
+    Label label;
+    uint64_t index;
+    bool has_index;
+  };
+
+  template <typename F>
+  auto guard(F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const Failure&) {
+      size_t at = size_ - r_.remaining();
+      fail("第 " + num(at) + " 字节处消息提前结束或数字格式错误",
+           "the message ends early or holds a malformed number at byte " + num(at));
+    }
+  }
+  [[noreturn]] void ends_early() const {
+    fail("第 " + num(size_ - r_.remaining()) + " 字节处消息提前结束",
+         "the message ends early at byte " + num(size_ - r_.remaining()));
+  }
+
+  ByteReader r_;
+  size_t size_;
+  const Limits& limits_;
+  std::vector<PathEntry> path_;
+  std::vector<DeviceId> devices_;
+  std::vector<std::string> collectors_;
+  bool has_prev_ = false;
+  EntityId prev_entity_;
+  EntityType prev_type_ = EntityType::person;
+  int64_t prev_ms_ = 0;
+};
+
+constexpr Label kChange{"变更", "change"};
+constexpr Label kRecord{"记录", "record"};
+
+Decision read_decision(Decoder& d) {
+  Decision x;
+  uint8_t k = d.u8();
+  if (k < 1 || k > 6) d.fail("未知的决定类型 " + num(k), "unknown decision kind " + num(k));
+  x.kind = static_cast<Decision::Kind>(k);
+  switch (x.kind) {
+    case Decision::Kind::restamped: x.ts = d.hlc(); break;
+    case Decision::Kind::quarantined:
+    case Decision::Kind::rejected: x.reason = d.str({"原因", "reason"}); break;
+    case Decision::Kind::merged_into: x.entity = d.entity(); break;
+    case Decision::Kind::conflict:
+    case Decision::Kind::released: break;
+  }
+  return x;
+}
+
+Version read_version(Decoder& d) {
+  Version v;
+  v.id = d.vid();
+  v.ts = d.hlc();
+  v.collector = d.collector_at(d.varint());
+  v.device_ms = wrap_add(v.ts.ms, d.svarint());
+  v.server_ms = wrap_add(v.ts.ms, d.svarint());
+  v.value = d.str({"值", "value"});
+  return v;
+}
+
+EntityState read_entity_state(Decoder& d) {
+  EntityState s;
+  s.type = d.entity_type();
+  s.id = d.entity();
+  size_t nf = d.count({"字段", "field"}, kFieldMinBytes);
+  s.fields.reserve(nf);
+  for (size_t i = 0; i < nf; ++i) {
+    Decoder::Scope scope(d, {"字段", "field"}, i);
+    auto field = d.bounded<FieldId>({"字段号", "field id"});
+    if (i > 0 && field <= std::prev(s.fields.end())->first)
+      d.fail("字段号 " + num(field) + " 未按严格递增排列", "field id " + num(field) + " is not in strictly increasing order");
+    FieldState f;
+    size_t nl = d.count({"现行版本", "live version"}, kVersionMinBytes);
+    f.live.reserve(nl);
+    for (size_t k = 0; k < nl; ++k) {
+      f.live.push_back(read_version(d));
+      if (k > 0 && !(f.live[k - 1].id < f.live[k].id))
+        d.fail("现行版本未按版本号严格递增排列", "live versions are not in strictly increasing version id order");
+    }
+    f.superseded = d.ids({"被取代版本", "superseded"}, true);
+    s.fields[field] = std::move(f);  // ids increase, so this appends
+  }
+  size_t nd = d.count({"删除基础", "deletion base"}, kDeletionBaseMinBytes);
+  s.deletion_bases.reserve(nd);
+  for (size_t i = 0; i < nd; ++i) {
+    Decoder::Scope scope(d, {"删除基础", "deletion base"}, i);
+    VersionId id = d.vid();
+    if (i > 0 && !(std::prev(s.deletion_bases.end())->first < id))
+      d.fail("删除版本未按版本号严格递增排列", "deletion versions are not in strictly increasing version id order");
+    s.deletion_bases[id] = d.ids({"基础版本", "base"}, true);
+  }
+  return s;
+}
+
+PullRecord read_record(Decoder& d, uint64_t& previous_seq) {
+  uint8_t tag = d.u8();
+  uint64_t seq = d.next_seq(previous_seq, {"记录", "record"});
+  previous_seq = seq;
+  switch (static_cast<RecordTag>(tag)) {
+    case RecordTag::version: {
+      Decoder::Scope s(d, {"版本记录", "VersionRecord"});
+      VersionRecord r;
+      r.server_seq = seq;
+      r.change.version = d.vid();
+      d.change(r.change);
+      r.server_ms = wrap_add(r.change.ts.ms, d.svarint());
+      return r;
+    }
+    case RecordTag::own_version: {
+      Decoder::Scope s(d, {"本机版本记录", "OwnVersionRecord"});
+      OwnVersionRecord r;
+      r.server_seq = seq;
+      r.version = d.vid();
+      r.server_ms = d.svarint();
+      size_t n = d.count({"决定", "decision"}, kDecisionMinBytes);
+      r.decisions.reserve(n);
+      for (size_t i = 0; i < n; ++i) r.decisions.push_back(read_decision(d));
+      return r;
+    }
+    case RecordTag::decision: {
+      Decoder::Scope s(d, {"决定记录", "DecisionRecord"});
+      DecisionRecord r;
+      r.server_seq = seq;
+      r.version = d.vid();
+      r.decision = read_decision(d);
+      return r;
+    }
+    case RecordTag::conflict: {
+      Decoder::Scope s(d, {"冲突记录", "ConflictRecord"});
+      ConflictRecord r;
+      r.server_seq = seq;
+      r.type = d.entity_type();
+      r.entity = d.entity();
+      r.field = d.bounded<FieldId>({"字段号", "field id"});
+      return r;
+    }
+    case RecordTag::notice: {
+      Decoder::Scope s(d, {"通知记录", "NoticeRecord"});
+      NoticeRecord r;
+      r.server_seq = seq;
+      uint8_t k = d.u8();
+      if (k < 1 || k > 5) d.fail("未知的通知类型 " + num(k), "unknown notice kind " + num(k));
+      r.kind = static_cast<NoticeRecord::Kind>(k);
+      r.type = d.entity_type();
+      r.entity = d.entity();
+      r.field = d.bounded<FieldId>({"字段号", "field id"});
+      r.version = d.vid();
+      r.reason_zh = d.str({"中文原因", "Chinese reason"});
+      r.reason_en = d.str({"英文原因", "English reason"});
+      return r;
+    }
+    case RecordTag::config: {
+      Decoder::Scope s(d, {"配置记录", "ConfigRecord"});
+      ConfigRecord r;
+      r.server_seq = seq;
+      r.key = d.str({"配置键", "key"});
+      r.version = d.varint();
+      r.value = d.str({"配置值", "value"});
+      return r;
+    }
+    case RecordTag::scope_enter: {
+      Decoder::Scope s(d, {"进入范围记录", "ScopeEnterRecord"});
+      ScopeEnterRecord r;
+      r.server_seq = seq;
+      r.state = read_entity_state(d);
+      return r;
+    }
+    case RecordTag::scope_leave: {
+      Decoder::Scope s(d, {"离开范围记录", "ScopeLeaveRecord"});
+      ScopeLeaveRecord r;
+      r.server_seq = seq;
+      r.entity = d.entity();
+      return r;
+    }
+    case RecordTag::merge: {
+      Decoder::Scope s(d, {"合并记录", "MergeRecord"});
+      MergeRecord r;
+      r.server_seq = seq;
+      r.type = d.entity_type();
+      r.merged_away = d.entity();
+      r.survivor = d.entity();
+      return r;
+    }
+    case RecordTag::review_decision: {
+      Decoder::Scope s(d, {"审核决定记录", "ReviewDecisionRecord"});
+      ReviewDecisionRecord r;
+      r.server_seq = seq;
+      r.type = d.entity_type();
+      r.entity = d.entity();
+      uint8_t v = d.u8();
+      if (v < 1 || v > 3) d.fail("未知的审核结论 " + num(v), "unknown review verdict " + num(v));
+      r.verdict = static_cast<ReviewDecisionRecord::Verdict>(v);
+      r.approved = d.ids({"核准版本", "approved"}, false);
+      r.reason = d.str({"原因", "reason"});
+      r.reviewer = d.str({"审核人", "reviewer"});
+      return r;
+    }
+  }
+  d.fail("未知的记录类型 " + num(tag), "unknown record kind " + num(tag));
+}
+
+PushRequest read_push_request(Decoder& d) {
+  PushRequest m;
+  m.device = d.device();
+  m.device_epoch = d.str({"设备纪元", "device epoch"});
+  m.server_epoch_seen = d.str({"服务器纪元", "server epoch"});
+  m.request_counter = d.varint();
+  m.first_seq = d.varint();
+  d.read_tables();
+  const size_t max = d.limits().max_changes;
+  size_t runs = d.count({"变更段", "run"}, kRunMinBytes, max);
+  for (size_t r = 0; r < runs; ++r) {
+    DeviceId device;
+    uint64_t seq0 = 0;
+    size_t n = 0;
+    {
+      Decoder::Scope s(d, {"变更段", "run"}, r);
+      device = d.device_at(d.varint());
+      seq0 = d.varint();
+      n = d.count({"变更", "change"}, kChangeMinBytes);
+      if (n == 0) d.fail("空的变更段", "an empty run");
+      if (n > max - m.changes.size())
+        d.fail("变更总数超过上限 " + num(max), "the changes exceed the limit of " + num(max));
+      if (n - 1 > std::numeric_limits<uint64_t>::max() - seq0) d.fail("序号溢出", "the sequence numbers overflow");
+    }
+    m.changes.reserve(m.changes.size() + n);
+    for (size_t i = 0; i < n; ++i) {
+      Decoder::Scope s(d, kChange, m.changes.size());
+      FieldChange c;
+      c.version = VersionId{device, Seq{seq0 + i}};
+      d.change(c);
+      m.changes.push_back(std::move(c));
+    }
+  }
+  // SPEC §5 Push: a device sends its own changes in sequence order, without gaps.
+  for (size_t i = 0; i < m.changes.size(); ++i) {
+    Decoder::Scope s(d, kChange, i);
+    auto& v = m.changes[i].version;
+    if (v.device != m.device)
+      d.fail("由设备 " + v.device.hex() + " 产生，而非推送的设备 " + m.device.hex(),
+             "made by device " + v.device.hex() + ", not by the pushing device " + m.device.hex());
+    if (i > std::numeric_limits<uint64_t>::max() - m.first_seq || v.seq.value != m.first_seq + i)
+      d.fail("序号 " + num(v.seq.value) + " 不接续首序号 " + num(m.first_seq) + "：变更序号须连续",
+             "seq " + num(v.seq.value) + " does not follow first_seq " + num(m.first_seq) +
+                 ": changes must be consecutive");
+  }
+  return m;
+}
+
+PushReply read_push_reply(Decoder& d) {
+  PushReply m;
+  m.server_epoch = d.str({"服务器纪元", "server epoch"});
+  m.acked_seq = d.varint();
+  uint8_t refusal = d.u8();
+  if (refusal > 5) d.fail("未知的拒绝原因 " + num(refusal), "unknown refusal " + num(refusal));
+  m.refusal = static_cast<PushReply::Refusal>(refusal);
+  m.highest_seq_held = d.varint();
+  m.last_counter_seen = d.varint();
+  size_t n = d.count({"结果", "outcome"}, kOutcomeMinBytes, d.limits().max_changes);
+  m.outcomes.reserve(n);
+  uint64_t previous = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Decoder::Scope s(d, {"结果", "outcome"}, i);
+    ChangeOutcome o;
+    o.seq = previous = d.next_seq(previous, {"结果", "outcome"});
+    uint8_t b = d.u8();
+    uint8_t kind = b & kOutcomeKindMask;
+    if (kind > 3) d.fail("未知的结果类型 " + num(kind), "unknown outcome kind " + num(kind));
+    o.kind = static_cast<ChangeOutcome::Kind>(kind);
+    if (b & kOutcomeReason) o.quarantine_reason = d.str({"隔离原因", "quarantine reason"});
+    if (b & kOutcomeRestamped) o.restamped = d.hlc();
+    m.outcomes.push_back(std::move(o));
+  }
+  return m;
+}
+
+PullRequest read_pull_request(Decoder& d) {
+  PullRequest m;
+  m.device = d.device();
+  m.server_epoch_seen = d.str({"服务器纪元", "server epoch"});
+  m.cursor = d.varint();
+  m.max_records = d.bounded<uint32_t>({"每页记录数", "max_records"});
+  return m;
+}
+
+PullPage read_pull_page(Decoder& d) {
+  PullPage m;
+  m.server_epoch = d.str({"服务器纪元", "server epoch"});
+  m.next_cursor = d.varint();
+  m.more = d.flag({"是否还有", "more"});
+  d.read_tables();
+  size_t n = d.count(kRecord, kRecordMinBytes, d.limits().max_records);
+  m.records.reserve(n);
+  uint64_t previous = 0;
+  for (size_t i = 0; i < n; ++i) {
+    Decoder::Scope s(d, kRecord, i);
+    m.records.push_back(read_record(d, previous));
+  }
+  return m;
+}
+
+template <typename T, typename Parse>
+Result<T> decode_message(std::string_view bytes, const Limits& limits, MessageType expected, Parse parse) {
+  Label label = message_label(expected);
+  if (bytes.size() >= 1 && static_cast<uint8_t>(bytes[0]) != static_cast<uint8_t>(expected)) {
+    auto t = static_cast<uint8_t>(bytes[0]);
+    std::string got_en = known_message_type(t) ? std::string(message_label(static_cast<MessageType>(t)).en) : "type " + num(t);
+    std::string got_zh = known_message_type(t) ? std::string(message_label(static_cast<MessageType>(t)).zh) : "类型 " + num(t);
+    return invalid(label, "收到的是" + got_zh, "the message is a " + got_en);
+  }
+  auto frame = open_frame(bytes, limits);
+  if (!frame) return frame.error();
+  Decoder d(frame->body, limits, label);
+  try {
+    T m = parse(d);
+    d.finish();
+    return m;
+  } catch (const DecodeError& e) {
+    return Error(ErrorCode::invalid_input, {bilingual(e.zh, e.en)});
+  }
+}
+
+// Inflates a zlib stream, refusing more than max bytes of output (checked per chunk, so never more
+// than max plus one chunk is produced), a damaged or truncated stream and bytes after its end. The
+// output is gathered in chunks and joined once at its exact size: growing one string would allocate
+// up to twice the limit (libstdc++ at least doubles a string's capacity on every reallocation).
+Result<std::string> inflate_body(std::string_view in, size_t max, Label label) {
+  z_stream zs{};
+  if (inflateInit(&zs) != Z_OK) return Error(ErrorCode::internal, {"zlib inflateInit failed"});
+  struct End {
+    z_stream& zs;
+    ~End() { inflateEnd(&zs); }
+  } end{zs};
+  std::vector<std::string> parts;
+  size_t total = 0;
+  size_t fed = 0;
+  for (;;) {
+    if (zs.avail_in == 0 && fed < in.size()) {
+      size_t n = std::min<size_t>(in.size() - fed, UINT_MAX);
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + fed));
+      zs.avail_in = static_cast<uInt>(n);
+      fed += n;
+    }
+    std::string chunk(kZlibChunk, '\0');
+    zs.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    zs.avail_out = static_cast<uInt>(chunk.size());
+    int rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+      if (rc == Z_MEM_ERROR) return Error(ErrorCode::internal, {"zlib: out of memory"});
+      return invalid(label, "压缩数据已损坏", "the compressed body is damaged");
+    }
+    size_t got = chunk.size() - zs.avail_out;
+    if (got > max - total)
+      return invalid(label, "解压后超过上限 " + num(max) + " 字节", "the body inflates to more than the limit of " + num(max) + " bytes");
+    total += got;
+    if (got > 0) {
+      chunk.resize(got);
+      parts.push_back(std::move(chunk));
+    }
+    if (rc == Z_STREAM_END) break;
+    // No progress with all input given: the stream was cut short.
+    if (rc == Z_BUF_ERROR || (got == 0 && zs.avail_in == 0 && fed == in.size()))
+      return invalid(label, "压缩数据不完整", "the compressed body is truncated");
+  }
+  if (zs.avail_in != 0 || fed != in.size())
+    return invalid(label, "压缩数据后有多余字节", "bytes follow the end of the compressed body");
+  if (parts.size() == 1) return std::move(parts[0]);
+  std::string out;
+  out.reserve(total);
+  for (auto& p : parts) {
+    out += p;
+    std::string().swap(p);  // free as we go: the peak stays near one copy of the body
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string_view message_type_name(MessageType t) { return message_label(t).en; }
+
+uint64_t server_seq(const PullRecord& r) {
+  return std::visit([](const auto& x) { return x.server_seq; }, r);
+}
+
+std::string seal_frame(MessageType type, std::string_view body, uint8_t version) {
+  std::string out;
+  out.push_back(static_cast<char>(type));
+  out.push_back(static_cast<char>(version));
+  z_stream zs{};
+  if (deflateInit(&zs, Z_DEFAULT_COMPRESSION) != Z_OK) throw Failure(ErrorCode::internal, {"zlib deflateInit failed"});
+  struct End {
+    z_stream& zs;
+    ~End() { deflateEnd(&zs); }
+  } end{zs};
+  std::string chunk(kZlibChunk, '\0');
+  size_t fed = 0;
+  int rc = Z_OK;
+  do {
+    if (zs.avail_in == 0 && fed < body.size()) {
+      size_t n = std::min<size_t>(body.size() - fed, UINT_MAX);
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data() + fed));
+      zs.avail_in = static_cast<uInt>(n);
+      fed += n;
+    }
+    zs.next_out = reinterpret_cast<Bytef*>(chunk.data());
+    zs.avail_out = static_cast<uInt>(chunk.size());
+    rc = deflate(&zs, fed == body.size() && zs.avail_in == 0 ? Z_FINISH : Z_NO_FLUSH);
+    if (rc == Z_STREAM_ERROR) throw Failure(ErrorCode::internal, {"zlib deflate failed"});
+    out.append(chunk.data(), chunk.size() - zs.avail_out);
+  } while (rc != Z_STREAM_END);
+  return out;
+}
+
+Result<Frame> open_frame(std::string_view bytes, const Limits& limits) {
+  Label unknown{"同步消息", "sync message"};
+  if (bytes.size() < 2) return invalid(unknown, "消息短于 2 字节的头部", "the message is shorter than its 2-byte header");
+  auto t = static_cast<uint8_t>(bytes[0]);
+  if (!known_message_type(t)) return invalid(unknown, "未知的消息类型 " + num(t), "unknown message type " + num(t));
+  Frame f;
+  f.type = static_cast<MessageType>(t);
+  f.version = static_cast<uint8_t>(bytes[1]);
+  Label label = message_label(f.type);
+  if (f.version != kProtocolVersion)
+    return invalid(label, "未知的协议版本 " + num(f.version) + "（本程序读取版本 " + num(kProtocolVersion) + "）",
+                   "unknown protocol version " + num(f.version) + " (this build reads version " + num(kProtocolVersion) + ")");
+  auto body = inflate_body(bytes.substr(2), limits.max_uncompressed, label);
+  if (!body) return body.error();
+  f.body = std::move(*body);
+  return f;
+}
+
+std::string encode(const PushRequest& m) {
+  Encoder e;
+  e.head.raw(m.device.view());
+  e.head.str(m.device_epoch);
+  e.head.str(m.server_epoch_seen);
+  e.head.varint(m.request_counter);
+  e.head.varint(m.first_seq);
+  e.tables.device(m.device);  // index 0: the pushing device
+  // Runs: maximal stretches by one device with consecutive sequence numbers.
+  size_t runs = 0;
+  for (size_t i = 0; i < m.changes.size(); ++i) {
+    auto& v = m.changes[i].version;
+    auto& p = m.changes[i > 0 ? i - 1 : 0].version;
+    if (i == 0 || v.device != p.device || v.seq.value != p.seq.value + 1) ++runs;
+  }
+  e.body.varint(runs);
+  for (size_t i = 0; i < m.changes.size();) {
+    size_t j = i + 1;
+    while (j < m.changes.size() && m.changes[j].version.device == m.changes[i].version.device &&
+           m.changes[j].version.seq.value == m.changes[j - 1].version.seq.value + 1)
+      ++j;
+    e.body.varint(e.tables.device(m.changes[i].version.device));
+    e.body.varint(m.changes[i].version.seq.value);
+    e.body.varint(j - i);
+    for (size_t k = i; k < j; ++k) e.change(m.changes[k]);
+    i = j;
+  }
+  return e.finish(MessageType::push_request);
+}
+
+std::string encode(const PushReply& m) {
+  Encoder e;
+  e.head.str(m.server_epoch);
+  e.head.varint(m.acked_seq);
+  e.head.u8(static_cast<uint8_t>(m.refusal));
+  e.head.varint(m.highest_seq_held);
+  e.head.varint(m.last_counter_seen);
+  e.body.varint(m.outcomes.size());
+  uint64_t previous = 0;
+  for (auto& o : m.outcomes) {
+    e.body.varint(o.seq - previous);  // wraps when out of order, which decode refuses
+    previous = o.seq;
+    uint8_t b = static_cast<uint8_t>(static_cast<uint8_t>(o.kind) & kOutcomeKindMask);
+    if (!o.quarantine_reason.empty()) b |= kOutcomeReason;
+    if (o.restamped) b |= kOutcomeRestamped;
+    e.body.u8(b);
+    if (!o.quarantine_reason.empty()) e.body.str(o.quarantine_reason);
+    if (o.restamped) e.hlc(*o.restamped);
+  }
+  return e.finish(MessageType::push_reply, false);
+}
+
+std::string encode(const PullRequest& m) {
+  ByteWriter w;
+  w.raw(m.device.view());
+  w.str(m.server_epoch_seen);
+  w.varint(m.cursor);
+  w.varint(m.max_records);
+  return seal_frame(MessageType::pull_request, w.data());
+}
+
+std::string encode(const PullPage& m) {
+  Encoder e;
+  e.head.str(m.server_epoch);
+  e.head.varint(m.next_cursor);
+  e.head.u8(m.more ? 1 : 0);
+  e.body.varint(m.records.size());
+  uint64_t previous = 0;
+  for (auto& r : m.records) {
+    e.body.u8(static_cast<uint8_t>(r.index() + 1));  // RecordTag follows the variant's order
+    uint64_t seq = server_seq(r);
+    e.body.varint(seq - previous);
+    previous = seq;
+    std::visit(RecordWriter{e}, r);
+  }
+  return e.finish(MessageType::pull_page);
+}
+
+Result<PushRequest> decode_push_request(std::string_view bytes, const Limits& limits) {
+  return decode_message<PushRequest>(bytes, limits, MessageType::push_request, read_push_request);
+}
+Result<PushReply> decode_push_reply(std::string_view bytes, const Limits& limits) {
+  return decode_message<PushReply>(bytes, limits, MessageType::push_reply, read_push_reply);
+}
+Result<PullRequest> decode_pull_request(std::string_view bytes, const Limits& limits) {
+  return decode_message<PullRequest>(bytes, limits, MessageType::pull_request, read_pull_request);
+}
+Result<PullPage> decode_pull_page(std::string_view bytes, const Limits& limits) {
+  return decode_message<PullPage>(bytes, limits, MessageType::pull_page, read_pull_page);
+}
+
+}  // namespace tz::sync

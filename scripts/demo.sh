@@ -20,8 +20,8 @@ run init --store "$store" --county 522632 --collector 王芳,李强 --period "$y
 run import --store "$store" data/samples/roster-522632.gb18030.csv
 echo; echo "# The same file again changes nothing:"
 run import --store "$store" data/samples/roster-522632.gb18030.csv
-run list employed --store "$store" --region 522632101001
-run list unemployed --store "$store" --region 522632101001
+run list employed --store "$store" --region 522632001008
+run list unemployed --store "$store" --region 522632001008
 run list willing --store "$store"
 run list returned --store "$store"
 run list flagged --store "$store"

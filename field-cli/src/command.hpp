@@ -324,7 +324,7 @@ class Command {
   }
 
   int cmd_import() {
-    expect_words(2, "FILE");
+    expect_words(2, tr(lang_, "arg_file").c_str());
     const std::string path = args_.words[1];
     auto bytes = ops::read_file(path);
     if (!bytes) throw CliError{1, tr(lang_, "read_failed", {path})};
@@ -369,7 +369,7 @@ class Command {
     for (auto& p : rep.problems) {
       std::string line = tr(lang_, "problem_line", {std::to_string(p.line), p.column, p.message(lang_), p.rule_id});
       std::string sev = tr(lang_, p.severity == Severity::error ? "severity_error" : "severity_warning");
-      (p.severity == Severity::error ? err_ : out_) << sev << "：" << line << "\n";
+      (p.severity == Severity::error ? err_ : out_) << sev << (lang_ == Lang::zh ? "：" : ": ") << line << "\n";
     }
     if (!rep.extra_columns.empty()) {
       std::string cols;
@@ -392,8 +392,10 @@ class Command {
   }
 
   int cmd_list() {
-    expect_words(2, "KIND");
-    std::string format = args_.get("format", "table");
+    expect_words(2, tr(lang_, "arg_kind").c_str());
+    std::string out_path = args_.get("out");
+    bool csv_name = out_path.size() > 4 && text::to_upper_ascii(out_path.substr(out_path.size() - 4)) == ".CSV";
+    std::string format = args_.get("format", csv_name ? "csv" : "table");
     if (format != "table" && format != "csv") throw CliError{2, tr(lang_, "bad_format", {"table, csv"})};
     auto store = open_store();
     auto tree = tree_of(*store);

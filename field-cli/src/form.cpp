@@ -114,6 +114,18 @@ bool Form::ask_field(const EntitySchema& es, const FieldDef& f, const FieldValue
       out_ << "  " << (p.severity == Severity::error ? "× " : "! ") << p.message(lang_) << "\n";
       if (p.severity == Severity::error) continue;  // re-ask
     }
+    // The record's other rules that report on this field (ranges, dates, cross-field), judged on
+    // what is known so far: an error is explained and the field asked again.
+    FieldValues now = stored;
+    for (auto& [k, v] : answers) now[k] = v;
+    now[f.id] = n.value;
+    bool refused = false;
+    for (auto& p : validate_record(es, now, ctx_, false)) {
+      if (p.field != f.name || p.rule_id.find(".required") != std::string::npos) continue;
+      out_ << "  " << (p.severity == Severity::error ? "× " : "! ") << p.message(lang_) << "\n";
+      refused = refused || p.severity == Severity::error;
+    }
+    if (refused) continue;
     answers[f.id] = n.value;
     return true;
   }
@@ -130,12 +142,16 @@ void Form::ask_fields(const EntitySchema& es, const FieldValues& stored, FieldVa
   }
 }
 
-void Form::review(const EntitySchema& es, const FieldValues& answers) {
+void Form::review(const EntitySchema& es, const FieldValues& answers, const FieldValues& stored) {
   out_ << tr(lang_, "form_review", {es.label(lang_)}) << "\n";
   for (auto& f : es.fields) {
     auto it = answers.find(f.id);
     if (it == answers.end() || f.type == FieldType::ref) continue;
-    out_ << "  " << f.label(lang_) << (lang_ == Lang::zh ? "：" : ": ") << display_value(f, it->second, lang_) << "\n";
+    auto old = stored.find(f.id);
+    if (old != stored.end() && old->second == it->second) continue;  // unchanged
+    out_ << "  " << f.label(lang_) << (lang_ == Lang::zh ? "：" : ": ");
+    if (old != stored.end()) out_ << display_value(f, old->second, lang_) << " → ";
+    out_ << display_value(f, it->second, lang_) << "\n";
   }
 }
 

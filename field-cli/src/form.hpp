@@ -31,8 +31,12 @@ class Form {
   std::optional<std::string> ask_text(const std::string& prompt);
   // A yes/no question with a default.
   bool confirm(const std::string& prompt, bool default_yes);
-  // Prints the answers as "label：value" lines.
-  void review(const EntitySchema& es, const FieldValues& answers);
+  // Prints the answers as "label：value" lines ("old → new" where a stored value changes).
+  void review(const EntitySchema& es, const FieldValues& answers, const FieldValues& stored = {});
+  // For a job's rules that need its person (age at the start).
+  void set_person_birth(std::optional<CivilDate> birth) { ctx_.person_birth = birth; }
+  // Lets ask_fields ask a field again.
+  void forget(const EntitySchema& es, const FieldDef& f) { asked_.erase({es.type, f.id}); }
   void say(const std::string& line);
 
  private:

@@ -22,6 +22,12 @@ const std::map<std::string_view, Text>& catalogue() {
         "  list 清单 [--format table|csv] [--out 文件] [--region 代码] [--full-ids]\n"
         "       清单：employed 就业人员清单、unemployed 失业人员清单、willing 有意愿外出务工人员清单、\n"
         "             returned 返乡回流人员台账、flagged 待核实\n"
+        "  add household|person|job|visit [--for 对象] [--set 字段=值 …]   逐项录入（或用 --set 直接保存）\n"
+        "  edit 记录 [--set 字段=值 …]                  修改（记录：记录编号、身份证号或 村代码/户编号）\n"
+        "  show 记录 [--full-ids]                       查看每项的取值、录入人、时间和修改记录\n"
+        "  find 文字                                    按姓名（含拼音）、身份证号或电话查找\n"
+        "  validate                                     按村、采集员列出全部校验问题\n"
+        "  status                                       “四清”完成情况和待同步变更（无需口令）\n"
         "口令来自提示输入或环境变量 TAIZHANG_PASSPHRASE。",
         "usage: field-cli [--store DIR] [--collector NAME] [--lang zh|en] [--json] COMMAND ...\n"
         "commands:\n"
@@ -29,6 +35,12 @@ const std::map<std::string_view, Text>& catalogue() {
         "  import FILE [--dry-run]                      import a roster CSV\n"
         "  list KIND [--format table|csv] [--out FILE] [--region CODE] [--full-ids]\n"
         "       KIND: employed, unemployed, willing, returned, flagged\n"
+        "  add household|person|job|visit [--for WHO] [--set FIELD=VALUE ...]   form (or save at once with --set)\n"
+        "  edit RECORD [--set FIELD=VALUE ...]          change (RECORD: record id, ID number or village/household)\n"
+        "  show RECORD [--full-ids]                     every value with who set it, when, and the history\n"
+        "  find TEXT                                    by name (also pinyin), ID number or phone\n"
+        "  validate                                     every rule over the store, by village and collector\n"
+        "  status                                       the four clears and pending changes (no passphrase)\n"
         "The passphrase comes from a prompt or TAIZHANG_PASSPHRASE."}},
       {"unknown_command", {"未知命令“{0}”。运行 field-cli --help 查看用法", "unknown command \"{0}\"; run field-cli --help"}},
       {"missing_command", {"缺少命令。运行 field-cli --help 查看用法", "no command given; run field-cli --help"}},
@@ -102,6 +114,12 @@ const std::map<std::string_view, Text>& catalogue() {
       {"clear_no", {"未清", "not clear"}},
       {"four_clears_line", {"四清：人员底数{0}、劳动能力{1}、就业状态{2}、外出意愿{3}", "four clears: identity {0}, labour ability {1}, employment status {2}, willingness {3}"}},
       {"member", {"成员", "member"}},
+      {"editing_existing", {"  将修改此人原有的记录（所属户不变）；直接回车保留原值", "  changing this person's existing record (household unchanged); Enter keeps a value"}},
+      {"arg_kind", {"清单类型", "KIND"}},
+      {"arg_record", {"记录（记录编号、身份证号或 村代码/户编号）", "RECORD (record id, ID number or village/household)"}},
+      {"arg_text", {"查找内容", "TEXT"}},
+      {"arg_file", {"文件", "FILE"}},
+      {"arg_add_kind", {"household、person、job 或 visit", "household, person, job or visit"}},
       {"history", {"修改记录（本机）：", "History (this device):"}},
       {"find_title", {"查找“{0}”", "Search \"{0}\""}},
       {"col_village", {"村代码", "Village code"}},

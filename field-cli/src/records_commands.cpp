@@ -91,7 +91,7 @@ int Command::save_and_report(DeviceStore& store, const std::vector<ops::Draft>& 
 }
 
 int Command::cmd_add() {
-  expect_words(2, "household|person|job|visit");
+  expect_words(2, tr(lang_, "arg_add_kind").c_str());
   const std::string kind = args_.words[1];
   auto type = entity_type_from_name(kind);
   if (!type || *type == EntityType::subsidy) throw CliError{2, tr(lang_, "bad_add_kind", {kind})};
@@ -167,8 +167,8 @@ int Command::cmd_add() {
         person_given = values_of(ops::parse_inputs(ps, p_sets, ctx).take());
         household_given = values_of(ops::parse_inputs(hs, h_sets, ctx).take());
       }
-      ops::Draft hh = household_draft(household_given);
       // The person: asked field by field; a known ID warns and shows the existing person.
+      ops::Draft hh;
       FieldValues stored;
       std::optional<EntityId> existing;
       auto check_known = [&](const FieldValues& answers) {
@@ -181,9 +181,17 @@ int Command::cmd_add() {
         if (scripted) throw CliError{1, tr(lang_, "person_exists_scripted", {summary})};
         form.say(tr(lang_, "person_exists", {summary}));
         if (!form.confirm(tr(lang_, "edit_existing_instead"), true)) throw CliError{1, tr(lang_, "not_saved")};
+        // From here on this is an edit of that person: the stored values are the defaults, the
+        // household stays the person's own, and the name typed before is asked again.
         auto e = store->get(*existing);
         stored = ops::shown_values(e ? &*e : nullptr);
+        person_given.erase(f_name);
+        hh = ops::Draft{EntityType::household, EntityId::from_hex(stored[ps.require("household_id").id]).value_or(hh.id), {}};
+        form.say(tr(lang_, "editing_existing"));
+        form.forget(ps, ps.require("name"));
+        form.ask_field(ps, ps.require("name"), stored, person_given);
       };
+      hh = household_draft(household_given);
       if (!scripted) {
         form.ask_field(ps, ps.require("name"), stored, person_given);
         form.ask_field(ps, ps.require("id_number"), stored, person_given);
@@ -192,7 +200,7 @@ int Command::cmd_add() {
       } else {
         check_known(person_given);
       }
-      person_given[ps.require("household_id").id] = hh.id.hex();
+      if (!existing) person_given[ps.require("household_id").id] = hh.id.hex();
       EntityId pid;
       if (existing) {
         pid = *existing;
@@ -212,11 +220,13 @@ int Command::cmd_add() {
           form.confirm(tr(lang_, "add_job_now"), true)) {
         FieldValues job;
         job[js.require("person_id").id] = pid.hex();
+        form.set_person_birth(birth_of_id(person_given.count(f_id) ? person_given[f_id] : stored[f_id]));
         form.ask_fields(js, {}, job);
         drafts.push_back(ops::Draft{EntityType::job, crypto::random_entity_id(), job});
       }
       if (!scripted) {
-        form.review(ps, person_given);
+        if (!hh.values.empty()) form.review(hs, hh.values);
+        form.review(ps, person_given, stored);
         if (drafts.back().type == EntityType::job) form.review(js, drafts.back().values);
       }
     } else if (*type == EntityType::job) {
@@ -224,6 +234,7 @@ int Command::cmd_add() {
       if (auto row = store->get_row(pid); !row || row->entity.type != EntityType::person)
         throw CliError{1, tr(lang_, "not_a_person")};
       if (!scripted) form.say("  → " + person_summary(*store, pid));
+      if (auto pe = store->get(pid)) form.set_person_birth(birth_of_id(pe->value_or(f_id)));
       FieldValues job;
       if (scripted) job = values_of(ops::parse_inputs(js, args_.sets, ctx).take());
       job[js.require("person_id").id] = pid.hex();
@@ -262,7 +273,7 @@ int Command::cmd_add() {
 }
 
 int Command::cmd_edit() {
-  expect_words(2, "ID");
+  expect_words(2, tr(lang_, "arg_record").c_str());
   auto store = open_store();
   const std::string who = collector(*store);
   auto tree = tree_of(*store);
@@ -307,7 +318,7 @@ int Command::cmd_edit() {
 }
 
 int Command::cmd_show() {
-  expect_words(2, "ID");
+  expect_words(2, tr(lang_, "arg_record").c_str());
   auto store = open_store();
   int64_t now = now_ms();
   auto id = ops::locate(*store, args_.words[1], china_date_of(now));
@@ -372,7 +383,7 @@ int Command::cmd_show() {
       out_ << tr(lang_, "four_clears_line", {yn(fc.identity), yn(fc.labour), yn(fc.status), yn(fc.willingness)}) << "\n";
       const auto& js = schema.entity(EntityType::job);
       for (auto* job : facts.jobs)
-        out_ << "  " << js.label(lang_) << " " << job->id.hex().substr(0, 8) << colon(lang_)
+        out_ << "  " << js.label(lang_) << " " << job->id.hex() << colon(lang_)
              << job->value_or(js.require("start_month").id, "?") << "~" << job->value_or(js.require("end_month").id, "")
              << " " << job->value_or(js.require("employer").id) << "\n";
       const auto& vs = schema.entity(EntityType::visit);
@@ -411,7 +422,7 @@ int Command::cmd_show() {
 }
 
 int Command::cmd_find() {
-  if (args_.words.size() < 2) throw CliError{2, tr(lang_, "missing_argument", {"TEXT"})};
+  if (args_.words.size() < 2) throw CliError{2, tr(lang_, "missing_argument", {tr(lang_, "arg_text")})};
   std::string q;
   for (size_t i = 1; i < args_.words.size(); ++i) q += (i > 1 ? " " : "") + args_.words[i];
   auto store = open_store();

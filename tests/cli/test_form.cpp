@@ -6,6 +6,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "cli_session.hpp"
 #include "tz/model/id_number.hpp"
@@ -303,4 +304,70 @@ TEST_CASE("a life event is a status change: the person stays on record but leave
   CHECK(show.out.find("姓名：张伟") != std::string::npos);  // never deleted
   // A date in the future is refused and nothing changes.
   CHECK(s.run({"edit", id, "--store", s.store, "--set", "变更日期=2027-01-01"}).exit_code == 1);
+}
+
+TEST_CASE("add person with an ID already registered edits that person in place and keeps the household", "[cli][form]") {
+  Session s;
+  std::string id = idc("52263219900101003");
+  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
+                 "姓名=张伟", "--set", "身份证号=" + id, "--set", "劳动技能=普通劳动力"})
+              .exit_code == 0);
+  tz::test::Conversation c(FIELD_CLI_PATH, {"add", "person", "--store", s.store}, s.env);
+  auto d = drive(c, {{"村代码", "522632101001"}, {"户编号", "0099"}, {"户主姓名", "别人"}, {"姓名", "张三"}, {"身份证号", id},
+                     {"继续将修改此人的记录", "是"}, {"姓名", ""},  // Enter keeps 张伟
+                     {"联系电话", "13900009999"}, {"确认保存", "是"}});
+  CHECK(d.result.exit_code == 0);
+  CHECK(d.result.out.find("该身份证号已登记") != std::string::npos);
+  auto store = s.open();
+  auto p = store->get(store->natural_keys().person(id));
+  REQUIRE(p);
+  CHECK(p->value_or(pf("name")) == "张伟");
+  CHECK(p->value_or(pf("phone")) == "13900009999");
+  CHECK(p->value_or(pf("household_id")) == store->natural_keys().household("522632101001", "0001").hex());
+  CHECK_FALSE(store->get(store->natural_keys().household("522632101001", "0099")).has_value());
+}
+
+TEST_CASE("range and cross-field rules are checked at the field and asked again", "[cli][form]") {
+  Session s;
+  std::string id = idc("52263219800101001");
+  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
+                 "姓名=王小明", "--set", "身份证号=" + id})
+              .exit_code == 0);
+  tz::test::Conversation c(FIELD_CLI_PATH, {"add", "job", "--store", s.store, "--for", id}, s.env);
+  auto d = drive(c, {{"务工开始年月", "2026-03"},
+                     {"务工结束年月", "2026-01"},  // before the start: asked again
+                     {"务工结束年月", "2026-06"},
+                     {"务工月数", "13"},           // outside 0–12: asked again
+                     {"务工月数", "4"},
+                     {"务工单位", "某厂"},
+                     {"月收入", "-3"},             // refused by the format (a negative amount) or the range
+                     {"月收入", "3000"},
+                     {"确认保存", "是"}});
+  CHECK(d.result.exit_code == 0);
+  CHECK(d.result.out.find("早于务工开始年月") != std::string::npos);
+  CHECK(d.result.out.find("不在 0–12 之内") != std::string::npos);
+  auto store = s.open();
+  const auto& js = tz::test::resources().schema.entity(EntityType::job);
+  int jobs = 0;
+  store->scan(EntityType::job, [&](EntityRow&& r) {
+    ++jobs;
+    CHECK(r.entity.value_or(js.require("end_month").id) == "2026-06");
+    CHECK(r.entity.value_or(js.require("months_in_period").id) == "4");
+    CHECK(r.entity.value_or(js.require("monthly_income").id) == "3000");
+  });
+  CHECK(jobs == 1);
+}
+
+TEST_CASE("edit refuses an ID that another person already has", "[cli]") {
+  Session s;
+  std::string a = idc("52263219900101003"), b = idc("52263219910202004");
+  for (auto& [hh, name, id] : std::vector<std::tuple<std::string, std::string, std::string>>{{"0001", "张伟", a}, {"0002", "章伟", b}})
+    REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=" + hh, "--set",
+                   "姓名=" + name, "--set", "身份证号=" + id})
+                .exit_code == 0);
+  auto r = s.run({"edit", b, "--store", s.store, "--set", "身份证号=" + a});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("已登记在“张伟”名下") != std::string::npos);
+  auto store = s.open();
+  CHECK(store->get(store->natural_keys().person(b))->value_or(pf("id_number")) == b);
 }

@@ -246,3 +246,36 @@ TEST_CASE("a field added to the schema only at test time is imported - validated
   REQUIRE(t.rows.size() == 1);
   CHECK(t.rows[0][static_cast<size_t>(col - t.headers.begin())] == "13900001111");
 }
+
+TEST_CASE("a re-import that replaces a value collected since says so - naming who set it", "[ops][import]") {
+  Fixture f;
+  auto rows = base_rows();
+  REQUIRE(f.import(join(rows)).take().written);
+  // A collector records 李芳's willingness as 无 on the device.
+  const auto& ps = tz::test::resources().schema.entity(EntityType::person);
+  ops::Editor ed(*f.store, {"李强", tz::test::kNowMs + 1000});
+  Entity* p = ed.find(f.store->natural_keys().person(tz::test::idc("52263219850305002")));
+  REQUIRE(p);
+  ed.set(*p, ps.require("willing_to_go_out").id, "0");
+  REQUIRE(ed.commit().ok());
+  // The county's sheet, unchanged, comes in again.
+  auto r = f.import(join(rows), false, tz::test::kNowMs + 2000).take();
+  CHECK(r.changes == 1);
+  const auto* w = find_problem(r, 3, "import.overwrites");
+  REQUIRE(w);
+  CHECK(w->severity == Severity::warning);
+  CHECK(w->message_zh.find("李强") != std::string::npos);
+  CHECK(w->message_zh.find("“无”") != std::string::npos);
+}
+
+TEST_CASE("an ID whose last digits Excel turned into 000 gets the advice to fix the column", "[ops][import]") {
+  Fixture f;
+  std::string id = tz::test::idc("52263219880305100");
+  std::string damaged = id.substr(0, 15) + "000";
+  REQUIRE(damaged != id);
+  auto r = f.import("村代码,户编号,姓名,身份证号\n522632101001,0001,王五," + damaged + "\n").take();
+  CHECK_FALSE(r.written);
+  const auto* p = find_problem(r, 2, "import.excel_damaged");
+  REQUIRE(p);
+  CHECK(p->message_zh.find("文本") != std::string::npos);
+}

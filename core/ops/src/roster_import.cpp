@@ -53,6 +53,13 @@ const char* encoding_name(encoding::SourceEncoding e) {
   return "utf8";
 }
 
+// Excel keeps 15 significant digits: an 18-digit ID typed into a number cell comes back with its last
+// three digits as 000, which then fails the check character.
+bool looks_excel_truncated_id(const std::string& cell, const CivilDate& today) {
+  if (cell.size() != 18 || !text::all_digits(cell) || cell.compare(15, 3, "000") != 0) return false;
+  return idn::check_id(cell, today).problem == idn::IdProblem::bad_check;
+}
+
 FieldValues overlay(FieldValues base, const FieldValues& top) {
   for (auto& [f, v] : top) base[f] = v;
   return base;
@@ -149,8 +156,9 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
       if (cell.empty()) continue;
       any = true;
       if ((col.field->type == FieldType::id_number || col.field->type == FieldType::phone) &&
-          csv::looks_excel_damaged_number(cell)) {
-        Error e(ErrorCode::excel_damaged_id, {std::to_string(row.line), col.header, cell});
+          (csv::looks_excel_damaged_number(cell) ||
+           (col.field->type == FieldType::id_number && looks_excel_truncated_id(cell, env.today)))) {
+        Error e(ErrorCode::excel_damaged_id, {cell});
         problem(row.line, col.header, "import.excel_damaged", Severity::error, e.message(Lang::zh), e.message(Lang::en));
         pr.damaged.push_back(col.field->name);
         continue;
@@ -259,6 +267,29 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
           out.push_back(ImportProblem{pr.line, column_of(t, p.field), p.rule_id, p.severity, p.message_zh, p.message_en});
         }
       };
+      // A cell that replaces a value collected since (a visit, an edit): imported, but said, naming
+      // who set the old value and when, so a re-import never overwrites field work silently.
+      auto report_overwrites = [&](EntityType t, const Entity* stored, const FieldValues& values) {
+        if (!stored) return;
+        const auto& es = schema.entity(t);
+        for (auto& [f, v] : values) {
+          auto it = stored->fields.find(f);
+          if (it == stored->fields.end()) continue;
+          const Version* shown = it->second.shown();
+          if (!shown || shown->value == v || it->second.conflict()) continue;
+          const FieldDef* fd = es.field(f);
+          if (!fd || fd->type == FieldType::ref) continue;
+          std::string when = format_china_time(shown->device_ms);
+          out.push_back(ImportProblem{pr.line, column_of(t, fd->name), "import.overwrites", Severity::warning,
+                                      fd->label_zh + "：将“" + display_value(*fd, shown->value, Lang::zh) + "”（" + shown->collector +
+                                          " " + when + " 录入）改为“" + display_value(*fd, v, Lang::zh) + "”",
+                                      fd->label_en + ": replaces \"" + display_value(*fd, shown->value, Lang::en) + "\" (set by " +
+                                          shown->collector + " at " + when + ") with \"" + display_value(*fd, v, Lang::en) + "\""});
+        }
+      };
+      report_overwrites(EntityType::household, editor.peek(pr.household_id), pr.household);
+      report_overwrites(EntityType::person, editor.peek(pr.person_id), pr.person);
+      if (pr.has_job) report_overwrites(EntityType::job, editor.peek(pr.job_id), pr.job);
       if (first_of_household[i]) {
         const Entity* stored = editor.peek(pr.household_id);
         report_problems(EntityType::household,

@@ -83,7 +83,8 @@ tz::Result<std::vector<Row>> parse(std::string_view in) {
           cell.append(p, q);
           if (q == end) {
             return Error(ErrorCode::invalid_input,
-                         {"line " + std::to_string(start_line) + ": unterminated quote"});
+                         {bilingual("第 " + std::to_string(start_line) + " 行：引号未闭合（文件可能被截断）",
+                                    "line " + std::to_string(start_line) + ": unterminated quote (is the file cut short?)")});
           }
           if (*q == '"') {
             if (q + 1 < end && q[1] == '"') {

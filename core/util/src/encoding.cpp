@@ -67,7 +67,8 @@ size_t first_invalid_utf8(std::string_view s) {
 }
 
 Error bad_byte(size_t offset) {
-  return Error(ErrorCode::encoding_error, {"byte offset " + std::to_string(offset)});
+  return Error(ErrorCode::encoding_error,
+               {bilingual("第 " + std::to_string(offset) + " 字节处", "byte offset " + std::to_string(offset))});
 }
 
 std::string utf16_to_utf8(const std::u16string& u) {

@@ -21,9 +21,9 @@ const std::vector<ErrorInfo>& error_catalogue() {
       {ErrorCode::import_rejected, "import_rejected", "导入被拒绝：发现 {0} 处问题，未写入任何数据",
        "import refused: {0} problem(s) found, nothing was written", 1, 422},
       {ErrorCode::excel_damaged_id, "excel_damaged_id",
-       "第 {0} 行“{1}”列的值 {2} 已被 Excel 转成数字，原号码无法恢复。请在 Excel 中把该列设为“文本”后重新录入或从原始文件复制",
-       "line {0}, column \"{1}\": {2} was turned into a number by Excel and the original cannot be "
-       "recovered. Format the column as Text in Excel and enter or copy the numbers again",
+       "{0} 已被 Excel 当作数字改写，原号码无法恢复。请在 Excel 中把该列设为“文本”后重新录入，或从原始文件复制",
+       "{0} was rewritten by Excel as a number and the original cannot be recovered. Format the column as "
+       "Text in Excel and enter or copy the numbers again",
        1, 422},
       {ErrorCode::encoding_error, "encoding_error", "文件编码无法识别：{0}（应为 UTF-8 或 GB18030）",
        "unrecognised file encoding: {0} (expected UTF-8 or GB18030)", 1, 400},

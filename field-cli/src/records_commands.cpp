@@ -360,16 +360,28 @@ int Command::cmd_show() {
   j["fields"] = jfields;
   // A person: household, jobs, visits and the derived status for the period.
   if (row->entity.type == EntityType::person && store->info().config.period.is_set()) {
-    auto pop = ops::Population::load(*store);
-    const Entity* p = pop.find(*id);
+    // The person's household, jobs and visits through the parent index (not the whole store).
+    std::vector<EntityRow> kids = store->children(*id), household_kids;
+    std::optional<Entity> household;
+    if (row->parent) {
+      household = store->get(*row->parent);
+      household_kids = store->children(*row->parent);
+    }
+    PersonFacts facts;
+    facts.person = &row->entity;
+    facts.household = household ? &*household : nullptr;
+    for (auto& k : kids)
+      if (k.entity.type == EntityType::job || k.entity.type == EntityType::visit)
+        (k.entity.type == EntityType::job ? facts.jobs : facts.visits).push_back(&k.entity);
+    for (auto& k : household_kids)
+      if (k.entity.type == EntityType::visit) facts.visits.push_back(&k.entity);
     Deriver deriver(schema, store->info().config.period);
-    auto d = deriver.derive(pop.facts(*p));
+    auto d = deriver.derive(facts);
     auto fc = four_clears(d, (row->flags & kFlagIdentityOk) != 0);
     const auto& bucket_field = schema.entity(EntityType::job).require("place_bucket");
     std::string bucket = d.bucket.empty() ? "-" : display_value(bucket_field, d.bucket, lang_);
     j["derived"] = {{"employed", d.employed}, {"bucket", d.bucket}, {"months", d.months}, {"in_labour_count", d.in_labour_count},
                     {"four_clears", {{"identity", fc.identity}, {"labour", fc.labour}, {"status", fc.status}, {"willingness", fc.willingness}}}};
-    auto facts = pop.facts(*p);
     j["jobs"] = json::array();
     for (auto* job : facts.jobs) j["jobs"].push_back(job->id.hex());
     j["visits"] = json::array();

@@ -22,14 +22,7 @@ using tz::Schema;
 
 namespace {
 
-// Every *.json of TZ_SOURCE_DIR/schemas, by file name.
-std::map<std::string, std::string> schema_files() {
-  std::map<std::string, std::string> files;
-  for (auto& entry : std::filesystem::directory_iterator(tz::test::source_dir() / "schemas"))
-    if (entry.is_regular_file() && entry.path().extension() == ".json")
-      files[entry.path().filename().string()] = tz::test::read_file(entry.path());
-  return files;
-}
+using tz::test::schema_files;
 
 Schema load_schema() {
   auto r = Schema::parse(schema_files());

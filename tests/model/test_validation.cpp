@@ -28,13 +28,7 @@ using tz::ValidationContext;
 
 namespace {
 
-std::map<std::string, std::string> schema_files() {
-  std::map<std::string, std::string> files;
-  for (auto& entry : std::filesystem::directory_iterator(tz::test::source_dir() / "schemas"))
-    if (entry.is_regular_file() && entry.path().extension() == ".json")
-      files[entry.path().filename().string()] = tz::test::read_file(entry.path());
-  return files;
-}
+using tz::test::schema_files;
 
 std::string data_file(const std::string& rel) {
   return tz::test::read_file(tz::test::source_dir() / "data" / "regions" / rel);

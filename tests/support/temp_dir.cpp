@@ -34,4 +34,12 @@ void write_file(const std::filesystem::path& p, const std::string& bytes) {
 
 std::filesystem::path source_dir() { return TZ_SOURCE_DIR; }
 
+std::map<std::string, std::string> schema_files() {
+  std::map<std::string, std::string> files;
+  for (auto& entry : std::filesystem::directory_iterator(source_dir() / "schemas"))
+    if (entry.is_regular_file() && entry.path().extension() == ".json")
+      files[entry.path().filename().string()] = read_file(entry.path());
+  return files;
+}
+
 }  // namespace tz::test

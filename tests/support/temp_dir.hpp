@@ -1,6 +1,7 @@
 // A fresh temporary folder per test, removed on scope exit.
 #pragma once
 #include <filesystem>
+#include <map>
 #include <string>
 
 namespace tz::test {
@@ -23,5 +24,7 @@ std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& bytes);
 // The source tree's folder (schemas/, data/).
 std::filesystem::path source_dir();
+// Every *.json of the project's schemas/ folder, by file name (what tz::Schema::parse takes).
+std::map<std::string, std::string> schema_files();
 
 }  // namespace tz::test

@@ -365,12 +365,19 @@ class Command {
                   {"problems", problems}});
       return refused ? 1 : 0;
     }
-    // Errors first on stderr (one problem per line), then warnings on stdout.
+    // Errors on stderr, every one, one per line; warnings on stdout, the first kMaxWarningLines of
+    // them (a county register can raise thousands: the rest are in --json and `validate`).
+    constexpr size_t kMaxWarningLines = 50;
+    size_t warnings_shown = 0;
     for (auto& p : rep.problems) {
+      const bool error = p.severity == Severity::error;
+      if (!error && warnings_shown++ >= kMaxWarningLines) continue;
       std::string line = tr(lang_, "problem_line", {std::to_string(p.line), p.column, p.message(lang_), p.rule_id});
-      std::string sev = tr(lang_, p.severity == Severity::error ? "severity_error" : "severity_warning");
-      (p.severity == Severity::error ? err_ : out_) << sev << (lang_ == Lang::zh ? "：" : ": ") << line << "\n";
+      std::string sev = tr(lang_, error ? "severity_error" : "severity_warning");
+      (error ? err_ : out_) << sev << (lang_ == Lang::zh ? "：" : ": ") << line << "\n";
     }
+    if (warnings_shown > kMaxWarningLines)
+      out_ << tr(lang_, "more_warnings", {std::to_string(warnings_shown - kMaxWarningLines)}) << "\n";
     if (!rep.extra_columns.empty()) {
       std::string cols;
       for (auto& c : rep.extra_columns) cols += (cols.empty() ? "" : "、") + c;

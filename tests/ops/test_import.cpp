@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <random>
 
 #include "store_fixture.hpp"
 #include "tz/model/id_number.hpp"
@@ -278,4 +279,34 @@ TEST_CASE("an ID whose last digits Excel turned into 000 gets the advice to fix 
   const auto* p = find_problem(r, 2, "import.excel_damaged");
   REQUIRE(p);
   CHECK(p->message_zh.find("文本") != std::string::npos);
+}
+
+TEST_CASE("damaged roster files never crash the import and a refused file writes nothing", "[ops][import]") {
+  const uint64_t seed = 77031;
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  Fixture f;
+  REQUIRE(f.import(join(base_rows())).take().written);
+  const std::string good = join(base_rows());
+  const std::string noise[] = {",", "\"", "\n", "\r\n", "\xff", "\xe4\xb8", "=\"", "5.2E+17", "", "\xef\xbb\xbf"};
+  for (int round = 0; round < 300; ++round) {
+    std::string bytes = good;
+    int edits = 1 + static_cast<int>(rng() % 4);
+    for (int k = 0; k < edits; ++k) {
+      size_t pos = bytes.empty() ? 0 : rng() % bytes.size();
+      switch (rng() % 4) {
+        case 0: bytes.resize(pos); break;                                               // cut off
+        case 1: if (!bytes.empty()) bytes[pos] = static_cast<char>(rng() & 0xff); break;  // flip a byte
+        case 2: bytes.insert(pos, noise[rng() % std::size(noise)]); break;                // stray syntax
+        case 3: bytes.erase(pos, rng() % 20); break;                                      // lose a piece
+      }
+    }
+    std::string before = tz::test::store_digest(*f.store);
+    auto r = f.import(bytes, false, tz::test::kNowMs + 1000 * (round + 1));
+    if (!r.ok() || !r->written) {
+      CHECK(tz::test::store_digest(*f.store) == before);
+    } else {
+      CHECK(r->error_count() == 0);
+    }
+  }
 }

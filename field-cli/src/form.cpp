@@ -101,6 +101,11 @@ bool Form::ask_field(const EntitySchema& es, const FieldDef& f, const FieldValue
           if (p.rule_id == required->id) out_ << "  × " << p.message(lang_) << "\n";
         continue;
       } else {
+        // Left empty: say so when a rule wants it (e.g. 未填写身份证号), without insisting.
+        FieldValues now = stored;
+        for (auto& [k, v] : answers) now[k] = v;
+        for (auto& p : validate_record(es, now, ctx_, false))
+          if (p.field == f.name && p.severity == Severity::warning) out_ << "  ! " << p.message(lang_) << "\n";
         return false;
       }
     }

@@ -371,3 +371,14 @@ TEST_CASE("edit refuses an ID that another person already has", "[cli]") {
   auto store = s.open();
   CHECK(store->get(store->natural_keys().person(b))->value_or(pf("id_number")) == b);
 }
+
+TEST_CASE("a field left empty that a warning rule wants is flagged at once but does not block", "[cli][form]") {
+  Session s;
+  tz::test::Conversation c(FIELD_CLI_PATH, {"add", "person", "--store", s.store}, s.env);
+  auto d = drive(c, {{"村代码", "522632101001"}, {"户编号", "0031"}, {"姓名", "老李"}, {"身份证号", ""}, {"确认保存", "是"}});
+  CHECK(d.result.exit_code == 0);
+  auto after_id = d.result.out.find("身份证号：");
+  REQUIRE(after_id != std::string::npos);
+  CHECK(d.result.out.find("! 未填写身份证号", after_id) != std::string::npos);
+  CHECK(s.open()->entity_count(EntityType::person) == 1);
+}

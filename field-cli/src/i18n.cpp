@@ -114,6 +114,7 @@ const std::map<std::string_view, Text>& catalogue() {
       {"clear_no", {"未清", "not clear"}},
       {"four_clears_line", {"四清：人员底数{0}、劳动能力{1}、就业状态{2}、外出意愿{3}", "four clears: identity {0}, labour ability {1}, employment status {2}, willingness {3}"}},
       {"member", {"成员", "member"}},
+      {"not_filled", {"（未填写）", "(not filled in)"}},
       {"more_warnings", {"……另有 {0} 处提示未列出（field-cli validate 或 --json 可看全部）",
                          "... {0} more warnings not shown (field-cli validate or --json lists them all)"}},
       {"editing_existing", {"  将修改此人原有的记录（所属户不变）；直接回车保留原值", "  changing this person's existing record (household unchanged); Enter keeps a value"}},

@@ -340,7 +340,11 @@ int Command::cmd_show() {
   if (!json_) out_ << es.label(lang_) << " " << id->hex() << "\n";
   for (auto& f : es.fields) {
     auto it = row->entity.fields.find(f.id);
-    if (it == row->entity.fields.end() || it->second.live.empty()) continue;
+    if (it == row->entity.fields.end() || it->second.live.empty()) {
+      // Every field is listed: what is still missing matters as much as what is there.
+      if (!json_ && f.prompt) out_ << "  " << f.label(lang_) << colon(lang_) << tr(lang_, "not_filled") << "\n";
+      continue;
+    }
     const auto& fv = it->second;
     json jf = {{"field", f.name}, {"label", f.label(lang_)}, {"conflict", fv.conflict()}, {"versions", json::array()}};
     for (auto& v : fv.live)

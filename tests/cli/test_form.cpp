@@ -225,6 +225,7 @@ TEST_CASE("edit with --set by two collectors - show lists live versions - who an
   CHECK(show.out.find("联系电话 = 13900001111") != std::string::npos);  // history keeps the old value
   CHECK(show.out.find("联系电话 = 13900002222") != std::string::npos);
   CHECK(show.out.find("522632********") != std::string::npos);
+  CHECK(show.out.find("文化程度：（未填写）") != std::string::npos);  // every field, filled in or not
   auto js = nlohmann::json::parse(s.run({"show", id, "--store", s.store, "--json"}).out);
   bool phone_by_li = false;
   for (auto& f : js["fields"])

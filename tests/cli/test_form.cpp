@@ -21,6 +21,17 @@ using tz::test::idc;
 // A session whose store is initialised.
 struct Session : tz::test::CliSession {
   Session() { init(); }
+  // add person --set in village 522632101001, with more FIELD=VALUE inputs if given.
+  tz::test::ProcessResult add_person(const std::string& hh, const std::string& name, const std::string& id,
+                                     const std::vector<std::string>& more = {}) const {
+    std::vector<std::string> args{"add", "person", "--store", store, "--set", "村代码=522632101001", "--set",
+                                  "户编号=" + hh, "--set", "姓名=" + name, "--set", "身份证号=" + id};
+    for (auto& m : more) {
+      args.push_back("--set");
+      args.push_back(m);
+    }
+    return run(args);
+  }
 };
 
 // Answers each prompt with the first unused scripted answer whose label starts the prompt; other
@@ -157,8 +168,7 @@ TEST_CASE("Ctrl-C in the middle of the form leaves nothing half-saved", "[cli][f
 TEST_CASE("add job and add visit ask for whom - a visit defaults to today and a home visit", "[cli][form]") {
   Session s;
   std::string id = idc("52263219900101003");
-  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
-                 "姓名=张伟", "--set", "身份证号=" + id, "--set", "劳动技能=普通劳动力"})
+  REQUIRE(s.add_person("0001", "张伟", id, {"劳动技能=普通劳动力"})
               .exit_code == 0);
   {
     tz::test::Conversation c(FIELD_CLI_PATH, {"add", "job", "--store", s.store}, s.env);
@@ -207,8 +217,7 @@ TEST_CASE("a field added to the schema only at test time appears in the form", "
 TEST_CASE("edit with --set by two collectors - show lists live versions - who and when - and the history", "[cli]") {
   Session s;
   std::string id = idc("52263219900101003");
-  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
-                 "姓名=张伟", "--set", "身份证号=" + id, "--set", "phone=13900001111"})
+  REQUIRE(s.add_person("0001", "张伟", id, {"phone=13900001111"})
               .exit_code == 0);
   auto later = std::to_string(tz::test::kNowMs + 3600 * 1000);
   auto e = s.run({"edit", id, "--store", s.store, "--collector", "李强", "--set", "联系电话=13900002222", "--set",
@@ -237,8 +246,7 @@ TEST_CASE("edit with --set by two collectors - show lists live versions - who an
 TEST_CASE("find by name substring - pinyin - ID number and phone", "[cli]") {
   Session s;
   auto add = [&](const std::string& hh, const std::string& name, const std::string& id, const std::string& phone) {
-    REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=" + hh, "--set",
-                   "姓名=" + name, "--set", "身份证号=" + id, "--set", "电话=" + phone})
+    REQUIRE(s.add_person(hh, name, id, {"电话=" + phone})
                 .exit_code == 0);
   };
   add("0001", "张伟", idc("52263219900101003"), "13900001111");
@@ -291,8 +299,7 @@ TEST_CASE("add household: relocated asks the resettlement questions - not reloca
 TEST_CASE("a life event is a status change: the person stays on record but leaves the labour count", "[cli]") {
   Session s;
   std::string id = idc("52263219900101003");
-  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
-                 "姓名=张伟", "--set", "身份证号=" + id, "--set", "劳动技能=普通劳动力", "--set", "就业状态=未就业"})
+  REQUIRE(s.add_person("0001", "张伟", id, {"劳动技能=普通劳动力", "就业状态=未就业"})
               .exit_code == 0);
   auto count = [&](const char* kind) {
     return nlohmann::json::parse(s.run({"list", kind, "--store", s.store, "--json"}).out)["count"].get<int>();
@@ -310,8 +317,7 @@ TEST_CASE("a life event is a status change: the person stays on record but leave
 TEST_CASE("add person with an ID already registered edits that person in place and keeps the household", "[cli][form]") {
   Session s;
   std::string id = idc("52263219900101003");
-  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
-                 "姓名=张伟", "--set", "身份证号=" + id, "--set", "劳动技能=普通劳动力"})
+  REQUIRE(s.add_person("0001", "张伟", id, {"劳动技能=普通劳动力"})
               .exit_code == 0);
   tz::test::Conversation c(FIELD_CLI_PATH, {"add", "person", "--store", s.store}, s.env);
   auto d = drive(c, {{"村代码", "522632101001"}, {"户编号", "0099"}, {"户主姓名", "别人"}, {"姓名", "张三"}, {"身份证号", id},
@@ -331,8 +337,7 @@ TEST_CASE("add person with an ID already registered edits that person in place a
 TEST_CASE("range and cross-field rules are checked at the field and asked again", "[cli][form]") {
   Session s;
   std::string id = idc("52263219800101001");
-  REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=0001", "--set",
-                 "姓名=王小明", "--set", "身份证号=" + id})
+  REQUIRE(s.add_person("0001", "王小明", id)
               .exit_code == 0);
   tz::test::Conversation c(FIELD_CLI_PATH, {"add", "job", "--store", s.store, "--for", id}, s.env);
   auto d = drive(c, {{"务工开始年月", "2026-03"},
@@ -363,8 +368,7 @@ TEST_CASE("edit refuses an ID that another person already has", "[cli]") {
   Session s;
   std::string a = idc("52263219900101003"), b = idc("52263219910202004");
   for (auto& [hh, name, id] : std::vector<std::tuple<std::string, std::string, std::string>>{{"0001", "张伟", a}, {"0002", "章伟", b}})
-    REQUIRE(s.run({"add", "person", "--store", s.store, "--set", "村代码=522632101001", "--set", "户编号=" + hh, "--set",
-                   "姓名=" + name, "--set", "身份证号=" + id})
+    REQUIRE(s.add_person(hh, name, id)
                 .exit_code == 0);
   auto r = s.run({"edit", b, "--store", s.store, "--set", "身份证号=" + a});
   CHECK(r.exit_code == 1);

@@ -18,7 +18,7 @@ using tz::test::TempDir;
 
 namespace {
 
-std::string id_with_check(const std::string& id17) { return tz::test::idc(id17); }
+using tz::test::idc;
 
 const std::string kHeader =
     "村代码,户编号,姓名,身份证号,与户主关系,联系电话,劳动技能,就业状态,务工地域,务工单位,务工开始年月,务工月数,月收入,"
@@ -27,12 +27,12 @@ const std::string kHeader =
 // Six people in three households of 522632101001 / 522632102001; answers known by construction.
 std::vector<std::string> base_rows() {
   return {
-      "522632101001,0001,王小明," + id_with_check("52263219800101001") + ",户主,13812345678,普通劳动力,已就业,省外,广东某电子厂,2026-02,8,4500,是,是,,否",
-      "522632101001,0001,李芳," + id_with_check("52263219850305002") + ",配偶,,普通劳动力,未就业,,,,,,,,有,否",
-      "522632101001,0002,张伟," + id_with_check("52263219900101003") + ",户主,13900001111,技能劳动力,失业,,,,,,,,无,是",
-      "522632101001,0002,张小雨," + id_with_check("52263220080101004") + ",子女,,普通劳动力,已就业,县内,榕江县扶贫车间,2026-03,6,2200,否,否,,否",
-      "522632102001,0007,欧阳娜娜," + id_with_check("52263219750720006") + ",户主,13700002222,丧失劳动力,未就业,,,,,,,,,否",
-      "522632102001,0007,阿依古丽·买买提," + id_with_check("52263219950909007") + ",配偶,15800003333,普通劳动力,已就业,省内县外,贵阳某物流公司,2025-10,10,3800,是,否,,是",
+      "522632101001,0001,王小明," + idc("52263219800101001") + ",户主,13812345678,普通劳动力,已就业,省外,广东某电子厂,2026-02,8,4500,是,是,,否",
+      "522632101001,0001,李芳," + idc("52263219850305002") + ",配偶,,普通劳动力,未就业,,,,,,,,有,否",
+      "522632101001,0002,张伟," + idc("52263219900101003") + ",户主,13900001111,技能劳动力,失业,,,,,,,,无,是",
+      "522632101001,0002,张小雨," + idc("52263220080101004") + ",子女,,普通劳动力,已就业,县内,榕江县扶贫车间,2026-03,6,2200,否,否,,否",
+      "522632102001,0007,欧阳娜娜," + idc("52263219750720006") + ",户主,13700002222,丧失劳动力,未就业,,,,,,,,,否",
+      "522632102001,0007,阿依古丽·买买提," + idc("52263219950909007") + ",配偶,15800003333,普通劳动力,已就业,省内县外,贵阳某物流公司,2025-10,10,3800,是,否,,是",
   };
 }
 
@@ -85,11 +85,11 @@ TEST_CASE("bad rows are reported by physical line - column and rule - and nothin
                     // line 2: fine
                     base_rows()[0] + "\n" +
                     // line 3: wrong check character
-                    "522632101001,0003,赵六," + id_with_check("52263219900101008").substr(0, 17) + "0,户主,,普通劳动力,,,,,,,,,,\n" +
+                    "522632101001,0003,赵六," + idc("52263219900101008").substr(0, 17) + "0,户主,,普通劳动力,,,,,,,,,,\n" +
                     // line 4 and 5: a quoted remark spanning two physical lines (the 户编号 cell)
-                    "522632101001,\"00\n04\",钱七," + id_with_check("52263219900101009") + ",户主,,普劳,,,,,,,,,,\n" +
+                    "522632101001,\"00\n04\",钱七," + idc("52263219900101009") + ",户主,,普劳,,,,,,,,,,\n" +
                     // line 6: bad income and bad month
-                    "522632101001,0005,孙八," + id_with_check("52263219900101010") + ",户主,,普通劳动力,已就业,省外,某厂,2026-13,8,abc,,,,\n" +
+                    "522632101001,0005,孙八," + idc("52263219900101010") + ",户主,,普通劳动力,已就业,省外,某厂,2026-13,8,abc,,,,\n" +
                     // line 7: Excel-damaged ID
                     "522632101001,0006,周九,5.22632E+17,户主,,普通劳动力,,,,,,,,,,\n";
   // Make line 3's ID check character certainly wrong.
@@ -194,11 +194,11 @@ TEST_CASE("a dry run reports problems and writes nothing", "[ops][import]") {
 TEST_CASE("headers by alias - extra columns reported - required columns enforced", "[ops][import]") {
   Fixture f;
   std::string csv = "行政村代码,户号,姓名,身份证号码,手机号,劳动能力,备用列\n522632101001,0001,王小明," +
-                    id_with_check("52263219800101001") + ",138 1234 5678,普通劳动力,xyz\n";
+                    idc("52263219800101001") + ",138 1234 5678,普通劳动力,xyz\n";
   auto r = f.import(csv).take();
   CHECK(r.written);
   REQUIRE(r.extra_columns == std::vector<std::string>{"备用列"});
-  auto id = f.store->natural_keys().person(id_with_check("52263219800101001"));
+  auto id = f.store->natural_keys().person(idc("52263219800101001"));
   auto p = f.store->get(id);
   REQUIRE(p);
   CHECK(p->value_or(tz::test::resources().schema.entity(EntityType::person).require("phone").id) == "13812345678");
@@ -223,15 +223,15 @@ TEST_CASE("a field added to the schema only at test time is imported - validated
   TempDir dir;
   auto store = tz::test::make_store(dir.path(), {}, &schema);
   std::string good = "村代码,户编号,姓名,身份证号,劳动技能,就业状态,外出意愿,微信\n522632101001,0001,王小明," +
-                     id_with_check("52263219800101001") + ",普通劳动力,未就业,有,139-0000-1111\n";
+                     idc("52263219800101001") + ",普通劳动力,未就业,有,139-0000-1111\n";
   auto r = ops::import_roster(*store, good, tz::test::import_env()).take();
   REQUIRE(r.written);
-  auto p = store->get(store->natural_keys().person(id_with_check("52263219800101001")));
+  auto p = store->get(store->natural_keys().person(idc("52263219800101001")));
   REQUIRE(p);
   CHECK(p->value_or(40) == "13900001111");
 
   // Validated: a phone-typed field refuses garbage with the generic format rule, naming its label.
-  std::string bad = "村代码,户编号,姓名,身份证号,微信号\n522632101001,0001,王小明," + id_with_check("52263219800101001") + ",abc\n";
+  std::string bad = "村代码,户编号,姓名,身份证号,微信号\n522632101001,0001,王小明," + idc("52263219800101001") + ",abc\n";
   auto rb = ops::import_roster(*store, bad, tz::test::import_env()).take();
   bool found = false;
   for (auto& pr : rb.problems)

@@ -26,8 +26,7 @@ std::string lookup_key(std::string_view s) {
   std::string k = text::remove_spaces(text::normalize_width(s));
   for (auto& c : k)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  // Headers often carry a unit or note in brackets, e.g. 月收入（元）; keep them distinct but
-  // normalise the two bracket forms, which normalize_width has already folded to ASCII.
+  // Full-width brackets (月收入（元）) were folded to ASCII by normalize_width, so both forms match.
   return k;
 }
 

@@ -1,6 +1,9 @@
 // Exact lookups through keyed hashes, and name / pinyin search over decrypted names.
 #include "tz/ops/find.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 #include "tz/model/id_number.hpp"
 #include "tz/model/phone.hpp"
 #include "tz/ops/records.hpp"
@@ -77,8 +80,8 @@ std::vector<FindHit> find_people(const DeviceStore& store, std::string_view text
   bool latin = true;
   for (unsigned char ch : q)
     if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))) latin = false;
-  std::string q_pinyin = latin ? text::to_upper_ascii(q) : pinyin.full(q);
-  for (auto& ch : q_pinyin) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  // PinyinCache lower-cases ASCII too, so a Latin query and a Han query compare alike.
+  std::string q_pinyin = pinyin.full(q);
   store.scan(EntityType::person, [&](EntityRow&& row) {
     if (hits.size() >= limit) return;
     const std::string* name = row.entity.value(f_name);
@@ -91,6 +94,10 @@ std::vector<FindHit> find_people(const DeviceStore& store, std::string_view text
     std::string full = pinyin.full(*name);
     if (full.find(q_pinyin) != std::string::npos || (latin && pinyin.initials(*name).rfind(q_pinyin, 0) == 0))
       hits.push_back(hit_of(row, "pinyin"));
+  });
+  // Scan order is by record id; show people as the lists do, by village and household.
+  std::sort(hits.begin(), hits.end(), [](const FindHit& a, const FindHit& b) {
+    return std::tie(a.village, a.household_no, a.name, a.id) < std::tie(b.village, b.household_no, b.name, b.id);
   });
   return hits;
 }

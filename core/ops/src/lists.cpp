@@ -9,6 +9,7 @@
 #include "tz/model/id_number.hpp"
 #include "tz/model/validation.hpp"
 #include "tz/ops/population.hpp"
+#include "tz/ops/records.hpp"
 #include "tz/util/text.hpp"
 
 namespace tz::ops {
@@ -116,19 +117,12 @@ Result<Table> make_list(const DeviceStore& store, const Resources& resources, co
     else if (o.kind == "willing") include = d.in_labour_count && !d.employed && d.willing;
     else if (o.kind == "returned") include = d.returned;
     else if (o.kind == "flagged") {
-      auto values = [](const Entity* e) {
-        FieldValues v;
-        if (e)
-          for (auto& [f, fv] : e->fields)
-            if (auto* s = fv.shown()) v[f] = s->value;
-        return v;
-      };
       auto add = [&](const std::vector<Problem>& ps_) { problems.insert(problems.end(), ps_.begin(), ps_.end()); };
-      if (facts.household) add(validate_record(schema.entity(EntityType::household), values(facts.household), vctx));
-      add(validate_record(ps, values(p), vctx));
+      if (facts.household) add(validate_record(schema.entity(EntityType::household), shown_values(facts.household), vctx));
+      add(validate_record(ps, shown_values(p), vctx));
       ValidationContext jctx = vctx;
       jctx.person_birth = birth_of_id(p->value_or(f_id));
-      for (auto* j : facts.jobs) add(validate_record(schema.entity(EntityType::job), values(j), jctx));
+      for (auto* j : facts.jobs) add(validate_record(schema.entity(EntityType::job), shown_values(j), jctx));
       // A conflict between two collectors' values is also something to verify.
       for (auto* e : std::initializer_list<const Entity*>{p, facts.household})
         if (e)

@@ -111,11 +111,8 @@ Result<SaveReport> save_drafts(DeviceStore& store, const std::vector<Draft>& dra
     auto c = idn::check_id(it->second, CivilDate{9999, 12, 31});
     if (!c.ok()) continue;
     if (auto other = person_by_id_number(store, c.id18); other && *other != drafts[i].id) {
-      const FieldValues theirs = [&] {
-        auto e = store.get(*other);
-        return shown_values(e ? &*e : nullptr);
-      }();
-      std::string name = theirs.count(ps.require("name").id) ? theirs.at(ps.require("name").id) : other->hex();
+      auto theirs = store.get(*other);
+      std::string name = theirs ? theirs->value_or(ps.require("name").id, other->hex()) : other->hex();
       report.problems.emplace_back(i, Problem{"person.id_number.taken", Severity::error, "id_number",
                                               "身份证号已登记在“" + name + "”名下（记录 " + other->hex() + "）",
                                               "the ID number is already registered to \"" + name + "\" (record " + other->hex() + ")"});

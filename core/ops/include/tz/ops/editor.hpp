@@ -37,6 +37,17 @@ class Editor {
   bool set(Entity& e, FieldId field, const std::string& value);
   void add_lookup(LookupKind kind, std::string key, const EntityId& entity);
 
+  // Sync (DeviceSync): replaces an entity's whole merge state as received from the server, or
+  // merged with what it pulled; no change is recorded. Village, parent, flags and lookups follow as
+  // for an edit (a household moving village carries its people).
+  void put_state(const EntityState& state);
+  // The merge state of an entity as staged or stored (live versions plus extras); nullopt if absent.
+  std::optional<EntityState> state(const EntityId& id);
+  // Drops an entity (it left the device's scope): its row and lookups go; its changes stay in the log.
+  void remove(const EntityId& id);
+  // Stages sync bookkeeping written in the same transaction as the states (DeviceSync).
+  WriteBatch& batch() { return batch_; }
+
   size_t change_count() const { return changes_written_ + batch_.changes.size(); }
   // Writes what is staged so far into the operation's transaction (opened on the first flush) and
   // frees it; later finds read it back from the store. A large import flushes every few thousand

@@ -14,6 +14,7 @@
 #include "tz/crypto/crypto.hpp"
 #include "tz/crypto/natural_keys.hpp"
 #include "tz/model/hlc.hpp"
+#include "tz/model/merge.hpp"
 #include "tz/model/period.hpp"
 #include "tz/model/record.hpp"
 #include "tz/model/schema.hpp"
@@ -41,6 +42,33 @@ struct StoreInfo {
   int schema_version = 0;
   std::string derived_period;  // the period ("YEAR:as-of") the person flags were computed for
   StoreConfig config;
+  SyncState sync;
+};
+
+// Where the device stands with its server (SPEC §5 Push / Pull / Epochs). Written only together with
+// what it describes (a pull page's records, a push's acknowledgement), in one transaction.
+struct SyncState {
+  std::string server_epoch;      // the server epoch of the last successful exchange ("" never synced)
+  uint64_t cursor = 0;           // the server sequence up to which pull pages are applied
+  bool own_values = true;        // pulling from cursor 0: the device's own changes come with values
+  uint64_t request_counter = 0;  // the last request counter used (stored before a request is sent)
+  // Set after a rolled-back refusal or a new server epoch: pull from cursor 0 before pushing again.
+  bool full_pull_needed = false;
+};
+
+// What the server decided about one of this device's own changes (only non-default ones are kept).
+enum class OwnStatus : uint8_t { normal = 0, quarantined = 1, rejected = 2 };
+
+// A notice for the collector (`notices`), as received in a pull page.
+struct StoredNotice {
+  uint64_t server_seq = 0;
+  uint8_t kind = 0;             // tz::sync::NoticeRecord::Kind
+  EntityType type = EntityType::person;
+  EntityId entity;
+  FieldId field = 0;
+  VersionId version;
+  std::string reason_zh;
+  std::string reason_en;
 };
 
 // The form of StoreInfo::derived_period for a period.
@@ -49,9 +77,21 @@ std::string period_key(const Period& p);
 // Exact lookups through keyed hashes; the key never appears in the file.
 enum class LookupKind : uint8_t { id_number = 1, phone = 2, name = 3 };
 
+// The merge bookkeeping of an entity beside its live versions (merge.hpp EntityState): ids that
+// bases have superseded, per field, and the bases of live deletions. Not personal data.
+struct MergeExtras {
+  FlatMap<FieldId, std::vector<VersionId>> superseded;
+  FlatMap<VersionId, std::vector<VersionId>> deletion_bases;
+  bool empty() const { return superseded.empty() && deletion_bases.empty(); }
+};
+// Conversions between a stored entity (live versions + extras) and the merge state.
+EntityState to_state(const Entity& e, const MergeExtras& extras);
+void from_state(const EntityState& s, Entity& e, MergeExtras& extras);
+
 // One entity as written: its full state plus the plaintext columns the store indexes.
 struct EntityRow {
   Entity entity;
+  MergeExtras merge;
   std::string village;               // the village the entity belongs to (scope, status by village)
   std::optional<EntityId> parent;    // person -> household, job/visit -> person or household
   uint32_t flags = 0;                // kFlag* bits, readable without the passphrase
@@ -89,6 +129,16 @@ struct WriteBatch {
   std::string derived_period;        // when set: the period the person flags are now valid for
   Hlc clock;                         // the clock after the changes
   std::string crash_point;           // named crash point just before commit
+  // Sync (tz::ops::DeviceSync):
+  std::vector<EntityId> removed;     // entity rows (and their lookups) to delete
+  // Own changes to put into the log at sequence numbers below next_seq that the log lacks (a store
+  // restored from an older copy gets back, from the server, the changes it had lost).
+  std::vector<FieldChange> restored_changes;
+  std::vector<std::pair<uint64_t, OwnStatus>> own_status;  // seq -> status (normal erases)
+  std::vector<StoredNotice> notices;
+  std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> configs;  // key -> (version, value)
+  std::optional<SyncState> sync;
+  std::optional<uint64_t> acked_seq;  // the server's acknowledgement
 };
 
 struct ScryptCost {
@@ -125,6 +175,18 @@ class DeviceStore {
 
   // Changes not yet acknowledged by the server, in sequence order.
   virtual std::vector<FieldChange> changes_after(uint64_t seq) const = 0;
+  // At most `limit` changes with seq > after, in order (a push batch).
+  virtual std::vector<FieldChange> changes_range(uint64_t after, size_t limit) const = 0;
+  // Every own change with a non-normal status.
+  virtual std::vector<std::pair<uint64_t, OwnStatus>> own_statuses() const = 0;
+  virtual std::vector<StoredNotice> notices() const = 0;
+  // The configuration records received (key -> version, value).
+  virtual std::optional<std::pair<uint64_t, std::string>> sync_config(const std::string& key) const = 0;
+  // Renumbers every change with seq > after to new_first, new_first + 1, ... (SPEC §5 Epochs: after a
+  // rolled-back refusal), rewriting the version ids in the change log (including bases of later
+  // changes) and in every entity's live versions, superseded ids and deletion bases; next_seq follows.
+  // One transaction.
+  virtual Status renumber_changes(uint64_t after, uint64_t new_first) = 0;
   virtual uint64_t pending_change_count() const = 0;
 
   // A new timestamp from the store's hybrid logical clock (not yet persisted: write() does).

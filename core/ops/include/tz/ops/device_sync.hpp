@@ -1,0 +1,77 @@
+// The device side of sync (SPEC §5): pushes the change log after the server's acknowledgement in
+// batches, pulls pages after the cursor and applies each in one transaction (the cursor is stored in
+// it, never before), keeps unpushed edits visible, raises the clock to what it pulls, and recovers
+// from a rolled-back refusal (renumber, pull from cursor 0, push again) and from a new server epoch
+// (re-push what the server lacks, pull from cursor 0). Over a DeviceStore and a Transport.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "tz/store/device_store.hpp"
+#include "tz/sync/protocol.hpp"
+#include "tz/sync/scope.hpp"
+#include "tz/sync/transport.hpp"
+
+namespace tz::ops {
+
+struct DeviceSyncOptions {
+  size_t push_batch = 2000;       // changes per push request
+  uint32_t page_records = 2000;   // records asked for per pull page
+  int max_exchanges = 100000;     // a bound on requests in one sync() (it gives up with an error)
+  std::string collector;          // recorded nowhere; for messages
+  sync::Limits limits;            // what replies may hold
+};
+
+struct PushResult {
+  uint64_t sent = 0;            // changes sent in the request
+  uint64_t acked_seq = 0;       // after the reply
+  uint64_t applied = 0, conflicts = 0, quarantined = 0, duplicates = 0, restamped = 0;
+  bool done = false;            // nothing left to push
+};
+
+struct PullResult {
+  uint64_t records = 0;
+  bool more = false;
+};
+
+struct SyncReport {
+  uint64_t pushed = 0, applied = 0, conflicts = 0, quarantined = 0, duplicates = 0, restamped = 0;
+  uint64_t pulled_records = 0, pages = 0, exchanges = 0;
+  bool rolled_back_recovered = false;  // a rolled-back refusal was met and recovered from
+  bool new_server_epoch = false;       // the server's epoch changed since the last sync
+};
+
+// Not thread-safe; one sync at a time on one store (the store's own rule).
+class DeviceSync {
+ public:
+  // now: the device's wall clock in ms (injected).
+  DeviceSync(DeviceStore& store, sync::Transport& transport, std::function<int64_t()> now,
+             DeviceSyncOptions options = {});
+
+  // Pushes everything, then pulls everything, handling refusals and epochs; resumable (a cut-off
+  // exchange is an error and the next sync() goes on from what was stored).
+  Result<SyncReport> sync();
+  // One push request (the simulator's partial syncs).
+  Result<PushResult> push_once();
+  // One pull page.
+  Result<PullResult> pull_once();
+
+ private:
+  Status handle_push_refusal(const sync::PushReply& reply);
+  Status apply_page(const sync::PullPage& page);
+  void note_epoch(const std::string& server_epoch);
+
+  DeviceStore& store_;
+  sync::Transport& transport_;
+  std::function<int64_t()> now_;
+  DeviceSyncOptions options_;
+};
+
+// The SPEC §5 digest of a device's scope: every entity held whose villages (computed from the
+// device's own states, as the server computes them) the scope holds, by id, with tz::digest of its
+// state. Equal to SyncServer::scope_digest after everyone pushed and pulled.
+std::string device_scope_digest(const DeviceStore& store, const sync::Scope& scope);
+
+}  // namespace tz::ops

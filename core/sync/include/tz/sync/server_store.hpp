@@ -1,0 +1,125 @@
+// The county server's store, behind an interface so that PostgreSQL can sit beside SQLite without
+// touching the sync logic (server.hpp). It keeps: every device with its scope and acknowledged
+// sequence; every change the server accepted or holds in quarantine, by version id; every entity's
+// merge state with the villages it belongs to and the entities it belongs to; the pull stream (a log
+// numbered by server sequence, visible in order); and the store's epoch and clock.
+// One transaction at a time; a store is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tz/model/hlc.hpp"
+#include "tz/model/ids.hpp"
+#include "tz/model/merge.hpp"
+#include "tz/model/record.hpp"
+#include "tz/sync/scope.hpp"
+#include "tz/util/error.hpp"
+
+namespace tz::sync {
+
+struct DeviceRecord {
+  DeviceId id;
+  Scope scope;
+  uint64_t acked_seq = 0;      // every change of the device up to here is held (applied or quarantined)
+  uint64_t last_counter = 0;   // the last request counter accepted
+  uint64_t retired_after = 0;  // retired: changes after this sequence are quarantined (0 = active)
+  bool retired = false;
+  bool revoked = false;
+  int64_t clock_offset_ms = 0; // device wall clock minus server clock at the last push
+  int64_t last_push_ms = 0;    // server time of the last push
+};
+
+// A change as the server holds it.
+struct StoredChange {
+  enum class Status : uint8_t { applied = 0, quarantined = 1, rejected = 2 };
+  FieldChange change;      // change.ts is the stamp in force (the server's when it re-stamped)
+  Hlc device_ts;           // the timestamp the device sent
+  int64_t server_ms = 0;   // receipt time
+  Status status = Status::applied;
+  std::string reason;      // bilingual() text, for quarantined and rejected
+  uint64_t server_seq = 0; // the log row that made it live (0 while quarantined or rejected)
+  bool restamped() const { return !(change.ts == device_ts); }
+};
+
+// What the pull stream holds. Payload layouts are private to server.cpp.
+enum class LogKind : uint8_t {
+  version = 1,       // a change became live: key = its version id
+  conflict = 2,      // a field now holds more than one value: field
+  decision = 3,      // for the sender of a change: a decision about it
+  notice = 4,        // for one device: a notice
+  config = 5,        // county configuration
+  membership = 6,    // an entity's villages changed: payload holds old and new villages
+  scope_change = 7,  // a device's scope changed: payload holds old and new scope
+};
+
+struct LogRow {
+  uint64_t seq = 0;                 // assigned by append
+  LogKind kind = LogKind::version;
+  std::optional<DeviceId> target;   // for decision, notice and scope_change: the one device concerned
+  EntityType type = EntityType::person;
+  EntityId entity;
+  std::vector<std::string> villages;  // the villages the row concerns (old and new); scope filter
+  VersionId version;                // version, decision, notice: the change concerned
+  std::string payload;
+};
+
+struct EntityRecord {
+  EntityState state;
+  std::vector<std::string> villages;  // sorted: own villages plus those of its parents
+  std::vector<EntityId> parents;      // sorted: parents_of(state)
+  uint64_t last_seq = 0;              // the last log row about it
+};
+
+class ServerStore {
+ public:
+  virtual ~ServerStore() = default;
+
+  virtual const std::string& epoch() const = 0;
+
+  // One write transaction. commit makes it durable (synchronous=FULL) before returning; the crash
+  // points fire just before and just after COMMIT. A failure inside leaves the store as it was
+  // once rollback() is called.
+  virtual void begin() = 0;
+  virtual void commit(const char* crash_before, const char* crash_after) = 0;
+  virtual void rollback() = 0;
+
+  virtual Hlc clock() const = 0;
+  virtual void set_clock(Hlc clock) = 0;
+
+  virtual std::optional<DeviceRecord> device(const DeviceId& id) const = 0;
+  virtual void put_device(const DeviceRecord& d) = 0;
+  virtual std::vector<DeviceRecord> devices() const = 0;
+
+  virtual std::optional<StoredChange> change(const VersionId& id) const = 0;
+  virtual void put_change(const StoredChange& c) = 0;  // insert or replace by version id
+  // Changes held in quarantine (status quarantined), in order of version id.
+  virtual std::vector<StoredChange> quarantined() const = 0;
+
+  virtual std::optional<EntityRecord> entity(const EntityId& id) const = 0;
+  virtual void put_entity(const EntityRecord& e) = 0;
+  // Entities whose parents include `parent`.
+  virtual std::vector<EntityId> children(const EntityId& parent) const = 0;
+  // Every entity, in id order.
+  virtual void scan_entities(const std::function<void(const EntityRecord&)>& fn) const = 0;
+
+  // Appends a row (seq = last_seq() + 1, returned). Rows become visible to log_after in order.
+  virtual uint64_t append(LogRow row) = 0;
+  virtual uint64_t last_seq() const = 0;
+  // Up to limit rows with seq > after, in order.
+  virtual std::vector<LogRow> log_after(uint64_t after, size_t limit) const = 0;
+
+  // Configuration by key: (version, value).
+  virtual std::optional<std::pair<uint64_t, std::string>> config(const std::string& key) const = 0;
+  virtual void put_config(const std::string& key, uint64_t version, const std::string& value) = 0;
+};
+
+// SQLite (WAL, synchronous=FULL). Creates the store (with a new random epoch) when dir has none.
+Result<std::unique_ptr<ServerStore>> open_sqlite_server_store(const std::filesystem::path& dir);
+
+}  // namespace tz::sync

@@ -20,7 +20,7 @@ struct DeviceSyncOptions {
   size_t push_batch = 2000;       // changes per push request
   uint32_t page_records = 2000;   // records asked for per pull page
   int max_exchanges = 100000;     // a bound on requests in one sync() (it gives up with an error)
-  std::string collector;          // recorded nowhere; for messages
+  MergeMode merge_mode = MergeMode::correct;  // test seam (simulator): must match the server's
   sync::Limits limits;            // what replies may hold
 };
 

@@ -81,6 +81,8 @@ class ServerStore {
   virtual ~ServerStore() = default;
 
   virtual const std::string& epoch() const = 0;
+  // A new random epoch (after a restore: devices then re-push and pull from cursor 0).
+  virtual void new_epoch() = 0;
 
   // One write transaction. commit makes it durable (synchronous=FULL) before returning; the crash
   // points fire just before and just after COMMIT. A failure inside leaves the store as it was

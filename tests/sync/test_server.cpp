@@ -175,7 +175,7 @@ TEST_CASE("A timestamp far ahead is re-stamped and a retry learns the same stamp
   REQUIRE(own[0].decisions.size() == 1);
   CHECK(own[0].decisions[0].ts == stamp);
   // The wrong clock is a notice to the device.
-  auto notices = only<NoticeRecord>(pull_all(*f.server, a.id, 1));
+  auto notices = only<NoticeRecord>(pull_all(*f.server, a.id, 0));
   REQUIRE(notices.size() == 1);
   CHECK(notices[0].kind == NoticeRecord::Kind::clock);
   auto dev = f.store->device(a.id);
@@ -281,7 +281,7 @@ TEST_CASE("A household whose village is in conflict is in both villages' scopes"
   ServerFixture f;
   FakeDevice a{tz::test::test_device(1)};
   FakeDevice t{tz::test::test_device(3)};
-  REQUIRE(f.server->register_device(a.id, {kVillageA}));
+  REQUIRE(f.server->register_device(a.id, {tz::test::kTownship}));
   REQUIRE(f.server->register_device(t.id, {tz::test::kTownship}));
   auto hh = tz::test::test_entity(1), person = tz::test::test_entity(2);
   household_with_person(t, hh, person, kVillageA, "张三");

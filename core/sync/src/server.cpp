@@ -198,6 +198,7 @@ struct SyncServer::Impl {
   bool merge_in(StoredChange& sc) {
     const FieldChange& c = sc.change;
     auto rec = store.entity(c.entity);
+    const bool created = !rec;
     if (!rec) {
       rec.emplace();
       rec->state.type = c.type;
@@ -231,10 +232,14 @@ struct SyncServer::Impl {
       cr.payload = w.take();
       rec->last_seq = store.append(std::move(cr));
     }
-    store.put_entity(*rec);
-    if (now != before) {
+    if (now != before && !created) {
       log_membership(*rec, now);
       propagate(c.entity);
+    } else {
+      // A new entity placed by its first change: that change's row already names its villages, so
+      // no device needs a scope entry for it.
+      rec->villages = now;
+      store.put_entity(*rec);
     }
     return conflict;
   }

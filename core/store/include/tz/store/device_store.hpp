@@ -32,6 +32,17 @@ struct StoreConfig {
   std::string region_tree_version;
 };
 
+// Where the device stands with its server (SPEC §5 Push / Pull / Epochs). Written only together with
+// what it describes (a pull page's records, a push's acknowledgement), in one transaction.
+struct SyncState {
+  std::string server_epoch;      // the server epoch of the last successful exchange ("" never synced)
+  uint64_t cursor = 0;           // the server sequence up to which pull pages are applied
+  bool own_values = true;        // pulling from cursor 0: the device's own changes come with values
+  uint64_t request_counter = 0;  // the last request counter used (stored before a request is sent)
+  // Set after a rolled-back refusal or a new server epoch: pull from cursor 0 before pushing again.
+  bool full_pull_needed = false;
+};
+
 struct StoreInfo {
   DeviceId device;
   std::string epoch;         // random, new after a restore
@@ -43,17 +54,6 @@ struct StoreInfo {
   std::string derived_period;  // the period ("YEAR:as-of") the person flags were computed for
   StoreConfig config;
   SyncState sync;
-};
-
-// Where the device stands with its server (SPEC §5 Push / Pull / Epochs). Written only together with
-// what it describes (a pull page's records, a push's acknowledgement), in one transaction.
-struct SyncState {
-  std::string server_epoch;      // the server epoch of the last successful exchange ("" never synced)
-  uint64_t cursor = 0;           // the server sequence up to which pull pages are applied
-  bool own_values = true;        // pulling from cursor 0: the device's own changes come with values
-  uint64_t request_counter = 0;  // the last request counter used (stored before a request is sent)
-  // Set after a rolled-back refusal or a new server epoch: pull from cursor 0 before pushing again.
-  bool full_pull_needed = false;
 };
 
 // What the server decided about one of this device's own changes (only non-default ones are kept).
@@ -91,10 +91,10 @@ void from_state(const EntityState& s, Entity& e, MergeExtras& extras);
 // One entity as written: its full state plus the plaintext columns the store indexes.
 struct EntityRow {
   Entity entity;
-  MergeExtras merge;
   std::string village;               // the village the entity belongs to (scope, status by village)
   std::optional<EntityId> parent;    // person -> household, job/visit -> person or household
   uint32_t flags = 0;                // kFlag* bits, readable without the passphrase
+  MergeExtras merge;                 // superseded ids and deletion bases (plaintext, NULL when empty)
 };
 
 // Person flags, computed whenever the person, its household, jobs or visits change, for the period
@@ -131,6 +131,8 @@ struct WriteBatch {
   std::string crash_point;           // named crash point just before commit
   // Sync (tz::ops::DeviceSync):
   std::vector<EntityId> removed;     // entity rows (and their lookups) to delete
+  // Entities whose lookup rows are deleted before `lookups` are added (a state replaced whole).
+  std::vector<EntityId> lookups_replaced;
   // Own changes to put into the log at sequence numbers below next_seq that the log lacks (a store
   // restored from an older copy gets back, from the server, the changes it had lost).
   std::vector<FieldChange> restored_changes;

@@ -40,7 +40,8 @@ class Editor {
 
   // Sync (DeviceSync): replaces an entity's whole merge state as received from the server, or
   // merged with what it pulled; no change is recorded. Village, parent, flags and lookups follow as
-  // for an edit (a household moving village carries its people).
+  // for an edit (a household moving village carries its people): the entity's lookup rows are
+  // replaced by one per live ID number and phone. A state with no live version removes the entity.
   void put_state(const EntityState& state);
   // The merge state of an entity as staged or stored (live versions plus extras); nullopt if absent.
   std::optional<EntityState> state(const EntityId& id);

@@ -134,10 +134,11 @@ struct WriteBatch {
   // Entities whose lookup rows are deleted before `lookups` are added (a state replaced whole).
   std::vector<EntityId> lookups_replaced;
   // Own changes to put into the log at sequence numbers below next_seq that the log lacks (a store
-  // restored from an older copy gets back, from the server, the changes it had lost).
+  // restored from an older copy gets back, from the server, the changes it had lost). A seq the log
+  // holds, or not below next_seq, refuses the whole batch; next_seq does not move.
   std::vector<FieldChange> restored_changes;
   std::vector<std::pair<uint64_t, OwnStatus>> own_status;  // seq -> status (normal erases)
-  std::vector<StoredNotice> notices;
+  std::vector<StoredNotice> notices;  // insert or ignore by (server_seq, version)
   std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> configs;  // key -> (version, value)
   std::optional<SyncState> sync;
   std::optional<uint64_t> acked_seq;  // the server's acknowledgement
@@ -181,13 +182,15 @@ class DeviceStore {
   virtual std::vector<FieldChange> changes_range(uint64_t after, size_t limit) const = 0;
   // Every own change with a non-normal status.
   virtual std::vector<std::pair<uint64_t, OwnStatus>> own_statuses() const = 0;
+  // By server_seq; the reasons are sealed, so this needs the passphrase.
   virtual std::vector<StoredNotice> notices() const = 0;
   // The configuration records received (key -> version, value).
   virtual std::optional<std::pair<uint64_t, std::string>> sync_config(const std::string& key) const = 0;
   // Renumbers every change with seq > after to new_first, new_first + 1, ... (SPEC §5 Epochs: after a
   // rolled-back refusal), rewriting the version ids in the change log (including bases of later
-  // changes) and in every entity's live versions, superseded ids and deletion bases; next_seq follows.
-  // One transaction.
+  // changes) and in every entity's live versions, superseded ids and deletion bases; own statuses move
+  // with their seqs; next_seq becomes new_first + their count. One transaction; new_first must exceed
+  // after (invalid_input), and no write transaction may be open.
   virtual Status renumber_changes(uint64_t after, uint64_t new_first) = 0;
   virtual uint64_t pending_change_count() const = 0;
 

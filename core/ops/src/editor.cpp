@@ -40,6 +40,7 @@ void Editor::prefetch(const std::vector<EntityId>& ids) {
       continue;
     }
     villages_[wanted[i]] = rows[i]->village;
+    if (!rows[i]->merge.empty()) extras_[wanted[i]] = std::move(rows[i]->merge);
     staged_.emplace(wanted[i], std::move(rows[i]->entity));
   }
 }
@@ -58,6 +59,7 @@ Entity* Editor::find(const EntityId& id) {
     return nullptr;
   }
   villages_[id] = row->village;
+  if (!row->merge.empty()) extras_[id] = std::move(row->merge);
   auto [it, _] = staged_.emplace(id, std::move(row->entity));
   return &it->second;
 }
@@ -99,14 +101,89 @@ bool Editor::set(Entity& e, FieldId field, const std::string& value) {
         if (v.value == shown->value) c.base.push_back(v.id);
   std::sort(c.base.begin(), c.base.end());
   c.schema_version = static_cast<uint32_t>(store_.schema().version());
-  apply_change(e, c);
+  apply_local(e, c);
   batch_.changes.push_back(std::move(c));
-  if (touched_set_.insert(e.id).second) touched_.push_back(e.id);
+  touch(e.id);
   return true;
+}
+
+void Editor::apply_local(Entity& e, const FieldChange& c) {
+  EntityState s;
+  s.type = e.type;
+  s.id = e.id;
+  FieldState& f = s.fields[c.field];
+  if (auto it = e.fields.find(c.field); it != e.fields.end()) f.live = std::move(it->second.live);
+  auto x = extras_.find(e.id);
+  if (x != extras_.end()) {
+    if (auto sup = x->second.superseded.find(c.field); sup != x->second.superseded.end()) f.superseded = std::move(sup->second);
+    if (c.field == kDeletedField) s.deletion_bases = std::move(x->second.deletion_bases);
+  }
+  merge_apply(s, c);
+  e.fields[c.field].live = std::move(f.live);
+  if (x == extras_.end() && f.superseded.empty() && s.deletion_bases.empty()) return;
+  MergeExtras& extras = extras_[e.id];
+  if (!f.superseded.empty()) extras.superseded[c.field] = std::move(f.superseded);
+  if (c.field == kDeletedField) extras.deletion_bases = std::move(s.deletion_bases);
+  if (extras.empty()) extras_.erase(e.id);
+}
+
+void Editor::touch(const EntityId& id) {
+  if (touched_set_.insert(id).second) touched_.push_back(id);
 }
 
 void Editor::add_lookup(LookupKind kind, std::string key, const EntityId& entity) {
   batch_.lookups.push_back(LookupRow{kind, std::move(key), entity});
+}
+
+void Editor::drop_staged_lookups(const EntityId& id) {
+  std::erase_if(batch_.lookups, [&](const LookupRow& l) { return l.entity == id; });
+}
+
+void Editor::put_state(const EntityState& state) {
+  bool live = std::any_of(state.fields.begin(), state.fields.end(), [](const auto& f) { return !f.second.live.empty(); });
+  if (!live) {
+    remove(state.id);
+    return;
+  }
+  Entity e;
+  MergeExtras extras;
+  from_state(state, e, extras);
+  drop_staged_lookups(state.id);
+  batch_.lookups_replaced.push_back(state.id);
+  if (e.type == EntityType::person) {
+    // The lookups an edit makes: every ID number and phone the person holds.
+    const auto& ps = store_.schema().entity(EntityType::person);
+    if (auto it = e.fields.find(ps.require("id_number").id); it != e.fields.end())
+      for (auto& v : it->second.live)
+        if (auto c = idn::check_id(v.value, CivilDate{9999, 12, 31}); c.ok()) add_lookup(LookupKind::id_number, c.id18, e.id);
+    if (auto it = e.fields.find(ps.require("phone").id); it != e.fields.end())
+      for (auto& v : it->second.live) add_lookup(LookupKind::phone, v.value, e.id);
+  }
+  staged_.insert_or_assign(state.id, std::move(e));
+  if (extras.empty())
+    extras_.erase(state.id);
+  else
+    extras_.insert_or_assign(state.id, std::move(extras));
+  missing_.erase(state.id);
+  touch(state.id);
+}
+
+std::optional<EntityState> Editor::state(const EntityId& id) {
+  const Entity* e = find(id);
+  if (!e) return std::nullopt;
+  auto x = extras_.find(id);
+  return to_state(*e, x == extras_.end() ? MergeExtras{} : x->second);
+}
+
+void Editor::remove(const EntityId& id) {
+  staged_.erase(id);
+  extras_.erase(id);
+  if (touched_set_.erase(id)) touched_.erase(std::find(touched_.begin(), touched_.end(), id));
+  created_.erase(id);
+  villages_.erase(id);
+  missing_.insert(id);
+  drop_staged_lookups(id);
+  batch_.removed.push_back(id);
 }
 
 std::string Editor::village_of(const EntityId& id, int depth) {
@@ -189,7 +266,7 @@ void Editor::update_derived(std::vector<EntityRow>& rows) {
       for (auto& r : it->second) stored_columns[r.entity.id] = {r.village, r.flags};
     }
     for (auto& r : it->second)
-      if (!touched_set_.count(r.entity.id)) out.push_back(&r.entity);
+      if (!touched_set_.count(r.entity.id) && !missing_.count(r.entity.id)) out.push_back(&r.entity);
     return out;
   };
   std::unordered_map<EntityId, EntityRow, IdHash> stored_rows;  // people and households not staged
@@ -260,8 +337,18 @@ void Editor::update_derived(std::vector<EntityRow>& rows) {
   if (keep_valid) batch_.derived_period = period_key(deriver_->period());
 }
 
+namespace {
+
+// Whether a batch holds sync bookkeeping (which may come without any entity or change).
+bool has_sync_part(const WriteBatch& b) {
+  return !b.removed.empty() || !b.restored_changes.empty() || !b.own_status.empty() || !b.notices.empty() ||
+         !b.configs.empty() || b.sync || b.acked_seq;
+}
+
+}  // namespace
+
 Status Editor::flush() {
-  if (batch_.changes.empty() && touched_.empty()) return ok_status();
+  if (batch_.changes.empty() && touched_.empty() && !has_sync_part(batch_)) return ok_status();
   // Households first, so persons see their village; then persons; then the rest.
   std::vector<std::pair<int, Entity*>> order;
   order.reserve(touched_.size());
@@ -278,8 +365,15 @@ Status Editor::flush() {
     batch_.entities.push_back(std::move(row));
   }
   update_derived(batch_.entities);
-  // The rows take the staged entities.
-  for (size_t i = 0; i < order.size(); ++i) batch_.entities[i].entity = std::move(*order[i].second);
+  // The rows take the staged entities and their extras.
+  for (size_t i = 0; i < order.size(); ++i) {
+    EntityRow& row = batch_.entities[i];
+    if (auto x = extras_.find(row.entity.id); x != extras_.end()) {
+      row.merge = std::move(x->second);
+      extras_.erase(x);
+    }
+    row.entity = std::move(*order[i].second);
+  }
   batch_.clock = ts_;
   if (!txn_open_) {
     if (auto st = store_.begin_write(); !st) return st;

@@ -11,6 +11,7 @@ namespace {
 
 constexpr uint8_t kFieldsFormat = 1;
 constexpr uint8_t kChangesFormat = 1;
+constexpr uint8_t kMergeFormat = 1;
 constexpr uint8_t kSameEntity = 0x80;
 
 // Interns devices and collectors of one blob. An entity's versions come from a handful of devices
@@ -196,6 +197,68 @@ void decode_changes(std::string_view bytes, std::vector<FieldChange>& out) {
     out.push_back(std::move(c));
   }
   if (!r.done()) throw Failure(ErrorCode::store_corrupt, {"trailing bytes in change blob"});
+}
+
+namespace {
+
+void write_ids(ByteWriter& w, Tables& t, const std::vector<VersionId>& ids) {
+  w.varint(ids.size());
+  for (auto& id : ids) {
+    w.varint(t.device(id.device));
+    w.varint(id.seq.value);
+  }
+}
+
+std::vector<VersionId> read_ids(ByteReader& r, const ReadTables& t) {
+  std::vector<VersionId> ids(r.checked_count(r.varint(), 2));
+  for (auto& id : ids) {
+    id.device = t.device(r.varint());
+    id.seq.value = r.varint();
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::string encode_merge(const MergeExtras& m) {
+  Tables tables;
+  ByteWriter body;
+  body.varint(m.superseded.size());
+  for (auto& [f, ids] : m.superseded) {
+    body.varint(f);
+    write_ids(body, tables, ids);
+  }
+  body.varint(m.deletion_bases.size());
+  for (auto& [id, base] : m.deletion_bases) {
+    body.varint(tables.device(id.device));
+    body.varint(id.seq.value);
+    write_ids(body, tables, base);
+  }
+  ByteWriter w;
+  w.u8(kMergeFormat);
+  tables.write(w);
+  w.raw(body.data());
+  return w.take();
+}
+
+void decode_merge(std::string_view bytes, MergeExtras& out) {
+  ByteReader r(bytes);
+  if (r.u8() != kMergeFormat) throw Failure(ErrorCode::store_corrupt, {"unknown merge blob format"});
+  ReadTables t;
+  t.read(r);
+  size_t ns = r.checked_count(r.varint(), 2);
+  for (size_t i = 0; i < ns; ++i) {
+    auto f = static_cast<FieldId>(r.varint());
+    out.superseded[f] = read_ids(r, t);
+  }
+  size_t nd = r.checked_count(r.varint(), 3);
+  for (size_t i = 0; i < nd; ++i) {
+    VersionId id;
+    id.device = t.device(r.varint());
+    id.seq.value = r.varint();
+    out.deletion_bases[id] = read_ids(r, t);
+  }
+  if (!r.done()) throw Failure(ErrorCode::store_corrupt, {"trailing bytes in merge blob"});
 }
 
 }  // namespace tz::store_codec

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tz/model/record.hpp"
+#include "tz/store/device_store.hpp"
 
 namespace tz::store_codec {
 
@@ -17,5 +18,9 @@ void decode_fields(std::string_view bytes, Entity& e);
 // A run of consecutive changes by one device: first seq, then each change without its version id.
 std::string encode_changes(const std::vector<FieldChange>& changes, size_t begin, size_t end);
 void decode_changes(std::string_view bytes, std::vector<FieldChange>& out);
+
+// An entity's merge bookkeeping (superseded ids, deletion bases); callers store nothing when empty.
+std::string encode_merge(const MergeExtras& m);
+void decode_merge(std::string_view bytes, MergeExtras& out);
 
 }  // namespace tz::store_codec

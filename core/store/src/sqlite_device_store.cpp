@@ -5,18 +5,29 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "entity_codec.hpp"
 #include "tz/store/device_store.hpp"
+#include "tz/util/bytes.hpp"
 #include "tz/util/crash_point.hpp"
 
 namespace tz {
 
 namespace {
 
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
 constexpr size_t kChangesPerGroup = 256;
 constexpr const char* kDbName = "store.db";
+
+// What format 2 added to format 1 besides the `merge` column of `entities` (docs/storage.md).
+constexpr const char* kFormat2Tables =
+    "CREATE INDEX lookup_entity ON lookup(entity);"
+    "CREATE TABLE own_status(seq INTEGER PRIMARY KEY, status INTEGER NOT NULL);"
+    "CREATE TABLE notices(server_seq INTEGER NOT NULL, version BLOB NOT NULL, kind INTEGER NOT NULL,"
+    "  type INTEGER NOT NULL, entity BLOB NOT NULL, field INTEGER NOT NULL, reason BLOB NOT NULL,"
+    "  PRIMARY KEY(server_seq, version)) WITHOUT ROWID;"
+    "CREATE TABLE sync_config(key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;";
 
 std::string blob_of(const SQLite::Column& c) {
   return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
@@ -49,6 +60,38 @@ StoreConfig config_from_json(const nlohmann::json& j) {
   return c;
 }
 
+nlohmann::json sync_to_json(const SyncState& s) {
+  return {{"server_epoch", s.server_epoch},
+          {"cursor", s.cursor},
+          {"own_values", s.own_values},
+          {"request_counter", s.request_counter},
+          {"full_pull_needed", s.full_pull_needed}};
+}
+
+SyncState sync_from_json(const nlohmann::json& j) {
+  SyncState s;
+  s.server_epoch = j.value("server_epoch", "");
+  s.cursor = j.value("cursor", uint64_t{0});
+  s.own_values = j.value("own_values", true);
+  s.request_counter = j.value("request_counter", uint64_t{0});
+  s.full_pull_needed = j.value("full_pull_needed", false);
+  return s;
+}
+
+// A version id as a notice key: the device, then the seq big-endian (so keys sort by seq).
+std::string version_key(const VersionId& v) {
+  std::string out(v.device.view());
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v.seq.value >> (8 * i)) & 0xff));
+  return out;
+}
+
+VersionId version_from_key(std::string_view key) {
+  if (key.size() != 24) throw Failure(ErrorCode::store_corrupt, {"notice version"});
+  VersionId v{DeviceId::from_bytes(key.substr(0, 16)), Seq{0}};
+  for (size_t i = 16; i < 24; ++i) v.seq.value = (v.seq.value << 8) | static_cast<unsigned char>(key[i]);
+  return v;
+}
+
 class SqliteDeviceStore final : public DeviceStore {
  public:
   SqliteDeviceStore(std::unique_ptr<SQLite::Database> db, const Schema& schema)
@@ -69,7 +112,7 @@ class SqliteDeviceStore final : public DeviceStore {
 
   std::optional<EntityRow> get_row(const EntityId& id) const override {
     try {
-      auto& st = stmt(get_stmt_, "SELECT type, village, parent, flags, pub, sec FROM entities WHERE id = ?");
+      auto& st = stmt("SELECT type, village, parent, flags, pub, sec, merge FROM entities WHERE id = ?");
       st.bind(1, id.bytes.data(), 16);
       std::optional<EntityRow> out;
       if (st.executeStep()) out = row_from(id, st, 0);
@@ -101,11 +144,11 @@ class SqliteDeviceStore final : public DeviceStore {
 
   void scan(std::optional<EntityType> type, const std::function<void(EntityRow&&)>& fn) const override {
     try {
-      SQLite::Statement st(*db_, type ? "SELECT type, village, parent, flags, pub, sec, id FROM entities WHERE type = ?"
-                                      : "SELECT type, village, parent, flags, pub, sec, id FROM entities");
+      SQLite::Statement st(*db_, type ? "SELECT type, village, parent, flags, pub, sec, merge, id FROM entities WHERE type = ?"
+                                      : "SELECT type, village, parent, flags, pub, sec, merge, id FROM entities");
       if (type) st.bind(1, static_cast<int>(*type));
       while (st.executeStep()) {
-        auto id = EntityId::from_bytes(blob_of(st.getColumn(6)));
+        auto id = EntityId::from_bytes(blob_of(st.getColumn(7)));
         fn(row_from(id, st, 0));
       }
     } catch (const SQLite::Exception& e) {
@@ -117,7 +160,7 @@ class SqliteDeviceStore final : public DeviceStore {
     std::vector<EntityId> out;
     if (!lookup_mac_) return out;
     try {
-      auto& st = stmt(lookup_stmt_, "SELECT entity FROM lookup WHERE kind = ? AND hash = ?");
+      auto& st = stmt("SELECT entity FROM lookup WHERE kind = ? AND hash = ?");
       std::string h = lookup_hash(kind, key);
       st.bind(1, static_cast<int>(kind));
       st.bind(2, h.data(), static_cast<int>(h.size()));
@@ -132,9 +175,9 @@ class SqliteDeviceStore final : public DeviceStore {
   std::vector<EntityRow> children(const EntityId& parent) const override {
     std::vector<EntityRow> out;
     try {
-      auto& st = stmt(children_stmt_, "SELECT type, village, parent, flags, pub, sec, id FROM entities WHERE parent = ?");
+      auto& st = stmt("SELECT type, village, parent, flags, pub, sec, merge, id FROM entities WHERE parent = ?");
       st.bind(1, parent.bytes.data(), 16);
-      while (st.executeStep()) out.push_back(row_from(EntityId::from_bytes(blob_of(st.getColumn(6))), st, 0));
+      while (st.executeStep()) out.push_back(row_from(EntityId::from_bytes(blob_of(st.getColumn(7))), st, 0));
       st.reset();
     } catch (const SQLite::Exception& e) {
       throw Failure(sqlite_error(e));
@@ -162,21 +205,182 @@ class SqliteDeviceStore final : public DeviceStore {
     return static_cast<uint64_t>(st.getColumn(0).getInt64());
   }
 
-  std::vector<FieldChange> changes_after(uint64_t seq) const override {
-    std::vector<FieldChange> out;
-    if (!aead_) throw Failure(ErrorCode::wrong_passphrase);
-    SQLite::Statement st(*db_, "SELECT first_seq, body FROM changes WHERE last_seq > ? ORDER BY first_seq");
-    st.bind(1, static_cast<int64_t>(seq));
-    while (st.executeStep()) {
-      auto first = static_cast<uint64_t>(st.getColumn(0).getInt64());
-      auto plain = aead_->open(blob_of(st.getColumn(1)), "changes:" + std::to_string(first));
-      if (!plain) throw Failure(ErrorCode::store_corrupt, {"change log group " + std::to_string(first)});
-      std::vector<FieldChange> group;
-      store_codec::decode_changes(*plain, group);
-      for (auto& c : group)
-        if (c.version.seq.value > seq) out.push_back(std::move(c));
+  std::vector<FieldChange> changes_after(uint64_t seq) const override { return read_changes(seq, SIZE_MAX); }
+
+  std::vector<FieldChange> changes_range(uint64_t after, size_t limit) const override {
+    return read_changes(after, limit);
+  }
+
+  std::vector<std::pair<uint64_t, OwnStatus>> own_statuses() const override {
+    std::vector<std::pair<uint64_t, OwnStatus>> out;
+    try {
+      SQLite::Statement st(*db_, "SELECT seq, status FROM own_status ORDER BY seq");
+      while (st.executeStep())
+        out.emplace_back(static_cast<uint64_t>(st.getColumn(0).getInt64()), static_cast<OwnStatus>(st.getColumn(1).getInt()));
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
     }
     return out;
+  }
+
+  std::vector<StoredNotice> notices() const override {
+    if (!aead_) throw Failure(ErrorCode::wrong_passphrase);
+    std::vector<StoredNotice> out;
+    try {
+      SQLite::Statement st(*db_,
+                           "SELECT server_seq, version, kind, type, entity, field, reason FROM notices "
+                           "ORDER BY server_seq, version");
+      while (st.executeStep()) {
+        StoredNotice n;
+        n.server_seq = static_cast<uint64_t>(st.getColumn(0).getInt64());
+        n.version = version_from_key(blob_of(st.getColumn(1)));
+        n.kind = static_cast<uint8_t>(st.getColumn(2).getInt());
+        n.type = static_cast<EntityType>(st.getColumn(3).getInt());
+        n.entity = EntityId::from_bytes(blob_of(st.getColumn(4)));
+        n.field = static_cast<FieldId>(st.getColumn(5).getInt());
+        auto plain = aead_->open(blob_of(st.getColumn(6)), notice_aad(n.server_seq, n.version));
+        if (!plain) throw Failure(ErrorCode::store_corrupt, {"notice " + std::to_string(n.server_seq) + " fails authentication"});
+        ByteReader r(*plain);
+        n.reason_zh = r.str();
+        n.reason_en = r.str();
+        if (!r.done()) throw Failure(ErrorCode::store_corrupt, {"trailing bytes in notice"});
+        out.push_back(std::move(n));
+      }
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+    return out;
+  }
+
+  std::optional<std::pair<uint64_t, std::string>> sync_config(const std::string& key) const override {
+    try {
+      auto& st = stmt("SELECT version, value FROM sync_config WHERE key = ?");
+      st.bind(1, key);
+      std::optional<std::pair<uint64_t, std::string>> out;
+      if (st.executeStep()) out.emplace(static_cast<uint64_t>(st.getColumn(0).getInt64()), blob_of(st.getColumn(1)));
+      st.reset();
+      return out;
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+  }
+
+  Status renumber_changes(uint64_t after, uint64_t new_first) override {
+    if (in_txn_) return Error(ErrorCode::internal, {"a write transaction is already open"});
+    if (!aead_) return Error(ErrorCode::wrong_passphrase);
+    if (new_first <= after) return Error(ErrorCode::invalid_input, {"changes can only be renumbered upwards"});
+    if (auto st = begin_write(); !st) return st;
+    try {
+      // The log after `after` (a group may straddle it: its earlier part is kept as it is).
+      std::vector<FieldChange> kept, moved;
+      {
+        SQLite::Statement st(*db_, "SELECT first_seq, body FROM changes WHERE last_seq > ? ORDER BY first_seq");
+        st.bind(1, static_cast<int64_t>(after));
+        while (st.executeStep())
+          for (auto& c : open_group(static_cast<uint64_t>(st.getColumn(0).getInt64()), blob_of(st.getColumn(1))))
+            (c.version.seq.value > after ? moved : kept).push_back(std::move(c));
+      }
+      std::vector<uint64_t> old_seqs;  // sorted: the log is read in order
+      old_seqs.reserve(moved.size());
+      for (auto& c : moved) old_seqs.push_back(c.version.seq.value);
+      auto renumber = [&](VersionId& id) {
+        if (id.device != info_.device || id.seq.value <= after) return false;
+        auto it = std::lower_bound(old_seqs.begin(), old_seqs.end(), id.seq.value);
+        if (it == old_seqs.end() || *it != id.seq.value) return false;
+        id.seq.value = new_first + static_cast<uint64_t>(it - old_seqs.begin());
+        return true;
+      };
+      auto renumber_all = [&](std::vector<VersionId>& ids) {
+        bool any = false;
+        for (auto& id : ids) any |= renumber(id);
+        if (any) std::sort(ids.begin(), ids.end());
+        return any;
+      };
+
+      // Earlier groups stay where they are; only a base naming a moved version changes.
+      std::vector<std::pair<uint64_t, std::vector<FieldChange>>> rebased;
+      {
+        SQLite::Statement st(*db_, "SELECT first_seq, body FROM changes WHERE last_seq <= ?");
+        st.bind(1, static_cast<int64_t>(after));
+        while (st.executeStep()) {
+          auto first = static_cast<uint64_t>(st.getColumn(0).getInt64());
+          auto group = open_group(first, blob_of(st.getColumn(1)));
+          bool any = false;
+          for (auto& c : group) any |= renumber_all(c.base);
+          if (any) rebased.emplace_back(first, std::move(group));
+        }
+      }
+      for (auto& [first, group] : rebased) {
+        std::string body = aead_->seal(store_codec::encode_changes(group, 0, group.size()), "changes:" + std::to_string(first));
+        SQLite::Statement upd(*db_, "UPDATE changes SET body = ? WHERE first_seq = ?");
+        upd.bind(1, body.data(), static_cast<int>(body.size()));
+        upd.bind(2, static_cast<int64_t>(first));
+        upd.exec();
+      }
+      for (auto& c : kept) renumber_all(c.base);
+      for (auto& c : moved) {
+        renumber(c.version);
+        renumber_all(c.base);
+      }
+      SQLite::Statement drop(*db_, "DELETE FROM changes WHERE last_seq > ?");
+      drop.bind(1, static_cast<int64_t>(after));
+      drop.exec();
+      insert_changes(kept);
+      insert_changes(moved);
+
+      // A version id lives only in the entity its change is about.
+      std::vector<EntityId> ids;
+      for (auto& c : moved) ids.push_back(c.entity);
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      for (auto& id : ids) {
+        auto row = get_row(id);
+        if (!row) continue;
+        bool any = false;
+        for (auto& [f, fv] : row->entity.fields) {
+          bool field_any = false;
+          for (auto& v : fv.live) field_any |= renumber(v.id);
+          if (field_any)
+            std::sort(fv.live.begin(), fv.live.end(), [](const Version& a, const Version& b) { return a.id < b.id; });
+          any |= field_any;
+        }
+        for (auto& [f, sup] : row->merge.superseded) any |= renumber_all(sup);
+        FlatMap<VersionId, std::vector<VersionId>> bases;
+        for (auto& [del, base] : row->merge.deletion_bases) {
+          VersionId key = del;
+          any |= renumber(key);
+          any |= renumber_all(base);
+          bases[key] = std::move(base);
+        }
+        row->merge.deletion_bases = std::move(bases);
+        if (any) put_row(*row);
+      }
+
+      // Statuses move with their changes.
+      std::vector<std::pair<VersionId, int>> statuses;
+      {
+        SQLite::Statement st(*db_, "SELECT seq, status FROM own_status WHERE seq > ?");
+        st.bind(1, static_cast<int64_t>(after));
+        while (st.executeStep())
+          statuses.emplace_back(VersionId{info_.device, Seq{static_cast<uint64_t>(st.getColumn(0).getInt64())}},
+                                st.getColumn(1).getInt());
+      }
+      SQLite::Statement drop_status(*db_, "DELETE FROM own_status WHERE seq > ?");
+      drop_status.bind(1, static_cast<int64_t>(after));
+      drop_status.exec();
+      for (auto& [v, status] : statuses) {
+        renumber(v);
+        put_own_status(v.seq.value, static_cast<OwnStatus>(status));
+      }
+      txn_next_seq_ = new_first + moved.size();
+    } catch (const SQLite::Exception& e) {
+      rollback_write();
+      return sqlite_error(e);
+    } catch (const Failure& f) {
+      rollback_write();
+      return f.error();
+    }
+    return commit_write({});
   }
 
   uint64_t pending_change_count() const override {
@@ -205,6 +409,8 @@ class SqliteDeviceStore final : public DeviceStore {
     }
     in_txn_ = true;
     txn_derived_period_.clear();
+    txn_sync_.reset();
+    txn_acked_seq_.reset();
     txn_next_seq_ = info_.next_seq;
     txn_clock_ = clock_.last();
     return ok_status();
@@ -222,6 +428,8 @@ class SqliteDeviceStore final : public DeviceStore {
       info_.next_seq = txn_next_seq_;
       clock_.observe(txn_clock_);
       if (!txn_derived_period_.empty()) info_.derived_period = txn_derived_period_;
+      if (txn_sync_) info_.sync = *txn_sync_;
+      if (txn_acked_seq_) info_.acked_seq = *txn_acked_seq_;
     } catch (const SQLite::Exception& e) {
       rollback_write();
       return sqlite_error(e);
@@ -242,10 +450,12 @@ class SqliteDeviceStore final : public DeviceStore {
 
   ~SqliteDeviceStore() override { rollback_write(); }
 
-  // Adds one batch to the open transaction.
+  // Adds one batch to the open transaction. Everything is checked before anything is written, so a
+  // refused batch leaves the transaction as it was.
   Status write_part(WriteBatch& b) {
     // Without the passphrase only plaintext columns may change (flags after a period change).
-    if (!aead_ && (!b.entities.empty() || !b.changes.empty() || !b.lookups.empty()))
+    if (!aead_ && (!b.entities.empty() || !b.changes.empty() || !b.lookups.empty() || !b.removed.empty() ||
+                   !b.lookups_replaced.empty() || !b.restored_changes.empty() || !b.notices.empty()))
       return Error(ErrorCode::wrong_passphrase);
     uint64_t expect = txn_next_seq_;
     for (auto& c : b.changes) {
@@ -253,47 +463,41 @@ class SqliteDeviceStore final : public DeviceStore {
         return Error(ErrorCode::internal, {"change sequence out of order"});
       ++expect;
     }
+    std::vector<FieldChange> restored = b.restored_changes;
+    std::sort(restored.begin(), restored.end(),
+              [](const FieldChange& x, const FieldChange& y) { return x.version.seq < y.version.seq; });
+    for (size_t i = 0; i < restored.size(); ++i) {
+      const auto& v = restored[i].version;
+      if (v.device != info_.device || v.seq.value == 0 || v.seq.value >= txn_next_seq_ ||
+          (i > 0 && restored[i - 1].version.seq == v.seq))
+        return Error(ErrorCode::invalid_input, {"restored change " + v.str() + " is not a missing own change"});
+    }
     try {
-      auto& put = stmt(put_stmt_,
-                       "INSERT OR REPLACE INTO entities(id, type, village, parent, flags, pub, sec) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)");
+      for (auto& c : restored)
+        if (log_holds(c.version.seq.value))
+          return Error(ErrorCode::invalid_input, {"restored change " + c.version.str() + " is already in the log"});
+      for (auto& id : b.removed) {
+        auto& del = stmt("DELETE FROM entities WHERE id = ?");
+        del.bind(1, id.bytes.data(), 16);
+        del.exec();
+        del.reset();
+      }
+      for (auto* ids : {&b.removed, &b.lookups_replaced})
+        for (auto& id : *ids) {
+          auto& del = stmt("DELETE FROM lookup WHERE entity = ?");
+          del.bind(1, id.bytes.data(), 16);
+          del.exec();
+          del.reset();
+        }
       // In key order: B-tree pages fill instead of splitting at random.
       std::vector<const EntityRow*> rows;
       rows.reserve(b.entities.size());
       for (auto& row : b.entities) rows.push_back(&row);
       std::sort(rows.begin(), rows.end(), [](const EntityRow* x, const EntityRow* y) { return x->entity.id < y->entity.id; });
-      for (const EntityRow* rp : rows) {
-        const EntityRow& row = *rp;
-        const auto& pii = pii_[static_cast<size_t>(row.entity.type)];
-        auto is_pii = [&](FieldId f) { return std::find(pii.begin(), pii.end(), f) != pii.end(); };
-        std::string pub = store_codec::encode_fields(row.entity, [&](FieldId f) { return !is_pii(f); });
-        std::string sec_plain = store_codec::encode_fields(row.entity, is_pii);
-        std::string sec = aead_->seal(sec_plain, row.entity.id.view());
-        put.bind(1, row.entity.id.bytes.data(), 16);
-        put.bind(2, static_cast<int>(row.entity.type));
-        put.bind(3, row.village);
-        if (row.parent)
-          put.bind(4, row.parent->bytes.data(), 16);
-        else
-          put.bind(4);
-        put.bind(5, static_cast<int64_t>(row.flags));
-        put.bind(6, pub.data(), static_cast<int>(pub.size()));
-        put.bind(7, sec.data(), static_cast<int>(sec.size()));
-        put.exec();
-        put.reset();
-      }
-      auto& add = stmt(change_stmt_, "INSERT INTO changes(first_seq, last_seq, body) VALUES (?, ?, ?)");
-      for (size_t i = 0; i < b.changes.size(); i += kChangesPerGroup) {
-        size_t end = std::min(b.changes.size(), i + kChangesPerGroup);
-        auto first = b.changes[i].version.seq.value;
-        std::string body = aead_->seal(store_codec::encode_changes(b.changes, i, end), "changes:" + std::to_string(first));
-        add.bind(1, static_cast<int64_t>(first));
-        add.bind(2, static_cast<int64_t>(b.changes[end - 1].version.seq.value));
-        add.bind(3, body.data(), static_cast<int>(body.size()));
-        add.exec();
-        add.reset();
-      }
-      auto& upd = stmt(update_stmt_, "UPDATE entities SET village = ?, flags = ? WHERE id = ?");
+      for (const EntityRow* row : rows) put_row(*row);
+      insert_changes(b.changes);
+      insert_changes(restored);
+      auto& upd = stmt("UPDATE entities SET village = ?, flags = ? WHERE id = ?");
       for (auto& u : b.row_updates) {
         upd.bind(1, u.village);
         upd.bind(2, static_cast<int64_t>(u.flags));
@@ -301,8 +505,7 @@ class SqliteDeviceStore final : public DeviceStore {
         upd.exec();
         upd.reset();
       }
-      if (!b.derived_period.empty()) txn_derived_period_ = b.derived_period;
-      auto& look = stmt(lookup_put_stmt_, "INSERT OR IGNORE INTO lookup(kind, hash, entity) VALUES (?, ?, ?)");
+      auto& look = stmt("INSERT OR IGNORE INTO lookup(kind, hash, entity) VALUES (?, ?, ?)");
       for (auto& l : b.lookups) {
         std::string h = lookup_hash(l.kind, l.key);
         look.bind(1, static_cast<int>(l.kind));
@@ -311,6 +514,23 @@ class SqliteDeviceStore final : public DeviceStore {
         look.exec();
         look.reset();
       }
+      for (auto& [seq, status] : b.own_status) put_own_status(seq, status);
+      for (auto& n : b.notices) put_notice(n);
+      for (auto& [key, record] : b.configs) {
+        auto& put = stmt(
+            "INSERT INTO sync_config(key, version, value) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+            "version = excluded.version, value = excluded.value WHERE excluded.version > sync_config.version");
+        put.bind(1, key);
+        put.bind(2, static_cast<int64_t>(record.first));
+        put.bind(3, record.second.data(), static_cast<int>(record.second.size()));
+        put.exec();
+        put.reset();
+      }
+      if (b.sync) put_meta("sync", sync_to_json(*b.sync).dump());
+      if (b.acked_seq) put_meta("acked_seq", std::to_string(*b.acked_seq));
+      if (!b.derived_period.empty()) txn_derived_period_ = b.derived_period;
+      if (b.sync) txn_sync_ = b.sync;
+      if (b.acked_seq) txn_acked_seq_ = b.acked_seq;
       txn_next_seq_ = expect;
       txn_clock_ = std::max(txn_clock_, b.clock);
     } catch (const SQLite::Exception& e) {
@@ -343,15 +563,28 @@ class SqliteDeviceStore final : public DeviceStore {
     db_->exec(
         "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
         "CREATE TABLE entities(id BLOB PRIMARY KEY, type INTEGER NOT NULL, village TEXT NOT NULL DEFAULT '',"
-        "  parent BLOB, flags INTEGER NOT NULL DEFAULT 0, pub BLOB NOT NULL, sec BLOB NOT NULL) WITHOUT ROWID;"
+        "  parent BLOB, flags INTEGER NOT NULL DEFAULT 0, pub BLOB NOT NULL, sec BLOB NOT NULL, merge BLOB) WITHOUT ROWID;"
         "CREATE INDEX entities_parent ON entities(parent) WHERE parent IS NOT NULL;"
         "CREATE TABLE changes(first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, body BLOB NOT NULL);"
         "CREATE TABLE lookup(kind INTEGER NOT NULL, hash BLOB NOT NULL, entity BLOB NOT NULL,"
         "  PRIMARY KEY(kind, hash, entity)) WITHOUT ROWID;");
+    db_->exec(kFormat2Tables);
+  }
+
+  // Brings a format 1 store to format 2 (once, in one transaction; a concurrent opener waits and
+  // finds it done).
+  void upgrade_format() {
+    if (std::stoi(require_meta("format")) != 1) return;
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (std::stoi(require_meta("format")) != 1) return;
+    db_->exec("ALTER TABLE entities ADD COLUMN merge BLOB");
+    db_->exec(kFormat2Tables);
+    put_meta("format", std::to_string(kFormatVersion));
+    txn.commit();
   }
 
   void put_meta(const std::string& key, std::string_view value) {
-    auto& st = stmt(meta_put_stmt_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    auto& st = stmt("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
     st.bind(1, key);
     st.bind(2, value.data(), static_cast<int>(value.size()));
     st.exec();
@@ -373,6 +606,7 @@ class SqliteDeviceStore final : public DeviceStore {
 
   // Reads the plaintext meta into info_.
   void load_info() {
+    upgrade_format();
     if (std::stoi(require_meta("format")) != kFormatVersion)
       throw Failure(ErrorCode::store_corrupt, {"unsupported store format"});
     info_.device = DeviceId::from_bytes(require_meta("device_id"));
@@ -385,6 +619,7 @@ class SqliteDeviceStore final : public DeviceStore {
     info_.derived_period = get_meta("derived_period").value_or("");
     info_.config = config_from_json(nlohmann::json::parse(require_meta("config")));
     info_.config.region_tree_csv = get_meta("region_tree").value_or("");
+    if (auto sync = get_meta("sync")) info_.sync = sync_from_json(nlohmann::json::parse(*sync));
     auto hlc = require_meta("hlc");
     auto colon = hlc.find(':');
     clock_ = HybridClock(Hlc{std::stoll(hlc.substr(0, colon)), static_cast<uint32_t>(std::stoul(hlc.substr(colon + 1)))});
@@ -402,19 +637,141 @@ class SqliteDeviceStore final : public DeviceStore {
   SQLite::Database& db() { return *db_; }
 
  private:
-  SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
+  // A prepared statement, made once per SQL text.
+  SQLite::Statement& stmt(const char* sql) const {
+    auto& slot = statements_[sql];
     if (!slot) slot = std::make_unique<SQLite::Statement>(*db_, sql);
     return *slot;
   }
 
   void reset_statements() {
-    for (auto* s : {&children_stmt_, &update_stmt_, &get_stmt_, &put_stmt_, &change_stmt_, &lookup_stmt_, &lookup_put_stmt_, &meta_put_stmt_})
-      if (*s) {
-        try {
-          (*s)->reset();
-        } catch (...) {
-        }
+    for (auto& [sql, st] : statements_) {
+      try {
+        st->reset();
+      } catch (...) {
       }
+    }
+  }
+
+  void put_row(const EntityRow& row) {
+    const auto& pii = pii_[static_cast<size_t>(row.entity.type)];
+    // Deletion reasons are free text a collector typed: sealed like personal fields.
+    auto sealed = [&](FieldId f) { return f == kDeletedField || std::find(pii.begin(), pii.end(), f) != pii.end(); };
+    std::string pub = store_codec::encode_fields(row.entity, [&](FieldId f) { return !sealed(f); });
+    std::string sec = aead_->seal(store_codec::encode_fields(row.entity, sealed), row.entity.id.view());
+    auto& put = stmt(
+        "INSERT OR REPLACE INTO entities(id, type, village, parent, flags, pub, sec, merge) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    put.bind(1, row.entity.id.bytes.data(), 16);
+    put.bind(2, static_cast<int>(row.entity.type));
+    put.bind(3, row.village);
+    if (row.parent)
+      put.bind(4, row.parent->bytes.data(), 16);
+    else
+      put.bind(4);
+    put.bind(5, static_cast<int64_t>(row.flags));
+    put.bind(6, pub.data(), static_cast<int>(pub.size()));
+    put.bind(7, sec.data(), static_cast<int>(sec.size()));
+    if (row.merge.empty()) {
+      put.bind(8);
+    } else {
+      std::string merge = store_codec::encode_merge(row.merge);
+      put.bind(8, merge.data(), static_cast<int>(merge.size()));
+    }
+    put.exec();
+    put.reset();
+  }
+
+  // Own changes sorted by seq, as groups of up to kChangesPerGroup consecutive seqs.
+  void insert_changes(const std::vector<FieldChange>& changes) {
+    auto& add = stmt("INSERT INTO changes(first_seq, last_seq, body) VALUES (?, ?, ?)");
+    for (size_t i = 0; i < changes.size();) {
+      size_t end = i + 1;
+      while (end < changes.size() && end - i < kChangesPerGroup &&
+             changes[end].version.seq.value == changes[end - 1].version.seq.value + 1)
+        ++end;
+      auto first = changes[i].version.seq.value;
+      std::string body = aead_->seal(store_codec::encode_changes(changes, i, end), "changes:" + std::to_string(first));
+      add.bind(1, static_cast<int64_t>(first));
+      add.bind(2, static_cast<int64_t>(changes[end - 1].version.seq.value));
+      add.bind(3, body.data(), static_cast<int>(body.size()));
+      add.exec();
+      add.reset();
+      i = end;
+    }
+  }
+
+  std::vector<FieldChange> open_group(uint64_t first, const std::string& body) const {
+    auto plain = aead_->open(body, "changes:" + std::to_string(first));
+    if (!plain) throw Failure(ErrorCode::store_corrupt, {"change log group " + std::to_string(first)});
+    std::vector<FieldChange> group;
+    store_codec::decode_changes(*plain, group);
+    return group;
+  }
+
+  // At most limit changes with seq > after, in order (groups never overlap, so by first_seq).
+  std::vector<FieldChange> read_changes(uint64_t after, size_t limit) const {
+    if (!aead_) throw Failure(ErrorCode::wrong_passphrase);
+    std::vector<FieldChange> out;
+    try {
+      SQLite::Statement st(*db_, "SELECT first_seq, body FROM changes WHERE last_seq > ? ORDER BY first_seq");
+      st.bind(1, static_cast<int64_t>(after));
+      while (out.size() < limit && st.executeStep())
+        for (auto& c : open_group(static_cast<uint64_t>(st.getColumn(0).getInt64()), blob_of(st.getColumn(1))))
+          if (c.version.seq.value > after && out.size() < limit) out.push_back(std::move(c));
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+    return out;
+  }
+
+  // Whether the change log holds the own change with this seq.
+  bool log_holds(uint64_t seq) {
+    auto& st = stmt("SELECT last_seq FROM changes WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1");
+    st.bind(1, static_cast<int64_t>(seq));
+    bool held = st.executeStep() && static_cast<uint64_t>(st.getColumn(0).getInt64()) >= seq;
+    st.reset();
+    return held;
+  }
+
+  void put_own_status(uint64_t seq, OwnStatus status) {
+    if (status == OwnStatus::normal) {
+      auto& del = stmt("DELETE FROM own_status WHERE seq = ?");
+      del.bind(1, static_cast<int64_t>(seq));
+      del.exec();
+      del.reset();
+      return;
+    }
+    auto& put = stmt("INSERT OR REPLACE INTO own_status(seq, status) VALUES (?, ?)");
+    put.bind(1, static_cast<int64_t>(seq));
+    put.bind(2, static_cast<int>(status));
+    put.exec();
+    put.reset();
+  }
+
+  static std::string notice_aad(uint64_t server_seq, const VersionId& v) {
+    return "notice:" + std::to_string(server_seq) + ":" + v.str();
+  }
+
+  // Reasons may quote a value, so they are sealed; the rest of a notice is ids and codes.
+  void put_notice(const StoredNotice& n) {
+    ByteWriter w;
+    w.str(n.reason_zh);
+    w.str(n.reason_en);
+    std::string reason = aead_->seal(w.data(), notice_aad(n.server_seq, n.version));
+    std::string key = version_key(n.version);
+    auto& put = stmt(
+        "INSERT OR IGNORE INTO notices(server_seq, version, kind, type, entity, field, reason) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    put.bind(1, static_cast<int64_t>(n.server_seq));
+    put.bind(2, key.data(), static_cast<int>(key.size()));
+    put.bind(3, static_cast<int>(n.kind));
+    put.bind(4, static_cast<int>(n.type));
+    put.bind(5, n.entity.bytes.data(), 16);
+    put.bind(6, static_cast<int>(n.field));
+    put.bind(7, reason.data(), static_cast<int>(reason.size()));
+    put.exec();
+    put.reset();
   }
 
   std::string lookup_hash(LookupKind kind, std::string_view key) const {
@@ -431,6 +788,7 @@ class SqliteDeviceStore final : public DeviceStore {
     if (!st.getColumn(base + 2).isNull()) row.parent = EntityId::from_bytes(blob_of(st.getColumn(base + 2)));
     row.flags = static_cast<uint32_t>(st.getColumn(base + 3).getInt64());
     store_codec::decode_fields(blob_of(st.getColumn(base + 4)), row.entity);
+    if (!st.getColumn(base + 6).isNull()) store_codec::decode_merge(blob_of(st.getColumn(base + 6)), row.merge);
     if (aead_) {
       auto plain = aead_->open(blob_of(st.getColumn(base + 5)), id.view());
       if (!plain) throw Failure(ErrorCode::store_corrupt, {"record " + id.hex() + " fails authentication"});
@@ -449,10 +807,11 @@ class SqliteDeviceStore final : public DeviceStore {
   std::unique_ptr<crypto::NaturalKeys> keys_;
   bool in_txn_ = false;
   std::string txn_derived_period_;
+  std::optional<SyncState> txn_sync_;
+  std::optional<uint64_t> txn_acked_seq_;
   uint64_t txn_next_seq_ = 0;
   Hlc txn_clock_;
-  mutable std::unique_ptr<SQLite::Statement> children_stmt_, update_stmt_, get_stmt_, put_stmt_, change_stmt_, lookup_stmt_, lookup_put_stmt_,
-      meta_put_stmt_;
+  mutable std::unordered_map<std::string_view, std::unique_ptr<SQLite::Statement>> statements_;
 
   friend Result<std::unique_ptr<DeviceStore>> open_impl(const std::filesystem::path&, const std::string*, const Schema&);
 };

@@ -1,6 +1,6 @@
 // Records as the store keeps them: per field the set of live versions, each with its attribution;
-// and the field-level change that every edit is recorded as. apply_change is the merge kernel: a
-// change removes exactly the versions its base names and adds itself.
+// and the field-level change that every edit is recorded as. A change removes exactly the versions
+// its base names and adds itself (merge.hpp keeps the full state sync needs).
 #pragma once
 
 #include <map>
@@ -65,10 +65,10 @@ struct FieldChange {
   uint32_t schema_version = 0;
 };
 
-// Applies a local edit to an entity's state: removes the base's ids from the field's live set and
-// adds the new version. For a device's own edits, made once in order; changes from elsewhere (sync)
-// go through merge_apply (merge.hpp), which also remembers superseded ids so arrival order does not
-// matter.
+// Applies a change to an entity's live versions: removes the base's ids from the field's live set
+// and adds the new version, forgetting what the base superseded. Tests build records with it; the
+// editor and sync go through merge_apply (merge.hpp), which remembers superseded ids so a version
+// pulled again after it was replaced stays out.
 void apply_change(Entity& e, const FieldChange& c);
 
 }  // namespace tz

@@ -3,6 +3,7 @@
 // identity flag) right, and writes everything in one transaction.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -39,7 +40,8 @@ class Editor {
 
   // Sync (DeviceSync): replaces an entity's whole merge state as received from the server, or
   // merged with what it pulled; no change is recorded. Village, parent, flags and lookups follow as
-  // for an edit (a household moving village carries its people).
+  // for an edit (a household moving village carries its people): the entity's lookup rows are
+  // replaced by one per live ID number and phone. A state with no live version removes the entity.
   void put_state(const EntityState& state);
   // The merge state of an entity as staged or stored (live versions plus extras); nullopt if absent.
   std::optional<EntityState> state(const EntityId& id);
@@ -61,6 +63,11 @@ class Editor {
   Editor& operator=(const Editor&) = delete;
 
  private:
+  // Applies an own change through merge_apply, so the entity's extras keep what its base superseded.
+  void apply_local(Entity& e, const FieldChange& c);
+  void touch(const EntityId& id);
+  // Drops lookups staged for an entity whose state is replaced or removed.
+  void drop_staged_lookups(const EntityId& id);
   EntityRow row_for(const Entity& e);
   std::string village_of(const EntityId& id, int depth);
   std::optional<EntityId> parent_of(const Entity& e) const;
@@ -74,6 +81,7 @@ class Editor {
   Hlc ts_;
   uint64_t next_seq_;
   std::unordered_map<EntityId, Entity, IdHash> staged_;
+  std::unordered_map<EntityId, MergeExtras, IdHash> extras_;    // of staged entities; absent when empty
   std::unordered_map<EntityId, std::string, IdHash> villages_;  // cache of stored rows' villages
   std::unordered_set<EntityId, IdHash> missing_;                // known not to be in the store
   std::unordered_set<EntityId, IdHash> created_;                // created by this editor

@@ -32,6 +32,17 @@ struct StoreConfig {
   std::string region_tree_version;
 };
 
+// Where the device stands with its server (SPEC §5 Push / Pull / Epochs). Written only together with
+// what it describes (a pull page's records, a push's acknowledgement), in one transaction.
+struct SyncState {
+  std::string server_epoch;      // the server epoch of the last successful exchange ("" never synced)
+  uint64_t cursor = 0;           // the server sequence up to which pull pages are applied
+  bool own_values = true;        // pulling from cursor 0: the device's own changes come with values
+  uint64_t request_counter = 0;  // the last request counter used (stored before a request is sent)
+  // Set after a rolled-back refusal or a new server epoch: pull from cursor 0 before pushing again.
+  bool full_pull_needed = false;
+};
+
 struct StoreInfo {
   DeviceId device;
   std::string epoch;         // random, new after a restore
@@ -43,17 +54,6 @@ struct StoreInfo {
   std::string derived_period;  // the period ("YEAR:as-of") the person flags were computed for
   StoreConfig config;
   SyncState sync;
-};
-
-// Where the device stands with its server (SPEC §5 Push / Pull / Epochs). Written only together with
-// what it describes (a pull page's records, a push's acknowledgement), in one transaction.
-struct SyncState {
-  std::string server_epoch;      // the server epoch of the last successful exchange ("" never synced)
-  uint64_t cursor = 0;           // the server sequence up to which pull pages are applied
-  bool own_values = true;        // pulling from cursor 0: the device's own changes come with values
-  uint64_t request_counter = 0;  // the last request counter used (stored before a request is sent)
-  // Set after a rolled-back refusal or a new server epoch: pull from cursor 0 before pushing again.
-  bool full_pull_needed = false;
 };
 
 // What the server decided about one of this device's own changes (only non-default ones are kept).
@@ -91,10 +91,10 @@ void from_state(const EntityState& s, Entity& e, MergeExtras& extras);
 // One entity as written: its full state plus the plaintext columns the store indexes.
 struct EntityRow {
   Entity entity;
-  MergeExtras merge;
   std::string village;               // the village the entity belongs to (scope, status by village)
   std::optional<EntityId> parent;    // person -> household, job/visit -> person or household
   uint32_t flags = 0;                // kFlag* bits, readable without the passphrase
+  MergeExtras merge;                 // superseded ids and deletion bases (plaintext, NULL when empty)
 };
 
 // Person flags, computed whenever the person, its household, jobs or visits change, for the period
@@ -131,11 +131,14 @@ struct WriteBatch {
   std::string crash_point;           // named crash point just before commit
   // Sync (tz::ops::DeviceSync):
   std::vector<EntityId> removed;     // entity rows (and their lookups) to delete
+  // Entities whose lookup rows are deleted before `lookups` are added (a state replaced whole).
+  std::vector<EntityId> lookups_replaced;
   // Own changes to put into the log at sequence numbers below next_seq that the log lacks (a store
-  // restored from an older copy gets back, from the server, the changes it had lost).
+  // restored from an older copy gets back, from the server, the changes it had lost). A seq the log
+  // holds, or not below next_seq, refuses the whole batch; next_seq does not move.
   std::vector<FieldChange> restored_changes;
   std::vector<std::pair<uint64_t, OwnStatus>> own_status;  // seq -> status (normal erases)
-  std::vector<StoredNotice> notices;
+  std::vector<StoredNotice> notices;  // insert or ignore by (server_seq, version)
   std::vector<std::pair<std::string, std::pair<uint64_t, std::string>>> configs;  // key -> (version, value)
   std::optional<SyncState> sync;
   std::optional<uint64_t> acked_seq;  // the server's acknowledgement
@@ -179,13 +182,15 @@ class DeviceStore {
   virtual std::vector<FieldChange> changes_range(uint64_t after, size_t limit) const = 0;
   // Every own change with a non-normal status.
   virtual std::vector<std::pair<uint64_t, OwnStatus>> own_statuses() const = 0;
+  // By server_seq; the reasons are sealed, so this needs the passphrase.
   virtual std::vector<StoredNotice> notices() const = 0;
   // The configuration records received (key -> version, value).
   virtual std::optional<std::pair<uint64_t, std::string>> sync_config(const std::string& key) const = 0;
   // Renumbers every change with seq > after to new_first, new_first + 1, ... (SPEC §5 Epochs: after a
   // rolled-back refusal), rewriting the version ids in the change log (including bases of later
-  // changes) and in every entity's live versions, superseded ids and deletion bases; next_seq follows.
-  // One transaction.
+  // changes) and in every entity's live versions, superseded ids and deletion bases; own statuses move
+  // with their seqs; next_seq becomes new_first + their count. One transaction; new_first must exceed
+  // after (invalid_input), and no write transaction may be open.
   virtual Status renumber_changes(uint64_t after, uint64_t new_first) = 0;
   virtual uint64_t pending_change_count() const = 0;
 

@@ -85,12 +85,9 @@ Result<PushResult> DeviceSync::push_once() {
   req.device_epoch = info.epoch;
   req.server_epoch_seen = info.sync.server_epoch;
   req.first_seq = info.acked_seq + 1;
+  // Sent even when empty: the reply then tells the acknowledged sequence, which is lower than ours
+  // when the server was restored from a backup (we re-push from there).
   req.changes = store_.changes_range(info.acked_seq, options_.push_batch);
-  if (req.changes.empty()) {
-    result.done = true;
-    result.acked_seq = info.acked_seq;
-    return result;
-  }
   // The counter is stored before the request leaves, so a crash never reuses it.
   SyncState st = info.sync;
   req.request_counter = ++st.request_counter;

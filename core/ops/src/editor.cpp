@@ -84,6 +84,37 @@ bool Editor::set(Entity& e, FieldId field, const std::string& value) {
   if (it != e.fields.end() && !it->second.live.empty() && !it->second.conflict() &&
       it->second.live.front().value == value)
     return false;
+  // An ordinary edit replaces what the editor saw: the shown value, with every version that shows
+  // the same value. Other values of a conflict stay live (resolve() names them all).
+  std::vector<VersionId> base;
+  if (it != e.fields.end())
+    if (auto* shown = it->second.shown())
+      for (auto& v : it->second.live)
+        if (v.value == shown->value) base.push_back(v.id);
+  record(e, field, value, std::move(base));
+  return true;
+}
+
+bool Editor::resolve(Entity& e, FieldId field, const std::string& value) {
+  auto it = e.fields.find(field);
+  if (it == e.fields.end() || !it->second.conflict()) return set(e, field, value);
+  record(e, field, value, e.live_ids(field));
+  return true;
+}
+
+void Editor::delete_entity(Entity& e, const std::string& reason) {
+  // The base names every live version of every field the deleter saw, the deletion field included.
+  std::vector<VersionId> base;
+  for (auto& [f, fv] : e.fields)
+    for (auto& v : fv.live) base.push_back(v.id);
+  record(e, kDeletedField, reason, std::move(base));
+}
+
+void Editor::observe(Hlc remote) {
+  if (remote > ts_) ts_ = remote;
+}
+
+void Editor::record(Entity& e, FieldId field, const std::string& value, std::vector<VersionId> base) {
   FieldChange c;
   c.type = e.type;
   c.entity = e.id;
@@ -93,18 +124,12 @@ bool Editor::set(Entity& e, FieldId field, const std::string& value) {
   c.ts = ts_;
   c.collector = ctx_.collector;
   c.device_ms = ctx_.now_ms;
-  // An ordinary edit replaces what the editor saw: the shown value, with every version that shows
-  // the same value. Other values of a conflict stay live (resolve() names them all).
-  if (auto fit = e.fields.find(field); fit != e.fields.end())
-    if (auto* shown = fit->second.shown())
-      for (auto& v : fit->second.live)
-        if (v.value == shown->value) c.base.push_back(v.id);
+  c.base = std::move(base);
   std::sort(c.base.begin(), c.base.end());
   c.schema_version = static_cast<uint32_t>(store_.schema().version());
   apply_local(e, c);
   batch_.changes.push_back(std::move(c));
   touch(e.id);
-  return true;
 }
 
 void Editor::apply_local(Entity& e, const FieldChange& c) {

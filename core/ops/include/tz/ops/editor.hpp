@@ -36,6 +36,14 @@ class Editor {
   // Sets a field to a canonical value; false (and no change) when it already shows that value
   // without a conflict.
   bool set(Entity& e, FieldId field, const std::string& value);
+  // A resolution: replaces every live version of the field (all values of a conflict); an ordinary
+  // set when the field is not in conflict.
+  bool resolve(Entity& e, FieldId field, const std::string& value);
+  // Deletes the entity (field 0 = the reason; "" restores): its base names every live version of
+  // every field, so it deletes only while nobody has changed what the deleter saw.
+  void delete_entity(Entity& e, const std::string& reason);
+  // Raises the clock this editor writes with to a timestamp received from elsewhere (sync).
+  void observe(Hlc remote);
   void add_lookup(LookupKind kind, std::string key, const EntityId& entity);
 
   // Sync (DeviceSync): replaces an entity's whole merge state as received from the server, or
@@ -68,6 +76,7 @@ class Editor {
   void touch(const EntityId& id);
   // Drops lookups staged for an entity whose state is replaced or removed.
   void drop_staged_lookups(const EntityId& id);
+  void record(Entity& e, FieldId field, const std::string& value, std::vector<VersionId> base);
   EntityRow row_for(const Entity& e);
   std::string village_of(const EntityId& id, int depth);
   std::optional<EntityId> parent_of(const Entity& e) const;

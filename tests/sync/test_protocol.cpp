@@ -143,7 +143,8 @@ std::string text(const Decision& d) {
 }
 std::string text(const PushRequest& m) {
   std::string out = "push(" + m.device.hex() + " " + text(m.device_epoch) + " " + text(m.server_epoch_seen) + " " +
-                    std::to_string(m.request_counter) + " " + std::to_string(m.first_seq);
+                    std::to_string(m.request_counter) + " now" + std::to_string(m.device_now_ms) + " " +
+                    std::to_string(m.first_seq);
   for (auto& c : m.changes) out += " " + text(c);
   return out + ")";
 }
@@ -158,7 +159,10 @@ std::string text(const PushReply& m) {
 }
 std::string text(const PullRequest& m) {
   return "pull(" + m.device.hex() + " " + text(m.server_epoch_seen) + " " + std::to_string(m.cursor) + " " +
-         std::to_string(m.max_records) + ")";
+         std::to_string(m.max_records) + (m.own_values ? " own" : "") + ")";
+}
+std::string text(const tz::sync::ErrorReply& m) {
+  return "error(" + text(m.code) + " " + text(m.message_zh) + " " + text(m.message_en) + ")";
 }
 struct RecordText {
   std::string operator()(const VersionRecord& r) {
@@ -227,6 +231,7 @@ PushRequest sample_push() {
   m.device_epoch = "3f9a0c1d";
   m.server_epoch_seen = "77e1";
   m.request_counter = 41;
+  m.device_now_ms = -1795000000123;
   m.first_seq = 100;
   const int64_t t = 1795000000000;
   m.changes.push_back(change(EntityType::person, entity(1), 3, "王芳", vid(1, 100), {t, 0}, {}));
@@ -268,8 +273,10 @@ PullRequest sample_pull() {
   m.server_epoch_seen = "77e1";
   m.cursor = 123456789012345;
   m.max_records = std::numeric_limits<uint32_t>::max();
+  m.own_values = true;
   return m;
 }
+tz::sync::ErrorReply sample_error() { return {"unknown_device", "服务器不认识本设备", "unknown device"}; }
 
 tz::Version version(VersionId id, std::string value, Hlc ts, std::string collector, int64_t server_ms) {
   tz::Version v;
@@ -365,6 +372,7 @@ std::string decode_text(MessageType type, std::string_view bytes, const Limits& 
     case MessageType::push_reply: return describe(decode_push_reply(bytes, limits));
     case MessageType::pull_request: return describe(decode_pull_request(bytes, limits));
     case MessageType::pull_page: return describe(decode_pull_page(bytes, limits));
+    case MessageType::error_reply: return describe(decode_error_reply(bytes, limits));
   }
   return "?";
 }
@@ -379,7 +387,8 @@ std::vector<Sample> samples() {
   return {{MessageType::push_request, encode(sample_push())},
           {MessageType::push_reply, encode(sample_reply())},
           {MessageType::pull_request, encode(sample_pull())},
-          {MessageType::pull_page, encode(sample_page())}};
+          {MessageType::pull_page, encode(sample_page())},
+          {MessageType::error_reply, encode(sample_error())}};
 }
 
 // A raw body sealed as a message of type t.
@@ -390,6 +399,7 @@ void write_push_head(tz::ByteWriter& w) {
   w.str("e");
   w.str("s");
   w.varint(1);    // request counter
+  w.svarint(0);   // device now
   w.varint(100);  // first seq
 }
 
@@ -482,7 +492,7 @@ TEST_CASE("The body of a small message is fixed by the grammar", "[sync]") {
   p.max_records = 5;
   tz::ByteWriter want;
   want.raw(device(0).view());
-  CHECK(body_of(encode(p)) == want.data() + std::string("\x02" "ab" "\xac\x02" "\x05"));
+  CHECK(body_of(encode(p)) == want.data() + std::string("\x02" "ab" "\xac\x02" "\x05" "\x00", 7));
 
   PushRequest m;
   m.device = device(1);
@@ -492,7 +502,7 @@ TEST_CASE("The body of a small message is fixed by the grammar", "[sync]") {
   m.changes.back().device_ms = 999;
   tz::ByteWriter w;
   w.raw(device(1).view());
-  w.raw(std::string("\x01" "d" "\x00" "\x00" "\x07", 5));  // epochs, counter 0, first seq 7
+  w.raw(std::string("\x01" "d" "\x00" "\x00" "\x00" "\x07", 6));  // epochs, counter 0, device now 0, first seq 7
   w.u8(2);                                               // tables: two devices
   w.raw(device(1).view());
   w.raw(device(2).view());
@@ -553,6 +563,7 @@ TEST_CASE("Random byte flips never crash and decode to something stable or an er
         case MessageType::push_reply: again = decode_text(s.type, encode(*decode_push_reply(seal_frame(s.type, damaged)))); break;
         case MessageType::pull_request: again = decode_text(s.type, encode(*decode_pull_request(seal_frame(s.type, damaged)))); break;
         case MessageType::pull_page: again = decode_text(s.type, encode(*decode_pull_page(seal_frame(s.type, damaged)))); break;
+        case MessageType::error_reply: again = decode_text(s.type, encode(*decode_error_reply(seal_frame(s.type, damaged)))); break;
       }
       CHECK(again == t);
     }
@@ -871,4 +882,18 @@ TEST_CASE("Unknown tags and entity types are refused with the element named", "[
   more.varint(0);
   more.u8(2);  // "more" is a flag
   CHECK_THAT(decode_text(MessageType::pull_page, sealed(MessageType::pull_page, more)), Contains("more must be 0 or 1, not 2"));
+}
+
+TEST_CASE("An ErrorReply round trips and becomes the device's error", "[sync]") {
+  auto back = tz::sync::decode_error_reply(encode(sample_error()));
+  REQUIRE(back);
+  CHECK(text(*back) == text(sample_error()));
+  CHECK(tz::sync::decode_pull_page_or_error(encode(sample_error())).error().code() == tz::ErrorCode::unknown_device);
+  tz::sync::ErrorReply other{"invalid_input", "请求无法解码", "the request does not decode"};
+  auto e = tz::sync::decode_push_reply_or_error(encode(other));
+  REQUIRE_FALSE(e);
+  CHECK(e.error().code() == tz::ErrorCode::sync_refused);
+  CHECK_THAT(e.error().message(tz::Lang::en), Catch::Contains("the request does not decode"));
+  // A reply of the expected type passes through.
+  CHECK(tz::sync::decode_pull_page_or_error(encode(sample_page())));
 }

@@ -82,11 +82,12 @@ constexpr Label message_label(MessageType t) {
     case MessageType::push_reply: return {"推送回复", "PushReply"};
     case MessageType::pull_request: return {"拉取请求", "PullRequest"};
     case MessageType::pull_page: return {"拉取页", "PullPage"};
+    case MessageType::error_reply: return {"错误回复", "ErrorReply"};
   }
   return {"未知消息", "unknown message"};
 }
 
-bool known_message_type(uint8_t t) { return t >= 1 && t <= 4; }
+bool known_message_type(uint8_t t) { return t >= 1 && t <= 5; }
 
 Error invalid(Label message, std::string_view zh, std::string_view en) {
   return Error(ErrorCode::invalid_input,
@@ -676,6 +677,7 @@ PushRequest read_push_request(Decoder& d) {
   m.device_epoch = d.str({"设备纪元", "device epoch"});
   m.server_epoch_seen = d.str({"服务器纪元", "server epoch"});
   m.request_counter = d.varint();
+  m.device_now_ms = d.svarint();
   m.first_seq = d.varint();
   d.read_tables();
   const size_t max = d.limits().max_changes;
@@ -751,6 +753,15 @@ PullRequest read_pull_request(Decoder& d) {
   m.server_epoch_seen = d.str({"服务器纪元", "server epoch"});
   m.cursor = d.varint();
   m.max_records = d.bounded<uint32_t>({"每页记录数", "max_records"});
+  m.own_values = d.flag({"含本机数值", "own_values"});
+  return m;
+}
+
+ErrorReply read_error_reply(Decoder& d) {
+  ErrorReply m;
+  m.code = d.str({"错误代码", "code"});
+  m.message_zh = d.str({"中文信息", "message_zh"});
+  m.message_en = d.str({"英文信息", "message_en"});
   return m;
 }
 
@@ -906,6 +917,7 @@ std::string encode(const PushRequest& m) {
   e.head.str(m.device_epoch);
   e.head.str(m.server_epoch_seen);
   e.head.varint(m.request_counter);
+  e.head.svarint(m.device_now_ms);
   e.head.varint(m.first_seq);
   e.tables.device(m.device);  // index 0: the pushing device
   // Runs: maximal stretches by one device with consecutive sequence numbers.
@@ -958,7 +970,23 @@ std::string encode(const PullRequest& m) {
   w.str(m.server_epoch_seen);
   w.varint(m.cursor);
   w.varint(m.max_records);
+  w.u8(m.own_values ? 1 : 0);
   return seal_frame(MessageType::pull_request, w.data());
+}
+
+std::string encode(const ErrorReply& m) {
+  ByteWriter w;
+  w.str(m.code);
+  w.str(m.message_zh);
+  w.str(m.message_en);
+  return seal_frame(MessageType::error_reply, w.data());
+}
+
+Error to_error(const ErrorReply& reply) {
+  std::string zh = reply.message_zh, en = reply.message_en;
+  if (reply.code == error_info(ErrorCode::unknown_device).name) return Error(ErrorCode::unknown_device, {bilingual(zh, en)});
+  if (reply.code == error_info(ErrorCode::device_revoked).name) return Error(ErrorCode::device_revoked, {bilingual(zh, en)});
+  return Error(ErrorCode::sync_refused, {bilingual(zh, en)});
 }
 
 std::string encode(const PullPage& m) {
@@ -989,6 +1017,28 @@ Result<PullRequest> decode_pull_request(std::string_view bytes, const Limits& li
 }
 Result<PullPage> decode_pull_page(std::string_view bytes, const Limits& limits) {
   return decode_message<PullPage>(bytes, limits, MessageType::pull_page, read_pull_page);
+}
+Result<ErrorReply> decode_error_reply(std::string_view bytes, const Limits& limits) {
+  return decode_message<ErrorReply>(bytes, limits, MessageType::error_reply, read_error_reply);
+}
+
+namespace {
+template <typename T>
+Result<T> or_error(std::string_view bytes, const Limits& limits, Result<T> (*decode)(std::string_view, const Limits&)) {
+  if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) == static_cast<uint8_t>(MessageType::error_reply)) {
+    auto e = decode_error_reply(bytes, limits);
+    if (!e) return e.error();
+    return to_error(*e);
+  }
+  return decode(bytes, limits);
+}
+}  // namespace
+
+Result<PushReply> decode_push_reply_or_error(std::string_view bytes, const Limits& limits) {
+  return or_error<PushReply>(bytes, limits, decode_push_reply);
+}
+Result<PullPage> decode_pull_page_or_error(std::string_view bytes, const Limits& limits) {
+  return or_error<PullPage>(bytes, limits, decode_pull_page);
 }
 
 }  // namespace tz::sync

@@ -32,6 +32,21 @@ const std::vector<ErrorInfo>& error_catalogue() {
        500},
       {ErrorCode::period_unset, "period_unset", "尚未设置统计期（年度和截至日期）",
        "the reporting period (year and as-of date) is not set", 1, 409},
+      {ErrorCode::network, "network", "无法连接服务器或连接中断：{0}。已保存的数据不受影响，可稍后重试同步",
+       "the server could not be reached or the connection broke: {0}. Stored data is unaffected; sync again later",
+       1, 503},
+      {ErrorCode::unknown_device, "unknown_device", "服务器不认识本设备（{0}），请先登记（enroll）",
+       "the server does not know this device ({0}); enrol it first", 1, 403},
+      {ErrorCode::device_revoked, "device_revoked", "本设备（{0}）已被县里停用，不能再同步，请联系县管理员",
+       "this device ({0}) was revoked by the county and can no longer sync; contact the county administrator", 1,
+       403},
+      {ErrorCode::rolled_back, "rolled_back",
+       "本设备的数据库是从较早的副本恢复的：服务器已持有本设备到第 {0} 号的变更。正在重新编号后重新推送，不会丢失数据",
+       "this device's store was restored from an older copy: the server holds its changes up to {0}. They are "
+       "renumbered and pushed again; nothing is lost",
+       1, 409},
+      {ErrorCode::sync_refused, "sync_refused", "服务器拒绝了请求：{0}", "the server refused the request: {0}", 1,
+       400},
       {ErrorCode::internal, "internal", "内部错误：{0}", "internal error: {0}", 1, 500},
   };
   return kCatalogue;

@@ -24,7 +24,7 @@ namespace tz::sync {
 // whole (a change of the grammar is a new version, never a silent reinterpretation).
 inline constexpr uint8_t kProtocolVersion = 1;
 
-enum class MessageType : uint8_t { push_request = 1, push_reply = 2, pull_request = 3, pull_page = 4 };
+enum class MessageType : uint8_t { push_request = 1, push_reply = 2, pull_request = 3, pull_page = 4, error_reply = 5 };
 std::string_view message_type_name(MessageType t);  // "PushRequest", ...
 
 // What a decoder accepts. Every count is also checked against the bytes left, so these bound what a
@@ -46,6 +46,7 @@ struct PushRequest {
   std::string device_epoch;       // the device store's epoch (new after a restore)
   std::string server_epoch_seen;  // the server epoch of the device's last successful sync ("" never)
   uint64_t request_counter = 0;   // per-device, strictly increasing: replay protection (SPEC §6)
+  int64_t device_now_ms = 0;      // the device's wall clock when sending: the server records the offset
   uint64_t first_seq = 0;         // changes[i].version == (device, first_seq + i): checked on decode
   std::vector<ChangeRecord> changes;
 };
@@ -82,6 +83,9 @@ struct PullRequest {
   std::string server_epoch_seen;
   uint64_t cursor = 0;       // 0: from the start, everything in scope with its values
   uint32_t max_records = 0;  // the page size the device asks for (the server may send fewer)
+  // Catching up from cursor 0 (set by the device until a page says no more): the device's own
+  // changes come as VersionRecords with their values, not as ids.
+  bool own_values = false;
 };
 
 // A server decision about one of the receiving device's own changes.
@@ -204,6 +208,18 @@ struct PullPage {
   std::vector<PullRecord> records;
 };
 
+// A request the server refused whole (not a push refusal, which is a PushReply): unknown or revoked
+// device, bytes that do not decode. code is the stable error name (error.hpp); the messages are the
+// server's, in both languages.
+struct ErrorReply {
+  std::string code;
+  std::string message_zh;
+  std::string message_en;
+};
+// The error a device reports for it: ErrorCode::unknown_device and device_revoked by name, anything
+// else sync_refused with the server's message.
+Error to_error(const ErrorReply& reply);
+
 // Whole messages. encode never fails (any struct has a wire form; a value the grammar does not allow,
 // such as an unknown enum, is written as is and refused by decode). decode_* return invalid_input
 // errors naming the message, the element and what was wrong; they never throw for bad bytes.
@@ -211,10 +227,15 @@ std::string encode(const PushRequest& m);
 std::string encode(const PushReply& m);
 std::string encode(const PullRequest& m);
 std::string encode(const PullPage& m);
+std::string encode(const ErrorReply& m);
 Result<PushRequest> decode_push_request(std::string_view bytes, const Limits& limits = {});
 Result<PushReply> decode_push_reply(std::string_view bytes, const Limits& limits = {});
 Result<PullRequest> decode_pull_request(std::string_view bytes, const Limits& limits = {});
 Result<PullPage> decode_pull_page(std::string_view bytes, const Limits& limits = {});
+Result<ErrorReply> decode_error_reply(std::string_view bytes, const Limits& limits = {});
+// A reply frame that should be of type T but may be an ErrorReply: the ErrorReply becomes to_error().
+Result<PushReply> decode_push_reply_or_error(std::string_view bytes, const Limits& limits = {});
+Result<PullPage> decode_pull_page_or_error(std::string_view bytes, const Limits& limits = {});
 
 // The framing alone: u8(type) u8(version) then the zlib (deflate) stream of the body. A transport
 // can peek at the type to dispatch; tests use it to damage a body and re-seal it.

@@ -32,6 +32,11 @@ enum class ErrorCode {
   schema_error,
   crypto_error,
   period_unset,
+  network,            // nothing came back from the server
+  unknown_device,     // the server does not know this device
+  device_revoked,     // the server revoked this device
+  rolled_back,        // the device store was restored from an older copy
+  sync_refused,       // the server refused a request (its message follows)
   internal,
 };
 

@@ -29,6 +29,7 @@ struct PushResult {
   uint64_t acked_seq = 0;       // after the reply
   uint64_t applied = 0, conflicts = 0, quarantined = 0, duplicates = 0, restamped = 0;
   bool done = false;            // nothing left to push
+  bool rolled_back = false;     // refused as a rolled-back store: renumbered, pull from cursor 0 next
 };
 
 struct PullResult {

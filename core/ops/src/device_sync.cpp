@@ -1,0 +1,402 @@
+// The device side of sync (SPEC §5; docs/sync-protocol.md "The exchange"). The device keeps one merge
+// state per entity: what the server sent (versions merged with the pure merge, or whole states on
+// scope entry), plus its own changes that the server has not refused. Every page is applied in one
+// transaction that also stores the new cursor.
+#include "tz/ops/device_sync.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "tz/ops/editor.hpp"
+
+namespace tz::ops {
+
+namespace {
+
+using namespace tz::sync;
+
+// Own changes by entity, read once per page from the change log when a page needs them (a scope
+// entry or a quarantine rebuilds an entity from the server's state plus the device's own changes).
+class OwnChanges {
+ public:
+  explicit OwnChanges(const DeviceStore& store) : store_(store) {}
+  const std::vector<FieldChange>& of(const EntityId& id) {
+    load();
+    static const std::vector<FieldChange> kNone;
+    auto it = by_entity_.find(id);
+    return it == by_entity_.end() ? kNone : it->second;
+  }
+  const FieldChange* by_seq(uint64_t seq) {
+    load();
+    auto it = by_seq_.find(seq);
+    return it == by_seq_.end() ? nullptr : it->second;
+  }
+
+ private:
+  void load() {
+    if (loaded_) return;
+    loaded_ = true;
+    all_ = store_.changes_after(0);
+    for (auto& c : all_) {
+      by_entity_[c.entity].push_back(c);
+      by_seq_[c.version.seq.value] = &c;
+    }
+  }
+  const DeviceStore& store_;
+  bool loaded_ = false;
+  std::vector<FieldChange> all_;
+  std::unordered_map<EntityId, std::vector<FieldChange>, IdHash> by_entity_;
+  std::unordered_map<uint64_t, const FieldChange*> by_seq_;
+};
+
+Hlc max_ts(const EntityState& s) {
+  Hlc out;
+  for (auto& [f, fs] : s.fields)
+    for (auto& v : fs.live) out = std::max(out, v.ts);
+  return out;
+}
+
+bool has_live(const EntityState& s) {
+  return std::any_of(s.fields.begin(), s.fields.end(), [](auto& kv) { return !kv.second.live.empty(); });
+}
+
+// Gives one of the device's own live versions the server's stamp (and receipt time).
+void adopt_stamp(EntityState& s, const VersionId& id, Hlc ts, int64_t server_ms) {
+  for (auto& [f, fs] : s.fields)
+    for (auto& v : fs.live)
+      if (v.id == id) {
+        v.ts = ts;
+        if (server_ms) v.server_ms = server_ms;
+      }
+}
+
+}  // namespace
+
+DeviceSync::DeviceSync(DeviceStore& store, Transport& transport, std::function<int64_t()> now, DeviceSyncOptions options)
+    : store_(store), transport_(transport), now_(std::move(now)), options_(std::move(options)) {}
+
+Result<PushResult> DeviceSync::push_once() {
+  PushResult result;
+  const StoreInfo& info = store_.info();
+  PushRequest req;
+  req.device = info.device;
+  req.device_epoch = info.epoch;
+  req.server_epoch_seen = info.sync.server_epoch;
+  req.first_seq = info.acked_seq + 1;
+  req.changes = store_.changes_range(info.acked_seq, options_.push_batch);
+  if (req.changes.empty()) {
+    result.done = true;
+    result.acked_seq = info.acked_seq;
+    return result;
+  }
+  // The counter is stored before the request leaves, so a crash never reuses it.
+  SyncState st = info.sync;
+  req.request_counter = ++st.request_counter;
+  {
+    WriteBatch b;
+    b.sync = st;
+    b.clock = store_.clock();
+    if (auto w = store_.write(b); !w) return w.error();
+  }
+  req.device_now_ms = now_();
+  result.sent = req.changes.size();
+  auto bytes = transport_.exchange(encode(req));
+  if (!bytes) return bytes.error();
+  auto reply = decode_push_reply_or_error(*bytes, options_.limits);
+  if (!reply) return reply.error();
+  switch (reply->refusal) {
+    case PushReply::Refusal::none: break;
+    case PushReply::Refusal::unknown_device: return Error(ErrorCode::unknown_device, {info.device.hex()});
+    case PushReply::Refusal::revoked: return Error(ErrorCode::device_revoked, {info.device.hex()});
+    case PushReply::Refusal::malformed:
+      return Error(ErrorCode::sync_refused, {bilingual("推送请求格式有误", "the push request is malformed")});
+    case PushReply::Refusal::stale_counter: {
+      SyncState s2 = store_.info().sync;
+      s2.request_counter = std::max(s2.request_counter, reply->last_counter_seen);
+      WriteBatch b;
+      b.sync = s2;
+      b.clock = store_.clock();
+      if (auto w = store_.write(b); !w) return w.error();
+      result.acked_seq = store_.info().acked_seq;
+      return result;
+    }
+    case PushReply::Refusal::rolled_back: {
+      if (auto h = handle_push_refusal(*reply); !h) return h.error();
+      result.rolled_back = true;
+      result.acked_seq = store_.info().acked_seq;
+      return result;
+    }
+  }
+  for (auto& o : reply->outcomes) {
+    switch (o.kind) {
+      case ChangeOutcome::Kind::applied: ++result.applied; break;
+      case ChangeOutcome::Kind::conflict: ++result.conflicts; break;
+      case ChangeOutcome::Kind::quarantined: ++result.quarantined; break;
+      case ChangeOutcome::Kind::duplicate: ++result.duplicates; break;
+    }
+    if (o.restamped) ++result.restamped;
+  }
+  // The server's acknowledgement is the truth, even when lower than ours (a restored server).
+  WriteBatch b;
+  b.acked_seq = reply->acked_seq;
+  b.clock = store_.clock();
+  if (!info.sync.server_epoch.empty() && reply->server_epoch != info.sync.server_epoch) {
+    SyncState s2 = store_.info().sync;
+    s2.full_pull_needed = true;
+    s2.own_values = true;
+    b.sync = s2;
+  }
+  if (auto w = store_.write(b); !w) return w.error();
+  result.acked_seq = reply->acked_seq;
+  result.done = reply->acked_seq >= store_.info().next_seq - 1;
+  return result;
+}
+
+// SPEC §5 Epochs: the server holds (device, seq) with other content, so this store was restored from
+// an older copy. Everything up to reply.acked_seq matched; what follows is renumbered after the
+// highest sequence the server holds (nobody has seen those ids), and the device pulls from cursor 0
+// (getting back, with their values, the changes it had lost) before pushing again.
+Status DeviceSync::handle_push_refusal(const PushReply& reply) {
+  uint64_t next = store_.info().next_seq;
+  uint64_t new_first = std::max(reply.highest_seq_held + 1, next);
+  if (auto r = store_.renumber_changes(reply.acked_seq, new_first); !r) return r;
+  SyncState st = store_.info().sync;
+  st.cursor = 0;
+  st.own_values = true;
+  st.full_pull_needed = true;
+  WriteBatch b;
+  b.sync = st;
+  b.acked_seq = reply.acked_seq;
+  b.clock = store_.clock();
+  return store_.write(b);
+}
+
+Result<PullResult> DeviceSync::pull_once() {
+  const StoreInfo& info = store_.info();
+  PullRequest req;
+  req.device = info.device;
+  req.server_epoch_seen = info.sync.server_epoch;
+  req.cursor = info.sync.cursor;
+  req.max_records = options_.page_records;
+  req.own_values = info.sync.own_values || info.sync.cursor == 0;
+  auto bytes = transport_.exchange(encode(req));
+  if (!bytes) return bytes.error();
+  auto page = decode_pull_page_or_error(*bytes, options_.limits);
+  if (!page) return page.error();
+  if (auto st = apply_page(*page); !st) return st.error();
+  PullResult r;
+  r.records = page->records.size();
+  r.more = page->more;
+  return r;
+}
+
+Status DeviceSync::apply_page(const PullPage& page) {
+  const StoreInfo& info = store_.info();
+  const DeviceId me = info.device;
+  SyncState st = info.sync;
+  const bool new_epoch = page.server_epoch != st.server_epoch;
+  const bool catching_up = st.own_values || st.cursor == 0 || new_epoch;
+
+  // Own versions the store does not have: the store was restored from an older copy. Their ids must
+  // never be reused: move next_seq past them, then take the page again from cursor 0 with values.
+  uint64_t highest_own = 0;
+  bool own_without_values = false;
+  for (auto& rec : page.records) {
+    if (auto* v = std::get_if<VersionRecord>(&rec); v && v->change.version.device == me)
+      highest_own = std::max(highest_own, v->change.version.seq.value);
+    if (auto* o = std::get_if<OwnVersionRecord>(&rec); o && o->version.seq.value >= info.next_seq) {
+      highest_own = std::max(highest_own, o->version.seq.value);
+      own_without_values = true;
+    }
+  }
+  if (highest_own >= info.next_seq) {
+    if (auto r = store_.renumber_changes(info.next_seq - 1, highest_own + 1); !r) return r;
+    if (own_without_values) {
+      st.cursor = 0;
+      st.own_values = true;
+      WriteBatch b;
+      b.sync = st;
+      b.clock = store_.clock();
+      return store_.write(b);
+    }
+  }
+
+  Editor ed(store_, EditContext{info.config.default_collector, now_()});
+  OwnChanges own(store_);
+  std::map<uint64_t, OwnStatus> status;
+  for (auto& [seq, s] : store_.own_statuses()) status[seq] = s;
+  auto refused = [&](uint64_t seq) {
+    auto it = status.find(seq);
+    return it != status.end() && it->second != OwnStatus::normal;
+  };
+  auto set_status = [&](uint64_t seq, OwnStatus s) {
+    status[seq] = s;
+    ed.batch().own_status.emplace_back(seq, s);
+  };
+  Hlc seen;
+  auto state_of = [&](EntityType type, const EntityId& id) {
+    if (auto s = ed.state(id)) return std::move(*s);
+    EntityState s;
+    s.type = type;
+    s.id = id;
+    return s;
+  };
+  auto put = [&](EntityState&& s) {
+    seen = std::max(seen, max_ts(s));
+    if (has_live(s)) ed.put_state(s);
+    else ed.remove(s.id);
+  };
+  // The server's state of an entity plus the device's own changes it has not refused.
+  auto rebuild = [&](EntityState s) {
+    for (auto& c : own.of(s.id))
+      if (!refused(c.version.seq.value)) merge_apply(s, c, options_.merge_mode);
+    put(std::move(s));
+  };
+  auto restamp = [&](const VersionId& v, Hlc ts) {
+    const FieldChange* c = own.by_seq(v.seq.value);
+    if (!c) return;
+    auto s = state_of(c->type, c->entity);
+    adopt_stamp(s, v, ts, 0);
+    put(std::move(s));
+  };
+  std::set<uint64_t> restored;
+  for (auto& rec : page.records) {
+    if (auto* r = std::get_if<VersionRecord>(&rec)) {
+      const FieldChange& c = r->change;
+      auto s = state_of(c.type, c.entity);
+      if (c.version.device == me) {
+        // From cursor 0 the device's own changes come with values: one the log lacks is put back.
+        if (!own.by_seq(c.version.seq.value) && restored.insert(c.version.seq.value).second)
+          ed.batch().restored_changes.push_back(c);
+        if (refused(c.version.seq.value)) set_status(c.version.seq.value, OwnStatus::normal);
+        merge_apply(s, c, options_.merge_mode, r->server_ms);
+        adopt_stamp(s, c.version, c.ts, r->server_ms);
+      } else {
+        merge_apply(s, c, options_.merge_mode, r->server_ms);
+      }
+      put(std::move(s));
+    } else if (auto* o = std::get_if<OwnVersionRecord>(&rec)) {
+      for (auto& d : o->decisions)
+        if (d.kind == Decision::Kind::restamped) restamp(o->version, d.ts);
+    } else if (auto* d = std::get_if<DecisionRecord>(&rec)) {
+      uint64_t seq = d->version.seq.value;
+      switch (d->decision.kind) {
+        case Decision::Kind::restamped: restamp(d->version, d->decision.ts); break;
+        case Decision::Kind::quarantined: set_status(seq, OwnStatus::quarantined); break;  // a state record follows
+        case Decision::Kind::rejected: set_status(seq, OwnStatus::rejected); break;
+        case Decision::Kind::released:
+          set_status(seq, OwnStatus::normal);
+          if (const FieldChange* c = own.by_seq(seq)) {
+            auto s = state_of(c->type, c->entity);
+            merge_apply(s, *c, options_.merge_mode);
+            put(std::move(s));
+          }
+          break;
+        case Decision::Kind::conflict:
+        case Decision::Kind::merged_into: break;  // merges come with the dedup issue
+      }
+    } else if (auto* n = std::get_if<NoticeRecord>(&rec)) {
+      StoredNotice sn;
+      sn.server_seq = n->server_seq;
+      sn.kind = static_cast<uint8_t>(n->kind);
+      sn.type = n->type;
+      sn.entity = n->entity;
+      sn.field = n->field;
+      sn.version = n->version;
+      sn.reason_zh = n->reason_zh;
+      sn.reason_en = n->reason_en;
+      ed.batch().notices.push_back(std::move(sn));
+    } else if (auto* c = std::get_if<ConfigRecord>(&rec)) {
+      ed.batch().configs.push_back({c->key, {c->version, c->value}});
+    } else if (auto* e = std::get_if<ScopeEnterRecord>(&rec)) {
+      rebuild(e->state);
+    } else if (auto* l = std::get_if<ScopeLeaveRecord>(&rec)) {
+      ed.remove(l->entity);
+    }
+    // ConflictRecord: the merge state shows the conflict already. MergeRecord and
+    // ReviewDecisionRecord are produced by later issues (dedup, review).
+  }
+  ed.observe(seen);
+  st.server_epoch = page.server_epoch;
+  st.cursor = page.next_cursor;
+  st.own_values = page.more && catching_up;
+  if (!page.more) st.full_pull_needed = false;
+  ed.batch().sync = st;
+  return ed.commit("device.pull.before_commit");
+}
+
+Result<SyncReport> DeviceSync::sync() {
+  SyncReport report;
+  auto over = [&] { return ++report.exchanges > static_cast<uint64_t>(options_.max_exchanges); };
+  auto give_up = [] {
+    return Error(ErrorCode::network, {bilingual("同步往返次数超过上限，已停止", "too many exchanges in one sync; stopped")});
+  };
+  auto pull_all = [&]() -> Status {
+    for (;;) {
+      if (over()) return give_up();
+      auto r = pull_once();
+      if (!r) return r.error();
+      ++report.pages;
+      report.pulled_records += r->records;
+      if (!r->more) return ok_status();
+    }
+  };
+  std::string epoch_before = store_.info().sync.server_epoch;
+  // Push everything, then pull everything. A rolled-back refusal or a new server epoch asks for a
+  // pull from cursor 0 first; the loop then pushes again. Bounded by max_exchanges.
+  for (;;) {
+    if (store_.info().sync.full_pull_needed)
+      if (auto st = pull_all(); !st) return st.error();
+    bool refused = false;
+    for (bool done = false; !done && !refused;) {
+      if (over()) return give_up();
+      auto r = push_once();
+      if (!r) return r.error();
+      report.pushed += r->sent;
+      report.applied += r->applied;
+      report.conflicts += r->conflicts;
+      report.quarantined += r->quarantined;
+      report.duplicates += r->duplicates;
+      report.restamped += r->restamped;
+      done = r->done;
+      refused = store_.info().sync.full_pull_needed;
+      if (r->rolled_back) report.rolled_back_recovered = true;
+    }
+    if (refused) continue;
+    if (auto st = pull_all(); !st) return st.error();
+    if (!store_.info().sync.full_pull_needed) break;
+  }
+  report.new_server_epoch = !epoch_before.empty() && epoch_before != store_.info().sync.server_epoch;
+  return report;
+}
+
+std::string device_scope_digest(const DeviceStore& store, const Scope& scope) {
+  const Schema& schema = store.schema();
+  std::map<EntityId, EntityState> states;
+  store.scan(std::nullopt, [&](EntityRow&& row) { states.emplace(row.entity.id, to_state(row.entity, row.merge)); });
+  std::unordered_map<EntityId, std::vector<std::string>, IdHash> memo;
+  std::function<std::vector<std::string>(const EntityId&, int)> villages = [&](const EntityId& id, int depth) {
+    if (auto it = memo.find(id); it != memo.end()) return it->second;
+    std::vector<std::string> out;
+    auto it = states.find(id);
+    if (it != states.end() && depth < 8) {
+      out = own_villages(schema, it->second);
+      for (auto& p : parents_of(schema, it->second)) out = village_union(std::move(out), villages(p, depth + 1));
+    }
+    memo[id] = out;
+    return out;
+  };
+  std::string out;
+  for (auto& [id, s] : states) {
+    if (!scope_holds_any(scope, villages(id, 0))) continue;
+    out += id.hex();
+    out += '\n';
+    out += digest(s);
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace tz::ops

@@ -1,0 +1,741 @@
+// The server side of sync (SPEC §5; docs/sync-protocol.md "The exchange"). Every accepted change is
+// stored by version id and merged into its entity with the pure merge; the pull stream is the
+// store's log, each row naming the villages it concerns, filtered per device by its scope when read.
+#include "tz/sync/server.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
+#include "tz/util/bytes.hpp"
+#include "tz/util/crash_point.hpp"
+
+namespace tz::sync {
+
+namespace {
+
+// --- log payloads (private to this file) ---
+
+std::string encode_decision(const Decision& d) {
+  ByteWriter w;
+  w.u8(static_cast<uint8_t>(d.kind));
+  w.svarint(d.ts.ms);
+  w.varint(d.ts.counter);
+  w.str(d.reason);
+  w.raw(d.entity.view());
+  return w.take();
+}
+Decision decode_decision(std::string_view b) {
+  ByteReader r(b);
+  Decision d;
+  d.kind = static_cast<Decision::Kind>(r.u8());
+  d.ts.ms = r.svarint();
+  d.ts.counter = static_cast<uint32_t>(r.varint());
+  d.reason = r.str();
+  d.entity = EntityId::from_bytes(r.raw(16));
+  return d;
+}
+
+std::string encode_pair(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  ByteWriter w;
+  for (auto* v : {&a, &b}) {
+    w.varint(v->size());
+    for (auto& s : *v) w.str(s);
+  }
+  return w.take();
+}
+std::pair<std::vector<std::string>, std::vector<std::string>> decode_pair(std::string_view bytes) {
+  ByteReader r(bytes);
+  std::pair<std::vector<std::string>, std::vector<std::string>> out;
+  for (auto* v : {&out.first, &out.second}) {
+    v->resize(r.checked_count(r.varint(), 1));
+    for (auto& s : *v) s = r.str();
+  }
+  return out;
+}
+
+std::string encode_notice(uint8_t kind, FieldId field, const std::string& zh, const std::string& en) {
+  ByteWriter w;
+  w.u8(kind);
+  w.varint(field);
+  w.str(zh);
+  w.str(en);
+  return w.take();
+}
+
+std::string encode_config(const std::string& key, uint64_t version, const std::string& value) {
+  ByteWriter w;
+  w.str(key);
+  w.varint(version);
+  w.str(value);
+  return w.take();
+}
+
+// The reason texts: bilingual() joins them; the notice carries both apart.
+struct Reason {
+  std::string zh, en;
+  std::string joined() const { return bilingual(zh, en); }
+};
+
+bool same_content(const FieldChange& a, const FieldChange& b) {
+  return a.type == b.type && a.entity == b.entity && a.field == b.field && a.value == b.value && a.base == b.base;
+}
+
+std::string hex_short(const EntityId& id) { return id.hex().substr(0, 8); }
+
+}  // namespace
+
+// The server's work, with access to its members. One instance per request.
+struct SyncServer::Impl {
+  SyncServer& s;
+  ServerStore& store;
+
+  explicit Impl(SyncServer& server) : s(server), store(server.store_) {}
+
+  // --- placement ---
+
+  std::vector<std::string> villages_of(const EntityState& state) {
+    auto out = own_villages(s.schema_, state);
+    for (auto& p : parents_of(s.schema_, state))
+      if (auto rec = store.entity(p)) out = village_union(std::move(out), rec->villages);
+    return out;
+  }
+
+  // Recomputes the villages of the entities that belong to `parent`, logging each that changed
+  // (their own children follow).
+  void propagate(const EntityId& parent) {
+    std::vector<EntityId> queue = store.children(parent);
+    std::set<EntityId> seen;
+    while (!queue.empty()) {
+      EntityId id = queue.back();
+      queue.pop_back();
+      if (!seen.insert(id).second) continue;
+      auto rec = store.entity(id);
+      if (!rec) continue;
+      auto now = villages_of(rec->state);
+      if (now == rec->villages) continue;
+      log_membership(*rec, now);
+      for (auto& c : store.children(id)) queue.push_back(c);
+    }
+  }
+
+  void log_membership(EntityRecord& rec, const std::vector<std::string>& now) {
+    LogRow row;
+    row.kind = LogKind::membership;
+    row.type = rec.state.type;
+    row.entity = rec.state.id;
+    row.villages = village_union(rec.villages, now);
+    row.payload = encode_pair(rec.villages, now);
+    rec.last_seq = store.append(std::move(row));
+    rec.villages = now;
+    store.put_entity(rec);
+  }
+
+  // --- quarantine rules ---
+
+  std::optional<Reason> single_field_problem(const FieldChange& c) {
+    if (c.field == kDeletedField) return std::nullopt;
+    const auto& es = s.schema_.entity(c.type);
+    const FieldDef* f = es.field(c.field);
+    if (!f)
+      return Reason{"数据定义中没有字段 " + std::to_string(c.field) + "（设备的数据定义较新？）",
+                    "the schema has no field " + std::to_string(c.field) + " (is the device's schema newer?)"};
+    if (c.value.empty()) return std::nullopt;  // clearing a field is never a format error
+    auto n = normalize_value(*f, c.value, s.validation_);
+    if (!n.ok) {
+      auto p = format_problem(es, *f, n);
+      return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
+    }
+    FieldValues values;
+    values[c.field] = c.value;
+    for (auto& p : validate_record(es, values, s.validation_, false)) {
+      if (p.severity != Severity::error || p.field != f->name) continue;
+      auto rule = std::find_if(es.rules.begin(), es.rules.end(), [&](const Rule& r) { return r.id == p.rule_id; });
+      if (rule == es.rules.end()) continue;
+      switch (rule->kind) {
+        case RuleKind::format:
+        case RuleKind::id_county:
+        case RuleKind::range:
+        case RuleKind::not_future:
+        case RuleKind::region_known: return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
+        default: break;  // cross-field and required rules only flag on the server
+      }
+    }
+    return std::nullopt;
+  }
+
+  // The villages a change's entity would be placed in by this batch when the server has none for it
+  // (a new or unplaced entity): from the placing values in the batch.
+  std::vector<std::string> tentative_villages(const FieldChange& c, const std::vector<ChangeRecord>& batch) {
+    std::vector<std::string> out;
+    for (auto& o : batch) {
+      if (o.entity != c.entity || !is_placing_field(s.schema_, o.type, o.field) || o.value.empty()) continue;
+      if (o.type == EntityType::household) {
+        out = village_union(std::move(out), {o.value});
+      } else if (auto parent = EntityId::from_hex(o.value)) {
+        if (auto rec = store.entity(*parent)) out = village_union(std::move(out), rec->villages);
+      }
+    }
+    return out;
+  }
+
+  std::optional<Reason> scope_problem(const DeviceRecord& d, const FieldChange& c, const std::vector<ChangeRecord>& batch) {
+    auto rec = store.entity(c.entity);
+    std::vector<std::string> villages = rec ? rec->villages : std::vector<std::string>{};
+    if (villages.empty()) villages = tentative_villages(c, batch);
+    if (villages.empty() || scope_holds_any(d.scope, villages)) return std::nullopt;
+    bool exists = rec && !rec->villages.empty();
+    return exists ? Reason{"该记录（" + hex_short(c.entity) + "）已在本设备范围以外的村登记，已交县里审核",
+                           "the record (" + hex_short(c.entity) + ") is registered in a village outside this device's scope; "
+                           "held for the county's review"}
+                  : Reason{"该记录属于本设备范围以外的村，已交县里审核",
+                           "the record belongs to a village outside this device's scope; held for the county's review"};
+  }
+
+  // --- applying ---
+
+  // Merges an accepted change into its entity and logs it; true when its field is now in conflict.
+  bool merge_in(StoredChange& sc) {
+    const FieldChange& c = sc.change;
+    auto rec = store.entity(c.entity);
+    const bool created = !rec;
+    if (!rec) {
+      rec.emplace();
+      rec->state.type = c.type;
+      rec->state.id = c.entity;
+    }
+    auto outcome = merge_apply(rec->state, c, s.options_.merge_mode, sc.server_ms);
+    if (outcome == MergeOutcome::id_reused) throw Failure(ErrorCode::internal, {"version id reused: " + c.version.str()});
+    auto before = rec->villages;
+    auto now = villages_of(rec->state);
+    rec->parents = parents_of(s.schema_, rec->state);
+
+    LogRow row;
+    row.kind = LogKind::version;
+    row.type = c.type;
+    row.entity = c.entity;
+    row.villages = village_union(before, now);
+    row.version = c.version;
+    sc.server_seq = rec->last_seq = store.append(std::move(row));
+
+    bool conflict = false;
+    if (auto f = rec->state.fields.find(c.field); f != rec->state.fields.end())
+      conflict = in_conflict(f->second) || (c.field == kDeletedField && deletion_in_conflict(rec->state));
+    if (conflict) {
+      LogRow cr;
+      cr.kind = LogKind::conflict;
+      cr.type = c.type;
+      cr.entity = c.entity;
+      cr.villages = now;
+      ByteWriter w;
+      w.varint(c.field);
+      cr.payload = w.take();
+      rec->last_seq = store.append(std::move(cr));
+    }
+    if (now != before && !created) {
+      log_membership(*rec, now);
+      propagate(c.entity);
+    } else {
+      // A new entity placed by its first change: that change's row already names its villages, so
+      // no device needs a scope entry for it.
+      rec->villages = now;
+      store.put_entity(*rec);
+    }
+    return conflict;
+  }
+
+  void log_decision(const DeviceId& target, const FieldChange& c, const Decision& d, const std::vector<std::string>& villages) {
+    LogRow row;
+    row.kind = LogKind::decision;
+    row.target = target;
+    row.type = c.type;
+    row.entity = c.entity;
+    row.villages = villages;
+    row.version = c.version;
+    row.payload = encode_decision(d);
+    store.append(std::move(row));
+  }
+
+  void log_notice(const DeviceId& target, NoticeRecord::Kind kind, const Reason& r, const FieldChange* c) {
+    LogRow row;
+    row.kind = LogKind::notice;
+    row.target = target;
+    if (c) {
+      row.type = c->type;
+      row.entity = c->entity;
+      row.version = c->version;
+    }
+    row.payload = encode_notice(static_cast<uint8_t>(kind), c ? c->field : 0, r.zh, r.en);
+    store.append(std::move(row));
+  }
+
+  ChangeOutcome quarantine(StoredChange& sc, const Reason& why) {
+    sc.status = StoredChange::Status::quarantined;
+    sc.reason = why.joined();
+    store.put_change(sc);
+    Decision d;
+    d.kind = Decision::Kind::quarantined;
+    d.reason = sc.reason;
+    log_decision(sc.change.version.device, sc.change, d, {});
+    log_notice(sc.change.version.device, NoticeRecord::Kind::quarantined, why, &sc.change);
+    ChangeOutcome o;
+    o.seq = sc.change.version.seq.value;
+    o.kind = ChangeOutcome::Kind::quarantined;
+    o.quarantine_reason = sc.reason;
+    return o;
+  }
+
+  // The clock guard: a timestamp too far ahead of the server's clock is re-stamped; others raise it.
+  void guard_clock(StoredChange& sc, int64_t now) {
+    HybridClock clock(store.clock());
+    if (sc.change.ts.ms > now + s.options_.max_clock_lead_ms) sc.change.ts = clock.tick(now);
+    else clock.observe(sc.change.ts);
+    store.set_clock(clock.last());
+  }
+
+  ChangeOutcome apply_new(const DeviceRecord& d, const FieldChange& c, const std::vector<ChangeRecord>& batch, int64_t now) {
+    StoredChange sc;
+    sc.change = c;
+    sc.device_ts = c.ts;
+    sc.server_ms = now;
+    std::optional<Reason> why;
+    if (d.retired && c.version.seq.value > d.retired_after)
+      why = Reason{"本设备已停用，停用后的修改交县里审核", "this device was retired; changes made after that are held for review"};
+    if (!why) why = single_field_problem(c);
+    if (!why) why = scope_problem(d, c, batch);
+    if (why) return quarantine(sc, *why);
+    guard_clock(sc, now);
+    bool conflict = merge_in(sc);
+    store.put_change(sc);
+    ChangeOutcome o;
+    o.seq = c.version.seq.value;
+    o.kind = conflict ? ChangeOutcome::Kind::conflict : ChangeOutcome::Kind::applied;
+    if (sc.restamped()) o.restamped = sc.change.ts;
+    if (sc.restamped()) {
+      Decision dec;
+      dec.kind = Decision::Kind::restamped;
+      dec.ts = sc.change.ts;
+      log_decision(c.version.device, c, dec, {});
+    }
+    return o;
+  }
+
+  void note_clock(DeviceRecord& d, int64_t device_now, int64_t now) {
+    if (device_now == 0) return;
+    int64_t previous = d.clock_offset_ms;
+    d.clock_offset_ms = device_now - now;
+    const int64_t limit = s.options_.max_clock_lead_ms;
+    bool wrong = std::llabs(d.clock_offset_ms) > limit;
+    bool was_wrong = std::llabs(previous) > limit;
+    if (!wrong || (was_wrong && std::llabs(previous - d.clock_offset_ms) < 60 * 1000)) return;
+    std::string minutes = std::to_string(d.clock_offset_ms / 60000);
+    log_notice(d.id, NoticeRecord::Kind::clock,
+               Reason{"本设备时钟与县服务器相差约 " + minutes + " 分钟，请校准电脑时间；超前的时间戳已由服务器改记",
+                      "this device's clock differs from the county server's by about " + minutes +
+                          " minutes; set the laptop's time. Timestamps ahead were re-stamped by the server"},
+               nullptr);
+  }
+
+  PushReply push(const PushRequest& req) {
+    PushReply reply;
+    reply.server_epoch = store.epoch();
+    auto dev = store.device(req.device);
+    if (!dev) {
+      reply.refusal = PushReply::Refusal::unknown_device;
+      return reply;
+    }
+    reply.acked_seq = reply.highest_seq_held = dev->acked_seq;
+    reply.last_counter_seen = dev->last_counter;
+    if (dev->revoked) {
+      reply.refusal = PushReply::Refusal::revoked;
+      return reply;
+    }
+    if (req.request_counter <= dev->last_counter) {
+      reply.refusal = PushReply::Refusal::stale_counter;
+      return reply;
+    }
+    int64_t now = s.clock_();
+    store.begin();
+    try {
+      dev->last_counter = req.request_counter;
+      dev->last_push_ms = now;
+      note_clock(*dev, req.device_now_ms, now);
+      // Changes the server holds already: the same content is a duplicate (a retry), different
+      // content a rolled-back device store, refused whole.
+      size_t i = 0;
+      for (; i < req.changes.size() && req.changes[i].version.seq.value <= dev->acked_seq; ++i) {
+        auto& c = req.changes[i];
+        auto held = store.change(c.version);
+        if (!held) throw Failure(ErrorCode::store_corrupt, {"acknowledged change missing: " + c.version.str()});
+        if (!same_content(held->change, c)) {
+          store.rollback();
+          PushReply refused;
+          refused.server_epoch = store.epoch();
+          refused.refusal = PushReply::Refusal::rolled_back;
+          refused.acked_seq = c.version.seq.value - 1;
+          refused.highest_seq_held = dev->acked_seq;
+          refused.last_counter_seen = dev->last_counter;
+          return refused;
+        }
+        ChangeOutcome o;
+        o.seq = c.version.seq.value;
+        o.kind = ChangeOutcome::Kind::duplicate;
+        if (held->status == StoredChange::Status::quarantined) o.quarantine_reason = held->reason;
+        if (held->restamped()) o.restamped = held->change.ts;
+        reply.outcomes.push_back(std::move(o));
+      }
+      // New changes, only in sequence order: after a gap nothing is applied.
+      for (; i < req.changes.size() && req.changes[i].version.seq.value == dev->acked_seq + 1; ++i) {
+        reply.outcomes.push_back(apply_new(*dev, req.changes[i], req.changes, now));
+        dev->acked_seq = req.changes[i].version.seq.value;
+      }
+      store.put_device(*dev);
+      store.commit("server.apply.before_commit", "server.apply.after_commit");
+    } catch (...) {
+      store.rollback();
+      throw;
+    }
+    reply.acked_seq = reply.highest_seq_held = dev->acked_seq;
+    reply.last_counter_seen = dev->last_counter;
+    return reply;
+  }
+
+  // --- pull ---
+
+  void scope_state(std::vector<PullRecord>& out, uint64_t seq, const Scope& scope, const EntityId& id, EntityType type) {
+    auto rec = store.entity(id);
+    if (!rec) {
+      ScopeEnterRecord r;  // the server holds nothing of it: an empty state
+      r.server_seq = seq;
+      r.state.type = type;
+      r.state.id = id;
+      out.emplace_back(std::move(r));
+    } else if (scope_holds_any(scope, rec->villages)) {
+      out.emplace_back(ScopeEnterRecord{seq, rec->state});
+    } else {
+      out.emplace_back(ScopeLeaveRecord{seq, id});
+    }
+  }
+
+  void records_for(const LogRow& row, const DeviceRecord& d, bool own_values, std::vector<PullRecord>& out) {
+    const bool mine = row.target && *row.target == d.id;
+    switch (row.kind) {
+      case LogKind::version: {
+        bool own = row.version.device == d.id;
+        if (!own && !scope_holds_any(d.scope, row.villages)) return;
+        auto sc = store.change(row.version);
+        if (!sc) throw Failure(ErrorCode::store_corrupt, {"logged change missing: " + row.version.str()});
+        if (own && !own_values) {
+          OwnVersionRecord r;
+          r.server_seq = row.seq;
+          r.version = row.version;
+          r.server_ms = sc->server_ms;
+          if (sc->restamped()) {
+            Decision dec;
+            dec.kind = Decision::Kind::restamped;
+            dec.ts = sc->change.ts;
+            r.decisions.push_back(dec);
+          }
+          out.emplace_back(std::move(r));
+        } else {
+          out.emplace_back(VersionRecord{row.seq, sc->change, sc->server_ms});
+        }
+        return;
+      }
+      case LogKind::conflict: {
+        if (!scope_holds_any(d.scope, row.villages)) return;
+        ByteReader r(row.payload);
+        out.emplace_back(ConflictRecord{row.seq, row.type, row.entity, static_cast<FieldId>(r.varint())});
+        return;
+      }
+      case LogKind::decision: {
+        if (!mine) return;
+        Decision dec = decode_decision(row.payload);
+        if (dec.kind == Decision::Kind::restamped && own_values) return;  // the VersionRecord has the stamp
+        out.emplace_back(DecisionRecord{row.seq, row.version, dec});
+        // A quarantined change stops being live on its sender: the entity's state as the server
+        // holds it replaces the device's, which then adds back its own other changes.
+        if (dec.kind == Decision::Kind::quarantined) scope_state(out, row.seq, d.scope, row.entity, row.type);
+        return;
+      }
+      case LogKind::notice: {
+        if (!mine) return;
+        ByteReader r(row.payload);
+        NoticeRecord n;
+        n.server_seq = row.seq;
+        n.kind = static_cast<NoticeRecord::Kind>(r.u8());
+        n.field = static_cast<FieldId>(r.varint());
+        n.reason_zh = r.str();
+        n.reason_en = r.str();
+        n.type = row.type;
+        n.entity = row.entity;
+        n.version = row.version;
+        out.emplace_back(std::move(n));
+        return;
+      }
+      case LogKind::config: {
+        ByteReader r(row.payload);
+        ConfigRecord c;
+        c.server_seq = row.seq;
+        c.key = r.str();
+        c.version = r.varint();
+        c.value = r.str();
+        out.emplace_back(std::move(c));
+        return;
+      }
+      case LogKind::membership: {
+        auto [before, now] = decode_pair(row.payload);
+        bool was = scope_holds_any(d.scope, before), is = scope_holds_any(d.scope, now);
+        if (is && !was) scope_state(out, row.seq, d.scope, row.entity, row.type);
+        if (was && !is) out.emplace_back(ScopeLeaveRecord{row.seq, row.entity});
+        return;
+      }
+      case LogKind::scope_change: {
+        if (!mine) return;
+        auto [before, now] = decode_pair(row.payload);
+        // Judged by the scopes of the row (the device's scope may have changed again since).
+        store.scan_entities([&](const EntityRecord& e) {
+          bool was = scope_holds_any(before, e.villages), is = scope_holds_any(now, e.villages);
+          bool holds_now = scope_holds_any(d.scope, e.villages);
+          if (is && !was && holds_now) out.emplace_back(ScopeEnterRecord{row.seq, e.state});
+          if (was && !is && !holds_now) out.emplace_back(ScopeLeaveRecord{row.seq, e.state.id});
+        });
+        return;
+      }
+    }
+  }
+
+  Result<PullPage> pull(const PullRequest& req) {
+    auto dev = store.device(req.device);
+    if (!dev) return Error(ErrorCode::unknown_device, {req.device.hex()});
+    if (dev->revoked) return Error(ErrorCode::device_revoked, {req.device.hex()});
+    PullPage page;
+    page.server_epoch = store.epoch();
+    uint64_t cursor = req.cursor;
+    bool own_values = req.own_values || cursor == 0;
+    if (req.server_epoch_seen != store.epoch()) {
+      cursor = 0;  // a cursor of another epoch means nothing
+      own_values = true;
+    }
+    size_t limit = s.options_.max_page_records;
+    if (req.max_records > 0) limit = std::min<size_t>(limit, req.max_records);
+    page.next_cursor = std::min(cursor, store.last_seq());
+    for (auto& row : store.log_after(cursor, s.options_.max_scan_rows)) {
+      records_for(row, *dev, own_values, page.records);
+      page.next_cursor = row.seq;
+      if (page.records.size() >= limit) break;
+    }
+    page.more = page.next_cursor < store.last_seq();
+    return page;
+  }
+
+  // --- review ---
+
+  Status release(const VersionId& id) {
+    auto sc = store.change(id);
+    if (!sc || sc->status != StoredChange::Status::quarantined)
+      return Error(ErrorCode::not_found, {bilingual("隔离区中的变更 " + id.str(), "quarantined change " + id.str())});
+    int64_t now = s.clock_();
+    store.begin();
+    try {
+      sc->status = StoredChange::Status::applied;
+      sc->reason.clear();
+      sc->server_ms = now;
+      guard_clock(*sc, now);
+      merge_in(*sc);
+      store.put_change(*sc);
+      Decision d;
+      d.kind = Decision::Kind::released;
+      log_decision(id.device, sc->change, d, {});
+      log_notice(id.device, NoticeRecord::Kind::released,
+                 Reason{"县里已放行被隔离的修改，已生效", "the county released the held change; it is in effect"}, &sc->change);
+      store.commit("server.release.before_commit", nullptr);
+    } catch (...) {
+      store.rollback();
+      throw;
+    }
+    return ok_status();
+  }
+
+  Status reject(const VersionId& id, const std::string& reason) {
+    auto sc = store.change(id);
+    if (!sc || sc->status != StoredChange::Status::quarantined)
+      return Error(ErrorCode::not_found, {bilingual("隔离区中的变更 " + id.str(), "quarantined change " + id.str())});
+    store.begin();
+    try {
+      sc->status = StoredChange::Status::rejected;
+      sc->reason = reason;
+      store.put_change(*sc);
+      Decision d;
+      d.kind = Decision::Kind::rejected;
+      d.reason = reason;
+      log_decision(id.device, sc->change, d, {});
+      log_notice(id.device, NoticeRecord::Kind::rejected, Reason{"县里驳回了被隔离的修改：" + reason, "the county rejected the held change: " + reason},
+                 &sc->change);
+      store.commit(nullptr, nullptr);
+    } catch (...) {
+      store.rollback();
+      throw;
+    }
+    return ok_status();
+  }
+
+  template <typename F>
+  Status in_txn(F f) {
+    try {
+      store.begin();
+      try {
+        Status st = f();
+        if (!st) {
+          store.rollback();
+          return st;
+        }
+        store.commit(nullptr, nullptr);
+        return st;
+      } catch (...) {
+        store.rollback();
+        throw;
+      }
+    } catch (const Failure& e) {
+      return e.error();
+    }
+  }
+};
+
+SyncServer::SyncServer(ServerStore& store, const Schema& schema, ValidationContext validation,
+                       std::function<int64_t()> clock, ServerOptions options)
+    : store_(store), schema_(schema), validation_(validation), clock_(std::move(clock)), options_(std::move(options)) {}
+
+Status SyncServer::register_device(const DeviceId& id, const Scope& scope) {
+  Impl impl(*this);
+  return impl.in_txn([&]() -> Status {
+    if (store_.device(id)) return Error(ErrorCode::already_exists, {bilingual("设备 " + id.hex(), "device " + id.hex())});
+    DeviceRecord d;
+    d.id = id;
+    d.scope = scope;
+    store_.put_device(d);
+    return ok_status();
+  });
+}
+
+Status SyncServer::set_scope(const DeviceId& id, const Scope& scope) {
+  Impl impl(*this);
+  return impl.in_txn([&]() -> Status {
+    auto d = store_.device(id);
+    if (!d) return Error(ErrorCode::not_found, {bilingual("设备 " + id.hex(), "device " + id.hex())});
+    LogRow row;
+    row.kind = LogKind::scope_change;
+    row.target = id;
+    row.payload = encode_pair(d->scope, scope);
+    store_.append(std::move(row));
+    d->scope = scope;
+    store_.put_device(*d);
+    return ok_status();
+  });
+}
+
+Status SyncServer::retire_device(const DeviceId& id) {
+  Impl impl(*this);
+  return impl.in_txn([&]() -> Status {
+    auto d = store_.device(id);
+    if (!d) return Error(ErrorCode::not_found, {bilingual("设备 " + id.hex(), "device " + id.hex())});
+    if (!d->retired) {
+      d->retired = true;
+      d->retired_after = d->acked_seq;
+    }
+    store_.put_device(*d);
+    return ok_status();
+  });
+}
+
+Status SyncServer::revoke_device(const DeviceId& id) {
+  Impl impl(*this);
+  return impl.in_txn([&]() -> Status {
+    auto d = store_.device(id);
+    if (!d) return Error(ErrorCode::not_found, {bilingual("设备 " + id.hex(), "device " + id.hex())});
+    d->revoked = true;
+    store_.put_device(*d);
+    return ok_status();
+  });
+}
+
+Status SyncServer::set_config(const std::string& key, const std::string& value) {
+  Impl impl(*this);
+  return impl.in_txn([&]() -> Status {
+    uint64_t version = 1;
+    if (auto old = store_.config(key)) {
+      if (old->second == value) return ok_status();
+      version = old->first + 1;
+    }
+    store_.put_config(key, version, value);
+    LogRow row;
+    row.kind = LogKind::config;
+    row.payload = encode_config(key, version, value);
+    store_.append(std::move(row));
+    return ok_status();
+  });
+}
+
+PushReply SyncServer::push(const PushRequest& request) { return Impl(*this).push(request); }
+
+Result<PullPage> SyncServer::pull(const PullRequest& request) {
+  try {
+    return Impl(*this).pull(request);
+  } catch (const Failure& e) {
+    return e.error();
+  }
+}
+
+std::string SyncServer::handle(std::string_view request) {
+  auto error_reply = [](const Error& e) {
+    return encode(ErrorReply{std::string(e.name()), e.message(Lang::zh), e.message(Lang::en)});
+  };
+  try {
+    if (!request.empty() && static_cast<uint8_t>(request[0]) == static_cast<uint8_t>(MessageType::pull_request)) {
+      auto req = decode_pull_request(request, options_.limits);
+      if (!req) return error_reply(req.error());
+      auto page = pull(*req);
+      if (!page) return error_reply(page.error());
+      return encode(*page);
+    }
+    auto req = decode_push_request(request, options_.limits);
+    if (!req) return error_reply(req.error());
+    return encode(push(*req));
+  } catch (const Failure& e) {
+    return error_reply(e.error());
+  } catch (const std::exception& e) {
+    return error_reply(Error(ErrorCode::internal, {e.what()}));
+  }
+}
+
+std::vector<StoredChange> SyncServer::quarantine() const { return store_.quarantined(); }
+
+Status SyncServer::release(const VersionId& id) {
+  try {
+    return Impl(*this).release(id);
+  } catch (const Failure& e) {
+    return e.error();
+  }
+}
+
+Status SyncServer::reject(const VersionId& id, const std::string& reason) {
+  try {
+    return Impl(*this).reject(id, reason);
+  } catch (const Failure& e) {
+    return e.error();
+  }
+}
+
+std::string SyncServer::scope_digest(const Scope& scope) const {
+  std::string out;
+  store_.scan_entities([&](const EntityRecord& e) {
+    if (!scope_holds_any(scope, e.villages)) return;
+    out += e.state.id.hex();
+    out += '\n';
+    out += digest(e.state);
+    out += '\n';
+  });
+  return out;
+}
+
+}  // namespace tz::sync

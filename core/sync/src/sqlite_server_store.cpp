@@ -1,0 +1,323 @@
+// The server store on SQLite (WAL, synchronous=FULL): the only file of the sync layer that includes
+// SQLiteCpp. Rows hold the binary forms of state_codec; the plaintext columns are what queries need
+// (ids, the villages a log row concerns, a change's status).
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <random>
+
+#include "state_codec.hpp"
+#include "tz/sync/server_store.hpp"
+#include "tz/util/crash_point.hpp"
+
+namespace tz::sync {
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+std::string blob_of(const SQLite::Column& c) {
+  return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
+}
+
+Error sqlite_error(const SQLite::Exception& e) {
+  int code = e.getErrorCode() & 0xff;
+  if (code == SQLITE_FULL) return Error(ErrorCode::disk_full, {e.what()});
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Error(ErrorCode::store_corrupt, {e.what()});
+  return Error(ErrorCode::io_error, {e.what()});
+}
+
+std::string random_epoch() {
+  std::random_device rd;
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    unsigned v = rd() & 0xff;
+    out += hex[v >> 4];
+    out += hex[v & 15];
+  }
+  return out;
+}
+
+void bind_blob(SQLite::Statement& st, int i, std::string_view b) { st.bind(i, b.data(), static_cast<int>(b.size())); }
+
+class SqliteServerStore final : public ServerStore {
+ public:
+  explicit SqliteServerStore(const std::filesystem::path& file)
+      : db_(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
+    db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;");
+    db_.setBusyTimeout(10000);
+    SQLite::Statement exists(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
+    exists.executeStep();
+    if (exists.getColumn(0).getInt() == 0) create();
+    epoch_ = meta("epoch");
+    if (std::stoi(meta("format")) != kFormatVersion) throw Failure(ErrorCode::store_corrupt, {"unsupported server store format"});
+    auto clock = meta("clock");
+    auto colon = clock.find(':');
+    clock_ = Hlc{std::stoll(clock.substr(0, colon)), static_cast<uint32_t>(std::stoul(clock.substr(colon + 1)))};
+    SQLite::Statement last(db_, "SELECT coalesce(max(seq), 0) FROM log");
+    last.executeStep();
+    last_seq_ = static_cast<uint64_t>(last.getColumn(0).getInt64());
+  }
+
+  const std::string& epoch() const override { return epoch_; }
+  void new_epoch() override {
+    epoch_ = random_epoch();
+    put_meta("epoch", epoch_);
+  }
+
+  void begin() override {
+    db_.exec("BEGIN IMMEDIATE");
+    in_txn_ = true;
+    saved_clock_ = clock_;
+    saved_last_seq_ = last_seq_;
+    saved_epoch_ = epoch_;
+  }
+  void commit(const char* crash_before, const char* crash_after) override {
+    put_meta("clock", std::to_string(clock_.ms) + ":" + std::to_string(clock_.counter));
+    if (crash_before) crash_point(crash_before);
+    db_.exec("COMMIT");
+    in_txn_ = false;
+    if (crash_after) crash_point(crash_after);
+  }
+  void rollback() override {
+    if (!in_txn_) return;
+    in_txn_ = false;
+    try {
+      db_.exec("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+      // SQLite may have rolled back already (an I/O error ends the transaction itself).
+    }
+    clock_ = saved_clock_;
+    last_seq_ = saved_last_seq_;
+    epoch_ = saved_epoch_;
+  }
+
+  Hlc clock() const override { return clock_; }
+  void set_clock(Hlc clock) override { clock_ = clock; }
+
+  std::optional<DeviceRecord> device(const DeviceId& id) const override {
+    SQLite::Statement st(db_, "SELECT body FROM devices WHERE id = ?");
+    bind_blob(st, 1, id.view());
+    if (!st.executeStep()) return std::nullopt;
+    return codec::decode_device(blob_of(st.getColumn(0)));
+  }
+  void put_device(const DeviceRecord& d) override {
+    SQLite::Statement st(db_, "INSERT OR REPLACE INTO devices(id, body) VALUES (?, ?)");
+    bind_blob(st, 1, d.id.view());
+    auto body = codec::encode_device(d);
+    bind_blob(st, 2, body);
+    st.exec();
+  }
+  std::vector<DeviceRecord> devices() const override {
+    std::vector<DeviceRecord> out;
+    SQLite::Statement st(db_, "SELECT body FROM devices ORDER BY id");
+    while (st.executeStep()) out.push_back(codec::decode_device(blob_of(st.getColumn(0))));
+    return out;
+  }
+
+  std::optional<StoredChange> change(const VersionId& id) const override {
+    auto& st = stmt(change_get_, "SELECT body FROM changes WHERE device = ? AND seq = ?");
+    st.reset();
+    bind_blob(st, 1, id.device.view());
+    st.bind(2, static_cast<int64_t>(id.seq.value));
+    if (!st.executeStep()) return std::nullopt;
+    return codec::decode_change(blob_of(st.getColumn(0)));
+  }
+  void put_change(const StoredChange& c) override {
+    auto& st = stmt(change_put_, "INSERT OR REPLACE INTO changes(device, seq, status, body) VALUES (?, ?, ?, ?)");
+    st.reset();
+    bind_blob(st, 1, c.change.version.device.view());
+    st.bind(2, static_cast<int64_t>(c.change.version.seq.value));
+    st.bind(3, static_cast<int>(c.status));
+    auto body = codec::encode_change(c);
+    bind_blob(st, 4, body);
+    st.exec();
+  }
+  std::vector<StoredChange> quarantined() const override {
+    std::vector<StoredChange> out;
+    SQLite::Statement st(db_, "SELECT body FROM changes WHERE status = 1 ORDER BY device, seq");
+    while (st.executeStep()) out.push_back(codec::decode_change(blob_of(st.getColumn(0))));
+    return out;
+  }
+
+  std::optional<EntityRecord> entity(const EntityId& id) const override {
+    auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
+    st.reset();
+    bind_blob(st, 1, id.view());
+    if (!st.executeStep()) return std::nullopt;
+    return record_from(st);
+  }
+  void put_entity(const EntityRecord& e) override {
+    auto& st = stmt(entity_put_, "INSERT OR REPLACE INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?)");
+    st.reset();
+    bind_blob(st, 1, e.state.id.view());
+    st.bind(2, static_cast<int>(e.state.type));
+    st.bind(3, static_cast<int64_t>(e.last_seq));
+    st.bind(4, codec::encode_strings(e.villages));
+    std::string parents;
+    for (auto& p : e.parents) parents.append(p.view());
+    bind_blob(st, 5, parents);
+    auto body = codec::encode_state(e.state);
+    bind_blob(st, 6, body);
+    st.exec();
+    // The links follow the entity's parents.
+    auto& del = stmt(link_del_, "DELETE FROM links WHERE child = ?");
+    del.reset();
+    bind_blob(del, 1, e.state.id.view());
+    del.exec();
+    auto& ins = stmt(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
+    for (auto& p : e.parents) {
+      ins.reset();
+      bind_blob(ins, 1, p.view());
+      bind_blob(ins, 2, e.state.id.view());
+      ins.exec();
+    }
+  }
+  std::vector<EntityId> children(const EntityId& parent) const override {
+    std::vector<EntityId> out;
+    auto& st = stmt(children_, "SELECT child FROM links WHERE parent = ? ORDER BY child");
+    st.reset();
+    bind_blob(st, 1, parent.view());
+    while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
+    return out;
+  }
+  void scan_entities(const std::function<void(const EntityRecord&)>& fn) const override {
+    SQLite::Statement st(db_, "SELECT state, villages, last_seq, parents FROM entities ORDER BY id");
+    while (st.executeStep()) fn(record_from(st));
+  }
+
+  uint64_t append(LogRow row) override {
+    row.seq = ++last_seq_;
+    auto& st = stmt(log_put_,
+                    "INSERT INTO log(seq, kind, target, type, entity, villages, vdevice, vseq, payload) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    st.reset();
+    st.bind(1, static_cast<int64_t>(row.seq));
+    st.bind(2, static_cast<int>(row.kind));
+    if (row.target) bind_blob(st, 3, row.target->view());
+    else st.bind(3);
+    st.bind(4, static_cast<int>(row.type));
+    bind_blob(st, 5, row.entity.view());
+    st.bind(6, codec::encode_strings(row.villages));
+    bind_blob(st, 7, row.version.device.view());
+    st.bind(8, static_cast<int64_t>(row.version.seq.value));
+    bind_blob(st, 9, row.payload);
+    st.exec();
+    return row.seq;
+  }
+  uint64_t last_seq() const override { return last_seq_; }
+  std::vector<LogRow> log_after(uint64_t after, size_t limit) const override {
+    std::vector<LogRow> out;
+    auto& st = stmt(log_get_,
+                    "SELECT seq, kind, target, type, entity, villages, vdevice, vseq, payload FROM log "
+                    "WHERE seq > ? ORDER BY seq LIMIT ?");
+    st.reset();
+    st.bind(1, static_cast<int64_t>(after));
+    st.bind(2, static_cast<int64_t>(limit));
+    while (st.executeStep()) {
+      LogRow r;
+      r.seq = static_cast<uint64_t>(st.getColumn(0).getInt64());
+      r.kind = static_cast<LogKind>(st.getColumn(1).getInt());
+      if (!st.getColumn(2).isNull()) r.target = DeviceId::from_bytes(blob_of(st.getColumn(2)));
+      r.type = static_cast<EntityType>(st.getColumn(3).getInt());
+      r.entity = EntityId::from_bytes(blob_of(st.getColumn(4)));
+      r.villages = codec::decode_strings(st.getColumn(5).getString());
+      r.version.device = DeviceId::from_bytes(blob_of(st.getColumn(6)));
+      r.version.seq.value = static_cast<uint64_t>(st.getColumn(7).getInt64());
+      r.payload = blob_of(st.getColumn(8));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  std::optional<std::pair<uint64_t, std::string>> config(const std::string& key) const override {
+    SQLite::Statement st(db_, "SELECT version, value FROM config WHERE key = ?");
+    st.bind(1, key);
+    if (!st.executeStep()) return std::nullopt;
+    return std::make_pair(static_cast<uint64_t>(st.getColumn(0).getInt64()), blob_of(st.getColumn(1)));
+  }
+  void put_config(const std::string& key, uint64_t version, const std::string& value) override {
+    SQLite::Statement st(db_, "INSERT OR REPLACE INTO config(key, version, value) VALUES (?, ?, ?)");
+    st.bind(1, key);
+    st.bind(2, static_cast<int64_t>(version));
+    bind_blob(st, 3, value);
+    st.exec();
+  }
+
+ private:
+  void create() {
+    SQLite::Transaction txn(db_);
+    db_.exec(
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE devices(id BLOB PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE changes(device BLOB NOT NULL, seq INTEGER NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
+        "  PRIMARY KEY(device, seq)) WITHOUT ROWID;"
+        "CREATE INDEX changes_held ON changes(status) WHERE status = 1;"
+        "CREATE TABLE entities(id BLOB PRIMARY KEY, type INTEGER NOT NULL, last_seq INTEGER NOT NULL,"
+        "  villages TEXT NOT NULL, parents BLOB NOT NULL, state BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE links(parent BLOB NOT NULL, child BLOB NOT NULL, PRIMARY KEY(parent, child)) WITHOUT ROWID;"
+        "CREATE INDEX links_child ON links(child);"
+        "CREATE TABLE log(seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, target BLOB, type INTEGER NOT NULL,"
+        "  entity BLOB NOT NULL, villages TEXT NOT NULL, vdevice BLOB NOT NULL, vseq INTEGER NOT NULL,"
+        "  payload BLOB NOT NULL);"
+        "CREATE TABLE config(key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;");
+    put_meta("format", std::to_string(kFormatVersion));
+    put_meta("epoch", random_epoch());
+    put_meta("clock", "0:0");
+    txn.commit();
+  }
+
+  std::string meta(const std::string& key) const {
+    SQLite::Statement st(db_, "SELECT value FROM meta WHERE key = ?");
+    st.bind(1, key);
+    if (!st.executeStep()) throw Failure(ErrorCode::store_corrupt, {"meta " + key + " missing"});
+    return st.getColumn(0).getString();
+  }
+  void put_meta(const std::string& key, const std::string& value) {
+    SQLite::Statement st(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    st.bind(1, key);
+    st.bind(2, value);
+    st.exec();
+  }
+
+  EntityRecord record_from(SQLite::Statement& st) const {
+    EntityRecord e;
+    e.state = codec::decode_state(blob_of(st.getColumn(0)));
+    e.villages = codec::decode_strings(st.getColumn(1).getString());
+    e.last_seq = static_cast<uint64_t>(st.getColumn(2).getInt64());
+    auto parents = blob_of(st.getColumn(3));
+    for (size_t i = 0; i + 16 <= parents.size(); i += 16) e.parents.push_back(EntityId::from_bytes(parents.substr(i, 16)));
+    return e;
+  }
+
+  SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
+    if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);
+    return *slot;
+  }
+
+  mutable SQLite::Database db_;
+  std::string epoch_, saved_epoch_;
+  Hlc clock_, saved_clock_;
+  uint64_t last_seq_ = 0, saved_last_seq_ = 0;
+  bool in_txn_ = false;
+  mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, entity_put_, link_del_, link_put_,
+      children_, log_put_, log_get_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ServerStore>> open_sqlite_server_store(const std::filesystem::path& dir) {
+  try {
+    std::filesystem::create_directories(dir);
+    return std::unique_ptr<ServerStore>(std::make_unique<SqliteServerStore>(dir / "server.db"));
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e);
+  } catch (const Failure& f) {
+    return f.error();
+  } catch (const std::filesystem::filesystem_error& e) {
+    return Error(ErrorCode::io_error, {e.what()});
+  }
+}
+
+}  // namespace tz::sync

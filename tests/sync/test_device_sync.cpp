@@ -1,0 +1,352 @@
+// Real device stores syncing with a real server store through the loopback transport (SPEC §5):
+// convergence by digests, unpushed edits kept visible, scope changes, a rolled-back device store, a
+// restored server (new epoch), a lost acknowledgement of re-stamped changes, and quarantine.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "server_fixture.hpp"
+#include "tz/ops/device_sync.hpp"
+#include "tz/ops/editor.hpp"
+
+using namespace tz;
+using namespace tz::sync;
+using tz::test::kVillageA;
+using tz::test::kVillageB;
+using tz::test::kVillageC;
+
+namespace {
+
+const EntityType H = EntityType::household;
+const EntityType P = EntityType::person;
+const std::string kSecret(32, 's');
+
+// A transport that can lose the next reply (the server ran the request; the device hears nothing).
+class LossyTransport final : public Transport {
+ public:
+  explicit LossyTransport(SyncServer& s) : loop_(s) {}
+  Result<std::string> exchange(std::string_view request) override {
+    auto reply = loop_.exchange(request);
+    if (lose_replies_ > 0) {
+      --lose_replies_;
+      return Error(ErrorCode::network, {"reply lost"});
+    }
+    return reply;
+  }
+  int lose_replies_ = 0;
+
+ private:
+  LoopbackTransport loop_;
+};
+
+struct Device {
+  std::filesystem::path dir;
+  std::unique_ptr<DeviceStore> store;
+  Scope scope;
+  int64_t clock_offset = 0;
+};
+
+struct World {
+  std::unique_ptr<tz::test::ServerFixture> f = std::make_unique<tz::test::ServerFixture>();
+  std::unique_ptr<LossyTransport> net = std::make_unique<LossyTransport>(*f->server);
+  TempDir dir;
+  std::vector<Device> devices;
+
+  Device& add(const Scope& scope, int64_t clock_offset = 0) {
+    Device d;
+    d.dir = dir.path() / ("d" + std::to_string(devices.size()));
+    d.store = tz::test::make_store(d.dir, kSecret);
+    d.scope = scope;
+    d.clock_offset = clock_offset;
+    REQUIRE(f->server->register_device(d.store->info().device, scope));
+    devices.push_back(std::move(d));
+    return devices.back();
+  }
+  Result<ops::SyncReport> sync(Device& d) {
+    ops::DeviceSync s(*d.store, *net, [this, &d] { return f->now + d.clock_offset; });
+    return s.sync();
+  }
+  void sync_ok(Device& d) {
+    auto r = sync(d);
+    if (!r) FAIL(r.error().message(Lang::en));
+  }
+  // Everyone pushes, then everyone pulls (SPEC §5 Convergence), then the digests must agree.
+  void converge() {
+    for (auto& d : devices) sync_ok(d);
+    for (auto& d : devices) sync_ok(d);
+    for (auto& d : devices) {
+      INFO("device " << d.store->info().device.hex());
+      CHECK(ops::device_scope_digest(*d.store, d.scope) == f->server->scope_digest(d.scope));
+    }
+  }
+  ops::EditContext ctx(Device& d, const std::string& collector = "王芳") {
+    f->now += 1000;
+    return ops::EditContext{collector, f->now + d.clock_offset};
+  }
+  // Restarts the server on a copy of its folder taken earlier (a restore): a new epoch.
+  void restore_server(const std::filesystem::path& copy) {
+    net.reset();
+    auto now = f->now;
+    auto target = f->dir.path() / "server";
+    f->server.reset();
+    f->store.reset();
+    std::filesystem::remove_all(target);
+    std::filesystem::copy(copy, target, std::filesystem::copy_options::recursive);
+    f->store = sync::open_sqlite_server_store(target).take();
+    f->store->begin();
+    f->store->new_epoch();
+    f->store->commit(nullptr, nullptr);
+    ValidationContext ctx;
+    ctx.today = china_date_of(now);
+    ctx.period_year = 2026;
+    ctx.settings = &tz::test::resources().schema.settings();
+    ctx.counties = &tz::test::resources().counties;
+    ctx.tree = f->tree.get();
+    f->server = std::make_unique<SyncServer>(*f->store, tz::test::resources().schema, ctx, [this] { return f->now; });
+    net = std::make_unique<LossyTransport>(*f->server);
+  }
+  std::filesystem::path copy_server() {
+    auto to = dir.path() / ("server-copy-" + std::to_string(++copies));
+    f->server.reset();
+    f->store.reset();  // closed: the WAL is checkpointed into the file
+    std::filesystem::copy(f->dir.path() / "server", to, std::filesystem::copy_options::recursive);
+    f->store = sync::open_sqlite_server_store(f->dir.path() / "server").take();
+    ValidationContext ctx;
+    ctx.today = china_date_of(f->now);
+    ctx.period_year = 2026;
+    ctx.settings = &tz::test::resources().schema.settings();
+    ctx.counties = &tz::test::resources().counties;
+    ctx.tree = f->tree.get();
+    f->server = std::make_unique<SyncServer>(*f->store, tz::test::resources().schema, ctx, [this] { return f->now; });
+    net = std::make_unique<LossyTransport>(*f->server);
+    return to;
+  }
+  int copies = 0;
+};
+
+FieldId fid(EntityType t, const char* name) { return tz::test::field_id(t, name); }
+
+EntityId new_household(World& w, Device& d, const std::string& village, const std::string& no) {
+  ops::Editor ed(*d.store, w.ctx(d));
+  EntityId id = d.store->natural_keys().household(village, no);
+  auto& e = ed.get_or_create(H, id);
+  ed.set(e, fid(H, "village_code"), village);
+  ed.set(e, fid(H, "household_no"), no);
+  REQUIRE(ed.commit());
+  return id;
+}
+
+EntityId new_person(World& w, Device& d, const EntityId& hh, const std::string& id17, const std::string& name) {
+  ops::Editor ed(*d.store, w.ctx(d));
+  std::string idn = tz::test::idc(id17);
+  EntityId id = d.store->natural_keys().person(idn);
+  auto& e = ed.get_or_create(P, id);
+  ed.set(e, fid(P, "household_id"), hh.hex());
+  ed.set(e, fid(P, "name"), name);
+  ed.set(e, fid(P, "id_number"), idn);
+  REQUIRE(ed.commit());
+  return id;
+}
+
+void set_field(World& w, Device& d, const EntityId& id, EntityType t, const char* field, const std::string& value) {
+  ops::Editor ed(*d.store, w.ctx(d));
+  Entity* e = ed.find(id);
+  REQUIRE(e);
+  ed.set(*e, fid(t, field), value);
+  REQUIRE(ed.commit());
+}
+
+std::vector<std::string> values_of(Device& d, const EntityId& id, EntityType t, const char* field) {
+  std::vector<std::string> out;
+  auto e = d.store->get(id);
+  if (!e) return out;
+  auto it = e->fields.find(fid(t, field));
+  if (it == e->fields.end()) return out;
+  for (auto& v : it->second.live) out.push_back(v.value);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Two devices editing one field offline converge with the conflict on both", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p = new_person(w, a, hh, "52263219900101001", "张三");
+  w.converge();
+  CHECK(values_of(b, p, P, "name") == std::vector<std::string>{"张三"});
+  set_field(w, a, p, P, "name", "张叁");
+  set_field(w, b, p, P, "name", "章三");
+  w.converge();
+  for (auto* d : {&a, &b}) CHECK(values_of(*d, p, P, "name") == std::vector<std::string>{"张叁", "章三"});
+  // Attribution survives the trip: b sees a's collector and device time on a's version.
+  auto e = b.store->get(p);
+  bool found = false;
+  for (auto& v : e->fields.at(fid(P, "name")).live)
+    if (v.value == "张叁") {
+      found = true;
+      CHECK(v.id.device == a.store->info().device);
+      CHECK(v.collector == "王芳");
+      CHECK(v.device_ms > 0);
+    }
+  CHECK(found);
+}
+
+TEST_CASE("The same keyed person created on two devices is one entity and a field merge", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageA});
+  auto hh_a = new_household(w, a, kVillageA, "0001");
+  auto hh_b = new_household(w, b, kVillageA, "0001");
+  CHECK(hh_a == hh_b);
+  auto pa = new_person(w, a, hh_a, "52263219900101001", "张三");
+  auto pb = new_person(w, b, hh_b, "52263219900101001", "张三");
+  CHECK(pa == pb);
+  w.converge();
+  // Equal values are one value, kept as two versions.
+  auto e = a.store->get(pa);
+  CHECK(e->fields.at(fid(P, "name")).live.size() == 2);
+  CHECK_FALSE(e->fields.at(fid(P, "name")).conflict());
+}
+
+TEST_CASE("Unpushed local edits stay visible after a pull", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p = new_person(w, a, hh, "52263219900101001", "张三");
+  w.converge();
+  set_field(w, b, p, P, "phone", "13800000000");  // not pushed
+  set_field(w, a, p, P, "name", "张叁");
+  w.sync_ok(a);
+  ops::DeviceSync s(*b.store, *w.net, [&] { return w.f->now; });
+  for (;;) {
+    auto r = s.pull_once();
+    REQUIRE(r);
+    if (!r->more) break;
+  }
+  CHECK(values_of(b, p, P, "phone") == std::vector<std::string>{"13800000000"});
+  CHECK(values_of(b, p, P, "name") == std::vector<std::string>{"张叁"});
+  CHECK(b.store->pending_change_count() > 0);
+  w.converge();
+}
+
+TEST_CASE("Scope changes give devices the full state of what entered and drop what left", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageB});
+  auto& t = w.add({tz::test::kTownship});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p = new_person(w, a, hh, "52263219900101001", "张三");
+  w.converge();
+  CHECK(b.store->get(p) == std::nullopt);
+  CHECK(t.store->get(p) != std::nullopt);
+  // The household moves to village B: it and its person leave a and enter b.
+  set_field(w, t, hh, H, "village_code", kVillageB);
+  w.converge();
+  CHECK(a.store->get(p) == std::nullopt);
+  CHECK(a.store->get(hh) == std::nullopt);
+  CHECK(values_of(b, p, P, "name") == std::vector<std::string>{"张三"});
+  // Widened: a now holds village B too; narrowed again: it drops them.
+  REQUIRE(w.f->server->set_scope(a.store->info().device, {kVillageA, kVillageB}));
+  a.scope = {kVillageA, kVillageB};
+  w.converge();
+  CHECK(values_of(a, p, P, "name") == std::vector<std::string>{"张三"});
+  REQUIRE(w.f->server->set_scope(a.store->info().device, {kVillageA}));
+  a.scope = {kVillageA};
+  w.converge();
+  CHECK(a.store->get(p) == std::nullopt);
+}
+
+TEST_CASE("A keyed create outside the scope is quarantined and the sender is told", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& c = w.add({kVillageC});
+  auto hh_c = new_household(w, c, kVillageC, "0001");
+  auto p = new_person(w, c, hh_c, "52263219900101001", "张三");
+  w.converge();
+  auto hh_a = new_household(w, a, kVillageA, "0009");
+  CHECK(new_person(w, a, hh_a, "52263219900101001", "张三") == p);
+  w.converge();
+  CHECK(a.store->get(p) == std::nullopt);  // held for the reviewer, no longer live on a
+  CHECK(w.f->server->quarantine().size() == 3);
+  auto notices = a.store->notices();
+  CHECK(notices.size() == 3);
+  for (auto& n : notices) CHECK(n.entity == p);
+  // Released by the reviewer: applied and live everywhere in scope, and on its sender again.
+  for (auto& q : w.f->server->quarantine()) REQUIRE(w.f->server->release(q.change.version));
+  w.converge();
+  CHECK(values_of(c, p, P, "household_id") == std::vector<std::string>{hh_a.hex(), hh_c.hex()});
+  CHECK(a.store->get(p) != std::nullopt);
+}
+
+TEST_CASE("A device store restored from an older copy is refused and recovers by renumbering", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p = new_person(w, a, hh, "52263219900101001", "张三");
+  w.converge();
+  // A copy of a's store now; a then edits and syncs; then the copy is put back.
+  auto copy = w.dir.path() / "a-copy";
+  a.store.reset();
+  std::filesystem::copy(a.dir, copy, std::filesystem::copy_options::recursive);
+  a.store = open_device_store(a.dir, "correct horse", tz::test::resources().schema).take();
+  set_field(w, a, p, P, "phone", "13800000001");
+  w.converge();
+  a.store.reset();
+  std::filesystem::remove_all(a.dir);
+  std::filesystem::copy(copy, a.dir, std::filesystem::copy_options::recursive);
+  a.store = open_device_store(a.dir, "correct horse", tz::test::resources().schema).take();
+  // The restored store reuses the sequence number of the lost edit for a new one.
+  set_field(w, a, p, P, "education", "4");
+  auto r = w.sync(a);
+  REQUIRE(r);
+  CHECK(r->rolled_back_recovered);
+  w.converge();
+  // Nothing lost: the lost phone came back from the server, the new edit reached b.
+  CHECK(values_of(a, p, P, "phone") == std::vector<std::string>{"13800000001"});
+  CHECK(values_of(b, p, P, "education") == std::vector<std::string>{"4"});
+  // a's log is whole again: gap-free, its lost change restored, the new one renumbered after it.
+  auto log = a.store->changes_after(0);
+  for (size_t i = 0; i < log.size(); ++i) CHECK(log[i].version.seq.value == i + 1);
+}
+
+TEST_CASE("A retry after a lost acknowledgement of re-stamped changes is a duplicate", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA}, 4 * 3600 * 1000);  // four hours ahead
+  auto& b = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  w.net->lose_replies_ = 1;
+  CHECK_FALSE(w.sync(a));
+  auto r = w.sync(a);
+  REQUIRE(r);
+  CHECK(r->duplicates == 2);
+  CHECK(r->restamped == 2);
+  w.converge();
+  // Everyone holds the server's stamp, not the device's clock.
+  auto e = b.store->get(hh);
+  for (auto& [f, fv] : e->fields)
+    for (auto& v : fv.live) CHECK(v.ts.ms <= w.f->now);
+}
+
+TEST_CASE("A restored server with a new epoch makes devices re-push and re-pull with nothing lost", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p = new_person(w, a, hh, "52263219900101001", "张三");
+  w.converge();
+  auto backup = w.copy_server();
+  set_field(w, a, p, P, "phone", "13800000001");
+  set_field(w, b, p, P, "education", "4");
+  w.converge();
+  std::string before = w.f->server->scope_digest({kVillageA});
+  w.restore_server(backup);
+  w.converge();
+  CHECK(w.f->server->scope_digest({kVillageA}) == before);
+  CHECK(values_of(a, p, P, "education") == std::vector<std::string>{"4"});
+  CHECK(values_of(b, p, P, "phone") == std::vector<std::string>{"13800000001"});
+}

@@ -23,25 +23,6 @@ namespace tz::sim {
 // ---------------------------------------------------------------------------------------------
 // Counters
 
-void FaultCounts::add(const FaultCounts& o) {
-  exchanges += o.exchanges;
-  drop_request += o.drop_request;
-  drop_reply += o.drop_reply;
-  duplicate += o.duplicate;
-  reorder += o.reorder;
-  late_delivery += o.late_delivery;
-  cut_request += o.cut_request;
-  cut_reply += o.cut_reply;
-}
-
-std::string FaultCounts::str() const {
-  std::ostringstream o;
-  o << "exchanges " << exchanges << ", dropped requests " << drop_request << ", dropped replies " << drop_reply
-    << ", duplicated " << duplicate << ", held back " << reorder << " (delivered late " << late_delivery
-    << "), cut requests " << cut_request << ", cut replies " << cut_reply;
-  return o.str();
-}
-
 void SimStats::add(const SimStats& o) {
   uint64_t* a[] = {&creates, &edits, &equal_pairs, &concurrent_pairs, &deletes, &restores, &resolves,
                    &concurrent_resolves, &moves, &invalid_values, &releases, &rejects, &pushes, &pulls,
@@ -76,76 +57,6 @@ std::string SimResult::report(size_t max_violations, size_t last_events) const {
   for (size_t i = events.size() > last_events ? events.size() - last_events : 0; i < events.size(); ++i)
     o << "  " << events[i] << "\n";
   return o.str();
-}
-
-// ---------------------------------------------------------------------------------------------
-// FaultyTransport
-
-FaultyTransport::FaultyTransport(sync::SyncServer& server, Oracle& oracle, std::mt19937_64& rng)
-    : loop_(server), oracle_(oracle), rng_(rng) {}
-
-std::string FaultyTransport::run(std::string_view request) {
-  auto reply = loop_.exchange(request);
-  if (!reply) return {};
-  oracle_.observe_exchange(request, *reply);
-  return *reply;
-}
-
-void FaultyTransport::deliver_held() {
-  auto held = std::move(held_);
-  held_.clear();
-  for (auto& r : held) {
-    run(r);
-    ++counts.late_delivery;
-  }
-}
-
-Result<std::string> FaultyTransport::exchange(std::string_view request) {
-  ++counts.exchanges;
-  auto lost = [] { return Error(ErrorCode::network, {"simulated network failure"}); };
-  if (!faults) return run(request);
-  std::uniform_real_distribution<double> u(0, 1);
-  // Reorder: a request held back earlier reaches the server now, before this one.
-  if (!held_.empty() && u(rng_) < 0.3) {
-    auto r = std::move(held_.front());
-    held_.erase(held_.begin());
-    run(r);
-    ++counts.late_delivery;
-  }
-  if (u(rng_) >= fault_rate) return run(request);
-  switch (std::uniform_int_distribution<int>(0, 5)(rng_)) {
-    case 0:  // the server never sees it
-      ++counts.drop_request;
-      return lost();
-    case 1: {  // the server ran it; the reply is lost
-      ++counts.drop_reply;
-      run(request);
-      return lost();
-    }
-    case 2: {  // delivered twice
-      ++counts.duplicate;
-      auto first = run(request);
-      auto second = run(request);
-      return u(rng_) < 0.5 ? first : second;
-    }
-    case 3:  // held back, delivered later (after others)
-      ++counts.reorder;
-      held_.emplace_back(request);
-      return lost();
-    case 4: {  // cut off in the middle
-      ++counts.cut_request;
-      std::string cut(request.substr(0, std::uniform_int_distribution<size_t>(0, request.size() - 1)(rng_)));
-      auto reply = run(cut);
-      if (reply.empty()) return lost();
-      return reply;
-    }
-    default: {  // the reply is cut off
-      ++counts.cut_reply;
-      auto reply = run(request);
-      if (reply.empty()) return lost();
-      return reply.substr(0, std::uniform_int_distribution<size_t>(0, reply.size() - 1)(rng_));
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "oracle.hpp"
+#include "server_sim.hpp"
 #include "tz/model/merge.hpp"
 #include "tz/sync/transport.hpp"
 
@@ -23,34 +24,6 @@ class SyncServer;
 }
 
 namespace tz::sim {
-
-struct FaultCounts {
-  uint64_t exchanges = 0, drop_request = 0, drop_reply = 0, duplicate = 0, reorder = 0, late_delivery = 0,
-           cut_request = 0, cut_reply = 0;
-  void add(const FaultCounts& o);
-  std::string str() const;
-};
-
-// A Transport in front of a LoopbackTransport: every request the server runs and its reply go to the
-// oracle (observe_exchange), whatever the device then gets. Faults are chosen with the simulator's rng.
-class FaultyTransport final : public sync::Transport {
- public:
-  FaultyTransport(sync::SyncServer& server, Oracle& oracle, std::mt19937_64& rng);
-  Result<std::string> exchange(std::string_view request) override;
-  // Delivers every held-back request now (their replies go to the oracle only).
-  void deliver_held();
-
-  bool faults = true;
-  double fault_rate = 0.2;  // the share of exchanges that meet a fault
-  FaultCounts counts;
-
- private:
-  std::string run(std::string_view request);
-  sync::LoopbackTransport loop_;
-  Oracle& oracle_;
-  std::mt19937_64& rng_;
-  std::vector<std::string> held_;
-};
 
 struct SimOptions {
   uint64_t seed = 1;

@@ -52,7 +52,6 @@ std::string SimResult::report(size_t max_violations, size_t last_events) const {
   o << "seed " << seed << ": " << violations.size() << " violation(s)\n";
   for (size_t i = 0; i < violations.size() && i < max_violations; ++i) o << "  " << to_string(violations[i]) << "\n";
   o << "faults: " << faults.str() << "\nstats: " << stats.str() << "\n";
-  for (auto& n : notes) o << "note: " << n << "\n";
   o << "last events:\n";
   for (size_t i = events.size() > last_events ? events.size() - last_events : 0; i < events.size(); ++i)
     o << "  " << events[i] << "\n";
@@ -63,30 +62,6 @@ std::string SimResult::report(size_t max_violations, size_t last_events) const {
 // The simulation
 
 namespace {
-
-// The Editor gains resolve() and delete_entity() with the sync work; detected so that this file
-// builds before they land (the simulator then notes it and skips those actions).
-template <class Ed>
-bool editor_resolve(Ed& ed, Entity& e, FieldId f, const std::string& v, bool& available) {
-  if constexpr (requires { ed.resolve(e, f, v); }) {
-    available = true;
-    return ed.resolve(e, f, v);
-  } else {
-    available = false;
-    return false;
-  }
-}
-template <class Ed>
-bool editor_delete(Ed& ed, Entity& e, const std::string& reason, bool& available) {
-  if constexpr (requires { ed.delete_entity(e, reason); }) {
-    available = true;
-    ed.delete_entity(e, reason);
-    return true;
-  } else {
-    available = false;
-    return false;
-  }
-}
 
 // A scratch folder on tmpfs when there is one (the stores commit with synchronous=FULL).
 class ScratchDir {
@@ -247,9 +222,6 @@ class Sim {
       if (v.what == what) return;
     res_.violations.push_back({inv, what});
   }
-  void note(const std::string& text) {
-    if (std::find(res_.notes.begin(), res_.notes.end(), text) == res_.notes.end()) res_.notes.push_back(text);
-  }
 
   // Entities a device holds, by id.
   std::map<EntityId, Entity> held(size_t i, std::optional<EntityType> type = std::nullopt) const {
@@ -408,11 +380,8 @@ class Sim {
     const std::string reason = restore ? "" : pick(kReasons);
     auto ed = editor(i);
     Entity* e = ed.find(id);
-    bool available = true;
-    if (!e || !editor_delete(ed, *e, reason, available)) {
-      if (!available) note("Editor::delete_entity is not in this build: deletions and restores were skipped");
-      return false;
-    }
+    if (!e) return false;
+    ed.delete_entity(*e, reason);
     ++(restore ? res_.stats.restores : res_.stats.deletes);
     return commit(ed, i, (restore ? "restores " : "deletes ") + short_id(id) + (restore ? "" : " (" + reason + ")"));
   }
@@ -420,11 +389,7 @@ class Sim {
   bool resolve_one(size_t i, const EntityId& id, FieldId f, const std::string& value) {
     auto ed = editor(i);
     Entity* e = ed.find(id);
-    bool available = true;
-    if (!e || !editor_resolve(ed, *e, f, value, available)) {
-      if (!available) note("Editor::resolve is not in this build: resolutions were skipped");
-      return false;
-    }
+    if (!e || !ed.resolve(*e, f, value)) return false;
     return commit(ed, i, "resolves " + short_id(id) + " field " + std::to_string(f) + " = " + value);
   }
 

@@ -49,7 +49,6 @@ struct SimResult {
   std::vector<std::string> events;  // what happened, step by step
   FaultCounts faults;
   SimStats stats;
-  std::vector<std::string> notes;  // APIs missing in this build, worked around
   bool ok() const { return violations.empty(); }
   // The violations (at most max of them) and the last events, for a failure message.
   std::string report(size_t max_violations = 12, size_t last_events = 40) const;

@@ -17,40 +17,6 @@ namespace {
 
 using namespace tz::sync;
 
-// Own changes by entity, read once per page from the change log when a page needs them (a scope
-// entry or a quarantine rebuilds an entity from the server's state plus the device's own changes).
-class OwnChanges {
- public:
-  explicit OwnChanges(const DeviceStore& store) : store_(store) {}
-  const std::vector<FieldChange>& of(const EntityId& id) {
-    load();
-    static const std::vector<FieldChange> kNone;
-    auto it = by_entity_.find(id);
-    return it == by_entity_.end() ? kNone : it->second;
-  }
-  const FieldChange* by_seq(uint64_t seq) {
-    load();
-    auto it = by_seq_.find(seq);
-    return it == by_seq_.end() ? nullptr : it->second;
-  }
-
- private:
-  void load() {
-    if (loaded_) return;
-    loaded_ = true;
-    all_ = store_.changes_after(0);
-    for (auto& c : all_) {
-      by_entity_[c.entity].push_back(c);
-      by_seq_[c.version.seq.value] = &c;
-    }
-  }
-  const DeviceStore& store_;
-  bool loaded_ = false;
-  std::vector<FieldChange> all_;
-  std::unordered_map<EntityId, std::vector<FieldChange>, IdHash> by_entity_;
-  std::unordered_map<uint64_t, const FieldChange*> by_seq_;
-};
-
 Hlc max_ts(const EntityState& s) {
   Hlc out;
   for (auto& [f, fs] : s.fields)
@@ -73,6 +39,25 @@ void adopt_stamp(EntityState& s, const VersionId& id, Hlc ts, int64_t server_ms)
 }
 
 }  // namespace
+
+struct DeviceSync::OwnIndex {
+  std::vector<FieldChange> all;
+  std::unordered_map<EntityId, std::vector<const FieldChange*>, IdHash> by_entity;
+  std::unordered_map<uint64_t, const FieldChange*> by_seq;
+
+  uint64_t next_seq;  // the store's next_seq when read: a later local edit makes the index stale
+
+  explicit OwnIndex(const DeviceStore& store) : all(store.changes_after(0)), next_seq(store.info().next_seq) {
+    for (auto& c : all) {
+      by_entity[c.entity].push_back(&c);
+      by_seq[c.version.seq.value] = &c;
+    }
+  }
+  const FieldChange* find(uint64_t seq) const {
+    auto it = by_seq.find(seq);
+    return it == by_seq.end() ? nullptr : it->second;
+  }
+};
 
 DeviceSync::DeviceSync(DeviceStore& store, Transport& transport, std::function<int64_t()> now, DeviceSyncOptions options)
     : store_(store), transport_(transport), now_(std::move(now)), options_(std::move(options)) {}
@@ -159,6 +144,7 @@ Status DeviceSync::handle_push_refusal(const PushReply& reply) {
   uint64_t next = store_.info().next_seq;
   uint64_t new_first = std::max(reply.highest_seq_held + 1, next);
   if (auto r = store_.renumber_changes(reply.acked_seq, new_first); !r) return r;
+  own_.reset();
   SyncState st = store_.info().sync;
   st.cursor = 0;
   st.own_values = true;
@@ -210,6 +196,7 @@ Status DeviceSync::apply_page(const PullPage& page) {
   }
   if (highest_own >= info.next_seq) {
     if (auto r = store_.renumber_changes(info.next_seq - 1, highest_own + 1); !r) return r;
+    own_.reset();
     if (own_without_values) {
       st.cursor = 0;
       st.own_values = true;
@@ -221,7 +208,10 @@ Status DeviceSync::apply_page(const PullPage& page) {
   }
 
   Editor ed(store_, EditContext{info.config.default_collector, now_()});
-  OwnChanges own(store_);
+  auto own = [this]() -> const OwnIndex& {
+    if (!own_ || own_->next_seq != store_.info().next_seq) own_ = std::make_shared<OwnIndex>(store_);
+    return *own_;
+  };
   std::map<uint64_t, OwnStatus> status;
   for (auto& [seq, s] : store_.own_statuses()) status[seq] = s;
   auto refused = [&](uint64_t seq) {
@@ -247,12 +237,13 @@ Status DeviceSync::apply_page(const PullPage& page) {
   };
   // The server's state of an entity plus the device's own changes it has not refused.
   auto rebuild = [&](EntityState s) {
-    for (auto& c : own.of(s.id))
-      if (!refused(c.version.seq.value)) merge_apply(s, c, options_.merge_mode);
+    if (auto it = own().by_entity.find(s.id); it != own().by_entity.end())
+      for (const FieldChange* c : it->second)
+        if (!refused(c->version.seq.value)) merge_apply(s, *c, options_.merge_mode);
     put(std::move(s));
   };
   auto restamp = [&](const VersionId& v, Hlc ts) {
-    const FieldChange* c = own.by_seq(v.seq.value);
+    const FieldChange* c = own().find(v.seq.value);
     if (!c) return;
     auto s = state_of(c->type, c->entity);
     adopt_stamp(s, v, ts, 0);
@@ -265,8 +256,10 @@ Status DeviceSync::apply_page(const PullPage& page) {
       auto s = state_of(c.type, c.entity);
       if (c.version.device == me) {
         // From cursor 0 the device's own changes come with values: one the log lacks is put back.
-        if (!own.by_seq(c.version.seq.value) && restored.insert(c.version.seq.value).second)
+        if (!restored.count(c.version.seq.value) && !store_.has_change(c.version.seq.value)) {
+          restored.insert(c.version.seq.value);
           ed.batch().restored_changes.push_back(c);
+        }
         if (refused(c.version.seq.value)) set_status(c.version.seq.value, OwnStatus::normal);
         merge_apply(s, c, options_.merge_mode, r->server_ms);
         adopt_stamp(s, c.version, c.ts, r->server_ms);
@@ -285,7 +278,7 @@ Status DeviceSync::apply_page(const PullPage& page) {
         case Decision::Kind::rejected: set_status(seq, OwnStatus::rejected); break;
         case Decision::Kind::released:
           set_status(seq, OwnStatus::normal);
-          if (const FieldChange* c = own.by_seq(seq)) {
+          if (const FieldChange* c = own().find(seq)) {
             auto s = state_of(c->type, c->entity);
             merge_apply(s, *c, options_.merge_mode);
             put(std::move(s));
@@ -321,7 +314,9 @@ Status DeviceSync::apply_page(const PullPage& page) {
   st.own_values = page.more && catching_up;
   if (!page.more) st.full_pull_needed = false;
   ed.batch().sync = st;
-  return ed.commit("device.pull.before_commit");
+  auto done = ed.commit("device.pull.before_commit");
+  if (!restored.empty()) own_.reset();  // the log gained changes
+  return done;
 }
 
 Result<SyncReport> DeviceSync::sync() {

@@ -211,6 +211,18 @@ class SqliteDeviceStore final : public DeviceStore {
     return read_changes(after, limit);
   }
 
+  bool has_change(uint64_t seq) const override {
+    try {
+      auto& st = stmt("SELECT last_seq FROM changes WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1");
+      st.bind(1, static_cast<int64_t>(seq));
+      bool found = st.executeStep() && static_cast<uint64_t>(st.getColumn(0).getInt64()) >= seq;
+      st.reset();
+      return found;
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite_error(e));
+    }
+  }
+
   std::vector<std::pair<uint64_t, OwnStatus>> own_statuses() const override {
     std::vector<std::pair<uint64_t, OwnStatus>> out;
     try {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "tz/store/device_store.hpp"
@@ -63,6 +64,11 @@ class DeviceSync {
   Status handle_push_refusal(const sync::PushReply& reply);
   Status apply_page(const sync::PullPage& page);
   void note_epoch(const std::string& server_epoch);
+
+  // The device's own changes by entity and sequence, read from the log once per sync when a page
+  // needs them (rebuilds, re-stamps, releases); dropped when the log changes under it.
+  struct OwnIndex;
+  std::shared_ptr<OwnIndex> own_;
 
   DeviceStore& store_;
   sync::Transport& transport_;

@@ -180,6 +180,8 @@ class DeviceStore {
   virtual std::vector<FieldChange> changes_after(uint64_t seq) const = 0;
   // At most `limit` changes with seq > after, in order (a push batch).
   virtual std::vector<FieldChange> changes_range(uint64_t after, size_t limit) const = 0;
+  // Whether the log holds the change with this sequence number (no decryption).
+  virtual bool has_change(uint64_t seq) const = 0;
   // Every own change with a non-normal status.
   virtual std::vector<std::pair<uint64_t, OwnStatus>> own_statuses() const = 0;
   // By server_seq; the reasons are sealed, so this needs the passphrase.

@@ -353,3 +353,19 @@ TEST_CASE("A restored server with a new epoch makes devices re-push and re-pull 
   CHECK(values_of(a, p, P, "education") == std::vector<std::string>{"04"});
   CHECK(values_of(b, p, P, "phone") == std::vector<std::string>{"13800000001"});
 }
+
+TEST_CASE("A held change released later takes the server's stamp on its sender too", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA}, 4 * 3600 * 1000);  // four hours ahead: every change is re-stamped
+  auto& b = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p = new_person(w, a, hh, "52263219900101001", "张三");
+  set_field(w, a, p, P, "education", "4");  // not a code of the server's schema: held
+  w.converge();
+  REQUIRE(w.f->server->quarantine().size() == 1);
+  CHECK(values_of(a, p, P, "education").empty());  // no longer live on its sender
+  REQUIRE(w.f->server->release(w.f->server->quarantine()[0].change.version));
+  w.converge();  // the digests compare stamps: a must hold the server's, not its own clock's
+  CHECK(values_of(a, p, P, "education") == std::vector<std::string>{"4"});
+  CHECK(values_of(b, p, P, "education") == std::vector<std::string>{"4"});
+}

@@ -541,14 +541,16 @@ struct SyncServer::Impl {
       sc->status = StoredChange::Status::applied;
       sc->reason.clear();
       sc->server_ms = now;
-      guard_clock(*sc, now);
-      merge_in(*sc);
-      store.put_change(*sc);
+      // The sender learns of the release before the version row, which carries any new stamp: it
+      // merges its own change back first, then takes the stamp.
       Decision d;
       d.kind = Decision::Kind::released;
       log_decision(id.device, sc->change, d, {});
       log_notice(id.device, NoticeRecord::Kind::released,
                  Reason{"县里已放行被隔离的修改，已生效", "the county released the held change; it is in effect"}, &sc->change);
+      guard_clock(*sc, now);
+      merge_in(*sc);
+      store.put_change(*sc);
       store.commit("server.release.before_commit", nullptr);
     } catch (...) {
       store.rollback();

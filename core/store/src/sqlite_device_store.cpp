@@ -1,7 +1,6 @@
 // The device store on SQLite (WAL, synchronous=FULL). The only file that includes SQLiteCpp; its
 // exceptions become tz errors here. Tables and blob layouts: docs/storage.md.
-#include <SQLiteCpp/SQLiteCpp.h>
-#include <sqlite3.h>
+#include "tz/sqlite/support.hpp"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -16,6 +15,9 @@ namespace tz {
 
 namespace {
 
+using sqlite::bind_blob;
+using sqlite::blob_of;
+
 constexpr int kFormatVersion = 2;
 constexpr size_t kChangesPerGroup = 256;
 constexpr const char* kDbName = "store.db";
@@ -28,17 +30,6 @@ constexpr const char* kFormat2Tables =
     "  type INTEGER NOT NULL, entity BLOB NOT NULL, field INTEGER NOT NULL, reason BLOB NOT NULL,"
     "  PRIMARY KEY(server_seq, version)) WITHOUT ROWID;"
     "CREATE TABLE sync_config(key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;";
-
-std::string blob_of(const SQLite::Column& c) {
-  return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
-}
-
-Error sqlite_error(const SQLite::Exception& e) {
-  int code = e.getErrorCode() & 0xff;
-  if (code == SQLITE_FULL) return Error(ErrorCode::disk_full, {e.what()});
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Error(ErrorCode::store_corrupt, {e.what()});
-  return Error(ErrorCode::io_error, {e.what()});
-}
 
 nlohmann::json config_to_json(const StoreConfig& c) {
   return {{"county", c.county},
@@ -119,7 +110,7 @@ class SqliteDeviceStore final : public DeviceStore {
       st.reset();
       return out;
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
   }
 
@@ -131,7 +122,7 @@ class SqliteDeviceStore final : public DeviceStore {
       for (auto& id : ids) out.push_back(get_row(id));
       read.commit();
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
     return out;
   }
@@ -152,7 +143,7 @@ class SqliteDeviceStore final : public DeviceStore {
         fn(row_from(id, st, 0));
       }
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
   }
 
@@ -167,7 +158,7 @@ class SqliteDeviceStore final : public DeviceStore {
       while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
       st.reset();
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
     return out;
   }
@@ -180,7 +171,7 @@ class SqliteDeviceStore final : public DeviceStore {
       while (st.executeStep()) out.push_back(row_from(EntityId::from_bytes(blob_of(st.getColumn(7))), st, 0));
       st.reset();
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
     return out;
   }
@@ -194,7 +185,7 @@ class SqliteDeviceStore final : public DeviceStore {
         fn(EntityId::from_bytes(blob_of(st.getColumn(0))), st.getColumn(1).getString(),
            static_cast<uint32_t>(st.getColumn(2).getInt64()));
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
   }
 
@@ -219,7 +210,7 @@ class SqliteDeviceStore final : public DeviceStore {
       st.reset();
       return found;
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
   }
 
@@ -230,7 +221,7 @@ class SqliteDeviceStore final : public DeviceStore {
       while (st.executeStep())
         out.emplace_back(static_cast<uint64_t>(st.getColumn(0).getInt64()), static_cast<OwnStatus>(st.getColumn(1).getInt()));
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
     return out;
   }
@@ -259,7 +250,7 @@ class SqliteDeviceStore final : public DeviceStore {
         out.push_back(std::move(n));
       }
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
     return out;
   }
@@ -273,7 +264,7 @@ class SqliteDeviceStore final : public DeviceStore {
       st.reset();
       return out;
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
   }
 
@@ -387,7 +378,7 @@ class SqliteDeviceStore final : public DeviceStore {
       txn_next_seq_ = new_first + moved.size();
     } catch (const SQLite::Exception& e) {
       rollback_write();
-      return sqlite_error(e);
+      return sqlite::error_of(e);
     } catch (const Failure& f) {
       rollback_write();
       return f.error();
@@ -417,7 +408,7 @@ class SqliteDeviceStore final : public DeviceStore {
     try {
       db_->exec("BEGIN IMMEDIATE");
     } catch (const SQLite::Exception& e) {
-      return sqlite_error(e);
+      return sqlite::error_of(e);
     }
     in_txn_ = true;
     txn_derived_period_.clear();
@@ -444,7 +435,7 @@ class SqliteDeviceStore final : public DeviceStore {
       if (txn_acked_seq_) info_.acked_seq = *txn_acked_seq_;
     } catch (const SQLite::Exception& e) {
       rollback_write();
-      return sqlite_error(e);
+      return sqlite::error_of(e);
     }
     return ok_status();
   }
@@ -547,7 +538,7 @@ class SqliteDeviceStore final : public DeviceStore {
       txn_clock_ = std::max(txn_clock_, b.clock);
     } catch (const SQLite::Exception& e) {
       reset_statements();
-      return sqlite_error(e);
+      return sqlite::error_of(e);
     } catch (const Failure& f) {
       reset_statements();
       return f.error();
@@ -564,7 +555,7 @@ class SqliteDeviceStore final : public DeviceStore {
       info_.config = config;
       if (config.region_tree_csv.empty()) info_.config.region_tree_csv = get_meta("region_tree").value_or("");
     } catch (const SQLite::Exception& e) {
-      return sqlite_error(e);
+      return sqlite::error_of(e);
     }
     return ok_status();
   }
@@ -732,7 +723,7 @@ class SqliteDeviceStore final : public DeviceStore {
         for (auto& c : open_group(static_cast<uint64_t>(st.getColumn(0).getInt64()), blob_of(st.getColumn(1))))
           if (c.version.seq.value > after && out.size() < limit) out.push_back(std::move(c));
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite_error(e));
+      throw Failure(sqlite::error_of(e));
     }
     return out;
   }
@@ -889,7 +880,7 @@ Result<std::unique_ptr<DeviceStore>> create_device_store(const std::filesystem::
     }
     return open_device_store(dir, passphrase, schema);
   } catch (const SQLite::Exception& e) {
-    return sqlite_error(e);
+    return sqlite::error_of(e);
   } catch (const std::filesystem::filesystem_error& e) {
     return Error(ErrorCode::io_error, {e.what()});
   } catch (const Failure& f) {
@@ -920,7 +911,7 @@ Result<std::unique_ptr<DeviceStore>> open_impl(const std::filesystem::path& dir,
     }
     return std::unique_ptr<DeviceStore>(std::move(store));
   } catch (const SQLite::Exception& e) {
-    return sqlite_error(e);
+    return sqlite::error_of(e);
   } catch (const Failure& f) {
     return f.error();
   } catch (const std::exception& e) {

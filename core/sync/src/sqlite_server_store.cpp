@@ -1,8 +1,7 @@
 // The server store on SQLite (WAL, synchronous=FULL): the only file of the sync layer that includes
 // SQLiteCpp. Rows hold the binary forms of state_codec; the plaintext columns are what queries need
 // (ids, the villages a log row concerns, a change's status).
-#include <SQLiteCpp/SQLiteCpp.h>
-#include <sqlite3.h>
+#include "tz/sqlite/support.hpp"
 
 #include <random>
 
@@ -14,18 +13,10 @@ namespace tz::sync {
 
 namespace {
 
+using sqlite::bind_blob;
+using sqlite::blob_of;
+
 constexpr int kFormatVersion = 1;
-
-std::string blob_of(const SQLite::Column& c) {
-  return std::string(static_cast<const char*>(c.getBlob()), static_cast<size_t>(c.getBytes()));
-}
-
-Error sqlite_error(const SQLite::Exception& e) {
-  int code = e.getErrorCode() & 0xff;
-  if (code == SQLITE_FULL) return Error(ErrorCode::disk_full, {e.what()});
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Error(ErrorCode::store_corrupt, {e.what()});
-  return Error(ErrorCode::io_error, {e.what()});
-}
 
 std::string random_epoch() {
   std::random_device rd;
@@ -38,8 +29,6 @@ std::string random_epoch() {
   }
   return out;
 }
-
-void bind_blob(SQLite::Statement& st, int i, std::string_view b) { st.bind(i, b.data(), static_cast<int>(b.size())); }
 
 class SqliteServerStore final : public ServerStore {
  public:
@@ -312,7 +301,7 @@ Result<std::unique_ptr<ServerStore>> open_sqlite_server_store(const std::filesys
     std::filesystem::create_directories(dir);
     return std::unique_ptr<ServerStore>(std::make_unique<SqliteServerStore>(dir / "server.db"));
   } catch (const SQLite::Exception& e) {
-    return sqlite_error(e);
+    return sqlite::error_of(e);
   } catch (const Failure& f) {
     return f.error();
   } catch (const std::filesystem::filesystem_error& e) {

@@ -158,10 +158,12 @@ void Editor::touch(const EntityId& id) {
 
 void Editor::add_lookup(LookupKind kind, std::string key, const EntityId& entity) {
   batch_.lookups.push_back(LookupRow{kind, std::move(key), entity});
+  with_lookups_.insert(entity);
 }
 
 void Editor::drop_staged_lookups(const EntityId& id) {
-  std::erase_if(batch_.lookups, [&](const LookupRow& l) { return l.entity == id; });
+  // Only a scan when this entity has staged lookups: a pull page puts thousands of states.
+  if (with_lookups_.erase(id)) std::erase_if(batch_.lookups, [&](const LookupRow& l) { return l.entity == id; });
 }
 
 void Editor::put_state(const EntityState& state) {
@@ -174,7 +176,7 @@ void Editor::put_state(const EntityState& state) {
   MergeExtras extras;
   from_state(state, e, extras);
   drop_staged_lookups(state.id);
-  batch_.lookups_replaced.push_back(state.id);
+  if (lookups_replaced_.insert(state.id).second) batch_.lookups_replaced.push_back(state.id);
   if (e.type == EntityType::person) {
     // The lookups an edit makes: every ID number and phone the person holds.
     const auto& ps = store_.schema().entity(EntityType::person);
@@ -409,6 +411,8 @@ Status Editor::flush() {
   auto st = store_.write(batch_);
   changes_written_ += batch_.changes.size();
   batch_ = WriteBatch{};
+  with_lookups_.clear();
+  lookups_replaced_.clear();
   for (auto& id : touched_) staged_.erase(id);  // written: read back from the store if needed again
   touched_.clear();
   touched_set_.clear();

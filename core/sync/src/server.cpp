@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <set>
+#include <unordered_map>
 
 #include "tz/util/bytes.hpp"
 #include "tz/util/crash_point.hpp"
@@ -92,30 +93,61 @@ struct SyncServer::Impl {
 
   explicit Impl(SyncServer& server) : s(server), store(server.store_) {}
 
+  // --- entities, cached for one transaction: a batch touches an entity once per field, and the
+  // store then reads and writes each once ---
+
+  std::unordered_map<EntityId, std::optional<EntityRecord>, IdHash> cache;
+  std::set<EntityId> dirty;
+
+  std::optional<EntityRecord> entity(const EntityId& id) {
+    auto it = cache.find(id);
+    if (it == cache.end()) it = cache.emplace(id, store.entity(id)).first;
+    return it->second;
+  }
+  void put(const EntityRecord& rec) {
+    cache[rec.state.id] = rec;
+    dirty.insert(rec.state.id);
+  }
+  // The entities that belong to `parent`: the store's links plus those written in this transaction.
+  std::vector<EntityId> children(const EntityId& parent) {
+    std::set<EntityId> out;
+    for (auto& c : store.children(parent))
+      if (!dirty.count(c)) out.insert(c);
+    for (auto& id : dirty) {
+      auto& rec = cache.at(id);
+      if (rec && std::binary_search(rec->parents.begin(), rec->parents.end(), parent)) out.insert(id);
+    }
+    return {out.begin(), out.end()};
+  }
+  void flush() {
+    for (auto& id : dirty) store.put_entity(*cache.at(id));
+    dirty.clear();
+  }
+
   // --- placement ---
 
   std::vector<std::string> villages_of(const EntityState& state) {
     auto out = own_villages(s.schema_, state);
     for (auto& p : parents_of(s.schema_, state))
-      if (auto rec = store.entity(p)) out = village_union(std::move(out), rec->villages);
+      if (auto rec = entity(p)) out = village_union(std::move(out), rec->villages);
     return out;
   }
 
   // Recomputes the villages of the entities that belong to `parent`, logging each that changed
   // (their own children follow).
   void propagate(const EntityId& parent) {
-    std::vector<EntityId> queue = store.children(parent);
+    std::vector<EntityId> queue = children(parent);
     std::set<EntityId> seen;
     while (!queue.empty()) {
       EntityId id = queue.back();
       queue.pop_back();
       if (!seen.insert(id).second) continue;
-      auto rec = store.entity(id);
+      auto rec = entity(id);
       if (!rec) continue;
       auto now = villages_of(rec->state);
       if (now == rec->villages) continue;
       log_membership(*rec, now);
-      for (auto& c : store.children(id)) queue.push_back(c);
+      for (auto& c : children(id)) queue.push_back(c);
     }
   }
 
@@ -128,7 +160,7 @@ struct SyncServer::Impl {
     row.payload = encode_pair(rec.villages, now);
     rec.last_seq = store.append(std::move(row));
     rec.villages = now;
-    store.put_entity(rec);
+    put(rec);
   }
 
   // --- quarantine rules ---
@@ -164,25 +196,33 @@ struct SyncServer::Impl {
     return std::nullopt;
   }
 
+  // The placing values of a batch by entity (household: villages; others: parent ids), made once.
+  std::unordered_map<EntityId, std::vector<std::string>, IdHash> placing;
+  void index_placing(const std::vector<ChangeRecord>& batch) {
+    for (auto& o : batch)
+      if (!o.value.empty() && is_placing_field(s.schema_, o.type, o.field)) placing[o.entity].push_back(o.value);
+  }
+
   // The villages a change's entity would be placed in by this batch when the server has none for it
   // (a new or unplaced entity): from the placing values in the batch.
-  std::vector<std::string> tentative_villages(const FieldChange& c, const std::vector<ChangeRecord>& batch) {
+  std::vector<std::string> tentative_villages(const FieldChange& c) {
     std::vector<std::string> out;
-    for (auto& o : batch) {
-      if (o.entity != c.entity || !is_placing_field(s.schema_, o.type, o.field) || o.value.empty()) continue;
-      if (o.type == EntityType::household) {
-        out = village_union(std::move(out), {o.value});
-      } else if (auto parent = EntityId::from_hex(o.value)) {
-        if (auto rec = store.entity(*parent)) out = village_union(std::move(out), rec->villages);
+    auto it = placing.find(c.entity);
+    if (it == placing.end()) return out;
+    for (auto& v : it->second) {
+      if (c.type == EntityType::household) {
+        out = village_union(std::move(out), {v});
+      } else if (auto parent = EntityId::from_hex(v)) {
+        if (auto rec = entity(*parent)) out = village_union(std::move(out), rec->villages);
       }
     }
     return out;
   }
 
-  std::optional<Reason> scope_problem(const DeviceRecord& d, const FieldChange& c, const std::vector<ChangeRecord>& batch) {
-    auto rec = store.entity(c.entity);
+  std::optional<Reason> scope_problem(const DeviceRecord& d, const FieldChange& c) {
+    auto rec = entity(c.entity);
     std::vector<std::string> villages = rec ? rec->villages : std::vector<std::string>{};
-    if (villages.empty()) villages = tentative_villages(c, batch);
+    if (villages.empty()) villages = tentative_villages(c);
     if (villages.empty() || scope_holds_any(d.scope, villages)) return std::nullopt;
     bool exists = rec && !rec->villages.empty();
     return exists ? Reason{"该记录（" + hex_short(c.entity) + "）已在本设备范围以外的村登记，已交县里审核",
@@ -197,7 +237,7 @@ struct SyncServer::Impl {
   // Merges an accepted change into its entity and logs it; true when its field is now in conflict.
   bool merge_in(StoredChange& sc) {
     const FieldChange& c = sc.change;
-    auto rec = store.entity(c.entity);
+    auto rec = entity(c.entity);
     const bool created = !rec;
     if (!rec) {
       rec.emplace();
@@ -239,7 +279,7 @@ struct SyncServer::Impl {
       // A new entity placed by its first change: that change's row already names its villages, so
       // no device needs a scope entry for it.
       rec->villages = now;
-      store.put_entity(*rec);
+      put(*rec);
     }
     return conflict;
   }
@@ -293,7 +333,7 @@ struct SyncServer::Impl {
     store.set_clock(clock.last());
   }
 
-  ChangeOutcome apply_new(const DeviceRecord& d, const FieldChange& c, const std::vector<ChangeRecord>& batch, int64_t now) {
+  ChangeOutcome apply_new(const DeviceRecord& d, const FieldChange& c, int64_t now) {
     StoredChange sc;
     sc.change = c;
     sc.device_ts = c.ts;
@@ -302,7 +342,7 @@ struct SyncServer::Impl {
     if (d.retired && c.version.seq.value > d.retired_after)
       why = Reason{"本设备已停用，停用后的修改交县里审核", "this device was retired; changes made after that are held for review"};
     if (!why) why = single_field_problem(c);
-    if (!why) why = scope_problem(d, c, batch);
+    if (!why) why = scope_problem(d, c);
     if (why) return quarantine(sc, *why);
     guard_clock(sc, now);
     bool conflict = merge_in(sc);
@@ -385,11 +425,13 @@ struct SyncServer::Impl {
         reply.outcomes.push_back(std::move(o));
       }
       // New changes, only in sequence order: after a gap nothing is applied.
+      index_placing(req.changes);
       for (; i < req.changes.size() && req.changes[i].version.seq.value == dev->acked_seq + 1; ++i) {
-        reply.outcomes.push_back(apply_new(*dev, req.changes[i], req.changes, now));
+        reply.outcomes.push_back(apply_new(*dev, req.changes[i], now));
         dev->acked_seq = req.changes[i].version.seq.value;
       }
       store.put_device(*dev);
+      flush();
       store.commit("server.apply.before_commit", "server.apply.after_commit");
     } catch (...) {
       store.rollback();
@@ -551,6 +593,7 @@ struct SyncServer::Impl {
       guard_clock(*sc, now);
       merge_in(*sc);
       store.put_change(*sc);
+      flush();
       store.commit("server.release.before_commit", nullptr);
     } catch (...) {
       store.rollback();
@@ -682,9 +725,16 @@ PushReply SyncServer::push(const PushRequest& request) { return Impl(*this).push
 
 Result<PullPage> SyncServer::pull(const PullRequest& request) {
   try {
+    store_.begin_read();
+    struct End {
+      ServerStore& s;
+      ~End() { s.end_read(); }
+    } end{store_};
     return Impl(*this).pull(request);
   } catch (const Failure& e) {
     return e.error();
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::io_error, {e.what()});
   }
 }
 

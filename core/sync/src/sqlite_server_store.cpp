@@ -82,6 +82,15 @@ class SqliteServerStore final : public ServerStore {
     epoch_ = saved_epoch_;
   }
 
+  void begin_read() override { db_.exec("BEGIN"); }
+  void end_read() override {
+    try {
+      db_.exec("COMMIT");
+    } catch (const SQLite::Exception&) {
+      // Nothing was written; a failed end of a read leaves nothing to undo.
+    }
+  }
+
   Hlc clock() const override { return clock_; }
   void set_clock(Hlc clock) override { clock_ = clock; }
 

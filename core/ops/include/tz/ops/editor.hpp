@@ -98,6 +98,8 @@ class Editor {
   std::optional<Deriver> deriver_;
   std::vector<EntityId> touched_;
   std::unordered_set<EntityId, IdHash> touched_set_;
+  std::unordered_set<EntityId, IdHash> with_lookups_;       // entities with lookups in batch_
+  std::unordered_set<EntityId, IdHash> lookups_replaced_;   // in batch_.lookups_replaced
   WriteBatch batch_;
   bool txn_open_ = false;
   size_t changes_written_ = 0;

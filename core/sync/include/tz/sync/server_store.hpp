@@ -90,6 +90,9 @@ class ServerStore {
   virtual void begin() = 0;
   virtual void commit(const char* crash_before, const char* crash_after) = 0;
   virtual void rollback() = 0;
+  // A read transaction: what a pull page reads comes from one snapshot (and pays the lock once).
+  virtual void begin_read() = 0;
+  virtual void end_read() = 0;
 
   virtual Hlc clock() const = 0;
   virtual void set_clock(Hlc clock) = 0;

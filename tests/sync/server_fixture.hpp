@@ -25,9 +25,21 @@ struct ServerFixture {
   int64_t now = kNowMs;
   std::unique_ptr<sync::SyncServer> server;
 
-  explicit ServerFixture(sync::ServerOptions options = {}) {
-    store = sync::open_sqlite_server_store(dir.path() / "server").take();
+  sync::ServerOptions options;
+
+  explicit ServerFixture(sync::ServerOptions o = {}) : options(std::move(o)) {
     tree = std::make_unique<region::RegionTree>(region::RegionTree::parse_csv(*resources().county_tree_csv("522632"), "shipped").take());
+    open();
+  }
+  std::filesystem::path folder() const { return dir.path() / "server"; }
+  // Closes the server and its store (the WAL is checkpointed into the file).
+  void close() {
+    server.reset();
+    store.reset();
+  }
+  // Opens the store in folder() (creating it the first time) and a server over it.
+  void open() {
+    store = sync::open_sqlite_server_store(folder()).take();
     ValidationContext ctx;
     ctx.today = china_date_of(kNowMs);
     ctx.period_year = 2026;

@@ -87,38 +87,21 @@ struct World {
   // Restarts the server on a copy of its folder taken earlier (a restore): a new epoch.
   void restore_server(const std::filesystem::path& copy) {
     net.reset();
-    auto now = f->now;
-    auto target = f->dir.path() / "server";
-    f->server.reset();
-    f->store.reset();
-    std::filesystem::remove_all(target);
-    std::filesystem::copy(copy, target, std::filesystem::copy_options::recursive);
-    f->store = sync::open_sqlite_server_store(target).take();
+    f->close();
+    std::filesystem::remove_all(f->folder());
+    std::filesystem::copy(copy, f->folder(), std::filesystem::copy_options::recursive);
+    f->open();
     f->store->begin();
     f->store->new_epoch();
     f->store->commit(nullptr, nullptr);
-    ValidationContext ctx;
-    ctx.today = china_date_of(now);
-    ctx.period_year = 2026;
-    ctx.settings = &tz::test::resources().schema.settings();
-    ctx.counties = &tz::test::resources().counties;
-    ctx.tree = f->tree.get();
-    f->server = std::make_unique<SyncServer>(*f->store, tz::test::resources().schema, ctx, [this] { return f->now; });
     net = std::make_unique<LossyTransport>(*f->server);
   }
   std::filesystem::path copy_server() {
     auto to = dir.path() / ("server-copy-" + std::to_string(++copies));
-    f->server.reset();
-    f->store.reset();  // closed: the WAL is checkpointed into the file
-    std::filesystem::copy(f->dir.path() / "server", to, std::filesystem::copy_options::recursive);
-    f->store = sync::open_sqlite_server_store(f->dir.path() / "server").take();
-    ValidationContext ctx;
-    ctx.today = china_date_of(f->now);
-    ctx.period_year = 2026;
-    ctx.settings = &tz::test::resources().schema.settings();
-    ctx.counties = &tz::test::resources().counties;
-    ctx.tree = f->tree.get();
-    f->server = std::make_unique<SyncServer>(*f->store, tz::test::resources().schema, ctx, [this] { return f->now; });
+    net.reset();
+    f->close();
+    std::filesystem::copy(f->folder(), to, std::filesystem::copy_options::recursive);
+    f->open();
     net = std::make_unique<LossyTransport>(*f->server);
     return to;
   }

@@ -126,6 +126,9 @@ int main(int argc, char** argv) {
   opt.push_batch = 20000;
   opt.page_records = 5000;
   tz::ops::DeviceSync sa(*a, net, [&] { return now + 3600 * 1000; }, opt);
+  // What sync() does first on a device that never pulled: pull from cursor 0 (nothing yet).
+  if (!sa.pull_once()) return 1;
+  net.reset();
   auto t0 = Clock::now();
   for (;;) {
     auto r = sa.push_once();

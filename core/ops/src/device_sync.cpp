@@ -163,7 +163,7 @@ Result<PullResult> DeviceSync::pull_once() {
   req.server_epoch_seen = info.sync.server_epoch;
   req.cursor = info.sync.cursor;
   req.max_records = options_.page_records;
-  req.own_values = info.sync.own_values || info.sync.cursor == 0;
+  req.own_values = info.sync.own_values;
   auto bytes = transport_.exchange(encode(req));
   if (!bytes) return bytes.error();
   auto page = decode_pull_page_or_error(*bytes, options_.limits);
@@ -180,7 +180,7 @@ Status DeviceSync::apply_page(const PullPage& page) {
   const DeviceId me = info.device;
   SyncState st = info.sync;
   const bool new_epoch = page.server_epoch != st.server_epoch;
-  const bool catching_up = st.own_values || st.cursor == 0 || new_epoch;
+  const bool catching_up = st.own_values || new_epoch;
 
   // Own versions the store does not have: the store was restored from an older copy. Their ids must
   // never be reused: move next_seq past them, then take the page again from cursor 0 with values.
@@ -339,7 +339,9 @@ Result<SyncReport> DeviceSync::sync() {
   // Push everything, then pull everything. A rolled-back refusal or a new server epoch asks for a
   // pull from cursor 0 first; the loop then pushes again. Bounded by max_exchanges.
   for (;;) {
-    if (store_.info().sync.full_pull_needed)
+    // A device that has never pulled (or must start again) pulls before it pushes: from cursor 0 its
+    // own changes would come back with their values, and before its push there are none to send.
+    if (store_.info().sync.full_pull_needed || store_.info().sync.cursor == 0)
       if (auto st = pull_all(); !st) return st.error();
     bool refused = false;
     for (bool done = false; !done && !refused;) {

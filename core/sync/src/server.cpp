@@ -554,7 +554,7 @@ struct SyncServer::Impl {
     PullPage page;
     page.server_epoch = store.epoch();
     uint64_t cursor = req.cursor;
-    bool own_values = req.own_values || cursor == 0;
+    bool own_values = req.own_values;
     if (req.server_epoch_seen != store.epoch()) {
       cursor = 0;  // a cursor of another epoch means nothing
       own_values = true;
@@ -562,10 +562,19 @@ struct SyncServer::Impl {
     size_t limit = s.options_.max_page_records;
     if (req.max_records > 0) limit = std::min<size_t>(limit, req.max_records);
     page.next_cursor = std::min(cursor, store.last_seq());
-    for (auto& row : store.log_after(cursor, s.options_.max_scan_rows)) {
-      records_for(row, *dev, own_values, page.records);
-      page.next_cursor = row.seq;
-      if (page.records.size() >= limit) break;
+    // Rows are read in chunks of the page size until the page is full or the scan budget is spent
+    // (a device outside most of the county skips many rows per record it gets).
+    size_t scanned = 0;
+    while (page.records.size() < limit && scanned < s.options_.max_scan_rows) {
+      size_t want = std::min(limit, s.options_.max_scan_rows - scanned);
+      auto rows = store.log_after(page.next_cursor, want);
+      for (auto& row : rows) {
+        records_for(row, *dev, own_values, page.records);
+        page.next_cursor = row.seq;
+        if (page.records.size() >= limit) break;
+      }
+      scanned += rows.size();
+      if (rows.size() < want) break;
     }
     page.more = page.next_cursor < store.last_seq();
     return page;

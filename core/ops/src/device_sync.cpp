@@ -69,10 +69,18 @@ Result<PushResult> DeviceSync::push_once() {
   req.device = info.device;
   req.device_epoch = info.epoch;
   req.server_epoch_seen = info.sync.server_epoch;
-  req.first_seq = info.acked_seq + 1;
   // Sent even when empty: the reply then tells the acknowledged sequence, which is lower than ours
   // when the server was restored from a backup (we re-push from there).
   req.changes = store_.changes_range(info.acked_seq, options_.push_batch);
+  // One consecutive run: the log may have gaps after a restore from an older copy (sequences the
+  // server holds that did not come back, e.g. held in quarantine); the server compares a run that
+  // starts below its acknowledgement and applies what follows it.
+  for (size_t i = 1; i < req.changes.size(); ++i)
+    if (req.changes[i].version.seq.value != req.changes[i - 1].version.seq.value + 1) {
+      req.changes.resize(i);
+      break;
+    }
+  req.first_seq = req.changes.empty() ? info.acked_seq + 1 : req.changes.front().version.seq.value;
   // The counter is stored before the request leaves, so a crash never reuses it.
   SyncState st = info.sync;
   req.request_counter = ++st.request_counter;
@@ -120,19 +128,34 @@ Result<PushResult> DeviceSync::push_once() {
     }
     if (o.restamped) ++result.restamped;
   }
-  // The server's acknowledgement is the truth, even when lower than ours (a restored server).
+  // The server's acknowledgement is the truth, even when lower than ours (a restored server). Higher
+  // than what it compared, it must not cover a logged change it never saw (this store was restored
+  // from an older copy and may hold other content under those sequences): that one is sent next.
+  uint64_t acked = reply->acked_seq;
+  const uint64_t compared = req.changes.empty() ? info.acked_seq : req.changes.back().version.seq.value;
+  if (acked > compared)
+    if (auto after = store_.changes_range(compared, 1); !after.empty() && after.front().version.seq.value <= acked)
+      acked = compared;
+  // The server holds sequences this store never made: restored from an older copy. They must never
+  // be made again, and their values come back with a pull from cursor 0.
+  const bool restored_store = reply->acked_seq >= info.next_seq;
+  if (restored_store) {
+    if (auto r = store_.renumber_changes(info.next_seq - 1, reply->acked_seq + 1); !r) return r.error();
+    own_.reset();
+  }
   WriteBatch b;
-  b.acked_seq = reply->acked_seq;
+  b.acked_seq = acked;
   b.clock = store_.clock();
-  if (!info.sync.server_epoch.empty() && reply->server_epoch != info.sync.server_epoch) {
+  if (restored_store || (!info.sync.server_epoch.empty() && reply->server_epoch != info.sync.server_epoch)) {
     SyncState s2 = store_.info().sync;
     s2.full_pull_needed = true;
     s2.own_values = true;
+    if (restored_store) s2.cursor = 0;
     b.sync = s2;
   }
   if (auto w = store_.write(b); !w) return w.error();
-  result.acked_seq = reply->acked_seq;
-  result.done = reply->acked_seq >= store_.info().next_seq - 1;
+  result.acked_seq = acked;
+  result.done = store_.changes_range(acked, 1).empty();
   return result;
 }
 
@@ -141,9 +164,9 @@ Result<PushResult> DeviceSync::push_once() {
 // highest sequence the server holds (nobody has seen those ids), and the device pulls from cursor 0
 // (getting back, with their values, the changes it had lost) before pushing again.
 Status DeviceSync::handle_push_refusal(const PushReply& reply) {
-  uint64_t next = store_.info().next_seq;
-  uint64_t new_first = std::max(reply.highest_seq_held + 1, next);
-  if (auto r = store_.renumber_changes(reply.acked_seq, new_first); !r) return r;
+  // Renumbered right after what the server holds, so the log pushed next is gap-free; everything up
+  // to highest_seq_held is then acknowledged (what the server holds there comes back on the pull).
+  if (auto r = store_.renumber_changes(reply.acked_seq, reply.highest_seq_held + 1); !r) return r;
   own_.reset();
   SyncState st = store_.info().sync;
   st.cursor = 0;
@@ -151,7 +174,7 @@ Status DeviceSync::handle_push_refusal(const PushReply& reply) {
   st.full_pull_needed = true;
   WriteBatch b;
   b.sync = st;
-  b.acked_seq = reply.acked_seq;
+  b.acked_seq = reply.highest_seq_held;
   b.clock = store_.clock();
   return store_.write(b);
 }

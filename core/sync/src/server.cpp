@@ -454,8 +454,10 @@ struct SyncServer::Impl {
         if (dec.kind == Decision::Kind::restamped && own_values) return;  // the VersionRecord has the stamp
         out.emplace_back(DecisionRecord{row.seq, row.version, dec});
         // A quarantined change stops being live on its sender: the entity's state as the server
-        // holds it replaces the device's, which then adds back its own other changes.
-        if (dec.kind == Decision::Kind::quarantined) scope_state(out, row.seq, d.scope, row.entity, row.type);
+        // holds it replaces the device's, which then adds back its own other changes. A released one
+        // is live again there only when the sender's scope holds its entity (it may have left).
+        if (dec.kind == Decision::Kind::quarantined || dec.kind == Decision::Kind::released)
+          scope_state(out, row.seq, d.scope, row.entity, row.type);
         return;
       }
       case LogKind::notice: {

@@ -462,3 +462,18 @@ TEST_CASE("A restored device store that syncs before editing never reuses a sequ
   CHECK(values_of(b, p, P, "education") == std::vector<std::string>{"04"});
   if (!quarantined) CHECK(values_of(a, p, P, "phone") == std::vector<std::string>{"13800000001"});
 }
+
+TEST_CASE("A released change re-stamped at release carries the server's stamp on its sender", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA}, 4 * 3600 * 1000);  // four hours ahead: the release re-stamps
+  auto& b = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  w.converge();
+  set_field(w, a, hh, H, "relocation_mode", "99");  // refused by a single-field rule: quarantined
+  w.converge();
+  REQUIRE(w.f->server->quarantine().size() == 1);
+  REQUIRE(w.f->server->release(w.f->server->quarantine().front().change.version));
+  w.converge();  // the digests compare timestamps: a must hold the server's stamp
+  CHECK(values_of(a, hh, H, "relocation_mode") == std::vector<std::string>{"99"});
+  CHECK(values_of(b, hh, H, "relocation_mode") == std::vector<std::string>{"99"});
+}

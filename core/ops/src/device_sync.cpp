@@ -139,6 +139,9 @@ Result<PushResult> DeviceSync::push_once() {
   // The server holds sequences this store never made: restored from an older copy. They must never
   // be made again, and their values come back with a pull from cursor 0.
   const bool restored_store = reply->acked_seq >= info.next_seq;
+  // An acknowledgement lower than ours under the same epoch: the server's files were put back from a
+  // copy without a new epoch. Its log numbers rows again that our cursor has passed: pull from 0.
+  const bool restored_server = reply->acked_seq < info.acked_seq && reply->server_epoch == info.sync.server_epoch;
   if (restored_store) {
     if (auto r = store_.renumber_changes(info.next_seq - 1, reply->acked_seq + 1); !r) return r.error();
     own_.reset();
@@ -146,11 +149,12 @@ Result<PushResult> DeviceSync::push_once() {
   WriteBatch b;
   b.acked_seq = acked;
   b.clock = store_.clock();
-  if (restored_store || (!info.sync.server_epoch.empty() && reply->server_epoch != info.sync.server_epoch)) {
+  if (restored_store || restored_server ||
+      (!info.sync.server_epoch.empty() && reply->server_epoch != info.sync.server_epoch)) {
     SyncState s2 = store_.info().sync;
     s2.full_pull_needed = true;
     s2.own_values = true;
-    if (restored_store) s2.cursor = 0;
+    if (restored_store || restored_server) s2.cursor = 0;
     b.sync = s2;
   }
   if (auto w = store_.write(b); !w) return w.error();

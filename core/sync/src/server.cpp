@@ -515,8 +515,10 @@ struct SyncServer::Impl {
     page.server_epoch = store.epoch();
     uint64_t cursor = req.cursor;
     bool own_values = req.own_values || cursor == 0;
-    if (req.server_epoch_seen != store.epoch()) {
-      cursor = 0;  // a cursor of another epoch means nothing
+    // A cursor of another epoch means nothing; one beyond the log means this store was put back from
+    // a copy without a new epoch.
+    if (req.server_epoch_seen != store.epoch() || cursor > store.last_seq()) {
+      cursor = 0;
       own_values = true;
     }
     size_t limit = s.options_.max_page_records;

@@ -500,3 +500,22 @@ TEST_CASE("A server restored from a copy without a new epoch is noticed and noth
   CHECK(values_of(a, p, P, "education") == std::vector<std::string>{"04"});
   CHECK(values_of(b, p, P, "phone") == std::vector<std::string>{"13800000001"});
 }
+
+TEST_CASE("Syncing a store opened without its passphrase is a clear error and changes nothing", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  a.store.reset();
+  a.store = open_device_store_locked(a.dir, tz::test::resources().schema).take();
+  ops::DeviceSync s(*a.store, *w.net, [&] { return w.f->now; });
+  Result<ops::SyncReport> r = Error(ErrorCode::internal);
+  REQUIRE_NOTHROW(r = s.sync());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code() == ErrorCode::wrong_passphrase);
+  CHECK_FALSE(s.pull_once());
+  a.store.reset();
+  a.store = open_device_store(a.dir, "correct horse", tz::test::resources().schema).take();
+  CHECK(a.store->pending_change_count() == 2);
+  w.sync_ok(a);
+  CHECK(w.f->server->scope_digest({kVillageA}).find(hh.hex()) != std::string::npos);
+}

@@ -63,6 +63,8 @@ DeviceSync::DeviceSync(DeviceStore& store, Transport& transport, std::function<i
     : store_(store), transport_(transport), now_(std::move(now)), options_(std::move(options)) {}
 
 Result<PushResult> DeviceSync::push_once() {
+  // The log and the entities are sealed: a store opened without its passphrase cannot sync.
+  if (!store_.unlocked()) return Error(ErrorCode::wrong_passphrase);
   PushResult result;
   const StoreInfo& info = store_.info();
   PushRequest req;
@@ -184,6 +186,7 @@ Status DeviceSync::handle_push_refusal(const PushReply& reply) {
 }
 
 Result<PullResult> DeviceSync::pull_once() {
+  if (!store_.unlocked()) return Error(ErrorCode::wrong_passphrase);
   const StoreInfo& info = store_.info();
   PullRequest req;
   req.device = info.device;

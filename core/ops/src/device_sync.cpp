@@ -144,6 +144,19 @@ Result<PushResult> DeviceSync::push_once() {
   // An acknowledgement lower than ours under the same epoch: the server's files were put back from a
   // copy without a new epoch. Its log numbers rows again that our cursor has passed: pull from 0.
   const bool restored_server = reply->acked_seq < info.acked_seq && reply->server_epoch == info.sync.server_epoch;
+  // The pull from cursor 0 is asked for first and the acknowledgement stored last, so a crash in
+  // between never leaves an acknowledged sequence that a new edit could take.
+  if (restored_store || restored_server ||
+      (!info.sync.server_epoch.empty() && reply->server_epoch != info.sync.server_epoch)) {
+    SyncState s2 = store_.info().sync;
+    s2.full_pull_needed = true;
+    s2.own_values = true;
+    if (restored_store || restored_server) s2.cursor = 0;
+    WriteBatch b;
+    b.sync = s2;
+    b.clock = store_.clock();
+    if (auto w = store_.write(b); !w) return w.error();
+  }
   if (restored_store) {
     if (auto r = store_.renumber_changes(info.next_seq - 1, reply->acked_seq + 1); !r) return r.error();
     own_.reset();
@@ -151,14 +164,6 @@ Result<PushResult> DeviceSync::push_once() {
   WriteBatch b;
   b.acked_seq = acked;
   b.clock = store_.clock();
-  if (restored_store || restored_server ||
-      (!info.sync.server_epoch.empty() && reply->server_epoch != info.sync.server_epoch)) {
-    SyncState s2 = store_.info().sync;
-    s2.full_pull_needed = true;
-    s2.own_values = true;
-    if (restored_store || restored_server) s2.cursor = 0;
-    b.sync = s2;
-  }
   if (auto w = store_.write(b); !w) return w.error();
   result.acked_seq = acked;
   result.done = store_.changes_range(acked, 1).empty();
@@ -170,16 +175,22 @@ Result<PushResult> DeviceSync::push_once() {
 // highest sequence the server holds (nobody has seen those ids), and the device pulls from cursor 0
 // (getting back, with their values, the changes it had lost) before pushing again.
 Status DeviceSync::handle_push_refusal(const PushReply& reply) {
-  // Renumbered right after what the server holds, so the log pushed next is gap-free; everything up
-  // to highest_seq_held is then acknowledged (what the server holds there comes back on the pull).
-  if (auto r = store_.renumber_changes(reply.acked_seq, reply.highest_seq_held + 1); !r) return r;
-  own_.reset();
+  // Three steps, each durable, in an order a crash cannot harm: the pull from cursor 0 is asked for
+  // first (it never takes a version whose id this store reuses: the merge keeps its own content);
+  // then the changes after the matching prefix are renumbered right after what the server holds, so
+  // the log pushed next is gap-free; last everything up to highest_seq_held is acknowledged (what
+  // the server holds there comes back on the pull).
   SyncState st = store_.info().sync;
   st.cursor = 0;
   st.own_values = true;
   st.full_pull_needed = true;
+  WriteBatch first;
+  first.sync = st;
+  first.clock = store_.clock();
+  if (auto w = store_.write(first); !w) return w;
+  if (auto r = store_.renumber_changes(reply.acked_seq, reply.highest_seq_held + 1); !r) return r;
+  own_.reset();
   WriteBatch b;
-  b.sync = st;
   b.acked_seq = reply.highest_seq_held;
   b.clock = store_.clock();
   return store_.write(b);
@@ -291,8 +302,10 @@ Status DeviceSync::apply_page(const PullPage& page) {
           ed.batch().restored_changes.push_back(c);
         }
         if (refused(c.version.seq.value)) set_status(c.version.seq.value, OwnStatus::normal);
-        merge_apply(s, c, options_.merge_mode, r->server_ms);
-        adopt_stamp(s, c.version, c.ts, r->server_ms);
+        // id_reused: this store made other content under that id (restored from an older copy; the
+        // push that follows is refused and renumbers it): its own version keeps its stamp.
+        if (merge_apply(s, c, options_.merge_mode, r->server_ms) != MergeOutcome::id_reused)
+          adopt_stamp(s, c.version, c.ts, r->server_ms);
       } else {
         merge_apply(s, c, options_.merge_mode, r->server_ms);
       }

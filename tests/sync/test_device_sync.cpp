@@ -519,3 +519,27 @@ TEST_CASE("Syncing a store opened without its passphrase is a clear error and ch
   w.sync_ok(a);
   CHECK(w.f->server->scope_digest({kVillageA}).find(hh.hex()) != std::string::npos);
 }
+
+TEST_CASE("A restored device store that only pulls gets back its lost changes before it edits", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p = new_person(w, a, hh, "52263219900101001", "张三");
+  w.converge();
+  auto copy = copy_device(w, a, "a-copy");
+  set_field(w, a, p, P, "phone", "13800000001");
+  w.converge();
+  restore_device(a, copy);
+  ops::DeviceSync s(*a.store, *w.net, [&] { return w.f->now; });
+  for (int pages = 0;; ++pages) {
+    REQUIRE(pages < 10);
+    auto r = s.pull_once();
+    REQUIRE(r);
+    if (!r->more) break;
+  }
+  CHECK(values_of(a, p, P, "phone") == std::vector<std::string>{"13800000001"});
+  set_field(w, a, p, P, "education", "04");
+  w.converge();
+  CHECK(values_of(b, p, P, "education") == std::vector<std::string>{"04"});
+}

@@ -212,7 +212,7 @@ Result<PullResult> DeviceSync::pull_once() {
   if (auto st = apply_page(*page); !st) return st.error();
   PullResult r;
   r.records = page->records.size();
-  r.more = page->more;
+  r.more = page->more || store_.info().sync.full_pull_needed;  // a page may ask for cursor 0 again
   return r;
 }
 
@@ -241,6 +241,7 @@ Status DeviceSync::apply_page(const PullPage& page) {
     if (own_without_values) {
       st.cursor = 0;
       st.own_values = true;
+      st.full_pull_needed = true;  // sync() goes on pulling even when this page was the last
       WriteBatch b;
       b.sync = st;
       b.clock = store_.clock();

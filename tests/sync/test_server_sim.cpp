@@ -116,7 +116,7 @@ TEST_CASE("sim: one server-level seed from the environment", "[sim][server_sim]"
 
 TEST_CASE("sim: thousands of server-level seeds", "[.long]") {
   const int steps = static_cast<int>(env_u64("TZ_SIM_STEPS", 150));
-  auto t = run(100000, env_u64("TZ_SIM_SEEDS", 2000), steps, tz::MergeMode::correct, true);
+  auto t = run(env_u64("TZ_SIM_FIRST", 100000), env_u64("TZ_SIM_SEEDS", 2000), steps, tz::MergeMode::correct, true);
   WARN("server sim long: " << t.runs << " seeds of " << steps << " steps in " << t.seconds << " s, " << t.failed
                            << " failed\n" << t.str());
   CHECK(t.failed == 0);

@@ -10,7 +10,7 @@
 //
 // A failing seed is printed with its violations and the last events; re-run one seed with
 // TZ_SIM_SEED=<seed> tests_sim "sim: one seed from the environment". Thousands of seeds:
-// TZ_SIM_SEEDS=5000 tests_sim "[.long]".
+// TZ_SIM_SEEDS=5000 tests_sim "[.long]" (TZ_SIM_FIRST: the first seed, 100000 by default).
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -123,7 +123,7 @@ TEST_CASE("sim: one seed from the environment", "[sim]") {
 TEST_CASE("sim: thousands of seeds with longer histories", "[.long]") {
   const uint64_t seeds = env_u64("TZ_SIM_SEEDS", 2000);
   const int steps = static_cast<int>(env_u64("TZ_SIM_STEPS", 120));
-  auto t = run_seeds(100000, seeds, steps, tz::MergeMode::correct, true);
+  auto t = run_seeds(env_u64("TZ_SIM_FIRST", 100000), seeds, steps, tz::MergeMode::correct, true);
   WARN("sim long: " << t.runs << " seeds of " << steps << " steps in " << t.seconds << " s, " << t.failed
                     << " failed; faults: " << t.faults.str() << "\nstats: " << t.stats.str());
   CHECK(t.failed == 0);

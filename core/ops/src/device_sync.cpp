@@ -63,16 +63,26 @@ DeviceSync::DeviceSync(DeviceStore& store, Transport& transport, std::function<i
     : store_(store), transport_(transport), now_(std::move(now)), options_(std::move(options)) {}
 
 Result<PushResult> DeviceSync::push_once() {
+  // The log and the entities are sealed: a store opened without its passphrase cannot sync.
+  if (!store_.unlocked()) return Error(ErrorCode::wrong_passphrase);
   PushResult result;
   const StoreInfo& info = store_.info();
   PushRequest req;
   req.device = info.device;
   req.device_epoch = info.epoch;
   req.server_epoch_seen = info.sync.server_epoch;
-  req.first_seq = info.acked_seq + 1;
   // Sent even when empty: the reply then tells the acknowledged sequence, which is lower than ours
   // when the server was restored from a backup (we re-push from there).
   req.changes = store_.changes_range(info.acked_seq, options_.push_batch);
+  // One consecutive run: the log may have gaps after a restore from an older copy (sequences the
+  // server holds that did not come back, e.g. held in quarantine); the server compares a run that
+  // starts below its acknowledgement and applies what follows it.
+  for (size_t i = 1; i < req.changes.size(); ++i)
+    if (req.changes[i].version.seq.value != req.changes[i - 1].version.seq.value + 1) {
+      req.changes.resize(i);
+      break;
+    }
+  req.first_seq = req.changes.empty() ? info.acked_seq + 1 : req.changes.front().version.seq.value;
   // The counter is stored before the request leaves, so a crash never reuses it.
   SyncState st = info.sync;
   req.request_counter = ++st.request_counter;
@@ -120,19 +130,43 @@ Result<PushResult> DeviceSync::push_once() {
     }
     if (o.restamped) ++result.restamped;
   }
-  // The server's acknowledgement is the truth, even when lower than ours (a restored server).
-  WriteBatch b;
-  b.acked_seq = reply->acked_seq;
-  b.clock = store_.clock();
-  if (!info.sync.server_epoch.empty() && reply->server_epoch != info.sync.server_epoch) {
+  // The server's acknowledgement is the truth, even when lower than ours (a restored server). Higher
+  // than what it compared, it must not cover a logged change it never saw (this store was restored
+  // from an older copy and may hold other content under those sequences): that one is sent next.
+  uint64_t acked = reply->acked_seq;
+  const uint64_t compared = req.changes.empty() ? info.acked_seq : req.changes.back().version.seq.value;
+  if (acked > compared)
+    if (auto after = store_.changes_range(compared, 1); !after.empty() && after.front().version.seq.value <= acked)
+      acked = compared;
+  // The server holds sequences this store never made: restored from an older copy. They must never
+  // be made again, and their values come back with a pull from cursor 0.
+  const bool restored_store = reply->acked_seq >= info.next_seq;
+  // An acknowledgement lower than ours under the same epoch: the server's files were put back from a
+  // copy without a new epoch. Its log numbers rows again that our cursor has passed: pull from 0.
+  const bool restored_server = reply->acked_seq < info.acked_seq && reply->server_epoch == info.sync.server_epoch;
+  // The pull from cursor 0 is asked for first and the acknowledgement stored last, so a crash in
+  // between never leaves an acknowledged sequence that a new edit could take.
+  if (restored_store || restored_server ||
+      (!info.sync.server_epoch.empty() && reply->server_epoch != info.sync.server_epoch)) {
     SyncState s2 = store_.info().sync;
     s2.full_pull_needed = true;
     s2.own_values = true;
+    if (restored_store || restored_server) s2.cursor = 0;
+    WriteBatch b;
     b.sync = s2;
+    b.clock = store_.clock();
+    if (auto w = store_.write(b); !w) return w.error();
   }
+  if (restored_store) {
+    if (auto r = store_.renumber_changes(info.next_seq - 1, reply->acked_seq + 1); !r) return r.error();
+    own_.reset();
+  }
+  WriteBatch b;
+  b.acked_seq = acked;
+  b.clock = store_.clock();
   if (auto w = store_.write(b); !w) return w.error();
-  result.acked_seq = reply->acked_seq;
-  result.done = reply->acked_seq >= store_.info().next_seq - 1;
+  result.acked_seq = acked;
+  result.done = store_.changes_range(acked, 1).empty();
   return result;
 }
 
@@ -141,22 +175,29 @@ Result<PushResult> DeviceSync::push_once() {
 // highest sequence the server holds (nobody has seen those ids), and the device pulls from cursor 0
 // (getting back, with their values, the changes it had lost) before pushing again.
 Status DeviceSync::handle_push_refusal(const PushReply& reply) {
-  uint64_t next = store_.info().next_seq;
-  uint64_t new_first = std::max(reply.highest_seq_held + 1, next);
-  if (auto r = store_.renumber_changes(reply.acked_seq, new_first); !r) return r;
-  own_.reset();
+  // Three steps, each durable, in an order a crash cannot harm: the pull from cursor 0 is asked for
+  // first (it never takes a version whose id this store reuses: the merge keeps its own content);
+  // then the changes after the matching prefix are renumbered right after what the server holds, so
+  // the log pushed next is gap-free; last everything up to highest_seq_held is acknowledged (what
+  // the server holds there comes back on the pull).
   SyncState st = store_.info().sync;
   st.cursor = 0;
   st.own_values = true;
   st.full_pull_needed = true;
+  WriteBatch first;
+  first.sync = st;
+  first.clock = store_.clock();
+  if (auto w = store_.write(first); !w) return w;
+  if (auto r = store_.renumber_changes(reply.acked_seq, reply.highest_seq_held + 1); !r) return r;
+  own_.reset();
   WriteBatch b;
-  b.sync = st;
-  b.acked_seq = reply.acked_seq;
+  b.acked_seq = reply.highest_seq_held;
   b.clock = store_.clock();
   return store_.write(b);
 }
 
 Result<PullResult> DeviceSync::pull_once() {
+  if (!store_.unlocked()) return Error(ErrorCode::wrong_passphrase);
   const StoreInfo& info = store_.info();
   PullRequest req;
   req.device = info.device;
@@ -171,7 +212,7 @@ Result<PullResult> DeviceSync::pull_once() {
   if (auto st = apply_page(*page); !st) return st.error();
   PullResult r;
   r.records = page->records.size();
-  r.more = page->more;
+  r.more = page->more || store_.info().sync.full_pull_needed;  // a page may ask for cursor 0 again
   return r;
 }
 
@@ -200,6 +241,7 @@ Status DeviceSync::apply_page(const PullPage& page) {
     if (own_without_values) {
       st.cursor = 0;
       st.own_values = true;
+      st.full_pull_needed = true;  // sync() goes on pulling even when this page was the last
       WriteBatch b;
       b.sync = st;
       b.clock = store_.clock();
@@ -261,8 +303,10 @@ Status DeviceSync::apply_page(const PullPage& page) {
           ed.batch().restored_changes.push_back(c);
         }
         if (refused(c.version.seq.value)) set_status(c.version.seq.value, OwnStatus::normal);
-        merge_apply(s, c, options_.merge_mode, r->server_ms);
-        adopt_stamp(s, c.version, c.ts, r->server_ms);
+        // id_reused: this store made other content under that id (restored from an older copy; the
+        // push that follows is refused and renumbers it): its own version keeps its stamp.
+        if (merge_apply(s, c, options_.merge_mode, r->server_ms) != MergeOutcome::id_reused)
+          adopt_stamp(s, c.version, c.ts, r->server_ms);
       } else {
         merge_apply(s, c, options_.merge_mode, r->server_ms);
       }

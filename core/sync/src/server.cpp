@@ -496,8 +496,10 @@ struct SyncServer::Impl {
         if (dec.kind == Decision::Kind::restamped && own_values) return;  // the VersionRecord has the stamp
         out.emplace_back(DecisionRecord{row.seq, row.version, dec});
         // A quarantined change stops being live on its sender: the entity's state as the server
-        // holds it replaces the device's, which then adds back its own other changes.
-        if (dec.kind == Decision::Kind::quarantined) scope_state(out, row.seq, d.scope, row.entity, row.type);
+        // holds it replaces the device's, which then adds back its own other changes. A released one
+        // is live again there only when the sender's scope holds its entity (it may have left).
+        if (dec.kind == Decision::Kind::quarantined || dec.kind == Decision::Kind::released)
+          scope_state(out, row.seq, d.scope, row.entity, row.type);
         return;
       }
       case LogKind::notice: {
@@ -555,8 +557,10 @@ struct SyncServer::Impl {
     page.server_epoch = store.epoch();
     uint64_t cursor = req.cursor;
     bool own_values = req.own_values;
-    if (req.server_epoch_seen != store.epoch()) {
-      cursor = 0;  // a cursor of another epoch means nothing
+    // A cursor of another epoch means nothing; one beyond the log means this store was put back from
+    // a copy without a new epoch.
+    if (req.server_epoch_seen != store.epoch() || cursor > store.last_seq()) {
+      cursor = 0;
       own_values = true;
     }
     size_t limit = s.options_.max_page_records;

@@ -339,6 +339,17 @@ TEST_CASE("A widened scope brings full state and a narrowed one removal notices"
   REQUIRE(f.server->set_scope(a.id, {kVillageA, kVillageB}));
   auto enters = only<ScopeEnterRecord>(pull_all(*f.server, a.id, cursor));
   CHECK(enters.size() == 2);
+  // One record per page when asked: a county-wide widening pages like any other stream.
+  CHECK(only<ScopeEnterRecord>(pull_all(*f.server, a.id, cursor, 1)).size() == 2);
+  PullRequest one;
+  one.device = a.id;
+  one.cursor = cursor;
+  one.max_records = 1;
+  one.server_epoch_seen = f.store->epoch();
+  auto page = f.server->pull(one);
+  REQUIRE(page);
+  CHECK(page->records.size() == 1);
+  CHECK(page->more);
   cursor = f.store->last_seq();
   REQUIRE(f.server->set_scope(a.id, {kVillageA}));
   CHECK(only<ScopeLeaveRecord>(pull_all(*f.server, a.id, cursor)).size() == 2);

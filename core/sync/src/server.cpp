@@ -535,15 +535,15 @@ struct SyncServer::Impl {
         return;
       }
       case LogKind::scope_change: {
+        // One row per entity that entered or left the device's scope when the scope was edited, so
+        // a county-wide widening pages like any other stream. Judged again by the current scope (it
+        // may have changed since).
         if (!mine) return;
-        auto [before, now] = decode_pair(row.payload);
-        // Judged by the scopes of the row (the device's scope may have changed again since).
-        store.scan_entities([&](const EntityRecord& e) {
-          bool was = scope_holds_any(before, e.villages), is = scope_holds_any(now, e.villages);
-          bool holds_now = scope_holds_any(d.scope, e.villages);
-          if (is && !was && holds_now) out.emplace_back(ScopeEnterRecord{row.seq, e.state});
-          if (was && !is && !holds_now) out.emplace_back(ScopeLeaveRecord{row.seq, e.state.id});
-        });
+        bool entered = !row.payload.empty() && row.payload[0] == 1;
+        auto rec = store.entity(row.entity);
+        bool holds_now = rec && scope_holds_any(d.scope, rec->villages);
+        if (entered && holds_now) out.emplace_back(ScopeEnterRecord{row.seq, rec->state});
+        if (!entered && !holds_now) out.emplace_back(ScopeLeaveRecord{row.seq, row.entity});
         return;
       }
     }
@@ -681,11 +681,20 @@ Status SyncServer::set_scope(const DeviceId& id, const Scope& scope) {
   return impl.in_txn([&]() -> Status {
     auto d = store_.device(id);
     if (!d) return Error(ErrorCode::not_found, {bilingual("设备 " + id.hex(), "device " + id.hex())});
-    LogRow row;
-    row.kind = LogKind::scope_change;
-    row.target = id;
-    row.payload = encode_pair(d->scope, scope);
-    store_.append(std::move(row));
+    // A row for each entity that enters or leaves (a full scan: scope edits are rare admin work).
+    std::vector<LogRow> rows;
+    store_.scan_entities([&](const EntityRecord& e) {
+      bool was = scope_holds_any(d->scope, e.villages), is = scope_holds_any(scope, e.villages);
+      if (was == is) return;
+      LogRow row;
+      row.kind = LogKind::scope_change;
+      row.target = id;
+      row.type = e.state.type;
+      row.entity = e.state.id;
+      row.payload = std::string(1, is ? '\1' : '\0');
+      rows.push_back(std::move(row));
+    });
+    for (auto& row : rows) store_.append(std::move(row));
     d->scope = scope;
     store_.put_device(*d);
     return ok_status();

@@ -55,7 +55,7 @@ enum class LogKind : uint8_t {
   notice = 4,        // for one device: a notice
   config = 5,        // county configuration
   membership = 6,    // an entity's villages changed: payload holds old and new villages
-  scope_change = 7,  // a device's scope changed: payload holds old and new scope
+  scope_change = 7,  // a device's scope was edited and the entity entered (payload 1) or left (0) it
 };
 
 struct LogRow {

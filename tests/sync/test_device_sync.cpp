@@ -155,15 +155,37 @@ std::vector<std::string> values_of(Device& d, const EntityId& id, EntityType t, 
   return out;
 }
 
+// Puts back a copy of a device's store taken earlier (a restore from an older copy).
+void restore_device(Device& d, const std::filesystem::path& copy) {
+  d.store.reset();
+  std::filesystem::remove_all(d.dir);
+  std::filesystem::copy(copy, d.dir, std::filesystem::copy_options::recursive);
+  d.store = open_device_store(d.dir, "correct horse", tz::test::resources().schema).take();
+}
+std::filesystem::path copy_device(World& w, Device& d, const std::string& name) {
+  auto copy = w.dir.path() / name;
+  d.store.reset();
+  std::filesystem::copy(d.dir, copy, std::filesystem::copy_options::recursive);
+  d.store = open_device_store(d.dir, "correct horse", tz::test::resources().schema).take();
+  return copy;
+}
+
+
+// Two devices of village A holding one household with one person, synced: most tests start here.
+struct Pair {
+  World w;
+  Device& a = w.add({kVillageA});
+  Device& b = w.add({kVillageA});
+  EntityId hh = new_household(w, a, kVillageA, "0001");
+  EntityId p = new_person(w, a, hh, "52263219900101001", "张三");
+  Pair() { w.converge(); }
+};
+
 }  // namespace
 
 TEST_CASE("Two devices editing one field offline converge with the conflict on both", "[sync][device]") {
-  World w;
-  auto& a = w.add({kVillageA});
-  auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p = new_person(w, a, hh, "52263219900101001", "张三");
-  w.converge();
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
   CHECK(values_of(b, p, P, "name") == std::vector<std::string>{"张三"});
   set_field(w, a, p, P, "name", "张叁");
   set_field(w, b, p, P, "name", "章三");
@@ -200,12 +222,8 @@ TEST_CASE("The same keyed person created on two devices is one entity and a fiel
 }
 
 TEST_CASE("Unpushed local edits stay visible after a pull", "[sync][device]") {
-  World w;
-  auto& a = w.add({kVillageA});
-  auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p = new_person(w, a, hh, "52263219900101001", "张三");
-  w.converge();
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
   set_field(w, b, p, P, "phone", "13800000000");  // not pushed
   set_field(w, a, p, P, "name", "张叁");
   w.sync_ok(a);
@@ -273,23 +291,13 @@ TEST_CASE("A keyed create outside the scope is quarantined and the sender is tol
 }
 
 TEST_CASE("A device store restored from an older copy is refused and recovers by renumbering", "[sync][device]") {
-  World w;
-  auto& a = w.add({kVillageA});
-  auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p = new_person(w, a, hh, "52263219900101001", "张三");
-  w.converge();
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
   // A copy of a's store now; a then edits and syncs; then the copy is put back.
-  auto copy = w.dir.path() / "a-copy";
-  a.store.reset();
-  std::filesystem::copy(a.dir, copy, std::filesystem::copy_options::recursive);
-  a.store = open_device_store(a.dir, "correct horse", tz::test::resources().schema).take();
+  auto copy = copy_device(w, a, "a-copy");
   set_field(w, a, p, P, "phone", "13800000001");
   w.converge();
-  a.store.reset();
-  std::filesystem::remove_all(a.dir);
-  std::filesystem::copy(copy, a.dir, std::filesystem::copy_options::recursive);
-  a.store = open_device_store(a.dir, "correct horse", tz::test::resources().schema).take();
+  restore_device(a, copy);
   // The restored store reuses the sequence number of the lost edit for a new one.
   set_field(w, a, p, P, "education", "04");
   auto r = w.sync(a);
@@ -323,12 +331,8 @@ TEST_CASE("A retry after a lost acknowledgement of re-stamped changes is a dupli
 }
 
 TEST_CASE("A restored server with a new epoch makes devices re-push and re-pull with nothing lost", "[sync][device]") {
-  World w;
-  auto& a = w.add({kVillageA});
-  auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p = new_person(w, a, hh, "52263219900101001", "张三");
-  w.converge();
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
   auto backup = w.copy_server();
   set_field(w, a, p, P, "phone", "13800000001");
   set_field(w, b, p, P, "education", "04");
@@ -357,32 +361,10 @@ TEST_CASE("A held change released later takes the server's stamp on its sender t
   CHECK(values_of(b, p, P, "education") == std::vector<std::string>{"4"});
 }
 
-namespace {
-
-// Puts back a copy of a device's store taken earlier (a restore from an older copy).
-void restore_device(Device& d, const std::filesystem::path& copy) {
-  d.store.reset();
-  std::filesystem::remove_all(d.dir);
-  std::filesystem::copy(copy, d.dir, std::filesystem::copy_options::recursive);
-  d.store = open_device_store(d.dir, "correct horse", tz::test::resources().schema).take();
-}
-std::filesystem::path copy_device(World& w, Device& d, const std::string& name) {
-  auto copy = w.dir.path() / name;
-  d.store.reset();
-  std::filesystem::copy(d.dir, copy, std::filesystem::copy_options::recursive);
-  d.store = open_device_store(d.dir, "correct horse", tz::test::resources().schema).take();
-  return copy;
-}
-
-}  // namespace
 
 TEST_CASE("A restored device store that made more changes than it lost recovers with nothing lost", "[sync][device]") {
-  World w;
-  auto& a = w.add({kVillageA});
-  auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p = new_person(w, a, hh, "52263219900101001", "张三");
-  w.converge();
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
   auto copy = copy_device(w, a, "a-copy");
   set_field(w, a, p, P, "phone", "13800000001");  // lost with the restore
   w.converge();
@@ -403,12 +385,8 @@ TEST_CASE("A restored device store that made more changes than it lost recovers 
 }
 
 TEST_CASE("A restored device store whose lost change is held in quarantine recovers with nothing lost", "[sync][device]") {
-  World w;
-  auto& a = w.add({kVillageA});
-  auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p = new_person(w, a, hh, "52263219900101001", "张三");
-  w.converge();
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
   auto copy = copy_device(w, a, "a-copy");
   set_field(w, a, hh, H, "relocation_mode", "99");  // refused by a single-field rule: quarantined
   w.converge();
@@ -445,12 +423,8 @@ TEST_CASE("A change released after its entity left the sender's scope does not r
 }
 
 TEST_CASE("A restored device store that syncs before editing never reuses a sequence the server holds", "[sync][device]") {
-  World w;
-  auto& a = w.add({kVillageA});
-  auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p = new_person(w, a, hh, "52263219900101001", "张三");
-  w.converge();
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
   auto copy = copy_device(w, a, "a-copy");
   bool quarantined = GENERATE(false, true);
   INFO("the lost change is " << (quarantined ? "held in quarantine" : "applied"));
@@ -482,12 +456,8 @@ TEST_CASE("A released change re-stamped at release carries the server's stamp on
 }
 
 TEST_CASE("A server restored from a copy without a new epoch is noticed and nothing is lost", "[sync][device]") {
-  World w;
-  auto& a = w.add({kVillageA});
-  auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p = new_person(w, a, hh, "52263219900101001", "张三");
-  w.converge();
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
   auto backup = w.copy_server();
   set_field(w, a, p, P, "phone", "13800000001");
   set_field(w, b, p, P, "education", "04");
@@ -522,12 +492,8 @@ TEST_CASE("Syncing a store opened without its passphrase is a clear error and ch
 }
 
 TEST_CASE("A restored device store that only pulls gets back its lost changes before it edits", "[sync][device]") {
-  World w;
-  auto& a = w.add({kVillageA});
-  auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p = new_person(w, a, hh, "52263219900101001", "张三");
-  w.converge();
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
   auto copy = copy_device(w, a, "a-copy");
   set_field(w, a, p, P, "phone", "13800000001");
   w.converge();

@@ -9,8 +9,10 @@
 
 namespace tz::test {
 
-TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "tz-test-XXXXXX").string();
+TempDir::TempDir() : TempDir(std::filesystem::temp_directory_path(), "tz-test") {}
+
+TempDir::TempDir(const std::filesystem::path& base, const std::string& prefix) {
+  std::string tmpl = (base / (prefix + "-XXXXXX")).string();
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
 }
@@ -18,6 +20,13 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+std::filesystem::path tmpfs_dir() {
+  std::filesystem::path shm = "/dev/shm";
+  std::error_code ec;
+  if (std::filesystem::is_directory(shm, ec) && access(shm.c_str(), W_OK) == 0) return shm;
+  return std::filesystem::temp_directory_path();
 }
 
 std::string read_file(const std::filesystem::path& p) {

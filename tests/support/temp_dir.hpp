@@ -9,6 +9,8 @@ namespace tz::test {
 class TempDir {
  public:
   TempDir();
+  // A folder named <prefix>-XXXXXX inside base.
+  TempDir(const std::filesystem::path& base, const std::string& prefix);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -18,6 +20,10 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// /dev/shm when it is a writable folder (tmpfs: stores that commit with synchronous=FULL are fast
+// there), else the system's temporary folder.
+std::filesystem::path tmpfs_dir();
 
 // Reads a whole file as bytes.
 std::string read_file(const std::filesystem::path& p);

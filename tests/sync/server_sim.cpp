@@ -1,148 +1,46 @@
-// The server-level simulation (server_sim.hpp) and the FaultyTransport.
+// The server-level simulation (server_sim.hpp).
 #include "server_sim.hpp"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 
-#include <unistd.h>
-
-#include "temp_dir.hpp"
 #include "tz/model/id_number.hpp"
-#include "tz/model/region_tree.hpp"
 #include "tz/model/schema.hpp"
-#include "tz/model/validation.hpp"
 #include "tz/sync/protocol.hpp"
 #include "tz/sync/server.hpp"
 #include "tz/sync/server_store.hpp"
-#include "tz/util/civil_time.hpp"
 
 namespace tz::sim {
 
-void FaultCounts::add(const FaultCounts& o) {
-  exchanges += o.exchanges;
-  drop_request += o.drop_request;
-  drop_reply += o.drop_reply;
-  duplicate += o.duplicate;
-  reorder += o.reorder;
-  late_delivery += o.late_delivery;
-  cut_request += o.cut_request;
-  cut_reply += o.cut_reply;
+void ServerSimStats::add(const ServerSimStats& o) {
+  using S = ServerSimStats;
+  add_members(*this, o,
+              {&S::accepted, &S::quarantined, &S::restamped, &S::conflict_fields, &S::deleted, &S::releases,
+               &S::rejects, &S::pulled_records, &S::concurrent});
 }
 
-std::string FaultCounts::str() const {
-  std::ostringstream o;
-  o << "exchanges " << exchanges << ", dropped requests " << drop_request << ", dropped replies " << drop_reply
-    << ", duplicated " << duplicate << ", held back " << reorder << " (delivered late " << late_delivery
-    << "), cut requests " << cut_request << ", cut replies " << cut_reply;
-  return o.str();
+std::string ServerSimStats::str() const {
+  return "restamped " + std::to_string(restamped) + ", quarantined " + std::to_string(quarantined) +
+         ", fields in conflict " + std::to_string(conflict_fields) + ", deleted " + std::to_string(deleted) +
+         ", releases " + std::to_string(releases) + ", rejects " + std::to_string(rejects) + ", pulled records " +
+         std::to_string(pulled_records) + ", concurrent pairs " + std::to_string(concurrent);
 }
-
-// ---------------------------------------------------------------------------------------------
-// FaultyTransport
-
-FaultyTransport::FaultyTransport(sync::SyncServer& server, Oracle& oracle, std::mt19937_64& rng)
-    : loop_(server), oracle_(oracle), rng_(rng) {}
-
-std::string FaultyTransport::run(std::string_view request) {
-  auto reply = loop_.exchange(request);
-  if (!reply) return {};
-  oracle_.observe_exchange(request, *reply);
-  return *reply;
-}
-
-void FaultyTransport::deliver_held() {
-  auto held = std::move(held_);
-  held_.clear();
-  for (auto& r : held) {
-    run(r);
-    ++counts.late_delivery;
-  }
-}
-
-Result<std::string> FaultyTransport::exchange(std::string_view request) {
-  ++counts.exchanges;
-  auto lost = [] { return Error(ErrorCode::network, {"simulated network failure"}); };
-  if (!faults) return run(request);
-  std::uniform_real_distribution<double> u(0, 1);
-  // Reorder: a request held back earlier reaches the server now, before this one.
-  if (!held_.empty() && u(rng_) < 0.3) {
-    auto r = std::move(held_.front());
-    held_.erase(held_.begin());
-    run(r);
-    ++counts.late_delivery;
-  }
-  if (u(rng_) >= fault_rate) return run(request);
-  switch (std::uniform_int_distribution<int>(0, 5)(rng_)) {
-    case 0:  // the server never sees it
-      ++counts.drop_request;
-      return lost();
-    case 1: {  // the server ran it; the reply is lost
-      ++counts.drop_reply;
-      run(request);
-      return lost();
-    }
-    case 2: {  // delivered twice
-      ++counts.duplicate;
-      auto first = run(request);
-      auto second = run(request);
-      return u(rng_) < 0.5 ? first : second;
-    }
-    case 3:  // held back, delivered later (after others)
-      ++counts.reorder;
-      held_.emplace_back(request);
-      return lost();
-    case 4: {  // cut off in the middle
-      ++counts.cut_request;
-      std::string cut(request.substr(0, std::uniform_int_distribution<size_t>(0, request.size() - 1)(rng_)));
-      auto reply = run(cut);
-      if (reply.empty()) return lost();
-      return reply;
-    }
-    default: {  // the reply is cut off
-      ++counts.cut_reply;
-      auto reply = run(request);
-      if (reply.empty()) return lost();
-      return reply.substr(0, std::uniform_int_distribution<size_t>(0, reply.size() - 1)(rng_));
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server-level simulation
 
 std::string ServerSimResult::report(size_t max_violations, size_t last_events) const {
-  std::ostringstream o;
-  o << "seed " << seed << " (server-level simulation): " << violations.size() << " violation(s)\n";
-  for (size_t i = 0; i < violations.size() && i < max_violations; ++i) o << "  " << to_string(violations[i]) << "\n";
-  o << "faults: " << faults.str() << "\naccepted " << accepted << ", quarantined " << quarantined << ", restamped "
-    << restamped << ", fields in conflict " << conflict_fields << ", deleted " << deleted << ", releases " << releases
-    << ", rejects " << rejects << ", pulled records " << pulled_records << "\nlast events:\n";
-  for (size_t i = events.size() > last_events ? events.size() - last_events : 0; i < events.size(); ++i)
-    o << "  " << events[i] << "\n";
-  return o.str();
+  const auto& t = stats;
+  return RunLog::report(" (server-level simulation)",
+                        "accepted " + std::to_string(t.accepted) + ", quarantined " + std::to_string(t.quarantined) +
+                            ", restamped " + std::to_string(t.restamped) + ", fields in conflict " +
+                            std::to_string(t.conflict_fields) + ", deleted " + std::to_string(t.deleted) +
+                            ", releases " + std::to_string(t.releases) + ", rejects " + std::to_string(t.rejects) +
+                            ", pulled records " + std::to_string(t.pulled_records),
+                        max_violations, last_events);
 }
 
 namespace {
-
-const int64_t kStartMs = 1793505600000LL;  // 2026-11-01 12:00 China time (store_fixture.hpp kNowMs)
-const std::vector<std::string> kVillages = {"522632100207", "522632100208", "522632100209", "522632101001"};
-const std::vector<sync::Scope> kScopes = {{"522632"},
-                                          {"522632100"},
-                                          {"522632100207"},
-                                          {"522632100208", "522632101001"},
-                                          {"522632100207", "522632100208"}};
-// Resident IDs of the county (17 digits; the check character is computed).
-const std::vector<std::string> kIds17 = {"52263219800101001", "52263219851212002", "52263219900505003",
-                                         "52263219950707004", "52263220000303005"};
-const std::vector<std::string> kNames = {"张三", "李四", "王五"};
-const std::vector<std::string> kTexts = {"甲", "乙", "丙"};
-const std::vector<std::string> kReasons = {"迁出", "死亡"};
-
-std::string msg(const Error& e) { return std::string(e.name()) + ": " + e.message(Lang::en); }
-std::string short_id(const EntityId& id) { return id.hex().substr(0, 8); }
 
 // A deterministic 128-bit id from a key (two FNV-1a passes): the test's stand-in for natural keys.
 EntityId keyed_id(const std::string& key) {
@@ -159,34 +57,9 @@ EntityId keyed_id(const std::string& key) {
   return id;
 }
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::filesystem::path base = "/dev/shm";
-    std::error_code ec;
-    if (!std::filesystem::is_directory(base, ec) || access(base.c_str(), W_OK) != 0)
-      base = std::filesystem::temp_directory_path();
-    std::string tmpl = (base / "tz-ssim-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-struct LightDev {
-  std::string name;
+// A light protocol client.
+struct LightDev : SimDevice {
   DeviceId id;
-  sync::Scope scope;
-  std::vector<std::string> villages;
-  int64_t offset_ms = 0;
-  std::string collector;
   std::string epoch;
   std::string server_epoch;
   uint64_t counter = 0, acked = 0, cursor = 0;
@@ -196,50 +69,20 @@ struct LightDev {
   std::map<EntityId, ExpectedEntity> view;  // what it saw at its last pull, with its own edits since
 };
 
-class ServerSim {
- public:
-  explicit ServerSim(const ServerSimOptions& opt)
-      : opt_(opt),
-        rng_(opt.seed),
-        now_ms_(kStartMs),
-        schema_(Schema::parse(test::schema_files()).take()),
-        tree_(region::RegionTree::parse_csv(test::read_file(test::source_dir() / "data/regions/trees/522632.csv"),
-                                            "shipped")
-                  .take()),
-        oracle_(&schema_) {
-    res_.seed = opt.seed;
-    vctx_.today = china_date_of(kStartMs);
-    vctx_.period_year = 2026;
-    vctx_.settings = &schema_.settings();
-    vctx_.tree = &tree_;
-    const auto& hs = schema_.entity(EntityType::household);
-    const auto& ps = schema_.entity(EntityType::person);
-    f_village_ = hs.require("village_code").id;
-    f_hhno_ = hs.require("household_no").id;
-    f_mode_ = hs.require("relocation_mode").id;
-    hh_fields_ = {hs.require("head_name").id, hs.require("address").id, hs.require("relocation_site").id};
-    f_hh_ = ps.require("household_id").id;
-    f_name_ = ps.require("name").id;
-    f_idn_ = ps.require("id_number").id;
-    person_fields_ = {f_name_, ps.require("ethnicity").id, ps.require("skills").id, ps.require("remarks").id};
+// The server's schema, parsed once from the project's schemas/ folder.
+const Schema& server_schema() {
+  static const Schema schema = Schema::parse(test::schema_files()).take();
+  return schema;
+}
 
-    store_ = sync::open_sqlite_server_store(dir_.path() / "server").take();
-    sync::ServerOptions so;
-    so.merge_mode = opt.merge_mode;
-    so.max_page_records = 1 + rnd(20);
-    server_ = std::make_unique<sync::SyncServer>(*store_, schema_, vctx_, [this] { return now_ms_; }, so);
-    net_ = std::make_unique<FaultyTransport>(*server_, oracle_, rng_);
-    net_->faults = opt.faults;
-    const int64_t hour = 3600 * 1000;
+class ServerSim final : SimCore {
+ public:
+  explicit ServerSim(const ServerSimOptions& opt) : SimCore(opt, server_setup()) {
     for (int i = 0; i < opt.devices; ++i) {
       LightDev d;
       d.name = "L" + std::to_string(i);
       for (auto& b : d.id.bytes) b = static_cast<uint8_t>(rnd(256));
-      d.scope = kScopes[static_cast<size_t>(i) % kScopes.size()];
-      for (auto& v : kVillages)
-        if (oracle_scope_holds(d.scope, v)) d.villages.push_back(v);
-      d.offset_ms = i == 0 ? 0 : i == 1 ? hour + static_cast<int64_t>(rnd(5 * hour)) : static_cast<int64_t>(rnd(12 * hour)) - 6 * hour;
-      d.collector = i % 2 ? "李强" : "王芳";
+      place(d, i);
       d.epoch = "device-epoch-" + std::to_string(i);
       d.batch = 1 + rnd(4);
       auto st = server_->register_device(d.id, d.scope);
@@ -251,64 +94,22 @@ class ServerSim {
   }
 
   ServerSimResult run() {
-    try {
-      for (step_ = 1; step_ <= opt_.steps; ++step_) {
-        now_ms_ += 1000 + static_cast<int64_t>(rnd(120000));
-        one_step();
-        if (step_ % opt_.check_every == 0) {
-          auto view = snapshot();
-          take(oracle_.observed(), "");
-          take(oracle_.check_no_lost_writes(view), "at step " + std::to_string(step_) + ": ");
-          if (!res_.violations.empty()) break;
-        }
-      }
-      if (res_.violations.empty()) finish();
-    } catch (const Failure& f) {
-      violation(0, "exception at step " + std::to_string(step_) + ": " + msg(f.error()));
-    } catch (const std::exception& e) {
-      violation(0, "exception at step " + std::to_string(step_) + ": " + e.what());
-    }
-    res_.faults = net_->counts;
-    res_.accepted = oracle_.entries().size();
-    res_.quarantined = oracle_.count(Oracle::Status::quarantined) + oracle_.count(Oracle::Status::released) +
-                       oracle_.count(Oracle::Status::rejected);
-    for (auto& [id, e] : oracle_.entries()) res_.restamped += e.restamped;
-    for (auto& [id, e] : oracle_.expected()) {
-      res_.deleted += e.deleted;
-      for (auto& [f, live] : e.live) {
-        std::set<std::string> values;
-        for (auto& v : live) values.insert(v.value);
-        res_.conflict_fields += values.size() > 1;
-      }
-    }
-    return std::move(res_);
+    ServerSimResult r;
+    static_cast<RunLog&>(r) = run_steps();
+    count_outcomes(stats_.accepted, stats_.quarantined, stats_.restamped, stats_.conflict_fields, stats_.deleted);
+    r.stats = stats_;
+    return r;
   }
 
  private:
-  size_t rnd(size_t n) { return n ? std::uniform_int_distribution<size_t>(0, n - 1)(rng_) : 0; }
-  template <class T>
-  const T& pick(const std::vector<T>& v) { return v[rnd(v.size())]; }
-  int64_t dev_now(const LightDev& d) const { return now_ms_ + d.offset_ms; }
-  void event(const std::string& t) { res_.events.push_back("step " + std::to_string(step_) + ": " + t); }
-  void violation(int inv, const std::string& what) {
-    for (auto& v : res_.violations)
-      if (v.what == what) return;
-    res_.violations.push_back({inv, what});
-  }
-  void take(const std::vector<Violation>& vs, const std::string& when) {
-    for (auto& v : vs) violation(v.invariant, when + v.what);
-  }
-
-  ServerView snapshot() const {
-    ServerView v;
-    server_->store().scan_entities([&](const sync::EntityRecord& r) { v.entities[r.state.id] = r.state; });
-    for (auto& c : server_->quarantine()) v.quarantined.insert(c.change.version);
-    return v;
+  static ServerSetup server_setup() {
+    return {&server_schema(), test::read_file(test::source_dir() / "data/regions/trees/522632.csv"), nullptr,
+            "tz-ssim"};
   }
 
   // The device's hybrid logical clock.
   Hlc tick(LightDev& d) {
-    int64_t ms = dev_now(d);
+    int64_t ms = now_of(d);
     if (ms > d.clock.ms)
       d.clock = Hlc{ms, 0};
     else
@@ -353,7 +154,7 @@ class ServerSim {
     c.version = VersionId{d.id, Seq{d.log.size() + 1}};
     c.ts = tick(d);
     c.collector = d.collector;
-    c.device_ms = dev_now(d);
+    c.device_ms = now_of(d);
     std::sort(base.begin(), base.end());
     c.base = std::move(base);
     c.schema_version = static_cast<uint32_t>(schema_.version());
@@ -387,10 +188,6 @@ class ServerSim {
         out.push_back(id);
     return out;
   }
-  const std::vector<FieldId>& editable(EntityType t) const {
-    return t == EntityType::household ? hh_fields_ : person_fields_;
-  }
-  std::string value_for(FieldId f, EntityType t) { return t == EntityType::person && f == f_name_ ? pick(kNames) : pick(kTexts); }
 
   bool edit(LightDev& d, const EntityId& id, FieldId f, const std::string& v, const std::string& what) {
     auto& e = d.view[id];
@@ -401,25 +198,45 @@ class ServerSim {
     return true;
   }
 
+  // Sends a request and decodes the reply; a lost exchange (logged when log_lost) or an error reply
+  // is logged as `what` and gives nothing.
+  template <class Reply, class Request>
+  std::optional<Reply> ask(const LightDev& d, const std::string& what, const Request& r,
+                           Result<Reply> (*decode)(std::string_view, const sync::Limits&), bool log_lost) {
+    auto bytes = net_->exchange(sync::encode(r));
+    if (!bytes) {
+      if (log_lost) event(d.name + " " + what + ": " + msg(bytes.error()));
+      return std::nullopt;
+    }
+    auto reply = decode(*bytes, {});
+    if (!reply) {
+      event(d.name + " " + what + ": " + msg(reply.error()));
+      return std::nullopt;
+    }
+    return std::move(*reply);
+  }
+
+  static sync::PullRequest pull_request(const LightDev& d, uint64_t cursor, uint32_t max_records, bool own_values) {
+    sync::PullRequest r;
+    r.device = d.id;
+    r.server_epoch_seen = d.server_epoch;
+    r.cursor = cursor;
+    r.max_records = max_records;
+    r.own_values = own_values;
+    return r;
+  }
+
   bool push(LightDev& d) {
     sync::PushRequest r;
     r.device = d.id;
     r.device_epoch = d.epoch;
     r.server_epoch_seen = d.server_epoch;
     r.request_counter = ++d.counter;
-    r.device_now_ms = dev_now(d);
+    r.device_now_ms = now_of(d);
     r.first_seq = d.acked + 1;
     for (uint64_t s = d.acked; s < d.log.size() && r.changes.size() < d.batch; ++s) r.changes.push_back(d.log[s]);
-    auto bytes = net_->exchange(sync::encode(r));
-    if (!bytes) {
-      event(d.name + " push: " + msg(bytes.error()));
-      return false;
-    }
-    auto reply = sync::decode_push_reply_or_error(*bytes);
-    if (!reply) {
-      event(d.name + " push: " + msg(reply.error()));
-      return false;
-    }
+    auto reply = ask(d, "push", r, sync::decode_push_reply_or_error, true);
+    if (!reply) return false;
     using R = sync::PushReply::Refusal;
     switch (reply->refusal) {
       case R::none:
@@ -443,53 +260,15 @@ class ServerSim {
   }
 
   bool pull_once(LightDev& d) {
-    sync::PullRequest r;
-    r.device = d.id;
-    r.server_epoch_seen = d.server_epoch;
-    r.cursor = d.cursor;
-    r.max_records = static_cast<uint32_t>(1 + rnd(10));
-    r.own_values = d.cursor == 0;
-    auto bytes = net_->exchange(sync::encode(r));
-    if (!bytes) return false;
-    auto page = sync::decode_pull_page_or_error(*bytes);
-    if (!page) {
-      event(d.name + " pull: " + msg(page.error()));
-      return false;
-    }
+    auto page = ask(d, "pull", pull_request(d, d.cursor, static_cast<uint32_t>(1 + rnd(10)), d.cursor == 0),
+                    sync::decode_pull_page_or_error, false);
+    if (!page) return false;
     if (page->next_cursor < d.cursor && page->server_epoch == d.server_epoch)
       violation(0, d.name + ": a pull page's next_cursor " + std::to_string(page->next_cursor) + " is below the cursor " +
                        std::to_string(d.cursor));
     d.cursor = page->next_cursor;
     d.server_epoch = page->server_epoch;
-    res_.pulled_records += page->records.size();
-    return true;
-  }
-
-  bool review() {
-    auto q = server_->quarantine();
-    if (q.empty()) return false;
-    const VersionId id = pick(q).change.version;
-    if (rnd(2)) {
-      auto st = server_->release(id);
-      if (!st) {
-        violation(0, "SyncServer::release(" + id.str() + ") failed: " + msg(st.error()));
-        return false;
-      }
-      std::optional<Hlc> ts;
-      if (auto held = server_->store().change(id)) ts = held->change.ts;
-      oracle_.released(id, ts);
-      ++res_.releases;
-      event("reviewer releases " + id.str());
-    } else {
-      auto st = server_->reject(id, bilingual("模拟驳回", "simulated rejection"));
-      if (!st) {
-        violation(0, "SyncServer::reject(" + id.str() + ") failed: " + msg(st.error()));
-        return false;
-      }
-      oracle_.rejected(id);
-      ++res_.rejects;
-      event("reviewer rejects " + id.str());
-    }
+    stats_.pulled_records += page->records.size();
     return true;
   }
 
@@ -544,7 +323,7 @@ class ServerSim {
       case 1: {  // create a person (keyed by ID number)
         auto hhs = view_ids(d, EntityType::household);
         if (hhs.empty()) return false;
-        auto idn = pick(kIds17);
+        auto idn = pick(ids17_);
         idn += idn::check_char(idn);
         auto id = keyed_id("p:" + idn);
         if (d.view.count(id)) return false;
@@ -572,7 +351,7 @@ class ServerSim {
         auto v1 = value_for(f, t), v2 = a == 4 ? v1 : value_for(f, t) + "'";
         bool b1 = edit(devs_[x], id, f, v1, a == 4 ? "equal-value edit" : "concurrent edit");
         bool b2 = edit(devs_[y], id, f, v2, a == 4 ? "equal-value edit" : "concurrent edit");
-        res_.concurrent += b1 && b2;
+        stats_.concurrent += b1 && b2;
         return b1 || b2;
       }
       case 5:
@@ -580,7 +359,7 @@ class ServerSim {
         auto ids = view_ids(d);
         if (ids.empty()) return false;
         auto id = pick(ids);
-        change(d, d.view[id].type, id, kDeletedField, a == 5 ? pick(kReasons) : "", all_live(d, id, std::nullopt),
+        change(d, d.view[id].type, id, kDeletedField, a == 5 ? pick(reasons_) : "", all_live(d, id, std::nullopt),
                a == 5 ? "deletes" : "restores");
         return true;
       }
@@ -631,16 +410,12 @@ class ServerSim {
       case 13:
         refresh(d);
         return true;
-      default: return review();
+      default: return review(stats_.releases, stats_.rejects);
     }
   }
 
-  void one_step() {
-    static const int kWeights[] = {6, 6, 18, 6, 4, 2, 2, 4, 3, 3, 2, 12, 6, 10, 3};
-    int total = 0;
-    for (int w : kWeights) total += w;
-    int r = static_cast<int>(rnd(static_cast<size_t>(total))), a = 0;
-    while (r >= kWeights[a]) r -= kWeights[a++];
+  void one_step() override {
+    const int a = pick_action({6, 6, 18, 6, 4, 2, 2, 4, 3, 3, 2, 12, 6, 10, 3});
     const size_t i = rnd(devs_.size());
     if (!act(i, a)) act(i, 0);
   }
@@ -659,10 +434,8 @@ class ServerSim {
     if (!gone && !present) fs.live.push_back(Version{c.version, c.value, c.ts, c.collector, c.device_ms, 0});
   }
 
-  void finish() {
-    ++step_;
-    net_->faults = false;
-    net_->deliver_held();
+  void finish() override {
+    quiesce();
     // Everyone pushes everything.
     for (auto& d : devs_) {
       int guard = 0;
@@ -671,12 +444,7 @@ class ServerSim {
         violation(2, d.name + ": the server does not acknowledge seq " + std::to_string(d.acked + 1) +
                          " after 200 clean pushes");
     }
-    auto view = snapshot();
-    take(oracle_.observed(), "");
-    // (3) these hold after the faults of the run.
-    take(oracle_.check_no_lost_writes(view), "final: ");
-    take(oracle_.check_server_state(view), "final: ");
-    take(oracle_.check_attribution(view), "final: ");
+    check_server_final();
     // Everyone pulls everything from cursor 0: the pages must carry exactly the expected state of
     // the scope.
     for (auto& d : devs_) {
@@ -684,13 +452,7 @@ class ServerSim {
       uint64_t cursor = 0;
       bool done = false;
       for (int page_no = 0; page_no < 10000 && !done; ++page_no) {
-        sync::PullRequest r;
-        r.device = d.id;
-        r.server_epoch_seen = d.server_epoch;
-        r.cursor = cursor;
-        r.max_records = 7;
-        r.own_values = true;
-        auto bytes = net_->exchange(sync::encode(r));
+        auto bytes = net_->exchange(sync::encode(pull_request(d, cursor, 7, true)));
         auto page = bytes ? sync::decode_pull_page_or_error(*bytes) : Result<sync::PullPage>(bytes.error());
         if (!page) {
           violation(2, d.name + ": a clean pull from cursor 0 failed: " + msg(page.error()));
@@ -719,36 +481,15 @@ class ServerSim {
     }
   }
 
-  ServerSimOptions opt_;
-  std::mt19937_64 rng_;
-  int64_t now_ms_;
-  int step_ = 0;
-  ServerSimResult res_;
-  ScratchDir dir_;
-  Schema schema_;
-  region::RegionTree tree_;
-  ValidationContext vctx_;
-  Oracle oracle_;
-  std::unique_ptr<sync::ServerStore> store_;
-  std::unique_ptr<sync::SyncServer> server_;
-  std::unique_ptr<FaultyTransport> net_;
+  ServerSimStats stats_;
   std::vector<LightDev> devs_;
-  FieldId f_village_ = 0, f_hhno_ = 0, f_mode_ = 0, f_hh_ = 0, f_name_ = 0, f_idn_ = 0;
-  std::vector<FieldId> hh_fields_, person_fields_;
+  const std::vector<std::string> ids17_ = first(kIds17, 5), reasons_ = first(kReasons, 2);
 };
 
 }  // namespace
 
 ServerSimResult run_server_simulation(const ServerSimOptions& options) {
-  try {
-    ServerSim sim(options);
-    return sim.run();
-  } catch (const std::exception& e) {
-    ServerSimResult r;
-    r.seed = options.seed;
-    r.violations.push_back({0, std::string("setting up the simulation failed: ") + e.what()});
-    return r;
-  }
+  return run_guarded<ServerSimResult>(options.seed, [&] { return ServerSim(options).run(); });
 }
 
 }  // namespace tz::sim

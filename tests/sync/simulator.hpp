@@ -8,31 +8,13 @@
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
-#include <map>
-#include <random>
 #include <string>
-#include <vector>
 
-#include "oracle.hpp"
-#include "server_sim.hpp"
-#include "tz/model/merge.hpp"
-#include "tz/sync/transport.hpp"
-
-namespace tz::sync {
-class SyncServer;
-}
+#include "sim_common.hpp"
 
 namespace tz::sim {
 
-struct SimOptions {
-  uint64_t seed = 1;
-  int devices = 5;
-  int steps = 60;
-  bool faults = true;
-  MergeMode merge_mode = MergeMode::correct;  // last_writer_wins_for_tests: the broken-merge test
-  int check_every = 10;                       // invariant 1 is checked every this many steps
-};
+struct SimOptions : RunOptions {};  // 60 steps
 
 struct SimStats {
   uint64_t creates = 0, edits = 0, equal_pairs = 0, concurrent_pairs = 0, deletes = 0, restores = 0, resolves = 0,
@@ -43,13 +25,8 @@ struct SimStats {
   std::string str() const;
 };
 
-struct SimResult {
-  uint64_t seed = 0;
-  std::vector<Violation> violations;
-  std::vector<std::string> events;  // what happened, step by step
-  FaultCounts faults;
+struct SimResult : RunLog {
   SimStats stats;
-  bool ok() const { return violations.empty(); }
   // The violations (at most max of them) and the last events, for a failure message.
   std::string report(size_t max_violations = 12, size_t last_events = 40) const;
 };

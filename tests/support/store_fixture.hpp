@@ -58,9 +58,10 @@ inline StoreConfig test_config(const std::string& county = "522632") {
 inline ScryptCost cheap_kdf() { return ScryptCost{1ULL << 10, 8, 1}; }
 
 inline std::unique_ptr<DeviceStore> make_store(const std::filesystem::path& dir, std::string county_secret = {},
-                                               const Schema* schema = nullptr) {
+                                               const Schema* schema = nullptr,
+                                               std::optional<DeviceId> device_id = std::nullopt) {
   return create_device_store(dir, "correct horse", schema ? *schema : resources().schema, test_config(), cheap_kdf(),
-                             std::move(county_secret))
+                             std::move(county_secret), device_id)
       .take();
 }
 

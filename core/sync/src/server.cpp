@@ -78,8 +78,13 @@ struct Reason {
   std::string joined() const { return bilingual(zh, en); }
 };
 
+// Whether a pushed change is the one the server holds under its version id (a retry) or another
+// change that reuses the id (a rolled-back store). Never the timestamp, which the server may have
+// re-stamped; but the device's wall time and collector, which nobody else changes, are compared: the
+// same edit made again after a restore is a new change, and its attribution must not be lost.
 bool same_content(const FieldChange& a, const FieldChange& b) {
-  return a.type == b.type && a.entity == b.entity && a.field == b.field && a.value == b.value && a.base == b.base;
+  return a.type == b.type && a.entity == b.entity && a.field == b.field && a.value == b.value && a.base == b.base &&
+         a.device_ms == b.device_ms && a.collector == b.collector;
 }
 
 std::string hex_short(const EntityId& id) { return id.hex().substr(0, 8); }

@@ -2,7 +2,6 @@
 #include "simulator.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -390,10 +389,7 @@ class Sim final : SimCore {
 
   void one_step() override {
     const size_t i = rnd(devs_.size());
-    // Store copies and restores only with TZ_SIM_RESTORES set: they find a divergence still open
-    // (seeds 125 and 280; see docs/decisions.md 40), so the default suite leaves them out.
-    static const bool restores = std::getenv("TZ_SIM_RESTORES") != nullptr;
-    const int a = pick_action({8, 8, 20, 6, 5, 3, 2, 4, 3, 3, 2, 9, 9, 9, 3, restores ? 2 : 0, restores ? 3 : 0});
+    const int a = pick_action({8, 8, 20, 6, 5, 3, 2, 4, 3, 3, 2, 9, 9, 9, 3, 2, 3});
     bool done = false;
     switch (a) {
       case 0: done = create_household(i); break;

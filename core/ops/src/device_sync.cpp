@@ -17,6 +17,12 @@ namespace {
 
 using namespace tz::sync;
 
+// The same change under one version id: what the server compares (never the timestamp).
+bool same_change(const FieldChange& a, const FieldChange& b) {
+  return a.type == b.type && a.entity == b.entity && a.field == b.field && a.value == b.value && a.base == b.base &&
+         a.device_ms == b.device_ms && a.collector == b.collector;
+}
+
 Hlc max_ts(const EntityState& s) {
   Hlc out;
   for (auto& [f, fs] : s.fields)
@@ -209,10 +215,12 @@ Result<PullResult> DeviceSync::pull_once() {
   if (!bytes) return bytes.error();
   auto page = decode_pull_page_or_error(*bytes, options_.limits);
   if (!page) return page.error();
+  push_first_ = false;
   if (auto st = apply_page(*page); !st) return st.error();
   PullResult r;
   r.records = page->records.size();
-  r.more = page->more || store_.info().sync.full_pull_needed;  // a page may ask for cursor 0 again
+  // A page may ask for cursor 0 again; one that reveals reused ids asks for a push first.
+  r.more = !push_first_ && (page->more || store_.info().sync.full_pull_needed);
   return r;
 }
 
@@ -222,6 +230,24 @@ Status DeviceSync::apply_page(const PullPage& page) {
   SyncState st = info.sync;
   const bool new_epoch = page.server_epoch != st.server_epoch;
   const bool catching_up = st.own_values || new_epoch;
+
+  // Own versions the server holds with other content under ids this store has reused: the store was
+  // restored from an older copy and made new changes since. Nothing of the page is applied (putting
+  // the server's versions back now would have them renumbered with the new ones); the next push is
+  // refused as rolled back and its recovery renumbers the new changes after what the server holds,
+  // then pulls everything back from cursor 0.
+  for (auto& rec : page.records) {
+    auto* v = std::get_if<VersionRecord>(&rec);
+    if (!v || v->change.version.device != me) continue;
+    uint64_t seq = v->change.version.seq.value;
+    if (seq >= info.next_seq || !store_.has_change(seq)) continue;
+    if (!own_ || own_->next_seq != info.next_seq) own_ = std::make_shared<OwnIndex>(store_);
+    const FieldChange* held = own_->find(seq);
+    if (held && !same_change(*held, v->change)) {
+      push_first_ = true;
+      return ok_status();
+    }
+  }
 
   // Own versions the store does not have: the store was restored from an older copy. Their ids must
   // never be reused: move next_seq past them, then take the page again from cursor 0 with values.

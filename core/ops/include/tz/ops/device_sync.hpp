@@ -69,6 +69,9 @@ class DeviceSync {
   // needs them (rebuilds, re-stamps, releases); dropped when the log changes under it.
   struct OwnIndex;
   std::shared_ptr<OwnIndex> own_;
+  // Set by a page that shows this store reused ids the server holds: the page was not applied and
+  // the next push (refused as rolled back) must come before more pulls.
+  bool push_first_ = false;
 
   DeviceStore& store_;
   sync::Transport& transport_;

@@ -60,3 +60,17 @@ TEST_CASE("sim: thousands of seeds with longer histories", "[.long]") {
   CHECK(t.failed == 0);
   require_coverage(t);
 }
+
+// Seeds of the long runs that once failed, replayed in the default suite. 100442 (120 steps): a
+// restored store took a quarantine decision about the server's change at a sequence it had reused
+// for a new change, and kept it after renumbering that change (docs/decisions.md 42).
+TEST_CASE("sim: long-run seeds that once failed stay fixed", "[sim]") {
+  for (auto [seed, steps] : {std::pair<uint64_t, int>{100442, 120}}) {
+    SimOptions o;
+    o.seed = seed;
+    o.steps = steps;
+    auto r = run_simulation(o);
+    INFO(r.report(50, 400));
+    CHECK(r.ok());
+  }
+}

@@ -194,9 +194,17 @@ Status DeviceSync::handle_push_refusal(const PushReply& reply) {
   first.sync = st;
   first.clock = store_.clock();
   if (auto w = store_.write(first); !w) return w;
+  // What the server decided about its changes at the reused sequences (a quarantine pulled before
+  // the refusal) stays with those sequences: the renumbered changes are new and were never decided.
+  std::vector<std::pair<uint64_t, OwnStatus>> decided;
+  for (auto& [seq, status] : store_.own_statuses())
+    if (seq > reply.acked_seq) decided.emplace_back(seq, status);
   if (auto r = store_.renumber_changes(reply.acked_seq, reply.highest_seq_held + 1); !r) return r;
   own_.reset();
   WriteBatch b;
+  for (auto& [seq, status] : store_.own_statuses())
+    if (seq > reply.acked_seq) b.own_status.emplace_back(seq, OwnStatus::normal);
+  for (auto& d : decided) b.own_status.push_back(d);
   b.acked_seq = reply.highest_seq_held;
   b.clock = store_.clock();
   return store_.write(b);
@@ -260,6 +268,11 @@ Status DeviceSync::apply_page(const PullPage& page) {
       highest_own = std::max(highest_own, o->version.seq.value);
       own_without_values = true;
     }
+    // A decision about an own change this store never made (held in quarantine, so no version of it
+    // comes back): its sequence must not be reused either, or the decision would be taken for the
+    // new change that reuses it.
+    if (auto* dr = std::get_if<DecisionRecord>(&rec); dr && dr->version.device == me)
+      highest_own = std::max(highest_own, dr->version.seq.value);
   }
   if (highest_own >= info.next_seq) {
     if (auto r = store_.renumber_changes(info.next_seq - 1, highest_own + 1); !r) return r;

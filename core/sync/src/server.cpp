@@ -104,7 +104,9 @@ struct SyncServer::Impl {
   std::unordered_map<EntityId, std::optional<EntityRecord>, IdHash> cache;
   std::set<EntityId> dirty;
 
-  std::optional<EntityRecord> entity(const EntityId& id) {
+  // Read-only callers take a reference (element references of an unordered_map stay valid as it
+  // grows); callers that change the record copy it and put() it back.
+  const std::optional<EntityRecord>& entity(const EntityId& id) {
     auto it = cache.find(id);
     if (it == cache.end()) it = cache.emplace(id, store.entity(id)).first;
     return it->second;
@@ -134,7 +136,7 @@ struct SyncServer::Impl {
   std::vector<std::string> villages_of(const EntityState& state) {
     auto out = own_villages(s.schema_, state);
     for (auto& p : parents_of(s.schema_, state))
-      if (auto rec = entity(p)) out = village_union(std::move(out), rec->villages);
+      if (const auto& rec = entity(p)) out = village_union(std::move(out), rec->villages);
     return out;
   }
 
@@ -218,14 +220,14 @@ struct SyncServer::Impl {
       if (c.type == EntityType::household) {
         out = village_union(std::move(out), {v});
       } else if (auto parent = EntityId::from_hex(v)) {
-        if (auto rec = entity(*parent)) out = village_union(std::move(out), rec->villages);
+        if (const auto& rec = entity(*parent)) out = village_union(std::move(out), rec->villages);
       }
     }
     return out;
   }
 
   std::optional<Reason> scope_problem(const DeviceRecord& d, const FieldChange& c) {
-    auto rec = entity(c.entity);
+    const auto& rec = entity(c.entity);
     std::vector<std::string> villages = rec ? rec->villages : std::vector<std::string>{};
     if (villages.empty()) villages = tentative_villages(c);
     if (villages.empty() || scope_holds_any(d.scope, villages)) return std::nullopt;

@@ -42,14 +42,8 @@ class SqliteServerStore final : public ServerStore {
     SQLite::Statement exists(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
     exists.executeStep();
     if (exists.getColumn(0).getInt() == 0) create();
-    epoch_ = meta("epoch");
     if (std::stoi(meta("format")) != kFormatVersion) throw Failure(ErrorCode::store_corrupt, {"unsupported server store format"});
-    auto clock = meta("clock");
-    auto colon = clock.find(':');
-    clock_ = Hlc{std::stoll(clock.substr(0, colon)), static_cast<uint32_t>(std::stoul(clock.substr(colon + 1)))};
-    SQLite::Statement last(db_, "SELECT coalesce(max(seq), 0) FROM log");
-    last.executeStep();
-    last_seq_ = static_cast<uint64_t>(last.getColumn(0).getInt64());
+    reload();
   }
 
   const std::string& epoch() const override { return epoch_; }
@@ -61,6 +55,7 @@ class SqliteServerStore final : public ServerStore {
   void begin() override {
     db_.exec("BEGIN IMMEDIATE");
     in_txn_ = true;
+    reload();
     saved_clock_ = clock_;
     saved_last_seq_ = last_seq_;
     saved_epoch_ = epoch_;
@@ -85,7 +80,15 @@ class SqliteServerStore final : public ServerStore {
     epoch_ = saved_epoch_;
   }
 
-  void begin_read() override { db_.exec("BEGIN"); }
+  void begin_read() override {
+    db_.exec("BEGIN");
+    try {
+      reload();
+    } catch (...) {
+      end_read();
+      throw;
+    }
+  }
   void end_read() override {
     try {
       db_.exec("COMMIT");
@@ -238,6 +241,19 @@ class SqliteServerStore final : public ServerStore {
     if (!st.executeStep()) return std::nullopt;
     return std::make_pair(static_cast<uint64_t>(st.getColumn(0).getInt64()), blob_of(st.getColumn(1)));
   }
+  std::optional<std::string> meta_value(const std::string& key) const override {
+    SQLite::Statement st(db_, "SELECT value FROM meta WHERE key = ?");
+    st.bind(1, "x:" + key);
+    if (!st.executeStep()) return std::nullopt;
+    return blob_of(st.getColumn(0));
+  }
+  void put_meta_value(const std::string& key, std::string_view value) override {
+    SQLite::Statement st(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    st.bind(1, "x:" + key);
+    bind_blob(st, 2, value);
+    st.exec();
+  }
+
   void put_config(const std::string& key, uint64_t version, const std::string& value) override {
     SQLite::Statement st(db_, "INSERT OR REPLACE INTO config(key, version, value) VALUES (?, ?, ?)");
     st.bind(1, key);
@@ -267,6 +283,18 @@ class SqliteServerStore final : public ServerStore {
     put_meta("epoch", random_epoch());
     put_meta("clock", "0:0");
     txn.commit();
+  }
+
+  // What another process may have changed since our last transaction (SPEC §11: admin commands run
+  // beside serve): read again at the start of every transaction, never cached across them.
+  void reload() {
+    epoch_ = meta("epoch");
+    auto clock = meta("clock");
+    auto colon = clock.find(':');
+    clock_ = Hlc{std::stoll(clock.substr(0, colon)), static_cast<uint32_t>(std::stoul(clock.substr(colon + 1)))};
+    SQLite::Statement last(db_, "SELECT coalesce(max(seq), 0) FROM log");
+    last.executeStep();
+    last_seq_ = static_cast<uint64_t>(last.getColumn(0).getInt64());
   }
 
   std::string meta(const std::string& key) const {

@@ -119,6 +119,11 @@ class ServerStore {
   // Up to limit rows with seq > after, in order.
   virtual std::vector<LogRow> log_after(uint64_t after, size_t limit) const = 0;
 
+  // Server-wide values by key (the county, the server's keys, the audit head): inside a transaction
+  // for writes; read afresh every time (another process may have written them).
+  virtual std::optional<std::string> meta_value(const std::string& key) const = 0;
+  virtual void put_meta_value(const std::string& key, std::string_view value) = 0;
+
   // Configuration by key: (version, value).
   virtual std::optional<std::pair<uint64_t, std::string>> config(const std::string& key) const = 0;
   virtual void put_config(const std::string& key, uint64_t version, const std::string& value) = 0;

@@ -153,3 +153,75 @@ ProcessResult Conversation::finish() {
 }
 
 }  // namespace tz::test
+
+namespace tz::test {
+
+Background::Background(const std::string& path, const std::vector<std::string>& args,
+                       const std::map<std::string, std::string>& env) {
+  std::signal(SIGPIPE, SIG_IGN);
+  int from_child[2];
+  if (pipe(from_child) != 0) throw std::runtime_error("pipe failed");
+  char tmpl[] = "/tmp/tz-bg-err-XXXXXX";
+  int fe = mkstemp(tmpl);
+  if (fe < 0) throw std::runtime_error("mkstemp failed");
+  err_path_ = tmpl;
+  ExecArgs ea(path, args, env);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fi = open("/dev/null", O_RDONLY);
+    dup2(fi, 0);
+    dup2(from_child[1], 1);
+    dup2(fe, 2);
+    close(from_child[0]);
+    execve(path.c_str(), ea.argv.data(), ea.envp.data());
+    _exit(127);
+  }
+  close(fe);
+  close(from_child[1]);
+  out_fd_ = from_child[0];
+}
+
+Background::~Background() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (out_fd_ >= 0) close(out_fd_);
+  if (!err_path_.empty()) unlink(err_path_.c_str());
+}
+
+std::optional<std::string> Background::wait_for_line(const std::string& needle) {
+  for (;;) {
+    size_t nl;
+    while ((nl = out_.find('\n', scanned_)) != std::string::npos) {
+      std::string line = out_.substr(scanned_, nl - scanned_);
+      scanned_ = nl + 1;
+      if (line.find(needle) != std::string::npos) return line;
+    }
+    char buf[4096];
+    ssize_t n = read(out_fd_, buf, sizeof buf);
+    if (n <= 0) return std::nullopt;
+    out_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+ProcessResult Background::stop(int signal) {
+  ProcessResult r;
+  if (pid_ <= 0) return r;
+  kill(pid_, signal);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out_fd_, buf, sizeof buf)) > 0) out_.append(buf, static_cast<size_t>(n));
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  r.out = out_;
+  r.err = read_file(err_path_);
+  return r;
+}
+
+}  // namespace tz::test
+

@@ -49,3 +49,33 @@ class Conversation {
 };
 
 }  // namespace tz::test
+
+namespace tz::test {
+
+// A long-running program (a server) started in the background: its standard output is read line by
+// line (wait_for_line blocks on the pipe, no sleeps); stop() sends SIGTERM and waits for the exit.
+class Background {
+ public:
+  Background(const std::string& path, const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& env = {});
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  // The first line of output containing `needle` (earlier lines are kept in output()); nullopt if the
+  // program closed its output first.
+  std::optional<std::string> wait_for_line(const std::string& needle);
+  ProcessResult stop(int signal = 15);
+  int pid() const { return pid_; }
+  const std::string& output() const { return out_; }
+
+ private:
+  int pid_ = -1;
+  int out_fd_ = -1;
+  std::string out_;
+  size_t scanned_ = 0;
+  std::string err_path_;
+};
+
+}  // namespace tz::test
+

@@ -372,3 +372,58 @@ TEST_CASE("notices are listed with their field and the own change's value", "[op
   CHECK_FALSE(list[1].value);
   CHECK(ops::notice_kind_label(5, Lang::zh) == "设备时钟不准");
 }
+
+TEST_CASE("a deletion in conflict is listed and resolved by deleting again or restoring", "[ops][conflicts]") {
+  TempDir d;
+  auto s = tz::test::make_store(d.path());
+  REQUIRE(ops::import_roster(*s, kRoster, tz::test::import_env()).take().written);
+  EntityId pid = s->natural_keys().person(idc("52263219800101001"));
+  {
+    // Another device deleted the person without seeing a later local edit.
+    ops::Editor ed(*s, {"王芳", tz::test::kNowMs});
+    auto st = *ed.state(pid);
+    FieldChange del;
+    del.type = EntityType::person;
+    del.entity = pid;
+    del.field = kDeletedField;
+    del.value = "迁出";
+    del.version = VersionId{DeviceId::from_bytes(std::string(16, '\x7e')), Seq{1}};
+    del.ts = Hlc{tz::test::kNowMs + 1000, 0};
+    del.collector = "李强";
+    del.device_ms = tz::test::kNowMs + 1000;
+    del.base = deletion_base(st);
+    Entity* p = ed.find(pid);
+    ed.set(*p, fid(EntityType::person, "phone"), "13700000000");  // the local edit the deleter did not see
+    auto now = *ed.state(pid);
+    merge_apply(now, del);
+    ed.put_state(now);
+    REQUIRE(ed.commit().ok());
+  }
+  auto all = ops::list_conflicts(*s);
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].field == nullptr);
+  CHECK(all[0].field_id == kDeletedField);
+  REQUIRE(all[0].versions.size() == 1);
+  CHECK(all[0].versions[0].version.value == "迁出");
+  ValidationContext ctx;
+  ctx.today = china_date_of(tz::test::kNowMs);
+  auto r = ops::resolve_conflict(*s, pid, "删除", {std::string("1"), {}}, {"王芳", tz::test::kNowMs + 5000}, ctx).take();
+  CHECK(r.value == "迁出");
+  CHECK(ops::list_conflicts(*s).empty());
+  auto row = s->get_row(pid);
+  CHECK(is_deleted(to_state(row->entity, row->merge)));
+}
+
+TEST_CASE("a re-key can move roster jobs to the server's period year", "[ops][rekey]") {
+  TempDir d;
+  auto s = tz::test::make_store(d.path(), kSecretB);
+  REQUIRE(ops::import_roster(*s, kRoster, tz::test::import_env()).take().written);
+  crypto::NaturalKeys b(kSecretB), a(kSecretA);
+  EntityId old_job = b.roster_job(b.person(idc("52263219800101001")), 2026);
+  REQUIRE(s->get(old_job));
+  REQUIRE(ops::rekey_store(*s, kSecretA, 2027).ok());
+  CHECK_FALSE(s->get(old_job));
+  EntityId job = a.roster_job(a.person(idc("52263219800101001")), 2027);
+  REQUIRE(s->get(job));
+  CHECK(s->get_row(job)->parent == a.person(idc("52263219800101001")));
+}

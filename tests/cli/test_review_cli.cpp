@@ -5,8 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../sync/server_fixture.hpp"
 #include "cli_session.hpp"
+#include "tz/ops/conflicts.hpp"
+#include "tz/ops/device_sync.hpp"
 #include "tz/ops/editor.hpp"
+#include "tz/ops/rekey.hpp"
+#include "tz/sync/transport.hpp"
 
 using namespace tz;
 using tz::test::idc;
@@ -182,4 +187,67 @@ TEST_CASE("notices shows what the county quarantined in Chinese or English", "[c
   CHECK(c.run({"notices", "extra", "--store", c.store}).exit_code == 2);
   CHECK(c.run({"notices", "--pick", "1", "--store", c.store}).exit_code == 2);
   CHECK(c.run({"notices", "--store", c.store}, {{"TAIZHANG_PASSPHRASE", "wrong one!"}}).exit_code == 1);
+}
+
+TEST_CASE("a store re-keyed before its first push merges with the county and its conflict is resolved", "[cli][review][rekey]") {
+  // Device a has the county secret from the start; b imported the same roster under a local secret,
+  // changed a phone, and is re-keyed at enrolment. After syncing, the two are one person with a
+  // conflict on the phone, which b's collector lists and resolves with field-cli; a receives it.
+  const std::string county_secret(32, 'c');
+  tz::test::ServerFixture f;
+  sync::LoopbackTransport net(*f.server);
+  Cli ca, cb;
+  auto a = tz::test::make_store(ca.store, county_secret);
+  auto b = tz::test::make_store(cb.store, std::string(32, 'l'));
+  REQUIRE(ops::import_roster(*a, kRoster, tz::test::import_env()).take().written);
+  REQUIRE(ops::import_roster(*b, kRoster, tz::test::import_env(nullptr, "李强")).take().written);
+  {
+    ops::Editor ed(*b, {"李强", tz::test::kNowMs + 1000});
+    Entity* p = ed.find(b->natural_keys().person(kId));
+    REQUIRE(p);
+    ed.set(*p, fid(EntityType::person, "phone"), "13500000000");
+    REQUIRE(ed.commit().ok());
+  }
+  REQUIRE(ops::rekey_store(*b, county_secret).ok());
+  const sync::Scope scope{tz::test::kTownship};
+  REQUIRE(f.server->register_device(a->info().device, scope));
+  REQUIRE(f.server->register_device(b->info().device, scope));
+  auto sync_ok = [&](DeviceStore& s) {
+    ops::DeviceSync ds(s, net, [&] { return f.now; });
+    auto r = ds.sync();
+    if (!r) FAIL(r.error().message(Lang::en));
+  };
+  for (int round = 0; round < 2; ++round) {
+    sync_ok(*a);
+    sync_ok(*b);
+  }
+  CHECK(ops::device_scope_digest(*a, scope) == f.server->scope_digest(scope));
+  CHECK(ops::device_scope_digest(*b, scope) == f.server->scope_digest(scope));
+  CHECK(a->entity_count(EntityType::person) == 1);
+  CHECK(b->entity_count(EntityType::person) == 1);
+  CHECK(a->entity_count(EntityType::household) == 1);
+  EntityId pid = a->natural_keys().person(kId);
+  CHECK(b->natural_keys().person(kId) == pid);
+  REQUIRE(ops::list_conflicts(*a).size() == 1);
+  b.reset();
+
+  auto doc = json::parse(cb.run({"conflicts", "--json", "--store", cb.store}).out);
+  REQUIRE(doc["count"] == 1);
+  CHECK(doc["conflicts"][0]["id"] == pid.hex());
+  CHECK(doc["conflicts"][0]["field"] == "phone");
+  REQUIRE(doc["conflicts"][0]["versions"].size() == 2);
+  int pick = 0;
+  for (auto& v : doc["conflicts"][0]["versions"])
+    if (v["value"] == "13500000000") pick = v["number"];
+  REQUIRE(pick > 0);
+  auto r = cb.run({"resolve", kId, "联系电话", "--pick", std::to_string(pick), "--store", cb.store, "--collector", "李强"});
+  REQUIRE(r.exit_code == 0);
+  b = cb.open();
+  CHECK(ops::list_conflicts(*b).empty());
+  sync_ok(*b);
+  sync_ok(*a);
+  CHECK(ops::list_conflicts(*a).empty());
+  CHECK(a->get(pid)->value_or(fid(EntityType::person, "phone")) == "13500000000");
+  CHECK(ops::device_scope_digest(*a, scope) == f.server->scope_digest(scope));
+  CHECK(ops::device_scope_digest(*b, scope) == f.server->scope_digest(scope));
 }

@@ -2,7 +2,7 @@
 // StoreConfig (SPEC §3: the reporting period and region-tree updates reach devices as versioned
 // configuration records). Collectors and scope come from enrolment, not from here.
 //
-// Record values (docs/sync-protocol.md, decision 57):
+// Record values (docs/storage.md "Received configuration", decision 57):
 //   period       "YEAR:YYYY-MM-DD" (the form of period_key, e.g. "2026:2026-11-30"), or the JSON
 //                {"year": 2026, "as_of": "2026-11-30"}; the as-of date must lie in the year.
 //   region_tree  the county's tree as CSV (the columns of data/regions/villages.csv, see

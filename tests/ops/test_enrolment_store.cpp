@@ -10,6 +10,7 @@
 #include <set>
 
 #include "process.hpp"
+#include "roster_gen.hpp"
 #include "store_fixture.hpp"
 #include "tz/crypto/natural_keys.hpp"
 #include "tz/ops/config.hpp"
@@ -147,6 +148,25 @@ TEST_CASE("a store re-keyed to the county secret has the ids and values of one k
   auto reopened = open_device_store(db.path(), "correct horse", tz::test::resources().schema).take();
   CHECK(reopened->natural_keys().person(idc("52263219800101001")) == a_person);
   CHECK(ops::compute_status(*reopened, nullptr).total.persons == 3);
+}
+
+TEST_CASE("a generated county roster re-keyed matches the same roster imported under the county secret", "[ops][rekey]") {
+  bench::RosterSpec spec;
+  spec.persons = 1000;
+  if (const char* n = std::getenv("TZ_REKEY_PERSONS"); n && *n) spec.persons = std::stoul(n);  // manual timing runs
+  spec.villages = bench::villages_of_tree(*tz::test::resources().county_tree_csv("522632"));
+  spec.villages.resize(4);
+  std::string csv = bench::roster_csv(bench::generate_roster(spec));
+  TempDir da, db;
+  auto a = tz::test::make_store(da.path(), kSecretA);
+  auto b = tz::test::make_store(db.path(), kSecretB);
+  REQUIRE(ops::import_roster(*a, csv, tz::test::import_env()).take().written);
+  REQUIRE(ops::import_roster(*b, csv, tz::test::import_env()).take().written);
+  auto expected = shown(*a);
+  REQUIRE(ops::rekey_store(*b, kSecretA).ok());
+  CHECK(shown(*b) == expected);
+  CHECK(logged_entities(*b) == logged_entities(*a));
+  CHECK(ops::compute_status(*b, nullptr).total.all == ops::compute_status(*a, nullptr).total.all);
 }
 
 TEST_CASE("a store that has synced is not re-keyed", "[ops][rekey]") {

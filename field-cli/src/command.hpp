@@ -44,6 +44,7 @@ inline const OptionSpec kOptions[] = {
     {"store", true}, {"collector", true}, {"lang", true},    {"json", false},   {"full-ids", false},
     {"help", false}, {"county", true},    {"period", true},  {"as-of", true},   {"dry-run", false},
     {"format", true}, {"out", true},      {"region", true},  {"set", true},     {"for", true},
+    {"pick", true},   {"value", true},
 };
 
 inline const std::set<std::string_view> kGlobal = {"store", "collector", "lang", "json", "full-ids", "help"};
@@ -58,6 +59,9 @@ inline const std::map<std::string_view, std::set<std::string_view>> kCommandOpti
     {"find", {}},
     {"validate", {}},
     {"status", {}},
+    {"conflicts", {}},
+    {"resolve", {"pick", "value"}},
+    {"notices", {}},
 };
 
 struct Args {
@@ -162,6 +166,9 @@ class Command {
     if (cmd == "find") return cmd_find();
     if (cmd == "validate") return cmd_validate();
     if (cmd == "status") return cmd_status();
+    if (cmd == "conflicts") return cmd_conflicts();
+    if (cmd == "resolve") return cmd_resolve();
+    if (cmd == "notices") return cmd_notices();
     throw CliError{2, tr(lang_, "unknown_command", {cmd})};
   }
 
@@ -255,6 +262,12 @@ class Command {
   int cmd_find();
   int cmd_validate();
   int cmd_status();
+  // What sync brought back (review_commands.cpp).
+  int cmd_conflicts();
+  int cmd_resolve();
+  int cmd_notices();
+  std::string describe_entity(const DeviceStore& store, EntityType type, const EntityId& id, int depth = 0);
+  std::string shown_field_value(const FieldDef* f, const std::string& v);
   // Helpers of the record commands (records_commands.cpp).
   ValidationContext validation_context(const DeviceStore& store, const region::RegionTree* tree, const CivilDate& today);
   std::string person_summary(const DeviceStore& store, const EntityId& id);

@@ -28,6 +28,9 @@ const std::map<std::string_view, Text>& catalogue() {
         "  find 文字                                    按姓名（含拼音）、身份证号或电话查找\n"
         "  validate                                     按村、采集员列出全部校验问题\n"
         "  status                                       “四清”完成情况和待同步变更（无需口令）\n"
+        "  conflicts                                    列出有冲突（多个取值并存）的项目及每个版本\n"
+        "  resolve 记录 字段 --pick 编号|--value 值      解决冲突：选定 conflicts 列出的一个版本，或给出新值\n"
+        "  notices                                      县里的通知：隔离待审、放行、退回、时钟不准\n"
         "口令来自提示输入或环境变量 TAIZHANG_PASSPHRASE。",
         "usage: field-cli [--store DIR] [--collector NAME] [--lang zh|en] [--json] COMMAND ...\n"
         "commands:\n"
@@ -41,7 +44,23 @@ const std::map<std::string_view, Text>& catalogue() {
         "  find TEXT                                    by name (also pinyin), ID number or phone\n"
         "  validate                                     every rule over the store, by village and collector\n"
         "  status                                       the four clears and pending changes (no passphrase)\n"
+        "  conflicts                                    fields with more than one value, with every version\n"
+        "  resolve RECORD FIELD --pick N|--value V      resolve a conflict: a version listed by conflicts, or a new value\n"
+        "  notices                                      what the county flagged, quarantined or sent back\n"
         "The passphrase comes from a prompt or TAIZHANG_PASSPHRASE."}},
+      {"no_conflicts", {"没有冲突", "no conflicts"}},
+      {"conflicts_count", {"共 {0} 处冲突（* 为当前显示的取值）：", "{0} conflicts (* marks the value shown now):"}},
+      {"conflicts_hint", {"解决：field-cli resolve 记录 字段 --pick 编号 或 --value 新值",
+                          "to resolve: field-cli resolve RECORD FIELD --pick N or --value NEW"}},
+      {"deletion_field", {"删除", "deletion"}},
+      {"restored", {"（恢复）", "(restored)"}},
+      {"deleted_because", {"删除：{0}", "deleted: {0}"}},
+      {"arg_resolve", {"记录 字段", "RECORD FIELD"}},
+      {"resolve_how", {"请给出 --pick 编号 或 --value 值 二者之一", "give one of --pick N or --value V"}},
+      {"resolved", {"已解决：{0} 的{1}为“{2}”（取代 {3} 个版本，采集员 {4}）",
+                    "resolved: {1} of {0} is \"{2}\" (replacing {3} versions, collector {4})"}},
+      {"no_notices", {"没有通知", "no notices"}},
+      {"notices_count", {"共 {0} 条通知：", "{0} notices:"}},
       {"unknown_command", {"未知命令“{0}”。运行 field-cli --help 查看用法", "unknown command \"{0}\"; run field-cli --help"}},
       {"missing_command", {"缺少命令。运行 field-cli --help 查看用法", "no command given; run field-cli --help"}},
       {"unknown_option", {"命令 {0} 不接受选项 {1}", "command {0} does not take the option {1}"}},

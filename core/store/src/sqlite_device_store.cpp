@@ -83,6 +83,32 @@ VersionId version_from_key(std::string_view key) {
   return v;
 }
 
+// meta `identity`: u8(1) str(sign_priv) str(sign_pub) str(box_priv) str(box_pub) str(server_url)
+// str(server_sign_pub) str(server_box_pub) varint(n) str(scope){n}, sealed with AAD `identity`.
+std::string encode_identity(const DeviceIdentity& id) {
+  ByteWriter w;
+  w.u8(1);
+  for (auto* f : {&id.sign_priv, &id.sign_pub, &id.box_priv, &id.box_pub, &id.server_url, &id.server_sign_pub,
+                  &id.server_box_pub})
+    w.str(*f);
+  w.varint(id.scope.size());
+  for (auto& s : id.scope) w.str(s);
+  return w.take();
+}
+
+DeviceIdentity decode_identity(std::string_view bytes) {
+  ByteReader r(bytes);
+  if (r.u8() != 1) throw Failure(ErrorCode::store_corrupt, {"identity version"});
+  DeviceIdentity id;
+  for (auto* f : {&id.sign_priv, &id.sign_pub, &id.box_priv, &id.box_pub, &id.server_url, &id.server_sign_pub,
+                  &id.server_box_pub})
+    *f = r.str();
+  auto n = r.checked_count(r.varint(), 1);
+  for (size_t i = 0; i < n; ++i) id.scope.push_back(r.str());
+  if (!r.done()) throw Failure(ErrorCode::store_corrupt, {"trailing bytes in identity"});
+  return id;
+}
+
 class SqliteDeviceStore final : public DeviceStore {
  public:
   SqliteDeviceStore(std::unique_ptr<SQLite::Database> db, const Schema& schema)
@@ -560,6 +586,141 @@ class SqliteDeviceStore final : public DeviceStore {
     return ok_status();
   }
 
+  bool enrolled() const override { return get_meta("identity").has_value(); }
+
+  std::optional<DeviceIdentity> identity() const override {
+    if (!aead_) return std::nullopt;
+    auto sealed = get_meta("identity");
+    if (!sealed) return std::nullopt;
+    auto plain = aead_->open(*sealed, "identity");
+    if (!plain) throw Failure(ErrorCode::store_corrupt, {"identity fails authentication"});
+    return decode_identity(*plain);
+  }
+
+  Status set_identity(const DeviceIdentity& identity) override {
+    if (!aead_) return Error(ErrorCode::wrong_passphrase);
+    if (in_txn_) return Error(ErrorCode::internal, {"a write transaction is already open"});
+    try {
+      SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+      put_meta("identity", aead_->seal(encode_identity(identity), "identity"));
+      txn.commit();
+    } catch (const SQLite::Exception& e) {
+      reset_statements();
+      return sqlite::error_of(e);
+    }
+    return ok_status();
+  }
+
+  std::string escrow_data_key() const override { return data_key_; }
+
+  Status rekey(const std::vector<std::pair<EntityId, EntityId>>& ids, std::string_view county_secret) override {
+    if (!aead_) return Error(ErrorCode::wrong_passphrase);
+    if (in_txn_) return Error(ErrorCode::internal, {"a write transaction is already open"});
+    if (county_secret.empty()) return Error(ErrorCode::invalid_input, {"county secret is empty"});
+    if (info_.acked_seq != 0 || info_.sync.cursor != 0 || !info_.sync.server_epoch.empty())
+      return Error(ErrorCode::invalid_input,
+                   {bilingual("本设备已与服务器同步过，不能再更换县级密钥重算编号",
+                              "this store has already synced with a server; its ids can no longer be re-keyed")});
+    std::unordered_map<EntityId, EntityId, IdHash> map;
+    for (auto& [from, to] : ids)
+      if (from != to) map.emplace(from, to);
+    // Which fields hold entity ids, per type.
+    std::vector<FieldId> refs[8];
+    for (auto t : kEntityTypes)
+      for (auto& f : schema_.entity(t).fields)
+        if (f.type == FieldType::ref) refs[static_cast<size_t>(t)].push_back(f.id);
+    auto is_ref = [&](EntityType t, FieldId f) {
+      auto& r = refs[static_cast<size_t>(t)];
+      return std::find(r.begin(), r.end(), f) != r.end();
+    };
+    auto moved_value = [&](std::string& value) {
+      auto id = EntityId::from_hex(value);
+      if (!id) return false;
+      auto it = map.find(*id);
+      if (it == map.end()) return false;
+      value = it->second.hex();
+      return true;
+    };
+    if (auto st = begin_write(); !st) return st;
+    try {
+      // Entities: moved, or naming a moved entity in a ref field or their parent column.
+      std::vector<EntityRow> rewritten;
+      std::vector<EntityId> dropped;
+      {
+        SQLite::Statement st(*db_, "SELECT type, village, parent, flags, pub, sec, merge, id FROM entities");
+        while (st.executeStep()) {
+          auto row = row_from(EntityId::from_bytes(blob_of(st.getColumn(7))), st, 0);
+          bool changed = false;
+          if (auto it = map.find(row.entity.id); it != map.end()) {
+            dropped.push_back(row.entity.id);
+            row.entity.id = it->second;
+            changed = true;
+          }
+          if (row.parent)
+            if (auto it = map.find(*row.parent); it != map.end()) {
+              row.parent = it->second;
+              changed = true;
+            }
+          for (auto& [f, fv] : row.entity.fields)
+            if (is_ref(row.entity.type, f))
+              for (auto& v : fv.live) changed |= moved_value(v.value);
+          if (changed) rewritten.push_back(std::move(row));
+        }
+      }
+      for (auto& id : dropped) {
+        auto& del = stmt("DELETE FROM entities WHERE id = ?");
+        del.bind(1, id.bytes.data(), 16);
+        del.exec();
+        del.reset();
+      }
+      for (auto& row : rewritten) put_row(row);
+      for (auto& [from, to] : map) {
+        for (const char* sql : {"UPDATE lookup SET entity = ? WHERE entity = ?", "UPDATE notices SET entity = ? WHERE entity = ?"}) {
+          auto& upd = stmt(sql);
+          upd.bind(1, to.bytes.data(), 16);
+          upd.bind(2, from.bytes.data(), 16);
+          upd.exec();
+          upd.reset();
+        }
+      }
+      // The change log: entity ids and ref values, every run sealed again.
+      std::vector<std::pair<uint64_t, std::vector<FieldChange>>> runs;
+      {
+        SQLite::Statement st(*db_, "SELECT first_seq, body FROM changes ORDER BY first_seq");
+        while (st.executeStep()) {
+          auto first = static_cast<uint64_t>(st.getColumn(0).getInt64());
+          auto group = open_group(first, blob_of(st.getColumn(1)));
+          bool any = false;
+          for (auto& c : group) {
+            if (auto it = map.find(c.entity); it != map.end()) {
+              c.entity = it->second;
+              any = true;
+            }
+            if (is_ref(c.type, c.field)) any |= moved_value(c.value);
+          }
+          if (any) runs.emplace_back(first, std::move(group));
+        }
+      }
+      for (auto& [first, group] : runs) {
+        std::string body = aead_->seal(store_codec::encode_changes(group, 0, group.size()), "changes:" + std::to_string(first));
+        SQLite::Statement upd(*db_, "UPDATE changes SET body = ? WHERE first_seq = ?");
+        upd.bind(1, body.data(), static_cast<int>(body.size()));
+        upd.bind(2, static_cast<int64_t>(first));
+        upd.exec();
+      }
+      put_meta("county_secret", aead_->seal(county_secret, "county_secret"));
+    } catch (const SQLite::Exception& e) {
+      rollback_write();
+      return sqlite::error_of(e);
+    } catch (const Failure& f) {
+      rollback_write();
+      return f.error();
+    }
+    if (auto st = commit_write("device.rekey.before_commit"); !st) return st;
+    install_county_secret(std::string(county_secret));
+    return ok_status();
+  }
+
   // --- set-up, used by the factory functions below ---
 
   void create_schema() {
@@ -630,6 +791,7 @@ class SqliteDeviceStore final : public DeviceStore {
 
   // Derives the working keys from the unwrapped data key.
   void unlock(const std::string& data_key) {
+    data_key_ = data_key;
     aead_ = std::make_unique<crypto::Aead>(crypto::hmac_sha256(data_key, "taizhang/store/enc"));
     lookup_mac_ = std::make_unique<crypto::Hmac>(crypto::hmac_sha256(data_key, "taizhang/store/lookup"));
   }
@@ -808,6 +970,7 @@ class SqliteDeviceStore final : public DeviceStore {
   std::unique_ptr<crypto::Aead> aead_;
   std::unique_ptr<crypto::Hmac> lookup_mac_;
   std::unique_ptr<crypto::NaturalKeys> keys_;
+  std::string data_key_;  // kept for escrow at enrolment; empty when locked
   bool in_txn_ = false;
   std::string txn_derived_period_;
   std::optional<SyncState> txn_sync_;

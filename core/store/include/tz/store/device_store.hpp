@@ -43,6 +43,17 @@ struct SyncState {
   bool full_pull_needed = false;
 };
 
+// What enrolment gives a device (SPEC §6): its own key pairs (Ed25519 for signing requests, X25519 for
+// what the server seals to it), the server it enrolled with and that server's public keys (pinned),
+// and the device's scope. All raw 32-byte keys. Stored sealed under the data key: nothing of it is in
+// the file in plaintext.
+struct DeviceIdentity {
+  std::string sign_priv, sign_pub, box_priv, box_pub;
+  std::string server_url, server_sign_pub, server_box_pub;
+  std::vector<std::string> scope;  // region codes (villages, townships or the county)
+  bool operator==(const DeviceIdentity&) const = default;
+};
+
 struct StoreInfo {
   DeviceId device;
   std::string epoch;         // random, new after a restore
@@ -209,6 +220,25 @@ class DeviceStore {
   virtual Status commit_write(const std::string& crash_point) = 0;
   virtual void rollback_write() = 0;
   virtual Status set_config(const StoreConfig& config) = 0;
+
+  // Enrolment (SPEC §6). The identity needs the passphrase: a locked store reports none, as does a
+  // store never enrolled (enrolled() tells them apart without the passphrase). set_identity replaces
+  // it in one transaction (wrong_passphrase when locked).
+  virtual bool enrolled() const = 0;
+  virtual std::optional<DeviceIdentity> identity() const = 0;
+  virtual Status set_identity(const DeviceIdentity& identity) = 0;
+  // The raw 32-byte data key, for the caller to seal to the county server's box key at enrolment (so a
+  // forgotten passphrase does not lose unpushed work). Empty when locked.
+  virtual std::string escrow_data_key() const = 0;
+
+  // Re-keys a store used before enrolment to the county secret (tz/ops/rekey.hpp computes `ids`):
+  // every entity in `ids` (old id -> new id) moves to its new id — its row (personal fields sealed
+  // again, bound to the new id), its lookups and notices —, every parent column and every value of a
+  // `ref` field naming a moved id (live versions and the change log) is rewritten, every change in the
+  // log names the new id, and the county secret becomes `county_secret`. One transaction, crash point
+  // `device.rekey.before_commit`. Refused with invalid_input once the store has exchanged anything
+  // with a server (acked_seq, cursor or server epoch set); wrong_passphrase when locked.
+  virtual Status rekey(const std::vector<std::pair<EntityId, EntityId>>& ids, std::string_view county_secret) = 0;
 };
 
 // Creates a new store in dir (which must not hold one). county_secret: empty = a new random one

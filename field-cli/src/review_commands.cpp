@@ -1,0 +1,184 @@
+// The collector's view of what sync brought back: conflicts (fields with more than one value), their
+// resolution, and the county's notices (quarantined, released, rejected, redirected, clock).
+#include "command.hpp"
+#include "tz/model/id_number.hpp"
+#include "tz/ops/conflicts.hpp"
+
+namespace tz::cli {
+
+namespace {
+
+const char* colon(Lang lang) { return lang == Lang::zh ? "：" : ": "; }
+
+}  // namespace
+
+// Who or what an entity is, for a line a collector reads: a person by name and (masked) ID, a
+// household by 村代码/户编号, anything else by its type and the person or household it belongs to.
+std::string Command::describe_entity(const DeviceStore& store, EntityType type, const EntityId& id, int depth) {
+  const Schema& schema = store.schema();
+  const auto& es = schema.entity(type);
+  auto row = store.get_row(id);
+  if (!row) return es.label(lang_) + " " + id.hex().substr(0, 8);
+  const Entity& e = row->entity;
+  switch (type) {
+    case EntityType::person: {
+      std::string out = es.label(lang_) + " " + e.value_or(es.require("name").id, "?");
+      std::string idv = e.value_or(es.require("id_number").id);
+      if (!idv.empty()) out += "（" + (args_.flags.count("full-ids") ? idv : idn::mask_id(idv)) + "）";
+      return out;
+    }
+    case EntityType::household:
+      return es.label(lang_) + " " + e.value_or(es.require("village_code").id, "?") + "/" +
+             e.value_or(es.require("household_no").id, "?");
+    default: {
+      std::string out = es.label(lang_) + " " + id.hex().substr(0, 8);
+      if (row->parent && depth == 0)
+        if (auto parent = store.get_row(*row->parent))
+          out += "（" + describe_entity(store, parent->entity.type, *row->parent, depth + 1) + "）";
+      return out;
+    }
+  }
+}
+
+std::string Command::shown_field_value(const FieldDef* f, const std::string& v) {
+  if (!f) return v;
+  std::string s = display_value(*f, v, lang_);
+  return f->type == FieldType::id_number && !args_.flags.count("full-ids") ? idn::mask_id(s) : s;
+}
+
+int Command::cmd_conflicts() {
+  expect_words(1, "");
+  auto store = open_store();
+  auto list = ops::list_conflicts(*store);
+  json jl = json::array();
+  for (auto& c : list) {
+    const std::string label = c.field ? c.field->label(lang_) : tr(lang_, "deletion_field");
+    json jv = json::array();
+    for (auto& v : c.versions)
+      jv.push_back({{"number", v.number},
+                    {"value", shown_field_value(c.field, v.version.value)},
+                    {"version", v.version.id.str()},
+                    {"collector", v.version.collector},
+                    {"device", v.version.id.device.hex()},
+                    {"device_time", format_china_time(v.version.device_ms)},
+                    {"shown", v.shown}});
+    jl.push_back({{"type", entity_type_name(c.type)},
+                  {"id", c.entity.hex()},
+                  {"record", describe_entity(*store, c.type, c.entity)},
+                  {"village", c.village},
+                  {"field", c.field ? c.field->name : "deleted"},
+                  {"label", label},
+                  {"versions", jv}});
+  }
+  if (json_) {
+    print_json({{"ok", true}, {"count", list.size()}, {"conflicts", jl}});
+    return 0;
+  }
+  if (list.empty()) {
+    out_ << tr(lang_, "no_conflicts") << "\n";
+    return 0;
+  }
+  out_ << tr(lang_, "conflicts_count", {std::to_string(list.size())}) << "\n";
+  for (auto& c : list) {
+    const std::string label = c.field ? c.field->label(lang_) : tr(lang_, "deletion_field");
+    out_ << describe_entity(*store, c.type, c.entity) << "  " << label << "  " << c.entity.hex() << "\n";
+    for (auto& v : c.versions) {
+      std::string value = c.field ? shown_field_value(c.field, v.version.value)
+                                  : (v.version.value.empty() ? tr(lang_, "restored") : tr(lang_, "deleted_because", {v.version.value}));
+      out_ << "  " << v.number << (v.shown ? "*" : " ") << " " << value << "  "
+           << tr(lang_, "attribution", {v.version.collector, format_china_time(v.version.device_ms),
+                                        v.version.id.device.hex().substr(0, 8), std::to_string(v.version.id.seq.value)})
+           << "\n";
+    }
+  }
+  out_ << tr(lang_, "conflicts_hint") << "\n";
+  return 0;
+}
+
+int Command::cmd_resolve() {
+  if (args_.words.size() < 3) throw CliError{2, tr(lang_, "missing_argument", {tr(lang_, "arg_resolve")})};
+  expect_words(3, "");
+  if (args_.has("pick") == args_.has("value")) throw CliError{2, tr(lang_, "resolve_how")};
+  auto store = open_store();
+  const std::string who = collector(*store);
+  auto tree = tree_of(*store);
+  int64_t now = now_ms();
+  ValidationContext ctx = validation_context(*store, tree ? &*tree : nullptr, china_date_of(now));
+  auto id = ops::locate(*store, args_.words[1], ctx.today);
+  if (!id) fail(id.error());
+  ops::Resolution how;
+  if (args_.has("pick")) how.pick = args_.get("pick");
+  if (args_.has("value")) how.value = args_.get("value");
+  auto r = ops::resolve_conflict(*store, *id, args_.words[2], how, ops::EditContext{who, now}, ctx);
+  if (!r) fail(r.error());
+  auto type = store->get_row(*id)->entity.type;
+  const FieldDef* f = store->schema().entity(type).find_field(text::trim(args_.words[2]));
+  std::string label = f ? f->label(lang_) : tr(lang_, "deletion_field");
+  std::string value = shown_field_value(f, r->value);
+  if (json_) {
+    json replaced = json::array();
+    for (auto& v : r->replaced) replaced.push_back(v.str());
+    print_json({{"ok", true},
+                {"type", entity_type_name(type)},
+                {"id", id->hex()},
+                {"field", f ? f->name : "deleted"},
+                {"value", value},
+                {"version", r->version.str()},
+                {"replaced", replaced},
+                {"collector", who}});
+    return 0;
+  }
+  out_ << tr(lang_, "resolved", {describe_entity(*store, type, *id), label, value, std::to_string(r->replaced.size()), who})
+       << "\n";
+  return 0;
+}
+
+int Command::cmd_notices() {
+  expect_words(1, "");
+  auto store = open_store();
+  auto list = ops::list_notices(*store);
+  json jl = json::array();
+  for (auto& n : list) {
+    const auto& sn = n.notice;
+    bool about_entity = !sn.entity.is_zero();
+    std::string value = n.value ? shown_field_value(n.field, *n.value) : "";
+    json j = {{"server_seq", sn.server_seq},
+              {"kind", ops::notice_kind_name(sn.kind)},
+              {"kind_label", ops::notice_kind_label(sn.kind, lang_)},
+              {"reason", lang_ == Lang::zh ? sn.reason_zh : sn.reason_en}};
+    if (about_entity) {
+      j["type"] = entity_type_name(sn.type);
+      j["id"] = sn.entity.hex();
+      j["record"] = describe_entity(*store, sn.type, sn.entity);
+      j["field"] = n.field ? n.field->name : "";
+      j["label"] = n.field ? n.field->label(lang_) : "";
+      j["version"] = sn.version.str();
+      if (n.value) j["value"] = value;
+    }
+    jl.push_back(j);
+  }
+  if (json_) {
+    print_json({{"ok", true}, {"count", list.size()}, {"notices", jl}});
+    return 0;
+  }
+  if (list.empty()) {
+    out_ << tr(lang_, "no_notices") << "\n";
+    return 0;
+  }
+  out_ << tr(lang_, "notices_count", {std::to_string(list.size())}) << "\n";
+  for (auto& n : list) {
+    const auto& sn = n.notice;
+    out_ << "  [" << sn.server_seq << "] " << ops::notice_kind_label(sn.kind, lang_);
+    if (!sn.entity.is_zero()) {
+      out_ << "  " << describe_entity(*store, sn.type, sn.entity);
+      if (n.field) out_ << "  " << n.field->label(lang_);
+      if (n.value) out_ << " = " << shown_field_value(n.field, *n.value);
+    }
+    const std::string& reason = lang_ == Lang::zh ? sn.reason_zh : sn.reason_en;
+    if (!reason.empty()) out_ << colon(lang_) << reason;
+    out_ << "\n";
+  }
+  return 0;
+}
+
+}  // namespace tz::cli

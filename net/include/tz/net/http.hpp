@@ -90,11 +90,13 @@ struct ClientOptions {
 // 32-byte Ed25519 signing key): the handshake is refused unless the server's certificate is
 // signed by it, whatever CA or name it claims.
 //
-// Errors (all ErrorCode::network, messages in Chinese and English naming the URL):
-//  - nothing came back (connect, TLS, read or write failure, timeout);
-//  - the certificate is not signed by the pinned key: its own message, beginning
-//    "服务器证书与登记时的不一致" / "the server's certificate is not signed by the key pinned at enrolment";
-//  - an HTTP status other than 200 whose body is not a protocol frame (413, 503, 500, 404 ...).
+// Errors (messages in Chinese and English naming the URL):
+//  - ErrorCode::server_identity: the certificate is not signed by the pinned key ("服务器证书与登记时
+//    的不一致…" / "the server's certificate is not signed by the key pinned at enrolment…"); nothing
+//    was sent;
+//  - ErrorCode::network: nothing came back (connect, TLS, read or write failure, timeout), or an
+//    HTTP status other than 200 whose body is not a protocol frame (413, 503, 500, 404 ...; the
+//    message gives the status and the start of the server's JSON error).
 // A reply with Content-Type application/octet-stream is a protocol frame and is returned whatever
 // its status (a refusal by the server is a reply). A bad URL or a missing pin: invalid_input.
 //

@@ -219,6 +219,9 @@ HttpServer::HttpServer(ServerOptions o) : impl_(std::make_unique<Impl>()) {
   s.set_write_timeout(im.o.write_timeout_s, 0);
   s.set_keep_alive_max_count(static_cast<size_t>(im.o.keep_alive_max));
   s.set_keep_alive_timeout(im.o.keep_alive_timeout_s);
+  // httplib writes headers and body separately: without TCP_NODELAY, Nagle plus delayed ACKs add
+  // ~40 ms to every exchange on a kept-alive connection (90 ms measured per round trip).
+  s.set_tcp_nodelay(true);
   size_t threads = im.o.threads, max_queued = im.o.max_queued;
   std::atomic<uint64_t>* rejected = &im.rejected;
   s.new_task_queue = [threads, max_queued, rejected] { return new BoundedTaskQueue(threads, max_queued, *rejected); };
@@ -528,6 +531,7 @@ HttpTransport::HttpTransport(std::string base_url, std::string pinned_sign_pub, 
   c.set_read_timeout(o.read_timeout_s, 0);
   c.set_write_timeout(o.write_timeout_s, 0);
   c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);  // see the server's
   c.set_compress(false);
   c.set_decompress(false);
   std::atomic<uint64_t>* connections = &im.connections;

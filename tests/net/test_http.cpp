@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -278,4 +279,21 @@ TEST_CASE("net: a connection refused names the URL and stop joins with a client 
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code() == tz::ErrorCode::network);
   CHECK(mentions(r.error(), url + "/api/v1/sync"));
+}
+
+TEST_CASE("net: small exchanges on an open connection cost a few hundred bytes each", "[net]") {
+  auto signer = tz::test::ed25519_test_key();
+  EchoServer es(tls_options(signer));
+  HttpTransport t(es.https(), signer.pub);
+  REQUIRE(t.exchange("warm up").ok());
+  uint64_t sent0 = t.bytes_sent(), recv0 = t.bytes_received();
+  auto t0 = std::chrono::steady_clock::now();
+  const int n = 50;
+  std::string frame(120, 'f');  // about the size of a one-field edit push
+  for (int i = 0; i < n; ++i) REQUIRE(t.exchange(frame).ok());
+  auto ms = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count() / 1000.0;
+  uint64_t per_round_trip = (t.bytes_sent() - sent0 + t.bytes_received() - recv0) / n;
+  WARN("round trip: " << ms / n << " ms, " << per_round_trip << " HTTP bytes");
+  CHECK(t.handshakes() == 1);
+  CHECK(per_round_trip < 2 * frame.size() + 600);
 }

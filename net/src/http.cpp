@@ -322,13 +322,12 @@ void HttpServer::stop() {
   Impl& im = *impl_;
   std::lock_guard<std::mutex> lk(im.stop_mu);
   if (!im.thread.joinable()) return;
-  // stop() acts only while is_running(); listen_after_bind sets that first thing, so keep asking
-  // until the listening thread has returned.
-  while (!im.listen_returned) {
-    im.svr->stop();
-    if (im.listen_returned) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  // httplib's stop() acts only while is_running() (listen_after_bind sets it first thing) and must
+  // be called once: a second call while the accept loop winds down trips its assertion in a build
+  // that keeps asserts. start() returns only once it is running; its failure path may get here
+  // earlier, so wait for one or the other.
+  while (!im.listen_returned && !im.svr->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!im.listen_returned) im.svr->stop();
   im.thread.join();
 }
 
@@ -441,11 +440,23 @@ struct HttpTransport::Impl {
     if (config_error) return *config_error;
     std::string full = parsed.prefix + path;
     std::string target = url + path;
-    if (pin) pin->refused = false;
     httplib::Headers headers{{"Accept-Encoding", "identity"}};
-    httplib::Result r = is_post
-                            ? cli->Post(full, headers, body.data(), body.size(), "application/octet-stream")
-                            : cli->Get(full, headers);
+    auto attempt = [&] {
+      if (pin) pin->refused = false;
+      return is_post ? cli->Post(full, headers, body.data(), body.size(), "application/octet-stream")
+                     : cli->Get(full, headers);
+    };
+    uint64_t opened = connections.load();
+    httplib::Result r = attempt();
+    // A kept-alive connection the server has since closed (its idle timeout, a restart) fails on
+    // first use, and httplib 0.11.4 does not notice beforehand. When the failed attempt ran on a
+    // reused connection, retry once on a fresh one. Sync requests tolerate the rare case where the
+    // server did process the first attempt: a repeated push is recognised as a retry and a
+    // repeated signed request is answered stale_counter.
+    if (!r && connections.load() == opened && (r.error() == httplib::Error::Write || r.error() == httplib::Error::Read)) {
+      cli->stop();
+      r = attempt();
+    }
     if (!r) {
       if (pin && pin->refused) return Error(ErrorCode::server_identity, {url});
       httplib::Error e = r.error();

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -296,4 +297,21 @@ TEST_CASE("net: small exchanges on an open connection cost a few hundred bytes e
   WARN("round trip: " << ms / n << " ms, " << per_round_trip << " HTTP bytes");
   CHECK(t.handshakes() == 1);
   CHECK(per_round_trip < 2 * frame.size() + 600);
+}
+
+TEST_CASE("net: a regenerated certificate signed by the same key keeps the device connected", "[net]") {
+  auto signer = tz::test::ed25519_test_key();
+  auto first = std::make_unique<EchoServer>(tls_options(signer));
+  int port = first->port;
+  HttpTransport t(first->https(), signer.pub);
+  REQUIRE(t.exchange("one").ok());
+  // The server restarts with a fresh TLS key and certificate from the same signer. The transport's
+  // kept-alive connection is now dead: the next exchange notices, reconnects once and is accepted.
+  first.reset();
+  EchoServer second(tls_options(signer), port);
+  auto r = t.exchange("two");
+  if (!r.ok()) FAIL(r.error().message(tz::Lang::en));
+  CHECK(*r == "echo:two");
+  CHECK(t.handshakes() == 2);
+  CHECK(second.calls == 1);
 }

@@ -84,8 +84,9 @@ struct ClientOptions {
   bool allow_plain = false;
 };
 
-// POSTs sync frames to BASE_URL + "/api/v1/sync" on one kept-alive connection (reconnecting when
-// the server closed it). base_url: "https://HOST[:PORT]" or "http://HOST[:PORT]", optionally with
+// POSTs sync frames to BASE_URL + "/api/v1/sync" on one kept-alive connection. A request that
+// fails with a read or write error on a reused connection (closed by the server meanwhile) is sent
+// once more on a fresh connection. base_url: "https://HOST[:PORT]" or "http://HOST[:PORT]", optionally with
 // a path prefix; IPv6 hosts in brackets. https:// requires pinned_sign_pub (the server's raw
 // 32-byte Ed25519 signing key): the handshake is refused unless the server's certificate is
 // signed by it, whatever CA or name it claims.

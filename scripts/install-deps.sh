@@ -5,6 +5,7 @@ pkgs=(
   build-essential cmake pkg-config
   libsqlite3-dev libsqlitecpp-dev
   libssl-dev zlib1g-dev
+  libcpp-httplib-dev
   libcereal-dev nlohmann-json3-dev libcli11-dev
   libicu-dev
   catch2

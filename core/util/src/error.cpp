@@ -35,6 +35,13 @@ const std::vector<ErrorInfo>& error_catalogue() {
       {ErrorCode::network, "network", "无法连接服务器或连接中断：{0}。已保存的数据不受影响，可稍后重试同步",
        "the server could not be reached or the connection broke: {0}. Stored data is unaffected; sync again later",
        1, 503},
+      {ErrorCode::server_identity, "server_identity",
+       "服务器证书与登记时的不一致：{0} 出示的证书不是由登记时记下的县服务器密钥签发的，已拒绝连接。可能有人冒充服务器，"
+       "请联系县管理员",
+       "the server's certificate is not signed by the key pinned at enrolment: {0} presented a certificate the "
+       "county server's signing key did not sign, so the connection was refused. Someone may be impersonating the "
+       "server; contact the county administrator",
+       1, 502},
       {ErrorCode::unknown_device, "unknown_device", "服务器不认识本设备（{0}），请先登记（enroll）",
        "the server does not know this device ({0}); enrol it first", 1, 403},
       {ErrorCode::device_revoked, "device_revoked", "本设备（{0}）已被县里停用，不能再同步，请联系县管理员",

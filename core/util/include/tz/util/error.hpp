@@ -33,6 +33,7 @@ enum class ErrorCode {
   crypto_error,
   period_unset,
   network,            // nothing came back from the server
+  server_identity,    // the server's TLS certificate is not signed by the pinned key (decision 51)
   unknown_device,     // the server does not know this device
   device_revoked,     // the server revoked this device
   rolled_back,        // the device store was restored from an older copy

@@ -257,7 +257,8 @@ Result<ErrorReply> decode_error_reply(std::string_view bytes, const Limits& limi
 Result<PushReply> decode_push_reply_or_error(std::string_view bytes, const Limits& limits = {});
 Result<PullPage> decode_pull_page_or_error(std::string_view bytes, const Limits& limits = {});
 
-// The framing alone: u8(type) u8(version) then the zlib (deflate) stream of the body. A transport
+// The framing alone: u8(type) u8(version) then the zlib (deflate) stream of the body (for a
+// SignedRequest, the body as is: it wraps a frame deflated already). A transport
 // can peek at the type to dispatch; tests use it to damage a body and re-seal it.
 struct Frame {
   MessageType type = MessageType::push_request;

@@ -89,18 +89,14 @@ Result<PushResult> DeviceSync::push_once() {
       break;
     }
   req.first_seq = req.changes.empty() ? info.acked_seq + 1 : req.changes.front().version.seq.value;
-  // The counter is stored before the request leaves, so a crash never reuses it.
-  SyncState st = info.sync;
-  req.request_counter = ++st.request_counter;
-  {
-    WriteBatch b;
-    b.sync = st;
-    b.clock = store_.clock();
-    if (auto w = store_.write(b); !w) return w.error();
-  }
   req.device_now_ms = now_();
   result.sent = req.changes.size();
-  auto bytes = transport_.exchange(encode(req));
+  auto bytes = send(
+      [&](uint64_t counter) {
+        req.request_counter = counter;
+        return encode(req);
+      },
+      true);
   if (!bytes) return bytes.error();
   auto reply = decode_push_reply_or_error(*bytes, options_.limits);
   if (!reply) return reply.error();
@@ -210,6 +206,40 @@ Status DeviceSync::handle_push_refusal(const PushReply& reply) {
   return store_.write(b);
 }
 
+Result<std::string> DeviceSync::send(const std::function<std::string(uint64_t)>& make, bool push) {
+  const bool sign = options_.signer.has_value();
+  for (int attempt = 0;; ++attempt) {
+    uint64_t counter = 0;
+    if (push || sign) {
+      // The counter is stored before the request leaves, so a crash never reuses it.
+      SyncState st = store_.info().sync;
+      counter = ++st.request_counter;
+      WriteBatch b;
+      b.sync = st;
+      b.clock = store_.clock();
+      if (auto w = store_.write(b); !w) return w.error();
+    }
+    std::string frame = make(counter);
+    if (sign) frame = encode(sign_request(options_.signer->device, counter, std::move(frame), options_.signer->sign_priv));
+    auto bytes = transport_.exchange(frame);
+    if (!bytes || !sign || attempt > 0) return bytes;
+    // A stale counter (this store was restored from an older copy): resume above the server's, once.
+    if (!bytes->empty() && static_cast<uint8_t>((*bytes)[0]) == static_cast<uint8_t>(MessageType::error_reply)) {
+      auto e = decode_error_reply(*bytes, options_.limits);
+      if (e && e->code == sync::reply_code::stale_counter) {
+        SyncState st = store_.info().sync;
+        st.request_counter = std::max(st.request_counter, e->last_counter);
+        WriteBatch b;
+        b.sync = st;
+        b.clock = store_.clock();
+        if (auto w = store_.write(b); !w) return w.error();
+        continue;
+      }
+    }
+    return bytes;
+  }
+}
+
 Result<PullResult> DeviceSync::pull_once() {
   if (!store_.unlocked()) return Error(ErrorCode::wrong_passphrase);
   const StoreInfo& info = store_.info();
@@ -219,7 +249,7 @@ Result<PullResult> DeviceSync::pull_once() {
   req.cursor = info.sync.cursor;
   req.max_records = options_.page_records;
   req.own_values = info.sync.own_values;
-  auto bytes = transport_.exchange(encode(req));
+  auto bytes = send([&](uint64_t) { return encode(req); }, false);
   if (!bytes) return bytes.error();
   auto page = decode_pull_page_or_error(*bytes, options_.limits);
   if (!page) return page.error();

@@ -83,11 +83,14 @@ constexpr Label message_label(MessageType t) {
     case MessageType::pull_request: return {"拉取请求", "PullRequest"};
     case MessageType::pull_page: return {"拉取页", "PullPage"};
     case MessageType::error_reply: return {"错误回复", "ErrorReply"};
+    case MessageType::signed_request: return {"签名请求", "SignedRequest"};
+    case MessageType::enrol_request: return {"登记请求", "EnrolRequest"};
+    case MessageType::enrol_reply: return {"登记回复", "EnrolReply"};
   }
   return {"未知消息", "unknown message"};
 }
 
-bool known_message_type(uint8_t t) { return t >= 1 && t <= 5; }
+bool known_message_type(uint8_t t) { return t >= 1 && t <= 8; }
 
 Error invalid(Label message, std::string_view zh, std::string_view en) {
   return Error(ErrorCode::invalid_input,
@@ -762,6 +765,7 @@ ErrorReply read_error_reply(Decoder& d) {
   m.code = d.str({"错误代码", "code"});
   m.message_zh = d.str({"中文信息", "message_zh"});
   m.message_en = d.str({"英文信息", "message_en"});
+  m.last_counter = d.varint();
   return m;
 }
 
@@ -868,6 +872,7 @@ std::string seal_frame(MessageType type, std::string_view body, uint8_t version)
   std::string out;
   out.push_back(static_cast<char>(type));
   out.push_back(static_cast<char>(version));
+  if (type == MessageType::signed_request) return out.append(body);  // see open_frame
   z_stream zs{};
   if (deflateInit(&zs, Z_DEFAULT_COMPRESSION) != Z_OK) throw Failure(ErrorCode::internal, {"zlib deflateInit failed"});
   struct End {
@@ -905,6 +910,14 @@ Result<Frame> open_frame(std::string_view bytes, const Limits& limits) {
   if (f.version != kProtocolVersion)
     return invalid(label, "未知的协议版本 " + num(f.version) + "（本程序读取版本 " + num(kProtocolVersion) + "）",
                    "unknown protocol version " + num(f.version) + " (this build reads version " + num(kProtocolVersion) + ")");
+  // A SignedRequest wraps a frame that is deflated already: its body travels as is.
+  if (f.type == MessageType::signed_request) {
+    if (bytes.size() - 2 > limits.max_uncompressed)
+      return invalid(label, "超过上限 " + num(limits.max_uncompressed) + " 字节",
+                     "the body exceeds the limit of " + num(limits.max_uncompressed) + " bytes");
+    f.body = std::string(bytes.substr(2));
+    return f;
+  }
   auto body = inflate_body(bytes.substr(2), limits.max_uncompressed, label);
   if (!body) return body.error();
   f.body = std::move(*body);
@@ -979,6 +992,7 @@ std::string encode(const ErrorReply& m) {
   w.str(m.code);
   w.str(m.message_zh);
   w.str(m.message_en);
+  w.varint(m.last_counter);
   return seal_frame(MessageType::error_reply, w.data());
 }
 

@@ -708,14 +708,19 @@ Status SyncServer::set_scope(const DeviceId& id, const Scope& scope) {
   });
 }
 
-Status SyncServer::retire_device(const DeviceId& id) {
+Status SyncServer::retire_device(const DeviceId& id, std::optional<uint64_t> at_seq) {
   Impl impl(*this);
   return impl.in_txn([&]() -> Status {
     auto d = store_.device(id);
     if (!d) return Error(ErrorCode::not_found, {bilingual("设备 " + id.hex(), "device " + id.hex())});
-    if (!d->retired) {
+    if (at_seq && *at_seq < d->acked_seq)
+      return Error(ErrorCode::invalid_input,
+                   {bilingual("停用序号 " + std::to_string(*at_seq) + " 低于服务器已接收的序号 " + std::to_string(d->acked_seq),
+                              "retire sequence " + std::to_string(*at_seq) + " is below the sequence the server already holds (" +
+                                  std::to_string(d->acked_seq) + ")")});
+    if (!d->retired || at_seq) {
       d->retired = true;
-      d->retired_after = d->acked_seq;
+      d->retired_after = at_seq ? *at_seq : d->acked_seq;
     }
     store_.put_device(*d);
     return ok_status();

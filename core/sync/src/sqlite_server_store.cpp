@@ -7,6 +7,7 @@
 
 #include "state_codec.hpp"
 #include "tz/sync/server_store.hpp"
+#include "tz/util/bytes.hpp"
 #include "tz/util/crash_point.hpp"
 
 namespace tz::sync {
@@ -43,6 +44,10 @@ class SqliteServerStore final : public ServerStore {
     exists.executeStep();
     if (exists.getColumn(0).getInt() == 0) create();
     if (std::stoi(meta("format")) != kFormatVersion) throw Failure(ErrorCode::store_corrupt, {"unsupported server store format"});
+    // Added with enrolment (Sync II): created on open, so a store made before it gains it.
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS tokens(id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+        "  scope TEXT NOT NULL, collectors BLOB NOT NULL, used_by BLOB, used_ms INTEGER NOT NULL) WITHOUT ROWID;");
     reload();
   }
 
@@ -254,6 +259,36 @@ class SqliteServerStore final : public ServerStore {
     st.exec();
   }
 
+  std::optional<TokenRecord> token(const std::string& id) const override {
+    SQLite::Statement st(db_, "SELECT id, created_ms, expires_ms, scope, collectors, used_by, used_ms FROM tokens WHERE id = ?");
+    st.bind(1, id);
+    if (!st.executeStep()) return std::nullopt;
+    return token_from(st);
+  }
+  void put_token(const TokenRecord& t) override {
+    SQLite::Statement st(db_,
+                         "INSERT OR REPLACE INTO tokens(id, created_ms, expires_ms, scope, collectors, used_by, used_ms) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, t.id);
+    st.bind(2, t.created_ms);
+    st.bind(3, t.expires_ms);
+    st.bind(4, codec::encode_strings(t.scope));
+    ByteWriter w;  // collectors may hold commas: length-prefixed
+    w.varint(t.collectors.size());
+    for (auto& c : t.collectors) w.str(c);
+    bind_blob(st, 5, w.data());
+    if (t.used_by) bind_blob(st, 6, t.used_by->view());
+    else st.bind(6);
+    st.bind(7, t.used_ms);
+    st.exec();
+  }
+  std::vector<TokenRecord> tokens() const override {
+    std::vector<TokenRecord> out;
+    SQLite::Statement st(db_, "SELECT id, created_ms, expires_ms, scope, collectors, used_by, used_ms FROM tokens ORDER BY created_ms, id");
+    while (st.executeStep()) out.push_back(token_from(st));
+    return out;
+  }
+
   void put_config(const std::string& key, uint64_t version, const std::string& value) override {
     SQLite::Statement st(db_, "INSERT OR REPLACE INTO config(key, version, value) VALUES (?, ?, ?)");
     st.bind(1, key);
@@ -308,6 +343,24 @@ class SqliteServerStore final : public ServerStore {
     st.bind(1, key);
     st.bind(2, value);
     st.exec();
+  }
+
+  static TokenRecord token_from(SQLite::Statement& st) {
+    TokenRecord t;
+    t.id = st.getColumn(0).getString();
+    t.created_ms = st.getColumn(1).getInt64();
+    t.expires_ms = st.getColumn(2).getInt64();
+    t.scope = codec::decode_strings(st.getColumn(3).getString());
+    try {
+      ByteReader r(blob_of(st.getColumn(4)));
+      t.collectors.resize(r.checked_count(r.varint(), 1));
+      for (auto& c : t.collectors) c = r.str();
+    } catch (const Failure&) {
+      throw Failure(ErrorCode::store_corrupt, {"token " + t.id + ": collectors"});
+    }
+    if (!st.getColumn(5).isNull()) t.used_by = DeviceId::from_bytes(blob_of(st.getColumn(5)));
+    t.used_ms = st.getColumn(6).getInt64();
+    return t;
   }
 
   EntityRecord record_from(SQLite::Statement& st) const {

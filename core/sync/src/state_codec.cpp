@@ -8,7 +8,8 @@ namespace {
 
 constexpr uint8_t kStateFormat = 1;
 constexpr uint8_t kChangeFormat = 1;
-constexpr uint8_t kDeviceFormat = 1;
+// 1: without keys; 2: with sign_pub, box_pub, escrow, collectors and token (read both).
+constexpr uint8_t kDeviceFormat = 2;
 
 [[noreturn]] void corrupt(const char* what) { throw Failure(ErrorCode::store_corrupt, {what}); }
 
@@ -170,12 +171,19 @@ std::string encode_device(const DeviceRecord& d) {
   w.u8(static_cast<uint8_t>((d.retired ? 1 : 0) | (d.revoked ? 2 : 0)));
   w.svarint(d.clock_offset_ms);
   w.svarint(d.last_push_ms);
+  w.str(d.sign_pub);
+  w.str(d.box_pub);
+  w.str(d.escrow);
+  w.varint(d.collectors.size());
+  for (auto& c : d.collectors) w.str(c);
+  w.str(d.token);
   return w.take();
 }
 
 DeviceRecord decode_device(std::string_view bytes) {
   return guarded(bytes, "device", [](ByteReader& r) {
-    if (r.u8() != kDeviceFormat) corrupt("unknown device format");
+    uint8_t format = r.u8();
+    if (format != 1 && format != kDeviceFormat) corrupt("unknown device format");
     DeviceRecord d;
     d.id = DeviceId::from_bytes(r.raw(16));
     d.scope.resize(r.checked_count(r.varint(), 1));
@@ -188,6 +196,14 @@ DeviceRecord decode_device(std::string_view bytes) {
     d.revoked = flags & 2;
     d.clock_offset_ms = r.svarint();
     d.last_push_ms = r.svarint();
+    if (format >= 2) {
+      d.sign_pub = r.str();
+      d.box_pub = r.str();
+      d.escrow = r.str();
+      d.collectors.resize(r.checked_count(r.varint(), 1));
+      for (auto& c : d.collectors) c = r.str();
+      d.token = r.str();
+    }
     return d;
   });
 }

@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "tz/ops/enrol.hpp"
 #include "tz/store/device_store.hpp"
 #include "tz/sync/protocol.hpp"
 #include "tz/sync/scope.hpp"
@@ -23,6 +25,10 @@ struct DeviceSyncOptions {
   int max_exchanges = 100000;     // a bound on requests in one sync() (it gives up with an error)
   MergeMode merge_mode = MergeMode::correct;  // test seam (simulator): must match the server's
   sync::Limits limits;            // what replies may hold
+  // Set for an enrolled device talking to SyncServer::handle_signed: every request goes out in a
+  // SignedRequest whose counter is stored before it leaves (pulls too). A stale_counter refusal moves
+  // the stored counter above the server's last one and the request is sent once more.
+  std::optional<RequestSigner> signer;
 };
 
 struct PushResult {
@@ -64,6 +70,9 @@ class DeviceSync {
   Status handle_push_refusal(const sync::PushReply& reply);
   Status apply_page(const sync::PullPage& page);
   void note_epoch(const std::string& server_epoch);
+  // Sends make(counter)'s frame (signed when options_.signer is set) and returns the reply. A counter
+  // is spent (stored first) for every push and, when signing, every request.
+  Result<std::string> send(const std::function<std::string(uint64_t counter)>& make, bool push);
 
   // The device's own changes by entity and sequence, read from the log once per sync when a page
   // needs them (rebuilds, re-stamps, releases); dropped when the log changes under it.

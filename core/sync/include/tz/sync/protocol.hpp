@@ -24,7 +24,16 @@ namespace tz::sync {
 // whole (a change of the grammar is a new version, never a silent reinterpretation).
 inline constexpr uint8_t kProtocolVersion = 1;
 
-enum class MessageType : uint8_t { push_request = 1, push_reply = 2, pull_request = 3, pull_page = 4, error_reply = 5 };
+enum class MessageType : uint8_t {
+  push_request = 1,
+  push_reply = 2,
+  pull_request = 3,
+  pull_page = 4,
+  error_reply = 5,
+  signed_request = 6,  // a push or pull request frame signed by the device (its body is not deflated again)
+  enrol_request = 7,
+  enrol_reply = 8,
+};
 std::string_view message_type_name(MessageType t);  // "PushRequest", ...
 
 // What a decoder accepts. Every count is also checked against the bytes left, so these bound what a
@@ -215,7 +224,18 @@ struct ErrorReply {
   std::string code;
   std::string message_zh;
   std::string message_en;
+  uint64_t last_counter = 0;  // stale_counter: the last request counter the server accepted
 };
+
+// ErrorReply codes beyond the ErrorCode names (unknown_device, device_revoked, invalid_input, ...).
+namespace reply_code {
+inline constexpr std::string_view bad_signature = "bad_signature";    // the signature does not verify
+inline constexpr std::string_view stale_counter = "stale_counter";    // replayed or reordered: last_counter
+inline constexpr std::string_view schema_version = "schema_version";  // a frame of another protocol version
+inline constexpr std::string_view token_unknown = "token_unknown";
+inline constexpr std::string_view token_expired = "token_expired";
+inline constexpr std::string_view token_used = "token_used";          // bound to another device already
+}  // namespace reply_code
 // The error a device reports for it: ErrorCode::unknown_device and device_revoked by name, anything
 // else sync_refused with the server's message.
 Error to_error(const ErrorReply& reply);
@@ -237,7 +257,8 @@ Result<ErrorReply> decode_error_reply(std::string_view bytes, const Limits& limi
 Result<PushReply> decode_push_reply_or_error(std::string_view bytes, const Limits& limits = {});
 Result<PullPage> decode_pull_page_or_error(std::string_view bytes, const Limits& limits = {});
 
-// The framing alone: u8(type) u8(version) then the zlib (deflate) stream of the body. A transport
+// The framing alone: u8(type) u8(version) then the zlib (deflate) stream of the body (for a
+// SignedRequest, the body as is: it wraps a frame deflated already). A transport
 // can peek at the type to dispatch; tests use it to damage a body and re-seal it.
 struct Frame {
   MessageType type = MessageType::push_request;
@@ -248,5 +269,98 @@ std::string seal_frame(MessageType type, std::string_view body, uint8_t version 
 // Refuses an unknown type or version before inflating, and a body beyond limits.max_uncompressed
 // while inflating (never inflating more than that).
 Result<Frame> open_frame(std::string_view bytes, const Limits& limits = {});
+
+// ---------------------------------------------------------------------------------------------
+// Identity (SPEC §6; docs/sync-protocol.md "Identity and enrolment"): signed requests, enrolment,
+// enrolment tokens. The signature and sealing contexts below are part of the grammar.
+
+inline constexpr std::string_view kRequestSignContext = "taizhang/request/v1";
+inline constexpr std::string_view kEnrolSignContext = "taizhang/enrol/v1";
+inline constexpr std::string_view kEnrolReplySignContext = "taizhang/enrol-reply/v1";
+inline constexpr std::string_view kEnrolGrantContext = "taizhang/enrol-grant/v1";  // seal_to context
+inline constexpr std::string_view kEscrowContext = "taizhang/escrow/v1";           // the data key, to the server
+
+// A push or pull request frame (body) signed by the device. The counter is per device and strictly
+// increasing (stored by the device before sending, pulls included); an inner push carries the same
+// value as its request_counter.
+struct SignedRequest {
+  DeviceId device;
+  uint64_t counter = 0;
+  std::string body;       // the inner request frame, as sent
+  std::string signature;  // Ed25519 over request_signature_input(device, counter, body)
+};
+// "taizhang/request/v1" || device (16) || be64(counter) || sha256(body).
+std::string request_signature_input(const DeviceId& device, uint64_t counter, std::string_view body);
+SignedRequest sign_request(const DeviceId& device, uint64_t counter, std::string body, std::string_view sign_priv);
+bool verify_request(const SignedRequest& r, std::string_view sign_pub);
+
+// Device → server: registers the device's keys under a one-time token. Signed by the device's new
+// Ed25519 key (proof that it holds it).
+struct EnrolRequest {
+  std::string token_secret;  // 16 bytes, from the token
+  DeviceId device;
+  std::string sign_pub;      // Ed25519, 32 bytes
+  std::string box_pub;       // X25519, 32 bytes
+  std::string escrow;        // the device data key sealed to the server box key (kEscrowContext); may be empty
+  std::string signature;     // over enrol_signature_input(*this)
+};
+// "taizhang/enrol/v1" || token_secret || device || sign_pub || box_pub || sha256(escrow).
+std::string enrol_signature_input(const EnrolRequest& r);
+
+// What the device receives, sealed to its X25519 key (kEnrolGrantContext).
+struct GrantConfig {
+  std::string key;
+  uint64_t version = 0;
+  std::string value;
+};
+struct EnrolGrant {
+  std::string county;         // 6-digit county code
+  std::string county_name;
+  std::string county_secret;  // the keyed-hash secret of natural-key ids
+  std::vector<std::string> scope;
+  std::vector<std::string> collectors;
+  std::vector<GrantConfig> configs;
+  std::string server_epoch;
+};
+std::string encode_grant(const EnrolGrant& g);  // a plain ByteWriter blob (sealed, never framed)
+Result<EnrolGrant> decode_grant(std::string_view bytes, const Limits& limits = {});
+
+// Server → device.
+struct EnrolReply {
+  DeviceId device;
+  std::string sealed_grant;  // seal_to(device box_pub, encode_grant(..), kEnrolGrantContext)
+  std::string signature;     // server Ed25519 over enrol_reply_signature_input(device, sealed_grant)
+};
+// "taizhang/enrol-reply/v1" || device || sealed_grant.
+std::string enrol_reply_signature_input(const DeviceId& device, std::string_view sealed_grant);
+
+std::string encode(const SignedRequest& m);
+std::string encode(const EnrolRequest& m);
+std::string encode(const EnrolReply& m);
+Result<SignedRequest> decode_signed_request(std::string_view bytes, const Limits& limits = {});
+Result<EnrolRequest> decode_enrol_request(std::string_view bytes, const Limits& limits = {});
+Result<EnrolReply> decode_enrol_reply(std::string_view bytes, const Limits& limits = {});
+Result<EnrolReply> decode_enrol_reply_or_error(std::string_view bytes, const Limits& limits = {});
+
+// The ErrorReply a frame of an unknown protocol version gets (code schema_version), or nullopt when
+// the frame's version is this build's (or the frame is too short to say).
+std::optional<ErrorReply> version_refusal(std::string_view frame);
+
+// Enrolment token: "TZ1-" + base64url (no padding) of
+//   secret (16) || county (6 ASCII digits) || server sign pub (32) || server box pub (32) || be64(expiry ms).
+inline constexpr std::string_view kTokenPrefix = "TZ1-";
+inline constexpr size_t kTokenSecretSize = 16;
+struct TokenInfo {
+  std::string secret;
+  std::string county;
+  std::string server_sign_pub;
+  std::string server_box_pub;
+  int64_t expires_ms = 0;
+};
+std::string encode_token(const TokenInfo& t);
+// Surrounding whitespace is ignored. invalid_input (bilingual, naming what is wrong) otherwise.
+Result<TokenInfo> decode_token(std::string_view token);
+// The id the server files a token under: hex sha256 of its secret (the secret itself is not kept).
+std::string token_id(std::string_view secret);
 
 }  // namespace tz::sync

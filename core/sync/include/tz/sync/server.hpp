@@ -5,9 +5,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "tz/crypto/keys.hpp"
 #include "tz/model/schema.hpp"
 #include "tz/model/validation.hpp"
 #include "tz/sync/protocol.hpp"
@@ -23,6 +25,19 @@ struct ServerOptions {
   Limits limits;                              // what handle() decodes
 };
 
+// The county server's identity (SPEC §6): the county, its natural-key secret and the server's
+// long-lived Ed25519 (signing) and X25519 (sealing) keys, kept in the store's meta values "county",
+// "county_name", "county_secret", "sign_priv", "sign_pub", "box_priv", "box_pub".
+struct ServerIdentity {
+  std::string county, county_name, county_secret;
+  crypto::KeyPair sign, box;
+};
+// `sync-server init`: makes the secret and both key pairs in one transaction. county must be 6 digits;
+// already_exists when the store has a county already.
+Result<ServerIdentity> create_server_identity(ServerStore& store, const std::string& county, const std::string& county_name);
+// not_found (naming what is missing: run init) when the store has no county or no keys.
+Result<ServerIdentity> load_server_identity(const ServerStore& store);
+
 // Not thread-safe: one request at a time (the HTTP server serialises writes).
 class SyncServer {
  public:
@@ -34,17 +49,32 @@ class SyncServer {
   Status register_device(const DeviceId& id, const Scope& scope);
   // A new scope: the device's next pull gains the full state of what entered and drops what left.
   Status set_scope(const DeviceId& id, const Scope& scope);
-  // Changes after the device's current acknowledged sequence are quarantined from now on.
-  Status retire_device(const DeviceId& id);
+  // Changes after at_seq (default: the device's current acknowledged sequence) are quarantined from
+  // now on. An at_seq below what the server applied already is invalid_input.
+  Status retire_device(const DeviceId& id, std::optional<uint64_t> at_seq = std::nullopt);
   Status revoke_device(const DeviceId& id);
   // County configuration sent to every device (key: schema, thresholds, period, region_tree).
   Status set_config(const std::string& key, const std::string& value);
 
   PushReply push(const PushRequest& request);
   Result<PullPage> pull(const PullRequest& request);
-  // Decodes a request frame (bounded by options.limits), runs it, encodes the reply. Bad bytes get an
-  // ErrorReply frame (protocol.hpp), never an exception.
+  // Decodes an unsigned request frame (bounded by options.limits), runs it, encodes the reply. Bad
+  // bytes get an ErrorReply frame (protocol.hpp), never an exception. In process only (tests, the
+  // admin replica): the network gets handle_signed.
   std::string handle(std::string_view request);
+
+  // Enrolment (SPEC §6; needs the server identity). A one-time token bound to a scope and collectors,
+  // valid until expires_ms (server clock); returns the token string (protocol.hpp encode_token).
+  Result<std::string> create_token(const Scope& scope, const std::vector<std::string>& collectors, int64_t expires_ms);
+  std::vector<TokenRecord> tokens() const;
+  // An EnrolRequest frame → an EnrolReply or ErrorReply frame (token_unknown, token_expired, token_used,
+  // bad_signature, device_revoked, schema_version, invalid_input). The device that used a token may
+  // send the same request again (a lost reply) and gets the grant again.
+  std::string handle_enrol(std::string_view request);
+  // A SignedRequest frame (inner push or pull) → the reply frame. Refused whole with an ErrorReply:
+  // unknown_device (also a device without keys), device_revoked, bad_signature, stale_counter (with
+  // last_counter; nothing applied), schema_version, invalid_input. What the network sees.
+  std::string handle_signed(std::string_view request);
 
   // Review of the quarantine.
   std::vector<StoredChange> quarantine() const;

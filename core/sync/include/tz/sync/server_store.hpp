@@ -33,6 +33,24 @@ struct DeviceRecord {
   bool revoked = false;
   int64_t clock_offset_ms = 0; // device wall clock minus server clock at the last push
   int64_t last_push_ms = 0;    // server time of the last push
+  // Enrolment (SPEC §6); empty for a device registered in process (tests, the admin replica), which
+  // handle_signed refuses.
+  std::string sign_pub;        // Ed25519, 32 bytes
+  std::string box_pub;         // X25519, 32 bytes
+  std::string escrow;          // the device's data key sealed to the server box key (kEscrowContext)
+  std::vector<std::string> collectors;
+  std::string token;           // the id of the token it enrolled with ("" none)
+};
+
+// A one-time enrolment token (the secret itself is never stored: id = hex sha256(secret)).
+struct TokenRecord {
+  std::string id;
+  Scope scope;
+  std::vector<std::string> collectors;
+  int64_t expires_ms = 0;
+  int64_t created_ms = 0;
+  std::optional<DeviceId> used_by;  // bound to the first device that enrolled with it
+  int64_t used_ms = 0;
 };
 
 // A change as the server holds it.
@@ -123,6 +141,11 @@ class ServerStore {
   // for writes; read afresh every time (another process may have written them).
   virtual std::optional<std::string> meta_value(const std::string& key) const = 0;
   virtual void put_meta_value(const std::string& key, std::string_view value) = 0;
+
+  // Enrolment tokens by id (inside a transaction for writes); tokens() in order of creation.
+  virtual std::optional<TokenRecord> token(const std::string& id) const = 0;
+  virtual void put_token(const TokenRecord& t) = 0;
+  virtual std::vector<TokenRecord> tokens() const = 0;
 
   // Configuration by key: (version, value).
   virtual std::optional<std::pair<uint64_t, std::string>> config(const std::string& key) const = 0;

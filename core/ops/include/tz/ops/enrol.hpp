@@ -1,0 +1,43 @@
+// The device side of enrolment (SPEC §6; docs/sync-protocol.md "Identity and enrolment"): make the
+// device's Ed25519 and X25519 keys, the EnrolRequest for a token (the data key sealed to the server
+// for escrow), and open the server's signed, sealed grant. No I/O: the caller sends the frame (HTTP
+// POST /api/v1/enrol) and stores the keys and the grant (DeviceStore::set_identity, rekey).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "tz/crypto/keys.hpp"
+#include "tz/store/device_store.hpp"
+#include "tz/sync/protocol.hpp"
+
+namespace tz::ops {
+
+struct DeviceKeys {
+  crypto::KeyPair sign;  // Ed25519: request signatures
+  crypto::KeyPair box;   // X25519: the grant is sealed to it
+};
+
+struct EnrolStart {
+  std::string request_frame;  // the EnrolRequest; send it again as is if the reply was lost
+  DeviceKeys keys;
+  sync::TokenInfo token;      // carries the server keys the device pins
+};
+
+// data_key: the store's raw data key, sealed to the token's server box key for escrow ("" sends no
+// escrow). Until DeviceStore::escrow_data_key() exists the caller passes it. invalid_input for a
+// token string that does not decode.
+Result<EnrolStart> begin_enrol(const DeviceStore& store, std::string_view token_string, std::string_view data_key);
+
+// Opens the reply to request: an ErrorReply becomes its error (sync_refused with the server's
+// message, or unknown_device / device_revoked); a reply not signed by the token's server key, for
+// another device, or whose grant does not open is sync_refused naming that.
+Result<sync::EnrolGrant> finish_enrol(const EnrolStart& start, std::string_view reply_frame);
+
+// Wraps request frames in SignedRequests (DeviceSyncOptions::signer).
+struct RequestSigner {
+  DeviceId device;
+  std::string sign_priv;  // Ed25519 raw private key
+};
+
+}  // namespace tz::ops

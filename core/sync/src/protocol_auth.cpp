@@ -1,0 +1,418 @@
+// The identity messages of the sync protocol (docs/sync-protocol.md "Identity and enrolment"):
+// SignedRequest, EnrolRequest, EnrolReply, the sealed EnrolGrant and the enrolment token. Decoded
+// through a bounded reader: every length is checked against the bytes left and the limits before
+// anything is allocated, and every error names the message and the element.
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include "tz/crypto/crypto.hpp"
+#include "tz/crypto/keys.hpp"
+#include "tz/sync/protocol.hpp"
+#include "tz/util/bytes.hpp"
+
+namespace tz::sync {
+
+namespace {
+
+struct Label {
+  std::string_view zh;
+  std::string_view en;
+};
+
+std::string num(uint64_t v) { return std::to_string(v); }
+
+struct AuthDecodeError {
+  std::string zh, en;
+};
+
+class Reader {
+ public:
+  Reader(std::string_view body, const Limits& limits, Label message) : r_(body), size_(body.size()), limits_(limits), msg_(message) {}
+
+  [[noreturn]] void fail(const std::string& zh, const std::string& en) const {
+    throw AuthDecodeError{std::string(msg_.zh) + "：" + zh, std::string(msg_.en) + ": " + en};
+  }
+  uint8_t u8() {
+    need(1);
+    return guard([&] { return r_.u8(); });
+  }
+  uint64_t varint() { return guard([&] { return r_.varint(); }); }
+  // Exactly n raw bytes.
+  std::string fixed(Label what, size_t n) {
+    if (n > r_.remaining())
+      fail(std::string(what.zh) + "需要 " + num(n) + " 字节，只剩 " + num(r_.remaining()) + " 字节",
+           std::string(what.en) + " needs " + num(n) + " bytes but only " + num(r_.remaining()) + " are left");
+    return std::string(guard([&] { return r_.raw(n); }));
+  }
+  // A length-prefixed string: the length is checked against the bytes left and the limit first.
+  std::string str(Label what, size_t limit) {
+    uint64_t n = varint();
+    if (n > r_.remaining())
+      fail(std::string(what.zh) + "长度 " + num(n) + " 超过剩余字节数 (" + num(r_.remaining()) + ")",
+           std::string(what.en) + " length " + num(n) + " exceeds the bytes left (" + num(r_.remaining()) + ")");
+    if (n > limit)
+      fail(std::string(what.zh) + "长度 " + num(n) + " 超过上限 " + num(limit) + " 字节",
+           std::string(what.en) + " of " + num(n) + " bytes exceeds the limit of " + num(limit));
+    return std::string(guard([&] { return r_.raw(static_cast<size_t>(n)); }));
+  }
+  std::string str(Label what) { return str(what, limits_.max_value_bytes); }
+  size_t count(Label what, size_t min_element_bytes, size_t limit) {
+    uint64_t n = varint();
+    if (n > r_.remaining() / min_element_bytes)
+      fail(std::string(what.zh) + "数 " + num(n) + " 超过剩余字节数 (" + num(r_.remaining()) + ")",
+           std::string(what.en) + " count " + num(n) + " exceeds the bytes left (" + num(r_.remaining()) + ")");
+    if (n > limit)
+      fail(std::string(what.zh) + "数 " + num(n) + " 超过上限 " + num(limit),
+           std::string(what.en) + " count " + num(n) + " exceeds the limit of " + num(limit));
+    return static_cast<size_t>(n);
+  }
+  DeviceId device() { return DeviceId::from_bytes(fixed({"设备号", "device id"}, 16)); }
+  const Limits& limits() const { return limits_; }
+  void finish() {
+    if (!r_.done())
+      fail("消息末尾有 " + num(r_.remaining()) + " 个多余字节", num(r_.remaining()) + " trailing bytes after the message");
+  }
+
+ private:
+  void need(size_t n) {
+    if (n > r_.remaining())
+      fail("第 " + num(size_ - r_.remaining()) + " 字节处消息提前结束", "the message ends early at byte " + num(size_ - r_.remaining()));
+  }
+  template <typename F>
+  auto guard(F&& f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const Failure&) {
+      size_t at = size_ - r_.remaining();
+      fail("第 " + num(at) + " 字节处消息提前结束或数字格式错误", "the message ends early or holds a malformed number at byte " + num(at));
+    }
+  }
+
+  ByteReader r_;
+  size_t size_;
+  const Limits& limits_;
+  Label msg_;
+};
+
+constexpr Label kSigned{"签名请求", "SignedRequest"};
+constexpr Label kEnrolReq{"登记请求", "EnrolRequest"};
+constexpr Label kEnrolRep{"登记回复", "EnrolReply"};
+constexpr Label kGrant{"登记授权", "EnrolGrant"};
+constexpr Label kToken{"登记令牌", "enrolment token"};
+
+Error invalid(Label what, std::string_view zh, std::string_view en) {
+  return Error(ErrorCode::invalid_input,
+               {bilingual(std::string(what.zh) + "：" + std::string(zh), std::string(what.en) + ": " + std::string(en))});
+}
+
+std::string be64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+uint64_t from_be64(std::string_view b) {
+  uint64_t v = 0;
+  for (char c : b) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+// Opens the frame (type and version checked by open_frame) and parses its body.
+template <typename T, typename Parse>
+Result<T> decode_with(std::string_view bytes, const Limits& limits, MessageType expected, Label label, Parse parse) {
+  if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) != static_cast<uint8_t>(expected))
+    return invalid(label, "收到的消息类型为 " + num(static_cast<uint8_t>(bytes[0])),
+                   "the message is of type " + num(static_cast<uint8_t>(bytes[0])));
+  auto frame = open_frame(bytes, limits);
+  if (!frame) return frame.error();
+  Reader r(frame->body, limits, label);
+  try {
+    T m = parse(r);
+    r.finish();
+    return m;
+  } catch (const AuthDecodeError& e) {
+    return Error(ErrorCode::invalid_input, {bilingual(e.zh, e.en)});
+  }
+}
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string base64url(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() * 4 + 2) / 3);
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
+    for (int k = 3; k >= 0; --k) out += kB64[(v >> (6 * k)) & 63];
+  }
+  size_t rest = in.size() - i;
+  if (rest == 1) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+  } else if (rest == 2) {
+    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8);
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+  }
+  return out;
+}
+
+// nullopt: a character outside the alphabet, a length no encoding has, or nonzero padding bits.
+std::optional<std::string> from_base64url(std::string_view in) {
+  if (in.size() % 4 == 1) return std::nullopt;
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+  };
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = val(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+// --- SignedRequest ---
+
+std::string request_signature_input(const DeviceId& device, uint64_t counter, std::string_view body) {
+  std::string m(kRequestSignContext);
+  m.append(device.view());
+  m += be64(counter);
+  m += crypto::sha256(body);
+  return m;
+}
+
+SignedRequest sign_request(const DeviceId& device, uint64_t counter, std::string body, std::string_view sign_priv) {
+  SignedRequest r;
+  r.device = device;
+  r.counter = counter;
+  r.signature = crypto::ed25519_sign(sign_priv, request_signature_input(device, counter, body));
+  r.body = std::move(body);
+  return r;
+}
+
+bool verify_request(const SignedRequest& r, std::string_view sign_pub) {
+  return crypto::ed25519_verify(sign_pub, request_signature_input(r.device, r.counter, r.body), r.signature);
+}
+
+std::string encode(const SignedRequest& m) {
+  ByteWriter w;
+  w.reserve(m.body.size() + 100);
+  w.raw(m.device.view());
+  w.varint(m.counter);
+  w.raw(m.signature);  // 64 bytes (another size is written as is and refused by decode)
+  w.str(m.body);
+  return seal_frame(MessageType::signed_request, w.data());
+}
+
+Result<SignedRequest> decode_signed_request(std::string_view bytes, const Limits& limits) {
+  return decode_with<SignedRequest>(bytes, limits, MessageType::signed_request, kSigned, [](Reader& r) {
+    SignedRequest m;
+    m.device = r.device();
+    m.counter = r.varint();
+    m.signature = r.fixed({"签名", "signature"}, crypto::kSignatureSize);
+    m.body = r.str({"内层请求", "inner request"}, r.limits().max_uncompressed);
+    return m;
+  });
+}
+
+// --- EnrolRequest ---
+
+std::string enrol_signature_input(const EnrolRequest& r) {
+  std::string m(kEnrolSignContext);
+  m += r.token_secret;
+  m.append(r.device.view());
+  m += r.sign_pub;
+  m += r.box_pub;
+  m += crypto::sha256(r.escrow);
+  return m;
+}
+
+std::string encode(const EnrolRequest& m) {
+  ByteWriter w;
+  w.raw(m.token_secret);
+  w.raw(m.device.view());
+  w.raw(m.sign_pub);
+  w.raw(m.box_pub);
+  w.str(m.escrow);
+  w.raw(m.signature);
+  return seal_frame(MessageType::enrol_request, w.data());
+}
+
+Result<EnrolRequest> decode_enrol_request(std::string_view bytes, const Limits& limits) {
+  return decode_with<EnrolRequest>(bytes, limits, MessageType::enrol_request, kEnrolReq, [](Reader& r) {
+    EnrolRequest m;
+    m.token_secret = r.fixed({"令牌密钥", "token secret"}, kTokenSecretSize);
+    m.device = r.device();
+    m.sign_pub = r.fixed({"签名公钥", "signing key"}, crypto::kKeySize);
+    m.box_pub = r.fixed({"加密公钥", "encryption key"}, crypto::kKeySize);
+    m.escrow = r.str({"数据密钥托管", "escrow"});
+    m.signature = r.fixed({"签名", "signature"}, crypto::kSignatureSize);
+    return m;
+  });
+}
+
+// --- EnrolGrant and EnrolReply ---
+
+std::string encode_grant(const EnrolGrant& g) {
+  ByteWriter w;
+  w.str(g.county);
+  w.str(g.county_name);
+  w.str(g.county_secret);
+  w.varint(g.scope.size());
+  for (auto& s : g.scope) w.str(s);
+  w.varint(g.collectors.size());
+  for (auto& c : g.collectors) w.str(c);
+  w.varint(g.configs.size());
+  for (auto& c : g.configs) {
+    w.str(c.key);
+    w.varint(c.version);
+    w.str(c.value);
+  }
+  w.str(g.server_epoch);
+  return w.take();
+}
+
+Result<EnrolGrant> decode_grant(std::string_view bytes, const Limits& limits) {
+  Reader r(bytes, limits, kGrant);
+  try {
+    EnrolGrant g;
+    g.county = r.str({"县代码", "county"});
+    g.county_name = r.str({"县名", "county name"});
+    g.county_secret = r.str({"县密钥", "county secret"});
+    size_t n = r.count({"范围", "scope"}, 1, limits.max_records);
+    for (size_t i = 0; i < n; ++i) g.scope.push_back(r.str({"范围", "scope"}));
+    n = r.count({"采集员", "collector"}, 1, limits.max_records);
+    for (size_t i = 0; i < n; ++i) g.collectors.push_back(r.str({"采集员", "collector"}));
+    n = r.count({"配置", "config"}, 3, limits.max_records);
+    for (size_t i = 0; i < n; ++i) {
+      GrantConfig c;
+      c.key = r.str({"配置名", "config key"});
+      c.version = r.varint();
+      // A region tree or schema may be large: bounded by the whole-message limit, not the value limit.
+      c.value = r.str({"配置值", "config value"}, limits.max_uncompressed);
+      g.configs.push_back(std::move(c));
+    }
+    g.server_epoch = r.str({"服务器纪元", "server epoch"});
+    r.finish();
+    return g;
+  } catch (const AuthDecodeError& e) {
+    return Error(ErrorCode::invalid_input, {bilingual(e.zh, e.en)});
+  }
+}
+
+std::string enrol_reply_signature_input(const DeviceId& device, std::string_view sealed_grant) {
+  std::string m(kEnrolReplySignContext);
+  m.append(device.view());
+  m.append(sealed_grant);
+  return m;
+}
+
+std::string encode(const EnrolReply& m) {
+  ByteWriter w;
+  w.raw(m.device.view());
+  w.str(m.sealed_grant);
+  w.raw(m.signature);
+  return seal_frame(MessageType::enrol_reply, w.data());
+}
+
+Result<EnrolReply> decode_enrol_reply(std::string_view bytes, const Limits& limits) {
+  return decode_with<EnrolReply>(bytes, limits, MessageType::enrol_reply, kEnrolRep, [](Reader& r) {
+    EnrolReply m;
+    m.device = r.device();
+    m.sealed_grant = r.str({"密封授权", "sealed grant"}, r.limits().max_uncompressed);
+    m.signature = r.fixed({"签名", "signature"}, crypto::kSignatureSize);
+    return m;
+  });
+}
+
+Result<EnrolReply> decode_enrol_reply_or_error(std::string_view bytes, const Limits& limits) {
+  if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) == static_cast<uint8_t>(MessageType::error_reply)) {
+    auto e = decode_error_reply(bytes, limits);
+    if (!e) return e.error();
+    return to_error(*e);
+  }
+  return decode_enrol_reply(bytes, limits);
+}
+
+std::optional<ErrorReply> version_refusal(std::string_view frame) {
+  if (frame.size() < 2 || static_cast<uint8_t>(frame[1]) == kProtocolVersion) return std::nullopt;
+  auto v = static_cast<uint8_t>(frame[1]);
+  ErrorReply e;
+  e.code = std::string(reply_code::schema_version);
+  e.message_zh = "同步协议版本 " + num(v) + " 与县服务器的版本 " + num(kProtocolVersion) + " 不一致，请使用与服务器相同版本的程序";
+  e.message_en = "sync protocol version " + num(v) + " differs from the county server's version " + num(kProtocolVersion) +
+                 "; use a program of the server's version";
+  return e;
+}
+
+// --- tokens ---
+
+namespace {
+constexpr size_t kCountySize = 6;
+constexpr size_t kTokenBytes = kTokenSecretSize + kCountySize + 2 * crypto::kKeySize + 8;
+}  // namespace
+
+std::string encode_token(const TokenInfo& t) {
+  std::string raw;
+  raw.reserve(kTokenBytes);
+  raw += t.secret;
+  raw += t.county;
+  raw += t.server_sign_pub;
+  raw += t.server_box_pub;
+  raw += be64(static_cast<uint64_t>(t.expires_ms));
+  return std::string(kTokenPrefix) + base64url(raw);
+}
+
+Result<TokenInfo> decode_token(std::string_view token) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!token.empty() && space(token.front())) token.remove_prefix(1);
+  while (!token.empty() && space(token.back())) token.remove_suffix(1);
+  if (token.substr(0, kTokenPrefix.size()) != kTokenPrefix)
+    return invalid(kToken, "应以 " + std::string(kTokenPrefix) + " 开头（请完整复制 token create 输出的最后一行）",
+                   "must start with " + std::string(kTokenPrefix) + " (copy the whole last line of token create)");
+  auto raw = from_base64url(token.substr(kTokenPrefix.size()));
+  if (!raw)
+    return invalid(kToken, "含有无效字符或已被截断", "holds characters that are not base64url, or was cut short");
+  if (raw->size() != kTokenBytes)
+    return invalid(kToken, "长度不对（" + num(raw->size()) + " 字节，应为 " + num(kTokenBytes) + "），可能复制不完整",
+                   "has " + num(raw->size()) + " bytes instead of " + num(kTokenBytes) + "; it may be copied incompletely");
+  TokenInfo t;
+  std::string_view v(*raw);
+  t.secret = std::string(v.substr(0, kTokenSecretSize));
+  v.remove_prefix(kTokenSecretSize);
+  t.county = std::string(v.substr(0, kCountySize));
+  v.remove_prefix(kCountySize);
+  if (!std::all_of(t.county.begin(), t.county.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return invalid(kToken, "县代码不是 6 位数字", "the county code is not 6 digits");
+  t.server_sign_pub = std::string(v.substr(0, crypto::kKeySize));
+  v.remove_prefix(crypto::kKeySize);
+  t.server_box_pub = std::string(v.substr(0, crypto::kKeySize));
+  v.remove_prefix(crypto::kKeySize);
+  t.expires_ms = static_cast<int64_t>(from_be64(v.substr(0, 8)));
+  return t;
+}
+
+std::string token_id(std::string_view secret) { return crypto::to_hex(crypto::sha256(secret)); }
+
+}  // namespace tz::sync

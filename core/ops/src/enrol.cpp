@@ -1,6 +1,11 @@
 // Enrolment on the device (enrol.hpp).
 #include "tz/ops/enrol.hpp"
 
+#include <algorithm>
+
+#include "tz/ops/config.hpp"
+#include "tz/ops/rekey.hpp"
+
 namespace tz::ops {
 
 Result<EnrolStart> begin_enrol(const DeviceStore& store, std::string_view token_string, std::string_view data_key) {
@@ -52,6 +57,66 @@ Result<sync::EnrolGrant> finish_enrol(const EnrolStart& start, std::string_view 
     return refused("登记授权的县代码 " + grant->county + " 与令牌的 " + start.token.county + " 不同",
                    "the grant's county " + grant->county + " differs from the token's " + start.token.county);
   return grant;
+}
+
+Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_string, const std::string& server_url,
+                                 const std::function<Result<std::string>(std::string_view)>& send) {
+  if (!store.unlocked()) return Error(ErrorCode::wrong_passphrase);
+  auto token = sync::decode_token(token_string);
+  if (!token) return token.error();
+  const auto& county = store.info().config.county;
+  if (token->county != county)
+    return Error(ErrorCode::invalid_input,
+                 {bilingual("令牌属于县 " + token->county + "，本机的台账属于县 " + county + "，不能登记",
+                            "the token is for county " + token->county + " but this store is for county " + county)});
+  auto start = begin_enrol(store, token_string, store.escrow_data_key());
+  if (!start) return start.error();
+  auto reply = send(start->request_frame);
+  if (!reply) return reply.error();
+  auto grant = finish_enrol(*start, *reply);
+  if (!grant) return grant.error();
+
+  EnrolOutcome out;
+  out.grant = *grant;
+  // The configuration first (its period year decides the roster jobs' ids).
+  WriteBatch configs;
+  for (const auto& c : grant->configs) configs.configs.push_back({c.key, {c.version, c.value}});
+  if (!configs.configs.empty())
+    if (auto st = store.write(configs); !st) return st.error();
+  auto applied = apply_received_config_report(store);
+  if (!applied) return applied.error();
+  out.period_changed = applied->period_changed;
+
+  const auto& info = store.info();
+  bool synced = info.acked_seq != 0 || info.sync.cursor != 0 || !info.sync.server_epoch.empty();
+  if (!synced) {
+    try {
+      auto plan = rekey_plan(store, grant->county_secret, store.info().config.period.year);
+      for (const auto& [from, to] : plan) out.rekeyed += from == to ? 0 : 1;
+      if (auto st = store.rekey(plan, grant->county_secret); !st) return st.error();
+    } catch (const Failure& f) {
+      return f.error();
+    }
+  }
+
+  StoreConfig config = store.info().config;
+  for (const auto& c : grant->collectors)
+    if (std::find(config.collectors.begin(), config.collectors.end(), c) == config.collectors.end())
+      config.collectors.push_back(c);
+  if (config.default_collector.empty() && !config.collectors.empty()) config.default_collector = config.collectors.front();
+  if (auto st = store.set_config(config); !st) return st.error();
+
+  DeviceIdentity id;
+  id.sign_priv = start->keys.sign.priv;
+  id.sign_pub = start->keys.sign.pub;
+  id.box_priv = start->keys.box.priv;
+  id.box_pub = start->keys.box.pub;
+  id.server_url = server_url;
+  id.server_sign_pub = start->token.server_sign_pub;
+  id.server_box_pub = start->token.server_box_pub;
+  id.scope = grant->scope;
+  if (auto st = store.set_identity(id); !st) return st.error();
+  return out;
 }
 
 }  // namespace tz::ops

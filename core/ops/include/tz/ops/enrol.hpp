@@ -4,6 +4,7 @@
 // POST /api/v1/enrol) and stores the keys and the grant (DeviceStore::set_identity, rekey).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,22 @@ Result<EnrolStart> begin_enrol(const DeviceStore& store, std::string_view token_
 // message, or unknown_device / device_revoked); a reply not signed by the token's server key, for
 // another device, or whose grant does not open is sync_refused naming that.
 Result<sync::EnrolGrant> finish_enrol(const EnrolStart& start, std::string_view reply_frame);
+
+// The whole enrolment of a store (field-cli enroll): checks the token's county against the store's,
+// sends the request through `send` (HTTP POST /api/v1/enrol; the same bytes again after a lost
+// reply), opens the grant, then re-keys a store that never synced to the county secret (SPEC §6: a
+// store used before enrolment gets the county's ids before its first push), stores the identity
+// (keys, the server's address and pinned keys, the scope), adds the token's collectors and applies the
+// received configuration (period, region tree). A store that already synced keeps its ids (it is
+// re-enrolling with the county it synced with). Each write is its own transaction; the identity is
+// written last, so a store is enrolled only once everything else is in place.
+struct EnrolOutcome {
+  sync::EnrolGrant grant;
+  size_t rekeyed = 0;           // entity ids that changed
+  bool period_changed = false;  // the county's period replaced the store's
+};
+Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_string, const std::string& server_url,
+                                 const std::function<Result<std::string>(std::string_view)>& send);
 
 // Wraps request frames in SignedRequests (DeviceSyncOptions::signer).
 struct RequestSigner {

@@ -33,6 +33,10 @@ const Catalogue& common_texts() {
       {"read_failed", {"无法读取文件 {0}", "cannot read the file {0}"}},
       {"full_ids_note", {"注意：清单含完整身份证号，请妥善保管", "note: the list holds full ID numbers; keep it safe"}},
       {"arg_kind", {"清单类型", "KIND"}},
+      {"unknown_county", {"{0} 不是全国县级区划中的代码", "{0} is not a county code of the national list"}},
+      {"bad_period", {"统计年度应为 2000–2100 之间的年份，截至日期应在该年度之内",
+                      "the period must be a year 2000–2100 and the as-of date must lie in it"}},
+      {"init_tree", {"已载入本县区划：{0} 个村", "loaded the county's region tree: {0} villages"}},
       {"arg_file", {"文件", "FILE"}},
   };
   return kTexts;

@@ -19,29 +19,33 @@ void Io::write_file(const std::string& path, const std::string& bytes) const {
   if (!f) throw CliError{1, tr("write_failed", {path})};
 }
 
+json import_report_json(const ops::ImportReport& rep, bool dry_run, Lang lang) {
+  json problems = json::array();
+  for (auto& p : rep.problems)
+    problems.push_back({{"line", p.line},
+                        {"column", p.column},
+                        {"rule", p.rule_id},
+                        {"severity", p.severity == Severity::error ? "error" : "warning"},
+                        {"message", p.message(lang)}});
+  return {{"ok", rep.error_count() == 0},
+          {"written", rep.written},
+          {"dry_run", dry_run},
+          {"encoding", rep.encoding},
+          {"rows", rep.rows},
+          {"households_created", rep.households_created},
+          {"persons_created", rep.persons_created},
+          {"jobs_created", rep.jobs_created},
+          {"changes", rep.changes},
+          {"extra_columns", rep.extra_columns},
+          {"errors", rep.error_count()},
+          {"warnings", rep.warning_count()},
+          {"problems", problems}};
+}
+
 int print_import(const Io& io, const ops::ImportReport& rep, bool dry_run) {
   const bool refused = rep.error_count() > 0;
   if (io.as_json) {
-    json problems = json::array();
-    for (auto& p : rep.problems)
-      problems.push_back({{"line", p.line},
-                          {"column", p.column},
-                          {"rule", p.rule_id},
-                          {"severity", p.severity == Severity::error ? "error" : "warning"},
-                          {"message", p.message(io.lang)}});
-    io.print_json({{"ok", !refused},
-                   {"written", rep.written},
-                   {"dry_run", dry_run},
-                   {"encoding", rep.encoding},
-                   {"rows", rep.rows},
-                   {"households_created", rep.households_created},
-                   {"persons_created", rep.persons_created},
-                   {"jobs_created", rep.jobs_created},
-                   {"changes", rep.changes},
-                   {"extra_columns", rep.extra_columns},
-                   {"errors", rep.error_count()},
-                   {"warnings", rep.warning_count()},
-                   {"problems", problems}});
+    io.print_json(import_report_json(rep, dry_run, io.lang));
     return refused ? 1 : 0;
   }
   // Errors on stderr, every one, one per line; warnings on stdout, the first kMaxWarningLines of

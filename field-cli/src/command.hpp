@@ -21,6 +21,7 @@
 #include "i18n.hpp"
 #include "tz/cli/args.hpp"
 #include "tz/cli/output.hpp"
+#include "tz/ops/county_config.hpp"
 #include "tz/ops/lists.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/resources.hpp"
@@ -143,13 +144,7 @@ class Command {
     return c;
   }
 
-  std::optional<region::RegionTree> tree_of(const DeviceStore& store) {
-    const auto& cfg = store.info().config;
-    if (cfg.region_tree_csv.empty()) return std::nullopt;
-    auto t = region::RegionTree::parse_csv(cfg.region_tree_csv, cfg.region_tree_version);
-    if (!t) return std::nullopt;
-    return std::move(*t);
-  }
+  std::optional<region::RegionTree> tree_of(const DeviceStore& store) { return ops::region_tree_of(store); }
 
   void print_json(const json& j) { out_ << j.dump(2) << "\n"; }
 

@@ -33,9 +33,7 @@ const cli::Catalogue& catalogue() {
         "  list KIND [--format table|csv] [--out FILE] [--region CODE] [--full-ids]\n"
         "The data folder defaults to $XDG_DATA_HOME/taizhang-server (or ~/.local/share/taizhang-server); "
         "TAIZHANG_SERVER_DATA changes it."}},
-      {"unknown_county", {"{0} 不是全国县级区划中的代码", "{0} is not a county code of the national list"}},
       {"init_done", {"已在 {0} 新建服务器：{1} {2}（{3}）", "created the server in {0}: {1} {2} ({3})"}},
-      {"init_tree", {"已载入本县区划：{0} 个村", "loaded the county's region tree: {0} villages"}},
       {"init_no_tree", {"项目未附带该县的区划树：请运行 sync-server regions import", "no region tree ships for this county: run sync-server regions import"}},
       {"bad_tree", {"区划文件 {0} 无法读取：{1}", "the region file {0} cannot be read: {1}"}},
       {"tree_other_county", {"区划文件属于 {0}，本服务器是 {1}", "the region file is for {0}; this server serves {1}"}},
@@ -43,8 +41,6 @@ const cli::Catalogue& catalogue() {
        {"区划树版本 {0}：{1} 个村（其中 {2} 个已撤销），已发送给各设备",
         "region tree version {0}: {1} villages ({2} retired), sent to every device"}},
       {"regions_same", {"区划树与当前版本相同，未改动", "the region tree is the same as the current one; nothing changed"}},
-      {"bad_period", {"统计年度应为 2000–2100 之间的年份，截至日期应在该年度之内",
-                      "the period must be a year 2000–2100 and the as-of date must lie in it"}},
       {"period_done", {"统计期：{0} 年，截至 {1}，已发送给各设备", "period {0}, as of {1}, sent to every device"}},
       {"period_needed", {"尚未设置统计期：请先运行 sync-server period set 年度 --as-of 截至日期",
                          "no reporting period yet: run sync-server period set YEAR --as-of DATE first"}},
@@ -96,7 +92,6 @@ const cli::Catalogue& catalogue() {
       {"arg_device", {"设备", "ID"}},
       {"arg_record_field", {"记录 字段", "RECORD FIELD"}},
       {"arg_change", {"变更编号", "ID"}},
-      {"more_warnings", {"……另有 {0} 处提示未列出（--json 可看全部）", "... {0} more warnings not shown (--json lists them all)"}},
   };
   return kTexts;
 }

@@ -9,7 +9,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
-#include <sstream>
 
 #include "admin_folder.hpp"
 #include "messages.hpp"
@@ -154,13 +153,6 @@ class Command {
     ctx.tree = tree;
     return ctx;
   }
-  std::optional<region::RegionTree> replica_tree(const DeviceStore& s) {
-    const auto& cfg = s.info().config;
-    if (cfg.region_tree_csv.empty()) return std::nullopt;
-    auto t = region::RegionTree::parse_csv(cfg.region_tree_csv, cfg.region_tree_version);
-    if (!t) return std::nullopt;
-    return std::move(*t);
-  }
   std::string show_id(const std::string& id_number) const {
     return args_.flag("full-ids") || id_number.empty() ? id_number : idn::mask_id(id_number);
   }
@@ -251,7 +243,7 @@ class Command {
     std::string bytes = read_input(args_.words[2]);
     require_period();
     DeviceStore& store = replica();
-    auto tree = replica_tree(store);
+    auto tree = ops::region_tree_of(store);
     ops::ImportEnv env;
     env.resources = &resources();
     env.tree = tree ? &*tree : nullptr;
@@ -261,11 +253,7 @@ class Command {
     if (rep.error_count() > 0) return cli::print_import(io_, rep, false);
     auto pushed = take(folder().sync_replica());
     if (io_.as_json) {
-      // The import's report with what the push did.
-      std::ostringstream buf;
-      cli::Io quiet{messages(), lang_, true, buf, io_.err};
-      cli::print_import(quiet, rep, false);
-      json j = json::parse(buf.str());
+      json j = cli::import_report_json(rep, false, lang_);
       j["pushed"] = {{"changes", pushed.pushed}, {"applied", pushed.applied}, {"conflicts", pushed.conflicts},
                      {"quarantined", pushed.quarantined}};
       io_.print_json(j);
@@ -439,7 +427,7 @@ class Command {
     const std::string ref = args_.words[1], field_ref = args_.words[2];
     auto located = ops::locate(store, ref, china_date_of(now_));
     if (!located) throw CliError{1, tr("not_found_record", {ref})};
-    auto tree = replica_tree(store);
+    auto tree = ops::region_tree_of(store);
     ops::Editor ed(store, ops::EditContext{kAdminCollector, now_});
     Entity* e = ed.find(*located);
     if (!e) throw CliError{1, tr("not_found_record", {ref})};
@@ -541,7 +529,7 @@ class Command {
     auto req = cli::list_request(io_, args_);
     require_period();
     DeviceStore& store = replica();
-    auto tree = replica_tree(store);
+    auto tree = ops::region_tree_of(store);
     auto t = take(ops::make_list(store, resources(), tree ? &*tree : nullptr, req.options));
     return cli::emit_list(io_, t, req);
   }

@@ -63,6 +63,12 @@ struct ServerCli {
   }
   void init() const { ok({"init", "--county", "522632", "--name", "榕江县人社局"}); }
   void period() const { ok({"period", "set", "2026", "--as-of", "2026-11-30"}); }
+  // init, period set and the sample register imported.
+  void with_register() const {
+    init();
+    period();
+    ok({"register", "import", roster()});
+  }
   std::string roster() const { return (source_dir() / "data/samples/roster-522632.gb18030.csv").string(); }
   std::string file(const std::string& name, const std::string& content) const {
     write_file(dir / name, content);
@@ -242,9 +248,7 @@ TEST_CASE("sync-server register import with a bad row writes nothing", "[server_
 
 TEST_CASE("sync-server device list retire and revoke", "[server_cli]") {
   ServerCli s;
-  s.init();
-  s.period();
-  s.ok({"register", "import", s.roster()});
+  s.with_register();
   Device a(s, s.dir / "a"), b(s, s.dir / "b"), c(s, s.dir / "c");
   REQUIRE(a.sync(s));
   a.set_phone(a.person(kFirstId), "13900000001");
@@ -286,9 +290,7 @@ TEST_CASE("sync-server device list retire and revoke", "[server_cli]") {
 
 TEST_CASE("sync-server conflicts and resolve a conflict between two devices", "[server_cli]") {
   ServerCli s;
-  s.init();
-  s.period();
-  s.ok({"register", "import", s.roster()});
+  s.with_register();
   CHECK(s.ok({"conflicts"}).out.find("没有冲突") != std::string::npos);
   Device a(s, s.dir / "a"), b(s, s.dir / "b");
   REQUIRE(a.sync(s));
@@ -341,9 +343,7 @@ TEST_CASE("sync-server conflicts and resolve a conflict between two devices", "[
 
 TEST_CASE("sync-server quarantine list release and reject", "[server_cli]") {
   ServerCli s;
-  s.init();
-  s.period();
-  s.ok({"register", "import", s.roster()});
+  s.with_register();
   CHECK(s.ok({"quarantine"}).out.find("隔离区为空") != std::string::npos);
   Device a(s, s.dir / "a");
   REQUIRE(a.sync(s));

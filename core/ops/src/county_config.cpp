@@ -25,6 +25,14 @@ std::optional<RegionTreeConfig> parse_region_tree_config(std::string_view value)
   return RegionTreeConfig{std::string(value.substr(0, nl)), std::string(value.substr(nl + 1))};
 }
 
+std::optional<region::RegionTree> region_tree_of(const DeviceStore& store) {
+  const auto& cfg = store.info().config;
+  if (cfg.region_tree_csv.empty()) return std::nullopt;
+  auto t = region::RegionTree::parse_csv(cfg.region_tree_csv, cfg.region_tree_version);
+  if (!t) return std::nullopt;
+  return std::move(*t);
+}
+
 Status apply_admin_config(DeviceStore& store) {
   StoreConfig cfg = store.info().config;
   bool changed = false;

@@ -26,6 +26,8 @@ struct Io {
   void write_file(const std::string& path, const std::string& bytes) const;
 };
 
+// An import's report as --json prints it.
+nlohmann::json import_report_json(const ops::ImportReport& rep, bool dry_run, Lang lang);
 // Prints an import's report. Returns the exit code: 0 when written (or a clean dry run), 1 when rows
 // were refused (with --json; otherwise throws the one-line refusal after listing the errors).
 int print_import(const Io& io, const ops::ImportReport& rep, bool dry_run);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "tz/model/period.hpp"
+#include "tz/model/region_tree.hpp"
 #include "tz/store/device_store.hpp"
 
 namespace tz::ops {
@@ -25,6 +26,9 @@ struct RegionTreeConfig {
 };
 std::string region_tree_config_value(const RegionTreeConfig& t);
 std::optional<RegionTreeConfig> parse_region_tree_config(std::string_view value);
+
+// The region tree a store's configuration holds, if any (and if it parses).
+std::optional<region::RegionTree> region_tree_of(const DeviceStore& store);
 
 // Copies the received period and region tree (DeviceStore::sync_config) into the store's
 // configuration when they differ from it. For the server's admin replica; the collector's device

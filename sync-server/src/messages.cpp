@@ -1,5 +1,5 @@
 // The message catalogue of sync-server.
-#include "messages.hpp"
+#include "tz/server_cli/messages.hpp"
 
 namespace tz::server_cli {
 

@@ -11,7 +11,7 @@
 #include <ostream>
 
 #include "admin_folder.hpp"
-#include "messages.hpp"
+#include "tz/server_cli/messages.hpp"
 #include "tz/cli/args.hpp"
 #include "tz/cli/boundary.hpp"
 #include "tz/cli/output.hpp"

@@ -15,6 +15,7 @@
 #include "process.hpp"
 #include "store_fixture.hpp"
 #include "tz/ops/county_config.hpp"
+#include "tz/server_cli/messages.hpp"
 #include "tz/ops/device_sync.hpp"
 #include "tz/ops/editor.hpp"
 #include "tz/ops/records.hpp"
@@ -426,4 +427,13 @@ TEST_CASE("sync-server waits while another process holds the server store", "[se
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(s.store()->config("period")->second == "2026:2026-11-30");
+}
+
+TEST_CASE("every sync-server text has Chinese and English", "[server_cli]") {
+  const auto& m = tz::server_cli::messages();
+  for (auto key : m.keys()) {
+    INFO(key);
+    CHECK(m.has_both_languages(key));
+  }
+  CHECK(m.tr(Lang::en, "period_needed").find("period set") != std::string::npos);
 }

@@ -68,7 +68,14 @@ std::string command_of(const Args& a, const ProgramSpec& spec, const Messages& m
   std::string cmd = a.words[0];
   if (a.words.size() > 1 && spec.commands.count(cmd + " " + a.words[1])) cmd += " " + a.words[1];
   auto allowed = spec.commands.find(cmd);
-  if (allowed == spec.commands.end()) throw CliError{2, m.tr(lang, "unknown_command", {cmd, m.program()})};
+  if (allowed == spec.commands.end()) {
+    // A group of two-word commands named by its first word alone (or with a wrong second word).
+    std::string subs;
+    for (auto& [name, _] : spec.commands)
+      if (name.rfind(a.words[0] + " ", 0) == 0) subs += (subs.empty() ? "" : ", ") + name.substr(a.words[0].size() + 1);
+    if (!subs.empty()) throw CliError{2, m.tr(lang, "missing_subcommand", {a.words[0], subs, m.program()})};
+    throw CliError{2, m.tr(lang, "unknown_command", {cmd, m.program()})};
+  }
   auto check = [&](const std::string& k) {
     if (!spec.global.count(k) && !allowed->second.count(k)) throw CliError{2, m.tr(lang, "unknown_option", {cmd, "--" + k})};
   };

@@ -6,6 +6,7 @@ namespace tz::cli {
 const Catalogue& common_texts() {
   static const Catalogue kTexts = {
       {"unknown_command", {"未知命令“{0}”。运行 {1} --help 查看用法", "unknown command \"{0}\"; run {1} --help"}},
+      {"missing_subcommand", {"{0} 后应为 {1} 之一。运行 {2} --help 查看用法", "{0} takes one of {1}; run {2} --help"}},
       {"missing_command", {"缺少命令。运行 {0} --help 查看用法", "no command given; run {0} --help"}},
       {"unknown_option", {"命令 {0} 不接受选项 {1}", "command {0} does not take the option {1}"}},
       {"option_needs_value", {"选项 {0} 需要一个值", "option {0} needs a value"}},

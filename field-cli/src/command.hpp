@@ -1,5 +1,5 @@
-// field-cli's command plumbing: options (before or after the command words), the store, the
-// passphrase and the collector, shared by the commands in cli.cpp and records_commands.cpp.
+// field-cli's command plumbing (over the shared tz/cli/args.hpp): the store, the passphrase and the
+// collector, shared by the commands in cli.cpp and records_commands.cpp.
 #pragma once
 
 #include <termios.h>
@@ -19,6 +19,9 @@
 #include <vector>
 
 #include "i18n.hpp"
+#include "tz/cli/args.hpp"
+#include "tz/cli/output.hpp"
+#include "tz/ops/county_config.hpp"
 #include "tz/ops/lists.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/resources.hpp"
@@ -29,103 +32,27 @@ namespace tz::cli {
 
 using nlohmann::json;
 
-// A user-facing failure with its exit code (1 user error, 2 usage).
-struct CliError {
-  int code;
-  std::string message;
-};
-
-struct OptionSpec {
-  std::string_view name;
-  bool takes_value;
-};
-
-inline const OptionSpec kOptions[] = {
-    {"store", true}, {"collector", true}, {"lang", true},    {"json", false},   {"full-ids", false},
-    {"help", false}, {"county", true},    {"period", true},  {"as-of", true},   {"dry-run", false},
-    {"format", true}, {"out", true},      {"region", true},  {"set", true},     {"for", true},
-    {"pick", true},   {"value", true},
-};
-
-inline const std::set<std::string_view> kGlobal = {"store", "collector", "lang", "json", "full-ids", "help"};
-
-inline const std::map<std::string_view, std::set<std::string_view>> kCommandOptions = {
-    {"init", {"county", "period", "as-of"}},
-    {"import", {"dry-run"}},
-    {"list", {"format", "out", "region"}},
-    {"add", {"set", "for"}},
-    {"edit", {"set"}},
-    {"show", {}},
-    {"find", {}},
-    {"validate", {}},
-    {"status", {}},
-    {"conflicts", {}},
-    {"resolve", {"pick", "value"}},
-    {"notices", {}},
-};
-
-struct Args {
-  std::map<std::string, std::string> values;
-  std::vector<std::string> sets;  // every --set field=value, in order
-  std::set<std::string> flags;
-  std::vector<std::string> words;
-  bool has(const std::string& k) const { return values.count(k) || flags.count(k); }
-  std::string get(const std::string& k, std::string fallback = {}) const {
-    auto it = values.find(k);
-    return it == values.end() ? fallback : it->second;
-  }
-};
-
-inline Lang scan_lang(const std::vector<std::string>& args) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--lang" && i + 1 < args.size()) return args[i + 1] == "en" ? Lang::en : Lang::zh;
-    if (args[i] == "--lang=en") return Lang::en;
-  }
-  if (const char* v = std::getenv("TAIZHANG_LANG"); v && std::string(v) == "en") return Lang::en;
-  return Lang::zh;
-}
-
-inline Args parse_args(const std::vector<std::string>& raw, Lang lang) {
-  Args a;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    const std::string& s = raw[i];
-    if (s.size() > 2 && s.rfind("--", 0) == 0) {
-      std::string name = s.substr(2), value;
-      bool inline_value = false;
-      if (auto eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-        inline_value = true;
-      }
-      const OptionSpec* spec = nullptr;
-      for (auto& o : kOptions)
-        if (o.name == name) spec = &o;
-      if (!spec) throw CliError{2, tr(lang, "unknown_option", {"field-cli", "--" + name})};
-      if (spec->takes_value) {
-        if (!inline_value) {
-          if (i + 1 >= raw.size()) throw CliError{2, tr(lang, "option_needs_value", {"--" + name})};
-          value = raw[++i];
-        }
-        if (name == "set")
-          a.sets.push_back(value);
-        else
-          a.values[name] = value;
-      } else {
-        a.flags.insert(name);
-      }
-    } else if (s == "-h") {
-      a.flags.insert("help");
-    } else {
-      a.words.push_back(s);
-    }
-  }
-  return a;
-}
-
-inline int64_t now_ms() {
-  // TAIZHANG_CLOCK_MS pins the device clock (training sessions and tests); never set in the field.
-  if (const char* v = std::getenv("TAIZHANG_CLOCK_MS"); v && *v) return std::stoll(v);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+// What field-cli accepts (options may come before or after the command words).
+inline const ProgramSpec& program_spec() {
+  static const ProgramSpec kSpec{
+      {{"store", true},  {"collector", true}, {"lang", true},   {"json", false}, {"full-ids", false},
+       {"help", false},  {"county", true},    {"period", true}, {"as-of", true}, {"dry-run", false},
+       {"format", true}, {"out", true},       {"region", true}, {"set", true, true}, {"for", true},
+       {"pick", true},   {"value", true}},
+      {"store", "collector", "lang", "json", "full-ids", "help"},
+      {{"init", {"county", "period", "as-of"}},
+       {"import", {"dry-run"}},
+       {"list", {"format", "out", "region"}},
+       {"add", {"set", "for"}},
+       {"edit", {"set"}},
+       {"show", {}},
+       {"find", {}},
+       {"validate", {}},
+       {"status", {}},
+       {"conflicts", {}},
+       {"resolve", {"pick", "value"}},
+       {"notices", {}}}};
+  return kSpec;
 }
 
 inline std::filesystem::path default_store_dir() {
@@ -145,17 +72,7 @@ class Command {
       out_ << tr(lang_, "usage") << "\n";
       return 0;
     }
-    if (args_.words.empty()) throw CliError{2, tr(lang_, "missing_command")};
-    const std::string cmd = args_.words[0];
-    auto allowed = kCommandOptions.find(cmd);
-    if (allowed == kCommandOptions.end()) throw CliError{2, tr(lang_, "unknown_command", {cmd})};
-    for (auto& [k, _] : args_.values)
-      if (!kGlobal.count(k) && !allowed->second.count(k)) throw CliError{2, tr(lang_, "unknown_option", {cmd, "--" + k})};
-    if (!args_.sets.empty() && !allowed->second.count("set")) throw CliError{2, tr(lang_, "unknown_option", {cmd, "--set"})};
-    for (auto& k : args_.flags)
-      if (!kGlobal.count(k) && !allowed->second.count(k)) throw CliError{2, tr(lang_, "unknown_option", {cmd, "--" + k})};
-    if (args_.values.count("lang") && args_.get("lang") != "zh" && args_.get("lang") != "en")
-      throw CliError{2, tr(lang_, "bad_option_value", {"--lang", args_.get("lang"), "zh | en"})};
+    const std::string cmd = command_of(args_, program_spec(), messages(), lang_);
     store_dir_ = args_.has("store") ? std::filesystem::path(args_.get("store")) : default_store_dir();
     if (cmd == "init") return cmd_init();
     if (cmd == "import") return cmd_import();
@@ -186,10 +103,7 @@ class Command {
 
   [[noreturn]] void fail(const Error& e) { throw CliError{e.exit_code(), e.message(lang_)}; }
 
-  void expect_words(size_t n, const char* what) {
-    if (args_.words.size() < n) throw CliError{2, tr(lang_, "missing_argument", {what})};
-    if (args_.words.size() > n) throw CliError{2, tr(lang_, "extra_argument", {args_.words[n]})};
-  }
+  void expect_words(size_t n, const std::string& what) { cli::expect_words(args_, n, what, messages(), lang_); }
 
   std::string read_secret(const std::string& prompt) {
     err_ << prompt << std::flush;
@@ -237,22 +151,11 @@ class Command {
     return c;
   }
 
-  std::optional<region::RegionTree> tree_of(const DeviceStore& store) {
-    const auto& cfg = store.info().config;
-    if (cfg.region_tree_csv.empty()) return std::nullopt;
-    auto t = region::RegionTree::parse_csv(cfg.region_tree_csv, cfg.region_tree_version);
-    if (!t) return std::nullopt;
-    return std::move(*t);
-  }
+  std::optional<region::RegionTree> tree_of(const DeviceStore& store) { return ops::region_tree_of(store); }
 
   void print_json(const json& j) { out_ << j.dump(2) << "\n"; }
 
-  void write_output(const std::string& path, const std::string& bytes) {
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f << bytes;
-    f.close();
-    if (!f) throw CliError{1, tr(lang_, "write_failed", {path})};
-  }
+  Io io() const { return Io{messages(), lang_, json_, out_, err_}; }
 
   // --- commands ---
 
@@ -282,13 +185,7 @@ class Command {
     std::string county = text::trim(args_.get("county"));
     const region::County* c = res.counties.find(county);
     if (!c) throw CliError{1, tr(lang_, "unknown_county", {county})};
-    std::vector<std::string> collectors;
-    std::string raw = args_.get("collector");
-    for (auto& sep : {"，", "、"})
-      for (size_t p; (p = raw.find(sep)) != std::string::npos;) raw.replace(p, std::string(sep).size(), ",");
-    for (auto& part : text::split(raw, ','))
-      if (auto t = text::trim(part); !t.empty() && std::find(collectors.begin(), collectors.end(), t) == collectors.end())
-        collectors.push_back(t);
+    std::vector<std::string> collectors = split_names(args_.get("collector"));
     if (collectors.empty()) throw CliError{2, tr(lang_, "missing_option", {"--collector"})};
     std::optional<Period> period;
     auto as_of = parse_date(args_.get("as-of"));
@@ -337,7 +234,7 @@ class Command {
   }
 
   int cmd_import() {
-    expect_words(2, tr(lang_, "arg_file").c_str());
+    expect_words(2, tr(lang_, "arg_file"));
     const std::string path = args_.words[1];
     auto bytes = ops::read_file(path);
     if (!bytes) throw CliError{1, tr(lang_, "read_failed", {path})};
@@ -353,101 +250,17 @@ class Command {
     opt.dry_run = args_.flags.count("dry-run") > 0;
     auto r = ops::import_roster(*store, *bytes, env, opt);
     if (!r) fail(r.error());
-    const auto& rep = *r;
-    bool refused = rep.error_count() > 0;
-    if (json_) {
-      json problems = json::array();
-      for (auto& p : rep.problems)
-        problems.push_back({{"line", p.line},
-                            {"column", p.column},
-                            {"rule", p.rule_id},
-                            {"severity", p.severity == Severity::error ? "error" : "warning"},
-                            {"message", p.message(lang_)}});
-      print_json({{"ok", !refused},
-                  {"written", rep.written},
-                  {"dry_run", opt.dry_run},
-                  {"encoding", rep.encoding},
-                  {"rows", rep.rows},
-                  {"households_created", rep.households_created},
-                  {"persons_created", rep.persons_created},
-                  {"jobs_created", rep.jobs_created},
-                  {"changes", rep.changes},
-                  {"extra_columns", rep.extra_columns},
-                  {"errors", rep.error_count()},
-                  {"warnings", rep.warning_count()},
-                  {"problems", problems}});
-      return refused ? 1 : 0;
-    }
-    // Errors on stderr, every one, one per line; warnings on stdout, the first kMaxWarningLines of
-    // them (a county register can raise thousands: the rest are in --json and `validate`).
-    constexpr size_t kMaxWarningLines = 50;
-    size_t warnings_shown = 0;
-    for (auto& p : rep.problems) {
-      const bool error = p.severity == Severity::error;
-      if (!error && warnings_shown++ >= kMaxWarningLines) continue;
-      std::string line = tr(lang_, "problem_line", {std::to_string(p.line), p.column, p.message(lang_), p.rule_id});
-      std::string sev = tr(lang_, error ? "severity_error" : "severity_warning");
-      (error ? err_ : out_) << sev << (lang_ == Lang::zh ? "：" : ": ") << line << "\n";
-    }
-    if (warnings_shown > kMaxWarningLines)
-      out_ << tr(lang_, "more_warnings", {std::to_string(warnings_shown - kMaxWarningLines)}) << "\n";
-    if (!rep.extra_columns.empty()) {
-      std::string cols;
-      for (auto& c : rep.extra_columns) cols += (cols.empty() ? "" : "、") + c;
-      out_ << tr(lang_, "import_extra_columns", {cols}) << "\n";
-    }
-    if (opt.dry_run) {
-      out_ << tr(lang_, "import_dry_run", {std::to_string(rep.rows), std::to_string(rep.error_count()),
-                                           std::to_string(rep.warning_count())})
-           << "\n";
-      return refused ? 1 : 0;
-    }
-    if (refused) throw CliError{1, tr(lang_, "import_rejected", {std::to_string(rep.error_count())})};
-    out_ << tr(lang_, "import_summary", {std::to_string(rep.rows), rep.encoding, std::to_string(rep.households_created),
-                                         std::to_string(rep.persons_created), std::to_string(rep.jobs_created),
-                                         std::to_string(rep.changes)})
-         << "\n";
-    if (rep.warning_count()) out_ << tr(lang_, "import_warnings", {std::to_string(rep.warning_count())}) << "\n";
-    return 0;
+    return print_import(io(), *r, opt.dry_run);
   }
 
   int cmd_list() {
-    expect_words(2, tr(lang_, "arg_kind").c_str());
-    std::string out_path = args_.get("out");
-    bool csv_name = out_path.size() > 4 && text::to_upper_ascii(out_path.substr(out_path.size() - 4)) == ".CSV";
-    std::string format = args_.get("format", csv_name ? "csv" : "table");
-    if (format != "table" && format != "csv") throw CliError{2, tr(lang_, "bad_format", {"table, csv"})};
+    expect_words(2, tr(lang_, "arg_kind"));
+    ListRequest req = list_request(io(), args_);
     auto store = open_store();
     auto tree = tree_of(*store);
-    ops::ListOptions o;
-    o.kind = args_.words[1];
-    o.region = args_.get("region");
-    o.full_ids = args_.flags.count("full-ids") > 0;
-    o.lang = lang_;
-    auto t = ops::make_list(*store, resources(), tree ? &*tree : nullptr, o);
+    auto t = ops::make_list(*store, resources(), tree ? &*tree : nullptr, req.options);
     if (!t) fail(t.error());
-    std::string bytes = format == "csv" ? ops::render_csv(*t) : ops::render_table(*t, lang_);
-    if (json_ && !args_.has("out")) {
-      json rows = json::array();
-      for (auto& r : t->rows) {
-        json row = json::object();
-        for (size_t i = 0; i < r.size() && i < t->headers.size(); ++i) row[t->headers[i]] = r[i];
-        rows.push_back(row);
-      }
-      print_json({{"ok", true}, {"kind", o.kind}, {"title", t->title}, {"count", t->rows.size()}, {"rows", rows}});
-      return 0;
-    }
-    if (args_.has("out")) {
-      write_output(args_.get("out"), bytes);
-      if (json_)
-        print_json({{"ok", true}, {"kind", o.kind}, {"out", args_.get("out")}, {"count", t->rows.size()}});
-      else
-        out_ << tr(lang_, "list_written", {args_.get("out"), t->title, std::to_string(t->rows.size())}) << "\n";
-    } else {
-      out_ << bytes;
-    }
-    if (o.full_ids) err_ << tr(lang_, "full_ids_note") << "\n";
-    return 0;
+    return emit_list(io(), *t, req);
   }
 
   Args args_;

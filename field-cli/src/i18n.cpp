@@ -1,19 +1,12 @@
-// The message catalogue of field-cli.
+// The message catalogue of field-cli, laid over the shared texts of tz/cli/messages.hpp.
 #include "i18n.hpp"
-
-#include <map>
 
 namespace tz::cli {
 
 namespace {
 
-struct Text {
-  std::string_view zh;
-  std::string_view en;
-};
-
-const std::map<std::string_view, Text>& catalogue() {
-  static const std::map<std::string_view, Text> kTexts = {
+const Catalogue& catalogue() {
+  static const Catalogue kTexts = {
       {"usage",
        {"用法：field-cli [--store 目录] [--collector 姓名] [--lang zh|en] [--json] 命令 …\n"
         "命令：\n"
@@ -61,46 +54,18 @@ const std::map<std::string_view, Text>& catalogue() {
                     "resolved: {1} of {0} is \"{2}\" (replacing {3} versions, collector {4})"}},
       {"no_notices", {"没有通知", "no notices"}},
       {"notices_count", {"共 {0} 条通知：", "{0} notices:"}},
-      {"unknown_command", {"未知命令“{0}”。运行 field-cli --help 查看用法", "unknown command \"{0}\"; run field-cli --help"}},
-      {"missing_command", {"缺少命令。运行 field-cli --help 查看用法", "no command given; run field-cli --help"}},
-      {"unknown_option", {"命令 {0} 不接受选项 {1}", "command {0} does not take the option {1}"}},
-      {"option_needs_value", {"选项 {0} 需要一个值", "option {0} needs a value"}},
-      {"missing_option", {"缺少选项 {0}", "the option {0} is required"}},
-      {"bad_option_value", {"选项 {0} 的值“{1}”无效：{2}", "option {0}: \"{1}\" is invalid: {2}"}},
-      {"extra_argument", {"多余的参数“{0}”", "unexpected argument \"{0}\""}},
-      {"missing_argument", {"缺少参数：{0}", "missing argument: {0}"}},
       {"passphrase_prompt", {"请输入数据库口令：", "Passphrase: "}},
       {"passphrase_again", {"请再次输入口令：", "Passphrase again: "}},
       {"passphrase_mismatch", {"两次输入的口令不一致", "the two passphrases differ"}},
       {"passphrase_missing", {"需要口令：请在终端输入，或设置环境变量 TAIZHANG_PASSPHRASE",
                               "a passphrase is needed: type it at a terminal or set TAIZHANG_PASSPHRASE"}},
       {"passphrase_short", {"口令太短：至少 8 个字符", "the passphrase is too short: at least 8 characters"}},
-      {"unknown_county", {"{0} 不是全国县级区划中的代码", "{0} is not a county code of the national list"}},
-      {"bad_period", {"统计年度应为 2000–2100 之间的年份，截至日期应在该年度之内",
-                      "the period must be a year 2000–2100 and the as-of date must lie in it"}},
       {"bad_collector", {"采集员“{0}”不是本机的采集员（本机：{1}）", "collector \"{0}\" is not one of this device's ({1})"}},
       {"init_done",
        {"已在 {0} 新建数据库：{1}（{2}），采集员 {3}，统计期 {4} 年，截至 {5}",
         "created the store in {0}: {1} ({2}), collectors {3}, period {4}, as of {5}"}},
-      {"init_tree", {"已载入本县区划：{0} 个村", "loaded the county's region tree: {0} villages"}},
       {"init_no_tree", {"注意：项目未附带该县的区划树，村代码将提示为“未知”，直到从县里同步到区划",
                         "note: no region tree ships for this county; village codes warn as unknown until one arrives"}},
-      {"import_summary",
-       {"导入 {0} 行（编码 {1}）：新增 {2} 户、{3} 人、{4} 条务工经历，记录 {5} 项字段变更",
-        "imported {0} rows ({1}): {2} new households, {3} new persons, {4} new jobs, {5} field changes"}},
-      {"import_dry_run", {"试导入：检查了 {0} 行，未写入任何数据（错误 {1} 处，提示 {2} 处）",
-                          "dry run: checked {0} rows, nothing written ({1} errors, {2} warnings)"}},
-      {"import_rejected", {"导入被拒绝：{0} 处错误，未写入任何数据。请改正后重新导入",
-                           "import refused: {0} errors, nothing was written. Fix them and import again"}},
-      {"import_extra_columns", {"以下列不属于台账，已忽略：{0}", "these columns are not part of the roster and were ignored: {0}"}},
-      {"problem_line", {"第 {0} 行，“{1}”列：{2}（{3}）", "line {0}, column \"{1}\": {2} ({3})"}},
-      {"severity_error", {"错误", "error"}},
-      {"severity_warning", {"提示", "warning"}},
-      {"import_warnings", {"有 {0} 处提示（已导入，记入待核实）", "{0} warnings (imported; listed as to verify)"}},
-      {"list_written", {"已写入 {0}：{1}（{2} 人）", "wrote {0}: {1} ({2} persons)"}},
-      {"bad_format", {"--format 应为 {0}", "--format must be one of {0}"}},
-      {"write_failed", {"无法写入文件 {0}", "cannot write the file {0}"}},
-      {"read_failed", {"无法读取文件 {0}", "cannot read the file {0}"}},
       {"form_interrupted", {"已取消，未保存任何内容。", "Cancelled; nothing was saved."}},
       {"form_input_ended", {"输入已结束，未保存任何内容。", "The input ended; nothing was saved."}},
       {"yes_no", {"是/否", "yes/no"}},
@@ -137,10 +102,8 @@ const std::map<std::string_view, Text>& catalogue() {
       {"more_warnings", {"……另有 {0} 处提示未列出（field-cli validate 或 --json 可看全部）",
                          "... {0} more warnings not shown (field-cli validate or --json lists them all)"}},
       {"editing_existing", {"  将修改此人原有的记录（所属户不变）；直接回车保留原值", "  changing this person's existing record (household unchanged); Enter keeps a value"}},
-      {"arg_kind", {"清单类型", "KIND"}},
       {"arg_record", {"记录（记录编号、身份证号或 村代码/户编号）", "RECORD (record id, ID number or village/household)"}},
       {"arg_text", {"查找内容", "TEXT"}},
-      {"arg_file", {"文件", "FILE"}},
       {"arg_add_kind", {"household、person、job 或 visit", "household, person, job or visit"}},
       {"history", {"修改记录（本机）：", "History (this device):"}},
       {"find_title", {"查找“{0}”", "Search \"{0}\""}},
@@ -165,28 +128,23 @@ const std::map<std::string_view, Text>& catalogue() {
       {"pending_line", {"待同步的变更：{0} 项", "changes waiting to sync: {0}"}},
       {"last_sync", {"上次同步：{0}", "last sync: {0}"}},
       {"never_synced", {"尚未同步过", "never synced"}},
-      {"full_ids_note", {"注意：清单含完整身份证号，请妥善保管", "note: the list holds full ID numbers; keep it safe"}},
   };
   return kTexts;
 }
 
 }  // namespace
 
+const Messages& messages() {
+  static const Messages kMessages("field-cli", catalogue());
+  return kMessages;
+}
+
 std::string tr(Lang lang, std::string_view key, const std::vector<std::string>& args) {
-  auto it = catalogue().find(key);
-  if (it == catalogue().end()) return std::string(key);
-  return format_message(lang == Lang::zh ? it->second.zh : it->second.en, args);
+  return messages().tr(lang, key, args);
 }
 
-std::vector<std::string_view> message_keys() {
-  std::vector<std::string_view> keys;
-  for (auto& [k, _] : catalogue()) keys.push_back(k);
-  return keys;
-}
+std::vector<std::string_view> message_keys() { return messages().keys(); }
 
-bool has_both_languages(std::string_view key) {
-  auto it = catalogue().find(key);
-  return it != catalogue().end() && !it->second.zh.empty() && !it->second.en.empty();
-}
+bool has_both_languages(std::string_view key) { return messages().has_both_languages(key); }
 
 }  // namespace tz::cli

@@ -91,7 +91,7 @@ int Command::save_and_report(DeviceStore& store, const std::vector<ops::Draft>& 
 }
 
 int Command::cmd_add() {
-  expect_words(2, tr(lang_, "arg_add_kind").c_str());
+  expect_words(2, tr(lang_, "arg_add_kind"));
   const std::string kind = args_.words[1];
   auto type = entity_type_from_name(kind);
   if (!type || *type == EntityType::subsidy) throw CliError{2, tr(lang_, "bad_add_kind", {kind})};
@@ -106,7 +106,7 @@ int Command::cmd_add() {
   const auto& js = schema.entity(EntityType::job);
   const auto& vs = schema.entity(EntityType::visit);
   const auto& keys = store->natural_keys();
-  const bool scripted = !args_.sets.empty();
+  const bool scripted = !args_.all("set").empty();
   const FieldId f_village = hs.require("village_code").id, f_hhno = hs.require("household_no").id;
   const FieldId f_name = ps.require("name").id, f_id = ps.require("id_number").id;
 
@@ -157,13 +157,13 @@ int Command::cmd_add() {
   try {
     if (*type == EntityType::household) {
       FieldValues given;
-      if (scripted) given = values_of(ops::parse_inputs(hs, args_.sets, ctx).take());
+      if (scripted) given = values_of(ops::parse_inputs(hs, args_.all("set"), ctx).take());
       drafts.push_back(household_draft(given));
       if (!scripted && !drafts.back().values.empty()) form.review(hs, drafts.back().values);
     } else if (*type == EntityType::person) {
       FieldValues person_given, household_given;
       if (scripted) {
-        auto [p_sets, h_sets] = split_sets(args_.sets, ps, hs);
+        auto [p_sets, h_sets] = split_sets(args_.all("set"), ps, hs);
         person_given = values_of(ops::parse_inputs(ps, p_sets, ctx).take());
         household_given = values_of(ops::parse_inputs(hs, h_sets, ctx).take());
       }
@@ -236,7 +236,7 @@ int Command::cmd_add() {
       if (!scripted) form.say("  → " + person_summary(*store, pid));
       if (auto pe = store->get(pid)) form.set_person_birth(birth_of_id(pe->value_or(f_id)));
       FieldValues job;
-      if (scripted) job = values_of(ops::parse_inputs(js, args_.sets, ctx).take());
+      if (scripted) job = values_of(ops::parse_inputs(js, args_.all("set"), ctx).take());
       job[js.require("person_id").id] = pid.hex();
       if (!scripted) {
         form.ask_fields(js, {}, job);
@@ -246,7 +246,7 @@ int Command::cmd_add() {
     } else if (*type == EntityType::visit) {
       EntityId sid = subject("ask_visit_subject");
       FieldValues visit;
-      if (scripted) visit = values_of(ops::parse_inputs(vs, args_.sets, ctx).take());
+      if (scripted) visit = values_of(ops::parse_inputs(vs, args_.all("set"), ctx).take());
       visit[vs.require("subject_id").id] = sid.hex();
       visit[vs.require("visitor").id] = who;
       if (!scripted) {
@@ -273,7 +273,7 @@ int Command::cmd_add() {
 }
 
 int Command::cmd_edit() {
-  expect_words(2, tr(lang_, "arg_record").c_str());
+  expect_words(2, tr(lang_, "arg_record"));
   auto store = open_store();
   const std::string who = collector(*store);
   auto tree = tree_of(*store);
@@ -285,8 +285,8 @@ int Command::cmd_edit() {
   const EntitySchema& es = store->schema().entity(row->entity.type);
   FieldValues stored = ops::shown_values(&row->entity);
   FieldValues answers;
-  if (!args_.sets.empty()) {
-    answers = values_of(ops::parse_inputs(es, args_.sets, ctx).take());
+  if (!args_.all("set").empty()) {
+    answers = values_of(ops::parse_inputs(es, args_.all("set"), ctx).take());
   } else {
     // No --set: the form, with the stored values as defaults.
     Form form(in_, out_, lang_, ctx);
@@ -318,7 +318,7 @@ int Command::cmd_edit() {
 }
 
 int Command::cmd_show() {
-  expect_words(2, tr(lang_, "arg_record").c_str());
+  expect_words(2, tr(lang_, "arg_record"));
   auto store = open_store();
   int64_t now = now_ms();
   auto id = ops::locate(*store, args_.words[1], china_date_of(now));

@@ -5,6 +5,7 @@
 
 #include "tz/model/derive.hpp"
 #include "tz/model/region_tree.hpp"
+#include "tz/ops/county_config.hpp"
 #include "tz/ops/editor.hpp"
 #include "tz/ops/population.hpp"
 #include "tz/util/text.hpp"
@@ -74,7 +75,7 @@ Result<size_t> recompute_flags(DeviceStore& store) {
 Result<ConfigApplied> apply_received_config_report(DeviceStore& store) {
   ConfigApplied out;
   StoreConfig cfg = store.info().config;
-  if (auto rec = store.sync_config("period")) {
+  if (auto rec = store.sync_config(kConfigPeriod)) {
     auto p = parse_period_config(rec->second);
     if (!p)
       return bad_record("period", "应为“年度:截至日期”，如 2026:2026-11-30",
@@ -84,16 +85,11 @@ Result<ConfigApplied> apply_received_config_report(DeviceStore& store) {
       out.period_changed = true;
     }
   }
-  if (auto rec = store.sync_config("region_tree")) {
-    std::string csv = rec->second, version = std::to_string(rec->first);
-    if (!csv.empty() && csv.front() == '{') {
-      auto j = nlohmann::json::parse(csv, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("csv") || !j["csv"].is_string())
-        return bad_record("region_tree", "应为区划 CSV", "expected the region tree as CSV");
-      if (j.contains("version") && j["version"].is_string()) version = j["version"].get<std::string>();
-      else if (j.contains("version") && j["version"].is_number_integer()) version = std::to_string(j["version"].get<int64_t>());
-      csv = j["csv"].get<std::string>();
-    }
+  if (auto rec = store.sync_config(kConfigRegionTree)) {
+    auto rtc = parse_region_tree_config(rec->second, rec->first);
+    if (!rtc) return bad_record("region_tree", "应为区划 CSV", "expected the region tree as CSV");
+    const std::string& csv = rtc->csv;
+    const std::string& version = rtc->version;
     if (version != cfg.region_tree_version) {
       auto tree = region::RegionTree::parse_csv(csv, version);
       if (!tree) return bad_record("region_tree", tree.error().message(Lang::zh), tree.error().message(Lang::en));

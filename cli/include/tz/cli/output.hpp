@@ -1,0 +1,46 @@
+// What both programs print the same way: an import's report (every error with its line and column,
+// warnings up to a bound, the counts) and a list (table, CSV, --out FILE, --json).
+#pragma once
+
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tz/cli/args.hpp"
+#include "tz/cli/messages.hpp"
+#include "tz/ops/lists.hpp"
+#include "tz/ops/roster_import.hpp"
+
+namespace tz::cli {
+
+// Where a command writes, in which language and form.
+struct Io {
+  const Messages& m;
+  Lang lang;
+  bool as_json;
+  std::ostream& out;
+  std::ostream& err;
+  std::string tr(std::string_view key, const std::vector<std::string>& args = {}) const { return m.tr(lang, key, args); }
+  void print_json(const nlohmann::json& j) const;
+  // Writes bytes to path (truncating); a user error naming the file when that fails.
+  void write_file(const std::string& path, const std::string& bytes) const;
+};
+
+// An import's report as --json prints it.
+nlohmann::json import_report_json(const ops::ImportReport& rep, bool dry_run, Lang lang);
+// Prints an import's report. Returns the exit code: 0 when written (or a clean dry run), 1 when rows
+// were refused (with --json; otherwise throws the one-line refusal after listing the errors).
+int print_import(const Io& io, const ops::ImportReport& rep, bool dry_run);
+
+// The list options shared by both programs: --format table|csv (csv by default for an --out name
+// ending .csv), --out FILE, --region CODE, --full-ids.
+struct ListRequest {
+  ops::ListOptions options;
+  std::string format;
+  std::string out;
+};
+ListRequest list_request(const Io& io, const Args& a);
+// Prints or writes the list; returns the exit code.
+int emit_list(const Io& io, const ops::Table& t, const ListRequest& r);
+
+}  // namespace tz::cli

@@ -1,0 +1,71 @@
+// The shared texts and the two-level lookup.
+#include "tz/cli/messages.hpp"
+
+namespace tz::cli {
+
+const Catalogue& common_texts() {
+  static const Catalogue kTexts = {
+      {"unknown_command", {"未知命令“{0}”。运行 {1} --help 查看用法", "unknown command \"{0}\"; run {1} --help"}},
+      {"missing_subcommand", {"{0} 后应为 {1} 之一。运行 {2} --help 查看用法", "{0} takes one of {1}; run {2} --help"}},
+      {"missing_command", {"缺少命令。运行 {0} --help 查看用法", "no command given; run {0} --help"}},
+      {"unknown_option", {"命令 {0} 不接受选项 {1}", "command {0} does not take the option {1}"}},
+      {"option_needs_value", {"选项 {0} 需要一个值", "option {0} needs a value"}},
+      {"missing_option", {"缺少选项 {0}", "the option {0} is required"}},
+      {"bad_option_value", {"选项 {0} 的值“{1}”无效：{2}", "option {0}: \"{1}\" is invalid: {2}"}},
+      {"extra_argument", {"多余的参数“{0}”", "unexpected argument \"{0}\""}},
+      {"missing_argument", {"缺少参数：{0}", "missing argument: {0}"}},
+      {"error_prefix", {"错误：", "error: "}},
+      {"import_summary",
+       {"导入 {0} 行（编码 {1}）：新增 {2} 户、{3} 人、{4} 条务工经历，记录 {5} 项字段变更",
+        "imported {0} rows ({1}): {2} new households, {3} new persons, {4} new jobs, {5} field changes"}},
+      {"import_dry_run", {"试导入：检查了 {0} 行，未写入任何数据（错误 {1} 处，提示 {2} 处）",
+                          "dry run: checked {0} rows, nothing written ({1} errors, {2} warnings)"}},
+      {"import_rejected", {"导入被拒绝：{0} 处错误，未写入任何数据。请改正后重新导入",
+                           "import refused: {0} errors, nothing was written. Fix them and import again"}},
+      {"import_extra_columns", {"以下列不属于台账，已忽略：{0}", "these columns are not part of the roster and were ignored: {0}"}},
+      {"problem_line", {"第 {0} 行，“{1}”列：{2}（{3}）", "line {0}, column \"{1}\": {2} ({3})"}},
+      {"severity_error", {"错误", "error"}},
+      {"severity_warning", {"提示", "warning"}},
+      {"import_warnings", {"有 {0} 处提示（已导入，记入待核实）", "{0} warnings (imported; listed as to verify)"}},
+      {"more_warnings", {"……另有 {0} 处提示未列出（--json 可看全部）", "... {0} more warnings not shown (--json lists them all)"}},
+      {"list_written", {"已写入 {0}：{1}（{2} 人）", "wrote {0}: {1} ({2} persons)"}},
+      {"bad_format", {"--format 应为 {0}", "--format must be one of {0}"}},
+      {"write_failed", {"无法写入文件 {0}", "cannot write the file {0}"}},
+      {"read_failed", {"无法读取文件 {0}", "cannot read the file {0}"}},
+      {"full_ids_note", {"注意：清单含完整身份证号，请妥善保管", "note: the list holds full ID numbers; keep it safe"}},
+      {"arg_kind", {"清单类型", "KIND"}},
+      {"unknown_county", {"{0} 不是全国县级区划中的代码", "{0} is not a county code of the national list"}},
+      {"bad_period", {"统计年度应为 2000–2100 之间的年份，截至日期应在该年度之内",
+                      "the period must be a year 2000–2100 and the as-of date must lie in it"}},
+      {"init_tree", {"已载入本县区划：{0} 个村", "loaded the county's region tree: {0} villages"}},
+      {"arg_file", {"文件", "FILE"}},
+  };
+  return kTexts;
+}
+
+const Text* Messages::find(std::string_view key) const {
+  if (auto it = own_.find(key); it != own_.end()) return &it->second;
+  if (auto it = common_texts().find(key); it != common_texts().end()) return &it->second;
+  return nullptr;
+}
+
+std::string Messages::tr(Lang lang, std::string_view key, const std::vector<std::string>& args) const {
+  const Text* t = find(key);
+  if (!t) return std::string(key);
+  return format_message(lang == Lang::zh ? t->zh : t->en, args);
+}
+
+std::vector<std::string_view> Messages::keys() const {
+  std::vector<std::string_view> keys;
+  for (auto& [k, _] : own_) keys.push_back(k);
+  for (auto& [k, _] : common_texts())
+    if (!own_.count(k)) keys.push_back(k);
+  return keys;
+}
+
+bool Messages::has_both_languages(std::string_view key) const {
+  const Text* t = find(key);
+  return t && !t->zh.empty() && !t->en.empty();
+}
+
+}  // namespace tz::cli

@@ -1,0 +1,106 @@
+// The message catalogue of sync-server.
+#include "tz/server_cli/messages.hpp"
+
+namespace tz::server_cli {
+
+namespace {
+
+const cli::Catalogue& catalogue() {
+  static const cli::Catalogue kTexts = {
+      {"usage",
+       {"用法：sync-server [--data 目录] [--lang zh|en] [--json] 命令 …\n"
+        "命令（县管理员，可在 serve 运行时使用）：\n"
+        "  init --county 县代码 --name 名称          新建服务器数据目录\n"
+        "  regions import 文件 [--version 版本]      导入本县区划树（新版本保留已撤销的代码）\n"
+        "  period set 年度 --as-of 截至日期          设置统计期\n"
+        "  register import 文件                      导入建档立卡名册\n"
+        "  device list | device retire 设备 [--at 序号] | device revoke 设备\n"
+        "  conflicts [--region 代码]                 列出有冲突的字段\n"
+        "  resolve 记录 字段 --pick 序号|--value 值  解决冲突\n"
+        "  quarantine | quarantine release 编号 | quarantine reject 编号 --reason 原因\n"
+        "  list 清单 [--format table|csv] [--out 文件] [--region 代码] [--full-ids]\n"
+        "数据目录默认为 $XDG_DATA_HOME/taizhang-server（或 ~/.local/share/taizhang-server），环境变量 TAIZHANG_SERVER_DATA 可改。",
+        "usage: sync-server [--data DIR] [--lang zh|en] [--json] COMMAND ...\n"
+        "commands (the county admin; they work while serve runs):\n"
+        "  init --county CODE --name NAME            create the server's data folder\n"
+        "  regions import FILE [--version V]         import the county's region tree (a newer one keeps retired codes)\n"
+        "  period set YEAR --as-of DATE              set the reporting period\n"
+        "  register import FILE                      import the 建档立卡 register\n"
+        "  device list | device retire ID [--at SEQ] | device revoke ID\n"
+        "  conflicts [--region CODE]                 fields in conflict\n"
+        "  resolve RECORD FIELD --pick N|--value V   resolve a conflict\n"
+        "  quarantine | quarantine release ID | quarantine reject ID --reason TEXT\n"
+        "  list KIND [--format table|csv] [--out FILE] [--region CODE] [--full-ids]\n"
+        "The data folder defaults to $XDG_DATA_HOME/taizhang-server (or ~/.local/share/taizhang-server); "
+        "TAIZHANG_SERVER_DATA changes it."}},
+      {"init_done", {"已在 {0} 新建服务器：{1} {2}（{3}）", "created the server in {0}: {1} {2} ({3})"}},
+      {"init_no_tree", {"项目未附带该县的区划树：请运行 sync-server regions import", "no region tree ships for this county: run sync-server regions import"}},
+      {"bad_tree", {"区划文件 {0} 无法读取：{1}", "the region file {0} cannot be read: {1}"}},
+      {"tree_other_county", {"区划文件属于 {0}，本服务器是 {1}", "the region file is for {0}; this server serves {1}"}},
+      {"regions_done",
+       {"区划树版本 {0}：{1} 个村（其中 {2} 个已撤销），已发送给各设备",
+        "region tree version {0}: {1} villages ({2} retired), sent to every device"}},
+      {"regions_same", {"区划树与当前版本相同，未改动", "the region tree is the same as the current one; nothing changed"}},
+      {"period_done", {"统计期：{0} 年，截至 {1}，已发送给各设备", "period {0}, as of {1}, sent to every device"}},
+      {"period_needed", {"尚未设置统计期：请先运行 sync-server period set 年度 --as-of 截至日期",
+                         "no reporting period yet: run sync-server period set YEAR --as-of DATE first"}},
+      {"register_pushed",
+       {"已提交到服务器：{0} 项变更（生效 {1}，冲突 {2}，隔离 {3}）",
+        "pushed to the server: {0} changes ({1} applied, {2} conflicts, {3} quarantined)"}},
+      {"no_device", {"没有设备“{0}”", "no device \"{0}\""}},
+      {"ambiguous_device", {"“{0}”对应多台设备，请写出更多位", "\"{0}\" matches several devices; give more digits"}},
+      {"admin_device", {"设备 {0} 是县管理员副本，不能{1}", "device {0} is the county admin replica and cannot be {1}"}},
+      {"verb_retired", {"退役", "retired"}},
+      {"verb_revoked", {"吊销", "revoked"}},
+      {"bad_seq", {"--at 应为不小于 {0} 的变更序号（该设备已确认到第 {0} 号）",
+                   "--at must be a change number of at least {0} (the device is acknowledged up to {0})"}},
+      {"device_retired", {"设备 {0} 已退役：第 {1} 号之后的变更将被隔离", "device {0} is retired: its changes after {1} will be quarantined"}},
+      {"device_revoked", {"设备 {0} 已吊销：其请求将被拒绝", "device {0} is revoked: its requests will be refused"}},
+      {"devices_title", {"设备（{0} 台）", "Devices ({0})"}},
+      {"col_device", {"设备", "Device"}},
+      {"col_scope", {"范围", "Scope"}},
+      {"col_acked", {"已确认序号", "Acked seq"}},
+      {"col_status", {"状态", "Status"}},
+      {"col_last_push", {"最近提交", "Last push"}},
+      {"status_active", {"在用", "active"}},
+      {"status_retired", {"已退役", "retired"}},
+      {"status_revoked", {"已吊销", "revoked"}},
+      {"admin_mark", {"（县管理员副本）", " (county admin replica)"}},
+      {"never", {"从未", "never"}},
+      {"no_conflicts", {"没有冲突", "no conflicts"}},
+      {"conflicts_title", {"冲突（{0} 项）", "Conflicts ({0})"}},
+      {"conflict_head", {"{0} {1}（{2}）记录 {3}：{4}", "{0} {1} ({2}) record {3}: {4}"}},
+      {"conflict_value", {"  {0}. {1} —— {2}，设备 {3}，{4}", "  {0}. {1} — {2}, device {3}, {4}"}},
+      {"household_label", {"户 {0}/{1}", "household {0}/{1}"}},
+      {"not_found_record", {"没有记录“{0}”", "no record \"{0}\""}},
+      {"unknown_field", {"{0} 没有字段“{1}”", "{0} has no field \"{1}\""}},
+      {"not_in_conflict", {"{0} 的“{1}”没有冲突", "\"{1}\" of {0} is not in conflict"}},
+      {"pick_or_value", {"请用 --pick 序号 或 --value 值 之一", "give one of --pick N or --value V"}},
+      {"bad_pick", {"--pick 应为 1 到 {0} 之间的序号", "--pick must be a number from 1 to {0}"}},
+      {"bad_value", {"值无效：{0}", "invalid value: {0}"}},
+      {"resolved", {"已解决：{0} 的“{1}”= {2}，已提交到服务器", "resolved: \"{1}\" of {0} = {2}, pushed to the server"}},
+      {"quarantine_empty", {"隔离区为空", "the quarantine is empty"}},
+      {"quarantine_title", {"隔离中的变更（{0} 项）", "Changes held in quarantine ({0})"}},
+      {"quarantine_line", {"{0}  {1} {2}.{3} = {4}（{5}）：{6}", "{0}  {1} {2}.{3} = {4} ({5}): {6}"}},
+      {"bad_change_id", {"变更编号应为 设备:序号（如 quarantine 所列），收到“{0}”",
+                         "a change id is DEVICE:SEQ (as quarantine lists it), not \"{0}\""}},
+      {"released", {"已放行变更 {0}", "released the change {0}"}},
+      {"rejected", {"已驳回变更 {0}：{1}", "rejected the change {0}: {1}"}},
+      {"arg_words", {"{0}", "{0}"}},
+      {"arg_county_file", {"区划文件", "FILE"}},
+      {"arg_year", {"年度", "YEAR"}},
+      {"arg_device", {"设备", "ID"}},
+      {"arg_record_field", {"记录 字段", "RECORD FIELD"}},
+      {"arg_change", {"变更编号", "ID"}},
+  };
+  return kTexts;
+}
+
+}  // namespace
+
+const cli::Messages& messages() {
+  static const cli::Messages kMessages("sync-server", catalogue());
+  return kMessages;
+}
+
+}  // namespace tz::server_cli

@@ -1,0 +1,555 @@
+// sync-server's admin commands (SPEC §11). Each command opens the data folder (taking the admin
+// lock), brings the county admin replica up to date when it reads or writes county data, does its
+// work through the same paths a device or the server uses, and prints text or --json.
+// `serve` and `token create` join the dispatch table when the HTTP and enrolment layers land.
+#include "tz/server_cli/server_cli.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "admin_folder.hpp"
+#include "tz/server_cli/messages.hpp"
+#include "tz/cli/args.hpp"
+#include "tz/cli/boundary.hpp"
+#include "tz/cli/output.hpp"
+#include "tz/model/id_number.hpp"
+#include "tz/ops/admin_conflicts.hpp"
+#include "tz/ops/county_config.hpp"
+#include "tz/ops/editor.hpp"
+#include "tz/ops/records.hpp"
+#include "tz/ops/roster_import.hpp"
+#include "tz/util/text.hpp"
+
+namespace tz::server_cli {
+
+namespace fs = std::filesystem;
+using cli::CliError;
+using nlohmann::json;
+
+namespace {
+
+const cli::ProgramSpec& program_spec() {
+  static const cli::ProgramSpec kSpec{
+      {{"data", true},   {"lang", true},   {"json", false}, {"full-ids", false}, {"help", false},
+       {"county", true}, {"name", true},   {"as-of", true}, {"version", true},   {"format", true},
+       {"out", true},    {"region", true}, {"at", true},    {"pick", true},      {"value", true},
+       {"reason", true}},
+      {"data", "lang", "json", "full-ids", "help"},
+      {{"init", {"county", "name"}},
+       {"regions import", {"version"}},
+       {"period set", {"as-of"}},
+       {"register import", {}},
+       {"device list", {}},
+       {"device retire", {"at"}},
+       {"device revoke", {}},
+       {"conflicts", {"region"}},
+       {"resolve", {"pick", "value"}},
+       {"quarantine", {}},
+       {"quarantine release", {}},
+       {"quarantine reject", {"reason"}},
+       {"list", {"format", "out", "region"}}}};
+  return kSpec;
+}
+
+// The data folder: --data, else TAIZHANG_SERVER_DATA, else the per-user data folder (decision 61).
+fs::path default_data_dir() {
+  if (const char* v = std::getenv("TAIZHANG_SERVER_DATA"); v && *v) return v;
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return fs::path(x) / "taizhang-server";
+  if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".local/share/taizhang-server";
+  return "taizhang-server";
+}
+
+// A bilingual() text in one language.
+std::string in_lang(const std::string& s, Lang lang) {
+  auto sep = s.find('\x1f');
+  if (sep == std::string::npos) return s;
+  return lang == Lang::zh ? s.substr(0, sep) : s.substr(sep + 1);
+}
+
+std::string lower_ascii(std::string s) {
+  for (auto& ch : s)
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  return s;
+}
+
+std::string time_or(int64_t ms, const std::string& none) { return ms > 0 ? format_china_time(ms) : none; }
+
+class Command {
+ public:
+  Command(cli::Args args, Lang lang, std::ostream& out, std::ostream& err)
+      : args_(std::move(args)), lang_(lang), io_{messages(), lang_, args_.flag("json"), out, err} {}
+
+  int dispatch() {
+    if (args_.flag("help") || (args_.words.size() == 1 && args_.words[0] == "help")) {
+      io_.out << tr("usage") << "\n";
+      return 0;
+    }
+    const std::string cmd = cli::command_of(args_, program_spec(), messages(), lang_);
+    dir_ = args_.has("data") ? fs::path(args_.get("data")) : default_data_dir();
+    now_ = cli::now_ms();
+    using Handler = int (Command::*)();
+    static const std::map<std::string, Handler, std::less<>> kHandlers = {
+        {"init", &Command::cmd_init},
+        {"regions import", &Command::cmd_regions_import},
+        {"period set", &Command::cmd_period_set},
+        {"register import", &Command::cmd_register_import},
+        {"device list", &Command::cmd_device_list},
+        {"device retire", &Command::cmd_device_retire},
+        {"device revoke", &Command::cmd_device_revoke},
+        {"conflicts", &Command::cmd_conflicts},
+        {"resolve", &Command::cmd_resolve},
+        {"quarantine", &Command::cmd_quarantine},
+        {"quarantine release", &Command::cmd_quarantine_decide},
+        {"quarantine reject", &Command::cmd_quarantine_decide},
+        {"list", &Command::cmd_list},
+        // "serve" and "token create" come with the HTTP and enrolment layers.
+    };
+    return (this->*kHandlers.at(cmd))();
+  }
+
+ private:
+  std::string tr(std::string_view key, const std::vector<std::string>& a = {}) const { return io_.tr(key, a); }
+  [[noreturn]] void fail(const Error& e) const { throw CliError{e.exit_code(), e.message(lang_)}; }
+  template <typename T>
+  T take(Result<T> r) const {
+    if (!r) fail(r.error());
+    return std::move(*r);
+  }
+  void check(const Status& s) const {
+    if (!s) fail(s.error());
+  }
+  void expect_words(size_t n, const std::string& what) const { cli::expect_words(args_, n, what, messages(), lang_); }
+  void need_option(const char* name) const {
+    if (!args_.has(name)) throw CliError{2, tr("missing_option", {std::string("--") + name})};
+  }
+
+  const ops::Resources& resources() {
+    if (!res_) res_ = take(ops::load_resources(ops::default_data_dir(TZ_SOURCE_DATA_DIR)));
+    return *res_;
+  }
+  AdminFolder& folder() {
+    if (!folder_) folder_ = take(AdminFolder::open(dir_, resources(), [this] { return now_; }));
+    return *folder_;
+  }
+  DeviceStore& replica() { return *take(folder().replica()); }
+  void require_period() {
+    if (!folder().period()) throw CliError{1, tr("period_needed")};
+  }
+  std::string read_input(const std::string& path) {
+    auto bytes = ops::read_file(path);
+    if (!bytes) throw CliError{1, tr("read_failed", {path})};
+    return *bytes;
+  }
+  ValidationContext validation(const region::RegionTree* tree) {
+    ValidationContext ctx;
+    ctx.today = china_date_of(now_);
+    auto p = folder().period();
+    ctx.period_year = p ? p->year : ctx.today.year;
+    ctx.settings = &resources().schema.settings();
+    ctx.counties = &resources().counties;
+    ctx.tree = tree;
+    return ctx;
+  }
+  std::string show_id(const std::string& id_number) const {
+    return args_.flag("full-ids") || id_number.empty() ? id_number : idn::mask_id(id_number);
+  }
+
+  // --- init ---
+
+  int cmd_init() {
+    expect_words(1, "");
+    need_option("county");
+    need_option("name");
+    std::string county = text::trim(args_.get("county")), name = text::trim(args_.get("name"));
+    const region::County* c = resources().counties.find(county);
+    if (!c) throw CliError{1, tr("unknown_county", {county})};
+    if (name.empty()) throw CliError{2, tr("missing_option", {"--name"})};
+    folder_ = take(AdminFolder::create(dir_, resources(), [this] { return now_; }, county, name));
+    auto tree = folder_->region_tree();
+    size_t villages = tree ? tree->villages().size() : 0;
+    const auto admin = folder_->admin_device();
+    if (io_.as_json) {
+      io_.print_json({{"ok", true},
+                      {"data", dir_.string()},
+                      {"county", county},
+                      {"name", name},
+                      {"county_full_name", c->province_name + c->city_name + c->name},
+                      {"admin_device", admin ? admin->hex() : ""},
+                      {"region_tree_villages", villages}});
+    } else {
+      io_.out << tr("init_done", {dir_.string(), county, name, c->province_name + c->city_name + c->name}) << "\n";
+      io_.out << (villages ? tr("init_tree", {std::to_string(villages)}) : tr("init_no_tree")) << "\n";
+    }
+    return 0;
+  }
+
+  // --- regions import FILE ---
+
+  int cmd_regions_import() {
+    expect_words(3, tr("arg_county_file"));
+    const std::string path = args_.words[2];
+    std::string bytes = read_input(path);
+    std::string version = args_.get("version", fs::path(path).filename().string());
+    auto parsed = region::RegionTree::parse_csv(bytes, version);
+    if (!parsed) throw CliError{1, tr("bad_tree", {path, parsed.error().message(lang_)})};
+    auto& f = folder();
+    if (parsed->county_code() != f.identity().county)
+      throw CliError{1, tr("tree_other_county", {parsed->county_code(), f.identity().county})};
+    auto old = f.region_tree();
+    region::RegionTree merged = old ? old->merged_with(*parsed) : std::move(*parsed);
+    std::string value = ops::region_tree_config_value({merged.version(), merged.to_csv()});
+    auto before = f.store().config(ops::kConfigRegionTree);
+    const bool same = before && before->second == value;
+    check(f.set_config(ops::kConfigRegionTree, value));
+    take(f.sync_replica());
+    size_t live = merged.villages().size(), all = merged.villages(true).size();
+    if (io_.as_json) {
+      io_.print_json({{"ok", true}, {"version", merged.version()}, {"villages", live}, {"retired_villages", all - live},
+                      {"changed", !same}});
+    } else {
+      io_.out << (same ? tr("regions_same") : tr("regions_done", {merged.version(), std::to_string(all), std::to_string(all - live)}))
+              << "\n";
+    }
+    return 0;
+  }
+
+  // --- period set YEAR --as-of DATE ---
+
+  int cmd_period_set() {
+    expect_words(3, tr("arg_year"));
+    need_option("as-of");
+    std::optional<Period> period;
+    auto as_of = parse_date(args_.get("as-of"));
+    const std::string year = args_.words[2];
+    if (as_of && text::all_digits(year) && year.size() == 4) period = make_period(std::stoi(year), *as_of);
+    if (!period) throw CliError{1, tr("bad_period")};
+    auto& f = folder();
+    check(f.set_config(ops::kConfigPeriod, ops::period_config_value(*period)));
+    take(f.sync_replica());
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"period", period->year}, {"as_of", format_date(period->as_of)}});
+    else
+      io_.out << tr("period_done", {std::to_string(period->year), format_date(period->as_of)}) << "\n";
+    return 0;
+  }
+
+  // --- register import FILE ---
+
+  int cmd_register_import() {
+    expect_words(3, tr("arg_file"));
+    std::string bytes = read_input(args_.words[2]);
+    require_period();
+    DeviceStore& store = replica();
+    auto tree = ops::region_tree_of(store);
+    ops::ImportEnv env;
+    env.resources = &resources();
+    env.tree = tree ? &*tree : nullptr;
+    env.today = china_date_of(now_);
+    env.edit = ops::EditContext{kAdminCollector, now_};
+    auto rep = take(ops::import_roster(store, bytes, env));
+    if (rep.error_count() > 0) return cli::print_import(io_, rep, false);
+    auto pushed = take(folder().sync_replica());
+    if (io_.as_json) {
+      json j = cli::import_report_json(rep, false, lang_);
+      j["pushed"] = {{"changes", pushed.pushed}, {"applied", pushed.applied}, {"conflicts", pushed.conflicts},
+                     {"quarantined", pushed.quarantined}};
+      io_.print_json(j);
+      return 0;
+    }
+    int code = cli::print_import(io_, rep, false);
+    io_.out << tr("register_pushed", {std::to_string(pushed.pushed), std::to_string(pushed.applied),
+                                      std::to_string(pushed.conflicts), std::to_string(pushed.quarantined)})
+            << "\n";
+    return code;
+  }
+
+  // --- device list | retire | revoke ---
+
+  sync::DeviceRecord find_device(const std::string& ref) {
+    std::string want = lower_ascii(text::trim(ref));
+    std::vector<sync::DeviceRecord> hits;
+    for (auto& d : folder().store().devices())
+      if (!want.empty() && d.id.hex().rfind(want, 0) == 0) hits.push_back(d);
+    if (hits.empty()) throw CliError{1, tr("no_device", {ref})};
+    if (hits.size() > 1) throw CliError{1, tr("ambiguous_device", {ref})};
+    return hits.front();
+  }
+  std::string status_of(const sync::DeviceRecord& d) const {
+    return d.revoked ? "revoked" : d.retired ? "retired" : "active";
+  }
+  std::string scope_text(const sync::Scope& s) const {
+    std::string out;
+    for (auto& c : s) out += (out.empty() ? "" : ",") + c;
+    return out;
+  }
+
+  int cmd_device_list() {
+    expect_words(2, "");
+    auto& f = folder();
+    auto admin = f.admin_device();
+    auto devices = f.store().devices();
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& d : devices)
+        arr.push_back({{"id", d.id.hex()},
+                       {"scope", d.scope},
+                       {"acked_seq", d.acked_seq},
+                       {"status", status_of(d)},
+                       {"retired_after", d.retired ? json(d.retired_after) : json(nullptr)},
+                       {"last_push_ms", d.last_push_ms},
+                       {"last_push", d.last_push_ms > 0 ? json(format_china_time(d.last_push_ms)) : json(nullptr)},
+                       {"county_admin", admin && *admin == d.id}});
+      io_.print_json({{"ok", true}, {"count", devices.size()}, {"devices", arr}});
+      return 0;
+    }
+    ops::Table t;
+    t.title = tr("devices_title", {std::to_string(devices.size())});
+    t.rows_are_persons = false;
+    t.headers = {tr("col_device"), tr("col_scope"), tr("col_acked"), tr("col_status"), tr("col_last_push")};
+    for (auto& d : devices)
+      t.rows.push_back({d.id.hex() + (admin && *admin == d.id ? tr("admin_mark") : ""), scope_text(d.scope),
+                        std::to_string(d.acked_seq), tr("status_" + status_of(d)), time_or(d.last_push_ms, tr("never"))});
+    io_.out << ops::render_table(t, lang_);
+    return 0;
+  }
+
+  int cmd_device_retire() {
+    expect_words(3, tr("arg_device"));
+    auto& f = folder();
+    auto d = find_device(args_.words[2]);
+    if (f.admin_device() == d.id) throw CliError{1, tr("admin_device", {d.id.hex(), tr("verb_retired")})};
+    if (args_.has("at")) {
+      // Retired at a chosen sequence: changes up to it are accepted, later ones quarantined. Done on the
+      // device record directly until SyncServer::retire_device takes the sequence (helper S).
+      std::string at = args_.get("at");
+      if (!text::all_digits(at) || at.empty() || at.size() > 18 || std::stoull(at) < d.acked_seq)
+        throw CliError{1, tr("bad_seq", {std::to_string(d.acked_seq)})};
+      auto& s = f.store();
+      try {
+        s.begin();
+        auto cur = s.device(d.id);
+        cur->retired = true;
+        cur->retired_after = std::stoull(at);
+        s.put_device(*cur);
+        s.commit(nullptr, nullptr);
+      } catch (...) {
+        s.rollback();
+        throw;
+      }
+    } else {
+      check(f.server().retire_device(d.id));
+    }
+    auto now = *f.store().device(d.id);
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"id", d.id.hex()}, {"status", status_of(now)}, {"retired_after", now.retired_after}});
+    else
+      io_.out << tr("device_retired", {d.id.hex(), std::to_string(now.retired_after)}) << "\n";
+    return 0;
+  }
+
+  int cmd_device_revoke() {
+    expect_words(3, tr("arg_device"));
+    auto& f = folder();
+    auto d = find_device(args_.words[2]);
+    if (f.admin_device() == d.id) throw CliError{1, tr("admin_device", {d.id.hex(), tr("verb_revoked")})};
+    check(f.server().revoke_device(d.id));
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"id", d.id.hex()}, {"status", "revoked"}});
+    else
+      io_.out << tr("device_revoked", {d.id.hex()}) << "\n";
+    return 0;
+  }
+
+  // --- conflicts / resolve ---
+
+  std::string who(const ops::AdminConflict& c) const {
+    if (!c.person_name.empty()) return c.person_name + (c.id_number.empty() ? "" : " " + show_id(c.id_number));
+    return tr("household_label", {c.village, c.household_no});
+  }
+
+  int cmd_conflicts() {
+    expect_words(1, "");
+    auto list = ops::list_conflicts_for_admin(replica(), lang_, args_.get("region"));
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& c : list) {
+        json values = json::array();
+        for (size_t i = 0; i < c.values.size(); ++i) {
+          auto& v = c.values[i];
+          values.push_back({{"pick", i + 1},
+                            {"value", v.value},
+                            {"shown", v.shown},
+                            {"collector", v.collector},
+                            {"device", v.version.device.hex()},
+                            {"version", v.version.str()},
+                            {"device_time", time_or(v.device_ms, "")},
+                            {"server_time", time_or(v.server_ms, "")}});
+        }
+        arr.push_back({{"entity", c.entity.hex()},
+                       {"type", std::string(entity_type_name(c.type))},
+                       {"person_name", c.person_name},
+                       {"id_number", show_id(c.id_number)},
+                       {"village", c.village},
+                       {"household_no", c.household_no},
+                       {"field", c.field_name},
+                       {"label", c.field_label},
+                       {"values", values}});
+      }
+      io_.print_json({{"ok", true}, {"count", list.size()}, {"conflicts", arr}});
+      return 0;
+    }
+    if (list.empty()) {
+      io_.out << tr("no_conflicts") << "\n";
+      return 0;
+    }
+    io_.out << tr("conflicts_title", {std::to_string(list.size())}) << "\n";
+    for (auto& c : list) {
+      io_.out << tr("conflict_head", {c.village, who(c), std::string(entity_type_name(c.type)), c.entity.hex(), c.field_label})
+              << "\n";
+      for (size_t i = 0; i < c.values.size(); ++i) {
+        auto& v = c.values[i];
+        io_.out << tr("conflict_value", {std::to_string(i + 1), v.shown, v.collector, v.version.device.hex().substr(0, 8),
+                                         time_or(v.device_ms, "")})
+                << "\n";
+      }
+    }
+    return 0;
+  }
+
+  int cmd_resolve() {
+    if (args_.words.size() < 3) throw CliError{2, tr("missing_argument", {tr("arg_record_field")})};
+    expect_words(3, tr("arg_record_field"));
+    if (args_.has("pick") == args_.has("value")) throw CliError{2, tr("pick_or_value")};
+    DeviceStore& store = replica();
+    const std::string ref = args_.words[1], field_ref = args_.words[2];
+    auto located = ops::locate(store, ref, china_date_of(now_));
+    if (!located) throw CliError{1, tr("not_found_record", {ref})};
+    auto tree = ops::region_tree_of(store);
+    ops::Editor ed(store, ops::EditContext{kAdminCollector, now_});
+    Entity* e = ed.find(*located);
+    if (!e) throw CliError{1, tr("not_found_record", {ref})};
+    const EntitySchema& es = resources().schema.entity(e->type);
+    const FieldDef* def = es.find_field(field_ref);
+    if (!def) throw CliError{1, tr("unknown_field", {ref, field_ref})};
+    auto fv = e->fields.find(def->id);
+    if (fv == e->fields.end() || !fv->second.conflict()) throw CliError{1, tr("not_in_conflict", {ref, def->label(lang_)})};
+    // The values in the order conflicts lists them.
+    auto listed = ops::list_conflicts_for_admin(store, lang_);
+    std::vector<ops::AdminConflictValue> values;
+    for (auto& c : listed)
+      if (c.entity == e->id && c.field == def->id) values = c.values;
+    std::string value;
+    if (args_.has("pick")) {
+      std::string n = args_.get("pick");
+      if (!text::all_digits(n) || n.empty() || n.size() > 6 || std::stoul(n) < 1 || std::stoul(n) > values.size())
+        throw CliError{1, tr("bad_pick", {std::to_string(values.size())})};
+      value = values[std::stoul(n) - 1].value;
+    } else {
+      auto ctx = validation(tree ? &*tree : nullptr);
+      auto in = ops::parse_inputs(es, {def->name + "=" + args_.get("value")}, ctx);
+      if (!in) throw CliError{1, tr("bad_value", {in.error().message(lang_)})};
+      value = in->front().value.value;
+    }
+    ed.resolve(*e, def->id, value);
+    check(ed.commit());
+    take(folder().sync_replica());
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"entity", located->hex()}, {"field", def->name}, {"value", value}});
+    else
+      io_.out << tr("resolved", {ref, def->label(lang_), value}) << "\n";
+    return 0;
+  }
+
+  // --- quarantine ---
+
+  int cmd_quarantine() {
+    expect_words(1, "");
+    auto held = folder().server().quarantine();
+    const Schema& schema = resources().schema;
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& q : held) {
+        const FieldDef* def = schema.entity(q.change.type).field(q.change.field);
+        arr.push_back({{"id", q.change.version.str()},
+                       {"device", q.change.version.device.hex()},
+                       {"seq", q.change.version.seq.value},
+                       {"type", std::string(entity_type_name(q.change.type))},
+                       {"entity", q.change.entity.hex()},
+                       {"field", def ? def->name : std::to_string(q.change.field)},
+                       {"value", q.change.value},
+                       {"collector", q.change.collector},
+                       {"received", time_or(q.server_ms, "")},
+                       {"reason", in_lang(q.reason, lang_)}});
+      }
+      io_.print_json({{"ok", true}, {"count", held.size()}, {"changes", arr}});
+      return 0;
+    }
+    if (held.empty()) {
+      io_.out << tr("quarantine_empty") << "\n";
+      return 0;
+    }
+    io_.out << tr("quarantine_title", {std::to_string(held.size())}) << "\n";
+    for (auto& q : held) {
+      const FieldDef* def = schema.entity(q.change.type).field(q.change.field);
+      io_.out << tr("quarantine_line", {q.change.version.str(), std::string(entity_type_name(q.change.type)),
+                                        q.change.entity.hex(), def ? def->label(lang_) : std::to_string(q.change.field),
+                                        q.change.value, q.change.collector, in_lang(q.reason, lang_)})
+              << "\n";
+    }
+    return 0;
+  }
+
+  int cmd_quarantine_decide() {
+    expect_words(3, tr("arg_change"));
+    const bool reject = args_.words[1] == "reject";
+    if (reject) need_option("reason");
+    const std::string ref = lower_ascii(text::trim(args_.words[2]));
+    auto colon = ref.find(':');
+    if (colon == std::string::npos || !text::all_digits(ref.substr(colon + 1)) || colon + 1 == ref.size() ||
+        ref.size() - colon > 19)
+      throw CliError{1, tr("bad_change_id", {args_.words[2]})};
+    auto dev = find_device(ref.substr(0, colon));
+    VersionId id{dev.id, Seq{std::stoull(ref.substr(colon + 1))}};
+    auto& server = folder().server();
+    check(reject ? server.reject(id, args_.get("reason")) : server.release(id));
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"id", id.str()}, {"decision", reject ? "rejected" : "released"}});
+    else
+      io_.out << (reject ? tr("rejected", {id.str(), args_.get("reason")}) : tr("released", {id.str()})) << "\n";
+    return 0;
+  }
+
+  // --- list KIND ---
+
+  int cmd_list() {
+    expect_words(2, tr("arg_kind"));
+    auto req = cli::list_request(io_, args_);
+    require_period();
+    DeviceStore& store = replica();
+    auto tree = ops::region_tree_of(store);
+    auto t = take(ops::make_list(store, resources(), tree ? &*tree : nullptr, req.options));
+    return cli::emit_list(io_, t, req);
+  }
+
+  cli::Args args_;
+  Lang lang_;
+  cli::Io io_;
+  fs::path dir_;
+  int64_t now_ = 0;
+  std::shared_ptr<ops::Resources> res_;
+  std::unique_ptr<AdminFolder> folder_;
+};
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return cli::run_guarded(args, messages(), out, err, [&](Lang lang) {
+    Command c(cli::parse_args(args, program_spec(), messages(), lang), lang, out, err);
+    return c.dispatch();
+  });
+}
+
+}  // namespace tz::server_cli

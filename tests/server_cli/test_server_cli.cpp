@@ -1,0 +1,443 @@
+// sync-server's admin commands, run as the real binary over a data folder in a temp directory; the
+// devices that sync with it run in this process (register, push, pull over the loopback transport)
+// on the same server store, as `serve` will on the same folder.
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli_session.hpp"
+#include "process.hpp"
+#include "store_fixture.hpp"
+#include "tz/ops/county_config.hpp"
+#include "tz/server_cli/messages.hpp"
+#include "tz/ops/device_sync.hpp"
+#include "tz/ops/editor.hpp"
+#include "tz/ops/records.hpp"
+#include "tz/sync/server.hpp"
+#include "tz/sync/transport.hpp"
+
+using namespace tz;
+using namespace tz::test;
+using nlohmann::json;
+
+namespace {
+
+const char* kFirstId = "522632196806187893";  // the first person of data/samples' roster
+
+struct ServerCli {
+  TempDir dir;
+  std::string data = (dir / "data").string();
+  std::map<std::string, std::string> env{{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs)},
+                                         {"TAIZHANG_DATA_DIR", source_dir().string()},
+                                         {"TAIZHANG_SCHEMA_DIR", ""},
+                                         {"TAIZHANG_SERVER_DATA", ""},
+                                         {"TAIZHANG_LANG", ""},
+                                         {"TAIZHANG_CRASH_AT", ""}};
+
+  ProcessResult run(const std::vector<std::string>& args) const { return run_process(SYNC_SERVER_PATH, args, env); }
+  // Runs with --data and expects success.
+  ProcessResult ok(std::vector<std::string> args) const {
+    args.push_back("--data");
+    args.push_back(data);
+    auto r = run(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+  }
+  json ok_json(std::vector<std::string> args) const {
+    args.push_back("--json");
+    return json::parse(ok(std::move(args)).out);
+  }
+  ProcessResult fails(std::vector<std::string> args, int code = 1) const {
+    args.push_back("--data");
+    args.push_back(data);
+    auto r = run(args);
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == code);
+    return r;
+  }
+  void init() const { ok({"init", "--county", "522632", "--name", "榕江县人社局"}); }
+  void period() const { ok({"period", "set", "2026", "--as-of", "2026-11-30"}); }
+  // init, period set and the sample register imported.
+  void with_register() const {
+    init();
+    period();
+    ok({"register", "import", roster()});
+  }
+  std::string roster() const { return (source_dir() / "data/samples/roster-522632.gb18030.csv").string(); }
+  std::string file(const std::string& name, const std::string& content) const {
+    write_file(dir / name, content);
+    return (dir / name).string();
+  }
+
+  std::unique_ptr<sync::ServerStore> store() const { return sync::open_sqlite_server_store(data).take(); }
+  std::string county_secret() const { return *store()->meta_value("county_secret"); }
+};
+
+// A collector's device in this process, syncing with the server store of the folder.
+struct Device {
+  std::unique_ptr<DeviceStore> store;
+  DeviceId id() const { return store->info().device; }
+
+  Device(const ServerCli& s, const std::filesystem::path& dir, bool register_it = true) {
+    store = make_store(dir, s.county_secret());
+    if (register_it) {
+      auto st = s.store();
+      with_server(*st, [&](sync::SyncServer& server) { REQUIRE(server.register_device(id(), {"522632"})); });
+    }
+  }
+  template <typename Fn>
+  static void with_server(sync::ServerStore& st, Fn&& fn) {
+    static const auto tree = region::RegionTree::parse_csv(*resources().county_tree_csv("522632"), "shipped").take();
+    ValidationContext ctx;
+    ctx.today = china_date_of(kNowMs);
+    ctx.period_year = 2026;
+    ctx.settings = &resources().schema.settings();
+    ctx.counties = &resources().counties;
+    ctx.tree = &tree;
+    sync::SyncServer server(st, resources().schema, ctx, [] { return kNowMs; });
+    fn(server);
+  }
+  Result<ops::SyncReport> sync(const ServerCli& s) {
+    auto st = s.store();
+    Result<ops::SyncReport> out = Error(ErrorCode::internal);
+    with_server(*st, [&](sync::SyncServer& server) {
+      sync::LoopbackTransport t(server);
+      ops::DeviceSync ds(*store, t, [] { return kNowMs; });
+      out = ds.sync();
+    });
+    return out;
+  }
+  EntityId person(const std::string& id18) const { return *ops::person_by_id_number(*store, id18); }
+  void set_phone(const EntityId& person, const std::string& phone, const std::string& collector = "王芳") {
+    ops::Editor ed(*store, ops::EditContext{collector, kNowMs});
+    Entity* e = ed.find(person);
+    REQUIRE(e);
+    ed.set(*e, resources().schema.entity(EntityType::person).require("phone").id, phone);
+    REQUIRE(ed.commit());
+  }
+  std::string phone_of(const EntityId& person) const {
+    auto e = store->get(person);
+    return e->value_or(resources().schema.entity(EntityType::person).require("phone").id);
+  }
+};
+
+size_t entity_count(const sync::ServerStore& s) {
+  size_t n = 0;
+  s.scan_entities([&](const sync::EntityRecord&) { ++n; });
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("sync-server init then regions import keeps retired codes", "[server_cli]") {
+  ServerCli s;
+  s.init();
+  auto again = s.fails({"init", "--county", "522632", "--name", "x"});
+  CHECK(again.err.find("已初始化") != std::string::npos);
+  s.fails({"init", "--county", "999999", "--name", "x"}, 1);
+  // The admin replica's key is private to the server's user.
+  auto perms = std::filesystem::status(s.dir / "data/admin/key").permissions();
+  CHECK(perms == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+
+  // A newer tree: one village gone without a word, one retired in favour of a new village.
+  std::string shipped = *resources().county_tree_csv("522632");
+  auto old_tree = region::RegionTree::parse_csv(shipped, "shipped").take();
+  auto villages = old_tree.villages();
+  REQUIRE(villages.size() > 3);
+  const std::string gone = villages[0]->code, merged_away = villages[1]->code;
+  const std::string newcomer = merged_away.substr(0, 9) + "999";
+  std::string csv = "code,name,successor\n";
+  for (auto* r : {old_tree.find("522632")}) csv += r->code + "," + r->name + ",\n";
+  for (auto* t : old_tree.children("522632")) csv += t->code + "," + t->name + ",\n";
+  for (auto* v : villages) {
+    if (v->code == gone) continue;
+    csv += v->code + "," + v->name + "," + (v->code == merged_away ? newcomer : "") + "\n";
+  }
+  csv += newcomer + ",新合村,\n";
+  auto j = s.ok_json({"regions", "import", s.file("tree-2027.csv", csv), "--version", "2027"});
+  CHECK(j["version"] == "2027");
+  CHECK(j["retired_villages"] == 2);
+
+  auto value = s.store()->config("region_tree");
+  REQUIRE(value);
+  auto cfg = ops::parse_region_tree_config(value->second);
+  REQUIRE(cfg);
+  CHECK(cfg->version == "2027");
+  auto tree = region::RegionTree::parse_csv(cfg->csv, cfg->version).take();
+  REQUIRE(tree.find(gone));
+  CHECK(tree.find(gone)->retired);
+  REQUIRE(tree.find(merged_away));
+  CHECK(tree.find(merged_away)->retired);
+  CHECK(tree.find(merged_away)->successor == newcomer);
+  REQUIRE(tree.find(newcomer));
+  CHECK_FALSE(tree.find(newcomer)->retired);
+
+  // Importing the same file again changes nothing; a tree of another county is refused.
+  CHECK(s.ok_json({"regions", "import", s.file("tree-2027.csv", csv), "--version", "2027"})["changed"] == false);
+  auto other = s.fails({"regions", "import", s.file("other.csv", *resources().county_tree_csv("513431"))});
+  CHECK(other.err.find("513431") != std::string::npos);
+}
+
+TEST_CASE("sync-server register import and list need the period", "[server_cli]") {
+  ServerCli s;
+  s.init();
+  auto r = s.fails({"register", "import", s.roster()});
+  CHECK(r.err.find("period set") != std::string::npos);
+  CHECK(r.err.find('\n') == r.err.size() - 1);  // one line
+  s.fails({"list", "employed"});
+  s.fails({"period", "set", "2026", "--as-of", "2025-06-30"});
+  s.fails({"period", "set", "2026"}, 2);
+  s.period();
+  CHECK(s.store()->config("period")->second == "2026:2026-11-30");
+}
+
+TEST_CASE("sync-server register import lists the same employed persons as a device", "[server_cli]") {
+  ServerCli s;
+  s.init();
+  s.period();
+  auto j = s.ok_json({"register", "import", s.roster()});
+  CHECK(j["ok"] == true);
+  CHECK(j["persons_created"] == 120);
+  CHECK(j["pushed"]["applied"] == j["changes"]);
+  CHECK(entity_count(*s.store()) > 120);
+  auto server_list = s.ok({"list", "employed", "--format", "csv"}).out;
+
+  // The same roster imported by a collector's device gives the same list, byte for byte.
+  CliSession device;
+  device.init();
+  REQUIRE(device.run({"import", s.roster(), "--store", device.store}).exit_code == 0);
+  auto device_list = device.run({"list", "employed", "--format", "csv", "--store", device.store});
+  REQUIRE(device_list.exit_code == 0);
+  CHECK(server_list == device_list.out);
+
+  // A device that pulls the county gets the register.
+  Device d(s, s.dir / "dev");
+  REQUIRE(d.sync(s));
+  CHECK(d.store->entity_count(EntityType::person) == 120);
+
+  // Importing the register again changes nothing.
+  auto again = s.ok_json({"register", "import", s.roster()});
+  CHECK(again["changes"] == 0);
+}
+
+TEST_CASE("sync-server register import with a bad row writes nothing", "[server_cli]") {
+  ServerCli s;
+  s.init();
+  s.period();
+  const std::string bad = (source_dir() / "data/samples/roster-bad.csv").string();
+  auto r = s.fails({"register", "import", bad});
+  CHECK(r.err.find("第 ") != std::string::npos);
+  CHECK(r.err.find("列") != std::string::npos);
+  auto j = json::parse(s.fails({"register", "import", bad, "--json"}).out);
+  CHECK(j["ok"] == false);
+  CHECK(j["written"] == false);
+  REQUIRE(!j["problems"].empty());
+  CHECK(j["problems"][0].contains("line"));
+  CHECK(j["problems"][0].contains("column"));
+  CHECK(entity_count(*s.store()) == 0);
+  auto devices = s.ok_json({"device", "list"})["devices"];
+  REQUIRE(devices.size() == 1);
+  CHECK(devices[0]["acked_seq"] == 0);
+}
+
+TEST_CASE("sync-server device list retire and revoke", "[server_cli]") {
+  ServerCli s;
+  s.with_register();
+  Device a(s, s.dir / "a"), b(s, s.dir / "b"), c(s, s.dir / "c");
+  REQUIRE(a.sync(s));
+  a.set_phone(a.person(kFirstId), "13900000001");
+  REQUIRE(a.sync(s));
+
+  auto list = s.ok_json({"device", "list"})["devices"];
+  REQUIRE(list.size() == 4);
+  json row_a;
+  for (auto& d : list)
+    if (d["id"] == a.id().hex()) row_a = d;
+  CHECK(row_a["status"] == "active");
+  CHECK(row_a["acked_seq"] == 1);
+  CHECK(row_a["scope"] == json::array({"522632"}));
+  CHECK(row_a["last_push"] == "2026-11-01 12:00");
+  auto text = s.ok({"device", "list"}).out;
+  CHECK(text.find(a.id().hex()) != std::string::npos);
+  CHECK(text.find("县管理员副本") != std::string::npos);
+
+  // Retire by a unique prefix; --at below the acknowledged sequence is refused.
+  s.fails({"device", "retire", a.id().hex(), "--at", "0"});
+  auto r = s.ok_json({"device", "retire", a.id().hex().substr(0, 12), "--at", "3"});
+  CHECK(r["status"] == "retired");
+  CHECK(r["retired_after"] == 3);
+  s.ok({"device", "retire", b.id().hex()});
+  s.ok({"device", "revoke", c.id().hex()});
+  std::map<std::string, std::string> status;
+  const json after = s.ok_json({"device", "list"});
+  for (auto& d : after["devices"]) status[d["id"].get<std::string>()] = d["status"].get<std::string>();
+  CHECK(status[a.id().hex()] == "retired");
+  CHECK(status[b.id().hex()] == "retired");
+  CHECK(status[c.id().hex()] == "revoked");
+  CHECK_FALSE(c.sync(s));  // a revoked device is refused
+
+  s.fails({"device", "retire", "ffffffff"});
+  auto admin = s.store()->meta_value("admin_device");
+  s.fails({"device", "revoke", *admin});
+  s.fails({"device", "retire"}, 2);
+}
+
+TEST_CASE("sync-server conflicts and resolve a conflict between two devices", "[server_cli]") {
+  ServerCli s;
+  s.with_register();
+  CHECK(s.ok({"conflicts"}).out.find("没有冲突") != std::string::npos);
+  Device a(s, s.dir / "a"), b(s, s.dir / "b");
+  REQUIRE(a.sync(s));
+  REQUIRE(b.sync(s));
+  const EntityId p = a.person(kFirstId);
+  a.set_phone(p, "13900000001", "王芳");
+  b.set_phone(p, "13900000002", "李强");
+  REQUIRE(a.sync(s));
+  REQUIRE(b.sync(s));
+
+  auto j = s.ok_json({"conflicts"});
+  REQUIRE(j["count"] == 1);
+  auto c = j["conflicts"][0];
+  CHECK(c["entity"] == p.hex());
+  CHECK(c["field"] == "phone");
+  CHECK(c["label"] == "联系电话");
+  CHECK(c["id_number"] != kFirstId);  // masked without --full-ids
+  REQUIRE(c["values"].size() == 2);
+  std::set<std::string> collectors;
+  for (auto& v : c["values"]) collectors.insert(v["collector"]);
+  CHECK(collectors == std::set<std::string>{"王芳", "李强"});
+  CHECK(s.ok_json({"conflicts", "--full-ids"})["conflicts"][0]["id_number"] == kFirstId);
+  auto text = s.ok({"conflicts"}).out;
+  CHECK(text.find("联系电话") != std::string::npos);
+  CHECK(text.find("李强") != std::string::npos);
+
+  s.fails({"resolve", kFirstId, "联系电话"}, 2);
+  s.fails({"resolve", kFirstId, "联系电话", "--pick", "3"});
+  s.fails({"resolve", kFirstId, "姓名", "--pick", "1"});
+  const std::string picked = c["values"][1]["value"];
+  s.ok({"resolve", kFirstId, "联系电话", "--pick", "2"});
+  CHECK(s.ok_json({"conflicts"})["count"] == 0);
+
+  // Both devices converge on the county's choice.
+  REQUIRE(a.sync(s));
+  REQUIRE(b.sync(s));
+  CHECK(a.phone_of(p) == picked);
+  CHECK(b.phone_of(p) == picked);
+  CHECK_FALSE(a.store->get(p)->fields.find(resources().schema.entity(EntityType::person).require("phone").id)->second.conflict());
+
+  // --value takes a new value (canonicalised by the schema).
+  a.set_phone(p, "13900000003", "王芳");
+  b.set_phone(p, "13900000004", "李强");
+  REQUIRE(a.sync(s));
+  REQUIRE(b.sync(s));
+  s.ok({"resolve", p.hex(), "phone", "--value", "13900000005"});
+  REQUIRE(a.sync(s));
+  CHECK(a.phone_of(p) == "13900000005");
+}
+
+TEST_CASE("sync-server quarantine list release and reject", "[server_cli]") {
+  ServerCli s;
+  s.with_register();
+  CHECK(s.ok({"quarantine"}).out.find("隔离区为空") != std::string::npos);
+  Device a(s, s.dir / "a");
+  REQUIRE(a.sync(s));
+  const EntityId p = a.person(kFirstId);
+  a.set_phone(p, "13900000001");
+  REQUIRE(a.sync(s));
+  s.ok({"device", "retire", a.id().hex()});
+  // Changes after the retirement are held.
+  a.set_phone(p, "13900000002");
+  a.set_phone(p, "13900000003");
+  REQUIRE(a.sync(s));
+
+  auto j = s.ok_json({"quarantine"});
+  REQUIRE(j["count"] == 2);
+  const std::string first = j["changes"][0]["id"], second = j["changes"][1]["id"];
+  CHECK(j["changes"][0]["value"] == "13900000002");
+  CHECK(!j["changes"][0]["reason"].get<std::string>().empty());
+  CHECK(s.ok({"quarantine", "--lang", "en"}).out.find("quarantine") != std::string::npos);
+
+  s.fails({"quarantine", "release", "nonsense"});
+  s.fails({"quarantine", "reject", second}, 2);  // --reason is required
+  s.ok({"quarantine", "reject", second, "--reason", "重复录入"});
+  s.ok({"quarantine", "release", first});
+  CHECK(s.ok_json({"quarantine"})["count"] == 0);
+  auto server = s.store();
+  CHECK(server->change(a.store->changes_after(0).back().version)->status == sync::StoredChange::Status::rejected);
+}
+
+TEST_CASE("sync-server takes options after the command words and speaks English", "[server_cli]") {
+  ServerCli s;
+  auto none = s.run({"device", "list", "--data", s.data, "--lang", "en"});
+  CHECK(none.exit_code == 1);
+  CHECK(none.err.find("sync-server init") != std::string::npos);
+  CHECK(s.run({"--data", s.data, "init", "--county", "522632", "--name", "Rongjiang", "--lang", "en"}).exit_code == 0);
+  auto en = s.run({"period", "set", "--lang", "en", "2026", "--as-of", "2026-11-30", "--data", s.data});
+  CHECK(en.exit_code == 0);
+  CHECK(en.out.find("period 2026, as of 2026-11-30") != std::string::npos);
+  auto list = s.run({"list", "--data", s.data, "employed", "--lang", "en"});
+  CHECK(list.exit_code == 0);
+  CHECK(list.out.find("Employed persons") != std::string::npos);
+  auto j = json::parse(s.run({"--json", "list", "employed", "--data", s.data}).out);
+  CHECK(j["count"] == 0);
+
+  auto usage = s.run({"frobnicate", "--data", s.data, "--lang", "en"});
+  CHECK(usage.exit_code == 2);
+  CHECK(usage.err.find("frobnicate") != std::string::npos);
+  CHECK(s.run({"list", "employed", "--bogus", "--data", s.data}).exit_code == 2);
+  CHECK(s.run({"device", "list", "--pick", "1", "--data", s.data}).exit_code == 2);
+  CHECK(s.run({}).exit_code == 2);
+  auto group = s.run({"device", "--lang", "en"});
+  CHECK(group.exit_code == 2);
+  CHECK(group.err.find("list, retire, revoke") != std::string::npos);
+  CHECK(s.run({"device", "lst"}).exit_code == 2);
+  auto err_json = json::parse(s.run({"list", "employed", "--data", (s.dir / "nowhere").string(), "--json"}).out);
+  CHECK(err_json["ok"] == false);
+  CHECK(s.run({"--help"}).exit_code == 0);
+}
+
+TEST_CASE("sync-server waits while another process holds the server store", "[server_cli]") {
+  ServerCli s;
+  s.init();
+  Conversation holder(STORE_HOLDER_PATH, {s.data});
+  REQUIRE(holder.next_prompt());  // the write transaction is open
+  std::atomic<bool> done{false};
+  ProcessResult r;
+  std::thread t([&] {
+    r = s.run({"period", "set", "2026", "--as-of", "2026-11-30", "--data", s.data});
+    done = true;
+  });
+  // The command holds the admin lock once it has started; then let the other writer finish.
+  int fd = ::open((s.dir / "data/admin/lock").c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  while (!done) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) break;  // held by the command
+    ::flock(fd, LOCK_UN);
+    std::this_thread::yield();
+  }
+  ::close(fd);
+  CHECK_FALSE(done);  // it cannot finish while the other process holds the write transaction
+  holder.answer("");
+  auto h = holder.finish();
+  t.join();
+  CHECK(h.exit_code == 0);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(s.store()->config("period")->second == "2026:2026-11-30");
+}
+
+TEST_CASE("every sync-server text has Chinese and English", "[server_cli]") {
+  const auto& m = tz::server_cli::messages();
+  for (auto key : m.keys()) {
+    INFO(key);
+    CHECK(m.has_both_languages(key));
+  }
+  CHECK(m.tr(Lang::en, "period_needed").find("period set") != std::string::npos);
+}

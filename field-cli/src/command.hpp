@@ -38,7 +38,7 @@ inline const ProgramSpec& program_spec() {
       {{"store", true},  {"collector", true}, {"lang", true},   {"json", false}, {"full-ids", false},
        {"help", false},  {"county", true},    {"period", true}, {"as-of", true}, {"dry-run", false},
        {"format", true}, {"out", true},       {"region", true}, {"set", true, true}, {"for", true},
-       {"pick", true},   {"value", true}},
+       {"pick", true},   {"value", true},     {"plain-http", false}, {"timeout", true}},
       {"store", "collector", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "period", "as-of"}},
        {"import", {"dry-run"}},
@@ -51,7 +51,9 @@ inline const ProgramSpec& program_spec() {
        {"status", {}},
        {"conflicts", {}},
        {"resolve", {"pick", "value"}},
-       {"notices", {}}}};
+       {"notices", {}},
+       {"enroll", {"plain-http"}},
+       {"sync", {"timeout"}}}};
   return kSpec;
 }
 
@@ -86,6 +88,8 @@ class Command {
     if (cmd == "conflicts") return cmd_conflicts();
     if (cmd == "resolve") return cmd_resolve();
     if (cmd == "notices") return cmd_notices();
+    if (cmd == "enroll") return cmd_enroll();
+    if (cmd == "sync") return cmd_sync();
     throw CliError{2, tr(lang_, "unknown_command", {cmd})};
   }
 
@@ -169,6 +173,9 @@ class Command {
   int cmd_conflicts();
   int cmd_resolve();
   int cmd_notices();
+  // The county server (sync_commands.cpp).
+  int cmd_enroll();
+  int cmd_sync();
   std::string describe_entity(const DeviceStore& store, EntityType type, const EntityId& id, int depth = 0);
   std::string shown_field_value(const FieldDef* f, const std::string& v);
   // Helpers of the record commands (records_commands.cpp).

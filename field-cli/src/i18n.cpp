@@ -24,6 +24,8 @@ const Catalogue& catalogue() {
         "  conflicts                                    列出有冲突（多个取值并存）的项目及每个版本\n"
         "  resolve 记录 字段 --pick 编号|--value 值      解决冲突：选定 conflicts 列出的一个版本，或给出新值\n"
         "  notices                                      县里的通知：隔离待审、放行、退回、时钟不准\n"
+        "  enroll 服务器地址 令牌                        用县里发的一次性令牌登记本机（核对服务器密钥，领取县级密钥和范围）\n"
+        "  sync [--timeout 秒]                          与县服务器同步：先上传再下载；连不上时重试，超时后退出，下次从中断处继续\n"
         "口令来自提示输入或环境变量 TAIZHANG_PASSPHRASE。",
         "usage: field-cli [--store DIR] [--collector NAME] [--lang zh|en] [--json] COMMAND ...\n"
         "commands:\n"
@@ -40,8 +42,30 @@ const Catalogue& catalogue() {
         "  conflicts                                    fields with more than one value, with every version\n"
         "  resolve RECORD FIELD --pick N|--value V      resolve a conflict: a version listed by conflicts, or a new value\n"
         "  notices                                      what the county flagged, quarantined or sent back\n"
+        "  enroll URL TOKEN                             register this device with a one-time token from the county\n"
+        "  sync [--timeout SECONDS]                     push then pull with the county server; retried until the timeout, resumable\n"
         "The passphrase comes from a prompt or TAIZHANG_PASSPHRASE."}},
       {"no_conflicts", {"没有冲突", "no conflicts"}},
+      {"arg_enroll", {"服务器地址 令牌", "URL TOKEN"}},
+      {"plain_http_needs_flag", {"地址 {0} 不加密（http://）：只在本机测试时使用，并须加 --plain-http",
+                                 "{0} is not encrypted (http://): for loopback tests only, and only with --plain-http"}},
+      {"enrolled", {"已登记到 {0}：{1}（{2}），范围 {3}；采集员 {4}", "enrolled with {0}: {1} ({2}), scope {3}; collectors {4}"}},
+      {"enrol_rekeyed", {"本机登记前录入的 {0} 条记录已换用县级编号", "{0} records entered before enrolment now carry the county's ids"}},
+      {"enrol_next", {"下一步：field-cli sync", "next: field-cli sync"}},
+      {"seconds_hint", {"应为秒数（正整数）", "a number of seconds"}},
+      {"not_enrolled", {"本机尚未登记，请先运行 field-cli enroll 服务器地址 令牌", "this device is not enrolled; run field-cli enroll URL TOKEN first"}},
+      {"progress_push", {"上传 {0} {1}/{2} 项变更", "push {0} {1}/{2} changes"}},
+      {"progress_pull", {"下载 {0} 条记录（{1} 页）", "pull {0} records ({1} pages)"}},
+      {"sync_retry", {"连接失败：{0}；{1} 秒后重试", "could not sync: {0}; trying again in {1} s"}},
+      {"sync_gave_up", {"{0} 秒内未能完成同步：{1}。已完成的部分已保存，下次运行 sync 会从中断处继续",
+                        "could not finish the sync within {0} s: {1}. What was done is kept; the next sync goes on from there"}},
+      {"sync_done", {"同步完成：上传 {0} 项变更（采用 {1}，冲突 {2}，隔离待审 {3}），下载 {4} 条记录",
+                     "synced: pushed {0} changes ({1} applied, {2} in conflict, {3} held for review), pulled {4} records"}},
+      {"sync_rolled_back", {"注意：本机数据曾从旧备份恢复，已重新编号并补齐", "note: this store was restored from an older copy; its changes were renumbered and recovered"}},
+      {"sync_new_epoch", {"注意：县服务器曾从备份恢复，本机已重新上传其缺少的变更", "note: the county server was restored from a backup; this device re-sent what it lacked"}},
+      {"sync_period", {"统计期已按县里设置更新为 {0}", "the period is now the county's: {0}"}},
+      {"sync_conflicts", {"有 {0} 处冲突待解决：field-cli conflicts", "{0} conflicts to resolve: field-cli conflicts"}},
+      {"sync_notices", {"有 {0} 条县里的通知：field-cli notices", "{0} notices from the county: field-cli notices"}},
       {"conflicts_count", {"共 {0} 处冲突（* 为当前显示的取值）：", "{0} conflicts (* marks the value shown now):"}},
       {"conflicts_hint", {"解决：field-cli resolve 记录 字段 --pick 编号 或 --value 新值",
                           "to resolve: field-cli resolve RECORD FIELD --pick N or --value NEW"}},

@@ -4,6 +4,8 @@
 // transaction that also stores the new cursor.
 #include "tz/ops/device_sync.hpp"
 
+#include "tz/ops/config.hpp"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -434,6 +436,18 @@ Status DeviceSync::apply_page(const PullPage& page) {
 
 Result<SyncReport> DeviceSync::sync() {
   SyncReport report;
+  SyncProgress progress;
+  progress.to_push = store_.pending_change_count();
+  auto tell = [&](bool pulling) {
+    if (!options_.progress) return;
+    progress.pulling = pulling;
+    progress.pushed = report.pushed;
+    progress.to_push = std::max(progress.to_push, report.pushed + store_.pending_change_count());
+    progress.pulled_records = report.pulled_records;
+    progress.pages = report.pages;
+    progress.exchanges = report.exchanges;
+    options_.progress(progress);
+  };
   auto over = [&] { return ++report.exchanges > static_cast<uint64_t>(options_.max_exchanges); };
   auto give_up = [] {
     return Error(ErrorCode::network, {bilingual("同步往返次数超过上限，已停止", "too many exchanges in one sync; stopped")});
@@ -445,6 +459,7 @@ Result<SyncReport> DeviceSync::sync() {
       if (!r) return r.error();
       ++report.pages;
       report.pulled_records += r->records;
+      tell(true);
       if (!r->more) return ok_status();
     }
   };
@@ -470,12 +485,18 @@ Result<SyncReport> DeviceSync::sync() {
       done = r->done;
       refused = store_.info().sync.full_pull_needed;
       if (r->rolled_back) report.rolled_back_recovered = true;
+      tell(false);
     }
     if (refused) continue;
     if (auto st = pull_all(); !st) return st.error();
     if (!store_.info().sync.full_pull_needed) break;
   }
   report.new_server_epoch = !epoch_before.empty() && epoch_before != store_.info().sync.server_epoch;
+  // What the county configured (period, region tree) takes effect once the stream is in.
+  auto applied = apply_received_config_report(store_);
+  if (!applied) return applied.error();
+  report.period_changed = applied->period_changed;
+  report.region_tree_changed = applied->region_tree_changed;
   return report;
 }
 

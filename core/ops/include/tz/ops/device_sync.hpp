@@ -19,12 +19,23 @@
 
 namespace tz::ops {
 
+// Where a sync() stands, after each exchange (a progress bar, or plain lines when not on a terminal).
+struct SyncProgress {
+  bool pulling = false;        // the exchange was a pull page (else a push)
+  uint64_t pushed = 0;         // changes sent so far in this sync
+  uint64_t to_push = 0;        // changes waiting when the sync started (grows after a renumbering)
+  uint64_t pulled_records = 0;
+  uint64_t pages = 0;
+  uint64_t exchanges = 0;
+};
+
 struct DeviceSyncOptions {
   size_t push_batch = 2000;       // changes per push request
   uint32_t page_records = 2000;   // records asked for per pull page
   int max_exchanges = 100000;     // a bound on requests in one sync() (it gives up with an error)
   MergeMode merge_mode = MergeMode::correct;  // test seam (simulator): must match the server's
   sync::Limits limits;            // what replies may hold
+  std::function<void(const SyncProgress&)> progress;  // called after every exchange of sync()
   // Set for an enrolled device talking to SyncServer::handle_signed: every request goes out in a
   // SignedRequest whose counter is stored before it leaves (pulls too). A stale_counter refusal moves
   // the stored counter above the server's last one and the request is sent once more.
@@ -49,6 +60,8 @@ struct SyncReport {
   uint64_t pulled_records = 0, pages = 0, exchanges = 0;
   bool rolled_back_recovered = false;  // a rolled-back refusal was met and recovered from
   bool new_server_epoch = false;       // the server's epoch changed since the last sync
+  bool period_changed = false;         // the county's configuration changed the store's period
+  bool region_tree_changed = false;    // ... or its region tree
 };
 
 // Not thread-safe; one sync at a time on one store (the store's own rule).

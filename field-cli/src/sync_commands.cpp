@@ -1,0 +1,185 @@
+// Talking to the county server: enroll (register this device with a one-time token, pin the server's
+// key, receive the county secret, scope and configuration) and sync (push then pull over HTTPS, with a
+// progress bar on a terminal, retried until a bounded time has passed, resumable).
+#include <unistd.h>
+
+#include <thread>
+
+#include "command.hpp"
+#include "tz/net/http.hpp"
+#include "tz/ops/conflicts.hpp"
+#include "tz/ops/device_sync.hpp"
+#include "tz/ops/enrol.hpp"
+
+namespace tz::cli {
+
+namespace {
+
+bool plain_url(const std::string& url) { return url.rfind("http://", 0) == 0; }
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// A one-line bar redrawn in place on a terminal: "上传 [#####-----] 1200/2400".
+std::string bar(uint64_t done, uint64_t total) {
+  const int width = 24;
+  int filled = total ? static_cast<int>(width * std::min(done, total) / total) : width;
+  return "[" + std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(width - filled), '-') + "]";
+}
+
+}  // namespace
+
+int Command::cmd_enroll() {
+  expect_words(3, tr(lang_, "arg_enroll"));
+  const std::string url = args_.words[1];
+  const std::string token = args_.words[2];
+  if (plain_url(url) && !args_.flags.count("plain-http")) throw CliError{1, tr(lang_, "plain_http_needs_flag", {url})};
+  auto store = open_store();
+  auto info = sync::decode_token(token);
+  if (!info) fail(info.error());
+  net::ClientOptions copt;
+  copt.allow_plain = plain_url(url);
+  std::unique_ptr<net::HttpTransport> transport;
+  try {
+    transport = std::make_unique<net::HttpTransport>(url, copt.allow_plain ? std::string() : info->server_sign_pub, copt);
+  } catch (const Failure& f) {
+    fail(f.error());
+  }
+  auto outcome = ops::enrol_store(*store, token, url, [&](std::string_view frame) {
+    return transport->post("/api/v1/enrol", frame);
+  });
+  if (!outcome) fail(outcome.error());
+  const auto& g = outcome->grant;
+  std::string scope, collectors;
+  for (auto& s : g.scope) scope += (scope.empty() ? "" : "、") + s;
+  for (auto& c : store->info().config.collectors) collectors += (collectors.empty() ? "" : "、") + c;
+  if (json_) {
+    print_json({{"ok", true},
+                {"device_id", store->info().device.hex()},
+                {"server", url},
+                {"county", g.county},
+                {"county_name", g.county_name},
+                {"scope", g.scope},
+                {"collectors", store->info().config.collectors},
+                {"rekeyed", outcome->rekeyed},
+                {"period", period_key(store->info().config.period)}});
+  } else {
+    out_ << tr(lang_, "enrolled", {url, g.county_name, g.county, scope, collectors}) << "\n";
+    if (outcome->rekeyed) out_ << tr(lang_, "enrol_rekeyed", {std::to_string(outcome->rekeyed)}) << "\n";
+    out_ << tr(lang_, "enrol_next") << "\n";
+  }
+  return 0;
+}
+
+int Command::cmd_sync() {
+  expect_words(1, "");
+  int timeout_s = 30;
+  if (args_.has("timeout")) {
+    std::string t = args_.get("timeout");
+    if (!text::all_digits(t) || t.empty() || t.size() > 5 || std::stoi(t) < 1)
+      throw CliError{2, tr(lang_, "bad_option_value", {"--timeout", t, tr(lang_, "seconds_hint")})};
+    timeout_s = std::stoi(t);
+  }
+  auto store = open_store();
+  auto id = store->identity();
+  if (!id) throw CliError{1, tr(lang_, "not_enrolled")};
+  net::ClientOptions copt;
+  copt.allow_plain = plain_url(id->server_url);
+  copt.connect_timeout_s = std::min(5, timeout_s);
+  copt.read_timeout_s = std::max(timeout_s, 30);
+  std::unique_ptr<net::HttpTransport> transport;
+  try {
+    transport = std::make_unique<net::HttpTransport>(id->server_url, copt.allow_plain ? std::string() : id->server_sign_pub, copt);
+  } catch (const Failure& f) {
+    fail(f.error());
+  }
+  const bool tty = !json_ && isatty(STDERR_FILENO);
+  ops::DeviceSyncOptions opt;
+  opt.signer = ops::RequestSigner{store->info().device, id->sign_priv};
+  uint64_t last_line_pushed = 0, last_line_pages = 0;
+  opt.progress = [&](const ops::SyncProgress& p) {
+    if (json_) return;
+    if (tty) {
+      if (p.pulling)
+        err_ << "\r" << tr(lang_, "progress_pull", {std::to_string(p.pulled_records), std::to_string(p.pages)}) << "      ";
+      else
+        err_ << "\r" << tr(lang_, "progress_push", {bar(p.pushed, p.to_push), std::to_string(p.pushed), std::to_string(p.to_push)});
+      err_ << std::flush;
+      return;
+    }
+    // Plain lines (a log file, a script): one per push batch and one per pull page.
+    if (!p.pulling && p.pushed != last_line_pushed) {
+      err_ << tr(lang_, "progress_push", {"", std::to_string(p.pushed), std::to_string(p.to_push)}) << "\n";
+      last_line_pushed = p.pushed;
+    } else if (p.pulling && p.pages != last_line_pages) {
+      err_ << tr(lang_, "progress_pull", {std::to_string(p.pulled_records), std::to_string(p.pages)}) << "\n";
+      last_line_pages = p.pages;
+    }
+  };
+  ops::DeviceSync ds(*store, *transport, now_ms, opt);
+  const int64_t deadline = steady_ms() + int64_t{timeout_s} * 1000;
+  int64_t wait_ms = 500;
+  int tries = 0;
+  std::optional<ops::SyncReport> report;
+  std::optional<Error> last_error;
+  for (;;) {
+    ++tries;
+    auto r = ds.sync();
+    if (tty) err_ << "\r" << std::string(60, ' ') << "\r" << std::flush;
+    if (r) {
+      report = *r;
+      break;
+    }
+    last_error = r.error();
+    // Only a failure to reach the server is worth another try; a refusal or a wrong server is not.
+    if (r.error().code() != ErrorCode::network) break;
+    int64_t left = deadline - steady_ms();
+    if (left <= 0) break;
+    if (!json_) err_ << tr(lang_, "sync_retry", {r.error().message(lang_), std::to_string((std::min(wait_ms, left) + 999) / 1000)}) << "\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(wait_ms, left)));
+    wait_ms = std::min<int64_t>(wait_ms * 2, 8000);
+  }
+  if (!report) {
+    std::string why = last_error->message(lang_);
+    if (last_error->code() == ErrorCode::network) throw CliError{1, tr(lang_, "sync_gave_up", {std::to_string(timeout_s), why})};
+    fail(*last_error);
+  }
+  auto conflicts = ops::list_conflicts(*store);
+  auto notices = ops::list_notices(*store);
+  if (json_) {
+    print_json({{"ok", true},
+                {"pushed", report->pushed},
+                {"applied", report->applied},
+                {"conflicts", report->conflicts},
+                {"quarantined", report->quarantined},
+                {"duplicates", report->duplicates},
+                {"restamped", report->restamped},
+                {"pulled_records", report->pulled_records},
+                {"pages", report->pages},
+                {"exchanges", report->exchanges},
+                {"tries", tries},
+                {"open_conflicts", conflicts.size()},
+                {"notices", notices.size()},
+                {"bytes_sent", transport->bytes_sent()},
+                {"bytes_received", transport->bytes_received()},
+                {"handshakes", transport->handshakes()},
+                {"period", period_key(store->info().config.period)},
+                {"rolled_back_recovered", report->rolled_back_recovered},
+                {"new_server_epoch", report->new_server_epoch}});
+    return 0;
+  }
+  out_ << tr(lang_, "sync_done", {std::to_string(report->pushed), std::to_string(report->applied),
+                                   std::to_string(report->conflicts), std::to_string(report->quarantined),
+                                   std::to_string(report->pulled_records)})
+       << "\n";
+  if (report->rolled_back_recovered) out_ << tr(lang_, "sync_rolled_back") << "\n";
+  if (report->new_server_epoch) out_ << tr(lang_, "sync_new_epoch") << "\n";
+  if (report->period_changed) out_ << tr(lang_, "sync_period", {period_key(store->info().config.period)}) << "\n";
+  if (!conflicts.empty()) out_ << tr(lang_, "sync_conflicts", {std::to_string(conflicts.size())}) << "\n";
+  if (!notices.empty()) out_ << tr(lang_, "sync_notices", {std::to_string(notices.size())}) << "\n";
+  return 0;
+}
+
+}  // namespace tz::cli

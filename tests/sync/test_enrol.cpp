@@ -165,7 +165,7 @@ TEST_CASE("A store with a county but no keys is told to run init", "[sync][auth]
 TEST_CASE("Two devices enrolled by tokens sync signed requests and converge", "[sync][auth]") {
   ServerFixture f;
   auto id = make_identity(f);
-  REQUIRE(f.server->set_config("period", "2026"));
+  REQUIRE(f.server->set_config("period", "2026:2026-11-30"));
   SignedLoopback net(*f.server);
   tz::test::TempDir dir;
   std::vector<EnrolledDevice> devs(2);
@@ -190,7 +190,7 @@ TEST_CASE("Two devices enrolled by tokens sync signed requests and converge", "[
     CHECK(grant->collectors == std::vector<std::string>{"王芳"});
     REQUIRE(grant->configs.size() == 1);
     CHECK(grant->configs[0].key == "period");
-    CHECK(grant->configs[0].value == "2026");
+    CHECK(grant->configs[0].value == "2026:2026-11-30");
     CHECK(grant->server_epoch == f.store->epoch());
     // The server holds the device's keys and its data key, which it can open.
     auto rec = f.store->device(d.store->info().device);

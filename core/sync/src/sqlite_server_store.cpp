@@ -4,9 +4,11 @@
 #include "tz/sqlite/support.hpp"
 
 #include <random>
+#include <unordered_map>
 
 #include "state_codec.hpp"
 #include "tz/sync/server_store.hpp"
+#include "tz/util/bytes.hpp"
 #include "tz/util/crash_point.hpp"
 
 namespace tz::sync {
@@ -16,7 +18,10 @@ namespace {
 using sqlite::bind_blob;
 using sqlite::blob_of;
 
-constexpr int kFormatVersion = 1;
+// 2: applied changes stored in blocks (change_blocks); a format-1 store gains the table on open.
+constexpr int kFormatVersion = 2;
+// Applied changes are written in blocks of up to this many consecutive changes of one device.
+constexpr size_t kBlockChanges = 256;
 
 std::string random_epoch() {
   std::random_device rd;
@@ -30,6 +35,10 @@ std::string random_epoch() {
   return out;
 }
 
+constexpr const char* kBlocksTable =
+    "CREATE TABLE change_blocks(device BLOB NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,"
+    "  body BLOB NOT NULL, PRIMARY KEY(device, first_seq)) WITHOUT ROWID;";
+
 class SqliteServerStore final : public ServerStore {
  public:
   explicit SqliteServerStore(const std::filesystem::path& file)
@@ -42,6 +51,12 @@ class SqliteServerStore final : public ServerStore {
     SQLite::Statement exists(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
     exists.executeStep();
     if (exists.getColumn(0).getInt() == 0) create();
+    if (std::stoi(meta("format")) == 1) {
+      SQLite::Transaction txn(db_);
+      db_.exec(kBlocksTable);
+      put_meta("format", std::to_string(kFormatVersion));
+      txn.commit();
+    }
     if (std::stoi(meta("format")) != kFormatVersion) throw Failure(ErrorCode::store_corrupt, {"unsupported server store format"});
     reload();
   }
@@ -55,12 +70,14 @@ class SqliteServerStore final : public ServerStore {
   void begin() override {
     db_.exec("BEGIN IMMEDIATE");
     in_txn_ = true;
+    high_.clear();  // another process may have written since
     reload();
     saved_clock_ = clock_;
     saved_last_seq_ = last_seq_;
     saved_epoch_ = epoch_;
   }
   void commit(const char* crash_before, const char* crash_after) override {
+    flush_pending();
     put_meta("clock", std::to_string(clock_.ms) + ":" + std::to_string(clock_.counter));
     if (crash_before) crash_point(crash_before);
     db_.exec("COMMIT");
@@ -68,6 +85,9 @@ class SqliteServerStore final : public ServerStore {
     if (crash_after) crash_point(crash_after);
   }
   void rollback() override {
+    pending_.clear();
+    high_.clear();
+    block_ = {};
     if (!in_txn_) return;
     in_txn_ = false;
     try {
@@ -120,19 +140,74 @@ class SqliteServerStore final : public ServerStore {
     return out;
   }
 
+  // Changes are stored two ways. A change applied when it first arrives (nearly all of them) goes
+  // into a block: consecutive changes of one device gathered during the transaction and written as
+  // one row of up to kBlockChanges (decision 66: one row per change cost as much as the rest of the
+  // apply). Every other write — a quarantined change, a later status change (release, reject) —
+  // is a row of `changes`, which takes precedence over a block. A change is new when its seq is
+  // above the highest the store holds from its device (pushes apply in sequence order).
   std::optional<StoredChange> change(const VersionId& id) const override {
     auto& st = stmt(change_get_, "SELECT body FROM changes WHERE device = ? AND seq = ?");
     st.reset();
     bind_blob(st, 1, id.device.view());
     st.bind(2, static_cast<int64_t>(id.seq.value));
-    if (!st.executeStep()) return std::nullopt;
-    return codec::decode_change(blob_of(st.getColumn(0)));
+    if (st.executeStep()) return codec::decode_change(blob_of(st.getColumn(0)));
+    if (!pending_.empty() && pending_.front().first.device == id.device && id.seq.value >= pending_.front().first.seq.value &&
+        id.seq.value - pending_.front().first.seq.value < pending_.size())
+      return codec::decode_change(pending_[id.seq.value - pending_.front().first.seq.value].second);
+    if (!(block_.device == id.device && block_.first <= id.seq.value && id.seq.value <= block_.last)) {
+      auto& bst = stmt(block_get_,
+                       "SELECT first_seq, last_seq, body FROM change_blocks WHERE device = ? AND first_seq <= ? "
+                       "ORDER BY first_seq DESC LIMIT 1");
+      bst.reset();
+      bind_blob(bst, 1, id.device.view());
+      bst.bind(2, static_cast<int64_t>(id.seq.value));
+      if (!bst.executeStep()) return std::nullopt;
+      uint64_t first = static_cast<uint64_t>(bst.getColumn(0).getInt64());
+      uint64_t last = static_cast<uint64_t>(bst.getColumn(1).getInt64());
+      if (id.seq.value > last) return std::nullopt;
+      block_ = {};
+      block_.body = blob_of(bst.getColumn(2));
+      ByteReader r(block_.body);
+      try {
+        for (uint64_t seq = first; seq <= last; ++seq) {
+          uint64_t n = r.varint();
+          size_t at = block_.body.size() - r.remaining();
+          r.raw(r.checked_count(n, 1));
+          block_.offsets.emplace_back(at, static_cast<size_t>(n));
+        }
+      } catch (const Failure&) {
+        block_ = {};
+        throw Failure(ErrorCode::store_corrupt, {"damaged change block of " + id.device.hex()});
+      }
+      if (!r.done() || block_.offsets.size() != last - first + 1) {
+        block_ = {};
+        throw Failure(ErrorCode::store_corrupt, {"damaged change block of " + id.device.hex()});
+      }
+      block_.device = id.device;
+      block_.first = first;
+      block_.last = last;
+    }
+    auto [at, n] = block_.offsets[id.seq.value - block_.first];
+    return codec::decode_change(std::string_view(block_.body).substr(at, n));
   }
   void put_change(const StoredChange& c) override {
+    const VersionId& v = c.change.version;
+    uint64_t& high = highest(v.device);
+    const bool fresh = v.seq.value > high;
+    if (fresh) high = v.seq.value;
+    if (fresh && c.status == StoredChange::Status::applied && in_txn_) {
+      if (!pending_.empty() && (pending_.front().first.device != v.device ||
+                                pending_.back().first.seq.value + 1 != v.seq.value || pending_.size() >= kBlockChanges))
+        flush_pending();
+      pending_.emplace_back(v, codec::encode_change(c));
+      return;
+    }
+    if (!pending_.empty() && pending_.front().first.device == v.device) flush_pending();
     auto& st = stmt(change_put_, "INSERT OR REPLACE INTO changes(device, seq, status, body) VALUES (?, ?, ?, ?)");
     st.reset();
-    bind_blob(st, 1, c.change.version.device.view());
-    st.bind(2, static_cast<int64_t>(c.change.version.seq.value));
+    bind_blob(st, 1, v.device.view());
+    st.bind(2, static_cast<int64_t>(v.seq.value));
     st.bind(3, static_cast<int>(c.status));
     auto body = codec::encode_change(c);
     bind_blob(st, 4, body);
@@ -279,6 +354,7 @@ class SqliteServerStore final : public ServerStore {
         "  entity BLOB NOT NULL, villages TEXT NOT NULL, vdevice BLOB NOT NULL, vseq INTEGER NOT NULL,"
         "  payload BLOB NOT NULL);"
         "CREATE TABLE config(key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;");
+    db_.exec(kBlocksTable);
     put_meta("format", std::to_string(kFormatVersion));
     put_meta("epoch", random_epoch());
     put_meta("clock", "0:0");
@@ -320,6 +396,35 @@ class SqliteServerStore final : public ServerStore {
     return e;
   }
 
+  // The highest seq the store holds from a device (blocks and rows), read once per transaction.
+  uint64_t& highest(const DeviceId& d) {
+    auto [it, added] = high_.try_emplace(d, 0);
+    if (added) {
+      SQLite::Statement st(db_,
+                           "SELECT max(coalesce((SELECT max(last_seq) FROM change_blocks WHERE device = ?1), 0),"
+                           "           coalesce((SELECT max(seq) FROM changes WHERE device = ?1), 0))");
+      bind_blob(st, 1, d.view());
+      st.executeStep();
+      it->second = static_cast<uint64_t>(st.getColumn(0).getInt64());
+    }
+    return it->second;
+  }
+
+  // Writes the gathered run of applied changes as one block row.
+  void flush_pending() {
+    if (pending_.empty()) return;
+    ByteWriter w;
+    for (auto& [id, body] : pending_) w.str(body);
+    auto& st = stmt(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
+    st.reset();
+    bind_blob(st, 1, pending_.front().first.device.view());
+    st.bind(2, static_cast<int64_t>(pending_.front().first.seq.value));
+    st.bind(3, static_cast<int64_t>(pending_.back().first.seq.value));
+    bind_blob(st, 4, w.data());
+    st.exec();
+    pending_.clear();
+  }
+
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
     if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);
     return *slot;
@@ -330,6 +435,18 @@ class SqliteServerStore final : public ServerStore {
   Hlc clock_, saved_clock_;
   uint64_t last_seq_ = 0, saved_last_seq_ = 0;
   bool in_txn_ = false;
+  // Applied changes of the open transaction not yet written as a block: one device, consecutive seqs.
+  std::vector<std::pair<VersionId, std::string>> pending_;
+  std::unordered_map<DeviceId, uint64_t, IdHash> high_;
+  // The last block read (pulls read changes in log order, so mostly from the same block).
+  struct Block {
+    DeviceId device;
+    uint64_t first = 0, last = 0;
+    std::string body;
+    std::vector<std::pair<size_t, size_t>> offsets;
+  };
+  mutable Block block_;
+  mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_;
   mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, entity_put_, link_del_, link_put_,
       children_, log_put_, log_get_;
 };

@@ -56,9 +56,13 @@ class SqliteServerStore final : public ServerStore {
     db_.exec("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
              "PRAGMA cache_size=-131072; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=16384;");
     db_.setBusyTimeout(10000);
-    SQLite::Statement exists(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
-    exists.executeStep();
-    if (exists.getColumn(0).getInt() == 0) create();
+    bool fresh = false;
+    {
+      SQLite::Statement exists(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
+      exists.executeStep();
+      fresh = exists.getColumn(0).getInt() == 0;
+    }  // finished before a conversion drops a table
+    if (fresh) create();
     if (std::stoi(meta("format")) == 1) {
       SQLite::Transaction txn(db_);
       db_.exec(kBlocksTable);

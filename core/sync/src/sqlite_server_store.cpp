@@ -24,6 +24,12 @@ constexpr int kFormatVersion = 2;
 // Applied changes are written in blocks of up to this many consecutive changes of one device.
 constexpr size_t kBlockChanges = 256;
 
+// Binds bytes without copying them (SQLITE_STATIC): for the hot statements, whose arguments outlive
+// the step that reads them and are bound afresh before every step.
+void bind_view(SQLite::Statement& st, int index, std::string_view bytes) {
+  st.bindNoCopy(index, static_cast<const void*>(bytes.data()), static_cast<int>(bytes.size()));
+}
+
 std::string random_epoch() {
   std::random_device rd;
   static const char* hex = "0123456789abcdef";
@@ -165,7 +171,7 @@ class SqliteServerStore final : public ServerStore {
   std::optional<StoredChange> change(const VersionId& id) const override {
     auto& st = stmt(change_get_, "SELECT body FROM changes WHERE device = ? AND seq = ?");
     st.reset();
-    bind_blob(st, 1, id.device.view());
+    bind_view(st, 1, id.device.view());
     st.bind(2, static_cast<int64_t>(id.seq.value));
     if (st.executeStep()) return codec::decode_change(blob_of(st.getColumn(0)));
     if (!pending_.empty() && pending_.front().first.device == id.device && id.seq.value >= pending_.front().first.seq.value &&
@@ -176,7 +182,7 @@ class SqliteServerStore final : public ServerStore {
                        "SELECT first_seq, last_seq, body FROM change_blocks WHERE device = ? AND first_seq <= ? "
                        "ORDER BY first_seq DESC LIMIT 1");
       bst.reset();
-      bind_blob(bst, 1, id.device.view());
+      bind_view(bst, 1, id.device.view());
       bst.bind(2, static_cast<int64_t>(id.seq.value));
       if (!bst.executeStep()) return std::nullopt;
       uint64_t first = static_cast<uint64_t>(bst.getColumn(0).getInt64());
@@ -222,11 +228,11 @@ class SqliteServerStore final : public ServerStore {
     if (!pending_.empty() && pending_.front().first.device == v.device) flush_pending();
     auto& st = stmt(change_put_, "INSERT OR REPLACE INTO changes(device, seq, status, body) VALUES (?, ?, ?, ?)");
     st.reset();
-    bind_blob(st, 1, v.device.view());
+    bind_view(st, 1, v.device.view());
     st.bind(2, static_cast<int64_t>(v.seq.value));
     st.bind(3, static_cast<int>(c.status));
     auto body = codec::encode_change(c);
-    bind_blob(st, 4, body);
+    bind_view(st, 4, body);
     st.exec();
   }
   std::vector<StoredChange> quarantined() const override {
@@ -239,7 +245,7 @@ class SqliteServerStore final : public ServerStore {
   std::optional<EntityRecord> entity(const EntityId& id) const override {
     auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
     st.reset();
-    bind_blob(st, 1, id.view());
+    bind_view(st, 1, id.view());
     if (!st.executeStep()) return std::nullopt;
     return record_from(st);
   }
@@ -248,33 +254,34 @@ class SqliteServerStore final : public ServerStore {
                                  "ON CONFLICT(id) DO UPDATE SET type = excluded.type, last_seq = excluded.last_seq, "
                                  "villages = excluded.villages, parents = excluded.parents, state = excluded.state");
     st.reset();
-    bind_blob(st, 1, e.state.id.view());
+    bind_view(st, 1, e.state.id.view());
     st.bind(2, static_cast<int>(e.state.type));
     st.bind(3, static_cast<int64_t>(e.last_seq));
-    st.bind(4, codec::encode_strings(e.villages));
+    const std::string villages = codec::encode_strings(e.villages);
+    st.bindNoCopy(4, villages);
     std::string parents;
     for (auto& p : e.parents) parents.append(p.view());
-    bind_blob(st, 5, parents);
+    bind_view(st, 5, parents);
     auto body = codec::encode_state(e.state);
-    bind_blob(st, 6, body);
+    bind_view(st, 6, body);
     st.exec();
     // The links follow the entity's parents; rewritten only when they differ (most puts change
     // other fields, and rewriting equal links dirtied their pages at every commit).
     std::vector<EntityId> linked;
     auto& cur = stmt(link_get_, "SELECT parent FROM links WHERE child = ? ORDER BY parent");
     cur.reset();
-    bind_blob(cur, 1, e.state.id.view());
+    bind_view(cur, 1, e.state.id.view());
     while (cur.executeStep()) linked.push_back(EntityId::from_bytes(blob_of(cur.getColumn(0))));
     if (linked == e.parents) return;
     auto& del = stmt(link_del_, "DELETE FROM links WHERE child = ?");
     del.reset();
-    bind_blob(del, 1, e.state.id.view());
+    bind_view(del, 1, e.state.id.view());
     del.exec();
     auto& ins = stmt(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
     for (auto& p : e.parents) {
       ins.reset();
-      bind_blob(ins, 1, p.view());
-      bind_blob(ins, 2, e.state.id.view());
+      bind_view(ins, 1, p.view());
+      bind_view(ins, 2, e.state.id.view());
       ins.exec();
     }
   }
@@ -299,14 +306,15 @@ class SqliteServerStore final : public ServerStore {
     st.reset();
     st.bind(1, static_cast<int64_t>(row.seq));
     st.bind(2, static_cast<int>(row.kind));
-    if (row.target) bind_blob(st, 3, row.target->view());
+    if (row.target) bind_view(st, 3, row.target->view());
     else st.bind(3);
     st.bind(4, static_cast<int>(row.type));
-    bind_blob(st, 5, row.entity.view());
-    st.bind(6, codec::encode_strings(row.villages));
-    bind_blob(st, 7, row.version.device.view());
+    bind_view(st, 5, row.entity.view());
+    const std::string villages = codec::encode_strings(row.villages);
+    st.bindNoCopy(6, villages);
+    bind_view(st, 7, row.version.device.view());
     st.bind(8, static_cast<int64_t>(row.version.seq.value));
-    bind_blob(st, 9, row.payload);
+    bind_view(st, 9, row.payload);
     st.exec();
     return row.seq;
   }
@@ -425,7 +433,7 @@ class SqliteServerStore final : public ServerStore {
     auto [it, added] = high_.try_emplace(d, 0);
     if (added) {
       SQLite::Statement st(db_,
-                           "SELECT max(coalesce((SELECT max(last_seq) FROM change_blocks WHERE device = ?1), 0),"
+                           "SELECT max(coalesce((SELECT last_seq FROM change_blocks WHERE device = ?1 ORDER BY first_seq DESC LIMIT 1), 0),"
                            "           coalesce((SELECT max(seq) FROM changes WHERE device = ?1), 0))");
       bind_blob(st, 1, d.view());
       st.executeStep();
@@ -441,10 +449,10 @@ class SqliteServerStore final : public ServerStore {
     for (auto& [id, body] : pending_) w.str(body);
     auto& st = stmt(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
     st.reset();
-    bind_blob(st, 1, pending_.front().first.device.view());
+    bind_view(st, 1, pending_.front().first.device.view());
     st.bind(2, static_cast<int64_t>(pending_.front().first.seq.value));
     st.bind(3, static_cast<int64_t>(pending_.back().first.seq.value));
-    bind_blob(st, 4, w.data());
+    bind_view(st, 4, w.data());
     st.exec();
     pending_.clear();
   }

@@ -2,7 +2,7 @@
 // HTTPS): the initial push of a county-sized device store to a SQLite server store, the pull that
 // follows, a new device pulling one township, and a one-field edit round trip. Figures, not asserts.
 //
-//   bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--data DIR]
+//   bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--push-batch B] [--data DIR]
 #include <sqlite3.h>
 #include <malloc.h>
 #include <zlib.h>
@@ -132,7 +132,7 @@ double raw_sqlite_insert(const fs::path& file, const std::vector<RawRow>& rows, 
 int main(int argc, char** argv) {
   size_t persons = 50000;
   uint64_t seed = 1;
-  size_t township_persons = 10000;
+  size_t township_persons = 10000, push_batch = 20000;
   bool rich = true;
   std::string data = TZ_SOURCE_DATA_DIR;
   for (int i = 1; i < argc; ++i) {
@@ -143,8 +143,9 @@ int main(int argc, char** argv) {
     else if (a == "--data") data = next();
     else if (a == "--township-persons") township_persons = std::stoul(next());
     else if (a == "--basic") rich = false;
+    else if (a == "--push-batch") push_batch = std::stoul(next());
     else {
-      std::cerr << "usage: bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--data DIR]\n";
+      std::cerr << "usage: bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--push-batch B] [--data DIR]\n";
       return 64;
     }
   }
@@ -207,7 +208,7 @@ int main(int argc, char** argv) {
 
   CountingTransport net(server);
   tz::ops::DeviceSyncOptions opt;
-  opt.push_batch = 20000;
+  opt.push_batch = push_batch;
   opt.page_records = 5000;
   tz::ops::DeviceSync sa(*a, net, [&] { return now + 3600 * 1000; }, opt);
   // What sync() does first on a device that never pulled: pull from cursor 0 (nothing yet).

@@ -4,6 +4,7 @@
 #include "tz/sync/server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <set>
 #include <unordered_map>
@@ -133,11 +134,29 @@ struct SyncServer::Impl {
 
   // --- placement ---
 
-  std::vector<std::string> villages_of(const EntityState& state) {
-    auto out = own_villages(s.schema_, state);
-    for (auto& p : parents_of(s.schema_, state))
-      if (const auto& rec = entity(p)) out = village_union(std::move(out), rec->villages);
+  // The villages of a record: a household's own, another entity's those of its parents (its
+  // `parents` are parents_of(state), kept so by merge_in, the only place a state changes).
+  std::vector<std::string> villages_of(const EntityRecord& rec) {
+    if (rec.state.type == EntityType::household) return own_villages(s.schema_, rec.state);
+    std::vector<std::string> out;
+    for (auto& p : rec.parents)
+      if (const auto& pr = entity(p)) {
+        if (out.empty()) out = pr->villages;
+        else out = village_union(std::move(out), pr->villages);
+      }
     return out;
+  }
+
+  // The placing field of each entity type (scope.hpp), looked up once per request.
+  std::array<std::optional<std::optional<FieldId>>, 8> placing_ids;
+  bool placing_field_is(EntityType type, FieldId field) {
+    auto& slot = placing_ids[static_cast<uint8_t>(type) & 7];
+    if (!slot) {
+      slot.emplace();
+      for (auto& f : s.schema_.entity(type).fields)
+        if (is_placing_field(s.schema_, type, f.id)) *slot = f.id;
+    }
+    return *slot && **slot == field;
   }
 
   // Recomputes the villages of the entities that belong to `parent`, logging each that changed
@@ -151,7 +170,7 @@ struct SyncServer::Impl {
       if (!seen.insert(id).second) continue;
       auto rec = entity(id);
       if (!rec) continue;
-      auto now = villages_of(rec->state);
+      auto now = villages_of(*rec);
       if (now == rec->villages) continue;
       log_membership(*rec, now);
       for (auto& c : children(id)) queue.push_back(c);
@@ -232,7 +251,7 @@ struct SyncServer::Impl {
   std::unordered_map<EntityId, std::vector<std::string>, IdHash> placing;
   void index_placing(const std::vector<ChangeRecord>& batch) {
     for (auto& o : batch)
-      if (!o.value.empty() && is_placing_field(s.schema_, o.type, o.field)) placing[o.entity].push_back(o.value);
+      if (!o.value.empty() && placing_field_is(o.type, o.field)) placing[o.entity].push_back(o.value);
   }
 
   // The villages a change's entity would be placed in by this batch when the server has none for it
@@ -283,8 +302,8 @@ struct SyncServer::Impl {
     auto outcome = merge_apply(rec.state, c, s.options_.merge_mode, sc.server_ms);
     if (outcome == MergeOutcome::id_reused) throw Failure(ErrorCode::internal, {"version id reused: " + c.version.str()});
     dirty.insert(c.entity);
-    auto now = villages_of(rec.state);
-    if (is_placing_field(s.schema_, c.type, c.field) || created) rec.parents = parents_of(s.schema_, rec.state);
+    if (created || placing_field_is(c.type, c.field)) rec.parents = parents_of(s.schema_, rec.state);
+    auto now = villages_of(rec);
 
     LogRow row;
     row.kind = LogKind::version;

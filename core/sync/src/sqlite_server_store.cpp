@@ -164,10 +164,10 @@ class SqliteServerStore final : public ServerStore {
 
   // Changes are stored two ways. A change applied when it first arrives (nearly all of them) goes
   // into a block: consecutive changes of one device gathered during the transaction and written as
-  // one row of up to kBlockChanges (decision 66: one row per change cost as much as the rest of the
-  // apply). Every other write — a quarantined change, a later status change (release, reject) —
-  // is a row of `changes`, which takes precedence over a block. A change is new when its seq is
-  // above the highest the store holds from its device (pushes apply in sequence order).
+  // one row of up to kBlockChanges (decision 66: a row per change, beside its log row, was a large
+  // part of the apply). Every other write — a quarantined change, a later status change (release,
+  // reject) — is a row of `changes`, which takes precedence over a block. A change is new when its
+  // seq is above the highest the store holds from its device (pushes apply in sequence order).
   std::optional<StoredChange> change(const VersionId& id) const override {
     auto& st = stmt(change_get_, "SELECT body FROM changes WHERE device = ? AND seq = ?");
     st.reset();
@@ -177,7 +177,7 @@ class SqliteServerStore final : public ServerStore {
     if (!pending_.empty() && pending_.front().first.device == id.device && id.seq.value >= pending_.front().first.seq.value &&
         id.seq.value - pending_.front().first.seq.value < pending_.size())
       return codec::decode_change(pending_[id.seq.value - pending_.front().first.seq.value].second);
-    if (!(block_.device == id.device && block_.first <= id.seq.value && id.seq.value <= block_.last)) {
+    if (block_.offsets.empty() || !(block_.device == id.device && block_.first <= id.seq.value && id.seq.value <= block_.last)) {
       auto& bst = stmt(block_get_,
                        "SELECT first_seq, last_seq, body FROM change_blocks WHERE device = ? AND first_seq <= ? "
                        "ORDER BY first_seq DESC LIMIT 1");

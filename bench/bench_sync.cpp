@@ -2,12 +2,17 @@
 // HTTPS): the initial push of a county-sized device store to a SQLite server store, the pull that
 // follows, a new device pulling one township, and a one-field edit round trip. Figures, not asserts.
 //
-//   bench_sync [--persons N] [--seed S] [--data DIR]
+//   bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--push-batch B] [--data DIR]
+#include <sqlite3.h>
+#include <malloc.h>
 #include <zlib.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -29,20 +34,35 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+// CPU time of the process in ms (one thread does everything here, so it is the work's own CPU time,
+// without the time it waited for the disk or for other processes on a shared machine).
+double cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
-// Counts the bytes each way.
+// Counts the bytes each way and the time spent in the server (decode, apply, commit, reply).
 class CountingTransport final : public tz::sync::Transport {
  public:
   explicit CountingTransport(tz::sync::SyncServer& s) : loop_(s) {}
   tz::Result<std::string> exchange(std::string_view request) override {
     up += request.size();
     ++requests;
+    auto t0 = Clock::now();
+    double c0 = cpu_ms();
     auto r = loop_.exchange(request);
+    server_ms += ms_since(t0);
+    server_cpu_ms += cpu_ms() - c0;
     if (r) down += r->size();
     return r;
   }
   uint64_t up = 0, down = 0, requests = 0;
-  void reset() { up = down = requests = 0; }
+  double server_ms = 0, server_cpu_ms = 0;
+  void reset() {
+    up = down = requests = 0;
+    server_ms = server_cpu_ms = 0;
+  }
 
  private:
   tz::sync::LoopbackTransport loop_;
@@ -55,11 +75,65 @@ size_t gzip_size(const std::string& s) {
   return n;
 }
 
+// A /proc/self/status figure in kB (VmRSS, VmHWM), 0 when unavailable.
+uint64_t proc_status_kb(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  size_t n = std::strlen(key);
+  while (std::getline(in, line))
+    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':') return std::stoull(line.substr(n + 1));
+  return 0;
+}
+// Resets VmHWM to the current RSS (Linux ≥ 4.0), so the peak of one phase can be read apart.
+void reset_peak() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+struct RawRow {
+  tz::EntityId entity;
+  int field;
+  std::string value;
+};
+
+// Seconds to insert the rows into a fresh database: open, WAL + synchronous=FULL, one table, one
+// transaction, one prepared INSERT; timed from open to the end of COMMIT (as bench_import). -1 on failure.
+double raw_sqlite_insert(const fs::path& file, const std::vector<RawRow>& rows, double* cpu) {
+  sqlite3* db = nullptr;
+  auto t0 = Clock::now();
+  double c0 = cpu_ms();
+  if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) return -1.0;
+  struct Closer {
+    sqlite3* db;
+    ~Closer() { sqlite3_close(db); }
+  } closer{db};
+  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                          "CREATE TABLE field_value(entity BLOB, field INTEGER, value TEXT)", "BEGIN"})
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "INSERT INTO field_value(entity, field, value) VALUES (?, ?, ?)", -1, &st, nullptr) != SQLITE_OK)
+    return -1.0;
+  for (auto& r : rows) {
+    auto e = r.entity.view();
+    sqlite3_bind_blob(st, 1, e.data(), static_cast<int>(e.size()), SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, r.field);
+    sqlite3_bind_text(st, 3, r.value.data(), static_cast<int>(r.value.size()), SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      sqlite3_finalize(st);
+      return -1.0;
+    }
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
+  *cpu = (cpu_ms() - c0) / 1000;
+  return ms_since(t0) / 1000;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   size_t persons = 50000;
   uint64_t seed = 1;
+  size_t township_persons = 10000, push_batch = 20000;
+  bool rich = true;
   std::string data = TZ_SOURCE_DATA_DIR;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -67,10 +141,18 @@ int main(int argc, char** argv) {
     if (a == "--persons") persons = std::stoul(next());
     else if (a == "--seed") seed = std::stoull(next());
     else if (a == "--data") data = next();
+    else if (a == "--township-persons") township_persons = std::stoul(next());
+    else if (a == "--basic") rich = false;
+    else if (a == "--push-batch") push_batch = std::stoul(next());
     else {
-      std::cerr << "usage: bench_sync [--persons N] [--seed S] [--data DIR]\n";
+      std::cerr << "usage: bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--push-batch B] [--data DIR]\n";
       return 64;
     }
+  }
+  std::string load;
+  {
+    std::ifstream in("/proc/loadavg");
+    in >> load;
   }
   auto res = tz::ops::load_resources(data).take();
   auto tree_csv = res->county_tree_csv("522632").value();
@@ -79,6 +161,10 @@ int main(int argc, char** argv) {
   spec.seed = seed;
   spec.persons = persons;
   spec.villages = tz::bench::villages_of_tree(tree_csv);
+  spec.rich = rich;
+  const std::string township = spec.villages.front().substr(0, 9);
+  spec.township = township;
+  spec.township_persons = std::min(township_persons, persons);
   auto roster = tz::bench::generate_roster(spec);
   std::string csv = tz::bench::roster_csv(roster);
 
@@ -117,18 +203,25 @@ int main(int argc, char** argv) {
   vctx.counties = &res->counties;
   vctx.tree = &tree;
   tz::sync::SyncServer server(*server_store, res->schema, vctx, [&] { return now + 3600 * 1000; });
-  const std::string township = spec.villages.front().substr(0, 9);
   auto b = tz::create_device_store(dir / "b", pass, res->schema, cfg, cost, secret).take();
   if (!server.register_device(a->info().device, {"522632"}) || !server.register_device(b->info().device, {township})) return 1;
 
   CountingTransport net(server);
   tz::ops::DeviceSyncOptions opt;
-  opt.push_batch = 20000;
+  opt.push_batch = push_batch;
   opt.page_records = 5000;
   tz::ops::DeviceSync sa(*a, net, [&] { return now + 3600 * 1000; }, opt);
   // What sync() does first on a device that never pulled: pull from cursor 0 (nothing yet).
   if (!sa.pull_once()) return 1;
+  // The roster and its CSV are not needed any more: freed (and handed back to the system), so the
+  // peak of the push is mostly the server's and the device's work.
+  const size_t csv_bytes = csv.size(), csv_gzip = gzip_size(csv), households = roster.households;
+  std::string().swap(csv);
+  roster = {};
+  malloc_trim(0);
   net.reset();
+  const uint64_t rss_before_kb = proc_status_kb("VmRSS");
+  reset_peak();
   auto t0 = Clock::now();
   for (;;) {
     auto r = sa.push_once();
@@ -139,7 +232,26 @@ int main(int argc, char** argv) {
     if (r->done) break;
   }
   double push_ms = ms_since(t0);
+  const uint64_t push_hwm_kb = proc_status_kb("VmHWM");
+  double push_server_ms = net.server_ms, push_server_cpu_ms = net.server_cpu_ms;
   uint64_t push_up = net.up, push_down = net.down, push_requests = net.requests;
+  // The raw reference: the same (entity, field, value) rows, read back from device a's change log.
+  double raw_s = 0, raw_cpu_s = 0;
+  {
+    std::vector<RawRow> rows;
+    rows.reserve(changes);
+    for (uint64_t after = 0;;) {
+      auto page = a->changes_range(after, 100000);
+      if (page.empty()) break;
+      for (auto& c : page) rows.push_back(RawRow{c.entity, static_cast<int>(c.field), std::move(c.value)});
+      after = page.back().version.seq.value;
+    }
+    raw_s = raw_sqlite_insert(dir / "raw.db", rows, &raw_cpu_s);
+    if (raw_s < 0) {
+      std::cerr << "raw sqlite reference failed\n";
+      return 1;
+    }
+  }
   net.reset();
   t0 = Clock::now();
   auto pulled = sa.sync();
@@ -154,7 +266,7 @@ int main(int argc, char** argv) {
   t0 = Clock::now();
   auto rb = sb.sync();
   double township_ms = ms_since(t0);
-  uint64_t township_down = net.down, township_entities = 0;
+  uint64_t township_down = net.down, township_entities = 0, township_requests = net.requests;
   b->scan_flags(tz::EntityType::person, [&](const tz::EntityId&, const std::string&, uint32_t) { ++township_entities; });
   if (!rb) return 1;
   // A one-field edit on a, synced: the bytes of that round trip (push and pull).
@@ -176,19 +288,32 @@ int main(int argc, char** argv) {
 
   std::printf("== bench_sync: loopback sync of a county (Sync I; HTTPS figures come with Sync II) ==\n");
   std::printf("configuration\n");
-  std::printf("  persons                  %zu (seed %llu), field changes %llu\n", persons, static_cast<unsigned long long>(seed),
-              static_cast<unsigned long long>(changes));
+  std::printf("  persons                  %zu (seed %llu, %s roster: %zu columns), %zu households, field changes %llu\n",
+              persons, static_cast<unsigned long long>(seed), rich ? "rich" : "basic", tz::bench::roster_headers(rich).size(),
+              households, static_cast<unsigned long long>(changes));
+  std::printf("  roster CSV               %.1f MB, gzip -6 %.2f MB\n", csv_bytes / 1e6, csv_gzip / 1e6);
   std::printf("  SQLite                   WAL, synchronous=FULL on both stores; push batch %zu, page %u\n", opt.push_batch,
               opt.page_records);
-  std::printf("  CPUs                     %u\n", std::thread::hardware_concurrency());
+  std::printf("  raw reference            one table (entity BLOB, field INTEGER, value TEXT), no index, one transaction,\n"
+              "                           one prepared INSERT, WAL + synchronous=FULL, timed from open to COMMIT\n");
+  std::printf("  CPUs                     %u; load average at start %s\n", std::thread::hardware_concurrency(), load.c_str());
   std::printf("results\n");
   std::printf("  initial push             %.0f ms, %llu requests, %.1f MB up, %.1f KB down (%.0f changes/s)\n", push_ms,
               static_cast<unsigned long long>(push_requests), push_up / 1e6, push_down / 1e3, changes / (push_ms / 1000));
-  std::printf("  wire vs gzip of the CSV  %.2f (%.1f MB vs %.1f MB)\n", double(push_up) / double(gzip_size(csv)), push_up / 1e6,
-              gzip_size(csv) / 1e6);
+  const double server_rate = changes / (push_server_ms / 1000), raw_rate = changes / raw_s;
+  std::printf("  server part of the push  %.0f ms (decode, apply, commit, reply: %.0f changes/s)\n", push_server_ms, server_rate);
+  std::printf("  raw SQLite inserts       %.0f ms for %llu rows (%.0f rows/s)\n", raw_s * 1000, static_cast<unsigned long long>(changes),
+              raw_rate);
+  std::printf("  apply : raw ratio        %.2f (target >= 0.40); in CPU time %.2f (server %.0f ms, raw %.0f ms)\n",
+              server_rate / raw_rate, (raw_cpu_s * 1000) / push_server_cpu_ms, push_server_cpu_ms, raw_cpu_s * 1000);
+  std::printf("  memory during the push   VmHWM %.0f MB (RSS before it %.0f MB: the device store open; growth %.0f MB)\n",
+              push_hwm_kb / 1024.0, rss_before_kb / 1024.0, (double(push_hwm_kb) - double(rss_before_kb)) / 1024.0);
+  std::printf("  wire vs gzip of the CSV  %.2f (%.1f MB vs %.1f MB)\n", double(push_up) / double(csv_gzip), push_up / 1e6,
+              csv_gzip / 1e6);
   std::printf("  its pull (own ids)       %.0f ms, %.1f MB down\n", pull_ms, pull_down / 1e6);
-  std::printf("  new device, township %s: %.0f ms, %llu persons, %.1f MB down\n", township.c_str(), township_ms,
-              static_cast<unsigned long long>(township_entities), township_down / 1e6);
+  std::printf("  new device, township %s: %.0f ms, %llu persons, %.1f MB down in %llu requests\n", township.c_str(),
+              township_ms, static_cast<unsigned long long>(township_entities), township_down / 1e6,
+              static_cast<unsigned long long>(township_requests));
   std::printf("  one-field edit round trip %llu bytes in %llu requests\n", static_cast<unsigned long long>(edit_bytes),
               static_cast<unsigned long long>(edit_requests));
   std::printf("  converged                %s\n", converged ? "yes" : "NO");

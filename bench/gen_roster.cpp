@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   int year = 2026;
   std::string county = "522632", out, encoding = "utf8", data = TZ_SOURCE_DATA_DIR;
   size_t max_villages = 0;
+  bool rich = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -30,10 +31,11 @@ int main(int argc, char** argv) {
     else if (a == "--county") county = next();
     else if (a == "--villages") max_villages = std::stoul(next());
     else if (a == "--encoding") encoding = next();
+    else if (a == "--rich") rich = true;
     else if (a == "--out") out = next();
     else if (a == "--data") data = next();
     else {
-      std::cerr << "usage: gen_roster [--persons N] [--seed S] [--period YEAR] [--county CODE] [--villages K]"
+      std::cerr << "usage: gen_roster [--persons N] [--seed S] [--period YEAR] [--county CODE] [--villages K] [--rich]"
                    " [--encoding utf8|utf8-bom|gb18030] --out FILE\n";
       return 2;
     }
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
   spec.seed = seed;
   spec.persons = persons;
   spec.period_year = year;
+  spec.rich = rich;
   spec.villages = tz::bench::villages_of_tree(*tree);
   if (max_villages && spec.villages.size() > max_villages) spec.villages.resize(max_villages);
   auto roster = tz::bench::generate_roster(spec);

@@ -79,9 +79,26 @@ const char* const kTrades[] = {"鑫达", "宏远", "华盛", "恒通", "永兴",
 const char* const kIndustries[] = {"建筑工程", "电子科技", "服装", "物流", "食品", "家具制造", "劳务派遣",
                                    "餐饮管理", "物业服务", "农业开发", "五金制品", "汽车配件", "鞋业", "玩具"};
 
+// Rich columns (RosterSpec::rich).
+const char* const kEthnicities[] = {"苗族", "侗族", "汉族", "苗族", "侗族", "苗族", "水族", "布依族", "土家族", "瑶族"};
+const char* const kEducation[] = {"小学", "初中", "初中", "初中", "高中", "中专", "大专及以上", "文盲或半文盲"};
+const char* const kSkills[] = {"电焊", "砌筑", "钢筋工", "厨师", "电工", "驾驶", "缝纫", "家政服务", "养殖", "种植",
+                               "汽车维修", "美容美发", "电子装配", "叉车", "刺绣"};
+const char* const kTraining[] = {"电工培训", "焊工培训", "厨师培训", "家政培训", "驾驶培训", "电商培训", "养殖技术",
+                                 "种植技术", "无", "无"};
+const char* const kIntentions[] = {"外出务工", "就近就业", "自主创业", "公益性岗位", "灵活就业", "继续务农"};
+const char* const kServices[] = {"岗位推荐", "技能培训", "创业贷款", "劳务输出对接", "无", "无", "无"};
+const char* const kRemarks[] = {"已入户核实", "电话核实", "本人在外，家属代填", "需再次核实务工单位", "已发放补贴"};
+const char* const kSources[] = {"企业", "企业", "企业", "企业", "扶贫车间", "公益性岗位", "灵活就业", "自主创业"};
+const char* const kAgencies[] = {"县人力资源服务中心", "县劳务公司", "乡镇劳务工作站", "驻外劳务工作站"};
+const char* const kSites[] = {"县城易地扶贫搬迁安置区", "城南安置点", "工业园区安置点", "集镇安置点"};
+const char* const kGroups[] = {"一组", "二组", "三组", "四组", "五组", "六组", "上寨", "下寨", "中寨"};
+
 class Generator {
  public:
   explicit Generator(const RosterSpec& spec) : spec_(spec), rng_(spec.seed * 0x9E3779B97F4A7C15ULL + 0x5EED) {
+    if (!spec.township.empty())
+      for (auto& v : spec.villages) (v.compare(0, spec.township.size(), spec.township) == 0 ? in_township_ : outside_).push_back(v);
     as_of_ = CivilDate{spec.period_year, 11, 30};
     last_month_ = YearMonth{spec.period_year, 11};
   }
@@ -120,7 +137,12 @@ class Generator {
   };
 
   void household(size_t size, Roster& out) {
-    const std::string& village = rng_.pick(spec_.villages);
+    const std::vector<std::string>* from = &spec_.villages;
+    if (!in_township_.empty()) {
+      from = township_count_ < spec_.township_persons || outside_.empty() ? &in_township_ : &outside_;
+      if (from == &in_township_) township_count_ += size;
+    }
+    const std::string& village = rng_.pick(*from);
     size_t& counter = household_counter_[village];
     char buf[32];
     std::snprintf(buf, sizeof buf, "%04zu", ++counter);
@@ -274,9 +296,80 @@ class Generator {
   CivilDate as_of_;
   YearMonth last_month_;
   size_t name_seq_ = 0;
+  std::vector<std::string> in_township_, outside_;
+  size_t township_count_ = 0;
   std::map<std::string, size_t> household_counter_;
   std::unordered_set<std::string> ids_, phones_;
 };
+
+// The rich columns, from a generator of their own (the base roster does not depend on them).
+void enrich(Roster& r, const RosterSpec& spec) {
+  r.rich = true;
+  Rng rng(spec.seed * 0xD1B54A32D192ED03ULL + 0x21C4);
+  const CivilDate as_of{spec.period_year, 11, 30};
+  for (size_t i = 0; i < r.persons.size();) {
+    // A household: consecutive rows with the same 户编号; its columns are written on every row.
+    size_t j = i;
+    while (j < r.persons.size() && r.persons[j].household_no == r.persons[i].household_no) ++j;
+    std::string head_name = r.persons[i].name, address;
+    address = std::string(rng.pick(kGroups)) + std::to_string(rng.between(1, 120)) + "号";
+    bool relocated = rng.chance(0.12);
+    std::string mode = relocated ? (rng.chance(0.8) ? "集中安置" : "分散安置") : "";
+    std::string site = relocated && mode == "集中安置" ? rng.pick(kSites) : "";
+    std::string ethnicity = rng.pick(kEthnicities);
+    for (size_t k = i; k < j; ++k) {
+      auto& p = r.persons[k];
+      p.head_name = head_name;
+      p.address = address;
+      p.relocated = relocated ? "是" : "否";
+      p.relocation_mode = mode;
+      p.relocation_site = site;
+      p.ethnicity = rng.chance(0.9) ? ethnicity : rng.pick(kEthnicities);
+      CivilDate birth{std::stoi(p.id_number.substr(6, 4)), std::stoi(p.id_number.substr(10, 2)), std::stoi(p.id_number.substr(12, 2))};
+      int age = age_on(birth, as_of);
+      p.education = age > 55 && rng.chance(0.5) ? "小学" : rng.pick(kEducation);
+      double h = rng.unit();
+      p.health = p.labour == "丧失劳动力" || p.labour == "无劳动力" ? (h < 0.5 ? "长期慢性病" : h < 0.8 ? "残疾" : "患有大病")
+                                                                     : (h < 0.95 ? "健康" : "长期慢性病");
+      bool able = p.labour == "普通劳动力" || p.labour == "技能劳动力";
+      if (able && (p.labour == "技能劳动力" || rng.chance(0.4))) p.skills = rng.pick(kSkills);
+      if (able) p.training_need = rng.pick(kTraining);
+      if (able) p.intention = p.status == "已就业" && rng.chance(0.8) ? "稳定现有工作" : rng.pick(kIntentions);
+      p.service_needs = rng.pick(kServices);
+      p.student = age <= 22 && rng.chance(0.3) ? "是" : "否";
+      if (rng.chance(0.3)) p.remarks = rng.pick(kRemarks);
+      if (p.willing == "有") p.willing_where = rng.chance(0.5) ? "省外" : rng.chance(0.5) ? "省内县外" : "县内";
+      if (p.returned == "是") {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", spec.period_year, rng.between(1, 11), rng.between(1, 28));
+        p.returned_date = buf;
+      }
+      if (p.status == "已就业") {
+        if (p.employer != "本村就业扶贫车间") {
+          static const char kCodeChars[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+          p.credit_code = "91";
+          for (int c = 0; c < 16; ++c) p.credit_code += kCodeChars[rng.below(sizeof kCodeChars - 1)];
+          p.source = rng.pick(kSources);
+        } else {
+          p.source = "扶贫车间";
+        }
+        p.industry = p.employer.find("建筑") != std::string::npos ? "建筑业"
+                     : p.employer.find("餐饮") != std::string::npos ? "住宿和餐饮业"
+                     : p.employer.find("物流") != std::string::npos ? "交通运输业"
+                                                                        : "制造业";
+        bool contract = rng.chance(0.6);
+        p.contract = contract ? "是" : "否";
+        if (contract) p.contract_months = std::to_string(rng.pick({6, 12, 12, 24, 36}));
+        p.insured = rng.chance(0.55) ? "是" : "否";
+        if (p.organised == "是") {
+          p.agency = rng.pick(kAgencies);
+          p.fare = std::to_string(rng.between(8, 60) * 10);
+        }
+      }
+    }
+    i = j;
+  }
+}
 
 }  // namespace
 
@@ -287,6 +380,7 @@ Roster generate_roster(const RosterSpec& spec) {
     if (v.size() != 12 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
       throw std::invalid_argument("roster_gen: not a 12-digit village code: " + v);
   Roster r = Generator(spec).run();
+  if (spec.rich) enrich(r, spec);
   CivilDate as_of{spec.period_year, 11, 30};
   for (auto& p : r.persons) {
     CivilDate birth{std::stoi(p.id_number.substr(6, 4)), std::stoi(p.id_number.substr(10, 2)), std::stoi(p.id_number.substr(12, 2))};
@@ -295,21 +389,35 @@ Roster generate_roster(const RosterSpec& spec) {
   return r;
 }
 
-const std::vector<std::string>& roster_headers() {
+const std::vector<std::string>& roster_headers(bool rich) {
   static const std::vector<std::string> h = {"村代码",   "户编号",   "姓名",     "身份证号",     "与户主关系", "联系电话",
                                              "劳动技能", "就业状态", "务工地域", "务工地点",     "务工单位",   "务工开始年月",
                                              "务工月数", "月收入",   "有组织输出", "点对点输送", "外出意愿",   "返乡回流"};
-  return h;
+  static const std::vector<std::string> rich_h = [] {
+    auto out = h;
+    for (const char* c : {"民族", "文化程度", "健康状况", "掌握技能", "培训需求", "就业意向", "服务需求", "在校生", "备注",
+                          "意愿务工地域", "返乡日期", "户主姓名", "家庭住址", "易地扶贫搬迁", "安置方式", "安置点",
+                          "统一社会信用代码", "所属行业", "就业渠道", "签订劳动合同", "合同期限(月)", "参加社会保险",
+                          "输出机构", "交通费用"})
+      out.push_back(c);
+    return out;
+  }();
+  return rich ? rich_h : h;
 }
 
 std::string roster_csv(const Roster& roster, bool bom) {
   csv::Writer w(bom);
-  w.add_row(roster_headers());
-  std::vector<std::string> cells(roster_headers().size());
+  w.add_row(roster_headers(roster.rich));
+  std::vector<std::string> cells(roster_headers(roster.rich).size());
   for (auto& p : roster.persons) {
     cells = {p.village, p.household_no, p.name,       p.id_number, p.relation, p.phone,     p.labour,
              p.status,  p.bucket,       p.place,      p.employer,  p.start_month, p.months, p.income,
              p.organised, p.p2p,        p.willing,    p.returned};
+    if (roster.rich)
+      cells.insert(cells.end(), {p.ethnicity, p.education, p.health, p.skills, p.training_need, p.intention, p.service_needs,
+                                 p.student, p.remarks, p.willing_where, p.returned_date, p.head_name, p.address, p.relocated,
+                                 p.relocation_mode, p.relocation_site, p.credit_code, p.industry, p.source, p.contract,
+                                 p.contract_months, p.insured, p.agency, p.fare});
     w.add_row(cells);
   }
   return w.take();

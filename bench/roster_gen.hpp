@@ -19,6 +19,18 @@ struct RosterSpec {
   size_t persons = 1000;
   std::vector<std::string> villages;  // 12-digit village codes; the IDs take their first 6 digits
   int period_year = 2026;             // the roster describes this year up to 30 November
+  // Rich: the roster also fills the other columns a county's 台账 keeps (民族, 文化程度, 健康状况,
+  // 掌握技能, 培训需求, 就业意向, 服务需求, 在校生, 备注, 意愿务工地域, 返乡日期; the household's
+  // 户主姓名, 家庭住址, 易地扶贫搬迁 with 安置方式 / 安置点; the job's 统一社会信用代码, 所属行业,
+  // 就业渠道, 签订劳动合同 with 合同期限(月), 参加社会保险, 输出机构, 交通费用), about 33 field values
+  // per person instead of 15 (bench_sync: a 50,000-person county of about 1.7 million values). Drawn
+  // from a second generator after the base roster, so the base columns are the same either way.
+  bool rich = false;
+  // When set: the households of the township with this 9-digit code (its villages among `villages`)
+  // are drawn until they hold township_persons persons (whole households, so a few more), and the
+  // other households from the other villages: a township of a chosen size for a new device's pull.
+  std::string township;
+  size_t township_persons = 0;
 };
 
 // One roster row, every cell as written in the file (labels, not codes).
@@ -33,10 +45,16 @@ struct GenPerson {
   std::string organised, p2p;  // 是 / 否, or ""
   std::string willing;         // 有 / 无 for those able to work and not employed, else ""
   std::string returned;        // 是 / 否
+  // Rich columns (RosterSpec::rich), "" otherwise.
+  std::string ethnicity, education, health, skills, training_need, intention, service_needs, student, remarks;
+  std::string willing_where, returned_date;
+  std::string head_name, address, relocated, relocation_mode, relocation_site;  // the same for a household
+  std::string credit_code, industry, source, contract, contract_months, insured, agency, fare;  // employed only
 };
 
 struct Roster {
   std::vector<GenPerson> persons;
+  bool rich = false;  // roster_csv writes the rich columns too
   size_t households = 0;
   // Expected list sizes by construction (SPEC §9 lists, the declared status deciding employment):
   size_t employed = 0;    // status 已就业
@@ -53,8 +71,9 @@ Roster generate_roster(const RosterSpec& spec);
 // strings written as ="…"); employment columns blank when not employed.
 std::string roster_csv(const Roster& roster, bool bom = false);
 
-// The SPEC §9 headers in the order roster_csv writes them.
-const std::vector<std::string>& roster_headers();
+// The SPEC §9 headers in the order roster_csv writes them (rich: followed by the rich columns, each
+// its field's label_zh).
+const std::vector<std::string>& roster_headers(bool rich = false);
 
 // The live village codes of a region tree CSV (data/regions/trees/CODE.csv), in code order.
 // Throws tz::Failure when the tree does not parse.

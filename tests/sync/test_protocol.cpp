@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
@@ -511,11 +512,12 @@ TEST_CASE("The body of a small message is fixed by the grammar", "[sync]") {
   w.raw(device(2).view());
   w.raw(std::string("\x01\x01" "c", 3));  // one collector
   w.raw(std::string("\x01" "\x00\x07\x01", 4));  // one run: device 0, seq 7, one change
-  w.u8(2);                                      // person, entity follows
+  w.raw(std::string("\x01" "\x00" "\x02", 3));  // one entity group: a new entity, person, its id
   w.raw(entity(1).view());
-  // field 3, "x", hlc ms 1000 (zig-zag 2000), counter 2, collector 0, device ms -1 (zig-zag 1),
-  // schema 7, one base: device 1 seq 1
-  w.raw(std::string("\x03\x01x\xd0\x0f\x02\x00\x01\x07\x01\x01\x01", 12));
+  w.u8(1);  // one change in the group
+  // The columns: field 3; value "x"; hlc ms 1000 (zig-zag 2000), counter 2; collector 0;
+  // device ms -1 (zig-zag 1); schema 7; one base: device 1 seq 1
+  w.raw(std::string("\x03" "\x02x" "\xd0\x0f\x02" "\x00" "\x01" "\x07" "\x01\x01\x01", 12));
   CHECK(body_of(encode(m)) == w.data());
 }
 
@@ -676,10 +678,14 @@ TEST_CASE("Counts larger than the bytes left are refused without allocating", "[
     w.varint(0);
     w.varint(100);
     w.varint(1);
+    w.varint(1);  // one entity group: new, person
+    w.varint(0);
     w.u8(2);
     w.raw(entity(1).view());
-    w.varint(3);
-    w.str("v");
+    w.varint(1);
+    w.varint(3);  // field
+    w.varint(2);  // value "v"
+    w.raw("v");
     w.svarint(1000);
     w.varint(0);
     w.varint(0);
@@ -888,6 +894,171 @@ TEST_CASE("Unknown tags and entity types are refused with the element named", "[
   more.varint(0);
   more.u8(2);  // "more" is a flag
   CHECK_THAT(decode_text(MessageType::pull_page, sealed(MessageType::pull_page, more)), Contains("more must be 0 or 1, not 2"));
+}
+
+TEST_CASE("A PushRequest writes each entity id once and reference values as table indexes", "[sync]") {
+  PushRequest m;
+  m.device = device(1);
+  m.first_seq = 1;
+  const int64_t t = 1795000000000;
+  // A household, its person (whose household field names it), the person's job (naming the person),
+  // the household and the person again (the person naming the job, which comes earlier in the
+  // table), and values that stay literal: an id of an entity not in the message, an upper-case id,
+  // a 32-character non-hex value.
+  m.changes.push_back(change(EntityType::household, entity(2), 1, "522632001001", vid(1, 1), {t, 0}, {}));
+  m.changes.push_back(change(EntityType::person, entity(1), 1, entity(2).hex(), vid(1, 2), {t, 1}, {}));
+  m.changes.push_back(change(EntityType::person, entity(1), 2, "王芳", vid(1, 3), {t, 2}, {}));
+  m.changes.push_back(change(EntityType::job, entity(3), 1, entity(1).hex(), vid(1, 4), {t, 3}, {}));
+  m.changes.push_back(change(EntityType::job, entity(3), 2, entity(7).hex(), vid(1, 5), {t, 4}, {}));
+  std::string upper = entity(2).hex();
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  m.changes.push_back(change(EntityType::household, entity(2), 3, upper, vid(1, 6), {t + 1, 0}, {}));
+  m.changes.push_back(change(EntityType::household, entity(2), 4, std::string(32, 'z'), vid(1, 7), {t + 1, 1}, {}));
+  m.changes.push_back(change(EntityType::person, entity(1), 5, entity(3).hex(), vid(1, 8), {t, 0}, {vid(1, 2)}));
+  auto bytes = encode(m);
+  auto back = decode_push_request(bytes);
+  REQUIRE(back.ok());
+  CHECK(text(*back) == text(m));
+  // Three entity ids on the wire (one each), the 32-hex references to them are not there, the others are.
+  auto body = body_of(bytes);
+  auto occurrences = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = body.find(needle); at != std::string::npos; at = body.find(needle, at + 1)) ++n;
+    return n;
+  };
+  for (uint8_t e : {1, 2, 3}) CHECK(occurrences(std::string(entity(e).view())) == 1);
+  CHECK(occurrences(entity(2).hex()) == 0);
+  CHECK(occurrences(entity(1).hex()) == 0);
+  CHECK(occurrences(entity(3).hex()) == 0);
+  CHECK(occurrences(entity(7).hex()) == 1);
+  CHECK(occurrences(upper) == 1);
+}
+
+TEST_CASE("Malformed PushRequest columns are refused with the element named", "[sync]") {
+  // Head, one device, one collector, one run of two changes (seqs 100 and 101).
+  auto start = [] {
+    tz::ByteWriter w;
+    write_push_head(w);
+    w.varint(1);
+    w.raw(device(1).view());
+    w.varint(1);
+    w.str("c");
+    w.varint(1);
+    w.varint(0);
+    w.varint(100);
+    w.varint(2);
+    return w;
+  };
+  // The per-change columns after the values, for two changes.
+  auto rest = [](tz::ByteWriter& w) {
+    for (int i = 0; i < 2; ++i) w.svarint(i), w.varint(0);  // hlc
+    for (int i = 0; i < 2; ++i) w.varint(0);                // collector
+    for (int i = 0; i < 2; ++i) w.svarint(0);               // device ms
+    for (int i = 0; i < 2; ++i) w.varint(1);                // schema
+    for (int i = 0; i < 2; ++i) w.varint(0);                // base
+  };
+  auto group_new = [](tz::ByteWriter& w, uint8_t type, uint8_t e, uint64_t k) {
+    w.varint(0);
+    w.u8(type);
+    w.raw(entity(e).view());
+    w.varint(k);
+  };
+  auto values = [](tz::ByteWriter& w) {
+    w.varint(3), w.varint(4);              // fields
+    w.varint(2), w.raw("a"), w.varint(2), w.raw("b");  // values
+  };
+  auto refused = [](const tz::ByteWriter& w) { return decode_text(MessageType::push_request, sealed(MessageType::push_request, w)); };
+  {
+    auto w = start();
+    w.varint(1);
+    group_new(w, 2, 1, 2);
+    values(w);
+    rest(w);
+    CHECK_FALSE(is_error(refused(w)));  // the well-formed base case decodes
+    auto r = decode_push_request(sealed(MessageType::push_request, w));
+    REQUIRE(r.ok());
+    CHECK(r->changes.size() == 2);
+    CHECK(r->changes[1].entity == entity(1));
+    CHECK(r->changes[1].value == "b");
+  }
+  {
+    auto w = start();
+    w.varint(2);
+    group_new(w, 2, 1, 1);
+    w.varint(5);  // entity index 4: the table has one
+    w.u8(2);
+    w.varint(1);
+    values(w);
+    rest(w);
+    CHECK_THAT(refused(w), Contains("PushRequest: entity group: entity group 1: entity index 4 is not in the table of 1 entities"));
+  }
+  {
+    auto w = start();
+    w.varint(2);
+    group_new(w, 2, 1, 1);
+    w.varint(1);
+    w.u8(3);  // the same entity as another type
+    w.varint(1);
+    values(w);
+    rest(w);
+    CHECK_THAT(refused(w), Contains("entity group 1: the entity type differs from the table's"));
+  }
+  {
+    auto w = start();
+    w.varint(1);
+    group_new(w, 2, 1, 1);  // covers one of two changes
+    values(w);
+    rest(w);
+    CHECK_THAT(refused(w), Contains("the entity groups cover 1 of 2 changes"));
+  }
+  {
+    auto w = start();
+    w.varint(1);
+    group_new(w, 2, 1, 3);  // three changes in a message of two
+    values(w);
+    rest(w);
+    CHECK_THAT(refused(w), Contains("entity group 0: the group's change count 3 is zero or exceeds the total of 2"));
+  }
+  {
+    auto w = start();
+    w.varint(3);  // more groups than changes
+    group_new(w, 2, 1, 1);
+    values(w);
+    rest(w);
+    CHECK_THAT(refused(w), Contains("entity group count 3 exceeds the limit of 2"));
+  }
+  {
+    auto w = start();
+    w.varint(1);
+    group_new(w, 2, 1, 2);
+    w.varint(3), w.varint(4);
+    w.varint(2), w.raw("a");
+    w.varint(3);  // the id of entity 1: the table has one
+    rest(w);
+    CHECK_THAT(refused(w), Contains("PushRequest: change 1: the value refers to entity index 1, not in the table of 1 entities"));
+  }
+  {
+    auto w = start();
+    w.varint(1);
+    group_new(w, 2, 1, 2);
+    w.varint(3), w.varint(4);
+    w.varint(2), w.raw("a");
+    w.varint(uint64_t{1} << 40);  // a value longer than the message
+    rest(w);
+    CHECK_THAT(refused(w), Contains("PushRequest: change 1: value length 549755813888 exceeds the bytes left"));
+  }
+  {
+    // A value reference decodes to the table entity's id in lower-case hex.
+    auto w = start();
+    w.varint(1);
+    group_new(w, 2, 1, 2);
+    w.varint(3), w.varint(4);
+    w.varint(1), w.varint(2), w.raw("b");
+    rest(w);
+    auto r = decode_push_request(sealed(MessageType::push_request, w));
+    REQUIRE(r.ok());
+    CHECK(r->changes[0].value == entity(1).hex());
+  }
 }
 
 TEST_CASE("An ErrorReply round trips and becomes the device's error", "[sync]") {

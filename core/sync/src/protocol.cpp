@@ -28,7 +28,9 @@ constexpr size_t kZlibChunk = size_t{64} << 10;
 
 // The fewest bytes each element can take, for checking counts against the bytes left.
 constexpr size_t kChangeMinBytes = 9;     // type, field, value, hlc (2), collector, device ms, schema, base count
-constexpr size_t kRunMinBytes = 3 + kChangeMinBytes;
+constexpr size_t kPushChangeMinBytes = 8;  // a PushRequest's columns: field, value, hlc (2), collector, device ms, schema, base count
+constexpr size_t kRunMinBytes = 3 + kPushChangeMinBytes;
+constexpr size_t kGroupMinBytes = 3;      // entity ref, type, change count
 constexpr size_t kVidMinBytes = 2;        // device index, seq
 constexpr size_t kOutcomeMinBytes = 2;    // seq delta, kind
 constexpr size_t kRecordMinBytes = 5;     // tag, seq delta, and a config record's three empty fields
@@ -308,6 +310,7 @@ class Decoder {
   };
 
   const Limits& limits() const { return limits_; }
+  size_t remaining() const { return r_.remaining(); }
 
   [[noreturn]] void fail(const std::string& zh, const std::string& en) const {
     DecodeError e;
@@ -685,28 +688,110 @@ PushRequest read_push_request(Decoder& d) {
   d.read_tables();
   const size_t max = d.limits().max_changes;
   size_t runs = d.count({"变更段", "run"}, kRunMinBytes, max);
+  // Runs give each change its version id; the columns that follow give the rest.
+  std::vector<VersionId> ids;
   for (size_t r = 0; r < runs; ++r) {
-    DeviceId device;
-    uint64_t seq0 = 0;
-    size_t n = 0;
-    {
-      Decoder::Scope s(d, {"变更段", "run"}, r);
-      device = d.device_at(d.varint());
-      seq0 = d.varint();
-      n = d.count({"变更", "change"}, kChangeMinBytes);
-      if (n == 0) d.fail("空的变更段", "an empty run");
-      if (n > max - m.changes.size())
-        d.fail("变更总数超过上限 " + num(max), "the changes exceed the limit of " + num(max));
-      if (n - 1 > std::numeric_limits<uint64_t>::max() - seq0) d.fail("序号溢出", "the sequence numbers overflow");
+    Decoder::Scope s(d, {"变更段", "run"}, r);
+    DeviceId device = d.device_at(d.varint());
+    uint64_t seq0 = d.varint();
+    size_t n = d.count({"变更", "change"}, kPushChangeMinBytes);
+    if (n == 0) d.fail("空的变更段", "an empty run");
+    if (n > max - ids.size()) d.fail("变更总数超过上限 " + num(max), "the changes exceed the limit of " + num(max));
+    if (n - 1 > std::numeric_limits<uint64_t>::max() - seq0) d.fail("序号溢出", "the sequence numbers overflow");
+    // Every change takes at least kPushChangeMinBytes in the columns: checked against the bytes left.
+    if (ids.size() + n > d.remaining() / kPushChangeMinBytes)
+      d.fail("变更数 " + num(ids.size() + n) + " 超过剩余字节数 (" + num(d.remaining()) + ")",
+             "change count " + num(ids.size() + n) + " exceeds the bytes left (" + num(d.remaining()) + ")");
+    ids.reserve(ids.size() + n);
+    for (size_t i = 0; i < n; ++i) ids.push_back(VersionId{device, Seq{seq0 + i}});
+  }
+  const size_t total = ids.size();
+  m.changes.resize(total);
+  for (size_t i = 0; i < total; ++i) m.changes[i].version = ids[i];
+  std::vector<VersionId>().swap(ids);
+  // Entity groups.
+  std::vector<std::pair<EntityId, EntityType>> table;
+  {
+    Decoder::Scope s(d, {"实体段", "entity group"});
+    size_t groups = d.count({"实体段", "entity group"}, kGroupMinBytes, total);
+    if (total > 0 && groups == 0) d.fail("有变更却没有实体段", "changes without entity groups");
+    size_t at = 0;
+    for (size_t g = 0; g < groups; ++g) {
+      Decoder::Scope sg(d, {"实体段", "entity group"}, g);
+      uint64_t ref = d.varint();
+      EntityType type = d.entity_type();
+      EntityId id;
+      if (ref == 0) {
+        id = d.entity();
+        table.emplace_back(id, type);
+      } else {
+        if (ref - 1 >= table.size())
+          d.fail("实体序号 " + num(ref - 1) + " 不在 " + num(table.size()) + " 个实体的表中",
+                 "entity index " + num(ref - 1) + " is not in the table of " + num(table.size()) + " entities");
+        id = table[ref - 1].first;
+        if (table[ref - 1].second != type) d.fail("实体类型与表中的不同", "the entity type differs from the table's");
+      }
+      uint64_t n = d.varint();
+      if (n == 0 || n > total - at)
+        d.fail("实体段的变更数 " + num(n) + " 为零或超出变更总数 " + num(total),
+               "the group's change count " + num(n) + " is zero or exceeds the total of " + num(total));
+      for (uint64_t k = 0; k < n; ++k, ++at) {
+        m.changes[at].entity = id;
+        m.changes[at].type = type;
+      }
     }
-    m.changes.reserve(m.changes.size() + n);
-    for (size_t i = 0; i < n; ++i) {
-      Decoder::Scope s(d, kChange, m.changes.size());
-      FieldChange c;
-      c.version = VersionId{device, Seq{seq0 + i}};
-      d.change(c);
-      m.changes.push_back(std::move(c));
+    if (at != total)
+      d.fail("实体段只覆盖 " + num(at) + " 个变更，共 " + num(total) + " 个",
+             "the entity groups cover " + num(at) + " of " + num(total) + " changes");
+  }
+  for (size_t i = 0; i < total; ++i) {
+    Decoder::Scope s(d, kChange, i);
+    m.changes[i].field = d.bounded<FieldId>({"字段号", "field id"});
+  }
+  const size_t max_value = d.limits().max_value_bytes;
+  for (size_t i = 0; i < total; ++i) {
+    Decoder::Scope s(d, kChange, i);
+    uint64_t tag = d.varint();
+    if (tag & 1) {
+      uint64_t k = tag >> 1;
+      if (k >= table.size())
+        d.fail("值引用的实体序号 " + num(k) + " 不在 " + num(table.size()) + " 个实体的表中",
+               "the value refers to entity index " + num(k) + ", not in the table of " + num(table.size()) + " entities");
+      m.changes[i].value = table[k].first.hex();
+    } else {
+      uint64_t len = tag >> 1;
+      if (len > d.remaining())
+        d.fail("值长度 " + num(len) + " 超过剩余字节数 (" + num(d.remaining()) + ")",
+               "value length " + num(len) + " exceeds the bytes left (" + num(d.remaining()) + ")");
+      if (len > max_value)
+        d.fail("值长度 " + num(len) + " 超过上限 " + num(max_value) + " 字节",
+               "value of " + num(len) + " bytes exceeds the limit of " + num(max_value));
+      m.changes[i].value = std::string(d.raw(static_cast<size_t>(len)));
     }
+  }
+  int64_t prev_ms = 0;
+  uint32_t prev_counter = 0;
+  for (size_t i = 0; i < total; ++i) {
+    Decoder::Scope s(d, kChange, i);
+    auto& c = m.changes[i];
+    c.ts.ms = prev_ms = wrap_add(prev_ms, d.svarint());
+    c.ts.counter = prev_counter = prev_counter + d.bounded<uint32_t>({"时钟计数", "clock counter"});
+  }
+  for (size_t i = 0; i < total; ++i) {
+    Decoder::Scope s(d, kChange, i);
+    m.changes[i].collector = d.collector_at(d.varint());
+  }
+  for (size_t i = 0; i < total; ++i) {
+    Decoder::Scope s(d, kChange, i);
+    m.changes[i].device_ms = wrap_add(m.changes[i].ts.ms, d.svarint());
+  }
+  for (size_t i = 0; i < total; ++i) {
+    Decoder::Scope s(d, kChange, i);
+    m.changes[i].schema_version = d.bounded<uint32_t>({"模式版本", "schema version"});
+  }
+  for (size_t i = 0; i < total; ++i) {
+    Decoder::Scope s(d, kChange, i);
+    m.changes[i].base = d.ids({"基础版本", "base"}, false);
   }
   // SPEC §5 Push: a device sends its own changes in sequence order, without gaps.
   for (size_t i = 0; i < m.changes.size(); ++i) {
@@ -949,8 +1034,63 @@ std::string encode(const PushRequest& m) {
     e.body.varint(e.tables.device(m.changes[i].version.device));
     e.body.varint(m.changes[i].version.seq.value);
     e.body.varint(j - i);
-    for (size_t k = i; k < j; ++k) e.change(m.changes[k]);
     i = j;
+  }
+  // The changes, column by column (docs/sync-protocol.md "PushRequest"): like values lie together,
+  // which zlib compresses far better than whole changes one after another.
+  // Entity groups: maximal stretches of changes to one entity; each entity's id is written once, at
+  // its first group, and later groups and reference values name it by its index in that table.
+  std::unordered_map<EntityId, size_t, IdHash> index;
+  std::vector<std::string> hex;  // the table's ids as reference values are written
+  size_t groups = 0;
+  for (size_t i = 0; i < m.changes.size(); ++i)
+    if (i == 0 || m.changes[i].entity != m.changes[i - 1].entity || m.changes[i].type != m.changes[i - 1].type) ++groups;
+  e.body.varint(groups);
+  for (size_t i = 0; i < m.changes.size();) {
+    size_t j = i + 1;
+    while (j < m.changes.size() && m.changes[j].entity == m.changes[i].entity && m.changes[j].type == m.changes[i].type) ++j;
+    auto& c = m.changes[i];
+    auto [it, added] = index.try_emplace(c.entity, index.size());
+    if (added) {
+      e.body.varint(0);
+      e.body.u8(static_cast<uint8_t>(c.type));
+      e.body.raw(c.entity.view());
+      hex.push_back(c.entity.hex());
+    } else {
+      e.body.varint(it->second + 1);
+      e.body.u8(static_cast<uint8_t>(c.type));
+    }
+    e.body.varint(j - i);
+    i = j;
+  }
+  for (auto& c : m.changes) e.body.varint(c.field);
+  for (auto& c : m.changes) {
+    // A value that is the id of an entity in the table (a reference field) is written as its index.
+    if (c.value.size() == 32) {
+      if (auto id = EntityId::from_hex(c.value)) {
+        if (auto it = index.find(*id); it != index.end() && hex[it->second] == c.value) {
+          e.body.varint(uint64_t{it->second} * 2 + 1);
+          continue;
+        }
+      }
+    }
+    e.body.varint(uint64_t{c.value.size()} * 2);
+    e.body.raw(c.value);
+  }
+  int64_t prev_ms = 0;
+  uint32_t prev_counter = 0;
+  for (auto& c : m.changes) {
+    e.body.svarint(wrap_sub(c.ts.ms, prev_ms));
+    e.body.varint(static_cast<uint32_t>(c.ts.counter - prev_counter));  // mod 2^32
+    prev_ms = c.ts.ms;
+    prev_counter = c.ts.counter;
+  }
+  for (auto& c : m.changes) e.body.varint(e.tables.collector(c.collector));
+  for (auto& c : m.changes) e.body.svarint(wrap_sub(c.device_ms, c.ts.ms));
+  for (auto& c : m.changes) e.body.varint(c.schema_version);
+  for (auto& c : m.changes) {
+    e.body.varint(c.base.size());
+    for (auto& b : c.base) e.vid(b);
   }
   return e.finish(MessageType::push_request);
 }

@@ -4,6 +4,7 @@
 #include "tz/sync/server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <set>
 #include <unordered_map>
@@ -133,11 +134,29 @@ struct SyncServer::Impl {
 
   // --- placement ---
 
-  std::vector<std::string> villages_of(const EntityState& state) {
-    auto out = own_villages(s.schema_, state);
-    for (auto& p : parents_of(s.schema_, state))
-      if (const auto& rec = entity(p)) out = village_union(std::move(out), rec->villages);
+  // The villages of a record: a household's own, another entity's those of its parents (its
+  // `parents` are parents_of(state), kept so by merge_in, the only place a state changes).
+  std::vector<std::string> villages_of(const EntityRecord& rec) {
+    if (rec.state.type == EntityType::household) return own_villages(s.schema_, rec.state);
+    std::vector<std::string> out;
+    for (auto& p : rec.parents)
+      if (const auto& pr = entity(p)) {
+        if (out.empty()) out = pr->villages;
+        else out = village_union(std::move(out), pr->villages);
+      }
     return out;
+  }
+
+  // The placing field of each entity type (scope.hpp), looked up once per request.
+  std::array<std::optional<std::optional<FieldId>>, 8> placing_ids;
+  bool placing_field_is(EntityType type, FieldId field) {
+    auto& slot = placing_ids[static_cast<uint8_t>(type) & 7];
+    if (!slot) {
+      slot.emplace();
+      for (auto& f : s.schema_.entity(type).fields)
+        if (is_placing_field(s.schema_, type, f.id)) *slot = f.id;
+    }
+    return *slot && **slot == field;
   }
 
   // Recomputes the villages of the entities that belong to `parent`, logging each that changed
@@ -151,7 +170,7 @@ struct SyncServer::Impl {
       if (!seen.insert(id).second) continue;
       auto rec = entity(id);
       if (!rec) continue;
-      auto now = villages_of(rec->state);
+      auto now = villages_of(*rec);
       if (now == rec->villages) continue;
       log_membership(*rec, now);
       for (auto& c : children(id)) queue.push_back(c);
@@ -172,6 +191,38 @@ struct SyncServer::Impl {
 
   // --- quarantine rules ---
 
+  // The single-field error rules of each (entity type, field), made once per request: most fields
+  // have none, and validating a one-field record against the whole schema would report (and
+  // render the messages of) every required rule of the other fields for every change.
+  struct FieldRules {
+    bool any = false;
+    EntitySchema schema;  // the entity's schema with only this field's single-field error rules
+  };
+  std::unordered_map<uint32_t, FieldRules> field_rules;
+  const FieldRules& rules_of(EntityType type, const EntitySchema& es, const FieldDef& f) {
+    uint32_t key = (uint32_t{static_cast<uint8_t>(type)} << 16) | f.id;
+    auto [it, added] = field_rules.try_emplace(key);
+    if (added) {
+      it->second.schema = es;
+      auto& rules = it->second.schema.rules;
+      rules.erase(std::remove_if(rules.begin(), rules.end(),
+                                 [&](const Rule& r) {
+                                   if (r.field != f.name || r.severity != Severity::error) return true;
+                                   switch (r.kind) {
+                                     case RuleKind::format:
+                                     case RuleKind::id_county:
+                                     case RuleKind::range:
+                                     case RuleKind::not_future:
+                                     case RuleKind::region_known: return false;
+                                     default: return true;  // cross-field and required rules only flag on the server
+                                   }
+                                 }),
+                  rules.end());
+      it->second.any = !rules.empty();
+    }
+    return it->second;
+  }
+
   std::optional<Reason> single_field_problem(const FieldChange& c) {
     if (c.field == kDeletedField) return std::nullopt;
     const auto& es = s.schema_.entity(c.type);
@@ -185,20 +236,13 @@ struct SyncServer::Impl {
       auto p = format_problem(es, *f, n);
       return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
     }
+    const auto& rules = rules_of(c.type, es, *f);
+    if (!rules.any) return std::nullopt;
     FieldValues values;
     values[c.field] = c.value;
-    for (auto& p : validate_record(es, values, s.validation_, false)) {
+    for (auto& p : validate_record(rules.schema, values, s.validation_, false)) {
       if (p.severity != Severity::error || p.field != f->name) continue;
-      auto rule = std::find_if(es.rules.begin(), es.rules.end(), [&](const Rule& r) { return r.id == p.rule_id; });
-      if (rule == es.rules.end()) continue;
-      switch (rule->kind) {
-        case RuleKind::format:
-        case RuleKind::id_county:
-        case RuleKind::range:
-        case RuleKind::not_future:
-        case RuleKind::region_known: return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
-        default: break;  // cross-field and required rules only flag on the server
-      }
+      return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
     }
     return std::nullopt;
   }
@@ -207,7 +251,7 @@ struct SyncServer::Impl {
   std::unordered_map<EntityId, std::vector<std::string>, IdHash> placing;
   void index_placing(const std::vector<ChangeRecord>& batch) {
     for (auto& o : batch)
-      if (!o.value.empty() && is_placing_field(s.schema_, o.type, o.field)) placing[o.entity].push_back(o.value);
+      if (!o.value.empty() && placing_field_is(o.type, o.field)) placing[o.entity].push_back(o.value);
   }
 
   // The villages a change's entity would be placed in by this batch when the server has none for it
@@ -244,30 +288,34 @@ struct SyncServer::Impl {
   // Merges an accepted change into its entity and logs it; true when its field is now in conflict.
   bool merge_in(StoredChange& sc) {
     const FieldChange& c = sc.change;
-    auto rec = entity(c.entity);
-    const bool created = !rec;
-    if (!rec) {
-      rec.emplace();
-      rec->state.type = c.type;
-      rec->state.id = c.entity;
+    // The cached record is changed in place (a county's first push touches each entity once per
+    // field: copying its growing state for every change was quadratic in its fields).
+    entity(c.entity);
+    auto& slot = cache.at(c.entity);
+    const bool created = !slot;
+    if (!slot) {
+      slot.emplace();
+      slot->state.type = c.type;
+      slot->state.id = c.entity;
     }
-    auto outcome = merge_apply(rec->state, c, s.options_.merge_mode, sc.server_ms);
+    EntityRecord& rec = *slot;
+    auto outcome = merge_apply(rec.state, c, s.options_.merge_mode, sc.server_ms);
     if (outcome == MergeOutcome::id_reused) throw Failure(ErrorCode::internal, {"version id reused: " + c.version.str()});
-    auto before = rec->villages;
-    auto now = villages_of(rec->state);
-    rec->parents = parents_of(s.schema_, rec->state);
+    dirty.insert(c.entity);
+    if (created || placing_field_is(c.type, c.field)) rec.parents = parents_of(s.schema_, rec.state);
+    auto now = villages_of(rec);
 
     LogRow row;
     row.kind = LogKind::version;
     row.type = c.type;
     row.entity = c.entity;
-    row.villages = village_union(before, now);
+    row.villages = village_union(rec.villages, now);
     row.version = c.version;
-    sc.server_seq = rec->last_seq = store.append(std::move(row));
+    sc.server_seq = rec.last_seq = store.append(std::move(row));
 
     bool conflict = false;
-    if (auto f = rec->state.fields.find(c.field); f != rec->state.fields.end())
-      conflict = in_conflict(f->second) || (c.field == kDeletedField && deletion_in_conflict(rec->state));
+    if (auto f = rec.state.fields.find(c.field); f != rec.state.fields.end())
+      conflict = in_conflict(f->second) || (c.field == kDeletedField && deletion_in_conflict(rec.state));
     if (conflict) {
       LogRow cr;
       cr.kind = LogKind::conflict;
@@ -277,16 +325,15 @@ struct SyncServer::Impl {
       ByteWriter w;
       w.varint(c.field);
       cr.payload = w.take();
-      rec->last_seq = store.append(std::move(cr));
+      rec.last_seq = store.append(std::move(cr));
     }
-    if (now != before && !created) {
-      log_membership(*rec, now);
+    if (now != rec.villages && !created) {
+      log_membership(rec, now);
       propagate(c.entity);
     } else {
       // A new entity placed by its first change: that change's row already names its villages, so
       // no device needs a scope entry for it.
-      rec->villages = now;
-      put(*rec);
+      rec.villages = std::move(now);
     }
     return conflict;
   }

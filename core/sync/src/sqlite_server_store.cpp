@@ -4,6 +4,7 @@
 #include "tz/sqlite/support.hpp"
 
 #include <random>
+#include <unordered_map>
 
 #include "state_codec.hpp"
 #include "tz/sync/server_store.hpp"
@@ -17,7 +18,17 @@ namespace {
 using sqlite::bind_blob;
 using sqlite::blob_of;
 
-constexpr int kFormatVersion = 1;
+// 2: applied changes stored in blocks (change_blocks), entity rows in arrival order with a unique
+// index on the id (decision 66); a format-1 store is converted on open.
+constexpr int kFormatVersion = 2;
+// Applied changes are written in blocks of up to this many consecutive changes of one device.
+constexpr size_t kBlockChanges = 256;
+
+// Binds bytes without copying them (SQLITE_STATIC): for the hot statements, whose arguments outlive
+// the step that reads them and are bound afresh before every step.
+void bind_view(SQLite::Statement& st, int index, std::string_view bytes) {
+  st.bindNoCopy(index, static_cast<const void*>(bytes.data()), static_cast<int>(bytes.size()));
+}
 
 std::string random_epoch() {
   std::random_device rd;
@@ -31,6 +42,17 @@ std::string random_epoch() {
   return out;
 }
 
+constexpr const char* kBlocksTable =
+    "CREATE TABLE change_blocks(device BLOB NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,"
+    "  body BLOB NOT NULL, PRIMARY KEY(device, first_seq)) WITHOUT ROWID;";
+
+// Entity rows are numbered in the order they arrive and found through a unique index on their
+// random ids: a batch of new entities then fills a few pages at the end of the table instead of
+// one page per entity all over it (each page a full page in the WAL at every commit).
+constexpr const char* kEntitiesTable =
+    "CREATE TABLE entities(n INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, type INTEGER NOT NULL,"
+    "  last_seq INTEGER NOT NULL, villages TEXT NOT NULL, parents BLOB NOT NULL, state BLOB NOT NULL);";
+
 class SqliteServerStore final : public ServerStore {
  public:
   explicit SqliteServerStore(const std::filesystem::path& file)
@@ -38,11 +60,25 @@ class SqliteServerStore final : public ServerStore {
     // page_size takes effect only when the file is created; 128 MiB of page cache keeps a county's
     // entity and log indexes in memory while a batch is applied.
     db_.exec("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
-             "PRAGMA cache_size=-131072; PRAGMA foreign_keys=OFF;");
+             "PRAGMA cache_size=-131072; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=16384;");
     db_.setBusyTimeout(10000);
-    SQLite::Statement exists(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
-    exists.executeStep();
-    if (exists.getColumn(0).getInt() == 0) create();
+    bool fresh = false;
+    {
+      SQLite::Statement exists(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
+      exists.executeStep();
+      fresh = exists.getColumn(0).getInt() == 0;
+    }  // finished before a conversion drops a table
+    if (fresh) create();
+    if (std::stoi(meta("format")) == 1) {
+      SQLite::Transaction txn(db_);
+      db_.exec(kBlocksTable);
+      db_.exec("ALTER TABLE entities RENAME TO entities_v1;");
+      db_.exec(kEntitiesTable);
+      db_.exec("INSERT INTO entities(id, type, last_seq, villages, parents, state) "
+               "SELECT id, type, last_seq, villages, parents, state FROM entities_v1 ORDER BY id; DROP TABLE entities_v1;");
+      put_meta("format", std::to_string(kFormatVersion));
+      txn.commit();
+    }
     if (std::stoi(meta("format")) != kFormatVersion) throw Failure(ErrorCode::store_corrupt, {"unsupported server store format"});
     // Added with enrolment (Sync II): created on open, so a store made before it gains it.
     db_.exec(
@@ -60,12 +96,14 @@ class SqliteServerStore final : public ServerStore {
   void begin() override {
     db_.exec("BEGIN IMMEDIATE");
     in_txn_ = true;
+    high_.clear();  // another process may have written since
     reload();
     saved_clock_ = clock_;
     saved_last_seq_ = last_seq_;
     saved_epoch_ = epoch_;
   }
   void commit(const char* crash_before, const char* crash_after) override {
+    flush_pending();
     put_meta("clock", std::to_string(clock_.ms) + ":" + std::to_string(clock_.counter));
     if (crash_before) crash_point(crash_before);
     db_.exec("COMMIT");
@@ -73,6 +111,9 @@ class SqliteServerStore final : public ServerStore {
     if (crash_after) crash_point(crash_after);
   }
   void rollback() override {
+    pending_.clear();
+    high_.clear();
+    block_ = {};
     if (!in_txn_) return;
     in_txn_ = false;
     try {
@@ -125,22 +166,77 @@ class SqliteServerStore final : public ServerStore {
     return out;
   }
 
+  // Changes are stored two ways. A change applied when it first arrives (nearly all of them) goes
+  // into a block: consecutive changes of one device gathered during the transaction and written as
+  // one row of up to kBlockChanges (decision 66: a row per change, beside its log row, was a large
+  // part of the apply). Every other write — a quarantined change, a later status change (release,
+  // reject) — is a row of `changes`, which takes precedence over a block. A change is new when its
+  // seq is above the highest the store holds from its device (pushes apply in sequence order).
   std::optional<StoredChange> change(const VersionId& id) const override {
     auto& st = stmt(change_get_, "SELECT body FROM changes WHERE device = ? AND seq = ?");
     st.reset();
-    bind_blob(st, 1, id.device.view());
+    bind_view(st, 1, id.device.view());
     st.bind(2, static_cast<int64_t>(id.seq.value));
-    if (!st.executeStep()) return std::nullopt;
-    return codec::decode_change(blob_of(st.getColumn(0)));
+    if (st.executeStep()) return codec::decode_change(blob_of(st.getColumn(0)));
+    if (!pending_.empty() && pending_.front().first.device == id.device && id.seq.value >= pending_.front().first.seq.value &&
+        id.seq.value - pending_.front().first.seq.value < pending_.size())
+      return codec::decode_change(pending_[id.seq.value - pending_.front().first.seq.value].second);
+    if (block_.offsets.empty() || !(block_.device == id.device && block_.first <= id.seq.value && id.seq.value <= block_.last)) {
+      auto& bst = stmt(block_get_,
+                       "SELECT first_seq, last_seq, body FROM change_blocks WHERE device = ? AND first_seq <= ? "
+                       "ORDER BY first_seq DESC LIMIT 1");
+      bst.reset();
+      bind_view(bst, 1, id.device.view());
+      bst.bind(2, static_cast<int64_t>(id.seq.value));
+      if (!bst.executeStep()) return std::nullopt;
+      uint64_t first = static_cast<uint64_t>(bst.getColumn(0).getInt64());
+      uint64_t last = static_cast<uint64_t>(bst.getColumn(1).getInt64());
+      if (id.seq.value > last) return std::nullopt;
+      block_ = {};
+      block_.body = blob_of(bst.getColumn(2));
+      ByteReader r(block_.body);
+      try {
+        for (uint64_t seq = first; seq <= last; ++seq) {
+          uint64_t n = r.varint();
+          size_t at = block_.body.size() - r.remaining();
+          r.raw(r.checked_count(n, 1));
+          block_.offsets.emplace_back(at, static_cast<size_t>(n));
+        }
+      } catch (const Failure&) {
+        block_ = {};
+        throw Failure(ErrorCode::store_corrupt, {"damaged change block of " + id.device.hex()});
+      }
+      if (!r.done() || block_.offsets.size() != last - first + 1) {
+        block_ = {};
+        throw Failure(ErrorCode::store_corrupt, {"damaged change block of " + id.device.hex()});
+      }
+      block_.device = id.device;
+      block_.first = first;
+      block_.last = last;
+    }
+    auto [at, n] = block_.offsets[id.seq.value - block_.first];
+    return codec::decode_change(std::string_view(block_.body).substr(at, n));
   }
   void put_change(const StoredChange& c) override {
+    const VersionId& v = c.change.version;
+    uint64_t& high = highest(v.device);
+    const bool fresh = v.seq.value > high;
+    if (fresh) high = v.seq.value;
+    if (fresh && c.status == StoredChange::Status::applied && in_txn_) {
+      if (!pending_.empty() && (pending_.front().first.device != v.device ||
+                                pending_.back().first.seq.value + 1 != v.seq.value || pending_.size() >= kBlockChanges))
+        flush_pending();
+      pending_.emplace_back(v, codec::encode_change(c));
+      return;
+    }
+    if (!pending_.empty() && pending_.front().first.device == v.device) flush_pending();
     auto& st = stmt(change_put_, "INSERT OR REPLACE INTO changes(device, seq, status, body) VALUES (?, ?, ?, ?)");
     st.reset();
-    bind_blob(st, 1, c.change.version.device.view());
-    st.bind(2, static_cast<int64_t>(c.change.version.seq.value));
+    bind_view(st, 1, v.device.view());
+    st.bind(2, static_cast<int64_t>(v.seq.value));
     st.bind(3, static_cast<int>(c.status));
     auto body = codec::encode_change(c);
-    bind_blob(st, 4, body);
+    bind_view(st, 4, body);
     st.exec();
   }
   std::vector<StoredChange> quarantined() const override {
@@ -153,33 +249,43 @@ class SqliteServerStore final : public ServerStore {
   std::optional<EntityRecord> entity(const EntityId& id) const override {
     auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
     st.reset();
-    bind_blob(st, 1, id.view());
+    bind_view(st, 1, id.view());
     if (!st.executeStep()) return std::nullopt;
     return record_from(st);
   }
   void put_entity(const EntityRecord& e) override {
-    auto& st = stmt(entity_put_, "INSERT OR REPLACE INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?)");
+    auto& st = stmt(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
+                                 "ON CONFLICT(id) DO UPDATE SET type = excluded.type, last_seq = excluded.last_seq, "
+                                 "villages = excluded.villages, parents = excluded.parents, state = excluded.state");
     st.reset();
-    bind_blob(st, 1, e.state.id.view());
+    bind_view(st, 1, e.state.id.view());
     st.bind(2, static_cast<int>(e.state.type));
     st.bind(3, static_cast<int64_t>(e.last_seq));
-    st.bind(4, codec::encode_strings(e.villages));
+    const std::string villages = codec::encode_strings(e.villages);
+    st.bindNoCopy(4, villages);
     std::string parents;
     for (auto& p : e.parents) parents.append(p.view());
-    bind_blob(st, 5, parents);
+    bind_view(st, 5, parents);
     auto body = codec::encode_state(e.state);
-    bind_blob(st, 6, body);
+    bind_view(st, 6, body);
     st.exec();
-    // The links follow the entity's parents.
+    // The links follow the entity's parents; rewritten only when they differ (most puts change
+    // other fields, and rewriting equal links dirtied their pages at every commit).
+    std::vector<EntityId> linked;
+    auto& cur = stmt(link_get_, "SELECT parent FROM links WHERE child = ? ORDER BY parent");
+    cur.reset();
+    bind_view(cur, 1, e.state.id.view());
+    while (cur.executeStep()) linked.push_back(EntityId::from_bytes(blob_of(cur.getColumn(0))));
+    if (linked == e.parents) return;
     auto& del = stmt(link_del_, "DELETE FROM links WHERE child = ?");
     del.reset();
-    bind_blob(del, 1, e.state.id.view());
+    bind_view(del, 1, e.state.id.view());
     del.exec();
     auto& ins = stmt(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
     for (auto& p : e.parents) {
       ins.reset();
-      bind_blob(ins, 1, p.view());
-      bind_blob(ins, 2, e.state.id.view());
+      bind_view(ins, 1, p.view());
+      bind_view(ins, 2, e.state.id.view());
       ins.exec();
     }
   }
@@ -204,14 +310,15 @@ class SqliteServerStore final : public ServerStore {
     st.reset();
     st.bind(1, static_cast<int64_t>(row.seq));
     st.bind(2, static_cast<int>(row.kind));
-    if (row.target) bind_blob(st, 3, row.target->view());
+    if (row.target) bind_view(st, 3, row.target->view());
     else st.bind(3);
     st.bind(4, static_cast<int>(row.type));
-    bind_blob(st, 5, row.entity.view());
-    st.bind(6, codec::encode_strings(row.villages));
-    bind_blob(st, 7, row.version.device.view());
+    bind_view(st, 5, row.entity.view());
+    const std::string villages = codec::encode_strings(row.villages);
+    st.bindNoCopy(6, villages);
+    bind_view(st, 7, row.version.device.view());
     st.bind(8, static_cast<int64_t>(row.version.seq.value));
-    bind_blob(st, 9, row.payload);
+    bind_view(st, 9, row.payload);
     st.exec();
     return row.seq;
   }
@@ -306,14 +413,14 @@ class SqliteServerStore final : public ServerStore {
         "CREATE TABLE changes(device BLOB NOT NULL, seq INTEGER NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
         "  PRIMARY KEY(device, seq)) WITHOUT ROWID;"
         "CREATE INDEX changes_held ON changes(status) WHERE status = 1;"
-        "CREATE TABLE entities(id BLOB PRIMARY KEY, type INTEGER NOT NULL, last_seq INTEGER NOT NULL,"
-        "  villages TEXT NOT NULL, parents BLOB NOT NULL, state BLOB NOT NULL) WITHOUT ROWID;"
         "CREATE TABLE links(parent BLOB NOT NULL, child BLOB NOT NULL, PRIMARY KEY(parent, child)) WITHOUT ROWID;"
         "CREATE INDEX links_child ON links(child);"
         "CREATE TABLE log(seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, target BLOB, type INTEGER NOT NULL,"
         "  entity BLOB NOT NULL, villages TEXT NOT NULL, vdevice BLOB NOT NULL, vseq INTEGER NOT NULL,"
         "  payload BLOB NOT NULL);"
         "CREATE TABLE config(key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;");
+    db_.exec(kBlocksTable);
+    db_.exec(kEntitiesTable);
     put_meta("format", std::to_string(kFormatVersion));
     put_meta("epoch", random_epoch());
     put_meta("clock", "0:0");
@@ -373,6 +480,35 @@ class SqliteServerStore final : public ServerStore {
     return e;
   }
 
+  // The highest seq the store holds from a device (blocks and rows), read once per transaction.
+  uint64_t& highest(const DeviceId& d) {
+    auto [it, added] = high_.try_emplace(d, 0);
+    if (added) {
+      SQLite::Statement st(db_,
+                           "SELECT max(coalesce((SELECT last_seq FROM change_blocks WHERE device = ?1 ORDER BY first_seq DESC LIMIT 1), 0),"
+                           "           coalesce((SELECT max(seq) FROM changes WHERE device = ?1), 0))");
+      bind_blob(st, 1, d.view());
+      st.executeStep();
+      it->second = static_cast<uint64_t>(st.getColumn(0).getInt64());
+    }
+    return it->second;
+  }
+
+  // Writes the gathered run of applied changes as one block row.
+  void flush_pending() {
+    if (pending_.empty()) return;
+    ByteWriter w;
+    for (auto& [id, body] : pending_) w.str(body);
+    auto& st = stmt(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
+    st.reset();
+    bind_view(st, 1, pending_.front().first.device.view());
+    st.bind(2, static_cast<int64_t>(pending_.front().first.seq.value));
+    st.bind(3, static_cast<int64_t>(pending_.back().first.seq.value));
+    bind_view(st, 4, w.data());
+    st.exec();
+    pending_.clear();
+  }
+
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
     if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);
     return *slot;
@@ -383,6 +519,18 @@ class SqliteServerStore final : public ServerStore {
   Hlc clock_, saved_clock_;
   uint64_t last_seq_ = 0, saved_last_seq_ = 0;
   bool in_txn_ = false;
+  // Applied changes of the open transaction not yet written as a block: one device, consecutive seqs.
+  std::vector<std::pair<VersionId, std::string>> pending_;
+  std::unordered_map<DeviceId, uint64_t, IdHash> high_;
+  // The last block read (pulls read changes in log order, so mostly from the same block).
+  struct Block {
+    DeviceId device;
+    uint64_t first = 0, last = 0;
+    std::string body;
+    std::vector<std::pair<size_t, size_t>> offsets;
+  };
+  mutable Block block_;
+  mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_;
   mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, entity_put_, link_del_, link_put_,
       children_, log_put_, log_get_;
 };

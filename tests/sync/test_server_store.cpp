@@ -1,0 +1,163 @@
+// The SQLite server store's storage of changes and entities (decision 66): applied changes written
+// in blocks, other writes as rows that take precedence, a rolled-back transaction leaving nothing,
+// and a format-1 store converted on open with its entities and links intact.
+#include <catch2/catch.hpp>
+#include <sqlite3.h>
+
+#include "temp_dir.hpp"
+#include "tz/sync/server_store.hpp"
+
+using namespace tz;
+using namespace tz::sync;
+
+namespace {
+
+DeviceId dev(uint8_t n) {
+  DeviceId d;
+  for (size_t i = 0; i < 16; ++i) d.bytes[i] = static_cast<uint8_t>(n * 13 + i);
+  return d;
+}
+EntityId ent(uint8_t n) {
+  EntityId e;
+  for (size_t i = 0; i < 16; ++i) e.bytes[i] = static_cast<uint8_t>(n * 29 + 3 * i);
+  return e;
+}
+
+StoredChange stored(uint8_t device, uint64_t seq, std::string value,
+                    StoredChange::Status status = StoredChange::Status::applied) {
+  StoredChange sc;
+  sc.change.type = EntityType::person;
+  sc.change.entity = ent(static_cast<uint8_t>(seq % 7));
+  sc.change.field = static_cast<FieldId>(2 + seq % 5);
+  sc.change.value = std::move(value);
+  sc.change.version = VersionId{dev(device), Seq{seq}};
+  sc.change.ts = Hlc{1000 + static_cast<int64_t>(seq), 0};
+  sc.change.collector = "c";
+  sc.device_ts = sc.change.ts;
+  sc.server_ms = 5;
+  sc.status = status;
+  sc.server_seq = status == StoredChange::Status::applied ? seq : 0;
+  return sc;
+}
+
+std::string value_of(const ServerStore& s, uint8_t device, uint64_t seq) {
+  auto c = s.change(VersionId{dev(device), Seq{seq}});
+  return c ? c->change.value + (c->status == StoredChange::Status::applied ? "" : "!") : "-";
+}
+
+void exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  INFO((err ? err : ""));
+  sqlite3_free(err);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("Applied changes stored in blocks read back like rows and other writes take precedence", "[sync][store]") {
+  tz::test::TempDir dir;
+  {
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    // 600 consecutive changes of device 1 (three blocks), with device 2's between them and a
+    // quarantined change of device 1 in the middle.
+    for (uint64_t seq = 1; seq <= 600; ++seq) {
+      if (seq == 300) s->put_change(stored(1, seq, "held", StoredChange::Status::quarantined));
+      else s->put_change(stored(1, seq, "v" + std::to_string(seq)));
+      if (seq % 100 == 0) s->put_change(stored(2, seq / 100, "w" + std::to_string(seq / 100)));
+    }
+    // Read inside the transaction: from the gathered run and from written blocks.
+    CHECK(value_of(*s, 1, 1) == "v1");
+    CHECK(value_of(*s, 1, 599) == "v599");
+    CHECK(value_of(*s, 1, 300) == "held!");
+    CHECK(value_of(*s, 2, 3) == "w3");
+    CHECK(value_of(*s, 1, 601) == "-");
+    s->commit(nullptr, nullptr);
+    // A later status change of a change held in a block is a row that takes precedence.
+    s->begin();
+    auto released = stored(1, 250, "v250");
+    released.status = StoredChange::Status::rejected;
+    released.reason = "no";
+    s->put_change(released);
+    s->commit(nullptr, nullptr);
+    // A rolled-back transaction leaves nothing, gathered or written.
+    s->begin();
+    for (uint64_t seq = 601; seq <= 900; ++seq) s->put_change(stored(1, seq, "lost"));
+    CHECK(value_of(*s, 1, 650) == "lost");
+    s->rollback();
+    CHECK(value_of(*s, 1, 650) == "-");
+    CHECK(value_of(*s, 1, 890) == "-");
+  }
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  for (uint64_t seq : {1, 2, 255, 256, 257, 299, 301, 512, 513, 600}) {
+    INFO(seq);
+    CHECK(value_of(*s, 1, seq) == "v" + std::to_string(seq));
+  }
+  CHECK(value_of(*s, 1, 300) == "held!");
+  CHECK(value_of(*s, 1, 250) == "v250!");
+  CHECK(value_of(*s, 1, 601) == "-");
+  for (uint64_t seq = 1; seq <= 6; ++seq) CHECK(value_of(*s, 2, seq) == "w" + std::to_string(seq));
+  auto full = s->change(VersionId{dev(1), Seq{42}});
+  REQUIRE(full);
+  CHECK(full->change.entity == ent(0));
+  CHECK(full->change.field == 4);
+  CHECK(full->server_seq == 42);
+  REQUIRE(s->quarantined().size() == 1);
+  CHECK(s->quarantined()[0].change.version.seq.value == 300);
+  // New changes continue after everything held, in blocks again.
+  s->begin();
+  for (uint64_t seq = 601; seq <= 610; ++seq) s->put_change(stored(1, seq, "n" + std::to_string(seq)));
+  s->commit(nullptr, nullptr);
+  CHECK(value_of(*s, 1, 605) == "n605");
+}
+
+TEST_CASE("A format-1 server store is converted on open with its entities and links", "[sync][store]") {
+  tz::test::TempDir dir;
+  EntityRecord hh, person;
+  hh.state.type = EntityType::household;
+  hh.state.id = ent(1);
+  hh.villages = {"522632001001"};
+  hh.last_seq = 3;
+  person.state.type = EntityType::person;
+  person.state.id = ent(2);
+  person.villages = {"522632001001"};
+  person.parents = {ent(1)};
+  person.last_seq = 4;
+  {
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    s->put_entity(hh);
+    s->put_entity(person);
+    s->commit(nullptr, nullptr);
+  }
+  {
+    // Back to the format-1 layout: entities keyed by id, no change blocks.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    exec(db,
+         "BEGIN; ALTER TABLE entities RENAME TO e2;"
+         "CREATE TABLE entities(id BLOB PRIMARY KEY, type INTEGER NOT NULL, last_seq INTEGER NOT NULL,"
+         "  villages TEXT NOT NULL, parents BLOB NOT NULL, state BLOB NOT NULL) WITHOUT ROWID;"
+         "INSERT INTO entities SELECT id, type, last_seq, villages, parents, state FROM e2; DROP TABLE e2;"
+         "DROP TABLE change_blocks; UPDATE meta SET value = '1' WHERE key = 'format'; COMMIT;");
+    sqlite3_close(db);
+  }
+  auto opened = open_sqlite_server_store(dir.path() / "server");
+  if (!opened) FAIL(opened.error().message(Lang::en));
+  auto s = std::move(*opened);
+  auto p = s->entity(ent(2));
+  REQUIRE(p);
+  CHECK(p->parents == std::vector<EntityId>{ent(1)});
+  CHECK(p->last_seq == 4);
+  CHECK(p->villages == person.villages);
+  CHECK(s->children(ent(1)) == std::vector<EntityId>{ent(2)});
+  size_t n = 0;
+  s->scan_entities([&](const EntityRecord&) { ++n; });
+  CHECK(n == 2);
+  // And it takes changes in blocks.
+  s->begin();
+  s->put_change(stored(1, 1, "x"));
+  s->commit(nullptr, nullptr);
+  CHECK(value_of(*s, 1, 1) == "x");
+}

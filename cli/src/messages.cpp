@@ -39,6 +39,14 @@ const Catalogue& common_texts() {
                       "the period must be a year 2000–2100 and the as-of date must lie in it"}},
       {"init_tree", {"已载入本县区划：{0} 个村", "loaded the county's region tree: {0} villages"}},
       {"arg_file", {"文件", "FILE"}},
+      {"no_conflicts", {"没有冲突", "no conflicts"}},
+      {"conflicts_count", {"共 {0} 处冲突（* 为当前显示的取值）：", "{0} conflicts (* marks the value shown now):"}},
+      {"deletion_field", {"删除", "deletion"}},
+      {"restored", {"（恢复）", "(restored)"}},
+      {"deleted_because", {"删除：{0}", "deleted: {0}"}},
+      {"attribution", {"{0} 于 {1} 录入（设备 {2}，第 {3} 号变更）", "set by {0} at {1} (device {2}, change {3})"}},
+      {"resolve_how", {"请给出 --pick 编号 或 --value 值 二者之一", "give one of --pick N or --value V"}},
+      {"arg_resolve", {"记录 字段", "RECORD FIELD"}},
   };
   return kTexts;
 }

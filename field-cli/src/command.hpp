@@ -49,7 +49,7 @@ inline const ProgramSpec& program_spec() {
        {"find", {}},
        {"validate", {}},
        {"status", {}},
-       {"conflicts", {}},
+       {"conflicts", {"region"}},
        {"resolve", {"pick", "value"}},
        {"notices", {}},
        {"enroll", {"plain-http"}},

@@ -21,7 +21,7 @@ const Catalogue& catalogue() {
         "  find 文字                                    按姓名（含拼音）、身份证号或电话查找\n"
         "  validate                                     按村、采集员列出全部校验问题\n"
         "  status                                       “四清”完成情况和待同步变更（无需口令）\n"
-        "  conflicts                                    列出有冲突（多个取值并存）的项目及每个版本\n"
+        "  conflicts [--region 代码]                    列出有冲突（多个取值并存）的项目及每个版本\n"
         "  resolve 记录 字段 --pick 编号|--value 值      解决冲突：选定 conflicts 列出的一个版本，或给出新值\n"
         "  notices                                      县里的通知：隔离待审、放行、退回、时钟不准\n"
         "  enroll 服务器地址 令牌                        用县里发的一次性令牌登记本机（核对服务器密钥，领取县级密钥和范围）\n"
@@ -39,13 +39,12 @@ const Catalogue& catalogue() {
         "  find TEXT                                    by name (also pinyin), ID number or phone\n"
         "  validate                                     every rule over the store, by village and collector\n"
         "  status                                       the four clears and pending changes (no passphrase)\n"
-        "  conflicts                                    fields with more than one value, with every version\n"
+        "  conflicts [--region CODE]                    fields with more than one value, with every version\n"
         "  resolve RECORD FIELD --pick N|--value V      resolve a conflict: a version listed by conflicts, or a new value\n"
         "  notices                                      what the county flagged, quarantined or sent back\n"
         "  enroll URL TOKEN                             register this device with a one-time token from the county\n"
         "  sync [--timeout SECONDS]                     push then pull with the county server; retried until the timeout, resumable\n"
         "The passphrase comes from a prompt or TAIZHANG_PASSPHRASE."}},
-      {"no_conflicts", {"没有冲突", "no conflicts"}},
       {"arg_enroll", {"服务器地址 令牌", "URL TOKEN"}},
       {"plain_http_needs_flag", {"地址 {0} 不加密（http://）：只在本机测试时使用，并须加 --plain-http",
                                  "{0} is not encrypted (http://): for loopback tests only, and only with --plain-http"}},
@@ -66,14 +65,8 @@ const Catalogue& catalogue() {
       {"sync_period", {"统计期已按县里设置更新为 {0}", "the period is now the county's: {0}"}},
       {"sync_conflicts", {"有 {0} 处冲突待解决：field-cli conflicts", "{0} conflicts to resolve: field-cli conflicts"}},
       {"sync_notices", {"有 {0} 条县里的通知：field-cli notices", "{0} notices from the county: field-cli notices"}},
-      {"conflicts_count", {"共 {0} 处冲突（* 为当前显示的取值）：", "{0} conflicts (* marks the value shown now):"}},
       {"conflicts_hint", {"解决：field-cli resolve 记录 字段 --pick 编号 或 --value 新值",
                           "to resolve: field-cli resolve RECORD FIELD --pick N or --value NEW"}},
-      {"deletion_field", {"删除", "deletion"}},
-      {"restored", {"（恢复）", "(restored)"}},
-      {"deleted_because", {"删除：{0}", "deleted: {0}"}},
-      {"arg_resolve", {"记录 字段", "RECORD FIELD"}},
-      {"resolve_how", {"请给出 --pick 编号 或 --value 值 二者之一", "give one of --pick N or --value V"}},
       {"resolved", {"已解决：{0} 的{1}为“{2}”（取代 {3} 个版本，采集员 {4}）",
                     "resolved: {1} of {0} is \"{2}\" (replacing {3} versions, collector {4})"}},
       {"no_notices", {"没有通知", "no notices"}},
@@ -113,7 +106,6 @@ const Catalogue& catalogue() {
       {"not_a_person", {"这不是一个劳动力的记录", "that record is not a person"}},
       {"confirm_save", {"确认保存？", "Save?"}},
       {"nothing_changed", {"没有改动，未写入任何内容", "nothing changed; nothing was written"}},
-      {"attribution", {"{0} 于 {1} 录入（设备 {2}，第 {3} 号变更）", "set by {0} at {1} (device {2}, change {3})"}},
       {"conflict_marker", {"【有冲突：以下取值并存，待核实】", "[conflict: these values stand side by side until resolved]"}},
       {"derived_line", {"{0} 年：{1}，务工地域 {2}，务工 {3} 个月", "{0}: {1}, where {2}, {3} months worked"}},
       {"employed", {"已就业", "employed"}},

@@ -1,8 +1,8 @@
 // The collector's view of what sync brought back: conflicts (fields with more than one value), their
 // resolution, and the county's notices (quarantined, released, rejected, redirected, clock).
 #include "command.hpp"
+#include "tz/cli/conflicts.hpp"
 #include "tz/model/id_number.hpp"
-#include "tz/ops/conflicts.hpp"
 
 namespace tz::cli {
 
@@ -41,57 +41,14 @@ std::string Command::describe_entity(const DeviceStore& store, EntityType type, 
 }
 
 std::string Command::shown_field_value(const FieldDef* f, const std::string& v) {
-  if (!f) return v;
-  std::string s = display_value(*f, v, lang_);
-  return f->type == FieldType::id_number && !args_.flags.count("full-ids") ? idn::mask_id(s) : s;
+  return shown_value(f, v, lang_, args_.flag("full-ids"));
 }
 
 int Command::cmd_conflicts() {
   expect_words(1, "");
   auto store = open_store();
-  auto list = ops::list_conflicts(*store);
-  json jl = json::array();
-  for (auto& c : list) {
-    const std::string label = c.field ? c.field->label(lang_) : tr(lang_, "deletion_field");
-    json jv = json::array();
-    for (auto& v : c.versions)
-      jv.push_back({{"number", v.number},
-                    {"value", shown_field_value(c.field, v.version.value)},
-                    {"version", v.version.id.str()},
-                    {"collector", v.version.collector},
-                    {"device", v.version.id.device.hex()},
-                    {"device_time", format_china_time(v.version.device_ms)},
-                    {"shown", v.shown}});
-    jl.push_back({{"type", entity_type_name(c.type)},
-                  {"id", c.entity.hex()},
-                  {"record", describe_entity(*store, c.type, c.entity)},
-                  {"village", c.village},
-                  {"field", c.field ? c.field->name : "deleted"},
-                  {"label", label},
-                  {"versions", jv}});
-  }
-  if (json_) {
-    print_json({{"ok", true}, {"count", list.size()}, {"conflicts", jl}});
-    return 0;
-  }
-  if (list.empty()) {
-    out_ << tr(lang_, "no_conflicts") << "\n";
-    return 0;
-  }
-  out_ << tr(lang_, "conflicts_count", {std::to_string(list.size())}) << "\n";
-  for (auto& c : list) {
-    const std::string label = c.field ? c.field->label(lang_) : tr(lang_, "deletion_field");
-    out_ << describe_entity(*store, c.type, c.entity) << "  " << label << "  " << c.entity.hex() << "\n";
-    for (auto& v : c.versions) {
-      std::string value = c.field ? shown_field_value(c.field, v.version.value)
-                                  : (v.version.value.empty() ? tr(lang_, "restored") : tr(lang_, "deleted_because", {v.version.value}));
-      out_ << "  " << v.number << (v.shown ? "*" : " ") << " " << value << "  "
-           << tr(lang_, "attribution", {v.version.collector, format_china_time(v.version.device_ms),
-                                        v.version.id.device.hex().substr(0, 8), std::to_string(v.version.id.seq.value)})
-           << "\n";
-    }
-  }
-  out_ << tr(lang_, "conflicts_hint") << "\n";
+  print_conflicts(io(), store->schema(), ops::list_conflicts(*store, text::trim(args_.get("region"))),
+                  args_.flag("full-ids"));
   return 0;
 }
 
@@ -116,16 +73,7 @@ int Command::cmd_resolve() {
   std::string label = f ? f->label(lang_) : tr(lang_, "deletion_field");
   std::string value = shown_field_value(f, r->value);
   if (json_) {
-    json replaced = json::array();
-    for (auto& v : r->replaced) replaced.push_back(v.str());
-    print_json({{"ok", true},
-                {"type", entity_type_name(type)},
-                {"id", id->hex()},
-                {"field", f ? f->name : "deleted"},
-                {"value", value},
-                {"version", r->version.str()},
-                {"replaced", replaced},
-                {"collector", who}});
+    print_json(resolved_json(type, *id, f, value, *r, who));
     return 0;
   }
   out_ << tr(lang_, "resolved", {describe_entity(*store, type, *id), label, value, std::to_string(r->replaced.size()), who})

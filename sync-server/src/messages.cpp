@@ -16,7 +16,7 @@ const cli::Catalogue& catalogue() {
         "  register import 文件                      导入建档立卡名册\n"
         "  device list | device retire 设备 [--at 序号] | device revoke 设备\n"
         "  conflicts [--region 代码]                 列出有冲突的字段\n"
-        "  resolve 记录 字段 --pick 序号|--value 值  解决冲突\n"
+        "  resolve 记录 字段 --pick 编号|--value 值  解决冲突\n"
         "  quarantine | quarantine release 编号 | quarantine reject 编号 --reason 原因\n"
         "  list 清单 [--format table|csv] [--out 文件] [--region 代码] [--full-ids]\n"
         "  token create --scope 代码[,代码…] --collector 姓名[,姓名…] [--expires-days 天数(默认 7)]\n"
@@ -81,17 +81,8 @@ const cli::Catalogue& catalogue() {
       {"status_revoked", {"已吊销", "revoked"}},
       {"admin_mark", {"（县管理员副本）", " (county admin replica)"}},
       {"never", {"从未", "never"}},
-      {"no_conflicts", {"没有冲突", "no conflicts"}},
-      {"conflicts_title", {"冲突（{0} 项）", "Conflicts ({0})"}},
-      {"conflict_head", {"{0} {1}（{2}）记录 {3}：{4}", "{0} {1} ({2}) record {3}: {4}"}},
-      {"conflict_value", {"  {0}. {1} —— {2}，设备 {3}，{4}", "  {0}. {1} — {2}, device {3}, {4}"}},
-      {"household_label", {"户 {0}/{1}", "household {0}/{1}"}},
-      {"not_found_record", {"没有记录“{0}”", "no record \"{0}\""}},
-      {"unknown_field", {"{0} 没有字段“{1}”", "{0} has no field \"{1}\""}},
-      {"not_in_conflict", {"{0} 的“{1}”没有冲突", "\"{1}\" of {0} is not in conflict"}},
-      {"pick_or_value", {"请用 --pick 序号 或 --value 值 之一", "give one of --pick N or --value V"}},
-      {"bad_pick", {"--pick 应为 1 到 {0} 之间的序号", "--pick must be a number from 1 to {0}"}},
-      {"bad_value", {"值无效：{0}", "invalid value: {0}"}},
+      {"conflicts_hint", {"解决：sync-server resolve 记录 字段 --pick 编号 或 --value 新值",
+                          "to resolve: sync-server resolve RECORD FIELD --pick N or --value NEW"}},
       {"resolved", {"已解决：{0} 的“{1}”= {2}，已提交到服务器", "resolved: \"{1}\" of {0} = {2}, pushed to the server"}},
       {"quarantine_empty", {"隔离区为空", "the quarantine is empty"}},
       {"quarantine_title", {"隔离中的变更（{0} 项）", "Changes held in quarantine ({0})"}},
@@ -139,7 +130,6 @@ const cli::Catalogue& catalogue() {
       {"arg_county_file", {"区划文件", "FILE"}},
       {"arg_year", {"年度", "YEAR"}},
       {"arg_device", {"设备", "ID"}},
-      {"arg_record_field", {"记录 字段", "RECORD FIELD"}},
       {"arg_change", {"变更编号", "ID"}},
   };
   return kTexts;

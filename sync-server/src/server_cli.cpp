@@ -15,9 +15,8 @@
 #include "tz/server_cli/messages.hpp"
 #include "tz/cli/args.hpp"
 #include "tz/cli/boundary.hpp"
+#include "tz/cli/conflicts.hpp"
 #include "tz/cli/output.hpp"
-#include "tz/model/id_number.hpp"
-#include "tz/ops/admin_conflicts.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/editor.hpp"
 #include "tz/ops/records.hpp"
@@ -162,9 +161,6 @@ class Command {
     ctx.counties = &resources().counties;
     ctx.tree = tree;
     return ctx;
-  }
-  std::string show_id(const std::string& id_number) const {
-    return args_.flag("full-ids") || id_number.empty() ? id_number : idn::mask_id(id_number);
   }
 
   // --- init ---
@@ -366,103 +362,38 @@ class Command {
     return 0;
   }
 
-  // --- conflicts / resolve ---
-
-  std::string who(const ops::AdminConflict& c) const {
-    if (!c.person_name.empty()) return c.person_name + (c.id_number.empty() ? "" : " " + show_id(c.id_number));
-    return tr("household_label", {c.village, c.household_no});
-  }
+  // --- conflicts / resolve (tz/ops/conflicts.hpp over the replica: field-cli's numbering) ---
 
   int cmd_conflicts() {
     expect_words(1, "");
-    auto list = ops::list_conflicts_for_admin(replica(), lang_, args_.get("region"));
-    if (io_.as_json) {
-      json arr = json::array();
-      for (auto& c : list) {
-        json values = json::array();
-        for (size_t i = 0; i < c.values.size(); ++i) {
-          auto& v = c.values[i];
-          values.push_back({{"pick", i + 1},
-                            {"value", v.value},
-                            {"shown", v.shown},
-                            {"collector", v.collector},
-                            {"device", v.version.device.hex()},
-                            {"version", v.version.str()},
-                            {"device_time", time_or(v.device_ms, "")},
-                            {"server_time", time_or(v.server_ms, "")}});
-        }
-        arr.push_back({{"entity", c.entity.hex()},
-                       {"type", std::string(entity_type_name(c.type))},
-                       {"person_name", c.person_name},
-                       {"id_number", show_id(c.id_number)},
-                       {"village", c.village},
-                       {"household_no", c.household_no},
-                       {"field", c.field_name},
-                       {"label", c.field_label},
-                       {"values", values}});
-      }
-      io_.print_json({{"ok", true}, {"count", list.size()}, {"conflicts", arr}});
-      return 0;
-    }
-    if (list.empty()) {
-      io_.out << tr("no_conflicts") << "\n";
-      return 0;
-    }
-    io_.out << tr("conflicts_title", {std::to_string(list.size())}) << "\n";
-    for (auto& c : list) {
-      io_.out << tr("conflict_head", {c.village, who(c), std::string(entity_type_name(c.type)), c.entity.hex(), c.field_label})
-              << "\n";
-      for (size_t i = 0; i < c.values.size(); ++i) {
-        auto& v = c.values[i];
-        io_.out << tr("conflict_value", {std::to_string(i + 1), v.shown, v.collector, v.version.device.hex().substr(0, 8),
-                                         time_or(v.device_ms, "")})
-                << "\n";
-      }
-    }
+    DeviceStore& store = replica();
+    cli::print_conflicts(io_, store.schema(), ops::list_conflicts(store, text::trim(args_.get("region"))),
+                         args_.flag("full-ids"));
     return 0;
   }
 
   int cmd_resolve() {
-    if (args_.words.size() < 3) throw CliError{2, tr("missing_argument", {tr("arg_record_field")})};
-    expect_words(3, tr("arg_record_field"));
-    if (args_.has("pick") == args_.has("value")) throw CliError{2, tr("pick_or_value")};
+    if (args_.words.size() < 3) throw CliError{2, tr("missing_argument", {tr("arg_resolve")})};
+    expect_words(3, tr("arg_resolve"));
+    if (args_.has("pick") == args_.has("value")) throw CliError{2, tr("resolve_how")};
     DeviceStore& store = replica();
     const std::string ref = args_.words[1], field_ref = args_.words[2];
-    auto located = ops::locate(store, ref, china_date_of(now_));
-    if (!located) throw CliError{1, tr("not_found_record", {ref})};
     auto tree = ops::region_tree_of(store);
-    ops::Editor ed(store, ops::EditContext{kAdminCollector, now_});
-    Entity* e = ed.find(*located);
-    if (!e) throw CliError{1, tr("not_found_record", {ref})};
-    const EntitySchema& es = resources().schema.entity(e->type);
-    const FieldDef* def = es.find_field(field_ref);
-    if (!def) throw CliError{1, tr("unknown_field", {ref, field_ref})};
-    auto fv = e->fields.find(def->id);
-    if (fv == e->fields.end() || !fv->second.conflict()) throw CliError{1, tr("not_in_conflict", {ref, def->label(lang_)})};
-    // The values in the order conflicts lists them.
-    auto listed = ops::list_conflicts_for_admin(store, lang_);
-    std::vector<ops::AdminConflictValue> values;
-    for (auto& c : listed)
-      if (c.entity == e->id && c.field == def->id) values = c.values;
-    std::string value;
-    if (args_.has("pick")) {
-      std::string n = args_.get("pick");
-      if (!text::all_digits(n) || n.empty() || n.size() > 6 || std::stoul(n) < 1 || std::stoul(n) > values.size())
-        throw CliError{1, tr("bad_pick", {std::to_string(values.size())})};
-      value = values[std::stoul(n) - 1].value;
-    } else {
-      auto ctx = validation(tree ? &*tree : nullptr);
-      auto in = ops::parse_inputs(es, {def->name + "=" + args_.get("value")}, ctx);
-      if (!in) throw CliError{1, tr("bad_value", {in.error().message(lang_)})};
-      value = in->front().value.value;
-    }
-    ed.resolve(*e, def->id, value);
-    check(ed.commit());
+    ValidationContext ctx = validation(tree ? &*tree : nullptr);
+    auto located = ops::locate(store, ref, ctx.today);
+    if (!located) fail(located.error());
+    ops::Resolution how;
+    if (args_.has("pick")) how.pick = args_.get("pick");
+    if (args_.has("value")) how.value = args_.get("value");
+    auto r = take(ops::resolve_conflict(store, *located, field_ref, how, ops::EditContext{kAdminCollector, now_}, ctx));
     take(folder().sync_replica());
+    const EntityType type = store.get_row(*located)->entity.type;
+    const FieldDef* f = store.schema().entity(type).find_field(text::trim(field_ref));
+    const std::string value = cli::shown_value(f, r.value, lang_, args_.flag("full-ids"));
     if (io_.as_json)
-      io_.print_json({{"ok", true}, {"entity", located->hex()}, {"field", def->name}, {"value", value}});
+      io_.print_json(cli::resolved_json(type, *located, f, value, r, kAdminCollector));
     else
-      io_.out << tr("resolved", {ref, def->label(lang_), value}) << "\n";
+      io_.out << tr("resolved", {ref, f ? f->label(lang_) : tr("deletion_field"), value}) << "\n";
     return 0;
   }
 

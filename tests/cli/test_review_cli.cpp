@@ -81,6 +81,16 @@ TEST_CASE("conflicts lists each value with who set it and resolve picks one", "[
   // IDs masked unless asked.
   CHECK(conf["record"].get<std::string>().find(kId) == std::string::npos);
   CHECK(conf["record"].get<std::string>().find("********") != std::string::npos);
+  // Whom it concerns, as sync-server lists it too, and the region filter.
+  CHECK_FALSE(conf["person_name"].get<std::string>().empty());
+  CHECK(conf["id_number"].get<std::string>().find("********") != std::string::npos);
+  const std::string village = conf["village"];
+  auto in_region = [&](const std::string& code) {
+    return json::parse(c.run({"conflicts", "--json", "--region", code, "--store", c.store}).out)["count"];
+  };
+  CHECK(in_region(village) == 1);
+  CHECK(in_region(village.substr(0, 6)) == 1);
+  CHECK(in_region("522632999") == 0);
   auto full = c.run({"conflicts", "--store", c.store, "--full-ids"});
   CHECK(full.out.find(kId) != std::string::npos);
 

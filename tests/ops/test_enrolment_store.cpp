@@ -324,6 +324,15 @@ TEST_CASE("conflicts are listed with every version and resolved by pick or value
   CHECK(all[0].versions[0].shown);
   CHECK(all[0].versions[0].version.value == "13700000000");
   CHECK(all[0].versions[1].version.collector == "李强");
+  // Whom it concerns, and the region filter (a village, township or county code prefix).
+  CHECK(all[0].person_name == "王小明");
+  CHECK(all[0].id_number == idc("52263219800101001"));
+  CHECK(all[0].village == "522632101001");
+  CHECK(all[0].household_no == "0001");
+  CHECK(ops::list_conflicts(*s, "522632101").size() == 1);
+  CHECK(ops::list_conflicts(*s, "522632101002").empty());
+  REQUIRE(ops::entity_conflicts(*s, pid).size() == 1);
+  CHECK(ops::entity_conflicts(*s, pid)[0].household_no == "0001");
 
   ValidationContext ctx;
   ctx.today = china_date_of(tz::test::kNowMs);

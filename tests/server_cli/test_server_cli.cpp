@@ -128,6 +128,19 @@ struct Device {
   }
 };
 
+// Devices a and b pull the register, then each sets the first person's phone without seeing the
+// other's and pushes: a conflict on the server. Returns the person.
+EntityId phone_conflict(const ServerCli& s, Device& a, Device& b) {
+  REQUIRE(a.sync(s));
+  REQUIRE(b.sync(s));
+  const EntityId p = a.person(kFirstId);
+  a.set_phone(p, "13900000001", "王芳");
+  b.set_phone(p, "13900000002", "李强");
+  REQUIRE(a.sync(s));
+  REQUIRE(b.sync(s));
+  return p;
+}
+
 size_t entity_count(const sync::ServerStore& s) {
   size_t n = 0;
   s.scan_entities([&](const sync::EntityRecord&) { ++n; });
@@ -294,35 +307,48 @@ TEST_CASE("sync-server conflicts and resolve a conflict between two devices", "[
   s.with_register();
   CHECK(s.ok({"conflicts"}).out.find("没有冲突") != std::string::npos);
   Device a(s, s.dir / "a"), b(s, s.dir / "b");
-  REQUIRE(a.sync(s));
-  REQUIRE(b.sync(s));
-  const EntityId p = a.person(kFirstId);
-  a.set_phone(p, "13900000001", "王芳");
-  b.set_phone(p, "13900000002", "李强");
-  REQUIRE(a.sync(s));
-  REQUIRE(b.sync(s));
+  const EntityId p = phone_conflict(s, a, b);
 
   auto j = s.ok_json({"conflicts"});
   REQUIRE(j["count"] == 1);
   auto c = j["conflicts"][0];
-  CHECK(c["entity"] == p.hex());
+  CHECK(c["id"] == p.hex());
+  CHECK(c["type"] == "person");
   CHECK(c["field"] == "phone");
   CHECK(c["label"] == "联系电话");
+  CHECK_FALSE(c["person_name"].get<std::string>().empty());
+  CHECK_FALSE(c["household_no"].get<std::string>().empty());
   CHECK(c["id_number"] != kFirstId);  // masked without --full-ids
-  REQUIRE(c["values"].size() == 2);
+  CHECK(c["record"].get<std::string>().find(kFirstId) == std::string::npos);
+  REQUIRE(c["versions"].size() == 2);
+  CHECK(c["versions"][0]["number"] == 1);
+  CHECK(c["versions"][0]["shown"] == true);
+  CHECK(c["versions"][1]["number"] == 2);
   std::set<std::string> collectors;
-  for (auto& v : c["values"]) collectors.insert(v["collector"]);
+  for (auto& v : c["versions"]) collectors.insert(v["collector"]);
   CHECK(collectors == std::set<std::string>{"王芳", "李强"});
   CHECK(s.ok_json({"conflicts", "--full-ids"})["conflicts"][0]["id_number"] == kFirstId);
+  // --region: a village, township or county code prefix.
+  const std::string village = c["village"];
+  CHECK(s.ok_json({"conflicts", "--region", village})["count"] == 1);
+  CHECK(s.ok_json({"conflicts", "--region", village.substr(0, 9)})["count"] == 1);
+  CHECK(s.ok_json({"conflicts", "--region", "522632999"})["count"] == 0);
   auto text = s.ok({"conflicts"}).out;
   CHECK(text.find("联系电话") != std::string::npos);
   CHECK(text.find("李强") != std::string::npos);
+  CHECK(text.find("1* ") != std::string::npos);
+  CHECK(text.find("sync-server resolve") != std::string::npos);
 
   s.fails({"resolve", kFirstId, "联系电话"}, 2);
+  s.fails({"resolve", kFirstId, "联系电话", "--pick", "1", "--value", "13900000009"}, 2);
   s.fails({"resolve", kFirstId, "联系电话", "--pick", "3"});
   s.fails({"resolve", kFirstId, "姓名", "--pick", "1"});
-  const std::string picked = c["values"][1]["value"];
-  s.ok({"resolve", kFirstId, "联系电话", "--pick", "2"});
+  s.fails({"resolve", kFirstId, "no_such_field", "--pick", "1"});
+  const std::string picked = c["versions"][1]["value"];
+  auto r = s.ok_json({"resolve", kFirstId, "联系电话", "--pick", "2"});
+  CHECK(r["value"] == picked);
+  CHECK(r["replaced"].size() == 2);
+  CHECK(r["collector"] == "县管理员");
   CHECK(s.ok_json({"conflicts"})["count"] == 0);
 
   // Both devices converge on the county's choice.
@@ -340,6 +366,44 @@ TEST_CASE("sync-server conflicts and resolve a conflict between two devices", "[
   s.ok({"resolve", p.hex(), "phone", "--value", "13900000005"});
   REQUIRE(a.sync(s));
   CHECK(a.phone_of(p) == "13900000005");
+}
+
+TEST_CASE("a conflict gets the same numbers on a device and on the server", "[server_cli]") {
+  ServerCli s;
+  s.with_register();
+  Device a(s, s.dir / "a"), b(s, s.dir / "b");
+  const EntityId p = phone_conflict(s, a, b);
+  b.set_phone(b.person("522632196901092745"), "13900000003", "李强");  // a second person, no conflict
+  REQUIRE(b.sync(s));
+  REQUIRE(a.sync(s));  // a pulls b's changes: both now hold the conflict, as the admin replica does
+  a.store.reset();     // field-cli opens the store itself
+
+  CliSession device;
+  auto dj = device.run({"conflicts", "--json", "--store", (s.dir / "a").string()});
+  INFO(dj.err);
+  REQUIRE(dj.exit_code == 0);
+  auto on_device = json::parse(dj.out);
+  auto on_server = s.ok_json({"conflicts"});
+  REQUIRE(on_device["count"] == 1);
+  REQUIRE(on_server["count"] == 1);
+  // The same listing, field for field: the record, whom it concerns and every numbered version. Only
+  // the server's receipt time differs: a device does not learn it for its own changes.
+  for (auto* doc : {&on_device, &on_server})
+    for (auto& v : (*doc)["conflicts"][0]["versions"]) v.erase("server_time");
+  CHECK(on_device["conflicts"] == on_server["conflicts"]);
+  auto versions = on_server["conflicts"][0]["versions"];
+  REQUIRE(versions.size() == 2);
+  CHECK(versions[0]["number"] == 1);
+  CHECK(versions[1]["number"] == 2);
+  CHECK(on_device["conflicts"][0]["versions"][1]["version"] == versions[1]["version"]);
+  CHECK(on_device["conflicts"][0]["versions"][1]["value"] == versions[1]["value"]);
+
+  // --pick by that version id (DEVICE:SEQ) on the server picks what number 2 names on the device.
+  auto r = s.ok_json({"resolve", kFirstId, "联系电话", "--pick", versions[1]["version"].get<std::string>()});
+  CHECK(r["value"] == versions[1]["value"]);
+  Device again{s, s.dir / "a2"};
+  REQUIRE(again.sync(s));
+  CHECK(again.phone_of(p) == versions[1]["value"].get<std::string>());
 }
 
 TEST_CASE("sync-server quarantine list release and reject", "[server_cli]") {

@@ -2,6 +2,7 @@
 #include "tz/ops/conflicts.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "tz/model/merge.hpp"
 #include "tz/ops/records.hpp"
@@ -13,6 +14,38 @@ namespace {
 
 bool is_deletion_name(std::string_view name) {
   return name == "deleted" || name == "删除" || name == "deletion" || name == "已删除";
+}
+
+std::optional<EntityId> ref_of(const Entity& e, FieldId f) {
+  if (const std::string* v = e.value(f)) return EntityId::from_hex(*v);
+  return std::nullopt;
+}
+
+// Fills in whom a conflict concerns by the entity's parent links: the person directly or through a
+// job's person or a visit's subject, the household directly, through a visit or through the person.
+void describe_subject(const DeviceStore& store, FieldConflict& c) {
+  const Schema& schema = store.schema();
+  const auto& ps = schema.entity(EntityType::person);
+  std::optional<Entity> person, household;
+  auto self = store.get(c.entity);
+  if (!self) return;
+  if (c.type == EntityType::person) person = self;
+  if (c.type == EntityType::household) household = self;
+  if (c.type == EntityType::job)
+    if (auto p = ref_of(*self, schema.entity(EntityType::job).require("person_id").id)) person = store.get(*p);
+  if (c.type == EntityType::visit)
+    if (auto s = ref_of(*self, schema.entity(EntityType::visit).require("subject_id").id)) {
+      auto subject = store.get(*s);
+      if (subject && subject->type == EntityType::person) person = subject;
+      if (subject && subject->type == EntityType::household) household = subject;
+    }
+  if (person && !household)
+    if (auto h = ref_of(*person, ps.require("household_id").id)) household = store.get(*h);
+  if (person) {
+    c.person_name = person->value_or(ps.require("name").id);
+    c.id_number = person->value_or(ps.require("id_number").id);
+  }
+  if (household) c.household_no = household->value_or(schema.entity(EntityType::household).require("household_no").id);
 }
 
 std::vector<FieldConflict> conflicts_of(const Schema& schema, const EntityRow& row) {
@@ -39,13 +72,16 @@ std::vector<FieldConflict> conflicts_of(const Schema& schema, const EntityRow& r
 
 }  // namespace
 
-std::vector<FieldConflict> list_conflicts(const DeviceStore& store) {
+std::vector<FieldConflict> list_conflicts(const DeviceStore& store, std::string_view region) {
   std::vector<FieldConflict> out;
   store.scan(std::nullopt, [&](EntityRow&& row) {
+    if (!region.empty() && row.village.rfind(region, 0) != 0) return;
     for (auto& c : conflicts_of(store.schema(), row)) out.push_back(std::move(c));
   });
+  for (auto& c : out) describe_subject(store, c);
   std::sort(out.begin(), out.end(), [](const FieldConflict& a, const FieldConflict& b) {
-    return std::tie(a.village, a.entity, a.field_id) < std::tie(b.village, b.entity, b.field_id);
+    return std::tie(a.village, a.household_no, a.person_name, a.entity, a.field_id) <
+           std::tie(b.village, b.household_no, b.person_name, b.entity, b.field_id);
   });
   return out;
 }
@@ -53,7 +89,9 @@ std::vector<FieldConflict> list_conflicts(const DeviceStore& store) {
 std::vector<FieldConflict> entity_conflicts(const DeviceStore& store, const EntityId& id) {
   auto row = store.get_row(id);
   if (!row) return {};
-  return conflicts_of(store.schema(), *row);
+  auto out = conflicts_of(store.schema(), *row);
+  for (auto& c : out) describe_subject(store, c);
+  return out;
 }
 
 Result<ResolveReport> resolve_conflict(DeviceStore& store, const EntityId& id, std::string_view field_name,

@@ -1,6 +1,8 @@
-// The collector's side of conflicts and notices (SPEC §5, §10 `conflicts`, `resolve`, `notices`):
-// the open conflicts in the store, a resolution that replaces every live version of a field, and what
-// the county flagged, quarantined or sent back.
+// Conflicts and notices (SPEC §5, §10 and §11 `conflicts`, `resolve`, `notices`): the open conflicts in
+// a store, a resolution that replaces every live version of a field, and what the county flagged,
+// quarantined or sent back. The one listing and resolution for both programs: field-cli over the
+// collector's store, sync-server over the county admin replica (a DeviceStore holding the county), so
+// a conflict's versions get the same numbers on a device and on the server (decision 58).
 #pragma once
 
 #include <optional>
@@ -28,10 +30,17 @@ struct FieldConflict {
   const FieldDef* field = nullptr;  // nullptr for the deletion field
   FieldId field_id = 0;
   std::vector<ConflictVersion> versions;  // the shown value's versions first, then by value, by id
+  // Whom it concerns: the person (the entity itself, a job's person or a visit's person) and the
+  // household (itself, the person's, or a visit's household); "" when there is none or it is absent.
+  std::string person_name;
+  std::string id_number;     // the person's ID number, stored form (callers mask it)
+  std::string household_no;  // the household's number (its village is `village`)
 };
 
-// Every open conflict in the store, by entity id then field id. Needs the passphrase.
-std::vector<FieldConflict> list_conflicts(const DeviceStore& store);
+// Every open conflict in the store whose village starts with region (a village, township or county
+// code; empty = all), by village, household number, person name, entity id, field id. Needs the
+// passphrase.
+std::vector<FieldConflict> list_conflicts(const DeviceStore& store, std::string_view region = {});
 // The open conflicts of one entity (empty when none or absent).
 std::vector<FieldConflict> entity_conflicts(const DeviceStore& store, const EntityId& id);
 

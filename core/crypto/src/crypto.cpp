@@ -15,47 +15,21 @@
 #include <cstring>
 #include <utility>
 
+#include "openssl_support.hpp"
 #include "tz/util/error.hpp"
 
 namespace tz::crypto {
 
 namespace {
 
-struct MdFree {
-  void operator()(EVP_MD* p) const { EVP_MD_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct CipherFree {
-  void operator()(EVP_CIPHER* p) const { EVP_CIPHER_free(p); }
-};
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
-};
-using MdPtr = std::unique_ptr<EVP_MD, MdFree>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-using CipherPtr = std::unique_ptr<EVP_CIPHER, CipherFree>;
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+using namespace detail;
+
 
 constexpr size_t kSha256Block = 64;
 constexpr uint64_t kScryptMaxMem = 1ULL << 30;
 constexpr size_t kNonceBatch = 64;  // nonces drawn per RAND_bytes call: ~20 ns each instead of ~1 us
 
-// Throws crypto_error with `what` and the first queued OpenSSL error, and clears the queue.
-[[noreturn]] void fail(std::string what) {
-  if (unsigned long e = ERR_get_error(); e != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    what += ": ";
-    what += buf;
-  }
-  ERR_clear_error();
-  throw Failure(ErrorCode::crypto_error, {std::move(what)});
-}
 
-const unsigned char* u8(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-unsigned char* u8(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
 
 int to_int(size_t n, const char* what) {
   if (n > static_cast<size_t>(INT_MAX)) fail(std::string(what) + " too large");

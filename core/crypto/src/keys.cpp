@@ -13,46 +13,17 @@
 #include <utility>
 
 #include "tz/crypto/crypto.hpp"
+#include "openssl_support.hpp"
 #include "tz/util/error.hpp"
 
 namespace tz::crypto {
 
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct KdfFree {
-  void operator()(EVP_KDF* p) const { EVP_KDF_free(p); }
-};
-struct KdfCtxFree {
-  void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-using KdfPtr = std::unique_ptr<EVP_KDF, KdfFree>;
-using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, KdfCtxFree>;
+using namespace detail;
 
-[[noreturn]] void fail(std::string what) {
-  if (unsigned long e = ERR_get_error(); e != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    what += ": ";
-    what += buf;
-  }
-  ERR_clear_error();
-  throw Failure(ErrorCode::crypto_error, {std::move(what)});
-}
 
-const unsigned char* u8(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-unsigned char* u8(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+
 
 void check_size(std::string_view key, const char* what) {
   if (key.size() != kKeySize) {

@@ -15,33 +15,18 @@
 #include <memory>
 #include <string>
 
+#include "openssl_support.hpp"
 #include "tz/util/error.hpp"
 
 namespace tz::crypto {
 namespace {
 
-struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-struct X509Free { void operator()(X509* p) const { X509_free(p); } };
-struct BioFree { void operator()(BIO* p) const { BIO_free(p); } };
-struct ExtFree { void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); } };
-struct BnFree { void operator()(BIGNUM* p) const { BN_free(p); } };
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using Cert = std::unique_ptr<X509, X509Free>;
-using Bio = std::unique_ptr<BIO, BioFree>;
+using namespace detail;
+using Pkey = PkeyPtr;
+using Cert = X509Ptr;
+using Bio = BioPtr;
 
-[[noreturn]] void fail(const std::string& what) {
-  unsigned long e = ERR_get_error();
-  std::string detail = what;
-  if (e != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    detail += " (";
-    detail += buf;
-    detail += ")";
-  }
-  ERR_clear_error();
-  throw Failure(ErrorCode::crypto_error, {detail});
-}
+
 
 void check(int rc, const char* what) {
   if (rc != 1) fail(what);

@@ -20,9 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kMetaCounty = "county";
-constexpr const char* kMetaCountyName = "county_name";
-constexpr const char* kMetaCountySecret = "county_secret";
 constexpr const char* kMetaAdminDevice = "admin_device";
 
 // The replica's passphrase is random (the key file is the secret; the server machine is the trust
@@ -69,31 +66,6 @@ Status in_txn(sync::ServerStore& s, Fn&& fn) {
 
 }  // namespace
 
-Result<CountyIdentity> create_county_identity(sync::ServerStore& store, const std::string& county,
-                                              const std::string& name) {
-  CountyIdentity id{county, name, crypto::random_bytes(32)};
-  bool existed = false;
-  auto st = in_txn(store, [&] {
-    if (store.meta_value(kMetaCounty)) {
-      existed = true;
-      return;
-    }
-    store.put_meta_value(kMetaCounty, id.county);
-    store.put_meta_value(kMetaCountyName, id.county_name);
-    store.put_meta_value(kMetaCountySecret, id.county_secret);
-  });
-  if (!st) return st.error();
-  if (existed) return Error(ErrorCode::already_exists, {bilingual("本服务器的县（已初始化）", "this server's county (already initialised)")});
-  return id;
-}
-
-std::optional<CountyIdentity> load_county_identity(const sync::ServerStore& store) {
-  auto county = store.meta_value(kMetaCounty);
-  auto secret = store.meta_value(kMetaCountySecret);
-  if (!county || !secret) return std::nullopt;
-  return CountyIdentity{*county, store.meta_value(kMetaCountyName).value_or(""), *secret};
-}
-
 AdminFolder::AdminFolder(fs::path dir, const ops::Resources& res, std::function<int64_t()> clock)
     : dir_(std::move(dir)), res_(res), clock_(std::move(clock)) {}
 
@@ -126,7 +98,7 @@ Result<std::unique_ptr<AdminFolder>> AdminFolder::open(const fs::path& dir, cons
   auto s = sync::open_sqlite_server_store(dir);
   if (!s) return s.error();
   f->store_ = std::move(*s);
-  auto id = load_county_identity(*f->store_);
+  auto id = sync::load_server_identity(*f->store_);
   if (!id)
     return Error(ErrorCode::store_missing, {bilingual(dir.string() + "（请先运行 sync-server init）",
                                                       dir.string() + " (run sync-server init first)")});
@@ -142,7 +114,7 @@ Result<std::unique_ptr<AdminFolder>> AdminFolder::create(const fs::path& dir, co
   auto s = sync::open_sqlite_server_store(dir);
   if (!s) return s.error();
   f->store_ = std::move(*s);
-  auto id = create_county_identity(*f->store_, county, name);
+  auto id = sync::create_server_identity(*f->store_, county, name);
   if (!id) return id.error();
   f->identity_ = *id;
   if (auto csv = res.county_tree_csv(county))

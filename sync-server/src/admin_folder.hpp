@@ -1,5 +1,5 @@
 // The server's data folder as the admin commands use it: the server store, a SyncServer over it, the
-// county identity, and the county admin replica (decision 60) — a real encrypted device store under
+// server's identity (sync::ServerIdentity: county, secret, signing and box keys), and the county admin replica (decision 60) — a real encrypted device store under
 // admin/ registered with the server for the whole county, brought up to date before a command reads
 // and pushed after it writes, over the same sync path as any device. An admin command holds
 // admin/lock (flock) from open to exit, so two admin commands take turns; `serve` does not use the
@@ -22,18 +22,6 @@
 
 namespace tz::server_cli {
 
-// The county this server serves (meta values county, county_name, county_secret).
-struct CountyIdentity {
-  std::string county, county_name, county_secret;
-};
-
-// Records the county in a new server store, with a fresh 32-byte county secret; already_exists when
-// the store has a county. The one place init writes the identity: it becomes create_server_identity
-// (which adds the server's signing and box keys) when that lands.
-Result<CountyIdentity> create_county_identity(sync::ServerStore& store, const std::string& county,
-                                              const std::string& name);
-std::optional<CountyIdentity> load_county_identity(const sync::ServerStore& store);
-
 inline constexpr const char* kAdminCollector = "县管理员";
 
 // Owns the store, the server and the replica of one command. Not thread-safe.
@@ -50,7 +38,7 @@ class AdminFolder {
   ~AdminFolder();
 
   const std::filesystem::path& dir() const { return dir_; }
-  const CountyIdentity& identity() const { return identity_; }
+  const sync::ServerIdentity& identity() const { return identity_; }
   sync::ServerStore& store() { return *store_; }
   // A server whose validation context reflects the configuration as of this call.
   sync::SyncServer& server();
@@ -78,7 +66,7 @@ class AdminFolder {
   std::function<int64_t()> clock_;
   int lock_fd_ = -1;
   std::unique_ptr<sync::ServerStore> store_;
-  CountyIdentity identity_;
+  sync::ServerIdentity identity_;
   std::optional<region::RegionTree> server_tree_;  // the tree the current server_ validates with
   std::unique_ptr<sync::SyncServer> server_;
   std::unique_ptr<DeviceStore> replica_;

@@ -19,6 +19,13 @@ const cli::Catalogue& catalogue() {
         "  resolve 记录 字段 --pick 序号|--value 值  解决冲突\n"
         "  quarantine | quarantine release 编号 | quarantine reject 编号 --reason 原因\n"
         "  list 清单 [--format table|csv] [--out 文件] [--region 代码] [--full-ids]\n"
+        "  token create --scope 代码[,代码…] --collector 姓名[,姓名…] [--expires-days 天数(默认 7)]\n"
+        "                                            生成一次性登记令牌（令牌在最后一行）\n"
+        "  token list                                列出令牌（已用/未用、到期、设备）\n"
+        "服务：\n"
+        "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
+        "        [--threads N(默认 8)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
+        "        通过 HTTPS 提供同步服务；证书默认在首次启动时生成于 数据目录/tls/，由服务器签名密钥签发\n"
         "数据目录默认为 $XDG_DATA_HOME/taizhang-server（或 ~/.local/share/taizhang-server），环境变量 TAIZHANG_SERVER_DATA 可改。",
         "usage: sync-server [--data DIR] [--lang zh|en] [--json] COMMAND ...\n"
         "commands (the county admin; they work while serve runs):\n"
@@ -31,6 +38,13 @@ const cli::Catalogue& catalogue() {
         "  resolve RECORD FIELD --pick N|--value V   resolve a conflict\n"
         "  quarantine | quarantine release ID | quarantine reject ID --reason TEXT\n"
         "  list KIND [--format table|csv] [--out FILE] [--region CODE] [--full-ids]\n"
+        "  token create --scope CODE[,CODE...] --collector NAME[,NAME...] [--expires-days N (default 7)]\n"
+        "                                            make a one-time enrolment token (the token is on the last line)\n"
+        "  token list                                the tokens (used/unused, expiry, device)\n"
+        "serving:\n"
+        "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
+        "        [--threads N (default 8)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
+        "        serve devices over HTTPS; the certificate is made on first start in DIR/tls/, signed by the server's key\n"
         "The data folder defaults to $XDG_DATA_HOME/taizhang-server (or ~/.local/share/taizhang-server); "
         "TAIZHANG_SERVER_DATA changes it."}},
       {"init_done", {"已在 {0} 新建服务器：{1} {2}（{3}）", "created the server in {0}: {1} {2} ({3})"}},
@@ -87,6 +101,41 @@ const cli::Catalogue& catalogue() {
       {"released", {"已放行变更 {0}", "released the change {0}"}},
       {"rejected", {"已驳回变更 {0}：{1}", "rejected the change {0}: {1}"}},
       {"arg_words", {"{0}", "{0}"}},
+      {"range", {"应为 {0} 到 {1} 之间的整数", "must be a whole number from {0} to {1}"}},
+      {"listen_form", {"应为 地址:端口（如 127.0.0.1:8443、0.0.0.0:8443、[::]:8443）",
+                       "must be ADDR:PORT (such as 127.0.0.1:8443, 0.0.0.0:8443, [::]:8443)"}},
+      {"tls_pair", {"--tls-cert 与 --tls-key 须同时给出", "--tls-cert and --tls-key go together"}},
+      {"plain_and_cert", {"--plain-http 不能与 --tls-cert 同用", "--plain-http cannot be used with --tls-cert"}},
+      {"no_server", {"{0} 中没有服务器（请先运行 sync-server init）", "{0} holds no server (run sync-server init first)"}},
+      {"cert_not_signed",
+       {"证书 {0} 不是由本服务器的签名密钥签发的：设备只信任该密钥签发的证书，不能使用。"
+        "不带 --tls-cert 启动时会自动生成合格的证书",
+        "the certificate {0} is not signed by this server's signing key: devices trust only certificates it signs, "
+        "so it cannot be used. Without --tls-cert, serve makes a suitable one"}},
+      {"serve_failed", {"无法在 {0} 提供服务：{1}", "cannot serve on {0}: {1}"}},
+      {"serving", {"服务已启动：{0}", "serving at {0}"}},
+      {"serving_plain", {"服务已启动（未加密 HTTP，仅供测试）：{0}", "serving at {0} (plain HTTP, for tests only)"}},
+      {"stopped", {"收到 {0}，服务已停止", "{0} received; stopped serving"}},
+      {"unknown_scope", {"区划代码 {0} 不是本县（{1}）的乡镇或村，也不是县代码", "{0} is not a township or village of the county {1}, nor its code"}},
+      {"unknown_scope_no_tree",
+       {"区划代码 {0} 无法核对：本服务器尚无区划树（请先运行 sync-server regions import），目前只能用县代码 {1}",
+        "the code {0} cannot be checked: this server has no region tree yet (run sync-server regions import); only the county code {1} can be used"}},
+      {"retired_scope", {"区划代码 {0} 已撤销（继承者：{1}）", "the code {0} is retired (successor: {1})"}},
+      {"token_made", {"已生成登记令牌：范围 {0}；采集员 {1}；有效期至 {2}", "enrolment token made: scope {0}; collectors {1}; valid until {2}"}},
+      {"token_note",
+       {"令牌只能使用一次。请通过可靠渠道交给采集员，在设备上运行：field-cli enroll 服务器地址 令牌",
+        "the token works once. Hand it to the collector safely; on the device run: field-cli enroll SERVER-URL TOKEN"}},
+      {"tokens_title", {"登记令牌（{0} 个）", "Enrolment tokens ({0})"}},
+      {"col_token", {"令牌编号", "Token id"}},
+      {"col_collectors", {"采集员", "Collectors"}},
+      {"col_expires", {"到期", "Expires"}},
+      {"col_keys", {"密钥", "Keys"}},
+      {"col_token_used", {"令牌", "Token"}},
+      {"token_used", {"已使用", "used"}},
+      {"token_unused", {"未使用", "unused"}},
+      {"token_expired", {"已过期", "expired"}},
+      {"keys_enrolled", {"已登记", "enrolled"}},
+      {"keys_none", {"无（本机）", "none (local)"}},
       {"arg_county_file", {"区划文件", "FILE"}},
       {"arg_year", {"年度", "YEAR"}},
       {"arg_device", {"设备", "ID"}},

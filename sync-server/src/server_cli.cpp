@@ -1,7 +1,7 @@
 // sync-server's admin commands (SPEC §11). Each command opens the data folder (taking the admin
 // lock), brings the county admin replica up to date when it reads or writes county data, does its
 // work through the same paths a device or the server uses, and prints text or --json.
-// `serve` and `token create` join the dispatch table when the HTTP and enrolment layers land.
+// `serve` (serve.cpp) does not open the admin folder: it shares only the server store.
 #include "tz/server_cli/server_cli.hpp"
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <ostream>
 
 #include "admin_folder.hpp"
+#include "serve.hpp"
 #include "tz/server_cli/messages.hpp"
 #include "tz/cli/args.hpp"
 #include "tz/cli/boundary.hpp"
@@ -22,6 +23,8 @@
 #include "tz/ops/records.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/util/text.hpp"
+#include "tz/crypto/crypto.hpp"
+#include "tz/sync/protocol.hpp"
 
 namespace tz::server_cli {
 
@@ -36,7 +39,9 @@ const cli::ProgramSpec& program_spec() {
       {{"data", true},   {"lang", true},   {"json", false}, {"full-ids", false}, {"help", false},
        {"county", true}, {"name", true},   {"as-of", true}, {"version", true},   {"format", true},
        {"out", true},    {"region", true}, {"at", true},    {"pick", true},      {"value", true},
-       {"reason", true}},
+       {"reason", true}, {"listen", true}, {"tls-cert", true}, {"tls-key", true}, {"plain-http", false},
+       {"threads", true}, {"max-body", true}, {"timeout", true}, {"scope", true}, {"collector", true},
+       {"expires-days", true}},
       {"data", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "name"}},
        {"regions import", {"version"}},
@@ -50,7 +55,10 @@ const cli::ProgramSpec& program_spec() {
        {"quarantine", {}},
        {"quarantine release", {}},
        {"quarantine reject", {"reason"}},
-       {"list", {"format", "out", "region"}}}};
+       {"list", {"format", "out", "region"}},
+       {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout"}},
+       {"token create", {"scope", "collector", "expires-days"}},
+       {"token list", {}}}};
   return kSpec;
 }
 
@@ -105,7 +113,9 @@ class Command {
         {"quarantine release", &Command::cmd_quarantine_decide},
         {"quarantine reject", &Command::cmd_quarantine_decide},
         {"list", &Command::cmd_list},
-        // "serve" and "token create" come with the HTTP and enrolment layers.
+        {"serve", &Command::cmd_serve},
+        {"token create", &Command::cmd_token_create},
+        {"token list", &Command::cmd_token_list},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -301,17 +311,22 @@ class Command {
                        {"retired_after", d.retired ? json(d.retired_after) : json(nullptr)},
                        {"last_push_ms", d.last_push_ms},
                        {"last_push", d.last_push_ms > 0 ? json(format_china_time(d.last_push_ms)) : json(nullptr)},
-                       {"county_admin", admin && *admin == d.id}});
+                       {"county_admin", admin && *admin == d.id},
+                       {"enrolled", !d.sign_pub.empty()},
+                       {"collectors", d.collectors},
+                       {"token", d.token.empty() ? json(nullptr) : json(d.token)}});
       io_.print_json({{"ok", true}, {"count", devices.size()}, {"devices", arr}});
       return 0;
     }
     ops::Table t;
     t.title = tr("devices_title", {std::to_string(devices.size())});
     t.rows_are_persons = false;
-    t.headers = {tr("col_device"), tr("col_scope"), tr("col_acked"), tr("col_status"), tr("col_last_push")};
+    t.headers = {tr("col_device"), tr("col_scope"), tr("col_acked"), tr("col_status"), tr("col_last_push"),
+                 tr("col_keys"), tr("col_token_used")};
     for (auto& d : devices)
       t.rows.push_back({d.id.hex() + (admin && *admin == d.id ? tr("admin_mark") : ""), scope_text(d.scope),
-                        std::to_string(d.acked_seq), tr("status_" + status_of(d)), time_or(d.last_push_ms, tr("never"))});
+                        std::to_string(d.acked_seq), tr("status_" + status_of(d)), time_or(d.last_push_ms, tr("never")),
+                        tr(d.sign_pub.empty() ? "keys_none" : "keys_enrolled"), d.token.substr(0, 12)});
     io_.out << ops::render_table(t, lang_);
     return 0;
   }
@@ -321,27 +336,15 @@ class Command {
     auto& f = folder();
     auto d = find_device(args_.words[2]);
     if (f.admin_device() == d.id) throw CliError{1, tr("admin_device", {d.id.hex(), tr("verb_retired")})};
+    std::optional<uint64_t> at;
     if (args_.has("at")) {
-      // Retired at a chosen sequence: changes up to it are accepted, later ones quarantined. Done on the
-      // device record directly until SyncServer::retire_device takes the sequence (helper S).
-      std::string at = args_.get("at");
-      if (!text::all_digits(at) || at.empty() || at.size() > 18 || std::stoull(at) < d.acked_seq)
+      // Retired at a chosen sequence: changes up to it are accepted, later ones quarantined.
+      std::string v = args_.get("at");
+      if (!text::all_digits(v) || v.empty() || v.size() > 18 || std::stoull(v) < d.acked_seq)
         throw CliError{1, tr("bad_seq", {std::to_string(d.acked_seq)})};
-      auto& s = f.store();
-      try {
-        s.begin();
-        auto cur = s.device(d.id);
-        cur->retired = true;
-        cur->retired_after = std::stoull(at);
-        s.put_device(*cur);
-        s.commit(nullptr, nullptr);
-      } catch (...) {
-        s.rollback();
-        throw;
-      }
-    } else {
-      check(f.server().retire_device(d.id));
+      at = std::stoull(v);
     }
+    check(f.server().retire_device(d.id, at));
     auto now = *f.store().device(d.id);
     if (io_.as_json)
       io_.print_json({{"ok", true}, {"id", d.id.hex()}, {"status", status_of(now)}, {"retired_after", now.retired_after}});
@@ -519,6 +522,117 @@ class Command {
       io_.print_json({{"ok", true}, {"id", id.str()}, {"decision", reject ? "rejected" : "released"}});
     else
       io_.out << (reject ? tr("rejected", {id.str(), args_.get("reason")}) : tr("released", {id.str()})) << "\n";
+    return 0;
+  }
+
+  // --- serve ---
+
+  size_t number_option(const char* name, size_t fallback, size_t lo, size_t hi) const {
+    if (!args_.has(name)) return fallback;
+    const std::string v = args_.get(name);
+    if (v.empty() || v.size() > 12 || !text::all_digits(v) || std::stoull(v) < lo || std::stoull(v) > hi)
+      throw CliError{2, tr("bad_option_value", {std::string("--") + name, v, tr("range", {std::to_string(lo), std::to_string(hi)})})};
+    return std::stoull(v);
+  }
+
+  int cmd_serve() {
+    expect_words(1, "");
+    ServeOptions o;
+    o.dir = dir_;
+    if (args_.has("listen") && !parse_listen(args_.get("listen"), o.host, o.port))
+      throw CliError{2, tr("bad_option_value", {"--listen", args_.get("listen"), tr("listen_form")})};
+    if (args_.has("tls-cert") != args_.has("tls-key")) throw CliError{2, tr("tls_pair")};
+    o.plain_http = args_.flag("plain-http");
+    if (o.plain_http && args_.has("tls-cert")) throw CliError{2, tr("plain_and_cert")};
+    o.cert_file = args_.get("tls-cert");
+    o.key_file = args_.get("tls-key");
+    o.threads = number_option("threads", o.threads, 1, 256);
+    o.max_body = number_option("max-body", o.max_body, 1024, size_t{1} << 32);
+    o.timeout_s = static_cast<int>(number_option("timeout", o.timeout_s, 1, 3600));
+    return serve(o, resources(), io_);
+  }
+
+  // --- token create | list ---
+
+  int cmd_token_create() {
+    expect_words(2, "");
+    need_option("scope");
+    need_option("collector");
+    auto& f = folder();
+    const std::string county = f.identity().county;
+    auto tree = f.region_tree();
+    sync::Scope scope;
+    std::vector<std::string> names;
+    for (auto& code : cli::split_names(args_.get("scope"))) {
+      if (code == county) {
+        scope.push_back(code);
+        names.push_back(resources().counties.find(county) ? resources().counties.find(county)->name : code);
+        continue;
+      }
+      const region::Region* r = tree ? tree->find(code) : nullptr;
+      if (!r || r->level == region::Level::county) throw CliError{1, tr(tree ? "unknown_scope" : "unknown_scope_no_tree", {code, county})};
+      if (r->retired) throw CliError{1, tr("retired_scope", {code, r->successor})};
+      scope.push_back(code);
+      names.push_back(r->name);
+    }
+    if (scope.empty()) throw CliError{2, tr("missing_option", {"--scope"})};
+    auto collectors = cli::split_names(args_.get("collector"));
+    if (collectors.empty()) throw CliError{2, tr("missing_option", {"--collector"})};
+    const int64_t days = static_cast<int64_t>(number_option("expires-days", 7, 1, 365));
+    const int64_t expires = now_ + days * 86400000LL;
+    std::string token = take(f.server().create_token(scope, collectors, expires));
+    std::string scope_shown, who;
+    for (size_t i = 0; i < scope.size(); ++i) scope_shown += (i ? "，" : "") + scope[i] + " " + names[i];
+    for (auto& c : collectors) who += (who.empty() ? "" : "，") + c;
+    if (io_.as_json) {
+      io_.print_json({{"ok", true},
+                      {"token", token},
+                      {"id", sync::token_id(sync::decode_token(token)->secret)},
+                      {"expires", format_china_time(expires)},
+                      {"expires_ms", expires},
+                      {"scope", scope},
+                      {"collectors", collectors}});
+      return 0;
+    }
+    io_.out << tr("token_made", {scope_shown, who, format_china_time(expires)}) << "\n";
+    io_.out << tr("token_note") << "\n";
+    io_.out << token << "\n";
+    return 0;
+  }
+
+  std::string token_status(const sync::TokenRecord& t) const {
+    return t.used_by ? "used" : t.expires_ms <= now_ ? "expired" : "unused";
+  }
+
+  int cmd_token_list() {
+    expect_words(2, "");
+    auto tokens = folder().server().tokens();
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& t : tokens)
+        arr.push_back({{"id", t.id},
+                       {"scope", t.scope},
+                       {"collectors", t.collectors},
+                       {"created", time_or(t.created_ms, "")},
+                       {"expires", format_china_time(t.expires_ms)},
+                       {"expires_ms", t.expires_ms},
+                       {"status", token_status(t)},
+                       {"device", t.used_by ? json(t.used_by->hex()) : json(nullptr)},
+                       {"used", t.used_by ? json(format_china_time(t.used_ms)) : json(nullptr)}});
+      io_.print_json({{"ok", true}, {"count", tokens.size()}, {"tokens", arr}});
+      return 0;
+    }
+    ops::Table t;
+    t.title = tr("tokens_title", {std::to_string(tokens.size())});
+    t.rows_are_persons = false;
+    t.headers = {tr("col_token"), tr("col_scope"), tr("col_collectors"), tr("col_expires"), tr("col_status"), tr("col_device")};
+    for (auto& k : tokens) {
+      std::string who;
+      for (auto& c : k.collectors) who += (who.empty() ? "" : ",") + c;
+      t.rows.push_back({k.id.substr(0, 12), scope_text(k.scope), who, format_china_time(k.expires_ms),
+                        tr("token_" + token_status(k)), k.used_by ? k.used_by->hex() : ""});
+    }
+    io_.out << ops::render_table(t, lang_);
     return 0;
   }
 

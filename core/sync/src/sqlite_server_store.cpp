@@ -130,6 +130,7 @@ class SqliteServerStore final : public ServerStore {
     st.reset();
     bind_blob(st, 1, id.device.view());
     st.bind(2, static_cast<int64_t>(id.seq.value));
+    ResetAfter done{st};
     if (!st.executeStep()) return std::nullopt;
     return codec::decode_change(blob_of(st.getColumn(0)));
   }
@@ -154,6 +155,7 @@ class SqliteServerStore final : public ServerStore {
     auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
     st.reset();
     bind_blob(st, 1, id.view());
+    ResetAfter done{st};
     if (!st.executeStep()) return std::nullopt;
     return record_from(st);
   }
@@ -372,6 +374,19 @@ class SqliteServerStore final : public ServerStore {
     for (size_t i = 0; i + 16 <= parents.size(); i += 16) e.parents.push_back(EntityId::from_bytes(parents.substr(i, 16)));
     return e;
   }
+
+  // A cached statement left on a row keeps its read transaction (and its snapshot) open after the
+  // enclosing COMMIT; the next BEGIN IMMEDIATE then fails at once with "database is locked" once
+  // another process (an admin command beside serve) has written. Reset it when done.
+  struct ResetAfter {
+    SQLite::Statement& st;
+    ~ResetAfter() {
+      try {
+        st.reset();
+      } catch (...) {
+      }
+    }
+  };
 
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
     if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);

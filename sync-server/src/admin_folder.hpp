@@ -1,6 +1,7 @@
 // The server's data folder as the admin commands use it: the server store, a SyncServer over it, the
-// server's identity (sync::ServerIdentity: county, secret, signing and box keys), and the county admin replica (decision 60) — a real encrypted device store under
-// admin/ registered with the server for the whole county, brought up to date before a command reads
+// server's identity (sync::ServerIdentity: county, secret, signing and box keys, made by init through
+// sync::create_server_identity), and the county admin replica (decision 60) — a real encrypted
+// device store under admin/ registered with the server for the whole county, brought up to date before a command reads
 // and pushed after it writes, over the same sync path as any device. An admin command holds
 // admin/lock (flock) from open to exit, so two admin commands take turns; `serve` does not use the
 // replica and shares only the server store (SQLite WAL, busy timeout, nothing cached across

@@ -140,7 +140,7 @@ TEST_CASE("sync-server init then regions import keeps retired codes", "[server_c
   ServerCli s;
   s.init();
   auto again = s.fails({"init", "--county", "522632", "--name", "x"});
-  CHECK(again.err.find("已初始化") != std::string::npos);
+  CHECK(again.err.find("已存在：县服务器（县代码 522632）") != std::string::npos);
   s.fails({"init", "--county", "999999", "--name", "x"}, 1);
   // The admin replica's key is private to the server's user.
   auto perms = std::filesystem::status(s.dir / "data/admin/key").permissions();

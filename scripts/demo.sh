@@ -50,8 +50,10 @@ server regions import data/regions/trees/522632.csv --version 2023 --data "$data
 server period set "$year" --as-of "$today" --data "$data"
 server register import data/samples/roster-522632.gb18030.csv --data "$data"
 say "One enrolment token per laptop: 车民街道 (522632001), the collectors who share the laptop."
-token_a="$(server token create --scope 522632001 --collector 王芳 --data "$data" | tee /dev/stderr | tail -n 1)"
-token_b="$(server token create --scope 522632001 --collector 李强 --data "$data" | tee /dev/stderr | tail -n 1)"
+made="$(server token create --scope 522632001 --collector 王芳 --data "$data")"; echo "$made"
+token_a="$(tail -n 1 <<<"$made")"
+made="$(server token create --scope 522632001 --collector 李强 --data "$data")"; echo "$made"
+token_b="$(tail -n 1 <<<"$made")"
 
 say "Serve over HTTPS on a free loopback port, in the background (the URL is read from its first line)."
 echo "\$ sync-server serve --listen 127.0.0.1:0 --data $data &"

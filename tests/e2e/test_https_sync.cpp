@@ -609,3 +609,26 @@ TEST_CASE("out-of-scope changes and a retired device's later changes are quarant
     if (d["id"] == a.id().hex()) CHECK(d["status"] == "retired");
   CHECK(c.stop().exit_code == 0);
 }
+
+// Known gap (reported): the server quarantines the new household outside the scope but applies the
+// person pushed with it in the same batch — the person's villages come from its household, which the
+// server does not hold, so the person is placed nowhere and passes the scope check. Marked
+// [!shouldfail]: it passes while the gap is there; remove the tag once the server holds it back.
+TEST_CASE("a person added to a new household outside the scope is quarantined with it", "[e2e][!shouldfail]") {
+  County c;
+  c.init(false);
+  const std::string ta = c.token();
+  c.serve();
+  Device a;
+  a.init();
+  a.enroll(c, ta);
+  a.sync();
+  const std::string outsider = idc("52263219770707111");
+  a.ok({"add", "person", "--set", std::string("村代码=") + kOutside, "--set", "户编号=5226321010019002", "--set", "姓名=吴外村",
+        "--set", "身份证号=" + outsider});
+  auto j = a.sync();
+  CHECK(j["quarantined"].get<uint64_t>() > 0);
+  CHECK(j["applied"] == 0);
+  CHECK(c.persons_with_id(outsider).empty());
+  CHECK(c.stop().exit_code == 0);
+}

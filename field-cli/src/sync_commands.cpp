@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "command.hpp"
+#include "tz/crypto/crypto.hpp"
 #include "tz/net/http.hpp"
 #include "tz/ops/conflicts.hpp"
 #include "tz/ops/device_sync.hpp"
@@ -149,6 +150,10 @@ int Command::cmd_sync() {
   auto conflicts = ops::list_conflicts(*store);
   auto notices = ops::list_notices(*store);
   if (json_) {
+    // The SPEC §5 digest of this device's scope (its SHA-256, hex): equal to the server's for the scope (sync-server
+    // device list --json) once everyone pushed and pulled.
+    auto scope = store->identity();
+    const std::string digest = scope ? crypto::to_hex(crypto::sha256(ops::device_scope_digest(*store, scope->scope))) : "";
     print_json({{"ok", true},
                 {"pushed", report->pushed},
                 {"applied", report->applied},
@@ -167,7 +172,9 @@ int Command::cmd_sync() {
                 {"handshakes", transport->handshakes()},
                 {"period", period_key(store->info().config.period)},
                 {"rolled_back_recovered", report->rolled_back_recovered},
-                {"new_server_epoch", report->new_server_epoch}});
+                {"new_server_epoch", report->new_server_epoch},
+                {"scope", scope ? json(scope->scope) : json::array()},
+                {"digest", digest}});
     return 0;
   }
   out_ << tr(lang_, "sync_done", {std::to_string(report->pushed), std::to_string(report->applied),

@@ -298,9 +298,19 @@ class Command {
     auto admin = f.admin_device();
     auto devices = f.store().devices();
     if (io_.as_json) {
+      // The SPEC §5 digest of each enrolled device's scope, SHA-256 in hex (one scan per distinct scope): equal to the
+      // device's own (field-cli sync --json) once everyone pushed and pulled.
+      std::map<sync::Scope, std::string> digests;
+      auto digest_of = [&](const sync::DeviceRecord& d) -> json {
+        if (d.sign_pub.empty()) return nullptr;
+        auto it = digests.find(d.scope);
+        if (it == digests.end()) it = digests.emplace(d.scope, crypto::to_hex(crypto::sha256(f.server().scope_digest(d.scope)))).first;
+        return it->second;
+      };
       json arr = json::array();
       for (auto& d : devices)
         arr.push_back({{"id", d.id.hex()},
+                       {"digest", digest_of(d)},
                        {"scope", d.scope},
                        {"acked_seq", d.acked_seq},
                        {"status", status_of(d)},

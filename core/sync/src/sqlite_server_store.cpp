@@ -177,7 +177,10 @@ class SqliteServerStore final : public ServerStore {
     st.reset();
     bind_view(st, 1, id.device.view());
     st.bind(2, static_cast<int64_t>(id.seq.value));
-    if (st.executeStep()) return codec::decode_change(blob_of(st.getColumn(0)));
+    {
+      ResetAfter done{st};
+      if (st.executeStep()) return codec::decode_change(blob_of(st.getColumn(0)));
+    }
     if (!pending_.empty() && pending_.front().first.device == id.device && id.seq.value >= pending_.front().first.seq.value &&
         id.seq.value - pending_.front().first.seq.value < pending_.size())
       return codec::decode_change(pending_[id.seq.value - pending_.front().first.seq.value].second);
@@ -188,6 +191,7 @@ class SqliteServerStore final : public ServerStore {
       bst.reset();
       bind_view(bst, 1, id.device.view());
       bst.bind(2, static_cast<int64_t>(id.seq.value));
+      ResetAfter bdone{bst};
       if (!bst.executeStep()) return std::nullopt;
       uint64_t first = static_cast<uint64_t>(bst.getColumn(0).getInt64());
       uint64_t last = static_cast<uint64_t>(bst.getColumn(1).getInt64());
@@ -250,6 +254,7 @@ class SqliteServerStore final : public ServerStore {
     auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
     st.reset();
     bind_view(st, 1, id.view());
+    ResetAfter done{st};
     if (!st.executeStep()) return std::nullopt;
     return record_from(st);
   }
@@ -508,6 +513,19 @@ class SqliteServerStore final : public ServerStore {
     st.exec();
     pending_.clear();
   }
+
+  // A cached statement left on a row keeps its read transaction (and its snapshot) open after the
+  // enclosing COMMIT; the next BEGIN IMMEDIATE then fails at once with "database is locked" once
+  // another process (an admin command beside serve) has written. Reset it when done.
+  struct ResetAfter {
+    SQLite::Statement& st;
+    ~ResetAfter() {
+      try {
+        st.reset();
+      } catch (...) {
+      }
+    }
+  };
 
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
     if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);

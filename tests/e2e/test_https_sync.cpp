@@ -1,0 +1,634 @@
+// End to end over loopback HTTPS with the real programs: a county `sync-server` (init, period,
+// register, tokens, serve on a free port read from its startup line) and collectors' `field-cli`
+// stores (init, enroll, edit offline, sync, conflicts, resolve, notices). The test process only reads
+// the stores afterwards (digests, ids, sequences) and sends crafted requests over HTTPS pinned to the
+// server's key. No sleeps: the server's startup line is awaited on its output.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "cli_session.hpp"
+#include "process.hpp"
+#include "store_fixture.hpp"
+#include "tz/crypto/crypto.hpp"
+#include "tz/crypto/keys.hpp"
+#include "tz/net/http.hpp"
+#include "tz/ops/device_sync.hpp"
+#include "tz/sync/protocol.hpp"
+#include "tz/sync/server.hpp"
+#include "tz/sync/server_store.hpp"
+#include "tz/util/bytes.hpp"
+
+using namespace tz;
+using namespace tz::test;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kTownship = "522632001";        // 车民街道: every village of the sample roster
+constexpr const char* kOutside = "522632101001";      // 忠诚社区: outside the township
+constexpr const char* kSun = "522632196806187893";    // 孙毅杰, 522632001008, in the sample roster
+constexpr const char* kFu = "522632196901092745";     // 付娟, same household
+constexpr int64_t kDayMs = 86400000LL;
+
+std::string last_line(const std::string& out) {
+  std::string s = out;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  auto nl = s.rfind('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+// The county server's data folder and, while it serves, the background process.
+struct County {
+  TempDir dir;
+  std::string data = (dir / "server").string();
+  std::map<std::string, std::string> env{{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs)},
+                                         {"TAIZHANG_DATA_DIR", source_dir().string()},
+                                         {"TAIZHANG_SCHEMA_DIR", ""},
+                                         {"TAIZHANG_SERVER_DATA", ""},
+                                         {"TAIZHANG_LANG", ""}};
+  std::unique_ptr<Background> server;
+  std::string url;
+  int port = 0;
+
+  ProcessResult run(std::vector<std::string> args) const {
+    args.push_back("--data");
+    args.push_back(data);
+    return run_process(SYNC_SERVER_PATH, args, env);
+  }
+  ProcessResult ok(std::vector<std::string> args) const {
+    auto r = run(args);
+    INFO("sync-server " << args.front() << ": " << r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+  }
+  json ok_json(std::vector<std::string> args) const {
+    args.push_back("--json");
+    return json::parse(ok(std::move(args)).out);
+  }
+  // init, the 2026 period and, unless told not to, the sample register.
+  void init(bool with_register = true) const {
+    ok({"init", "--county", "522632", "--name", "榕江县"});
+    ok({"period", "set", "2026", "--as-of", "2026-11-30"});
+    if (with_register) ok({"register", "import", (source_dir() / "data/samples/roster-522632.gb18030.csv").string()});
+  }
+  std::string token(const std::string& scope = kTownship, const std::string& collectors = "王芳,李强") const {
+    return last_line(ok({"token", "create", "--scope", scope, "--collector", collectors}).out);
+  }
+  // serve on 127.0.0.1 (port 0 the first time, then the same port so enrolled devices find it).
+  void serve(std::vector<std::string> extra = {}, std::map<std::string, std::string> extra_env = {}) {
+    std::vector<std::string> args{"serve", "--listen", "127.0.0.1:" + std::to_string(port), "--json", "--data", data};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto e = env;
+    for (auto& [k, v] : extra_env) e[k] = v;
+    server = std::make_unique<Background>(SYNC_SERVER_PATH, args, e);
+    auto line = server->wait_for_line("\"url\"");
+    if (!line) FAIL("serve did not start: " << server->output() << server->stop().err);
+    json j = json::parse(*line);
+    url = j["url"];
+    port = j["port"];
+  }
+  ProcessResult stop() {
+    auto r = server->stop();
+    server.reset();
+    return r;
+  }
+
+  sync::ServerIdentity identity() const {
+    auto s = sync::open_sqlite_server_store(data).take();
+    return sync::load_server_identity(*s).take();
+  }
+  std::string digest(const sync::Scope& scope) const {
+    auto s = sync::open_sqlite_server_store(data).take();
+    sync::SyncServer srv(*s, resources().schema, ValidationContext{}, [] { return kNowMs; });
+    return srv.scope_digest(scope);
+  }
+  uint64_t last_seq() const { return sync::open_sqlite_server_store(data).take()->last_seq(); }
+  std::optional<sync::DeviceRecord> device(const DeviceId& id) const {
+    return sync::open_sqlite_server_store(data).take()->device(id);
+  }
+  std::optional<EntityState> entity(const EntityId& id) const {
+    auto e = sync::open_sqlite_server_store(data).take()->entity(id);
+    if (!e) return std::nullopt;
+    return e->state;
+  }
+  // The server's persons whose live 身份证号 is id_number.
+  std::vector<EntityId> persons_with_id(const std::string& id_number) const {
+    const FieldId f = resources().schema.entity(EntityType::person).require("id_number").id;
+    std::vector<EntityId> out;
+    sync::open_sqlite_server_store(data).take()->scan_entities([&](const sync::EntityRecord& r) {
+      if (r.state.type != EntityType::person) return;
+      auto it = r.state.fields.find(f);
+      if (it == r.state.fields.end()) return;
+      for (auto& v : it->second.live)
+        if (v.value == id_number) {
+          out.push_back(r.state.id);
+          return;
+        }
+    });
+    return out;
+  }
+};
+
+// A collector's laptop: a field-cli store in its own folder.
+struct Device : CliSession {
+  ProcessResult cli(std::vector<std::string> args, const std::map<std::string, std::string>& extra = {}) const {
+    args.push_back("--store");
+    args.push_back(store);
+    return run(args, extra);
+  }
+  ProcessResult ok(std::vector<std::string> args) const {
+    auto r = cli(args);
+    INFO("field-cli " << args.front() << ": " << r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+  }
+  json ok_json(std::vector<std::string> args) const {
+    args.push_back("--json");
+    return json::parse(ok(std::move(args)).out);
+  }
+  void enroll(const County& c, const std::string& token) const { ok({"enroll", c.url, token}); }
+  json sync() const { return ok_json({"sync"}); }
+  json conflicts() const { return ok_json({"conflicts"}); }
+  void edit(const std::string& id, const std::string& set) const { ok({"edit", id, "--set", set}); }
+
+  DeviceId id() const { return open()->info().device; }
+  uint64_t acked() const { return open()->info().acked_seq; }
+  uint64_t last_own_seq() const { return open()->info().next_seq - 1; }
+  std::string digest() const {
+    auto s = open();
+    return ops::device_scope_digest(*s, s->identity()->scope);
+  }
+  std::string everything() const { return store_digest(*open()); }
+  EntityId person(const std::string& id_number) const { return open()->natural_keys().person(id_number); }
+  std::string value(const std::string& id_number, const char* field) const {
+    auto s = open();
+    auto e = s->get(s->natural_keys().person(id_number));
+    REQUIRE(e);
+    return e->value_or(resources().schema.entity(EntityType::person).require(field).id);
+  }
+};
+
+std::string live_value(const EntityState& e, const char* field) {
+  auto it = e.fields.find(resources().schema.entity(EntityType::person).require(field).id);
+  if (it == e.fields.end() || it->second.live.size() != 1) return "";
+  return it->second.live[0].value;
+}
+
+// The three digests of a scope equal: both devices and the server.
+void converged(const County& c, const Device& a, const Device& b) {
+  const std::string server = c.digest({kTownship});
+  CHECK(a.digest() == server);
+  CHECK(b.digest() == server);
+  CHECK_FALSE(server.empty());
+}
+
+}  // namespace
+
+TEST_CASE("two devices edit the same field offline: the conflict shows on both and the server then is resolved and all converge", "[e2e]") {
+  County c;
+  c.init();
+  const std::string ta = c.token(), tb = c.token();
+  c.serve();
+  CHECK(c.url.rfind("https://127.0.0.1:", 0) == 0);
+
+  Device a, b;
+  a.init();
+  b.init();
+  a.enroll(c, ta);
+  b.enroll(c, tb);
+  auto first = a.sync();
+  CHECK(first["pulled_records"].get<uint64_t>() > 0);
+  b.sync();
+  // The register in scope reached both devices.
+  CHECK(a.value(kSun, "name") == "孙毅杰");
+  CHECK(b.value(kSun, "phone") == "16122694676");
+  converged(c, a, b);
+
+  // Offline: the same field of the same person, two values.
+  a.edit(kSun, "联系电话=13900001111");
+  b.edit(kSun, "联系电话=13900002222");
+  CHECK(a.sync()["conflicts"] == 0);
+  CHECK(b.sync()["conflicts"] == 1);
+  CHECK(a.sync()["open_conflicts"] == 1);
+
+  for (const Device* d : {&a, &b}) {
+    auto j = d->conflicts();
+    REQUIRE(j["count"] == 1);
+    CHECK(j["conflicts"][0]["field"] == "phone");
+    CHECK(j["conflicts"][0]["id"] == a.person(kSun).hex());
+    std::set<std::string> values;
+    for (auto& v : j["conflicts"][0]["versions"]) values.insert(v["value"]);
+    CHECK(values == std::set<std::string>{"13900001111", "13900002222"});
+  }
+  // The server lists it too, while serve runs.
+  auto sc = c.ok_json({"conflicts"});
+  REQUIRE(sc["count"] == 1);
+  CHECK(sc["conflicts"][0]["entity"] == a.person(kSun).hex());
+  CHECK(sc["conflicts"][0]["values"].size() == 2);
+
+  // Resolved on A by picking B's value.
+  auto j = a.conflicts();
+  std::string pick;
+  for (auto& v : j["conflicts"][0]["versions"])
+    if (v["value"] == "13900002222") pick = std::to_string(v["number"].get<int>());
+  REQUIRE_FALSE(pick.empty());
+  a.ok({"resolve", kSun, "联系电话", "--pick", pick});
+  CHECK(a.conflicts()["count"] == 0);
+  a.sync();
+  b.sync();
+  CHECK(a.conflicts()["count"] == 0);
+  CHECK(b.conflicts()["count"] == 0);
+  CHECK(c.ok_json({"conflicts"})["count"] == 0);
+  CHECK(a.value(kSun, "phone") == "13900002222");
+  CHECK(b.value(kSun, "phone") == "13900002222");
+  converged(c, a, b);
+
+  // Admin commands against the serving server: a second conflict resolved by the county.
+  a.edit(kFu, "联系电话=13700001111");
+  b.edit(kFu, "联系电话=13700002222");
+  a.sync();
+  b.sync();
+  auto listed = c.ok_json({"conflicts"});
+  REQUIRE(listed["count"] == 1);
+  std::string county_pick;
+  for (auto& v : listed["conflicts"][0]["values"])
+    if (v["value"] == "13700001111") county_pick = std::to_string(v["pick"].get<int>());
+  REQUIRE_FALSE(county_pick.empty());
+  auto resolved = c.ok_json({"resolve", kFu, "联系电话", "--pick", county_pick});
+  CHECK(resolved["value"] == "13700001111");
+  CHECK(c.ok_json({"conflicts"})["count"] == 0);
+  a.sync();
+  b.sync();
+  CHECK(a.conflicts()["count"] == 0);
+  CHECK(b.conflicts()["count"] == 0);
+  CHECK(a.value(kFu, "phone") == "13700001111");
+  CHECK(b.value(kFu, "phone") == "13700001111");
+  converged(c, a, b);
+
+  // The digests the programs print (field-cli sync --json, sync-server device list --json) agree.
+  const std::string da = a.sync()["digest"], db = b.sync()["digest"];
+  CHECK(da == crypto::to_hex(crypto::sha256(c.digest({kTownship}))));
+  CHECK(db == da);
+  auto devices = c.ok_json({"device", "list"});
+  int enrolled = 0;
+  for (auto& d : devices["devices"])
+    if (d["enrolled"] == true) {
+      CHECK(d["digest"] == da);
+      ++enrolled;
+      CHECK(d["status"] == "active");
+      CHECK(d["acked_seq"].get<uint64_t>() > 0);
+    }
+  CHECK(enrolled == 2);
+  CHECK(c.ok_json({"quarantine"})["count"] == 0);
+  CHECK(c.stop().exit_code == 0);
+}
+
+TEST_CASE("a store used before enrolment ends with the same ids as one enrolled first", "[e2e]") {
+  County c;
+  c.init();
+  const std::string tc = c.token(), td = c.token();
+  c.serve();
+  const std::string id_number = idc("52263219850505123");
+  const std::vector<std::string> person{"add", "person", "--set", "村代码=522632001008", "--set", "户编号=5226320010089001",
+                                        "--set", "姓名=韦小宝", "--set", "身份证号=" + id_number};
+
+  // D enrols and syncs first, then adds the person.
+  Device d;
+  d.init();
+  d.enroll(c, td);
+  d.sync();
+  d.ok(person);
+
+  // C adds the same person before it is enrolled, then enrols (re-keyed) and syncs.
+  Device cdev;
+  cdev.init();
+  cdev.ok(person);
+  const EntityId before = cdev.person(id_number);
+  auto enrolled = cdev.ok_json({"enroll", c.url, tc});
+  CHECK(enrolled["rekeyed"].get<uint64_t>() > 0);
+  CHECK(cdev.person(id_number) != before);
+  cdev.sync();
+  d.sync();
+  cdev.sync();
+
+  const EntityId id = d.person(id_number);
+  CHECK(cdev.person(id_number) == id);
+  auto on_server = c.persons_with_id(id_number);
+  REQUIRE(on_server.size() == 1);
+  CHECK(on_server[0] == id);
+  CHECK(cdev.value(id_number, "name") == "韦小宝");
+  CHECK(d.value(id_number, "name") == "韦小宝");
+  CHECK(cdev.conflicts()["count"] == 0);
+  converged(c, cdev, d);
+  CHECK(c.stop().exit_code == 0);
+}
+
+namespace {
+
+// Records the first request a DeviceSync sends and answers it with a network error: a correctly
+// signed push of the device's pending changes, for the test to send (and damage) itself.
+class Capture final : public sync::Transport {
+ public:
+  std::string request;
+  Result<std::string> exchange(std::string_view r) override {
+    if (request.empty()) request = std::string(r);
+    return Error(ErrorCode::network, {"captured"});
+  }
+};
+
+std::string code_of(const Result<std::string>& reply) {
+  REQUIRE(reply);
+  auto e = sync::decode_error_reply(*reply);
+  if (!e) return "(not an ErrorReply: " + std::string(sync::message_type_name(static_cast<sync::MessageType>((*reply)[0]))) + ")";
+  return e->code;
+}
+
+}  // namespace
+
+TEST_CASE("refusals over HTTPS carry the right error and apply nothing", "[e2e]") {
+  County c;
+  c.init();
+  const std::string tg = c.token(), tr = c.token(), expiring = c.token();
+  c.serve();
+  const sync::Scope county{"522632"};
+
+  Device g, r;
+  g.init();
+  r.init();
+  g.enroll(c, tg);
+  r.enroll(c, tr);
+  g.sync();
+  r.sync();
+
+  // Nothing changed on the server: digest and log.
+  auto server_state = [&] { return std::make_pair(c.digest(county), c.last_seq()); };
+
+  {  // A token used already.
+    auto before = server_state();
+    Device x;
+    x.init();
+    auto used = x.cli({"enroll", c.url, tg});
+    CHECK(used.exit_code == 1);
+    CHECK(used.err.find("已被另一台设备使用") != std::string::npos);
+    CHECK_FALSE(x.open()->identity());
+    CHECK(server_state() == before);
+  }
+
+  // A revoked device: its pending change is refused whole.
+  r.edit(kSun, "联系电话=13500000001");
+  {
+    const auto before = server_state();
+    const uint64_t acked = r.acked();
+    auto revoked = c.ok_json({"device", "revoke", r.id().hex()});
+    CHECK(revoked["status"] == "revoked");
+    const auto after_revoke = server_state();
+    auto refused = r.cli({"sync"});
+    CHECK(refused.exit_code == 1);
+    INFO(refused.err);
+    CHECK(refused.err.find("已被县里停用") != std::string::npos);
+    CHECK(server_state() == after_revoke);
+    CHECK(r.acked() == acked);
+    CHECK(before.first == after_revoke.first);
+  }
+
+  // Crafted requests, pinned to the server's key.
+  const auto id = c.identity();
+  net::HttpTransport t(c.url, id.sign.pub);
+  g.edit(kFu, "联系电话=13500000002");
+  Capture cap;
+  {
+    auto gs = g.open();
+    auto gid = gs->identity();
+    REQUIRE(gid);
+    ops::DeviceSyncOptions so;
+    so.signer = ops::RequestSigner{gs->info().device, gid->sign_priv};
+    ops::DeviceSync ds(*gs, cap, [] { return kNowMs; }, so);
+    CHECK_FALSE(ds.sync());
+  }
+  REQUIRE_FALSE(cap.request.empty());
+  auto signed_req = sync::decode_signed_request(cap.request).take();
+  REQUIRE(signed_req.body[0] == static_cast<char>(sync::MessageType::push_request));
+  const uint64_t g_acked = g.acked();
+  {
+    const auto before = server_state();
+    // Unknown device: a fresh key for a device the server never saw.
+    auto stranger = sync::sign_request(crypto::random_device_id(), 1, signed_req.body, crypto::ed25519_generate().priv);
+    CHECK(code_of(t.exchange(sync::encode(stranger))) == "unknown_device");
+    // Bad signature: an enrolled device's id, another key's signature.
+    auto forged = sync::sign_request(signed_req.device, signed_req.counter, signed_req.body, crypto::ed25519_generate().priv);
+    CHECK(code_of(t.exchange(sync::encode(forged))) == "bad_signature");
+    // Tampered body: one byte of the signed inner frame flipped.
+    auto tampered = signed_req;
+    tampered.body[tampered.body.size() / 2] = static_cast<char>(tampered.body[tampered.body.size() / 2] ^ 0x01);
+    CHECK(code_of(t.exchange(sync::encode(tampered))) == "bad_signature");
+    // A container whose length says more than the body holds.
+    ByteWriter w;
+    w.raw(signed_req.device.view());
+    w.varint(signed_req.counter);
+    w.raw(signed_req.signature);
+    w.varint(signed_req.body.size() + 4096);
+    w.raw(signed_req.body);
+    CHECK(code_of(t.exchange(sync::seal_frame(sync::MessageType::signed_request, w.data()))) == "invalid_input");
+    // Another protocol version: of the frame, and of the signed inner frame.
+    std::string v2 = cap.request;
+    v2[1] = static_cast<char>(sync::kProtocolVersion + 1);
+    CHECK(code_of(t.exchange(v2)) == "schema_version");
+    auto g_priv = g.open()->identity()->sign_priv;
+    std::string inner_v2 = signed_req.body;
+    inner_v2[1] = static_cast<char>(sync::kProtocolVersion + 1);
+    CHECK(code_of(t.exchange(sync::encode(sync::sign_request(signed_req.device, signed_req.counter, inner_v2, g_priv)))) ==
+          "schema_version");
+    // Malformed: random bytes, and random bytes behind a valid frame header.
+    std::mt19937 rng(7);
+    std::string noise(600, '\0');
+    for (auto& ch : noise) ch = static_cast<char>(rng());
+    noise[0] = static_cast<char>(0xee);
+    noise[1] = static_cast<char>(sync::kProtocolVersion);
+    CHECK(code_of(t.exchange(noise)) == "invalid_input");
+    CHECK(code_of(t.exchange(sync::seal_frame(sync::MessageType::signed_request, noise))) == "invalid_input");
+    CHECK(code_of(t.exchange(std::string())) == "invalid_input");
+    CHECK(server_state() == before);
+    CHECK(g.acked() == g_acked);
+  }
+  {
+    // Replay: the correctly signed request is applied once; the same bytes again are stale.
+    auto once = t.exchange(cap.request);
+    REQUIRE(once);
+    auto applied = sync::decode_push_reply_or_error(*once);
+    INFO((applied ? std::string() : applied.error().message(Lang::en)));
+    REQUIRE(applied);
+    CHECK(applied->refusal == sync::PushReply::Refusal::none);
+    CHECK(applied->outcomes.size() == 1);
+    const auto after_once = server_state();
+    auto again = t.exchange(cap.request);
+    REQUIRE(again);
+    auto stale = sync::decode_error_reply(*again);
+    REQUIRE(stale);
+    CHECK(stale->code == "stale_counter");
+    CHECK(stale->last_counter == signed_req.counter);
+    CHECK(server_state() == after_once);
+    // The device goes on: its next sync finds the change held already.
+    auto j = g.sync();
+    CHECK(j["duplicates"].get<uint64_t>() + j["applied"].get<uint64_t>() == 1);
+    CHECK(g.conflicts()["count"] == 0);
+  }
+
+  // An oversized body: refused by HTTP before the handler; nothing applied.
+  const std::string dir = c.dir.path().string();
+  std::string csv = "村代码,户编号,姓名,身份证号,与户主关系,联系电话,劳动技能,就业状态\n";
+  for (int i = 0; i < 60; ++i) {
+    char id17[18];
+    std::snprintf(id17, sizeof id17, "5226321990%02d%02d%03d", 1 + i % 12, 1 + i % 28, 100 + i);
+    csv += "522632001008,5226320010089100,批量" + std::to_string(i) + "," + idc(id17) + "," + (i ? "子女" : "户主") +
+           ",139000" + std::to_string(10000 + i * 37) + ",普通劳动力,未就业\n";
+  }
+  write_file(c.dir / "batch.csv", csv);
+  {
+    auto imported = g.cli({"import", (c.dir / "batch.csv").string()});
+    INFO(imported.out << imported.err);
+    REQUIRE(imported.exit_code == 0);
+  }
+  CHECK(c.stop().exit_code == 0);
+  c.serve({"--max-body", "1024"});
+  {
+    const auto before = server_state();
+    const auto g_before = g.acked();
+    auto big = g.cli({"sync", "--timeout", "1"});
+    CHECK(big.exit_code == 1);
+    CHECK(big.err.find("413") != std::string::npos);
+    CHECK(server_state() == before);
+    CHECK(g.acked() == g_before);
+  }
+  CHECK(c.stop().exit_code == 0);
+
+  // An expired token: the server's clock 8 days after the token was made.
+  c.serve({}, {{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs + 8 * kDayMs)}});
+  {
+    const auto before = server_state();
+    Device y;
+    y.init();
+    auto expired = y.cli({"enroll", c.url, expiring});
+    CHECK(expired.exit_code == 1);
+    CHECK(expired.err.find("登记令牌已过期") != std::string::npos);
+    CHECK_FALSE(y.open()->identity());
+    CHECK(server_state() == before);
+    auto tokens = c.ok_json({"token", "list"});
+    int unused = 0;
+    for (auto& tk : tokens["tokens"]) unused += tk["status"] != "used";
+    CHECK(unused == 1);
+  }
+  CHECK(c.stop().exit_code == 0);
+
+  // Back to a normal limit on the same address: the big push goes through.
+  c.serve();
+  {
+    auto j = g.sync();
+    CHECK(j["applied"].get<uint64_t>() > 60);
+    CHECK(g.acked() == g.last_own_seq());
+    CHECK(g.digest() == c.digest({kTownship}));
+  }
+  const int port = c.port;
+  CHECK(c.stop().exit_code == 0);
+
+  // Another county server (another init, another key) on the same address: refused as an impostor.
+  County other;
+  other.init(false);
+  other.port = port;
+  other.serve();
+  REQUIRE(other.port == port);
+  g.edit(kFu, "联系电话=13500000003");
+  {
+    const std::string device_before = g.everything();
+    const auto other_before = std::make_pair(other.digest(county), other.last_seq());
+    auto mitm = g.cli({"sync"});
+    CHECK(mitm.exit_code == 1);
+    CHECK(mitm.err.find("服务器证书与登记时的不一致") != std::string::npos);
+    CHECK(g.everything() == device_before);
+    CHECK(std::make_pair(other.digest(county), other.last_seq()) == other_before);
+  }
+  CHECK(other.stop().exit_code == 0);
+}
+
+TEST_CASE("out-of-scope changes and a retired device's later changes are quarantined and not refused", "[e2e]") {
+  County c;
+  c.init();
+  const std::string ta = c.token();
+  c.serve();
+  Device a;
+  a.init();
+  a.enroll(c, ta);
+  a.sync();
+
+  // A household in a village outside the device's scope.
+  a.ok({"add", "household", "--set", std::string("村代码=") + kOutside, "--set", "户编号=5226321010019001", "--set",
+        "户主姓名=吴外村"});
+  auto j = a.sync();
+  CHECK(j["quarantined"].get<uint64_t>() > 0);
+  CHECK(j["applied"] == 0);
+  auto notices = a.ok_json({"notices"});
+  REQUIRE(notices["count"].get<int>() > 0);
+  for (auto& n : notices["notices"]) CHECK(n["kind"] == "quarantined");
+  auto held = c.ok_json({"quarantine"});
+  CHECK(held["count"] == j["quarantined"]);
+  for (auto& q : held["changes"]) CHECK(q["device"] == a.id().hex());
+  for (auto& q : held["changes"]) CHECK(q["type"] == "household");
+  CHECK(c.digest({kOutside}) == c.digest({"522632101002"}));  // nothing placed in that village
+
+  // Retired at a sequence while serve runs: what came before is applied, what came after is held.
+  a.edit(kSun, "联系电话=13600000001");
+  const uint64_t at = a.last_own_seq();
+  a.edit(kFu, "联系电话=13600000002");
+  const uint64_t quarantined_before = held["count"];
+  auto retired = c.ok_json({"device", "retire", a.id().hex(), "--at", std::to_string(at)});
+  CHECK(retired["status"] == "retired");
+  CHECK(retired["retired_after"] == at);
+  auto after = a.sync();
+  CHECK(after["applied"] == 1);
+  CHECK(after["quarantined"] == 1);
+  held = c.ok_json({"quarantine"});
+  CHECK(held["count"] == quarantined_before + 1);
+  bool later_held = false;
+  for (auto& q : held["changes"])
+    if (q["seq"].get<uint64_t>() > at) {
+      later_held = true;
+      CHECK(q["value"] == "13600000002");
+    }
+  CHECK(later_held);
+  auto sun = c.entity(a.person(kSun));
+  auto fu = c.entity(a.person(kFu));
+  REQUIRE(sun);
+  REQUIRE(fu);
+  CHECK(live_value(*sun, "phone") == "13600000001");
+  CHECK(live_value(*fu, "phone") == "14291007040");
+  CHECK(a.ok_json({"notices"})["count"].get<int>() > notices["count"].get<int>());
+  auto devices = c.ok_json({"device", "list"});
+  for (auto& d : devices["devices"])
+    if (d["id"] == a.id().hex()) CHECK(d["status"] == "retired");
+  CHECK(c.stop().exit_code == 0);
+}
+
+// Known gap (reported): the server quarantines the new household outside the scope but applies the
+// person pushed with it in the same batch — the person's villages come from its household, which the
+// server does not hold, so the person is placed nowhere and passes the scope check. Marked
+// [!shouldfail]: it passes while the gap is there; remove the tag once the server holds it back.
+TEST_CASE("a person added to a new household outside the scope is quarantined with it", "[e2e][!shouldfail]") {
+  County c;
+  c.init(false);
+  const std::string ta = c.token();
+  c.serve();
+  Device a;
+  a.init();
+  a.enroll(c, ta);
+  a.sync();
+  const std::string outsider = idc("52263219770707111");
+  a.ok({"add", "person", "--set", std::string("村代码=") + kOutside, "--set", "户编号=5226321010019002", "--set", "姓名=吴外村",
+        "--set", "身份证号=" + outsider});
+  auto j = a.sync();
+  CHECK(j["quarantined"].get<uint64_t>() > 0);
+  CHECK(j["applied"] == 0);
+  CHECK(c.persons_with_id(outsider).empty());
+  CHECK(c.stop().exit_code == 0);
+}

@@ -226,8 +226,8 @@ TEST_CASE("two devices edit the same field offline: the conflict shows on both a
   // The server lists it too, while serve runs.
   auto sc = c.ok_json({"conflicts"});
   REQUIRE(sc["count"] == 1);
-  CHECK(sc["conflicts"][0]["entity"] == a.person(kSun).hex());
-  CHECK(sc["conflicts"][0]["values"].size() == 2);
+  CHECK(sc["conflicts"][0]["id"] == a.person(kSun).hex());
+  CHECK(sc["conflicts"][0]["versions"].size() == 2);
 
   // Resolved on A by picking B's value.
   auto j = a.conflicts();
@@ -254,8 +254,8 @@ TEST_CASE("two devices edit the same field offline: the conflict shows on both a
   auto listed = c.ok_json({"conflicts"});
   REQUIRE(listed["count"] == 1);
   std::string county_pick;
-  for (auto& v : listed["conflicts"][0]["values"])
-    if (v["value"] == "13700001111") county_pick = std::to_string(v["pick"].get<int>());
+  for (auto& v : listed["conflicts"][0]["versions"])
+    if (v["value"] == "13700001111") county_pick = std::to_string(v["number"].get<int>());
   REQUIRE_FALSE(county_pick.empty());
   auto resolved = c.ok_json({"resolve", kFu, "联系电话", "--pick", county_pick});
   CHECK(resolved["value"] == "13700001111");

@@ -610,11 +610,9 @@ TEST_CASE("out-of-scope changes and a retired device's later changes are quarant
   CHECK(c.stop().exit_code == 0);
 }
 
-// Known gap (reported): the server quarantines the new household outside the scope but applies the
-// person pushed with it in the same batch — the person's villages come from its household, which the
-// server does not hold, so the person is placed nowhere and passes the scope check. Marked
-// [!shouldfail]: it passes while the gap is there; remove the tag once the server holds it back.
-TEST_CASE("a person added to a new household outside the scope is quarantined with it", "[e2e][!shouldfail]") {
+// The person pushed with a new household outside the scope is held with it: its villages come from
+// that household's placing in the same batch (the server does not hold the household).
+TEST_CASE("a person added to a new household outside the scope is quarantined with it", "[e2e]") {
   County c;
   c.init(false);
   const std::string ta = c.token();

@@ -225,6 +225,30 @@ TEST_CASE("An out-of-scope change is quarantined without blocking later ones and
   CHECK(f.server->release(VersionId{a.id, Seq{1}}).error().code() == ErrorCode::not_found);
 }
 
+TEST_CASE("A person pushed with a new household outside the scope is held with it and one in an unknown household too", "[sync][server]") {
+  ServerFixture f;
+  FakeDevice a{tz::test::test_device(1)};
+  REQUIRE(f.server->register_device(a.id, {kVillageA}));
+  // Household and person created together in a village outside a's scope: all four held.
+  household_with_person(a, tz::test::test_entity(1), tz::test::test_entity(2), kVillageC, "张三");
+  // A person placed in a household the server has never received: held as well.
+  a.add(P, tz::test::test_entity(3), "household_id", tz::test::test_entity(9).hex());
+  a.add(P, tz::test::test_entity(3), "name", "李四");
+  // In scope, in the same batch: applied.
+  household_with_person(a, tz::test::test_entity(4), tz::test::test_entity(5), kVillageA, "王五");
+  auto r = f.server->push(a.push(0));
+  CHECK(r.acked_seq == 10);
+  using K = ChangeOutcome::Kind;
+  CHECK(kinds(r) == std::vector<K>{K::quarantined, K::quarantined, K::quarantined, K::quarantined, K::quarantined,
+                                   K::quarantined, K::applied, K::applied, K::applied, K::applied});
+  CHECK_THAT(r.outcomes[2].quarantine_reason, Catch::Contains("范围以外"));
+  CHECK_THAT(r.outcomes[4].quarantine_reason, Catch::Contains("尚未被县服务器接收"));
+  CHECK_FALSE(f.store->entity(tz::test::test_entity(2)));
+  CHECK_FALSE(f.store->entity(tz::test::test_entity(3)));
+  CHECK(f.store->entity(tz::test::test_entity(5)));
+  CHECK(f.server->scope_digest({kVillageC}).find("张三") == std::string::npos);
+}
+
 TEST_CASE("A rejected change stays held and marked rejected and the sender is told", "[sync][server]") {
   ServerFixture f;
   FakeDevice a{tz::test::test_device(1)};

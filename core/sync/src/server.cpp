@@ -255,16 +255,25 @@ struct SyncServer::Impl {
   }
 
   // The villages a change's entity would be placed in by this batch when the server has none for it
-  // (a new or unplaced entity): from the placing values in the batch.
-  std::vector<std::string> tentative_villages(const FieldChange& c) {
+  // (a new or unplaced entity): from the placing values in the batch, following a parent the server
+  // does not hold (created in this batch, or held in quarantine) through the batch's own placing
+  // values. `unresolved` is set when a parent is neither held nor placed by the batch.
+  std::vector<std::string> tentative_villages(const EntityId& id, bool& unresolved, int depth = 0) {
     std::vector<std::string> out;
-    auto it = placing.find(c.entity);
+    auto it = placing.find(id);
     if (it == placing.end()) return out;
     for (auto& v : it->second) {
-      if (c.type == EntityType::household) {
-        out = village_union(std::move(out), {v});
-      } else if (auto parent = EntityId::from_hex(v)) {
-        if (const auto& rec = entity(*parent)) out = village_union(std::move(out), rec->villages);
+      auto parent = EntityId::from_hex(v);
+      if (!parent) {
+        out = village_union(std::move(out), {v});  // a household's village code
+        continue;
+      }
+      if (const auto& rec = entity(*parent); rec && !rec->villages.empty()) {
+        out = village_union(std::move(out), rec->villages);
+      } else if (depth < 4 && placing.count(*parent)) {
+        out = village_union(std::move(out), tentative_villages(*parent, unresolved, depth + 1));
+      } else if (!rec) {
+        unresolved = true;
       }
     }
     return out;
@@ -273,7 +282,12 @@ struct SyncServer::Impl {
   std::optional<Reason> scope_problem(const DeviceRecord& d, const FieldChange& c) {
     const auto& rec = entity(c.entity);
     std::vector<std::string> villages = rec ? rec->villages : std::vector<std::string>{};
-    if (villages.empty()) villages = tentative_villages(c);
+    bool unresolved = false;
+    if (villages.empty()) villages = tentative_villages(c.entity, unresolved);
+    if (villages.empty() && unresolved)
+      return Reason{"该记录所属的户或人员尚未被县服务器接收（可能正在审核），此记录一并交县里审核",
+                    "the household or person this record belongs to has not been accepted by the county server (it may be "
+                    "held for review); this record is held for the county's review too"};
     if (villages.empty() || scope_holds_any(d.scope, villages)) return std::nullopt;
     bool exists = rec && !rec->villages.empty();
     return exists ? Reason{"该记录（" + hex_short(c.entity) + "）已在本设备范围以外的村登记，已交县里审核",

@@ -54,6 +54,7 @@ const Catalogue& catalogue() {
       {"seconds_hint", {"应为秒数（正整数）", "a number of seconds"}},
       {"not_enrolled", {"本机尚未登记，请先运行 field-cli enroll 服务器地址 令牌", "this device is not enrolled; run field-cli enroll URL TOKEN first"}},
       {"progress_push", {"上传 {0} {1}/{2} 项变更", "push {0} {1}/{2} changes"}},
+      {"progress_push_line", {"上传 {0}/{1} 项变更", "push {0}/{1} changes"}},
       {"progress_pull", {"下载 {0} 条记录（{1} 页）", "pull {0} records ({1} pages)"}},
       {"sync_retry", {"连接失败：{0}；{1} 秒后重试", "could not sync: {0}; trying again in {1} s"}},
       {"sync_gave_up", {"{0} 秒内未能完成同步：{1}。已完成的部分已保存，下次运行 sync 会从中断处继续",

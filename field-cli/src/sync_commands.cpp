@@ -112,7 +112,7 @@ int Command::cmd_sync() {
     }
     // Plain lines (a log file, a script): one per push batch and one per pull page.
     if (!p.pulling && p.pushed != last_line_pushed) {
-      err_ << tr(lang_, "progress_push", {"", std::to_string(p.pushed), std::to_string(p.to_push)}) << "\n";
+      err_ << tr(lang_, "progress_push_line", {std::to_string(p.pushed), std::to_string(p.to_push)}) << "\n";
       last_line_pushed = p.pushed;
     } else if (p.pulling && p.pages != last_line_pages) {
       err_ << tr(lang_, "progress_pull", {std::to_string(p.pulled_records), std::to_string(p.pages)}) << "\n";

@@ -492,7 +492,10 @@ struct HttpTransport::Impl {
       zh += "：" + excerpt;
       en += ": " + excerpt;
     }
-    return network(target, zh, en);
+    // A busy or failing server may answer the next try; a request it refused as such (too large, an
+    // unknown endpoint) would be refused again: not a network failure, so not retried.
+    if (res.status >= 500) return network(target, zh, en);
+    return Error(ErrorCode::sync_refused, {bilingual(target + "：" + zh, target + ": " + en)});
   }
 };
 

@@ -133,7 +133,7 @@ TEST_CASE("net: an oversized body gets 413 and the handler never runs", "[net]")
   HttpTransport t(es.https(), signer.pub);
   auto r = t.exchange(std::string(4096, 'z'));
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().code() == tz::ErrorCode::network);
+  CHECK(r.error().code() == tz::ErrorCode::sync_refused);
   CHECK(mentions(r.error(), "413"));
   CHECK(es.calls == 0);
   auto ok = t.exchange(std::string(1000, 'a'));
@@ -156,6 +156,7 @@ TEST_CASE("net: a throwing handler gets 500 with a JSON error and the server goe
   auto missing = t.post("/api/v1/nothing", "x");
   REQUIRE_FALSE(missing.ok());
   CHECK(mentions(missing.error(), "(404)"));
+  CHECK(missing.error().code() == tz::ErrorCode::sync_refused);
   CHECK(es.calls == 2);
 }
 

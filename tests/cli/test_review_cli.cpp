@@ -159,22 +159,9 @@ TEST_CASE("notices shows what the county quarantined in Chinese or English", "[c
   {
     auto s = c.open();
     EntityId pid = s->natural_keys().person(kId);
-    auto changes = s->changes_after(0);
-    auto own = std::find_if(changes.begin(), changes.end(), [&](const FieldChange& ch) {
-      return ch.entity == pid && ch.field == fid(EntityType::person, "phone");
-    });
-    REQUIRE(own != changes.end());
     WriteBatch b;
-    StoredNotice n;
-    n.server_seq = 12;
-    n.kind = 1;
-    n.type = EntityType::person;
-    n.entity = pid;
-    n.field = own->field;
-    n.version = own->version;
-    n.reason_zh = "该户不在本设备的摸查范围内";
-    n.reason_en = "the household is outside this device's scope";
-    b.notices.push_back(n);
+    b.notices.push_back(tz::test::notice_on_own_change(*s, pid, fid(EntityType::person, "phone"), 12, "该户不在本设备的摸查范围内",
+                                                       "the household is outside this device's scope"));
     b.clock = s->clock();
     REQUIRE(s->write(b).ok());
   }

@@ -369,21 +369,9 @@ TEST_CASE("notices are listed with their field and the own change's value", "[op
   auto s = tz::test::make_store(d.path());
   REQUIRE(ops::import_roster(*s, kRoster, tz::test::import_env()).take().written);
   EntityId pid = s->natural_keys().person(idc("52263219800101001"));
-  auto changes = s->changes_after(0);
-  auto own = std::find_if(changes.begin(), changes.end(),
-                          [&](const FieldChange& c) { return c.entity == pid && c.field == fid(EntityType::person, "phone"); });
-  REQUIRE(own != changes.end());
   WriteBatch b;
-  StoredNotice n;
-  n.server_seq = 7;
-  n.kind = 1;
-  n.type = EntityType::person;
-  n.entity = pid;
-  n.field = own->field;
-  n.version = own->version;
-  n.reason_zh = "不在本设备的范围内";
-  n.reason_en = "outside this device's scope";
-  b.notices.push_back(n);
+  b.notices.push_back(
+      tz::test::notice_on_own_change(*s, pid, fid(EntityType::person, "phone"), 7, "不在本设备的范围内", "outside this device's scope"));
   StoredNotice clock;
   clock.server_seq = 9;
   clock.kind = 5;

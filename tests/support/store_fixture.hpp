@@ -1,9 +1,12 @@
 // Shared fixtures for store-level tests: the project's resources, a cheap-KDF store in a temp
-// folder, a fixed clock inside the 2026 period, and a digest of everything a store holds.
+// folder, a fixed clock inside the 2026 period, a county notice about an own change, and a digest
+// of everything a store holds.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "temp_dir.hpp"
@@ -73,6 +76,26 @@ inline ops::ImportEnv import_env(const region::RegionTree* tree = nullptr, std::
   env.today = china_date_of(now);
   env.edit = ops::EditContext{std::move(collector), now};
   return env;
+}
+
+// A notice from the county (kind 1: quarantined) about the store's own change to entity's field,
+// the first one in the change log; throws where the log holds none.
+inline StoredNotice notice_on_own_change(const DeviceStore& s, const EntityId& entity, FieldId field, uint64_t server_seq,
+                                         std::string reason_zh, std::string reason_en) {
+  auto changes = s.changes_after(0);
+  auto own = std::find_if(changes.begin(), changes.end(),
+                          [&](const FieldChange& c) { return c.entity == entity && c.field == field; });
+  if (own == changes.end()) throw std::runtime_error("notice_on_own_change: no own change to " + entity.hex());
+  StoredNotice n;
+  n.server_seq = server_seq;
+  n.kind = 1;
+  n.type = own->type;
+  n.entity = entity;
+  n.field = field;
+  n.version = own->version;
+  n.reason_zh = std::move(reason_zh);
+  n.reason_en = std::move(reason_en);
+  return n;
 }
 
 // Everything the store holds, in a canonical text form: entities with every live version, the change

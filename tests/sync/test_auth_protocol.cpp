@@ -101,6 +101,11 @@ TEST_CASE("A SignedRequest cut short or with a body length beyond the frame is r
   Limits small;
   small.max_uncompressed = 20;
   CHECK_THAT(en(decode_signed_request(frame, small).error()), Contains("exceeds the limit of 20 bytes"));
+  // A frame of another type is named by its type.
+  auto other = decode_enrol_reply(frame);
+  REQUIRE_FALSE(other);
+  CHECK_THAT(en(other.error()), Contains("EnrolReply: the message is a SignedRequest"));
+  CHECK_THAT(other.error().message(Lang::zh), Contains("登记回复：收到的是签名请求"));
 }
 
 TEST_CASE("An EnrolRequest round trips and its signature covers every field", "[sync][auth]") {

@@ -3,6 +3,7 @@
 #include "tz/sqlite/support.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -327,25 +328,13 @@ class SqliteDeviceStore final : public DeviceStore {
       };
 
       // Earlier groups stay where they are; only a base naming a moved version changes.
-      std::vector<std::pair<uint64_t, std::vector<FieldChange>>> rebased;
-      {
-        SQLite::Statement st(*db_, "SELECT first_seq, body FROM changes WHERE last_seq <= ?");
-        st.bind(1, static_cast<int64_t>(after));
-        while (st.executeStep()) {
-          auto first = static_cast<uint64_t>(st.getColumn(0).getInt64());
-          auto group = open_group(first, blob_of(st.getColumn(1)));
-          bool any = false;
-          for (auto& c : group) any |= renumber_all(c.base);
-          if (any) rebased.emplace_back(first, std::move(group));
-        }
-      }
-      for (auto& [first, group] : rebased) {
-        std::string body = aead_->seal(store_codec::encode_changes(group, 0, group.size()), "changes:" + std::to_string(first));
-        SQLite::Statement upd(*db_, "UPDATE changes SET body = ? WHERE first_seq = ?");
-        upd.bind(1, body.data(), static_cast<int>(body.size()));
-        upd.bind(2, static_cast<int64_t>(first));
-        upd.exec();
-      }
+      rewrite_change_groups(
+          [&](std::vector<FieldChange>& group) {
+            bool any = false;
+            for (auto& c : group) any |= renumber_all(c.base);
+            return any;
+          },
+          static_cast<int64_t>(after));
       for (auto& c : kept) renumber_all(c.base);
       for (auto& c : moved) {
         renumber(c.version);
@@ -684,30 +673,17 @@ class SqliteDeviceStore final : public DeviceStore {
         }
       }
       // The change log: entity ids and ref values, every run sealed again.
-      std::vector<std::pair<uint64_t, std::vector<FieldChange>>> runs;
-      {
-        SQLite::Statement st(*db_, "SELECT first_seq, body FROM changes ORDER BY first_seq");
-        while (st.executeStep()) {
-          auto first = static_cast<uint64_t>(st.getColumn(0).getInt64());
-          auto group = open_group(first, blob_of(st.getColumn(1)));
-          bool any = false;
-          for (auto& c : group) {
-            if (auto it = map.find(c.entity); it != map.end()) {
-              c.entity = it->second;
-              any = true;
-            }
-            if (is_ref(c.type, c.field)) any |= moved_value(c.value);
+      rewrite_change_groups([&](std::vector<FieldChange>& group) {
+        bool any = false;
+        for (auto& c : group) {
+          if (auto it = map.find(c.entity); it != map.end()) {
+            c.entity = it->second;
+            any = true;
           }
-          if (any) runs.emplace_back(first, std::move(group));
+          if (is_ref(c.type, c.field)) any |= moved_value(c.value);
         }
-      }
-      for (auto& [first, group] : runs) {
-        std::string body = aead_->seal(store_codec::encode_changes(group, 0, group.size()), "changes:" + std::to_string(first));
-        SQLite::Statement upd(*db_, "UPDATE changes SET body = ? WHERE first_seq = ?");
-        upd.bind(1, body.data(), static_cast<int>(body.size()));
-        upd.bind(2, static_cast<int64_t>(first));
-        upd.exec();
-      }
+        return any;
+      });
       put_meta("county_secret", aead_->seal(county_secret, "county_secret"));
     } catch (const SQLite::Exception& e) {
       rollback_write();
@@ -856,13 +832,41 @@ class SqliteDeviceStore final : public DeviceStore {
              changes[end].version.seq.value == changes[end - 1].version.seq.value + 1)
         ++end;
       auto first = changes[i].version.seq.value;
-      std::string body = aead_->seal(store_codec::encode_changes(changes, i, end), "changes:" + std::to_string(first));
+      std::string body = seal_group(first, changes, i, end);
       add.bind(1, static_cast<int64_t>(first));
       add.bind(2, static_cast<int64_t>(changes[end - 1].version.seq.value));
       add.bind(3, body.data(), static_cast<int>(body.size()));
       add.exec();
       add.reset();
       i = end;
+    }
+  }
+
+  // Changes [i, end) as the change log group that starts at seq first, sealed (open_group reverses it).
+  std::string seal_group(uint64_t first, const std::vector<FieldChange>& changes, size_t i, size_t end) const {
+    return aead_->seal(store_codec::encode_changes(changes, i, end), "changes:" + std::to_string(first));
+  }
+
+  // Reads the change log groups whose last seq is at most up_to (all by default), in order; edit
+  // changes a group in place and says whether it did; each group it changed is sealed again in place.
+  template <typename Edit>
+  void rewrite_change_groups(Edit edit, int64_t up_to = std::numeric_limits<int64_t>::max()) {
+    std::vector<std::pair<uint64_t, std::vector<FieldChange>>> edited;
+    {
+      SQLite::Statement st(*db_, "SELECT first_seq, body FROM changes WHERE last_seq <= ? ORDER BY first_seq");
+      st.bind(1, up_to);
+      while (st.executeStep()) {
+        auto first = static_cast<uint64_t>(st.getColumn(0).getInt64());
+        auto group = open_group(first, blob_of(st.getColumn(1)));
+        if (edit(group)) edited.emplace_back(first, std::move(group));
+      }
+    }
+    for (auto& [first, group] : edited) {
+      std::string body = seal_group(first, group, 0, group.size());
+      SQLite::Statement upd(*db_, "UPDATE changes SET body = ? WHERE first_seq = ?");
+      upd.bind(1, body.data(), static_cast<int>(body.size()));
+      upd.bind(2, static_cast<int64_t>(first));
+      upd.exec();
     }
   }
 

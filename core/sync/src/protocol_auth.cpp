@@ -1,7 +1,8 @@
 // The identity messages of the sync protocol (docs/sync-protocol.md "Identity and enrolment"):
 // SignedRequest, EnrolRequest, EnrolReply, the sealed EnrolGrant and the enrolment token. Decoded
-// through a bounded reader: every length is checked against the bytes left and the limits before
-// anything is allocated, and every error names the message and the element.
+// through the sync codec's bounded reader (wire_codec.hpp): every length is checked against the
+// bytes left and the limits before anything is allocated, and every error names the message and
+// the element.
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -10,101 +11,23 @@
 #include "tz/crypto/keys.hpp"
 #include "tz/sync/protocol.hpp"
 #include "tz/util/bytes.hpp"
+#include "wire_codec.hpp"
 
 namespace tz::sync {
 
 namespace {
 
-struct Label {
-  std::string_view zh;
-  std::string_view en;
-};
+using detail::decode_body;
+using detail::decode_message;
+using detail::invalid;
+using detail::Label;
+using detail::num;
+using detail::WireReader;
 
-std::string num(uint64_t v) { return std::to_string(v); }
-
-struct AuthDecodeError {
-  std::string zh, en;
-};
-
-class Reader {
- public:
-  Reader(std::string_view body, const Limits& limits, Label message) : r_(body), size_(body.size()), limits_(limits), msg_(message) {}
-
-  [[noreturn]] void fail(const std::string& zh, const std::string& en) const {
-    throw AuthDecodeError{std::string(msg_.zh) + "：" + zh, std::string(msg_.en) + ": " + en};
-  }
-  uint8_t u8() {
-    need(1);
-    return guard([&] { return r_.u8(); });
-  }
-  uint64_t varint() { return guard([&] { return r_.varint(); }); }
-  // Exactly n raw bytes.
-  std::string fixed(Label what, size_t n) {
-    if (n > r_.remaining())
-      fail(std::string(what.zh) + "需要 " + num(n) + " 字节，只剩 " + num(r_.remaining()) + " 字节",
-           std::string(what.en) + " needs " + num(n) + " bytes but only " + num(r_.remaining()) + " are left");
-    return std::string(guard([&] { return r_.raw(n); }));
-  }
-  // A length-prefixed string: the length is checked against the bytes left and the limit first.
-  std::string str(Label what, size_t limit) {
-    uint64_t n = varint();
-    if (n > r_.remaining())
-      fail(std::string(what.zh) + "长度 " + num(n) + " 超过剩余字节数 (" + num(r_.remaining()) + ")",
-           std::string(what.en) + " length " + num(n) + " exceeds the bytes left (" + num(r_.remaining()) + ")");
-    if (n > limit)
-      fail(std::string(what.zh) + "长度 " + num(n) + " 超过上限 " + num(limit) + " 字节",
-           std::string(what.en) + " of " + num(n) + " bytes exceeds the limit of " + num(limit));
-    return std::string(guard([&] { return r_.raw(static_cast<size_t>(n)); }));
-  }
-  std::string str(Label what) { return str(what, limits_.max_value_bytes); }
-  size_t count(Label what, size_t min_element_bytes, size_t limit) {
-    uint64_t n = varint();
-    if (n > r_.remaining() / min_element_bytes)
-      fail(std::string(what.zh) + "数 " + num(n) + " 超过剩余字节数 (" + num(r_.remaining()) + ")",
-           std::string(what.en) + " count " + num(n) + " exceeds the bytes left (" + num(r_.remaining()) + ")");
-    if (n > limit)
-      fail(std::string(what.zh) + "数 " + num(n) + " 超过上限 " + num(limit),
-           std::string(what.en) + " count " + num(n) + " exceeds the limit of " + num(limit));
-    return static_cast<size_t>(n);
-  }
-  DeviceId device() { return DeviceId::from_bytes(fixed({"设备号", "device id"}, 16)); }
-  const Limits& limits() const { return limits_; }
-  void finish() {
-    if (!r_.done())
-      fail("消息末尾有 " + num(r_.remaining()) + " 个多余字节", num(r_.remaining()) + " trailing bytes after the message");
-  }
-
- private:
-  void need(size_t n) {
-    if (n > r_.remaining())
-      fail("第 " + num(size_ - r_.remaining()) + " 字节处消息提前结束", "the message ends early at byte " + num(size_ - r_.remaining()));
-  }
-  template <typename F>
-  auto guard(F&& f) -> decltype(f()) {
-    try {
-      return f();
-    } catch (const Failure&) {
-      size_t at = size_ - r_.remaining();
-      fail("第 " + num(at) + " 字节处消息提前结束或数字格式错误", "the message ends early or holds a malformed number at byte " + num(at));
-    }
-  }
-
-  ByteReader r_;
-  size_t size_;
-  const Limits& limits_;
-  Label msg_;
-};
-
-constexpr Label kSigned{"签名请求", "SignedRequest"};
-constexpr Label kEnrolReq{"登记请求", "EnrolRequest"};
-constexpr Label kEnrolRep{"登记回复", "EnrolReply"};
 constexpr Label kGrant{"登记授权", "EnrolGrant"};
 constexpr Label kToken{"登记令牌", "enrolment token"};
 
-Error invalid(Label what, std::string_view zh, std::string_view en) {
-  return Error(ErrorCode::invalid_input,
-               {bilingual(std::string(what.zh) + "：" + std::string(zh), std::string(what.en) + ": " + std::string(en))});
-}
+DeviceId read_device(WireReader& r) { return DeviceId::from_bytes(r.fixed({"设备号", "device id"}, 16)); }
 
 std::string be64(uint64_t v) {
   std::string out(8, '\0');
@@ -118,24 +41,6 @@ uint64_t from_be64(std::string_view b) {
   uint64_t v = 0;
   for (char c : b) v = (v << 8) | static_cast<unsigned char>(c);
   return v;
-}
-
-// Opens the frame (type and version checked by open_frame) and parses its body.
-template <typename T, typename Parse>
-Result<T> decode_with(std::string_view bytes, const Limits& limits, MessageType expected, Label label, Parse parse) {
-  if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) != static_cast<uint8_t>(expected))
-    return invalid(label, "收到的消息类型为 " + num(static_cast<uint8_t>(bytes[0])),
-                   "the message is of type " + num(static_cast<uint8_t>(bytes[0])));
-  auto frame = open_frame(bytes, limits);
-  if (!frame) return frame.error();
-  Reader r(frame->body, limits, label);
-  try {
-    T m = parse(r);
-    r.finish();
-    return m;
-  } catch (const AuthDecodeError& e) {
-    return Error(ErrorCode::invalid_input, {bilingual(e.zh, e.en)});
-  }
 }
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -226,9 +131,9 @@ std::string encode(const SignedRequest& m) {
 }
 
 Result<SignedRequest> decode_signed_request(std::string_view bytes, const Limits& limits) {
-  return decode_with<SignedRequest>(bytes, limits, MessageType::signed_request, kSigned, [](Reader& r) {
+  return decode_message<SignedRequest>(bytes, limits, MessageType::signed_request, [](WireReader& r) {
     SignedRequest m;
-    m.device = r.device();
+    m.device = read_device(r);
     m.counter = r.varint();
     m.signature = r.fixed({"签名", "signature"}, crypto::kSignatureSize);
     m.body = r.str({"内层请求", "inner request"}, r.limits().max_uncompressed);
@@ -260,10 +165,10 @@ std::string encode(const EnrolRequest& m) {
 }
 
 Result<EnrolRequest> decode_enrol_request(std::string_view bytes, const Limits& limits) {
-  return decode_with<EnrolRequest>(bytes, limits, MessageType::enrol_request, kEnrolReq, [](Reader& r) {
+  return decode_message<EnrolRequest>(bytes, limits, MessageType::enrol_request, [](WireReader& r) {
     EnrolRequest m;
     m.token_secret = r.fixed({"令牌密钥", "token secret"}, kTokenSecretSize);
-    m.device = r.device();
+    m.device = read_device(r);
     m.sign_pub = r.fixed({"签名公钥", "signing key"}, crypto::kKeySize);
     m.box_pub = r.fixed({"加密公钥", "encryption key"}, crypto::kKeySize);
     m.escrow = r.str({"数据密钥托管", "escrow"});
@@ -294,31 +199,27 @@ std::string encode_grant(const EnrolGrant& g) {
 }
 
 Result<EnrolGrant> decode_grant(std::string_view bytes, const Limits& limits) {
-  Reader r(bytes, limits, kGrant);
-  try {
+  return decode_body<EnrolGrant>(bytes, limits, kGrant, [](WireReader& r) {
     EnrolGrant g;
     g.county = r.str({"县代码", "county"});
     g.county_name = r.str({"县名", "county name"});
     g.county_secret = r.str({"县密钥", "county secret"});
-    size_t n = r.count({"范围", "scope"}, 1, limits.max_records);
+    size_t n = r.count({"范围", "scope"}, 1, r.limits().max_records);
     for (size_t i = 0; i < n; ++i) g.scope.push_back(r.str({"范围", "scope"}));
-    n = r.count({"采集员", "collector"}, 1, limits.max_records);
+    n = r.count({"采集员", "collector"}, 1, r.limits().max_records);
     for (size_t i = 0; i < n; ++i) g.collectors.push_back(r.str({"采集员", "collector"}));
-    n = r.count({"配置", "config"}, 3, limits.max_records);
+    n = r.count({"配置", "config"}, 3, r.limits().max_records);
     for (size_t i = 0; i < n; ++i) {
       GrantConfig c;
       c.key = r.str({"配置名", "config key"});
       c.version = r.varint();
       // A region tree or schema may be large: bounded by the whole-message limit, not the value limit.
-      c.value = r.str({"配置值", "config value"}, limits.max_uncompressed);
+      c.value = r.str({"配置值", "config value"}, r.limits().max_uncompressed);
       g.configs.push_back(std::move(c));
     }
     g.server_epoch = r.str({"服务器纪元", "server epoch"});
-    r.finish();
     return g;
-  } catch (const AuthDecodeError& e) {
-    return Error(ErrorCode::invalid_input, {bilingual(e.zh, e.en)});
-  }
+  });
 }
 
 std::string enrol_reply_signature_input(const DeviceId& device, std::string_view sealed_grant) {
@@ -337,9 +238,9 @@ std::string encode(const EnrolReply& m) {
 }
 
 Result<EnrolReply> decode_enrol_reply(std::string_view bytes, const Limits& limits) {
-  return decode_with<EnrolReply>(bytes, limits, MessageType::enrol_reply, kEnrolRep, [](Reader& r) {
+  return decode_message<EnrolReply>(bytes, limits, MessageType::enrol_reply, [](WireReader& r) {
     EnrolReply m;
-    m.device = r.device();
+    m.device = read_device(r);
     m.sealed_grant = r.str({"密封授权", "sealed grant"}, r.limits().max_uncompressed);
     m.signature = r.fixed({"签名", "signature"}, crypto::kSignatureSize);
     return m;
@@ -347,12 +248,7 @@ Result<EnrolReply> decode_enrol_reply(std::string_view bytes, const Limits& limi
 }
 
 Result<EnrolReply> decode_enrol_reply_or_error(std::string_view bytes, const Limits& limits) {
-  if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) == static_cast<uint8_t>(MessageType::error_reply)) {
-    auto e = decode_error_reply(bytes, limits);
-    if (!e) return e.error();
-    return to_error(*e);
-  }
-  return decode_enrol_reply(bytes, limits);
+  return detail::decode_or_error<EnrolReply>(bytes, limits, decode_enrol_reply);
 }
 
 std::optional<ErrorReply> version_refusal(std::string_view frame) {

@@ -161,3 +161,71 @@ TEST_CASE("A format-1 server store is converted on open with its entities and li
   s->commit(nullptr, nullptr);
   CHECK(value_of(*s, 1, 1) == "x");
 }
+
+TEST_CASE("Runs of version rows are stored folded and read back one row per sequence", "[sync][store]") {
+  tz::test::TempDir dir;
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  auto version = [](uint8_t entity, uint8_t device, uint64_t vseq, std::vector<std::string> villages) {
+    LogRow r;
+    r.kind = LogKind::version;
+    r.type = EntityType::person;
+    r.entity = ent(entity);
+    r.version = VersionId{dev(device), Seq{vseq}};
+    r.villages = std::move(villages);
+    return r;
+  };
+  const std::vector<std::string> a{"522632001001"}, b{"522632001002"};
+  s->begin();
+  // Entity 1: vseq 1..300 (more than one run), then entity 2 (a new run), a conflict row between
+  // two versions of entity 2, a gap in entity 2's vseqs, a change of villages, another device.
+  std::vector<std::pair<uint8_t, uint64_t>> expect;  // (entity, vseq) per seq
+  for (uint64_t v = 1; v <= 300; ++v) {
+    CHECK(s->append(version(1, 1, v, a)) == v);
+    expect.push_back({1, v});
+  }
+  s->append(version(2, 1, 301, a));
+  expect.push_back({2, 301});
+  LogRow conflict;
+  conflict.kind = LogKind::conflict;
+  conflict.entity = ent(2);
+  conflict.villages = a;
+  conflict.payload = "\x03";
+  s->append(conflict);
+  expect.push_back({0, 0});
+  for (uint64_t v : std::initializer_list<uint64_t>{302, 304, 305, 306}) {
+    s->append(version(2, v == 306 ? 2 : 1, v, v >= 305 ? b : a));
+    expect.push_back({2, v});
+  }
+  s->commit(nullptr, nullptr);
+  CHECK(s->last_seq() == expect.size());
+  auto check_from = [&](uint64_t after, size_t limit) {
+    auto rows = s->log_after(after, limit);
+    REQUIRE(rows.size() == std::min(limit, expect.size() - after));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      uint64_t seq = after + 1 + i;
+      INFO("after " << after << " seq " << seq);
+      CHECK(rows[i].seq == seq);
+      auto [e, v] = expect[seq - 1];
+      if (e == 0) {
+        CHECK(rows[i].kind == LogKind::conflict);
+        CHECK(rows[i].payload == "\x03");
+        continue;
+      }
+      CHECK(rows[i].kind == LogKind::version);
+      CHECK(rows[i].entity == ent(e));
+      CHECK(rows[i].version.seq.value == v);
+      CHECK(rows[i].version.device == dev(v == 306 ? 2 : 1));
+      CHECK(rows[i].villages == (v >= 305 ? b : a));
+    }
+  };
+  for (uint64_t after : std::initializer_list<uint64_t>{0, 1, 100, 255, 256, 257, 299, 300, 301, 303, 305, 306}) {
+    check_from(after, 1);
+    check_from(after, 7);
+    check_from(after, 1000);
+  }
+  // Reopened, the store knows where its log ends.
+  s.reset();
+  auto again = open_sqlite_server_store(dir.path() / "server").take();
+  CHECK(again->last_seq() == expect.size());
+  CHECK(again->log_after(305, 10).size() == 1);
+}

@@ -19,8 +19,12 @@ using sqlite::bind_blob;
 using sqlite::blob_of;
 
 // 2: applied changes stored in blocks (change_blocks), entity rows in arrival order with a unique
-// index on the id (decision 66); a format-1 store is converted on open.
-constexpr int kFormatVersion = 2;
+// index on the id (decision 66); 3: a log row may stand for a run of consecutive version rows (the
+// column n, decision 80). Older stores are converted on open.
+constexpr int kFormatVersion = 3;
+// A run of version rows of one entity, device and villages is stored as one log row of up to this
+// many (decision 80); log_after reads from this far before the cursor to find the row holding it.
+constexpr uint64_t kLogRun = 256;
 // Applied changes are written in blocks of up to this many consecutive changes of one device.
 constexpr size_t kBlockChanges = 256;
 
@@ -76,6 +80,18 @@ class SqliteServerStore final : public ServerStore {
       db_.exec(kEntitiesTable);
       db_.exec("INSERT INTO entities(id, type, last_seq, villages, parents, state) "
                "SELECT id, type, last_seq, villages, parents, state FROM entities_v1 ORDER BY id; DROP TABLE entities_v1;");
+      put_meta("format", "2");
+      txn.commit();
+    }
+    if (std::stoi(meta("format")) == 2) {
+      SQLite::Transaction txn(db_);
+      bool has_n = false;
+      {
+        SQLite::Statement cols(db_, "SELECT count(*) FROM pragma_table_info('log') WHERE name = 'n'");
+        cols.executeStep();
+        has_n = cols.getColumn(0).getInt() > 0;
+      }
+      if (!has_n) db_.exec("ALTER TABLE log ADD COLUMN n INTEGER NOT NULL DEFAULT 1;");
       put_meta("format", std::to_string(kFormatVersion));
       txn.commit();
     }
@@ -104,6 +120,7 @@ class SqliteServerStore final : public ServerStore {
   }
   void commit(const char* crash_before, const char* crash_after) override {
     flush_pending();
+    flush_log();
     put_meta("clock", std::to_string(clock_.ms) + ":" + std::to_string(clock_.counter));
     if (crash_before) crash_point(crash_before);
     db_.exec("COMMIT");
@@ -112,6 +129,7 @@ class SqliteServerStore final : public ServerStore {
   }
   void rollback() override {
     pending_.clear();
+    log_run_.reset();
     high_.clear();
     block_ = {};
     if (!in_txn_) return;
@@ -302,38 +320,45 @@ class SqliteServerStore final : public ServerStore {
     while (st.executeStep()) fn(record_from(st));
   }
 
+  // Version rows are gathered into runs (decision 80): a version row that continues the open run —
+  // same entity, device and villages, the next version of that device, nothing logged in between —
+  // extends it; the run is written as one row whose n says how many consecutive sequences (and
+  // version seqs) it stands for. log_after gives the rows back one by one, as if each had its own row.
   uint64_t append(LogRow row) override {
     row.seq = ++last_seq_;
-    auto& st = stmt(log_put_,
-                    "INSERT INTO log(seq, kind, target, type, entity, villages, vdevice, vseq, payload) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    st.reset();
-    st.bind(1, static_cast<int64_t>(row.seq));
-    st.bind(2, static_cast<int>(row.kind));
-    if (row.target) bind_view(st, 3, row.target->view());
-    else st.bind(3);
-    st.bind(4, static_cast<int>(row.type));
-    bind_view(st, 5, row.entity.view());
-    const std::string villages = codec::encode_strings(row.villages);
-    st.bindNoCopy(6, villages);
-    bind_view(st, 7, row.version.device.view());
-    st.bind(8, static_cast<int64_t>(row.version.seq.value));
-    bind_view(st, 9, row.payload);
-    st.exec();
+    if (row.kind == LogKind::version && !row.target && row.payload.empty() && in_txn_) {
+      if (log_run_ && log_run_->n < kLogRun && log_run_->row.entity == row.entity && log_run_->row.type == row.type &&
+          log_run_->row.version.device == row.version.device &&
+          log_run_->row.version.seq.value + log_run_->n == row.version.seq.value && log_run_->row.seq + log_run_->n == row.seq &&
+          log_run_->row.villages == row.villages) {
+        ++log_run_->n;
+        return row.seq;
+      }
+      flush_log();
+      log_run_.emplace(LogRun{std::move(row), 1});
+      return log_run_->row.seq;
+    }
+    flush_log();
+    write_log(row, 1);
     return row.seq;
   }
   uint64_t last_seq() const override { return last_seq_; }
   std::vector<LogRow> log_after(uint64_t after, size_t limit) const override {
+    const_cast<SqliteServerStore*>(this)->flush_log();
     std::vector<LogRow> out;
+    if (limit == 0) return out;
     auto& st = stmt(log_get_,
-                    "SELECT seq, kind, target, type, entity, villages, vdevice, vseq, payload FROM log "
-                    "WHERE seq > ? ORDER BY seq LIMIT ?");
+                    "SELECT seq, kind, target, type, entity, villages, vdevice, vseq, payload, n FROM log "
+                    "WHERE seq > ? ORDER BY seq");
     st.reset();
-    st.bind(1, static_cast<int64_t>(after));
-    st.bind(2, static_cast<int64_t>(limit));
-    while (st.executeStep()) {
+    st.bind(1, static_cast<int64_t>(after > kLogRun ? after - kLogRun : 0));
+    while (out.size() < limit && st.executeStep()) {
+      const uint64_t seq = static_cast<uint64_t>(st.getColumn(0).getInt64());
+      const uint64_t n = static_cast<uint64_t>(st.getColumn(9).getInt64());
+      if (n == 0 || n > kLogRun) throw Failure(ErrorCode::store_corrupt, {"log row " + std::to_string(seq) + ": run length"});
+      if (seq + n - 1 <= after) continue;
       LogRow r;
-      r.seq = static_cast<uint64_t>(st.getColumn(0).getInt64());
+      r.seq = seq;
       r.kind = static_cast<LogKind>(st.getColumn(1).getInt());
       if (!st.getColumn(2).isNull()) r.target = DeviceId::from_bytes(blob_of(st.getColumn(2)));
       r.type = static_cast<EntityType>(st.getColumn(3).getInt());
@@ -342,8 +367,15 @@ class SqliteServerStore final : public ServerStore {
       r.version.device = DeviceId::from_bytes(blob_of(st.getColumn(6)));
       r.version.seq.value = static_cast<uint64_t>(st.getColumn(7).getInt64());
       r.payload = blob_of(st.getColumn(8));
-      out.push_back(std::move(r));
+      for (uint64_t k = 0; k < n && out.size() < limit; ++k) {
+        if (seq + k <= after) continue;
+        LogRow one = r;
+        one.seq = seq + k;
+        one.version.seq.value = r.version.seq.value + k;
+        out.push_back(std::move(one));
+      }
     }
+    st.reset();
     return out;
   }
 
@@ -417,7 +449,7 @@ class SqliteServerStore final : public ServerStore {
         "CREATE INDEX links_child ON links(child);"
         "CREATE TABLE log(seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, target BLOB, type INTEGER NOT NULL,"
         "  entity BLOB NOT NULL, villages TEXT NOT NULL, vdevice BLOB NOT NULL, vseq INTEGER NOT NULL,"
-        "  payload BLOB NOT NULL);"
+        "  payload BLOB NOT NULL, n INTEGER NOT NULL DEFAULT 1);"
         "CREATE TABLE config(key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;");
     db_.exec(kBlocksTable);
     db_.exec(kEntitiesTable);
@@ -434,9 +466,8 @@ class SqliteServerStore final : public ServerStore {
     auto clock = meta("clock");
     auto colon = clock.find(':');
     clock_ = Hlc{std::stoll(clock.substr(0, colon)), static_cast<uint32_t>(std::stoul(clock.substr(colon + 1)))};
-    SQLite::Statement last(db_, "SELECT coalesce(max(seq), 0) FROM log");
-    last.executeStep();
-    last_seq_ = static_cast<uint64_t>(last.getColumn(0).getInt64());
+    SQLite::Statement last(db_, "SELECT seq + n - 1 FROM log ORDER BY seq DESC LIMIT 1");
+    last_seq_ = last.executeStep() ? static_cast<uint64_t>(last.getColumn(0).getInt64()) : 0;
   }
 
   std::string meta(const std::string& key) const {
@@ -494,6 +525,31 @@ class SqliteServerStore final : public ServerStore {
     return it->second;
   }
 
+  void write_log(const LogRow& row, uint64_t n) {
+    auto& st = stmt(log_put_,
+                    "INSERT INTO log(seq, kind, target, type, entity, villages, vdevice, vseq, payload, n) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    st.reset();
+    st.bind(1, static_cast<int64_t>(row.seq));
+    st.bind(2, static_cast<int>(row.kind));
+    if (row.target) bind_view(st, 3, row.target->view());
+    else st.bind(3);
+    st.bind(4, static_cast<int>(row.type));
+    bind_view(st, 5, row.entity.view());
+    const std::string villages = codec::encode_strings(row.villages);
+    st.bindNoCopy(6, villages);
+    bind_view(st, 7, row.version.device.view());
+    st.bind(8, static_cast<int64_t>(row.version.seq.value));
+    bind_view(st, 9, row.payload);
+    st.bind(10, static_cast<int64_t>(n));
+    st.exec();
+  }
+  void flush_log() {
+    if (!log_run_) return;
+    write_log(log_run_->row, log_run_->n);
+    log_run_.reset();
+  }
+
   // Writes the gathered run of applied changes as one block row.
   void flush_pending() {
     if (pending_.empty()) return;
@@ -522,6 +578,12 @@ class SqliteServerStore final : public ServerStore {
   // Applied changes of the open transaction not yet written as a block: one device, consecutive seqs.
   std::vector<std::pair<VersionId, std::string>> pending_;
   std::unordered_map<DeviceId, uint64_t, IdHash> high_;
+  // The open run of version rows (decision 80), written at the next other row, read or commit.
+  struct LogRun {
+    LogRow row;
+    uint64_t n = 1;
+  };
+  std::optional<LogRun> log_run_;
   // The last block read (pulls read changes in log order, so mostly from the same block).
   struct Block {
     DeviceId device;

@@ -1,12 +1,14 @@
 #include "state_codec.hpp"
 
+#include <limits>
+
 #include "tz/util/bytes.hpp"
 
 namespace tz::sync::codec {
 
 namespace {
 
-constexpr uint8_t kStateFormat = 1;
+constexpr uint8_t kStateFormat = 2;  // 1 still read
 constexpr uint8_t kChangeFormat = 1;
 // 1: without keys; 2: with sign_pub, box_pub, escrow, collectors and token (read both).
 constexpr uint8_t kDeviceFormat = 2;
@@ -50,60 +52,179 @@ auto guarded(std::string_view bytes, const char* what, F f) {
 
 }  // namespace
 
+// Format 2 (decision 81): the devices and collectors of a state are written once, in tables, and
+// named by index; a version's time is a difference from the state's first one, its device and
+// receipt times differences from its own time. A county's entity has one device and one collector
+// and versions made within seconds of each other, so a version costs its value and a few bytes
+// instead of a 16-byte device id, the collector's name and three absolute times. Format 1 is still
+// read (stores written before).
+namespace {
+
+// Differences of times wrap (a device may send any time): lossless, and never undefined behaviour.
+int64_t minus(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b)); }
+int64_t plus(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b)); }
+
+struct StateTables {
+  std::vector<DeviceId> devices;
+  std::vector<std::string_view> collectors;
+  size_t device(const DeviceId& d) {
+    for (size_t i = 0; i < devices.size(); ++i)
+      if (devices[i] == d) return i;
+    devices.push_back(d);
+    return devices.size() - 1;
+  }
+  size_t collector(std::string_view c) {
+    for (size_t i = 0; i < collectors.size(); ++i)
+      if (collectors[i] == c) return i;
+    collectors.push_back(c);
+    return collectors.size() - 1;
+  }
+};
+
+void vid2(ByteWriter& w, StateTables& t, const VersionId& v) {
+  w.varint(t.device(v.device));
+  w.varint(v.seq.value);
+}
+void vids2(ByteWriter& w, StateTables& t, const std::vector<VersionId>& ids) {
+  w.varint(ids.size());
+  for (auto& v : ids) vid2(w, t, v);
+}
+VersionId vid2(ByteReader& r, const std::vector<DeviceId>& devices) {
+  VersionId v;
+  uint64_t i = r.varint();
+  if (i >= devices.size()) corrupt("entity state: device index");
+  v.device = devices[i];
+  v.seq.value = r.varint();
+  return v;
+}
+std::vector<VersionId> vids2(ByteReader& r, const std::vector<DeviceId>& devices) {
+  std::vector<VersionId> out(r.checked_count(r.varint(), 2));
+  for (auto& v : out) v = vid2(r, devices);
+  return out;
+}
+
+EntityState decode_state_v1(ByteReader& r) {
+  EntityState s;
+  s.type = static_cast<EntityType>(r.u8());
+  s.id = EntityId::from_bytes(r.raw(16));
+  size_t nf = r.checked_count(r.varint(), 3);
+  for (size_t i = 0; i < nf; ++i) {
+    auto f = static_cast<FieldId>(r.varint());
+    auto& fs = s.fields[f];
+    fs.live.resize(r.checked_count(r.varint(), 24));
+    for (auto& v : fs.live) {
+      v.id = vid(r);
+      v.value = r.str();
+      v.ts.ms = r.svarint();
+      v.ts.counter = static_cast<uint32_t>(r.varint());
+      v.collector = r.str();
+      v.device_ms = r.svarint();
+      v.server_ms = r.svarint();
+    }
+    fs.superseded = vids(r);
+  }
+  size_t nd = r.checked_count(r.varint(), 18);
+  for (size_t i = 0; i < nd; ++i) {
+    auto d = vid(r);
+    s.deletion_bases[d] = vids(r);
+  }
+  return s;
+}
+
+}  // namespace
+
 std::string encode_state(const EntityState& s) {
+  // The tables first: one pass to fill them, then the body written after them.
+  StateTables t;
+  int64_t base_ms = 0;
+  bool have_base = false;
+  for (auto& [f, fs] : s.fields) {
+    for (auto& v : fs.live) {
+      t.device(v.id.device);
+      t.collector(v.collector);
+      if (!have_base) base_ms = v.ts.ms, have_base = true;
+    }
+    for (auto& v : fs.superseded) t.device(v.device);
+  }
+  for (auto& [d, base] : s.deletion_bases) {
+    t.device(d.device);
+    for (auto& v : base) t.device(v.device);
+  }
   ByteWriter w;
   w.u8(kStateFormat);
   w.u8(static_cast<uint8_t>(s.type));
   w.raw(s.id.view());
+  w.varint(t.devices.size());
+  for (auto& d : t.devices) w.raw(d.view());
+  w.varint(t.collectors.size());
+  for (auto& c : t.collectors) w.str(c);
+  w.svarint(base_ms);
   w.varint(s.fields.size());
+  FieldId prev = 0;
   for (auto& [f, fs] : s.fields) {
-    w.varint(f);
+    w.varint(f - prev);  // fields are in increasing order
+    prev = f;
     w.varint(fs.live.size());
     for (auto& v : fs.live) {
-      vid(w, v.id);
+      vid2(w, t, v.id);
       w.str(v.value);
-      w.svarint(v.ts.ms);
+      w.svarint(minus(v.ts.ms, base_ms));
       w.varint(v.ts.counter);
-      w.str(v.collector);
-      w.svarint(v.device_ms);
-      w.svarint(v.server_ms);
+      // The collector's index, its low bit telling whether a receipt time follows.
+      w.varint(t.collector(v.collector) * 2 + (v.server_ms != 0 ? 1 : 0));
+      w.svarint(minus(v.device_ms, v.ts.ms));
+      if (v.server_ms != 0) w.svarint(minus(v.server_ms, v.ts.ms));
     }
-    vids(w, fs.superseded);
+    vids2(w, t, fs.superseded);
   }
   w.varint(s.deletion_bases.size());
   for (auto& [d, base] : s.deletion_bases) {
-    vid(w, d);
-    vids(w, base);
+    vid2(w, t, d);
+    vids2(w, t, base);
   }
   return w.take();
 }
 
 EntityState decode_state(std::string_view bytes) {
   return guarded(bytes, "entity state", [](ByteReader& r) {
-    if (r.u8() != kStateFormat) corrupt("unknown entity state format");
+    uint8_t format = r.u8();
+    if (format == 1) return decode_state_v1(r);
+    if (format != kStateFormat) corrupt("unknown entity state format");
     EntityState s;
     s.type = static_cast<EntityType>(r.u8());
     s.id = EntityId::from_bytes(r.raw(16));
+    std::vector<DeviceId> devices(r.checked_count(r.varint(), 16));
+    for (auto& d : devices) d = DeviceId::from_bytes(r.raw(16));
+    std::vector<std::string> collectors(r.checked_count(r.varint(), 1));
+    for (auto& c : collectors) c = r.str();
+    const int64_t base_ms = r.svarint();
     size_t nf = r.checked_count(r.varint(), 3);
+    s.fields.reserve(nf);
+    uint64_t field = 0;
     for (size_t i = 0; i < nf; ++i) {
-      auto f = static_cast<FieldId>(r.varint());
-      auto& fs = s.fields[f];
-      fs.live.resize(r.checked_count(r.varint(), 24));
+      uint64_t step = r.varint();
+      if (i > 0 && step == 0) corrupt("entity state: field order");
+      field += step;
+      if (field > std::numeric_limits<FieldId>::max()) corrupt("entity state: field id");
+      auto& fs = s.fields[static_cast<FieldId>(field)];
+      fs.live.resize(r.checked_count(r.varint(), 8));
       for (auto& v : fs.live) {
-        v.id = vid(r);
+        v.id = vid2(r, devices);
         v.value = r.str();
-        v.ts.ms = r.svarint();
+        v.ts.ms = plus(base_ms, r.svarint());
         v.ts.counter = static_cast<uint32_t>(r.varint());
-        v.collector = r.str();
-        v.device_ms = r.svarint();
-        v.server_ms = r.svarint();
+        uint64_t ci = r.varint();
+        if (ci / 2 >= collectors.size()) corrupt("entity state: collector index");
+        v.collector = collectors[ci / 2];
+        v.device_ms = plus(v.ts.ms, r.svarint());
+        v.server_ms = (ci & 1) ? plus(v.ts.ms, r.svarint()) : 0;
       }
-      fs.superseded = vids(r);
+      fs.superseded = vids2(r, devices);
     }
-    size_t nd = r.checked_count(r.varint(), 18);
+    size_t nd = r.checked_count(r.varint(), 3);
     for (size_t i = 0; i < nd; ++i) {
-      auto d = vid(r);
-      s.deletion_bases[d] = vids(r);
+      auto d = vid2(r, devices);
+      s.deletion_bases[d] = vids2(r, devices);
     }
     return s;
   });

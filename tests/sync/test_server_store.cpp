@@ -229,3 +229,40 @@ TEST_CASE("Runs of version rows are stored folded and read back one row per sequ
   CHECK(again->last_seq() == expect.size());
   CHECK(again->log_after(305, 10).size() == 1);
 }
+
+TEST_CASE("A block keeps every part of each change: entity, stamps, collector, receipt, schema, base", "[sync][store]") {
+  tz::test::TempDir dir;
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  std::vector<StoredChange> all;
+  for (uint64_t seq = 1; seq <= 40; ++seq) {
+    StoredChange sc = stored(3, seq, seq % 9 == 0 ? "" : "值" + std::to_string(seq));
+    sc.change.entity = ent(static_cast<uint8_t>(seq / 4));  // runs of one entity
+    sc.change.type = seq % 8 < 4 ? EntityType::person : EntityType::job;
+    sc.change.ts = Hlc{1700000000000 + static_cast<int64_t>(seq * 37) - (seq % 5 == 0 ? 90000 : 0), static_cast<uint32_t>(seq % 3)};
+    sc.device_ts = seq % 6 == 0 ? Hlc{sc.change.ts.ms + 600000, 2} : sc.change.ts;  // re-stamped by the server
+    sc.change.device_ms = sc.change.ts.ms - static_cast<int64_t>(seq % 4) * 1000;
+    sc.change.collector = seq < 20 ? "张三" : (seq % 2 ? "李四" : "");
+    sc.change.schema_version = seq < 30 ? 1 : 2;
+    sc.server_ms = seq < 25 ? 1700000005000 : 1700000009000 + static_cast<int64_t>(seq);
+    sc.server_seq = seq * 2 + (seq % 7);
+    if (seq % 10 == 3) sc.change.base = {VersionId{dev(3), Seq{seq - 1}}, VersionId{dev(9), Seq{77}}};
+    all.push_back(sc);
+  }
+  s->begin();
+  for (auto& sc : all) s->put_change(sc);
+  s->commit(nullptr, nullptr);
+  auto same = [](const StoredChange& a, const StoredChange& b) {
+    const auto &x = a.change, &y = b.change;
+    return x.type == y.type && x.entity == y.entity && x.field == y.field && x.value == y.value && x.version == y.version &&
+           x.ts == y.ts && x.collector == y.collector && x.device_ms == y.device_ms && x.base == y.base &&
+           x.schema_version == y.schema_version && a.device_ts == b.device_ts && a.server_ms == b.server_ms &&
+           a.status == b.status && a.reason == b.reason && a.server_seq == b.server_seq;
+  };
+  for (uint64_t seq : std::initializer_list<uint64_t>{40, 1, 17, 18, 30, 3, 6, 25}) {
+    auto got = s->change(VersionId{dev(3), Seq{seq}});
+    REQUIRE(got);
+    INFO("seq " << seq);
+    CHECK(same(*got, all[seq - 1]));
+  }
+  CHECK_FALSE(s->change(VersionId{dev(3), Seq{41}}));
+}

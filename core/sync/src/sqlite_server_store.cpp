@@ -112,7 +112,8 @@ class SqliteServerStore final : public ServerStore {
   void begin() override {
     db_.exec("BEGIN IMMEDIATE");
     in_txn_ = true;
-    high_.clear();  // another process may have written since
+    high_.clear();
+    linked_.clear();  // another process may have written since
     reload();
     saved_clock_ = clock_;
     saved_last_seq_ = last_seq_;
@@ -125,10 +126,12 @@ class SqliteServerStore final : public ServerStore {
     if (crash_before) crash_point(crash_before);
     db_.exec("COMMIT");
     in_txn_ = false;
+    linked_.clear();
     if (crash_after) crash_point(crash_after);
   }
   void rollback() override {
     pending_.clear();
+    linked_.clear();
     log_run_.reset();
     high_.clear();
     block_ = {};
@@ -196,10 +199,11 @@ class SqliteServerStore final : public ServerStore {
     bind_view(st, 1, id.device.view());
     st.bind(2, static_cast<int64_t>(id.seq.value));
     if (st.executeStep()) return codec::decode_change(blob_of(st.getColumn(0)));
-    if (!pending_.empty() && pending_.front().first.device == id.device && id.seq.value >= pending_.front().first.seq.value &&
-        id.seq.value - pending_.front().first.seq.value < pending_.size())
-      return codec::decode_change(pending_[id.seq.value - pending_.front().first.seq.value].second);
-    if (block_.offsets.empty() || !(block_.device == id.device && block_.first <= id.seq.value && id.seq.value <= block_.last)) {
+    if (!pending_.empty() && pending_.front().change.version.device == id.device &&
+        id.seq.value >= pending_.front().change.version.seq.value &&
+        id.seq.value - pending_.front().change.version.seq.value < pending_.size())
+      return pending_[id.seq.value - pending_.front().change.version.seq.value];
+    if (!block_.valid || !(block_.device == id.device && block_.first <= id.seq.value && id.seq.value <= block_.last)) {
       auto& bst = stmt(block_get_,
                        "SELECT first_seq, last_seq, body FROM change_blocks WHERE device = ? AND first_seq <= ? "
                        "ORDER BY first_seq DESC LIMIT 1");
@@ -211,29 +215,18 @@ class SqliteServerStore final : public ServerStore {
       uint64_t last = static_cast<uint64_t>(bst.getColumn(1).getInt64());
       if (id.seq.value > last) return std::nullopt;
       block_ = {};
-      block_.body = blob_of(bst.getColumn(2));
-      ByteReader r(block_.body);
       try {
-        for (uint64_t seq = first; seq <= last; ++seq) {
-          uint64_t n = r.varint();
-          size_t at = block_.body.size() - r.remaining();
-          r.raw(r.checked_count(n, 1));
-          block_.offsets.emplace_back(at, static_cast<size_t>(n));
-        }
+        block_.changes = codec::decode_block(blob_of(bst.getColumn(2)), id.device, first, last);
       } catch (const Failure&) {
-        block_ = {};
-        throw Failure(ErrorCode::store_corrupt, {"damaged change block of " + id.device.hex()});
-      }
-      if (!r.done() || block_.offsets.size() != last - first + 1) {
         block_ = {};
         throw Failure(ErrorCode::store_corrupt, {"damaged change block of " + id.device.hex()});
       }
       block_.device = id.device;
       block_.first = first;
       block_.last = last;
+      block_.valid = true;
     }
-    auto [at, n] = block_.offsets[id.seq.value - block_.first];
-    return codec::decode_change(std::string_view(block_.body).substr(at, n));
+    return block_.changes[id.seq.value - block_.first];
   }
   void put_change(const StoredChange& c) override {
     const VersionId& v = c.change.version;
@@ -241,13 +234,13 @@ class SqliteServerStore final : public ServerStore {
     const bool fresh = v.seq.value > high;
     if (fresh) high = v.seq.value;
     if (fresh && c.status == StoredChange::Status::applied && in_txn_) {
-      if (!pending_.empty() && (pending_.front().first.device != v.device ||
-                                pending_.back().first.seq.value + 1 != v.seq.value || pending_.size() >= kBlockChanges))
+      if (!pending_.empty() && (pending_.front().change.version.device != v.device ||
+                                pending_.back().change.version.seq.value + 1 != v.seq.value || pending_.size() >= kBlockChanges))
         flush_pending();
-      pending_.emplace_back(v, codec::encode_change(c));
+      pending_.push_back(c);
       return;
     }
-    if (!pending_.empty() && pending_.front().first.device == v.device) flush_pending();
+    if (!pending_.empty() && pending_.front().change.version.device == v.device) flush_pending();
     auto& st = stmt(change_put_, "INSERT OR REPLACE INTO changes(device, seq, status, body) VALUES (?, ?, ?, ?)");
     st.reset();
     bind_view(st, 1, v.device.view());
@@ -268,8 +261,13 @@ class SqliteServerStore final : public ServerStore {
     auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
     st.reset();
     bind_view(st, 1, id.view());
-    if (!st.executeStep()) return std::nullopt;
-    return record_from(st);
+    if (!st.executeStep()) {
+      if (in_txn_) linked_.insert_or_assign(id, std::vector<EntityId>{});
+      return std::nullopt;
+    }
+    auto rec = record_from(st);
+    if (in_txn_) linked_.insert_or_assign(id, rec.parents);
+    return rec;
   }
   void put_entity(const EntityRecord& e) override {
     auto& st = stmt(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
@@ -289,11 +287,19 @@ class SqliteServerStore final : public ServerStore {
     st.exec();
     // The links follow the entity's parents; rewritten only when they differ (most puts change
     // other fields, and rewriting equal links dirtied their pages at every commit).
+    // The links an entity read or written in this transaction has are known (they follow its
+    // parents); only others are read (decision 82: a new entity has none to read).
     std::vector<EntityId> linked;
-    auto& cur = stmt(link_get_, "SELECT parent FROM links WHERE child = ? ORDER BY parent");
-    cur.reset();
-    bind_view(cur, 1, e.state.id.view());
-    while (cur.executeStep()) linked.push_back(EntityId::from_bytes(blob_of(cur.getColumn(0))));
+    if (auto known = linked_.find(e.state.id); known != linked_.end()) {
+      linked = std::move(known->second);
+      known->second = e.parents;
+    } else {
+      auto& cur = stmt(link_get_, "SELECT parent FROM links WHERE child = ? ORDER BY parent");
+      cur.reset();
+      bind_view(cur, 1, e.state.id.view());
+      while (cur.executeStep()) linked.push_back(EntityId::from_bytes(blob_of(cur.getColumn(0))));
+      if (in_txn_) linked_.emplace(e.state.id, e.parents);
+    }
     if (linked == e.parents) return;
     auto& del = stmt(link_del_, "DELETE FROM links WHERE child = ?");
     del.reset();
@@ -553,14 +559,13 @@ class SqliteServerStore final : public ServerStore {
   // Writes the gathered run of applied changes as one block row.
   void flush_pending() {
     if (pending_.empty()) return;
-    ByteWriter w;
-    for (auto& [id, body] : pending_) w.str(body);
+    const std::string body = codec::encode_block(pending_);
     auto& st = stmt(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
     st.reset();
-    bind_view(st, 1, pending_.front().first.device.view());
-    st.bind(2, static_cast<int64_t>(pending_.front().first.seq.value));
-    st.bind(3, static_cast<int64_t>(pending_.back().first.seq.value));
-    bind_view(st, 4, w.data());
+    bind_view(st, 1, pending_.front().change.version.device.view());
+    st.bind(2, static_cast<int64_t>(pending_.front().change.version.seq.value));
+    st.bind(3, static_cast<int64_t>(pending_.back().change.version.seq.value));
+    bind_view(st, 4, body);
     st.exec();
     pending_.clear();
   }
@@ -576,7 +581,9 @@ class SqliteServerStore final : public ServerStore {
   uint64_t last_seq_ = 0, saved_last_seq_ = 0;
   bool in_txn_ = false;
   // Applied changes of the open transaction not yet written as a block: one device, consecutive seqs.
-  std::vector<std::pair<VersionId, std::string>> pending_;
+  std::vector<StoredChange> pending_;
+  // The parents whose links each entity read or written in the open transaction has in the store.
+  mutable std::unordered_map<EntityId, std::vector<EntityId>, IdHash> linked_;
   std::unordered_map<DeviceId, uint64_t, IdHash> high_;
   // The open run of version rows (decision 80), written at the next other row, read or commit.
   struct LogRun {
@@ -588,8 +595,8 @@ class SqliteServerStore final : public ServerStore {
   struct Block {
     DeviceId device;
     uint64_t first = 0, last = 0;
-    std::string body;
-    std::vector<std::pair<size_t, size_t>> offsets;
+    bool valid = false;
+    std::vector<StoredChange> changes;  // decoded whole (decision 83: each change depends on the one before)
   };
   mutable Block block_;
   mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_;

@@ -67,17 +67,23 @@ int64_t plus(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uin
 struct StateTables {
   std::vector<DeviceId> devices;
   std::vector<std::string_view> collectors;
+  size_t last_device = 0, last_collector = 0;  // nearly always the one asked for again
   size_t device(const DeviceId& d) {
+    if (last_device < devices.size() && devices[last_device] == d) return last_device;
     for (size_t i = 0; i < devices.size(); ++i)
-      if (devices[i] == d) return i;
+      if (devices[i] == d) return last_device = i;
     devices.push_back(d);
-    return devices.size() - 1;
+    return last_device = devices.size() - 1;
   }
-  size_t collector(std::string_view c) {
+  size_t collector(const std::string& c) {
+    if (last_collector < collectors.size() &&
+        ((collectors[last_collector].data() == c.data() && collectors[last_collector].size() == c.size()) ||
+         collectors[last_collector] == c))
+      return last_collector;
     for (size_t i = 0; i < collectors.size(); ++i)
-      if (collectors[i] == c) return i;
+      if (collectors[i] == c) return last_collector = i;
     collectors.push_back(c);
-    return collectors.size() - 1;
+    return last_collector = collectors.size() - 1;
   }
 };
 
@@ -277,6 +283,131 @@ StoredChange decode_change(std::string_view bytes) {
     sc.reason = r.str();
     sc.server_seq = r.varint();
     return sc;
+  });
+}
+
+namespace {
+// The first byte of a block in the layout of decision 83; a block of the older layout starts with
+// the length of its first change, never 0.
+constexpr uint8_t kBlockMarker = 0;
+constexpr uint8_t kBlockFormat = 2;
+enum BlockFlags : uint8_t {
+  kNewEntity = 1,     // type and entity follow (else the previous change's)
+  kRestamped = 2,     // the device's timestamp follows (else the stamp in force)
+  kNewCollector = 4,  // the collector follows
+  kNewServerMs = 8,   // the receipt time follows (a difference from the previous one)
+  kNewSchema = 16,    // the schema version follows
+  kStatus = 32,       // status and reason follow (else applied, no reason)
+  kBase = 64,         // the base follows
+};
+}  // namespace
+
+std::string encode_block(const std::vector<StoredChange>& changes) {
+  ByteWriter w;
+  w.u8(kBlockMarker);
+  w.u8(kBlockFormat);
+  const StoredChange* prev = nullptr;
+  int64_t prev_ms = 0, prev_server_ms = 0;
+  uint64_t prev_server_seq = 0;
+  for (auto& sc : changes) {
+    auto& c = sc.change;
+    uint8_t flags = 0;
+    if (!prev || prev->change.entity != c.entity || prev->change.type != c.type) flags |= kNewEntity;
+    if (sc.restamped()) flags |= kRestamped;
+    if (!prev ? !c.collector.empty() : prev->change.collector != c.collector) flags |= kNewCollector;
+    if (sc.server_ms != prev_server_ms) flags |= kNewServerMs;
+    if (!prev ? c.schema_version != 0 : prev->change.schema_version != c.schema_version) flags |= kNewSchema;
+    if (sc.status != StoredChange::Status::applied || !sc.reason.empty()) flags |= kStatus;
+    if (!c.base.empty()) flags |= kBase;
+    w.u8(flags);
+    if (flags & kNewEntity) {
+      w.u8(static_cast<uint8_t>(c.type));
+      w.raw(c.entity.view());
+    }
+    w.varint(c.field);
+    w.str(c.value);
+    w.svarint(minus(c.ts.ms, prev_ms));
+    w.varint(c.ts.counter);
+    w.svarint(minus(c.device_ms, c.ts.ms));
+    w.svarint(minus(static_cast<int64_t>(sc.server_seq), static_cast<int64_t>(prev_server_seq)));
+    if (flags & kRestamped) {
+      w.svarint(minus(sc.device_ts.ms, c.ts.ms));
+      w.varint(sc.device_ts.counter);
+    }
+    if (flags & kNewCollector) w.str(c.collector);
+    if (flags & kNewServerMs) w.svarint(minus(sc.server_ms, prev_server_ms));
+    if (flags & kNewSchema) w.varint(c.schema_version);
+    if (flags & kStatus) {
+      w.u8(static_cast<uint8_t>(sc.status));
+      w.str(sc.reason);
+    }
+    if (flags & kBase) vids(w, c.base);
+    prev = &sc;
+    prev_ms = c.ts.ms;
+    prev_server_ms = sc.server_ms;
+    prev_server_seq = sc.server_seq;
+  }
+  return w.take();
+}
+
+std::vector<StoredChange> decode_block(std::string_view bytes, const DeviceId& device, uint64_t first, uint64_t last) {
+  if (last < first || last - first >= (uint64_t{1} << 20)) corrupt("change block: range");
+  const size_t n = static_cast<size_t>(last - first + 1);
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kBlockMarker) {
+    // The older layout: each change's encode_change, length-prefixed.
+    return guarded(bytes, "change block", [&](ByteReader& r) {
+      std::vector<StoredChange> out;
+      out.reserve(n);
+      for (size_t k = 0; k < n; ++k) out.push_back(decode_change(r.raw(r.checked_count(r.varint(), 1))));
+      return out;
+    });
+  }
+  return guarded(bytes, "change block", [&](ByteReader& r) {
+    r.u8();
+    if (r.u8() != kBlockFormat) corrupt("unknown change block format");
+    std::vector<StoredChange> out(r.checked_count(n, 6));
+    int64_t prev_ms = 0, prev_server_ms = 0;
+    uint64_t prev_server_seq = 0;
+    for (size_t k = 0; k < n; ++k) {
+      StoredChange& sc = out[k];
+      auto& c = sc.change;
+      uint8_t flags = r.u8();
+      if (flags & kNewEntity) {
+        c.type = static_cast<EntityType>(r.u8());
+        c.entity = EntityId::from_bytes(r.raw(16));
+      } else {
+        if (k == 0) corrupt("change block: no entity");
+        c.type = out[k - 1].change.type;
+        c.entity = out[k - 1].change.entity;
+      }
+      c.version = VersionId{device, Seq{first + k}};
+      c.field = static_cast<FieldId>(r.varint());
+      c.value = r.str();
+      c.ts.ms = plus(prev_ms, r.svarint());
+      c.ts.counter = static_cast<uint32_t>(r.varint());
+      c.device_ms = plus(c.ts.ms, r.svarint());
+      sc.server_seq = static_cast<uint64_t>(plus(static_cast<int64_t>(prev_server_seq), r.svarint()));
+      if (flags & kRestamped) {
+        sc.device_ts.ms = plus(c.ts.ms, r.svarint());
+        sc.device_ts.counter = static_cast<uint32_t>(r.varint());
+      } else {
+        sc.device_ts = c.ts;
+      }
+      if (flags & kNewCollector) c.collector = r.str();
+      else if (k > 0) c.collector = out[k - 1].change.collector;
+      sc.server_ms = (flags & kNewServerMs) ? plus(prev_server_ms, r.svarint()) : prev_server_ms;
+      if (flags & kNewSchema) c.schema_version = static_cast<uint32_t>(r.varint());
+      else if (k > 0) c.schema_version = out[k - 1].change.schema_version;
+      if (flags & kStatus) {
+        sc.status = static_cast<StoredChange::Status>(r.u8());
+        sc.reason = r.str();
+      }
+      if (flags & kBase) c.base = vids(r);
+      prev_ms = c.ts.ms;
+      prev_server_ms = sc.server_ms;
+      prev_server_seq = sc.server_seq;
+    }
+    return out;
   });
 }
 

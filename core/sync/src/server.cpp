@@ -273,10 +273,29 @@ struct SyncServer::Impl {
     return it->second;
   }
 
+  // Each (entity type, field) looked up once per request, and the values of enumerated fields that
+  // passed (they repeat: a county has a few values of 民族 or 文化程度 for thousands of persons).
+  std::unordered_map<uint32_t, const FieldDef*> field_defs;
+  std::unordered_set<std::string> passed;
   std::optional<Reason> single_field_problem(const FieldChange& c) {
     if (c.field == kDeletedField) return std::nullopt;
     const auto& es = s.schema_.entity(c.type);
-    const FieldDef* f = es.field(c.field);
+    const uint32_t key = (uint32_t{static_cast<uint8_t>(c.type)} << 16) | c.field;
+    auto fd = field_defs.find(key);
+    if (fd == field_defs.end()) fd = field_defs.emplace(key, es.field(c.field)).first;
+    const FieldDef* f = fd->second;
+    std::string passed_key;
+    if (f && !f->options.empty() && !c.value.empty()) {
+      passed_key.reserve(4 + c.value.size());
+      passed_key.append(reinterpret_cast<const char*>(&key), sizeof key);
+      passed_key.append(c.value);
+      if (passed.count(passed_key)) return std::nullopt;
+    }
+    auto problem = field_problem(c, es, f);
+    if (!problem && !passed_key.empty()) passed.insert(std::move(passed_key));
+    return problem;
+  }
+  std::optional<Reason> field_problem(const FieldChange& c, const EntitySchema& es, const FieldDef* f) {
     if (!f)
       return Reason{"数据定义中没有字段 " + std::to_string(c.field) + "（设备的数据定义较新？）",
                     "the schema has no field " + std::to_string(c.field) + " (is the device's schema newer?)"};

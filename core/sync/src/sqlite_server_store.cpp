@@ -301,10 +301,12 @@ class SqliteServerStore final : public ServerStore {
       if (in_txn_) linked_.emplace(e.state.id, e.parents);
     }
     if (linked == e.parents) return;
-    auto& del = stmt(link_del_, "DELETE FROM links WHERE child = ?");
-    del.reset();
-    bind_view(del, 1, e.state.id.view());
-    del.exec();
+    if (!linked.empty()) {
+      auto& del = stmt(link_del_, "DELETE FROM links WHERE child = ?");
+      del.reset();
+      bind_view(del, 1, e.state.id.view());
+      del.exec();
+    }
     auto& ins = stmt(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
     for (auto& p : e.parents) {
       ins.reset();

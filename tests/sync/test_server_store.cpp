@@ -230,7 +230,7 @@ TEST_CASE("Runs of version rows are stored folded and read back one row per sequ
   CHECK(again->log_after(305, 10).size() == 1);
 }
 
-TEST_CASE("A block keeps every part of each change: entity, stamps, collector, receipt, schema, base", "[sync][store]") {
+TEST_CASE("A block keeps every part of each change: entity and stamps and collector and receipt and schema and base", "[sync][store]") {
   tz::test::TempDir dir;
   auto s = open_sqlite_server_store(dir.path() / "server").take();
   std::vector<StoredChange> all;

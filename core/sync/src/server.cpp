@@ -383,7 +383,18 @@ struct SyncServer::Impl {
       rec.parents = parents_of(s.schema_, rec.state);
       index_parents(rec);
     }
-    auto now = villages_of(rec);
+    // The villages it is in now: villages_of, without copying the one parent's list (nearly every
+    // change: a person's household, a job's person).
+    static const std::vector<std::string> kNowhere;
+    std::vector<std::string> computed;
+    const std::vector<std::string>* nowp = &computed;
+    if (rec.state.type != EntityType::household && rec.parents.size() == 1) {
+      const auto& parent = entity(rec.parents[0]);
+      nowp = parent ? &parent->villages : &kNowhere;
+    } else {
+      computed = villages_of(rec);
+    }
+    const std::vector<std::string>& now = *nowp;
 
     LogRow row;
     row.kind = LogKind::version;
@@ -413,7 +424,7 @@ struct SyncServer::Impl {
     } else {
       // A new entity placed by its first change: that change's row already names its villages, so
       // no device needs a scope entry for it.
-      rec.villages = std::move(now);
+      if (rec.villages != now) rec.villages = now;
     }
     return conflict;
   }

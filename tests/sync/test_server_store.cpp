@@ -266,3 +266,33 @@ TEST_CASE("A block keeps every part of each change: entity and stamps and collec
   }
   CHECK_FALSE(s->change(VersionId{dev(3), Seq{41}}));
 }
+
+TEST_CASE("A format-2 server store gains the run length of its log rows when opened", "[sync][store]") {
+  tz::test::TempDir dir;
+  {
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    for (uint64_t v = 1; v <= 3; ++v) {
+      LogRow r;
+      r.kind = LogKind::conflict;  // rows that never fold: one row each, as format 2 wrote them
+      r.entity = ent(1);
+      r.payload = std::string(1, static_cast<char>(v));
+      s->append(std::move(r));
+    }
+    s->commit(nullptr, nullptr);
+  }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    exec(db, "BEGIN; ALTER TABLE log DROP COLUMN n; UPDATE meta SET value = '2' WHERE key = 'format'; COMMIT;");
+    sqlite3_close(db);
+  }
+  auto opened = open_sqlite_server_store(dir.path() / "server");
+  if (!opened) FAIL(opened.error().message(Lang::en));
+  auto s = std::move(*opened);
+  CHECK(s->last_seq() == 3);
+  auto rows = s->log_after(1, 10);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].seq == 2);
+  CHECK(rows[1].payload == std::string(1, '\3'));
+}

@@ -161,3 +161,138 @@ TEST_CASE("A format-1 server store is converted on open with its entities and li
   s->commit(nullptr, nullptr);
   CHECK(value_of(*s, 1, 1) == "x");
 }
+
+TEST_CASE("Runs of version rows are stored folded and read back one row per sequence", "[sync][store]") {
+  tz::test::TempDir dir;
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  auto version = [](uint8_t entity, uint8_t device, uint64_t vseq, std::vector<std::string> villages) {
+    LogRow r;
+    r.kind = LogKind::version;
+    r.type = EntityType::person;
+    r.entity = ent(entity);
+    r.version = VersionId{dev(device), Seq{vseq}};
+    r.villages = std::move(villages);
+    return r;
+  };
+  const std::vector<std::string> a{"522632001001"}, b{"522632001002"};
+  s->begin();
+  // Entity 1: vseq 1..300 (more than one run), then entity 2 (a new run), a conflict row between
+  // two versions of entity 2, a gap in entity 2's vseqs, a change of villages, another device.
+  std::vector<std::pair<uint8_t, uint64_t>> expect;  // (entity, vseq) per seq
+  for (uint64_t v = 1; v <= 300; ++v) {
+    CHECK(s->append(version(1, 1, v, a)) == v);
+    expect.push_back({1, v});
+  }
+  s->append(version(2, 1, 301, a));
+  expect.push_back({2, 301});
+  LogRow conflict;
+  conflict.kind = LogKind::conflict;
+  conflict.entity = ent(2);
+  conflict.villages = a;
+  conflict.payload = "\x03";
+  s->append(conflict);
+  expect.push_back({0, 0});
+  for (uint64_t v : std::initializer_list<uint64_t>{302, 304, 305, 306}) {
+    s->append(version(2, v == 306 ? 2 : 1, v, v >= 305 ? b : a));
+    expect.push_back({2, v});
+  }
+  s->commit(nullptr, nullptr);
+  CHECK(s->last_seq() == expect.size());
+  auto check_from = [&](uint64_t after, size_t limit) {
+    auto rows = s->log_after(after, limit);
+    REQUIRE(rows.size() == std::min(limit, expect.size() - after));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      uint64_t seq = after + 1 + i;
+      INFO("after " << after << " seq " << seq);
+      CHECK(rows[i].seq == seq);
+      auto [e, v] = expect[seq - 1];
+      if (e == 0) {
+        CHECK(rows[i].kind == LogKind::conflict);
+        CHECK(rows[i].payload == "\x03");
+        continue;
+      }
+      CHECK(rows[i].kind == LogKind::version);
+      CHECK(rows[i].entity == ent(e));
+      CHECK(rows[i].version.seq.value == v);
+      CHECK(rows[i].version.device == dev(v == 306 ? 2 : 1));
+      CHECK(rows[i].villages == (v >= 305 ? b : a));
+    }
+  };
+  for (uint64_t after : std::initializer_list<uint64_t>{0, 1, 100, 255, 256, 257, 299, 300, 301, 303, 305, 306}) {
+    check_from(after, 1);
+    check_from(after, 7);
+    check_from(after, 1000);
+  }
+  // Reopened, the store knows where its log ends.
+  s.reset();
+  auto again = open_sqlite_server_store(dir.path() / "server").take();
+  CHECK(again->last_seq() == expect.size());
+  CHECK(again->log_after(305, 10).size() == 1);
+}
+
+TEST_CASE("A block keeps every part of each change: entity and stamps and collector and receipt and schema and base", "[sync][store]") {
+  tz::test::TempDir dir;
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  std::vector<StoredChange> all;
+  for (uint64_t seq = 1; seq <= 40; ++seq) {
+    StoredChange sc = stored(3, seq, seq % 9 == 0 ? "" : "值" + std::to_string(seq));
+    sc.change.entity = ent(static_cast<uint8_t>(seq / 4));  // runs of one entity
+    sc.change.type = seq % 8 < 4 ? EntityType::person : EntityType::job;
+    sc.change.ts = Hlc{1700000000000 + static_cast<int64_t>(seq * 37) - (seq % 5 == 0 ? 90000 : 0), static_cast<uint32_t>(seq % 3)};
+    sc.device_ts = seq % 6 == 0 ? Hlc{sc.change.ts.ms + 600000, 2} : sc.change.ts;  // re-stamped by the server
+    sc.change.device_ms = sc.change.ts.ms - static_cast<int64_t>(seq % 4) * 1000;
+    sc.change.collector = seq < 20 ? "张三" : (seq % 2 ? "李四" : "");
+    sc.change.schema_version = seq < 30 ? 1 : 2;
+    sc.server_ms = seq < 25 ? 1700000005000 : 1700000009000 + static_cast<int64_t>(seq);
+    sc.server_seq = seq * 2 + (seq % 7);
+    if (seq % 10 == 3) sc.change.base = {VersionId{dev(3), Seq{seq - 1}}, VersionId{dev(9), Seq{77}}};
+    all.push_back(sc);
+  }
+  s->begin();
+  for (auto& sc : all) s->put_change(sc);
+  s->commit(nullptr, nullptr);
+  auto same = [](const StoredChange& a, const StoredChange& b) {
+    const auto &x = a.change, &y = b.change;
+    return x.type == y.type && x.entity == y.entity && x.field == y.field && x.value == y.value && x.version == y.version &&
+           x.ts == y.ts && x.collector == y.collector && x.device_ms == y.device_ms && x.base == y.base &&
+           x.schema_version == y.schema_version && a.device_ts == b.device_ts && a.server_ms == b.server_ms &&
+           a.status == b.status && a.reason == b.reason && a.server_seq == b.server_seq;
+  };
+  for (uint64_t seq : std::initializer_list<uint64_t>{40, 1, 17, 18, 30, 3, 6, 25}) {
+    auto got = s->change(VersionId{dev(3), Seq{seq}});
+    REQUIRE(got);
+    INFO("seq " << seq);
+    CHECK(same(*got, all[seq - 1]));
+  }
+  CHECK_FALSE(s->change(VersionId{dev(3), Seq{41}}));
+}
+
+TEST_CASE("A format-2 server store gains the run length of its log rows when opened", "[sync][store]") {
+  tz::test::TempDir dir;
+  {
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    for (uint64_t v = 1; v <= 3; ++v) {
+      LogRow r;
+      r.kind = LogKind::conflict;  // rows that never fold: one row each, as format 2 wrote them
+      r.entity = ent(1);
+      r.payload = std::string(1, static_cast<char>(v));
+      s->append(std::move(r));
+    }
+    s->commit(nullptr, nullptr);
+  }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    exec(db, "BEGIN; ALTER TABLE log DROP COLUMN n; UPDATE meta SET value = '2' WHERE key = 'format'; COMMIT;");
+    sqlite3_close(db);
+  }
+  auto opened = open_sqlite_server_store(dir.path() / "server");
+  if (!opened) FAIL(opened.error().message(Lang::en));
+  auto s = std::move(*opened);
+  CHECK(s->last_seq() == 3);
+  auto rows = s->log_after(1, 10);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].seq == 2);
+  CHECK(rows[1].payload == std::string(1, '\3'));
+}

@@ -19,8 +19,12 @@ using sqlite::bind_blob;
 using sqlite::blob_of;
 
 // 2: applied changes stored in blocks (change_blocks), entity rows in arrival order with a unique
-// index on the id (decision 66); a format-1 store is converted on open.
-constexpr int kFormatVersion = 2;
+// index on the id (decision 66); 3: a log row may stand for a run of consecutive version rows (the
+// column n, decision 80). Older stores are converted on open.
+constexpr int kFormatVersion = 3;
+// A run of version rows of one entity, device and villages is stored as one log row of up to this
+// many (decision 80); log_after reads from this far before the cursor to find the row holding it.
+constexpr uint64_t kLogRun = 256;
 // Applied changes are written in blocks of up to this many consecutive changes of one device.
 constexpr size_t kBlockChanges = 256;
 
@@ -76,6 +80,18 @@ class SqliteServerStore final : public ServerStore {
       db_.exec(kEntitiesTable);
       db_.exec("INSERT INTO entities(id, type, last_seq, villages, parents, state) "
                "SELECT id, type, last_seq, villages, parents, state FROM entities_v1 ORDER BY id; DROP TABLE entities_v1;");
+      put_meta("format", "2");
+      txn.commit();
+    }
+    if (std::stoi(meta("format")) == 2) {
+      SQLite::Transaction txn(db_);
+      bool has_n = false;
+      {
+        SQLite::Statement cols(db_, "SELECT count(*) FROM pragma_table_info('log') WHERE name = 'n'");
+        cols.executeStep();
+        has_n = cols.getColumn(0).getInt() > 0;
+      }
+      if (!has_n) db_.exec("ALTER TABLE log ADD COLUMN n INTEGER NOT NULL DEFAULT 1;");
       put_meta("format", std::to_string(kFormatVersion));
       txn.commit();
     }
@@ -96,7 +112,8 @@ class SqliteServerStore final : public ServerStore {
   void begin() override {
     db_.exec("BEGIN IMMEDIATE");
     in_txn_ = true;
-    high_.clear();  // another process may have written since
+    high_.clear();
+    linked_.clear();  // another process may have written since
     reload();
     saved_clock_ = clock_;
     saved_last_seq_ = last_seq_;
@@ -104,14 +121,18 @@ class SqliteServerStore final : public ServerStore {
   }
   void commit(const char* crash_before, const char* crash_after) override {
     flush_pending();
+    flush_log();
     put_meta("clock", std::to_string(clock_.ms) + ":" + std::to_string(clock_.counter));
     if (crash_before) crash_point(crash_before);
     db_.exec("COMMIT");
     in_txn_ = false;
+    linked_.clear();
     if (crash_after) crash_point(crash_after);
   }
   void rollback() override {
     pending_.clear();
+    linked_.clear();
+    log_run_.reset();
     high_.clear();
     block_ = {};
     if (!in_txn_) return;
@@ -181,10 +202,11 @@ class SqliteServerStore final : public ServerStore {
       ResetAfter done{st};
       if (st.executeStep()) return codec::decode_change(blob_of(st.getColumn(0)));
     }
-    if (!pending_.empty() && pending_.front().first.device == id.device && id.seq.value >= pending_.front().first.seq.value &&
-        id.seq.value - pending_.front().first.seq.value < pending_.size())
-      return codec::decode_change(pending_[id.seq.value - pending_.front().first.seq.value].second);
-    if (block_.offsets.empty() || !(block_.device == id.device && block_.first <= id.seq.value && id.seq.value <= block_.last)) {
+    if (!pending_.empty() && pending_.front().change.version.device == id.device &&
+        id.seq.value >= pending_.front().change.version.seq.value &&
+        id.seq.value - pending_.front().change.version.seq.value < pending_.size())
+      return pending_[id.seq.value - pending_.front().change.version.seq.value];
+    if (!block_.valid || !(block_.device == id.device && block_.first <= id.seq.value && id.seq.value <= block_.last)) {
       auto& bst = stmt(block_get_,
                        "SELECT first_seq, last_seq, body FROM change_blocks WHERE device = ? AND first_seq <= ? "
                        "ORDER BY first_seq DESC LIMIT 1");
@@ -197,29 +219,18 @@ class SqliteServerStore final : public ServerStore {
       uint64_t last = static_cast<uint64_t>(bst.getColumn(1).getInt64());
       if (id.seq.value > last) return std::nullopt;
       block_ = {};
-      block_.body = blob_of(bst.getColumn(2));
-      ByteReader r(block_.body);
       try {
-        for (uint64_t seq = first; seq <= last; ++seq) {
-          uint64_t n = r.varint();
-          size_t at = block_.body.size() - r.remaining();
-          r.raw(r.checked_count(n, 1));
-          block_.offsets.emplace_back(at, static_cast<size_t>(n));
-        }
+        block_.changes = codec::decode_block(blob_of(bst.getColumn(2)), id.device, first, last);
       } catch (const Failure&) {
-        block_ = {};
-        throw Failure(ErrorCode::store_corrupt, {"damaged change block of " + id.device.hex()});
-      }
-      if (!r.done() || block_.offsets.size() != last - first + 1) {
         block_ = {};
         throw Failure(ErrorCode::store_corrupt, {"damaged change block of " + id.device.hex()});
       }
       block_.device = id.device;
       block_.first = first;
       block_.last = last;
+      block_.valid = true;
     }
-    auto [at, n] = block_.offsets[id.seq.value - block_.first];
-    return codec::decode_change(std::string_view(block_.body).substr(at, n));
+    return block_.changes[id.seq.value - block_.first];
   }
   void put_change(const StoredChange& c) override {
     const VersionId& v = c.change.version;
@@ -227,13 +238,13 @@ class SqliteServerStore final : public ServerStore {
     const bool fresh = v.seq.value > high;
     if (fresh) high = v.seq.value;
     if (fresh && c.status == StoredChange::Status::applied && in_txn_) {
-      if (!pending_.empty() && (pending_.front().first.device != v.device ||
-                                pending_.back().first.seq.value + 1 != v.seq.value || pending_.size() >= kBlockChanges))
+      if (!pending_.empty() && (pending_.front().change.version.device != v.device ||
+                                pending_.back().change.version.seq.value + 1 != v.seq.value || pending_.size() >= kBlockChanges))
         flush_pending();
-      pending_.emplace_back(v, codec::encode_change(c));
+      pending_.push_back(c);
       return;
     }
-    if (!pending_.empty() && pending_.front().first.device == v.device) flush_pending();
+    if (!pending_.empty() && pending_.front().change.version.device == v.device) flush_pending();
     auto& st = stmt(change_put_, "INSERT OR REPLACE INTO changes(device, seq, status, body) VALUES (?, ?, ?, ?)");
     st.reset();
     bind_view(st, 1, v.device.view());
@@ -255,8 +266,13 @@ class SqliteServerStore final : public ServerStore {
     st.reset();
     bind_view(st, 1, id.view());
     ResetAfter done{st};
-    if (!st.executeStep()) return std::nullopt;
-    return record_from(st);
+    if (!st.executeStep()) {
+      if (in_txn_) linked_.insert_or_assign(id, std::vector<EntityId>{});
+      return std::nullopt;
+    }
+    auto rec = record_from(st);
+    if (in_txn_) linked_.insert_or_assign(id, rec.parents);
+    return rec;
   }
   void put_entity(const EntityRecord& e) override {
     auto& st = stmt(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
@@ -276,16 +292,26 @@ class SqliteServerStore final : public ServerStore {
     st.exec();
     // The links follow the entity's parents; rewritten only when they differ (most puts change
     // other fields, and rewriting equal links dirtied their pages at every commit).
+    // The links an entity read or written in this transaction has are known (they follow its
+    // parents); only others are read (decision 82: a new entity has none to read).
     std::vector<EntityId> linked;
-    auto& cur = stmt(link_get_, "SELECT parent FROM links WHERE child = ? ORDER BY parent");
-    cur.reset();
-    bind_view(cur, 1, e.state.id.view());
-    while (cur.executeStep()) linked.push_back(EntityId::from_bytes(blob_of(cur.getColumn(0))));
+    if (auto known = linked_.find(e.state.id); known != linked_.end()) {
+      linked = std::move(known->second);
+      known->second = e.parents;
+    } else {
+      auto& cur = stmt(link_get_, "SELECT parent FROM links WHERE child = ? ORDER BY parent");
+      cur.reset();
+      bind_view(cur, 1, e.state.id.view());
+      while (cur.executeStep()) linked.push_back(EntityId::from_bytes(blob_of(cur.getColumn(0))));
+      if (in_txn_) linked_.emplace(e.state.id, e.parents);
+    }
     if (linked == e.parents) return;
-    auto& del = stmt(link_del_, "DELETE FROM links WHERE child = ?");
-    del.reset();
-    bind_view(del, 1, e.state.id.view());
-    del.exec();
+    if (!linked.empty()) {
+      auto& del = stmt(link_del_, "DELETE FROM links WHERE child = ?");
+      del.reset();
+      bind_view(del, 1, e.state.id.view());
+      del.exec();
+    }
     auto& ins = stmt(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
     for (auto& p : e.parents) {
       ins.reset();
@@ -307,38 +333,45 @@ class SqliteServerStore final : public ServerStore {
     while (st.executeStep()) fn(record_from(st));
   }
 
+  // Version rows are gathered into runs (decision 80): a version row that continues the open run —
+  // same entity, device and villages, the next version of that device, nothing logged in between —
+  // extends it; the run is written as one row whose n says how many consecutive sequences (and
+  // version seqs) it stands for. log_after gives the rows back one by one, as if each had its own row.
   uint64_t append(LogRow row) override {
     row.seq = ++last_seq_;
-    auto& st = stmt(log_put_,
-                    "INSERT INTO log(seq, kind, target, type, entity, villages, vdevice, vseq, payload) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    st.reset();
-    st.bind(1, static_cast<int64_t>(row.seq));
-    st.bind(2, static_cast<int>(row.kind));
-    if (row.target) bind_view(st, 3, row.target->view());
-    else st.bind(3);
-    st.bind(4, static_cast<int>(row.type));
-    bind_view(st, 5, row.entity.view());
-    const std::string villages = codec::encode_strings(row.villages);
-    st.bindNoCopy(6, villages);
-    bind_view(st, 7, row.version.device.view());
-    st.bind(8, static_cast<int64_t>(row.version.seq.value));
-    bind_view(st, 9, row.payload);
-    st.exec();
+    if (row.kind == LogKind::version && !row.target && row.payload.empty() && in_txn_) {
+      if (log_run_ && log_run_->n < kLogRun && log_run_->row.entity == row.entity && log_run_->row.type == row.type &&
+          log_run_->row.version.device == row.version.device &&
+          log_run_->row.version.seq.value + log_run_->n == row.version.seq.value && log_run_->row.seq + log_run_->n == row.seq &&
+          log_run_->row.villages == row.villages) {
+        ++log_run_->n;
+        return row.seq;
+      }
+      flush_log();
+      log_run_.emplace(LogRun{std::move(row), 1});
+      return log_run_->row.seq;
+    }
+    flush_log();
+    write_log(row, 1);
     return row.seq;
   }
   uint64_t last_seq() const override { return last_seq_; }
   std::vector<LogRow> log_after(uint64_t after, size_t limit) const override {
+    const_cast<SqliteServerStore*>(this)->flush_log();
     std::vector<LogRow> out;
+    if (limit == 0) return out;
     auto& st = stmt(log_get_,
-                    "SELECT seq, kind, target, type, entity, villages, vdevice, vseq, payload FROM log "
-                    "WHERE seq > ? ORDER BY seq LIMIT ?");
+                    "SELECT seq, kind, target, type, entity, villages, vdevice, vseq, payload, n FROM log "
+                    "WHERE seq > ? ORDER BY seq");
     st.reset();
-    st.bind(1, static_cast<int64_t>(after));
-    st.bind(2, static_cast<int64_t>(limit));
-    while (st.executeStep()) {
+    st.bind(1, static_cast<int64_t>(after > kLogRun ? after - kLogRun : 0));
+    while (out.size() < limit && st.executeStep()) {
+      const uint64_t seq = static_cast<uint64_t>(st.getColumn(0).getInt64());
+      const uint64_t n = static_cast<uint64_t>(st.getColumn(9).getInt64());
+      if (n == 0 || n > kLogRun) throw Failure(ErrorCode::store_corrupt, {"log row " + std::to_string(seq) + ": run length"});
+      if (seq + n - 1 <= after) continue;
       LogRow r;
-      r.seq = static_cast<uint64_t>(st.getColumn(0).getInt64());
+      r.seq = seq;
       r.kind = static_cast<LogKind>(st.getColumn(1).getInt());
       if (!st.getColumn(2).isNull()) r.target = DeviceId::from_bytes(blob_of(st.getColumn(2)));
       r.type = static_cast<EntityType>(st.getColumn(3).getInt());
@@ -347,8 +380,15 @@ class SqliteServerStore final : public ServerStore {
       r.version.device = DeviceId::from_bytes(blob_of(st.getColumn(6)));
       r.version.seq.value = static_cast<uint64_t>(st.getColumn(7).getInt64());
       r.payload = blob_of(st.getColumn(8));
-      out.push_back(std::move(r));
+      for (uint64_t k = 0; k < n && out.size() < limit; ++k) {
+        if (seq + k <= after) continue;
+        LogRow one = r;
+        one.seq = seq + k;
+        one.version.seq.value = r.version.seq.value + k;
+        out.push_back(std::move(one));
+      }
     }
+    st.reset();
     return out;
   }
 
@@ -422,7 +462,7 @@ class SqliteServerStore final : public ServerStore {
         "CREATE INDEX links_child ON links(child);"
         "CREATE TABLE log(seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, target BLOB, type INTEGER NOT NULL,"
         "  entity BLOB NOT NULL, villages TEXT NOT NULL, vdevice BLOB NOT NULL, vseq INTEGER NOT NULL,"
-        "  payload BLOB NOT NULL);"
+        "  payload BLOB NOT NULL, n INTEGER NOT NULL DEFAULT 1);"
         "CREATE TABLE config(key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;");
     db_.exec(kBlocksTable);
     db_.exec(kEntitiesTable);
@@ -439,9 +479,8 @@ class SqliteServerStore final : public ServerStore {
     auto clock = meta("clock");
     auto colon = clock.find(':');
     clock_ = Hlc{std::stoll(clock.substr(0, colon)), static_cast<uint32_t>(std::stoul(clock.substr(colon + 1)))};
-    SQLite::Statement last(db_, "SELECT coalesce(max(seq), 0) FROM log");
-    last.executeStep();
-    last_seq_ = static_cast<uint64_t>(last.getColumn(0).getInt64());
+    SQLite::Statement last(db_, "SELECT seq + n - 1 FROM log ORDER BY seq DESC LIMIT 1");
+    last_seq_ = last.executeStep() ? static_cast<uint64_t>(last.getColumn(0).getInt64()) : 0;
   }
 
   std::string meta(const std::string& key) const {
@@ -499,17 +538,41 @@ class SqliteServerStore final : public ServerStore {
     return it->second;
   }
 
+  void write_log(const LogRow& row, uint64_t n) {
+    auto& st = stmt(log_put_,
+                    "INSERT INTO log(seq, kind, target, type, entity, villages, vdevice, vseq, payload, n) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    st.reset();
+    st.bind(1, static_cast<int64_t>(row.seq));
+    st.bind(2, static_cast<int>(row.kind));
+    if (row.target) bind_view(st, 3, row.target->view());
+    else st.bind(3);
+    st.bind(4, static_cast<int>(row.type));
+    bind_view(st, 5, row.entity.view());
+    const std::string villages = codec::encode_strings(row.villages);
+    st.bindNoCopy(6, villages);
+    bind_view(st, 7, row.version.device.view());
+    st.bind(8, static_cast<int64_t>(row.version.seq.value));
+    bind_view(st, 9, row.payload);
+    st.bind(10, static_cast<int64_t>(n));
+    st.exec();
+  }
+  void flush_log() {
+    if (!log_run_) return;
+    write_log(log_run_->row, log_run_->n);
+    log_run_.reset();
+  }
+
   // Writes the gathered run of applied changes as one block row.
   void flush_pending() {
     if (pending_.empty()) return;
-    ByteWriter w;
-    for (auto& [id, body] : pending_) w.str(body);
+    const std::string body = codec::encode_block(pending_);
     auto& st = stmt(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
     st.reset();
-    bind_view(st, 1, pending_.front().first.device.view());
-    st.bind(2, static_cast<int64_t>(pending_.front().first.seq.value));
-    st.bind(3, static_cast<int64_t>(pending_.back().first.seq.value));
-    bind_view(st, 4, w.data());
+    bind_view(st, 1, pending_.front().change.version.device.view());
+    st.bind(2, static_cast<int64_t>(pending_.front().change.version.seq.value));
+    st.bind(3, static_cast<int64_t>(pending_.back().change.version.seq.value));
+    bind_view(st, 4, body);
     st.exec();
     pending_.clear();
   }
@@ -538,14 +601,22 @@ class SqliteServerStore final : public ServerStore {
   uint64_t last_seq_ = 0, saved_last_seq_ = 0;
   bool in_txn_ = false;
   // Applied changes of the open transaction not yet written as a block: one device, consecutive seqs.
-  std::vector<std::pair<VersionId, std::string>> pending_;
+  std::vector<StoredChange> pending_;
+  // The parents whose links each entity read or written in the open transaction has in the store.
+  mutable std::unordered_map<EntityId, std::vector<EntityId>, IdHash> linked_;
   std::unordered_map<DeviceId, uint64_t, IdHash> high_;
+  // The open run of version rows (decision 80), written at the next other row, read or commit.
+  struct LogRun {
+    LogRow row;
+    uint64_t n = 1;
+  };
+  std::optional<LogRun> log_run_;
   // The last block read (pulls read changes in log order, so mostly from the same block).
   struct Block {
     DeviceId device;
     uint64_t first = 0, last = 0;
-    std::string body;
-    std::vector<std::pair<size_t, size_t>> offsets;
+    bool valid = false;
+    std::vector<StoredChange> changes;  // decoded whole (decision 83: each change depends on the one before)
   };
   mutable Block block_;
   mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_;

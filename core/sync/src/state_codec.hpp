@@ -16,6 +16,14 @@ EntityState decode_state(std::string_view bytes);
 std::string encode_change(const StoredChange& c);
 StoredChange decode_change(std::string_view bytes);
 
+// A block of applied changes of one device with consecutive sequences (decision 83): each change
+// says only what differs from the one before it (its entity when another, its collector, receipt
+// time, schema version when they change) and its times as differences. decode_block also reads the
+// older layout (each change's encode_change, length-prefixed). Changes must be of `device`, with
+// sequences first, first + 1, ...
+std::string encode_block(const std::vector<StoredChange>& changes);
+std::vector<StoredChange> decode_block(std::string_view bytes, const DeviceId& device, uint64_t first, uint64_t last);
+
 std::string encode_device(const DeviceRecord& d);
 DeviceRecord decode_device(std::string_view bytes);
 

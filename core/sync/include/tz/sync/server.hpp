@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,6 +97,10 @@ class SyncServer {
   ValidationContext validation_;
   std::function<int64_t()> clock_;
   ServerOptions options_;
+  // The single-field rules of each (entity type, field), made once for the server's life (server.cpp).
+  struct FieldRules;
+  struct RuleCache;
+  std::shared_ptr<RuleCache> rules_;
 };
 
 }  // namespace tz::sync

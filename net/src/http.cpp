@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -203,7 +204,17 @@ struct HttpServer::Impl {
   }
 };
 
+// A write to a connection the other side closed (a client gone mid-reply, a server that dropped an
+// idle keep-alive connection) raises SIGPIPE inside OpenSSL or httplib, which would end the whole
+// process: a sync server or a collector's sync. Both sides read the failed write as an error instead.
+// Process-wide, once, by whichever of HttpServer or HttpTransport comes first.
+static void ignore_sigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
+
 HttpServer::HttpServer(ServerOptions o) : impl_(std::make_unique<Impl>()) {
+  ignore_sigpipe();
   Impl& im = *impl_;
   im.o = std::move(o);
   if (im.o.threads == 0) im.o.threads = 1;
@@ -501,6 +512,7 @@ struct HttpTransport::Impl {
 
 HttpTransport::HttpTransport(std::string base_url, std::string pinned_sign_pub, ClientOptions o)
     : impl_(std::make_unique<Impl>()) {
+  ignore_sigpipe();
   Impl& im = *impl_;
   im.url = std::move(base_url);
   while (!im.url.empty() && im.url.back() == '/') im.url.pop_back();

@@ -502,8 +502,9 @@ class SqliteServerStore final : public ServerStore {
     t.created_ms = st.getColumn(1).getInt64();
     t.expires_ms = st.getColumn(2).getInt64();
     t.scope = codec::decode_strings(st.getColumn(3).getString());
+    const std::string collectors = blob_of(st.getColumn(4));  // the reader views it: kept alive here
     try {
-      ByteReader r(blob_of(st.getColumn(4)));
+      ByteReader r(collectors);
       t.collectors.resize(r.checked_count(r.varint(), 1));
       for (auto& c : t.collectors) c = r.str();
     } catch (const Failure&) {

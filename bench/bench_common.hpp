@@ -14,7 +14,14 @@
 #include <string>
 #include <vector>
 
+#include <random>
+
+#include "tz/crypto/natural_keys.hpp"
 #include "tz/model/ids.hpp"
+#include "tz/ops/records.hpp"
+#include "tz/ops/resources.hpp"
+#include "tz/store/device_store.hpp"
+#include "tz/util/civil_time.hpp"
 
 namespace tz::bench {
 
@@ -89,5 +96,74 @@ inline double raw_sqlite_insert(const fs::path& file, const std::vector<RawRow>&
   return ms_since(t0) / 1000;
 }
 
+// Each person's 摸查走访 records (schema entity `visit`) added after the roster import, as field-cli
+// `add visit` saves them (ops::save_drafts: validated, one write transaction per `chunk` persons):
+// `per_person` visits in the period year before the as-of date, each with its subject, date, method,
+// visitor and a note. Deterministic contents for a seed (the ids are random, as on a device).
+// Returns the number of visits written, or -1 when a save fails (the first problem printed). With
+// `csv`, appends the visits to it as CSV rows (subject, date, method, visitor, note), so that the
+// wire bytes are compared with gzip of a CSV that holds the same values.
+inline long long add_visits(tz::DeviceStore& store, const tz::ValidationContext& ctx, const tz::ops::EditContext& edit,
+                            uint64_t seed, std::string* csv = nullptr, int per_person = 2, size_t chunk = 2000) {
+  const auto& vs = store.schema().entity(tz::EntityType::visit);
+  const tz::FieldId f_subject = vs.require("subject_id").id, f_date = vs.require("date").id,
+                    f_method = vs.require("method").id, f_visitor = vs.require("visitor").id, f_note = vs.require("note").id;
+  std::vector<tz::EntityId> persons;
+  store.scan_flags(tz::EntityType::person, [&](const tz::EntityId& e, const std::string&, uint32_t) { persons.push_back(e); });
+  static const char* const kNotes[] = {
+      "本人在家，核实务工情况，信息无变化",
+      "电话联系本人，已在外务工，工资按月发放",
+      "家属代为说明，本人在省外务工，春节返乡",
+      "本人有外出务工意愿，已登记岗位需求并推送招聘信息",
+      "本人因照顾老人暂不外出，有就近就业意愿",
+      "已返乡，正在联系县内企业，需跟踪",
+      "宣传就业补贴和技能培训政策，本人有意参加培训",
+      "本人身体状况一般，暂无务工意愿",
+      "微信联系，本人在县内务工，收入稳定",
+      "核实家庭人口与联系方式，已更新"};
+  std::mt19937_64 rng(seed ^ 0x7669736974ULL);  // "visit"
+  auto draw = [&](uint64_t n) { return static_cast<uint64_t>(rng() % n); };
+  long long written = 0;
+  std::vector<tz::ops::Draft> drafts;
+  auto flush = [&]() -> bool {
+    if (drafts.empty()) return true;
+    auto r = tz::ops::save_drafts(store, drafts, edit, ctx);
+    if (!r || !r->saved) {
+      if (!r) std::fprintf(stderr, "visits: %s\n", r.error().message(tz::Lang::en).c_str());
+      else if (!r->problems.empty()) std::fprintf(stderr, "visits: %s\n", r->problems.front().second.message_en.c_str());
+      return false;
+    }
+    written += static_cast<long long>(drafts.size());
+    drafts.clear();
+    return true;
+  };
+  const int last_month = ctx.today.month;
+  for (size_t i = 0; i < persons.size(); ++i) {
+    for (int k = 0; k < per_person; ++k) {
+      // Spread over the year up to the as-of date: visit k of n falls in its share of the months.
+      int lo = 1 + (last_month * k) / per_person, hi = std::max(lo, (last_month * (k + 1)) / per_person);
+      int month = lo + static_cast<int>(draw(static_cast<uint64_t>(hi - lo + 1)));
+      int day = 1 + static_cast<int>(draw(28));
+      if (month == ctx.today.month && day > ctx.today.day) day = ctx.today.day;
+      uint64_t m = draw(100);
+      const char* method = m < 70 ? "01" : m < 88 ? "02" : m < 98 ? "03" : "99";
+      tz::FieldValues v;
+      v[f_subject] = persons[i].hex();
+      v[f_date] = tz::format_date(tz::CivilDate{ctx.today.year, month, day});
+      v[f_method] = method;
+      v[f_visitor] = edit.collector;
+      v[f_note] = kNotes[draw(std::size(kNotes))];
+      if (csv) {
+        for (tz::FieldId f : {f_subject, f_date, f_method, f_visitor, f_note}) {
+          csv->append(v[f]);
+          csv->push_back(f == f_note ? '\n' : ',');
+        }
+      }
+      drafts.push_back(tz::ops::Draft{tz::EntityType::visit, tz::crypto::random_entity_id(), std::move(v)});
+    }
+    if ((i + 1) % chunk == 0 && !flush()) return -1;
+  }
+  return flush() ? written : -1;
+}
 
 }  // namespace tz::bench

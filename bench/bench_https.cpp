@@ -6,7 +6,7 @@
 // connection; then its pull, a new device enrolled for one township pulling it, and a one-field edit
 // round trip. Figures, not asserts; the raw SQLite reference is measured in the same run.
 //
-//   bench_https [--persons N] [--seed S] [--township-persons T] [--basic] [--push-batch B] [--data DIR]
+//   bench_https [--persons N] [--seed S] [--township-persons T] [--basic] [--no-visits] [--push-batch B] [--data DIR]
 #include <malloc.h>
 #include <sys/wait.h>
 #include <csignal>
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
   size_t persons = 50000;
   uint64_t seed = 1;
   size_t township_persons = 10000, push_batch = 20000;
-  bool rich = true;
+  bool rich = true, visits = true;
   std::string data = TZ_SOURCE_DATA_DIR;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -148,9 +148,10 @@ int main(int argc, char** argv) {
     else if (a == "--data") data = next();
     else if (a == "--township-persons") township_persons = std::stoul(next());
     else if (a == "--basic") rich = false;
+    else if (a == "--no-visits") visits = false;
     else if (a == "--push-batch") push_batch = std::stoul(next());
     else {
-      std::cerr << "usage: bench_https [--persons N] [--seed S] [--township-persons T] [--basic] [--push-batch B] [--data DIR]\n";
+      std::cerr << "usage: bench_https [--persons N] [--seed S] [--township-persons T] [--basic] [--no-visits] [--push-batch B] [--data DIR]\n";
       return 64;
     }
   }
@@ -241,6 +242,25 @@ int main(int argc, char** argv) {
     auto r = tz::ops::import_roster(*a, csv, env).take();
     if (!r.written) {
       std::cerr << "import failed\n";
+      return finish(1);
+    }
+  }
+  // Each person's 摸查走访 visits (2 a person, about 10 field values each: "about 2 million" at 50,000).
+  const uint64_t roster_changes = a->info().next_seq - 1;
+  long long visit_count = 0;
+  double visits_ms = 0;
+  if (visits) {
+    tz::ValidationContext vc;
+    vc.today = {2026, 11, 30};
+    vc.period_year = 2026;
+    vc.settings = &res->schema.settings();
+    vc.counties = &res->counties;
+    vc.tree = &tree;
+    auto tv = Clock::now();
+    visit_count = tz::bench::add_visits(*a, vc, {"bench", kNow - 3600 * 1000}, seed, &csv);
+    visits_ms = ms_since(tv);
+    if (visit_count < 0) {
+      std::cerr << "adding visits failed\n";
       return finish(1);
     }
   }
@@ -353,7 +373,14 @@ int main(int argc, char** argv) {
   std::printf("  persons                  %zu (seed %llu, %s roster: %zu columns), %zu households, field changes %llu\n",
               persons, static_cast<unsigned long long>(seed), rich ? "rich" : "basic", roster_headers(rich).size(), households,
               static_cast<unsigned long long>(changes));
-  std::printf("  roster CSV               %.1f MB, gzip -6 %.2f MB\n", csv_bytes / 1e6, csv_gzip / 1e6);
+  if (visits)
+    std::printf("  摸查走访 visits            %lld (2 a person, through ops::save_drafts, 2,000 persons a transaction, %.0f ms):\n"
+                "                           %llu field values; the roster's %llu (--no-visits leaves them out)\n",
+                visit_count, visits_ms, static_cast<unsigned long long>(changes - roster_changes),
+                static_cast<unsigned long long>(roster_changes));
+  else
+    std::printf("  摸查走访 visits            none (--no-visits)\n");
+  std::printf("  roster CSV%s %.1f MB, gzip -6 %.2f MB\n", visits ? " + visits     " : "              ", csv_bytes / 1e6, csv_gzip / 1e6);
   std::printf("  transport                HTTPS on 127.0.0.1 (TLS 1.3, ECDSA P-256 certificate signed by the server's\n"
               "                           Ed25519 key, pinned), one kept-alive connection, signed requests; server in a\n"
               "                           child process, 4 HTTP workers, one SyncServer at a time\n");

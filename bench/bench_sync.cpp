@@ -2,7 +2,7 @@
 // HTTPS): the initial push of a county-sized device store to a SQLite server store, the pull that
 // follows, a new device pulling one township, and a one-field edit round trip. Figures, not asserts.
 //
-//   bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--push-batch B] [--data DIR]
+//   bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--no-visits] [--push-batch B] [--data DIR]
 #include <sqlite3.h>
 #include <malloc.h>
 #include <zlib.h>
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   size_t persons = 50000;
   uint64_t seed = 1;
   size_t township_persons = 10000, push_batch = 20000;
-  bool rich = true;
+  bool rich = true, visits = true;
   std::string data = TZ_SOURCE_DATA_DIR;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -77,9 +77,10 @@ int main(int argc, char** argv) {
     else if (a == "--data") data = next();
     else if (a == "--township-persons") township_persons = std::stoul(next());
     else if (a == "--basic") rich = false;
+    else if (a == "--no-visits") visits = false;
     else if (a == "--push-batch") push_batch = std::stoul(next());
     else {
-      std::cerr << "usage: bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--push-batch B] [--data DIR]\n";
+      std::cerr << "usage: bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--no-visits] [--push-batch B] [--data DIR]\n";
       return 64;
     }
   }
@@ -125,6 +126,25 @@ int main(int argc, char** argv) {
     auto r = tz::ops::import_roster(*a, csv, env).take();
     if (!r.written) {
       std::cerr << "import failed\n";
+      return 1;
+    }
+  }
+  // Each person's 摸查走访 visits (2 a person, about 10 field values each: "about 2 million" at 50,000).
+  const uint64_t roster_changes = a->info().next_seq - 1;
+  long long visit_count = 0;
+  double visits_ms = 0;
+  if (visits) {
+    tz::ValidationContext vc;
+    vc.today = {2026, 11, 30};
+    vc.period_year = 2026;
+    vc.settings = &res->schema.settings();
+    vc.counties = &res->counties;
+    vc.tree = &tree;
+    auto tv = Clock::now();
+    visit_count = tz::bench::add_visits(*a, vc, {"bench", now}, seed, &csv);
+    visits_ms = ms_since(tv);
+    if (visit_count < 0) {
+      std::cerr << "adding visits failed\n";
       return 1;
     }
   }
@@ -225,7 +245,14 @@ int main(int argc, char** argv) {
   std::printf("  persons                  %zu (seed %llu, %s roster: %zu columns), %zu households, field changes %llu\n",
               persons, static_cast<unsigned long long>(seed), rich ? "rich" : "basic", tz::bench::roster_headers(rich).size(),
               households, static_cast<unsigned long long>(changes));
-  std::printf("  roster CSV               %.1f MB, gzip -6 %.2f MB\n", csv_bytes / 1e6, csv_gzip / 1e6);
+  if (visits)
+    std::printf("  摸查走访 visits            %lld (2 a person, through ops::save_drafts, 2,000 persons a transaction, %.0f ms):\n"
+                "                           %llu field values; the roster's %llu (--no-visits leaves them out)\n",
+                visit_count, visits_ms, static_cast<unsigned long long>(changes - roster_changes),
+                static_cast<unsigned long long>(roster_changes));
+  else
+    std::printf("  摸查走访 visits            none (--no-visits)\n");
+  std::printf("  roster CSV%s %.1f MB, gzip -6 %.2f MB\n", visits ? " + visits     " : "              ", csv_bytes / 1e6, csv_gzip / 1e6);
   std::printf("  SQLite                   WAL, synchronous=FULL on both stores; push batch %zu, page %u\n", opt.push_batch,
               opt.page_records);
   std::printf("  raw reference            one table (entity BLOB, field INTEGER, value TEXT), no index, one transaction,\n"

@@ -296,3 +296,53 @@ TEST_CASE("A format-2 server store gains the run length of its log rows when ope
   CHECK(rows[0].seq == 2);
   CHECK(rows[1].payload == std::string(1, '\3'));
 }
+
+TEST_CASE("Links follow an entity's parents without an index by child (decision 85)", "[sync][store]") {
+  tz::test::TempDir dir;
+  EntityRecord person;
+  person.state.type = EntityType::person;
+  person.state.id = ent(2);
+  person.parents = {ent(1)};
+  {
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    s->put_entity(person);
+    s->commit(nullptr, nullptr);
+  }
+  {
+    // A store made before decision 85 had the index: it is dropped when opened.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    exec(db, "CREATE INDEX links_child ON links(child);");
+    sqlite3_close(db);
+  }
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'links_child'", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(st, 0) == 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  // Moved to another parent in a transaction that did not read it (its links come from its row).
+  person.parents = {ent(3)};
+  s->begin();
+  s->put_entity(person);
+  s->commit(nullptr, nullptr);
+  CHECK(s->children(ent(1)).empty());
+  CHECK(s->children(ent(3)) == std::vector<EntityId>{ent(2)});
+  // Two parents, then one of them kept, in one transaction after a read.
+  s->begin();
+  REQUIRE(s->entity(ent(2)));
+  person.parents = {ent(3), ent(4)};
+  s->put_entity(person);
+  person.parents = {ent(4)};
+  s->put_entity(person);
+  s->commit(nullptr, nullptr);
+  CHECK(s->children(ent(3)).empty());
+  CHECK(s->children(ent(4)) == std::vector<EntityId>{ent(2)});
+  CHECK(s->entity(ent(2))->parents == std::vector<EntityId>{ent(4)});
+}

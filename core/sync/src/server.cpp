@@ -414,7 +414,8 @@ struct SyncServer::Impl {
     row.kind = LogKind::version;
     row.type = c.type;
     row.entity = c.entity;
-    row.villages = village_union(rec.villages, now);
+    // Nearly always the villages it was in (one copy, no union to build).
+    row.villages = rec.villages == now ? now : village_union(rec.villages, now);
     row.version = c.version;
     sc.server_seq = rec.last_seq = store.append(std::move(row));
 

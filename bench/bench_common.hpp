@@ -7,10 +7,12 @@
 #include <zlib.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 
 #include "tz/crypto/natural_keys.hpp"
 #include "tz/model/ids.hpp"
+#include "tz/model/period.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/resources.hpp"
 #include "tz/store/device_store.hpp"
@@ -164,6 +167,67 @@ inline long long add_visits(tz::DeviceStore& store, const tz::ValidationContext&
     if ((i + 1) % chunk == 0 && !flush()) return -1;
   }
   return flush() ? written : -1;
+}
+
+// The options bench_sync and bench_https share.
+struct SyncBenchArgs {
+  size_t persons = 50000;
+  uint64_t seed = 1;
+  size_t township_persons = 10000, push_batch = 20000;
+  bool rich = true, visits = true;
+  std::string data;
+};
+// nullopt after printing the usage line (exit 64).
+inline std::optional<SyncBenchArgs> parse_sync_bench_args(int argc, char** argv, const char* name, std::string data) {
+  SyncBenchArgs a;
+  a.data = std::move(data);
+  for (int i = 1; i < argc; ++i) {
+    std::string o = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (o == "--persons") a.persons = std::stoul(next());
+    else if (o == "--seed") a.seed = std::stoull(next());
+    else if (o == "--data") a.data = next();
+    else if (o == "--township-persons") a.township_persons = std::stoul(next());
+    else if (o == "--basic") a.rich = false;
+    else if (o == "--no-visits") a.visits = false;
+    else if (o == "--push-batch") a.push_batch = std::stoul(next());
+    else {
+      std::fprintf(stderr, "usage: %s [--persons N] [--seed S] [--township-persons T] [--basic] [--no-visits] [--push-batch B] [--data DIR]\n", name);
+      return std::nullopt;
+    }
+  }
+  return a;
+}
+
+// The 1-minute load average, printed beside the figures.
+inline std::string load_average() {
+  std::string load;
+  std::ifstream("/proc/loadavg") >> load;
+  return load;
+}
+
+// The configuration of the benchmarks' device stores: 榕江县 with its shipped tree, period 2026.
+inline tz::StoreConfig bench_store_config(const std::string& tree_csv) {
+  tz::StoreConfig cfg;
+  cfg.county = "522632";
+  cfg.collectors = {"bench"};
+  cfg.default_collector = "bench";
+  cfg.period = *tz::make_period(2026, tz::CivilDate{2026, 11, 30});
+  cfg.region_tree_csv = tree_csv;
+  return cfg;
+}
+
+// The (entity, field, value) rows of a store's change log, for the raw SQLite reference.
+inline std::vector<RawRow> raw_rows_of(const tz::DeviceStore& store) {
+  std::vector<RawRow> rows;
+  rows.reserve(store.info().next_seq);
+  for (uint64_t after = 0;;) {
+    auto page = store.changes_range(after, 100000);
+    if (page.empty()) break;
+    for (auto& c : page) rows.push_back(RawRow{c.entity, static_cast<int>(c.field), std::move(c.value)});
+    after = page.back().version.seq.value;
+  }
+  return rows;
 }
 
 }  // namespace tz::bench

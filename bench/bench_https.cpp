@@ -135,31 +135,13 @@ int main(int argc, char** argv) {
   // A write on a connection the other side has closed must be an error the transport handles, not
   // the end of the process (both processes: set before the fork). The library does not set it.
   std::signal(SIGPIPE, SIG_IGN);
-  size_t persons = 50000;
-  uint64_t seed = 1;
-  size_t township_persons = 10000, push_batch = 20000;
-  bool rich = true, visits = true;
-  std::string data = TZ_SOURCE_DATA_DIR;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--persons") persons = std::stoul(next());
-    else if (a == "--seed") seed = std::stoull(next());
-    else if (a == "--data") data = next();
-    else if (a == "--township-persons") township_persons = std::stoul(next());
-    else if (a == "--basic") rich = false;
-    else if (a == "--no-visits") visits = false;
-    else if (a == "--push-batch") push_batch = std::stoul(next());
-    else {
-      std::cerr << "usage: bench_https [--persons N] [--seed S] [--township-persons T] [--basic] [--no-visits] [--push-batch B] [--data DIR]\n";
-      return 64;
-    }
-  }
-  std::string load;
-  {
-    std::ifstream in("/proc/loadavg");
-    in >> load;
-  }
+  auto args = parse_sync_bench_args(argc, argv, "bench_https", TZ_SOURCE_DATA_DIR);
+  if (!args) return 64;
+  const size_t persons = args->persons, township_persons = args->township_persons, push_batch = args->push_batch;
+  const uint64_t seed = args->seed;
+  const bool rich = args->rich, visits = args->visits;
+  const std::string data = args->data;
+  const std::string load = load_average();
   fs::path dir = fs::temp_directory_path() / ("tz-bench-https-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -214,12 +196,7 @@ int main(int argc, char** argv) {
   auto roster = generate_roster(spec);
   std::string csv = roster_csv(roster);
 
-  tz::StoreConfig cfg;
-  cfg.county = "522632";
-  cfg.collectors = {"bench"};
-  cfg.default_collector = "bench";
-  cfg.period = *tz::make_period(2026, tz::CivilDate{2026, 11, 30});
-  cfg.region_tree_csv = tree_csv;
+  const tz::StoreConfig cfg = bench_store_config(tree_csv);
   const std::string pass = "bench passphrase 台账";
   tz::ScryptCost cost{1ULL << 10, 8, 1};
 
@@ -295,14 +272,7 @@ int main(int argc, char** argv) {
 
   double raw_s = 0, raw_cpu_s = 0;
   {
-    std::vector<RawRow> rows;
-    rows.reserve(changes);
-    for (uint64_t after = 0;;) {
-      auto page = a->changes_range(after, 100000);
-      if (page.empty()) break;
-      for (auto& c : page) rows.push_back(RawRow{c.entity, static_cast<int>(c.field), std::move(c.value)});
-      after = page.back().version.seq.value;
-    }
+    auto rows = raw_rows_of(*a);
     raw_s = raw_sqlite_insert(dir / "raw.db", rows, &raw_cpu_s);
     if (raw_s < 0) {
       std::cerr << "raw sqlite reference failed\n";

@@ -64,31 +64,13 @@ class CountingTransport final : public tz::sync::Transport {
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t persons = 50000;
-  uint64_t seed = 1;
-  size_t township_persons = 10000, push_batch = 20000;
-  bool rich = true, visits = true;
-  std::string data = TZ_SOURCE_DATA_DIR;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--persons") persons = std::stoul(next());
-    else if (a == "--seed") seed = std::stoull(next());
-    else if (a == "--data") data = next();
-    else if (a == "--township-persons") township_persons = std::stoul(next());
-    else if (a == "--basic") rich = false;
-    else if (a == "--no-visits") visits = false;
-    else if (a == "--push-batch") push_batch = std::stoul(next());
-    else {
-      std::cerr << "usage: bench_sync [--persons N] [--seed S] [--township-persons T] [--basic] [--no-visits] [--push-batch B] [--data DIR]\n";
-      return 64;
-    }
-  }
-  std::string load;
-  {
-    std::ifstream in("/proc/loadavg");
-    in >> load;
-  }
+  auto args = parse_sync_bench_args(argc, argv, "bench_sync", TZ_SOURCE_DATA_DIR);
+  if (!args) return 64;
+  const size_t persons = args->persons, township_persons = args->township_persons, push_batch = args->push_batch;
+  const uint64_t seed = args->seed;
+  const bool rich = args->rich, visits = args->visits;
+  const std::string data = args->data;
+  const std::string load = load_average();
   auto res = tz::ops::load_resources(data).take();
   auto tree_csv = res->county_tree_csv("522632").value();
   auto tree = tz::region::RegionTree::parse_csv(tree_csv, "shipped").take();
@@ -105,12 +87,7 @@ int main(int argc, char** argv) {
 
   fs::path dir = fs::temp_directory_path() / ("tz-bench-sync-" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  tz::StoreConfig cfg;
-  cfg.county = "522632";
-  cfg.collectors = {"bench"};
-  cfg.default_collector = "bench";
-  cfg.period = *tz::make_period(2026, tz::CivilDate{2026, 11, 30});
-  cfg.region_tree_csv = tree_csv;
+  const tz::StoreConfig cfg = bench_store_config(tree_csv);
   const std::string pass = "bench passphrase 台账";
   tz::ScryptCost cost{1ULL << 10, 8, 1};
   const std::string secret(32, 'k');
@@ -192,14 +169,7 @@ int main(int argc, char** argv) {
   // The raw reference: the same (entity, field, value) rows, read back from device a's change log.
   double raw_s = 0, raw_cpu_s = 0;
   {
-    std::vector<RawRow> rows;
-    rows.reserve(changes);
-    for (uint64_t after = 0;;) {
-      auto page = a->changes_range(after, 100000);
-      if (page.empty()) break;
-      for (auto& c : page) rows.push_back(RawRow{c.entity, static_cast<int>(c.field), std::move(c.value)});
-      after = page.back().version.seq.value;
-    }
+    auto rows = raw_rows_of(*a);
     raw_s = raw_sqlite_insert(dir / "raw.db", rows, &raw_cpu_s);
     if (raw_s < 0) {
       std::cerr << "raw sqlite reference failed\n";

@@ -23,6 +23,7 @@
 #include "tz/model/period.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/resources.hpp"
+#include "tz/ops/roster_import.hpp"
 #include "tz/store/device_store.hpp"
 #include "tz/util/civil_time.hpp"
 
@@ -167,6 +168,41 @@ inline long long add_visits(tz::DeviceStore& store, const tz::ValidationContext&
     if ((i + 1) % chunk == 0 && !flush()) return -1;
   }
   return flush() ? written : -1;
+}
+
+// A benchmark device store filled: the roster imported, then (when asked) each person's 摸查走访
+// visits added (also appended to csv, so the wire bytes are compared with the same values).
+struct BenchFill {
+  bool ok = false;
+  uint64_t roster_changes = 0;
+  long long visits = 0;
+  double visits_ms = 0;
+};
+inline BenchFill fill_bench_store(tz::DeviceStore& store, std::string& csv, const tz::ops::Resources& res,
+                                  const tz::region::RegionTree& tree, int64_t edit_ms, uint64_t seed, bool visits) {
+  BenchFill out;
+  tz::ops::ImportEnv env;
+  env.resources = &res;
+  env.tree = &tree;
+  env.today = {2026, 11, 30};
+  env.edit = {"bench", edit_ms};
+  auto r = tz::ops::import_roster(store, csv, env);
+  if (!r || !r->written) return out;
+  out.roster_changes = store.info().next_seq - 1;
+  if (visits) {
+    tz::ValidationContext vc;
+    vc.today = {2026, 11, 30};
+    vc.period_year = 2026;
+    vc.settings = &res.schema.settings();
+    vc.counties = &res.counties;
+    vc.tree = &tree;
+    auto t0 = Clock::now();
+    out.visits = add_visits(store, vc, {"bench", edit_ms}, seed, &csv);
+    out.visits_ms = ms_since(t0);
+    if (out.visits < 0) return out;
+  }
+  out.ok = true;
+  return out;
 }
 
 // The options bench_sync and bench_https share.

@@ -94,37 +94,14 @@ int main(int argc, char** argv) {
   const int64_t now = tz::china_midnight_ms({2026, 11, 1});
 
   auto a = tz::create_device_store(dir / "a", pass, res->schema, cfg, cost, secret).take();
-  {
-    tz::ops::ImportEnv env;
-    env.resources = res.get();
-    env.tree = &tree;
-    env.today = {2026, 11, 30};
-    env.edit = {"bench", now};
-    auto r = tz::ops::import_roster(*a, csv, env).take();
-    if (!r.written) {
-      std::cerr << "import failed\n";
-      return 1;
-    }
+  const BenchFill fill = fill_bench_store(*a, csv, *res, tree, now, seed, visits);
+  if (!fill.ok) {
+    std::cerr << "import or visits failed\n";
+    return 1;
   }
-  // Each person's 摸查走访 visits (2 a person, about 10 field values each: "about 2 million" at 50,000).
-  const uint64_t roster_changes = a->info().next_seq - 1;
-  long long visit_count = 0;
-  double visits_ms = 0;
-  if (visits) {
-    tz::ValidationContext vc;
-    vc.today = {2026, 11, 30};
-    vc.period_year = 2026;
-    vc.settings = &res->schema.settings();
-    vc.counties = &res->counties;
-    vc.tree = &tree;
-    auto tv = Clock::now();
-    visit_count = tz::bench::add_visits(*a, vc, {"bench", now}, seed, &csv);
-    visits_ms = ms_since(tv);
-    if (visit_count < 0) {
-      std::cerr << "adding visits failed\n";
-      return 1;
-    }
-  }
+  const uint64_t roster_changes = fill.roster_changes;
+  const long long visit_count = fill.visits;
+  const double visits_ms = fill.visits_ms;
   uint64_t changes = a->info().next_seq - 1;
   auto server_store = tz::sync::open_sqlite_server_store(dir / "server").take();
   tz::ValidationContext vctx;

@@ -205,6 +205,23 @@ inline BenchFill fill_bench_store(tz::DeviceStore& store, std::string& csv, cons
   return out;
 }
 
+// The configuration lines both sync benchmarks print about their county.
+inline void print_county_lines(size_t persons, uint64_t seed, bool rich, size_t columns, size_t households,
+                               uint64_t changes, const BenchFill& fill, bool visits, size_t csv_bytes, size_t csv_gzip) {
+  std::printf("  persons                  %zu (seed %llu, %s roster: %zu columns), %zu households, field changes %llu\n",
+              persons, static_cast<unsigned long long>(seed), rich ? "rich" : "basic", columns, households,
+              static_cast<unsigned long long>(changes));
+  if (visits)
+    std::printf("  摸查走访 visits            %lld (2 a person, through ops::save_drafts, 2,000 persons a transaction, %.0f ms):\n"
+                "                           %llu field values; the roster's %llu (--no-visits leaves them out)\n",
+                fill.visits, fill.visits_ms, static_cast<unsigned long long>(changes - fill.roster_changes),
+                static_cast<unsigned long long>(fill.roster_changes));
+  else
+    std::printf("  摸查走访 visits            none (--no-visits)\n");
+  std::printf("  roster CSV%s %.1f MB, gzip -6 %.2f MB\n", visits ? " + visits     " : "              ", csv_bytes / 1e6,
+              csv_gzip / 1e6);
+}
+
 // The options bench_sync and bench_https share.
 struct SyncBenchArgs {
   size_t persons = 50000;

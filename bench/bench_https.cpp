@@ -215,9 +215,6 @@ int main(int argc, char** argv) {
     std::cerr << "import or visits failed\n";
     return finish(1);
   }
-  const uint64_t roster_changes = fill.roster_changes;
-  const long long visit_count = fill.visits;
-  const double visits_ms = fill.visits_ms;
   const uint64_t changes = a->info().next_seq - 1;
   auto ida = a->identity().value();
   tz::ops::DeviceSyncOptions opt;
@@ -317,17 +314,7 @@ int main(int argc, char** argv) {
   const double server_rate = changes / (push_stats.ms / 1000), raw_rate = changes / raw_s;
   std::printf("== bench_https: a county's initial push over loopback HTTPS (Sync II, SPEC §13) ==\n");
   std::printf("configuration\n");
-  std::printf("  persons                  %zu (seed %llu, %s roster: %zu columns), %zu households, field changes %llu\n",
-              persons, static_cast<unsigned long long>(seed), rich ? "rich" : "basic", roster_headers(rich).size(), households,
-              static_cast<unsigned long long>(changes));
-  if (visits)
-    std::printf("  摸查走访 visits            %lld (2 a person, through ops::save_drafts, 2,000 persons a transaction, %.0f ms):\n"
-                "                           %llu field values; the roster's %llu (--no-visits leaves them out)\n",
-                visit_count, visits_ms, static_cast<unsigned long long>(changes - roster_changes),
-                static_cast<unsigned long long>(roster_changes));
-  else
-    std::printf("  摸查走访 visits            none (--no-visits)\n");
-  std::printf("  roster CSV%s %.1f MB, gzip -6 %.2f MB\n", visits ? " + visits     " : "              ", csv_bytes / 1e6, csv_gzip / 1e6);
+  print_county_lines(persons, seed, rich, roster_headers(rich).size(), households, changes, fill, visits, csv_bytes, csv_gzip);
   std::printf("  transport                HTTPS on 127.0.0.1 (TLS 1.3, ECDSA P-256 certificate signed by the server's\n"
               "                           Ed25519 key, pinned), one kept-alive connection, signed requests; server in a\n"
               "                           child process, 4 HTTP workers, one SyncServer at a time\n");

@@ -99,9 +99,6 @@ int main(int argc, char** argv) {
     std::cerr << "import or visits failed\n";
     return 1;
   }
-  const uint64_t roster_changes = fill.roster_changes;
-  const long long visit_count = fill.visits;
-  const double visits_ms = fill.visits_ms;
   uint64_t changes = a->info().next_seq - 1;
   auto server_store = tz::sync::open_sqlite_server_store(dir / "server").take();
   tz::ValidationContext vctx;
@@ -189,17 +186,7 @@ int main(int argc, char** argv) {
 
   std::printf("== bench_sync: loopback sync of a county (Sync I; HTTPS figures come with Sync II) ==\n");
   std::printf("configuration\n");
-  std::printf("  persons                  %zu (seed %llu, %s roster: %zu columns), %zu households, field changes %llu\n",
-              persons, static_cast<unsigned long long>(seed), rich ? "rich" : "basic", tz::bench::roster_headers(rich).size(),
-              households, static_cast<unsigned long long>(changes));
-  if (visits)
-    std::printf("  摸查走访 visits            %lld (2 a person, through ops::save_drafts, 2,000 persons a transaction, %.0f ms):\n"
-                "                           %llu field values; the roster's %llu (--no-visits leaves them out)\n",
-                visit_count, visits_ms, static_cast<unsigned long long>(changes - roster_changes),
-                static_cast<unsigned long long>(roster_changes));
-  else
-    std::printf("  摸查走访 visits            none (--no-visits)\n");
-  std::printf("  roster CSV%s %.1f MB, gzip -6 %.2f MB\n", visits ? " + visits     " : "              ", csv_bytes / 1e6, csv_gzip / 1e6);
+  print_county_lines(persons, seed, rich, roster_headers(rich).size(), households, changes, fill, visits, csv_bytes, csv_gzip);
   std::printf("  SQLite                   WAL, synchronous=FULL on both stores; push batch %zu, page %u\n", opt.push_batch,
               opt.page_records);
   std::printf("  raw reference            one table (entity BLOB, field INTEGER, value TEXT), no index, one transaction,\n"

@@ -492,3 +492,35 @@ TEST_CASE("A retired device is applied up to its sequence and quarantined after 
   REQUIRE(f.server->retire_device(k.d.id));
   CHECK(f.store->device(k.d.id)->retired_after == 3);
 }
+
+TEST_CASE("A store used before enrolment takes the county's ids with its roster jobs in the county's period year", "[sync][enrol]") {
+  ServerFixture f;
+  auto id = make_identity(f);
+  // The county's period is 2027; the device was set up for 2026 (test_config) with its own secret.
+  REQUIRE(f.server->set_config("period", "2027:2027-11-30"));
+  auto token = f.server->create_token({kVillageA}, {"王芳"}, tz::test::kNowMs + 7 * kDay);
+  REQUIRE(token);
+  tz::test::TempDir d;
+  auto s = tz::test::make_store(d.path(), std::string(32, 'd'));
+  const std::string roster =
+      "村代码,户编号,姓名,身份证号,与户主关系,联系电话,劳动技能,就业状态,务工地域,务工单位,务工开始年月,务工月数,月收入\n"
+      "522632101001,0001,王小明," + tz::test::idc("52263219800101001") +
+      ",户主,13812345678,普通劳动力,已就业,省外,广东某电子厂,2026-02,8,4500\n";
+  REQUIRE(ops::import_roster(*s, roster, tz::test::import_env()).take().written);
+  REQUIRE(s->info().config.period.year == 2026);
+
+  auto out = ops::enrol_store(*s, *token, "https://county.example", [&](std::string_view frame) -> Result<std::string> {
+    return f.server->handle_enrol(frame);
+  });
+  if (!out) FAIL(out.error().message(Lang::en));
+  CHECK(out->rekeyed >= 3);  // household, person, roster job
+  CHECK(s->info().config.period.year == 2027);
+  crypto::NaturalKeys county(id.county_secret);
+  EntityId person = county.person(tz::test::idc("52263219800101001"));
+  REQUIRE(s->get(person));
+  // The job is keyed for the county's year, as every other device of the county keys it.
+  CHECK(s->get(county.roster_job(person, 2027)));
+  CHECK_FALSE(s->get(county.roster_job(person, 2026)));
+  REQUIRE(s->identity());
+  CHECK(s->identity()->scope == std::vector<std::string>{kVillageA});
+}

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "tz/ops/config.hpp"
+#include "tz/ops/county_config.hpp"
 #include "tz/ops/rekey.hpp"
 
 namespace tz::ops {
@@ -18,7 +19,7 @@ Result<EnrolStart> begin_enrol(const DeviceStore& store, std::string_view token_
     s.keys.box = crypto::x25519_generate();
     sync::EnrolRequest req;
     req.token_secret = s.token.secret;
-    req.device = store.info().device;
+    req.device = s.device = store.info().device;
     req.sign_pub = s.keys.sign.pub;
     req.box_pub = s.keys.box.pub;
     if (!data_key.empty()) req.escrow = crypto::seal_to(s.token.server_box_pub, data_key, sync::kEscrowContext);
@@ -36,9 +37,7 @@ Result<sync::EnrolGrant> finish_enrol(const EnrolStart& start, std::string_view 
   auto refused = [](std::string zh, std::string en) {
     return Error(ErrorCode::sync_refused, {bilingual(std::move(zh), std::move(en))});
   };
-  auto request = sync::decode_enrol_request(start.request_frame);
-  if (!request) return request.error();
-  if (reply->device != request->device)
+  if (reply->device != start.device)
     return refused("登记回复是给另一台设备的", "the enrolment reply is for another device");
   if (!crypto::ed25519_verify(start.token.server_sign_pub, sync::enrol_reply_signature_input(reply->device, reply->sealed_grant),
                               reply->signature))
@@ -62,15 +61,13 @@ Result<sync::EnrolGrant> finish_enrol(const EnrolStart& start, std::string_view 
 Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_string, const std::string& server_url,
                                  const std::function<Result<std::string>(std::string_view)>& send) {
   if (!store.unlocked()) return Error(ErrorCode::wrong_passphrase);
-  auto token = sync::decode_token(token_string);
-  if (!token) return token.error();
-  const auto& county = store.info().config.county;
-  if (token->county != county)
-    return Error(ErrorCode::invalid_input,
-                 {bilingual("令牌属于县 " + token->county + "，本机的台账属于县 " + county + "，不能登记",
-                            "the token is for county " + token->county + " but this store is for county " + county)});
   auto start = begin_enrol(store, token_string, store.escrow_data_key());
   if (!start) return start.error();
+  const auto& county = store.info().config.county;
+  if (start->token.county != county)
+    return Error(ErrorCode::invalid_input,
+                 {bilingual("令牌属于县 " + start->token.county + "，本机的台账属于县 " + county + "，不能登记",
+                            "the token is for county " + start->token.county + " but this store is for county " + county)});
   auto reply = send(start->request_frame);
   if (!reply) return reply.error();
   auto grant = finish_enrol(*start, *reply);
@@ -78,7 +75,17 @@ Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_stri
 
   EnrolOutcome out;
   out.grant = *grant;
-  // The configuration first (its period year decides the roster jobs' ids).
+  // A store that never synced takes the county's ids first, its roster jobs keyed for the county's
+  // period year (read from the grant: the store's own period is still the one init gave it).
+  if (!store.info().ever_synced()) {
+    std::optional<int> year;
+    for (const auto& c : grant->configs)
+      if (c.key == kConfigPeriod)
+        if (auto p = parse_period_config(c.value)) year = p->year;
+    auto changed = rekey_store(store, grant->county_secret, year);
+    if (!changed) return changed.error();
+    out.rekeyed = *changed;
+  }
   WriteBatch configs;
   for (const auto& c : grant->configs) configs.configs.push_back({c.key, {c.version, c.value}});
   if (!configs.configs.empty())
@@ -86,18 +93,6 @@ Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_stri
   auto applied = apply_received_config_report(store);
   if (!applied) return applied.error();
   out.period_changed = applied->period_changed;
-
-  const auto& info = store.info();
-  bool synced = info.acked_seq != 0 || info.sync.cursor != 0 || !info.sync.server_epoch.empty();
-  if (!synced) {
-    try {
-      auto plan = rekey_plan(store, grant->county_secret, store.info().config.period.year);
-      for (const auto& [from, to] : plan) out.rekeyed += from == to ? 0 : 1;
-      if (auto st = store.rekey(plan, grant->county_secret); !st) return st.error();
-    } catch (const Failure& f) {
-      return f.error();
-    }
-  }
 
   StoreConfig config = store.info().config;
   for (const auto& c : grant->collectors)

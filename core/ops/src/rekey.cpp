@@ -161,15 +161,18 @@ std::vector<std::pair<EntityId, EntityId>> rekey_plan(const DeviceStore& store, 
   return out;
 }
 
-Status rekey_store(DeviceStore& store, std::string_view county_secret, std::optional<int> period_year) {
-  const auto& info = store.info();
-  if (info.acked_seq != 0 || info.sync.cursor != 0 || !info.sync.server_epoch.empty())
+Result<size_t> rekey_store(DeviceStore& store, std::string_view county_secret, std::optional<int> period_year) {
+  if (store.info().ever_synced())
     return Error(ErrorCode::invalid_input,
                  {bilingual("本设备已与服务器同步过，不能再更换县级密钥重算编号",
                             "this store has already synced with a server; its ids can no longer be re-keyed")});
   if (!store.unlocked()) return Error(ErrorCode::wrong_passphrase);
   try {
-    return store.rekey(rekey_plan(store, county_secret, period_year), county_secret);
+    auto plan = rekey_plan(store, county_secret, period_year);
+    if (auto st = store.rekey(plan, county_secret); !st) return st.error();
+    size_t changed = 0;
+    for (const auto& [from, to] : plan) changed += from == to ? 0 : 1;
+    return changed;
   } catch (const Failure& f) {
     return f.error();
   }

@@ -606,7 +606,7 @@ class SqliteDeviceStore final : public DeviceStore {
     if (!aead_) return Error(ErrorCode::wrong_passphrase);
     if (in_txn_) return Error(ErrorCode::internal, {"a write transaction is already open"});
     if (county_secret.empty()) return Error(ErrorCode::invalid_input, {"county secret is empty"});
-    if (info_.acked_seq != 0 || info_.sync.cursor != 0 || !info_.sync.server_epoch.empty())
+    if (info_.ever_synced())
       return Error(ErrorCode::invalid_input,
                    {bilingual("本设备已与服务器同步过，不能再更换县级密钥重算编号",
                               "this store has already synced with a server; its ids can no longer be re-keyed")});

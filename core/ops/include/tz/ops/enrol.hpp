@@ -21,13 +21,14 @@ struct DeviceKeys {
 
 struct EnrolStart {
   std::string request_frame;  // the EnrolRequest; send it again as is if the reply was lost
+  DeviceId device;            // the device it enrols
   DeviceKeys keys;
   sync::TokenInfo token;      // carries the server keys the device pins
 };
 
 // data_key: the store's raw data key, sealed to the token's server box key for escrow ("" sends no
-// escrow). Until DeviceStore::escrow_data_key() exists the caller passes it. invalid_input for a
-// token string that does not decode.
+// escrow; enrol_store passes DeviceStore::escrow_data_key()). invalid_input for a token string that
+// does not decode.
 Result<EnrolStart> begin_enrol(const DeviceStore& store, std::string_view token_string, std::string_view data_key);
 
 // Opens the reply to request: an ErrorReply becomes its error (sync_refused with the server's
@@ -37,10 +38,10 @@ Result<sync::EnrolGrant> finish_enrol(const EnrolStart& start, std::string_view 
 
 // The whole enrolment of a store (field-cli enroll): checks the token's county against the store's,
 // sends the request through `send` (HTTP POST /api/v1/enrol; the same bytes again after a lost
-// reply), opens the grant, then re-keys a store that never synced to the county secret (SPEC §6: a
-// store used before enrolment gets the county's ids before its first push), stores the identity
-// (keys, the server's address and pinned keys, the scope), adds the token's collectors and applies the
-// received configuration (period, region tree). A store that already synced keeps its ids (it is
+// reply), opens the grant, then re-keys a store that never synced to the county secret with its roster
+// jobs keyed for the county's period year (SPEC §6: a store used before enrolment gets the county's
+// ids before its first push), applies the received configuration (period, region tree), adds the
+// token's collectors and stores the identity (keys, the server's address and pinned keys, the scope). A store that already synced keeps its ids (it is
 // re-enrolling with the county it synced with). Each write is its own transaction; the identity is
 // written last, so a store is enrolled only once everything else is in place.
 struct EnrolOutcome {

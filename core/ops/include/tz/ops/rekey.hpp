@@ -25,7 +25,7 @@ std::vector<std::pair<EntityId, EntityId>> rekey_plan(const DeviceStore& store, 
 // Computes the plan and applies it with DeviceStore::rekey: entity rows, the change log (entity ids and
 // values naming entities), parent columns, lookups, notices and the county secret, in one transaction.
 // Only for a store that has never synced (acked sequence 0, cursor 0, no server epoch): otherwise
-// invalid_input with a bilingual message, and nothing changes.
-Status rekey_store(DeviceStore& store, std::string_view county_secret, std::optional<int> period_year = std::nullopt);
+// invalid_input with a bilingual message, and nothing changes. Returns how many ids changed.
+Result<size_t> rekey_store(DeviceStore& store, std::string_view county_secret, std::optional<int> period_year = std::nullopt);
 
 }  // namespace tz::ops

@@ -65,6 +65,8 @@ struct StoreInfo {
   std::string derived_period;  // the period ("YEAR:as-of") the person flags were computed for
   StoreConfig config;
   SyncState sync;
+  // Whether the store ever exchanged with a server (its ids can then no longer be re-keyed).
+  bool ever_synced() const { return acked_seq != 0 || sync.cursor != 0 || !sync.server_epoch.empty(); }
 };
 
 // What the server decided about one of this device's own changes (only non-default ones are kept).

@@ -42,12 +42,8 @@ int Command::cmd_enroll() {
   if (!info) fail(info.error());
   net::ClientOptions copt;
   copt.allow_plain = plain_url(url);
-  std::unique_ptr<net::HttpTransport> transport;
-  try {
-    transport = std::make_unique<net::HttpTransport>(url, copt.allow_plain ? std::string() : info->server_sign_pub, copt);
-  } catch (const Failure& f) {
-    fail(f.error());
-  }
+  // A bad URL or a missing pin is reported by the transport's first request.
+  auto transport = std::make_unique<net::HttpTransport>(url, copt.allow_plain ? std::string() : info->server_sign_pub, copt);
   auto outcome = ops::enrol_store(*store, token, url, [&](std::string_view frame) {
     return transport->post("/api/v1/enrol", frame);
   });
@@ -90,12 +86,8 @@ int Command::cmd_sync() {
   copt.allow_plain = plain_url(id->server_url);
   copt.connect_timeout_s = std::min(5, timeout_s);
   copt.read_timeout_s = std::max(timeout_s, 30);
-  std::unique_ptr<net::HttpTransport> transport;
-  try {
-    transport = std::make_unique<net::HttpTransport>(id->server_url, copt.allow_plain ? std::string() : id->server_sign_pub, copt);
-  } catch (const Failure& f) {
-    fail(f.error());
-  }
+  auto transport =
+      std::make_unique<net::HttpTransport>(id->server_url, copt.allow_plain ? std::string() : id->server_sign_pub, copt);
   const bool tty = !json_ && isatty(STDERR_FILENO);
   ops::DeviceSyncOptions opt;
   opt.signer = ops::RequestSigner{store->info().device, id->sign_priv};
@@ -152,8 +144,7 @@ int Command::cmd_sync() {
   if (json_) {
     // The SPEC §5 digest of this device's scope (its SHA-256, hex): equal to the server's for the scope (sync-server
     // device list --json) once everyone pushed and pulled.
-    auto scope = store->identity();
-    const std::string digest = scope ? crypto::to_hex(crypto::sha256(ops::device_scope_digest(*store, scope->scope))) : "";
+    const std::string digest = crypto::to_hex(crypto::sha256(ops::device_scope_digest(*store, id->scope)));
     print_json({{"ok", true},
                 {"pushed", report->pushed},
                 {"applied", report->applied},
@@ -173,7 +164,7 @@ int Command::cmd_sync() {
                 {"period", period_key(store->info().config.period)},
                 {"rolled_back_recovered", report->rolled_back_recovered},
                 {"new_server_epoch", report->new_server_epoch},
-                {"scope", scope ? json(scope->scope) : json::array()},
+                {"scope", id->scope},
                 {"digest", digest}});
     return 0;
   }

@@ -25,6 +25,7 @@
 #include "tz/model/region_tree.hpp"
 #include "tz/net/http.hpp"
 #include "tz/ops/county_config.hpp"
+#include "tz/ops/resources.hpp"
 #include "tz/sync/protocol.hpp"
 #include "tz/sync/server.hpp"
 #include "tz/sync/server_store.hpp"
@@ -79,14 +80,6 @@ std::string log_time(int64_t ms) {
   return buf;
 }
 
-std::optional<std::string> read_file(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) return std::nullopt;
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 bool write_file_mode(const fs::path& p, const std::string& bytes, mode_t mode) {
   const fs::path tmp = p.string() + ".new";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -97,31 +90,6 @@ bool write_file_mode(const fs::path& p, const std::string& bytes, mode_t mode) {
   std::error_code ec;
   if (ok) fs::rename(tmp, p, ec);
   return ok && !ec;
-}
-
-// The DER bytes of the first PEM block (base64 between the BEGIN and END lines).
-std::string pem_to_der(const std::string& pem) {
-  auto begin = pem.find("-----BEGIN");
-  if (begin == std::string::npos) return pem;  // DER already
-  begin = pem.find('\n', begin);
-  auto end = pem.find("-----END", begin);
-  if (begin == std::string::npos || end == std::string::npos) return {};
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = begin; i < end; ++i) {
-    char c = pem[i];
-    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
-            : c == '+' ? 62 : c == '/' ? 63 : -1;
-    if (v < 0) continue;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 std::string tls_name_for(const std::string& host) {
@@ -239,15 +207,11 @@ class Service {
   // The store as of now (epoch and last sequence are re-read in a transaction).
   std::pair<std::string, uint64_t> epoch_and_last_seq() {
     std::lock_guard lock(mu_);
-    try {
-      store_->begin();
-      std::pair<std::string, uint64_t> out{store_->epoch(), store_->last_seq()};
-      store_->rollback();
-      return out;
-    } catch (...) {
-      store_->rollback();
-      return {store_->epoch(), store_->last_seq()};
-    }
+    // A read transaction: a probe never competes with pushes and admin commands for the write lock.
+    store_->begin_read();
+    std::pair<std::string, uint64_t> out{store_->epoch(), store_->last_seq()};
+    store_->end_read();
+    return out;
   }
 
  private:
@@ -288,16 +252,16 @@ void log_request(const net::HttpRequest& rq, const net::HttpResponse& rs, int64_
 // again when the stored one is not signed by the key.
 crypto::TlsIdentity tls_identity(const ServeOptions& o, const sync::ServerIdentity& id, const cli::Io& io) {
   if (!o.cert_file.empty()) {
-    auto cert = read_file(o.cert_file);
+    auto cert = ops::read_file(o.cert_file);
     if (!cert) throw CliError{1, io.tr("read_failed", {o.cert_file})};
-    auto key = read_file(o.key_file);
+    auto key = ops::read_file(o.key_file);
     if (!key) throw CliError{1, io.tr("read_failed", {o.key_file})};
     if (!crypto::certificate_signed_by(*cert, id.sign.pub)) throw CliError{1, io.tr("cert_not_signed", {o.cert_file})};
     return {*cert, *key};
   }
   const fs::path tls = o.dir / "tls", cert_path = tls / "cert.pem", key_path = tls / "key.pem";
-  auto cert = read_file(cert_path);
-  auto key = read_file(key_path);
+  auto cert = ops::read_file(cert_path);
+  auto key = ops::read_file(key_path);
   if (cert && key && !key->empty() && crypto::certificate_signed_by(*cert, id.sign.pub)) return {*cert, *key};
   auto made = crypto::make_tls_identity(id.sign.priv, tls_name_for(o.host));
   std::error_code ec;
@@ -331,7 +295,7 @@ int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
     auto tls = tls_identity(o, *identity, io);
     so.cert_pem = tls.cert_pem;
     so.key_pem = tls.key_pem;
-    cert_sha256 = crypto::to_hex(crypto::sha256(pem_to_der(tls.cert_pem)));
+    cert_sha256 = crypto::to_hex(crypto::certificate_sha256(tls.cert_pem));
   }
   so.threads = o.threads;
   so.max_body = o.max_body;
@@ -418,7 +382,6 @@ int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 
   auto port = http.start();
   if (!port) throw CliError{1, io.tr("serve_failed", {url_host(o.host) + ":" + std::to_string(o.port), port.error().message(io.lang)})};

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "openssl_support.hpp"
+#include "tz/crypto/crypto.hpp"
 #include "tz/util/error.hpp"
 
 namespace tz::crypto {
@@ -117,6 +118,20 @@ TlsIdentity make_tls_identity(std::string_view signing_priv, std::string_view co
   out.cert_pem = bio_string(cbio.get());
   out.key_pem = bio_string(kbio.get());
   return out;
+}
+
+std::string certificate_sha256(std::string_view cert) {
+  Cert x = parse_certificate(cert);
+  if (!x) return {};
+  int n = i2d_X509(x.get(), nullptr);
+  if (n <= 0) {
+    ERR_clear_error();
+    return {};
+  }
+  std::string der(static_cast<size_t>(n), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  i2d_X509(x.get(), &p);
+  return sha256(der);
 }
 
 bool certificate_signed_by(std::string_view cert, std::string_view signing_pub) {

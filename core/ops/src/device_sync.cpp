@@ -19,12 +19,6 @@ namespace {
 
 using namespace tz::sync;
 
-// The same change under one version id: what the server compares (never the timestamp).
-bool same_change(const FieldChange& a, const FieldChange& b) {
-  return a.type == b.type && a.entity == b.entity && a.field == b.field && a.value == b.value && a.base == b.base &&
-         a.device_ms == b.device_ms && a.collector == b.collector;
-}
-
 Hlc max_ts(const EntityState& s) {
   Hlc out;
   for (auto& [f, fs] : s.fields)
@@ -283,7 +277,7 @@ Status DeviceSync::apply_page(const PullPage& page) {
     if (seq >= info.next_seq || !store_.has_change(seq)) continue;
     if (!own_ || own_->next_seq != info.next_seq) own_ = std::make_shared<OwnIndex>(store_);
     const FieldChange* held = own_->find(seq);
-    if (held && !same_change(*held, v->change)) {
+    if (held && !same_change_content(*held, v->change)) {
       push_first_ = true;
       return ok_status();
     }

@@ -85,11 +85,6 @@ struct Reason {
 // change that reuses the id (a rolled-back store). Never the timestamp, which the server may have
 // re-stamped; but the device's wall time and collector, which nobody else changes, are compared: the
 // same edit made again after a restore is a new change, and its attribution must not be lost.
-bool same_content(const FieldChange& a, const FieldChange& b) {
-  return a.type == b.type && a.entity == b.entity && a.field == b.field && a.value == b.value && a.base == b.base &&
-         a.device_ms == b.device_ms && a.collector == b.collector;
-}
-
 std::string hex_short(const EntityId& id) { return id.hex().substr(0, 8); }
 
 }  // namespace
@@ -567,7 +562,7 @@ struct SyncServer::Impl {
         auto& c = req.changes[i];
         auto held = store.change(c.version);
         if (!held) throw Failure(ErrorCode::store_corrupt, {"acknowledged change missing: " + c.version.str()});
-        if (!same_content(held->change, c)) {
+        if (!same_change_content(held->change, c)) {
           store.rollback();
           PushReply refused;
           refused.server_epoch = store.epoch();

@@ -26,6 +26,8 @@ TlsIdentity make_tls_identity(std::string_view signing_priv, std::string_view co
 
 // Whether cert (PEM or DER) parses as an X.509 certificate and carries a valid signature by the
 // raw 32-byte Ed25519 public key signing_pub. False for anything else (never throws).
+// SHA-256 of the certificate's DER form (PEM or DER given); "" when it does not parse.
+std::string certificate_sha256(std::string_view cert);
 bool certificate_signed_by(std::string_view cert, std::string_view signing_pub);
 
 }  // namespace tz::crypto

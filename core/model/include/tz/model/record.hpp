@@ -65,6 +65,14 @@ struct FieldChange {
   uint32_t schema_version = 0;
 };
 
+// Whether two changes under one version id are the same change (a retry): entity, field, value, base,
+// device time and collector. Never the timestamp, which the server may have re-stamped (decision 40).
+// The server and the device must judge alike, so both call this.
+inline bool same_change_content(const FieldChange& a, const FieldChange& b) {
+  return a.type == b.type && a.entity == b.entity && a.field == b.field && a.value == b.value && a.base == b.base &&
+         a.device_ms == b.device_ms && a.collector == b.collector;
+}
+
 // Applies a change to an entity's live versions: removes the base's ids from the field's live set
 // and adds the new version, forgetting what the base superseded. Tests build records with it; the
 // editor and sync go through merge_apply (merge.hpp), which remembers superseded ids so a version

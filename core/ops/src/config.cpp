@@ -97,10 +97,8 @@ Result<ConfigApplied> apply_received_config_report(DeviceStore& store) {
         return bad_record("region_tree", "区划属于 " + tree->county_code() + "，本设备属于 " + cfg.county,
                           "the tree is county " + tree->county_code() + ", this device's is " + cfg.county);
       region::RegionTree merged = std::move(*tree);
-      if (!cfg.region_tree_csv.empty())
-        if (auto old = region::RegionTree::parse_csv(cfg.region_tree_csv, cfg.region_tree_version);
-            old && old->county_code() == merged.county_code())
-          merged = old->merged_with(merged);
+      if (auto old = region_tree_of(store); old && old->county_code() == merged.county_code())
+        merged = old->merged_with(merged);
       cfg.region_tree_csv = merged.to_csv();
       cfg.region_tree_version = version;
       out.region_tree_changed = true;

@@ -7,6 +7,10 @@ target_compile_options(tz_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -W
 if(TZ_WERROR)
   target_compile_options(tz_options INTERFACE -Werror)
 endif()
+if(TZ_FUZZ)
+  # Every library is instrumented for libFuzzer's coverage; only the fuzz targets link its driver.
+  target_compile_options(tz_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
 if(TZ_SANITIZE)
   target_compile_options(tz_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
     -fno-sanitize-recover=undefined)

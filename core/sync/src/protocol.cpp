@@ -37,7 +37,6 @@ constexpr uint8_t kOutcomeKindMask = 0x3f;
 constexpr size_t kZlibChunk = size_t{64} << 10;
 
 // The fewest bytes each element can take, for checking counts against the bytes left.
-constexpr size_t kChangeMinBytes = 9;     // type, field, value, hlc (2), collector, device ms, schema, base count
 constexpr size_t kPushChangeMinBytes = 8;  // a PushRequest's columns: field, value, hlc (2), collector, device ms, schema, base count
 constexpr size_t kRunMinBytes = 3 + kPushChangeMinBytes;
 constexpr size_t kGroupMinBytes = 3;      // entity ref, type, change count

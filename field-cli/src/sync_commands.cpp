@@ -112,28 +112,21 @@ int Command::cmd_sync() {
     }
   };
   ops::DeviceSync ds(*store, *transport, now_ms, opt);
-  const int64_t deadline = steady_ms() + int64_t{timeout_s} * 1000;
-  int64_t wait_ms = 500;
-  int tries = 0;
+  ops::RetryPolicy policy;
+  policy.timeout_ms = int64_t{timeout_s} * 1000;
+  ops::RetryHooks hooks;
+  hooks.steady_ms = steady_ms;
+  hooks.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+  hooks.on_retry = [&](const Error& e, int64_t wait_ms) {
+    if (tty) err_ << "\r" << std::string(60, ' ') << "\r" << std::flush;
+    if (!json_) err_ << tr(lang_, "sync_retry", {e.message(lang_), std::to_string((wait_ms + 999) / 1000)}) << "\n";
+  };
+  auto retried = ops::sync_with_retry(ds, store->info().device, policy, hooks);
+  if (tty) err_ << "\r" << std::string(60, ' ') << "\r" << std::flush;
   std::optional<ops::SyncReport> report;
   std::optional<Error> last_error;
-  for (;;) {
-    ++tries;
-    auto r = ds.sync();
-    if (tty) err_ << "\r" << std::string(60, ' ') << "\r" << std::flush;
-    if (r) {
-      report = *r;
-      break;
-    }
-    last_error = r.error();
-    // Only a failure to reach the server is worth another try; a refusal or a wrong server is not.
-    if (r.error().code() != ErrorCode::network) break;
-    int64_t left = deadline - steady_ms();
-    if (left <= 0) break;
-    if (!json_) err_ << tr(lang_, "sync_retry", {r.error().message(lang_), std::to_string((std::min(wait_ms, left) + 999) / 1000)}) << "\n";
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(wait_ms, left)));
-    wait_ms = std::min<int64_t>(wait_ms * 2, 8000);
-  }
+  if (retried.result) report = *retried.result;
+  else last_error = retried.result.error();
   if (!report) {
     std::string why = last_error->message(lang_);
     if (last_error->code() == ErrorCode::network) throw CliError{1, tr(lang_, "sync_gave_up", {std::to_string(timeout_s), why})};
@@ -155,7 +148,7 @@ int Command::cmd_sync() {
                 {"pulled_records", report->pulled_records},
                 {"pages", report->pages},
                 {"exchanges", report->exchanges},
-                {"tries", tries},
+                {"tries", retried.tries},
                 {"open_conflicts", conflicts.size()},
                 {"notices", notices.size()},
                 {"bytes_sent", transport->bytes_sent()},

@@ -24,7 +24,7 @@ const cli::Catalogue& catalogue() {
         "  token list                                列出令牌（已用/未用、到期、设备）\n"
         "服务：\n"
         "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
-        "        [--threads N(默认 8)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
+        "        [--threads N(默认 32)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
         "        通过 HTTPS 提供同步服务；证书默认在首次启动时生成于 数据目录/tls/，由服务器签名密钥签发\n"
         "数据目录默认为 $XDG_DATA_HOME/taizhang-server（或 ~/.local/share/taizhang-server），环境变量 TAIZHANG_SERVER_DATA 可改。",
         "usage: sync-server [--data DIR] [--lang zh|en] [--json] COMMAND ...\n"
@@ -43,7 +43,7 @@ const cli::Catalogue& catalogue() {
         "  token list                                the tokens (used/unused, expiry, device)\n"
         "serving:\n"
         "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
-        "        [--threads N (default 8)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
+        "        [--threads N (default 32)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
         "        serve devices over HTTPS; the certificate is made on first start in DIR/tls/, signed by the server's key\n"
         "The data folder defaults to $XDG_DATA_HOME/taizhang-server (or ~/.local/share/taizhang-server); "
         "TAIZHANG_SERVER_DATA changes it."}},

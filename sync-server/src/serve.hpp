@@ -20,7 +20,7 @@ struct ServeOptions {
   int port = 8443;
   bool plain_http = false;
   std::string cert_file, key_file;  // both or neither; the certificate must be signed by the server key
-  size_t threads = 8;
+  size_t threads = 32;
   size_t max_body = size_t{64} << 20;
   int timeout_s = 30;
 };

@@ -4,6 +4,8 @@
 // transaction that also stores the new cursor.
 #include "tz/ops/device_sync.hpp"
 
+#include <random>
+
 #include "tz/ops/config.hpp"
 
 #include <algorithm>
@@ -492,6 +494,27 @@ Result<SyncReport> DeviceSync::sync() {
   report.period_changed = applied->period_changed;
   report.region_tree_changed = applied->region_tree_changed;
   return report;
+}
+
+RetriedSync sync_with_retry(DeviceSync& sync, const DeviceId& device, const RetryPolicy& policy, const RetryHooks& hooks) {
+  const int64_t deadline = hooks.steady_ms() + policy.timeout_ms;
+  uint64_t seed = policy.jitter_seed;
+  if (!seed)
+    for (uint8_t b : device.bytes) seed = seed * 131 + b;
+  std::mt19937_64 rng(seed);
+  int64_t wait_ms = policy.first_wait_ms;
+  for (int tries = 1;; ++tries) {
+    auto r = sync.sync();
+    // Only a failure to reach the server (or a busy one) is worth another try.
+    if (r || r.error().code() != ErrorCode::network) return {std::move(r), tries};
+    const int64_t left = deadline - hooks.steady_ms();
+    if (left <= 0) return {std::move(r), tries};
+    const int64_t half = std::max<int64_t>(wait_ms / 2, 1);
+    const int64_t wait = std::min(half + static_cast<int64_t>(rng() % static_cast<uint64_t>(half + 1)), left);
+    if (hooks.on_retry) hooks.on_retry(r.error(), wait);
+    hooks.sleep(wait);
+    wait_ms = std::min(wait_ms * 2, policy.max_wait_ms);
+  }
 }
 
 std::string device_scope_digest(const DeviceStore& store, const Scope& scope) {

@@ -101,6 +101,27 @@ class DeviceSync {
   DeviceSyncOptions options_;
 };
 
+// How a device keeps trying when the server cannot be reached or is busy (503): waits that double
+// from first_wait_ms up to max_wait_ms, each drawn between half and all of its value (so that many
+// devices that failed together do not come back together), until timeout_ms has passed. A refusal
+// or a wrong server is not retried.
+struct RetryPolicy {
+  int64_t first_wait_ms = 500;
+  int64_t max_wait_ms = 8000;
+  int64_t timeout_ms = 30000;
+  uint64_t jitter_seed = 0;  // 0: a seed from the device id
+};
+struct RetryHooks {
+  std::function<int64_t()> steady_ms;             // a monotonic clock
+  std::function<void(int64_t ms)> sleep;          // waits that long
+  std::function<void(const Error&, int64_t wait_ms)> on_retry;  // told before each wait (may be empty)
+};
+struct RetriedSync {
+  Result<SyncReport> result;
+  int tries = 0;
+};
+RetriedSync sync_with_retry(DeviceSync& sync, const DeviceId& device, const RetryPolicy& policy, const RetryHooks& hooks);
+
 // The SPEC §5 digest of a device's scope: every entity held whose villages (computed from the
 // device's own states, as the server computes them) the scope holds, by id, with tz::digest of its
 // state. Equal to SyncServer::scope_digest after everyone pushed and pulled.

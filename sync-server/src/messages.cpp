@@ -22,6 +22,8 @@ const cli::Catalogue& catalogue() {
         "  token create --scope 代码[,代码…] --collector 姓名[,姓名…] [--expires-days 天数(默认 7)]\n"
         "                                            生成一次性登记令牌（令牌在最后一行）\n"
         "  token list                                列出令牌（已用/未用、到期、设备）\n"
+        "  backup --out 文件                         加密备份（口令取自 TAIZHANG_BACKUP_PASSPHRASE，serve 运行时可用）\n"
+        "  restore 文件                              从备份恢复（先停止 serve；原目录保留为 目录.before-restore-时间）\n"
         "服务：\n"
         "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
         "        [--threads N(默认 32)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
@@ -41,6 +43,8 @@ const cli::Catalogue& catalogue() {
         "  token create --scope CODE[,CODE...] --collector NAME[,NAME...] [--expires-days N (default 7)]\n"
         "                                            make a one-time enrolment token (the token is on the last line)\n"
         "  token list                                the tokens (used/unused, expiry, device)\n"
+        "  backup --out FILE                         an encrypted backup (passphrase from TAIZHANG_BACKUP_PASSPHRASE; works while serving)\n"
+        "  restore FILE                              restore from a backup (stop serve first; the old folder is kept as DIR.before-restore-TIME)\n"
         "serving:\n"
         "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
         "        [--threads N (default 32)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
@@ -55,6 +59,21 @@ const cli::Catalogue& catalogue() {
        {"区划树版本 {0}：{1} 个村（其中 {2} 个已撤销），已发送给各设备",
         "region tree version {0}: {1} villages ({2} retired), sent to every device"}},
       {"regions_same", {"区划树与当前版本相同，未改动", "the region tree is the same as the current one; nothing changed"}},
+      {"backup_passphrase_needed",
+       {"请在环境变量 TAIZHANG_BACKUP_PASSPHRASE 中给出备份口令（与服务器分开保管；恢复时需要同一口令）",
+        "give the backup passphrase in TAIZHANG_BACKUP_PASSPHRASE (keep it apart from the server; restore needs the same one)"}},
+      {"backup_done",
+       {"已备份 {0}（{1}）到 {2}：{3} 个文件，{4} 字节，服务器序号 {5}",
+        "backed up {0} ({1}) to {2}: {3} files, {4} bytes, server sequence {5}"}},
+      {"restore_done",
+       {"已从 {0} 恢复 {1}（备份于 {2}，服务器序号 {3}）到 {4}；新纪元 {5}。各设备下次同步时会补交服务器缺少的修改并从头拉取",
+        "restored {1} from {0} (backed up at {2}, server sequence {3}) into {4}; new epoch {5}. Each device re-sends what the "
+        "server lacks and pulls from the start at its next sync"}},
+      {"restore_kept_old", {"原数据目录保留在 {0}", "the previous data folder is kept at {0}"}},
+      {"serve_already_running",
+       {"数据目录 {0} 已有一个 sync-server serve 在运行", "another sync-server serve is already running on the data folder {0}"}},
+      {"serve_running",
+       {"数据目录 {0} 正由 sync-server serve 使用：请先停止它再恢复", "sync-server serve is using the data folder {0}: stop it before restoring"}},
       {"period_done", {"统计期：{0} 年，截至 {1}，已发送给各设备", "period {0}, as of {1}, sent to every device"}},
       {"period_needed", {"尚未设置统计期：请先运行 sync-server period set 年度 --as-of 截至日期",
                          "no reporting period yet: run sync-server period set YEAR --as-of DATE first"}},

@@ -2,6 +2,7 @@
 #include "serve.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,6 +69,27 @@ const std::string kRouteSync = "/api/v1/sync";
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
+
+}  // namespace
+
+Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return std::unique_ptr<ServeLock>(new ServeLock(-1));
+  const fs::path p = dir / "serve.lock";
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Error(ErrorCode::io_error, {p.string()});
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return std::unique_ptr<ServeLock>();
+  }
+  return std::unique_ptr<ServeLock>(new ServeLock(fd));
+}
+
+ServeLock::~ServeLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
+namespace {
 
 // UTC, to the millisecond: the request log's time stamp.
 std::string log_time(int64_t ms) {
@@ -279,6 +301,9 @@ std::string url_host(const std::string& host) { return host.find(':') != std::st
 int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
   if (!fs::exists(o.dir / "server.db"))
     throw CliError{1, io.tr("no_server", {o.dir.string()})};
+  auto serve_lock = ServeLock::acquire(o.dir);
+  if (!serve_lock) throw CliError{1, serve_lock.error().message(io.lang)};
+  if (!*serve_lock) throw CliError{1, io.tr("serve_already_running", {o.dir.string()})};
   auto opened = sync::open_sqlite_server_store(o.dir);
   if (!opened) throw CliError{opened.error().exit_code(), opened.error().message(io.lang)};
   auto identity = sync::load_server_identity(**opened);

@@ -17,6 +17,7 @@
 #include "tz/cli/boundary.hpp"
 #include "tz/cli/conflicts.hpp"
 #include "tz/cli/output.hpp"
+#include "tz/ops/backup.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/editor.hpp"
 #include "tz/ops/records.hpp"
@@ -57,7 +58,9 @@ const cli::ProgramSpec& program_spec() {
        {"list", {"format", "out", "region"}},
        {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout"}},
        {"token create", {"scope", "collector", "expires-days"}},
-       {"token list", {}}}};
+       {"token list", {}},
+       {"backup", {"out"}},
+       {"restore", {}}}};
   return kSpec;
 }
 
@@ -115,6 +118,8 @@ class Command {
         {"serve", &Command::cmd_serve},
         {"token create", &Command::cmd_token_create},
         {"token list", &Command::cmd_token_list},
+        {"backup", &Command::cmd_backup},
+        {"restore", &Command::cmd_restore},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -494,6 +499,83 @@ class Command {
   }
 
   // --- token create | list ---
+
+  // --- backup --out FILE, restore FILE (decision 89) ---
+
+  // scrypt N = 2^15 (TAIZHANG_KDF_LOG2N lowers it in tests, as for device stores).
+  static crypto::ScryptParams backup_kdf() {
+    crypto::ScryptParams p;
+    if (const char* n = std::getenv("TAIZHANG_KDF_LOG2N"); n && *n && text::all_digits(n)) {
+      int v = std::stoi(n);
+      if (v >= 10 && v <= 20) p.n = 1ULL << v;
+    }
+    return p;
+  }
+
+  std::string backup_passphrase() const {
+    const char* v = std::getenv("TAIZHANG_BACKUP_PASSPHRASE");
+    if (!v || !*v) throw CliError{2, tr("backup_passphrase_needed")};
+    return v;
+  }
+
+  int cmd_backup() {
+    expect_words(1, "");
+    need_option("out");
+    const std::string pass = backup_passphrase();
+    folder();  // an initialised folder, and the admin lock: no admin command writes the replica meanwhile
+    auto info = take(ops::write_backup(dir_, args_.get("out"), pass, now_, backup_kdf()));
+    if (io_.as_json) {
+      io_.print_json({{"ok", true}, {"out", args_.get("out")}, {"county", info.county}, {"files", info.entries.size()},
+                      {"bytes", info.bytes}, {"last_seq", info.last_seq}, {"epoch", info.server_epoch}});
+    } else {
+      io_.out << tr("backup_done", {dir_.string(), info.county, args_.get("out"), std::to_string(info.entries.size()),
+                                    std::to_string(info.bytes), std::to_string(info.last_seq)})
+              << "\n";
+    }
+    return 0;
+  }
+
+  int cmd_restore() {
+    expect_words(2, tr("arg_file"));
+    const std::string pass = backup_passphrase();
+    const fs::path file = args_.words[1];
+    fs::path target = dir_;
+    while (!target.empty() && target.filename().empty()) target = target.parent_path();  // "DIR/" names DIR
+    // Not while serve runs on the folder: it would go on writing the store being replaced.
+    auto lock = take(ServeLock::acquire(target));
+    if (!lock) throw CliError{1, tr("serve_running", {target.string()})};
+    const std::string stamp = std::to_string(now_);
+    const fs::path staging = target.parent_path() / (target.filename().string() + ".restoring-" + stamp);
+    auto info = take(ops::unpack_backup(file, pass, staging));
+    std::string epoch;
+    {
+      auto store = take(sync::open_sqlite_server_store(staging));
+      store->begin();
+      store->new_epoch();
+      epoch = store->epoch();
+      store->commit(nullptr, nullptr);
+    }
+    std::error_code ec;
+    fs::path kept;
+    if (fs::exists(target, ec)) {
+      kept = target.parent_path() / (target.filename().string() + ".before-restore-" + stamp);
+      lock.reset();  // the lock file moves with the folder
+      fs::rename(target, kept, ec);
+      if (ec) throw CliError{1, tr("read_failed", {target.string()}) + ": " + ec.message()};
+    }
+    fs::rename(staging, target, ec);
+    if (ec) throw CliError{1, tr("read_failed", {staging.string()}) + ": " + ec.message()};
+    if (io_.as_json) {
+      io_.print_json({{"ok", true}, {"file", file.string()}, {"county", info.county}, {"last_seq", info.last_seq},
+                      {"backup_epoch", info.server_epoch}, {"epoch", epoch}, {"kept", kept.empty() ? json(nullptr) : json(kept.string())}});
+    } else {
+      io_.out << tr("restore_done", {file.string(), info.county, format_china_time(info.created_ms), std::to_string(info.last_seq),
+                                     target.string(), epoch})
+              << "\n";
+      if (!kept.empty()) io_.out << tr("restore_kept_old", {kept.string()}) << "\n";
+    }
+    return 0;
+  }
 
   int cmd_token_create() {
     expect_words(2, "");

@@ -90,7 +90,7 @@ int Command::cmd_sync() {
       std::make_unique<net::HttpTransport>(id->server_url, copt.allow_plain ? std::string() : id->server_sign_pub, copt);
   const bool tty = !json_ && isatty(STDERR_FILENO);
   ops::DeviceSyncOptions opt;
-  opt.signer = ops::RequestSigner{store->info().device, id->sign_priv};
+  opt.signer = ops::RequestSigner{store->info().device, id->sign_priv, id->server_sign_pub};
   uint64_t last_line_pushed = 0, last_line_pages = 0;
   opt.progress = [&](const ops::SyncProgress& p) {
     if (json_) return;

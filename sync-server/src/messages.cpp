@@ -22,6 +22,7 @@ const cli::Catalogue& catalogue() {
         "  token create --scope 代码[,代码…] --collector 姓名[,姓名…] [--expires-days 天数(默认 7)]\n"
         "                                            生成一次性登记令牌（令牌在最后一行）\n"
         "  token list                                列出令牌（已用/未用、到期、设备）\n"
+        "  audit verify                              检查审计链（哈希链与链头）是否完整\n"
         "服务：\n"
         "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
         "        [--threads N(默认 8)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
@@ -41,6 +42,7 @@ const cli::Catalogue& catalogue() {
         "  token create --scope CODE[,CODE...] --collector NAME[,NAME...] [--expires-days N (default 7)]\n"
         "                                            make a one-time enrolment token (the token is on the last line)\n"
         "  token list                                the tokens (used/unused, expiry, device)\n"
+        "  audit verify                              check the audit chain (hash links and head)\n"
         "serving:\n"
         "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
         "        [--threads N (default 8)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
@@ -112,6 +114,8 @@ const cli::Catalogue& catalogue() {
        {"区划代码 {0} 无法核对：本服务器尚无区划树（请先运行 sync-server regions import），目前只能用县代码 {1}",
         "the code {0} cannot be checked: this server has no region tree yet (run sync-server regions import); only the county code {1} can be used"}},
       {"retired_scope", {"区划代码 {0} 已撤销（继承者：{1}）", "the code {0} is retired (successor: {1})"}},
+      {"audit_ok", {"审计链完整：共 {0} 条记录，链头第 {1} 条，哈希 {2}", "the audit chain is intact: {0} entries, head {1}, hash {2}"}},
+      {"audit_broken", {"审计链已被破坏：{0}", "the audit chain is broken: {0}"}},
       {"token_made", {"已生成登记令牌：范围 {0}；采集员 {1}；有效期至 {2}", "enrolment token made: scope {0}; collectors {1}; valid until {2}"}},
       {"token_note",
        {"令牌只能使用一次。请通过可靠渠道交给采集员，在设备上运行：field-cli enroll 服务器地址 令牌",

@@ -23,6 +23,7 @@
 #include "tz/ops/roster_import.hpp"
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
+#include "tz/sync/audit.hpp"
 #include "tz/sync/protocol.hpp"
 
 namespace tz::server_cli {
@@ -57,7 +58,8 @@ const cli::ProgramSpec& program_spec() {
        {"list", {"format", "out", "region"}},
        {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout"}},
        {"token create", {"scope", "collector", "expires-days"}},
-       {"token list", {}}}};
+       {"token list", {}},
+       {"audit verify", {}}}};
   return kSpec;
 }
 
@@ -115,6 +117,7 @@ class Command {
         {"serve", &Command::cmd_serve},
         {"token create", &Command::cmd_token_create},
         {"token list", &Command::cmd_token_list},
+        {"audit verify", &Command::cmd_audit_verify},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -133,6 +136,13 @@ class Command {
   void expect_words(size_t n, const std::string& what) const { cli::expect_words(args_, n, what, messages(), lang_); }
   void need_option(const char* name) const {
     if (!args_.has(name)) throw CliError{2, tr("missing_option", {std::string("--") + name})};
+  }
+
+  // An admin action in the audit chain (SPEC §6): the command and a summary of ids, hashes and counts.
+  void audit(const std::string& command, std::initializer_list<std::pair<std::string_view, sync::AuditValue>> extra = {}) {
+    std::string summary = sync::audit_summary(extra);
+    summary = "{\"command\":\"" + command + "\"" + (summary.size() > 2 ? "," + summary.substr(1) : "}");
+    check(sync::record_audit(folder().store(), now_, "admin", sync::kCountyAdminActor, summary));
   }
 
   const ops::Resources& resources() {
@@ -177,6 +187,7 @@ class Command {
     auto tree = folder_->region_tree();
     size_t villages = tree ? tree->villages().size() : 0;
     const auto admin = folder_->admin_device();
+    audit("init", {{"county", county}, {"admin_device", admin ? admin->hex() : ""}});
     if (io_.as_json) {
       io_.print_json({{"ok", true},
                       {"data", dir_.string()},
@@ -212,6 +223,8 @@ class Command {
     check(f.set_config(ops::kConfigRegionTree, value));
     take(f.sync_replica());
     size_t live = merged.villages().size(), all = merged.villages(true).size();
+    audit("regions import", {{"version", merged.version()}, {"file_sha256", crypto::to_hex(crypto::sha256(bytes))},
+                             {"villages", uint64_t{live}}, {"changed", std::string(same ? "no" : "yes")}});
     if (io_.as_json) {
       io_.print_json({{"ok", true}, {"version", merged.version()}, {"villages", live}, {"retired_villages", all - live},
                       {"changed", !same}});
@@ -235,6 +248,7 @@ class Command {
     auto& f = folder();
     check(f.set_config(ops::kConfigPeriod, ops::period_config_value(*period)));
     take(f.sync_replica());
+    audit("period set", {{"period", ops::period_config_value(*period)}});
     if (io_.as_json)
       io_.print_json({{"ok", true}, {"period", period->year}, {"as_of", format_date(period->as_of)}});
     else
@@ -258,6 +272,8 @@ class Command {
     auto rep = take(ops::import_roster(store, bytes, env));
     if (rep.error_count() > 0) return cli::print_import(io_, rep, false);
     auto pushed = take(folder().sync_replica());
+    audit("register import", {{"file_sha256", crypto::to_hex(crypto::sha256(bytes))}, {"changes", pushed.pushed},
+                              {"applied", pushed.applied}, {"conflicts", pushed.conflicts}, {"quarantined", pushed.quarantined}});
     if (io_.as_json) {
       json j = cli::import_report_json(rep, false, lang_);
       j["pushed"] = {{"changes", pushed.pushed}, {"applied", pushed.applied}, {"conflicts", pushed.conflicts},
@@ -352,6 +368,7 @@ class Command {
     }
     check(f.server().retire_device(d.id, at));
     auto now = *f.store().device(d.id);
+    audit("device retire", {{"device", d.id.hex()}, {"retired_after", now.retired_after}});
     if (io_.as_json)
       io_.print_json({{"ok", true}, {"id", d.id.hex()}, {"status", status_of(now)}, {"retired_after", now.retired_after}});
     else
@@ -365,6 +382,7 @@ class Command {
     auto d = find_device(args_.words[2]);
     if (f.admin_device() == d.id) throw CliError{1, tr("admin_device", {d.id.hex(), tr("verb_revoked")})};
     check(f.server().revoke_device(d.id));
+    audit("device revoke", {{"device", d.id.hex()}});
     if (io_.as_json)
       io_.print_json({{"ok", true}, {"id", d.id.hex()}, {"status", "revoked"}});
     else
@@ -399,6 +417,7 @@ class Command {
     take(folder().sync_replica());
     const EntityType type = store.get_row(*located)->entity.type;
     const FieldDef* f = store.schema().entity(type).find_field(text::trim(field_ref));
+    audit("resolve", {{"entity", located->hex()}, {"field", f ? f->name : std::string("deleted")}});
     const std::string value = cli::shown_value(f, r.value, lang_, args_.flag("full-ids"));
     if (io_.as_json)
       io_.print_json(cli::resolved_json(type, *located, f, value, r, kAdminCollector));
@@ -522,6 +541,8 @@ class Command {
     const int64_t days = static_cast<int64_t>(number_option("expires-days", 7, 1, 365));
     const int64_t expires = now_ + days * 86400000LL;
     std::string token = take(f.server().create_token(scope, collectors, expires));
+    audit("token create", {{"token", sync::token_id(sync::decode_token(token)->secret)}, {"scope", scope_text(scope)},
+                           {"collectors", uint64_t{collectors.size()}}, {"expires_ms", static_cast<uint64_t>(expires)}});
     std::string scope_shown, who;
     for (size_t i = 0; i < scope.size(); ++i) scope_shown += (i ? "，" : "") + scope[i] + " " + names[i];
     for (auto& c : collectors) who += (who.empty() ? "" : "，") + c;
@@ -574,6 +595,25 @@ class Command {
                         tr("token_" + token_status(k)), k.used_by ? k.used_by->hex() : ""});
     }
     io_.out << ops::render_table(t, lang_);
+    return 0;
+  }
+
+  // --- audit verify ---
+
+  int cmd_audit_verify() {
+    expect_words(2, "");
+    auto c = sync::verify_audit_chain(folder().store());
+    if (io_.as_json) {
+      io_.print_json({{"ok", c.ok},
+                      {"count", c.count},
+                      {"head_seq", c.head_seq},
+                      {"head_hash", c.head_hash},
+                      {"broken_entry", c.ok ? json(nullptr) : json(c.broken_seq)},
+                      {"problem", c.ok ? json(nullptr) : json(in_lang(c.problem, lang_))}});
+      return c.ok ? 0 : 1;
+    }
+    if (!c.ok) throw CliError{1, tr("audit_broken", {in_lang(c.problem, lang_)})};
+    io_.out << tr("audit_ok", {std::to_string(c.count), std::to_string(c.head_seq), c.head_hash}) << "\n";
     return 0;
   }
 

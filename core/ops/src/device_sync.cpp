@@ -218,6 +218,7 @@ Result<std::string> DeviceSync::send(const std::function<std::string(uint64_t)>&
     std::string frame = make(counter);
     if (sign) frame = encode(sign_request(options_.signer->device, counter, std::move(frame), options_.signer->sign_priv));
     auto bytes = transport_.exchange(frame);
+    if (bytes && sign) bytes = take_audit_head(std::move(*bytes));
     if (!bytes || !sign || attempt > 0) return bytes;
     // A stale counter (this store was restored from an older copy): resume above the server's, once.
     if (!bytes->empty() && static_cast<uint8_t>((*bytes)[0]) == static_cast<uint8_t>(MessageType::error_reply)) {
@@ -234,6 +235,28 @@ Result<std::string> DeviceSync::send(const std::function<std::string(uint64_t)>&
     }
     return bytes;
   }
+}
+
+Result<std::string> DeviceSync::take_audit_head(std::string reply) {
+  if (reply.empty() || static_cast<uint8_t>(reply[0]) != static_cast<uint8_t>(MessageType::signed_reply)) return reply;
+  auto r = decode_signed_reply(reply, options_.limits);
+  if (!r) return r.error();
+  if (auto st = keep_audit_head(store_, r->head, options_.signer->server_sign_pub); !st) return st.error();
+  return std::move(r->body);
+}
+
+Status keep_audit_head(DeviceStore& store, const sync::AuditHead& head, std::string_view server_sign_pub) {
+  if (!server_sign_pub.empty() && !verify_audit_head(head, server_sign_pub))
+    return Error(ErrorCode::sync_refused, {bilingual("县服务器回复中的审计链头签名无效（可能不是本县服务器的回复）",
+                                                     "the audit head in the server's reply is not signed by the county server's key")});
+  auto seen = store.sync_config(std::string(kAuditHeadConfig));
+  if (seen && seen->first >= head.seq) return ok_status();
+  ByteWriter w;
+  write_audit_head(w, head);
+  WriteBatch b;
+  b.configs.push_back({std::string(kAuditHeadConfig), {head.seq, w.take()}});
+  b.clock = store.clock();
+  return store.write(b);
 }
 
 Result<PullResult> DeviceSync::pull_once() {

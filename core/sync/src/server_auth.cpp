@@ -5,6 +5,7 @@
 
 #include "tz/crypto/crypto.hpp"
 #include "tz/crypto/keys.hpp"
+#include "tz/sync/audit.hpp"
 #include "tz/sync/server.hpp"
 
 namespace tz::sync {
@@ -37,6 +38,16 @@ auto in_txn(ServerStore& store, F f) -> decltype(f()) {
     store.rollback();
     throw;
   }
+}
+
+// A push or pull reply with the chain's head signed in (SignedReply): read afresh, never cached.
+std::string with_audit_head(const ServerStore& store, std::string reply_frame) {
+  auto priv = store.meta_value("sign_priv");
+  if (!priv) throw Failure(ErrorCode::not_found, {bilingual("县服务器的签名密钥", "the server's signing key")});
+  SignedReply r;
+  r.head = signed_audit_head(store, *priv);
+  r.body = std::move(reply_frame);
+  return encode(r);
 }
 
 }  // namespace
@@ -263,7 +274,7 @@ std::string SyncServer::handle_signed(std::string_view request) {
         return mismatch("签名请求：内层推送请求的计数与签名计数不同", "SignedRequest: the inner push's request counter differs from the signed counter");
       PushReply r = push(*push_req);
       if (r.refusal == PushReply::Refusal::stale_counter) return stale(r.last_counter_seen);
-      return encode(r);
+      return with_audit_head(store_, encode(r));
     }
     if (type == static_cast<uint8_t>(MessageType::pull_request)) {
       auto pull_req = decode_pull_request(req->body, options_.limits);
@@ -286,7 +297,7 @@ std::string SyncServer::handle_signed(std::string_view request) {
       if (!st) return st.error().code() == ErrorCode::sync_refused ? stale(last) : reply(st.error());
       auto page = pull(*pull_req);
       if (!page) return reply(page.error());
-      return encode(*page);
+      return with_audit_head(store_, encode(*page));
     }
     return mismatch("签名请求：内层消息应为推送或拉取请求", "SignedRequest: the inner message must be a push or a pull request");
   } catch (const Failure& e) {

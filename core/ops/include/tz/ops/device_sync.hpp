@@ -86,6 +86,8 @@ class DeviceSync {
   // Sends make(counter)'s frame (signed when options_.signer is set) and returns the reply. A counter
   // is spent (stored first) for every push and, when signing, every request.
   Result<std::string> send(const std::function<std::string(uint64_t counter)>& make, bool push);
+  // A SignedReply's inner frame, its audit head checked and kept (keep_audit_head); any other reply as is.
+  Result<std::string> take_audit_head(std::string reply);
 
   // The device's own changes by entity and sequence, read from the log once per sync when a page
   // needs them (rebuilds, re-stamps, releases); dropped when the log changes under it.
@@ -100,6 +102,10 @@ class DeviceSync {
   std::function<int64_t()> now_;
   DeviceSyncOptions options_;
 };
+
+// Checks the audit head against the server's key (when given) and keeps it when it is the highest
+// seen (sync_config kAuditHeadConfig). sync_refused when the signature does not verify.
+Status keep_audit_head(DeviceStore& store, const sync::AuditHead& head, std::string_view server_sign_pub);
 
 // The SPEC §5 digest of a device's scope: every entity held whose villages (computed from the
 // device's own states, as the server computes them) the scope holds, by id, with tz::digest of its

@@ -56,6 +56,13 @@ Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_stri
 struct RequestSigner {
   DeviceId device;
   std::string sign_priv;  // Ed25519 raw private key
+  // The server's pinned Ed25519 key: when set, the audit head signed into every reply must verify
+  // (a reply whose head does not is refused); the highest head seen is kept (kAuditHeadConfig).
+  std::string server_sign_pub;
 };
+
+// The sync_config key under which a device keeps the highest audit head it has seen (its version is
+// the head's sequence, its value the head as write_audit_head writes it).
+inline constexpr std::string_view kAuditHeadConfig = "audit_head";
 
 }  // namespace tz::ops

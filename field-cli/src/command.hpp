@@ -38,7 +38,8 @@ inline const ProgramSpec& program_spec() {
       {{"store", true},  {"collector", true}, {"lang", true},   {"json", false}, {"full-ids", false},
        {"help", false},  {"county", true},    {"period", true}, {"as-of", true}, {"dry-run", false},
        {"format", true}, {"out", true},       {"region", true}, {"set", true, true}, {"for", true},
-       {"pick", true},   {"value", true},     {"plain-http", false}, {"timeout", true}},
+       {"pick", true},   {"value", true},     {"plain-http", false}, {"timeout", true}, {"token-file", true},
+       {"code", true}},
       {"store", "collector", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "period", "as-of"}},
        {"import", {"dry-run"}},
@@ -52,8 +53,10 @@ inline const ProgramSpec& program_spec() {
        {"conflicts", {"region"}},
        {"resolve", {"pick", "value"}},
        {"notices", {}},
-       {"enroll", {"plain-http"}},
-       {"sync", {"timeout"}}}};
+       {"enroll", {"plain-http", "token-file", "code"}},
+       {"sync", {"timeout"}},
+       {"bundle export", {"out"}},
+       {"bundle import", {}}}};
   return kSpec;
 }
 
@@ -90,6 +93,8 @@ class Command {
     if (cmd == "notices") return cmd_notices();
     if (cmd == "enroll") return cmd_enroll();
     if (cmd == "sync") return cmd_sync();
+    if (cmd == "bundle export") return cmd_bundle_export();
+    if (cmd == "bundle import") return cmd_bundle_import();
     throw CliError{2, tr(lang_, "unknown_command", {cmd})};
   }
 
@@ -176,6 +181,9 @@ class Command {
   // The county server (sync_commands.cpp).
   int cmd_enroll();
   int cmd_sync();
+  int cmd_enroll_file();
+  int cmd_bundle_export();
+  int cmd_bundle_import();
   std::string describe_entity(const DeviceStore& store, EntityType type, const EntityId& id, int depth = 0);
   std::string shown_field_value(const FieldDef* f, const std::string& v);
   // Helpers of the record commands (records_commands.cpp).

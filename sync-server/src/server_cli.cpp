@@ -57,7 +57,8 @@ const cli::ProgramSpec& program_spec() {
        {"quarantine reject", {"reason"}},
        {"list", {"format", "out", "region"}},
        {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout"}},
-       {"token create", {"scope", "collector", "expires-days"}},
+       {"token create", {"scope", "collector", "expires-days", "out"}},
+       {"bundle import", {"out"}},
        {"token list", {}},
        {"audit verify", {}}}};
   return kSpec;
@@ -118,6 +119,7 @@ class Command {
         {"token create", &Command::cmd_token_create},
         {"token list", &Command::cmd_token_list},
         {"audit verify", &Command::cmd_audit_verify},
+        {"bundle import", &Command::cmd_bundle_import},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -540,9 +542,13 @@ class Command {
     if (collectors.empty()) throw CliError{2, tr("missing_option", {"--collector"})};
     const int64_t days = static_cast<int64_t>(number_option("expires-days", 7, 1, 365));
     const int64_t expires = now_ + days * 86400000LL;
-    std::string token = take(f.server().create_token(scope, collectors, expires));
+    std::optional<sync::SyncServer::TokenFileMade> file;
+    if (args_.has("out")) file = take(f.server().create_token_file(scope, collectors, expires));
+    std::string token = file ? file->token : take(f.server().create_token(scope, collectors, expires));
+    if (file) io_.write_file(args_.get("out"), file->file);
     audit("token create", {{"token", sync::token_id(sync::decode_token(token)->secret)}, {"scope", scope_text(scope)},
-                           {"collectors", uint64_t{collectors.size()}}, {"expires_ms", static_cast<uint64_t>(expires)}});
+                           {"collectors", uint64_t{collectors.size()}}, {"expires_ms", static_cast<uint64_t>(expires)},
+                           {"file", std::string(file ? "yes" : "no")}});
     std::string scope_shown, who;
     for (size_t i = 0; i < scope.size(); ++i) scope_shown += (i ? "，" : "") + scope[i] + " " + names[i];
     for (auto& c : collectors) who += (who.empty() ? "" : "，") + c;
@@ -553,10 +559,13 @@ class Command {
                       {"expires", format_china_time(expires)},
                       {"expires_ms", expires},
                       {"scope", scope},
-                      {"collectors", collectors}});
+                      {"collectors", collectors},
+                      {"file", file ? json(args_.get("out")) : json(nullptr)},
+                      {"code", file ? json(file->code) : json(nullptr)}});
       return 0;
     }
     io_.out << tr("token_made", {scope_shown, who, format_china_time(expires)}) << "\n";
+    if (file) io_.out << tr("token_file_made", {args_.get("out"), file->code}) << "\n";
     io_.out << tr("token_note") << "\n";
     io_.out << token << "\n";
     return 0;
@@ -596,6 +605,50 @@ class Command {
     }
     io_.out << ops::render_table(t, lang_);
     return 0;
+  }
+
+  // --- bundle import FILE --out RESPONSE ---
+
+  int cmd_bundle_import() {
+    expect_words(3, tr("arg_file"));
+    need_option("out");
+    const std::string path = args_.words[2], out_path = args_.get("out");
+    std::string bytes = read_input(path);
+    auto r = f_import(bytes);
+    if (!r) throw CliError{r.error().exit_code(), tr("bundle_refused", {path, r.error().message(lang_)})};
+    io_.write_file(out_path, r->response);
+    if (io_.as_json) {
+      io_.print_json({{"ok", true},
+                      {"device", r->device.hex()},
+                      {"bundle", r->number},
+                      {"response", out_path},
+                      {"registered_now", r->registered_now},
+                      {"changes", r->changes},
+                      {"applied", r->applied},
+                      {"conflicts", r->conflicts},
+                      {"quarantined", r->quarantined},
+                      {"duplicates", r->duplicates},
+                      {"restamped", r->restamped},
+                      {"rolled_back", r->rolled_back},
+                      {"highest_seq_held", r->highest_seq_held},
+                      {"pulled_records", r->pulled_records},
+                      {"more", r->more}});
+      return 0;
+    }
+    io_.out << tr("bundle_done", {path, r->device.hex(), std::to_string(r->changes), std::to_string(r->applied),
+                                  std::to_string(r->conflicts), std::to_string(r->quarantined), std::to_string(r->duplicates)})
+            << "\n";
+    if (r->registered_now) io_.out << tr("bundle_registered", {r->device.hex()}) << "\n";
+    if (r->rolled_back) io_.out << tr("bundle_rolled_back", {std::to_string(r->highest_seq_held)}) << "\n";
+    io_.out << tr("bundle_response", {out_path, std::to_string(r->pulled_records)}) << "\n";
+    return 0;
+  }
+  Result<sync::SyncServer::BundleImport> f_import(const std::string& bytes) {
+    auto& f = folder();
+    auto r = f.server().import_bundle(bytes);
+    // What the device sent is in the county's records now: the admin replica catches up.
+    if (r) take(f.sync_replica());
+    return r;
   }
 
   // --- audit verify ---

@@ -84,28 +84,33 @@ VersionId version_from_key(std::string_view key) {
   return v;
 }
 
-// meta `identity`: u8(1) str(sign_priv) str(sign_pub) str(box_priv) str(box_pub) str(server_url)
-// str(server_sign_pub) str(server_box_pub) varint(n) str(scope){n}, sealed with AAD `identity`.
+// meta `identity`: u8(version) str(sign_priv) str(sign_pub) str(box_priv) str(box_pub) str(server_url)
+// str(server_sign_pub) str(server_box_pub) varint(n) str(scope){n} [str(registration) in version 2],
+// sealed with AAD `identity`. Version 1 (no registration) is written when there is none, so stores
+// read by older builds stay readable.
 std::string encode_identity(const DeviceIdentity& id) {
   ByteWriter w;
-  w.u8(1);
+  w.u8(id.registration.empty() ? 1 : 2);
   for (auto* f : {&id.sign_priv, &id.sign_pub, &id.box_priv, &id.box_pub, &id.server_url, &id.server_sign_pub,
                   &id.server_box_pub})
     w.str(*f);
   w.varint(id.scope.size());
   for (auto& s : id.scope) w.str(s);
+  if (!id.registration.empty()) w.str(id.registration);
   return w.take();
 }
 
 DeviceIdentity decode_identity(std::string_view bytes) {
   ByteReader r(bytes);
-  if (r.u8() != 1) throw Failure(ErrorCode::store_corrupt, {"identity version"});
+  const uint8_t version = r.u8();
+  if (version != 1 && version != 2) throw Failure(ErrorCode::store_corrupt, {"identity version"});
   DeviceIdentity id;
   for (auto* f : {&id.sign_priv, &id.sign_pub, &id.box_priv, &id.box_pub, &id.server_url, &id.server_sign_pub,
                   &id.server_box_pub})
     *f = r.str();
   auto n = r.checked_count(r.varint(), 1);
   for (size_t i = 0; i < n; ++i) id.scope.push_back(r.str());
+  if (version == 2) id.registration = r.str();
   if (!r.done()) throw Failure(ErrorCode::store_corrupt, {"trailing bytes in identity"});
   return id;
 }

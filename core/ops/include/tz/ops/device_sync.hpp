@@ -79,9 +79,19 @@ class DeviceSync {
   // One pull page.
   Result<PullResult> pull_once();
 
+  // The pieces of push_once and pull_once that offline bundles use (ops/bundle.hpp), so a bundle is
+  // applied by exactly the network path's code. The push request of the changes after `after` (one
+  // consecutive run of at most push_batch; its counter is left 0).
+  sync::PushRequest make_push_request(uint64_t after) const;
+  // Takes a push reply for a request whose last change was `compared`: acknowledgement, refusals
+  // (rolled back: renumber and pull from cursor 0), a restored store or server.
+  Result<PushResult> take_push_reply(const sync::PushReply& reply, uint64_t compared);
+  // Applies one pull page in one transaction with its cursor (or, when the page shows this store
+  // reused ids or was restored, stores what must happen next and leaves the cursor).
+  Status apply_page(const sync::PullPage& page);
+
  private:
   Status handle_push_refusal(const sync::PushReply& reply);
-  Status apply_page(const sync::PullPage& page);
   void note_epoch(const std::string& server_epoch);
   // Sends make(counter)'s frame (signed when options_.signer is set) and returns the reply. A counter
   // is spent (stored first) for every push and, when signing, every request.

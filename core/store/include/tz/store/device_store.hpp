@@ -51,6 +51,9 @@ struct DeviceIdentity {
   std::string sign_priv, sign_pub, box_priv, box_pub;
   std::string server_url, server_sign_pub, server_box_pub;
   std::vector<std::string> scope;  // region codes (villages, townships or the county)
+  // Enrolled from a token file (no network): the EnrolRequest frame that registers the device's
+  // keys, carried in every bundle until a response bundle confirms it ("" otherwise).
+  std::string registration;
   bool operator==(const DeviceIdentity&) const = default;
 };
 

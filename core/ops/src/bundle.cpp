@@ -139,22 +139,13 @@ Result<BundleImportReport> import_response(DeviceStore& store, std::string_view 
   NoTransport none;
   DeviceSync ds(store, none, now, options);
   // Acknowledgements as a push reply gives them, unless this device has moved on since it exported
-  // (a network sync or a newer response): an older acknowledgement, or a rolled-back refusal about a
-  // log it has renumbered since, would be taken for a restored server.
-  for (size_t i = 0; i < replies.size(); ++i) {
+  // (a network sync or another response acknowledged more): then they are older than what it knows
+  // (an acknowledgement below its own, or a rolled-back refusal about a log renumbered since, would be
+  // taken for a restored server or store) and are skipped.
+  if (!replies.empty() && store.info().acked_seq != header->acked_at_export) rep.acks_skipped = true;
+  for (size_t i = 0; i < replies.size() && !rep.acks_skipped; ++i) {
     const PushReply& r = replies[i];
-    const bool unchanged = store.info().acked_seq == header->acked_at_export;
-    if (r.refusal == PushReply::Refusal::rolled_back) {
-      rep.rolled_back = true;
-      rep.highest_seq_held = r.highest_seq_held;
-      if (!unchanged) {
-        rep.acks_skipped = true;
-        break;
-      }
-    } else if (r.refusal != PushReply::Refusal::none || r.acked_seq < store.info().acked_seq) {
-      rep.acks_skipped = true;
-      continue;
-    }
+    if (r.refusal != PushReply::Refusal::none && r.refusal != PushReply::Refusal::rolled_back) continue;
     auto taken = ds.take_push_reply(r, header->last_sent[i]);
     if (!taken) return taken.error();
     rep.applied += taken->applied;
@@ -162,19 +153,25 @@ Result<BundleImportReport> import_response(DeviceStore& store, std::string_view 
     rep.quarantined += taken->quarantined;
     rep.duplicates += taken->duplicates;
     rep.restamped += taken->restamped;
-    if (r.refusal == PushReply::Refusal::rolled_back) break;
+    if (r.refusal == PushReply::Refusal::rolled_back) {
+      rep.rolled_back = true;
+      rep.highest_seq_held = r.highest_seq_held;
+      break;
+    }
   }
-  // The stream, when it continues this device's cursor (and nothing asks for cursor 0 first).
+  // The stream, when it continues this device's cursor (from cursor 0 when the device must start
+  // again: after a rolled-back refusal, a new server epoch or a restored store).
   const SyncState& st = store.info().sync;
   if (!pages.empty()) {
-    if (st.full_pull_needed || st.cursor != header->start_cursor || st.server_epoch != header->epoch_seen) {
+    if ((st.full_pull_needed && header->start_cursor != 0) || st.cursor != header->start_cursor ||
+        st.server_epoch != header->epoch_seen) {
       rep.pages_skipped = true;
     } else {
       for (auto& page : pages) {
         if (auto a = ds.apply_page(page); !a) return a.error();
         ++rep.pages;
         rep.pulled_records += page.records.size();
-        if (store.info().sync.cursor != page.next_cursor || store.info().sync.full_pull_needed) break;
+        if (store.info().sync.cursor != page.next_cursor) break;  // not applied as it came: export again
       }
     }
   }

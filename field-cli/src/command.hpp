@@ -39,7 +39,7 @@ inline const ProgramSpec& program_spec() {
        {"help", false},  {"county", true},    {"period", true}, {"as-of", true}, {"dry-run", false},
        {"format", true}, {"out", true},       {"region", true}, {"set", true, true}, {"for", true},
        {"pick", true},   {"value", true},     {"plain-http", false}, {"timeout", true}, {"token-file", true},
-       {"code", true}},
+       {"code", true},   {"export", true}},
       {"store", "collector", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "period", "as-of"}},
        {"import", {"dry-run"}},
@@ -56,7 +56,8 @@ inline const ProgramSpec& program_spec() {
        {"enroll", {"plain-http", "token-file", "code"}},
        {"sync", {"timeout"}},
        {"bundle export", {"out"}},
-       {"bundle import", {}}}};
+       {"bundle import", {}},
+       {"recover", {"export"}}}};
   return kSpec;
 }
 
@@ -95,6 +96,7 @@ class Command {
     if (cmd == "sync") return cmd_sync();
     if (cmd == "bundle export") return cmd_bundle_export();
     if (cmd == "bundle import") return cmd_bundle_import();
+    if (cmd == "recover") return cmd_recover();
     throw CliError{2, tr(lang_, "unknown_command", {cmd})};
   }
 
@@ -136,6 +138,18 @@ class Command {
     std::string p = read_secret(tr(lang_, "passphrase_prompt"));
     if (confirm && read_secret(tr(lang_, "passphrase_again")) != p) throw CliError{1, tr(lang_, "passphrase_mismatch")};
     return p;
+  }
+
+  // A new passphrase (init, recover): asked twice on a terminal, at least 8 characters.
+  std::string new_passphrase() {
+    std::string pass = passphrase(true);
+    if (text::utf8_to_u32(pass).size() < 8) throw CliError{1, tr(lang_, "passphrase_short")};
+    return pass;
+  }
+  static ScryptCost kdf_cost() {
+    ScryptCost cost;
+    if (const char* n = std::getenv("TAIZHANG_KDF_LOG2N"); n && *n) cost.n = 1ULL << std::stoi(n);
+    return cost;
   }
 
   std::unique_ptr<DeviceStore> open_store() {
@@ -184,6 +198,7 @@ class Command {
   int cmd_enroll_file();
   int cmd_bundle_export();
   int cmd_bundle_import();
+  int cmd_recover();
   std::string describe_entity(const DeviceStore& store, EntityType type, const EntityId& id, int depth = 0);
   std::string shown_field_value(const FieldDef* f, const std::string& v);
   // Helpers of the record commands (records_commands.cpp).
@@ -222,11 +237,8 @@ class Command {
       }
     }
     if (device_store_exists(store_dir_)) fail(Error(ErrorCode::already_exists, {store_dir_.string()}));
-    std::string pass = passphrase(true);
-    if (text::utf8_to_u32(pass).size() < 8) throw CliError{1, tr(lang_, "passphrase_short")};
-    ScryptCost cost;
-    if (const char* n = std::getenv("TAIZHANG_KDF_LOG2N"); n && *n) cost.n = 1ULL << std::stoi(n);
-    auto store = create_device_store(store_dir_, pass, res.schema, cfg, cost);
+    std::string pass = new_passphrase();
+    auto store = create_device_store(store_dir_, pass, res.schema, cfg, kdf_cost());
     if (!store) fail(store.error());
     std::string all;
     for (auto& x : collectors) all += (all.empty() ? "" : "、") + x;

@@ -29,6 +29,7 @@ const Catalogue& catalogue() {
         "  enroll --token-file 文件 [--code 登记码]       无网络时用县里给的令牌文件登记（登记码另行告知，或 TAIZHANG_ENROL_CODE）\n"
         "  bundle export --out 文件                     把未确认的修改导出为加密数据包（U 盘带到县里）\n"
         "  bundle import 文件                           导入县服务器的回复数据包（相当于一次同步）\n"
+        "  recover --export 文件 | recover 密钥文件       忘记口令时：导出恢复请求交县里，再用县里给的密钥文件设新口令\n"
         "口令来自提示输入或环境变量 TAIZHANG_PASSPHRASE。",
         "usage: field-cli [--store DIR] [--collector NAME] [--lang zh|en] [--json] COMMAND ...\n"
         "commands:\n"
@@ -50,6 +51,7 @@ const Catalogue& catalogue() {
         "  enroll --token-file FILE [--code CODE]       enrol with no network from the county's token file (code given apart, or TAIZHANG_ENROL_CODE)\n"
         "  bundle export --out FILE                     write the unacknowledged changes to an encrypted bundle (carried to the county)\n"
         "  bundle import FILE                           import the county server's response bundle (as a sync would)\n"
+        "  recover --export FILE | recover KEYFILE      forgotten passphrase: a request for the county, then its key file sets a new one\n"
         "The passphrase comes from a prompt or TAIZHANG_PASSPHRASE."}},
       {"arg_enroll", {"服务器地址 令牌", "URL TOKEN"}},
       {"plain_http_needs_flag", {"地址 {0} 不加密（http://）：只在本机测试时使用，并须加 --plain-http",
@@ -80,6 +82,16 @@ const Catalogue& catalogue() {
       {"bundle_acks_skipped", {"回复中的确认信息早于本机已知的状态，已略过", "the response's acknowledgements are older than what this device knows; skipped"}},
       {"bundle_pages_skipped", {"回复中的下载内容不接续本机当前进度，已略过；请再导出一次数据包",
                                 "the response's records do not continue this device's cursor; skipped: export a bundle again"}},
+      {"arg_keyfile", {"密钥文件", "KEYFILE"}},
+      {"recover_exported", {"恢复请求已写入 {0}（设备 {1}）。请带到县里运行 sync-server device recover，把得到的密钥文件带回，运行 field-cli recover 密钥文件",
+                            "recovery request written to {0} (device {1}). At the county: sync-server device recover; then run field-cli recover KEYFILE here"}},
+      {"recover_no_request", {"找不到本机的恢复请求密钥 {0}：请先运行 field-cli recover --export 文件",
+                              "this store's recovery request key {0} is missing: run field-cli recover --export FILE first"}},
+      {"recover_other_device", {"密钥文件是给设备 {0} 的，不是本机（{1}）", "the key file is for device {0}, not this one ({1})"}},
+      {"recover_not_for_request", {"密钥文件与本机最近一次导出的恢复请求不符（请用最新的请求向县里重新申请）",
+                                   "the key file does not answer this store's latest recovery request (ask again with the latest request)"}},
+      {"recover_not_signed", {"密钥文件不是本县服务器签发的", "the key file is not signed by the county server"}},
+      {"recovered", {"口令已重设，本机数据完好（{0} 项待上传的修改）", "the passphrase is reset; nothing was lost ({0} changes waiting to be pushed)"}},
       {"bundle_more", {"县里还有更多内容：请再导出一次数据包", "the county has more to send: export a bundle again"}},
       {"seconds_hint", {"应为秒数（正整数）", "a number of seconds"}},
       {"not_enrolled", {"本机尚未登记，请先运行 field-cli enroll 服务器地址 令牌", "this device is not enrolled; run field-cli enroll URL TOKEN first"}},

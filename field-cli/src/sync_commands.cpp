@@ -13,6 +13,8 @@
 #include "tz/ops/bundle.hpp"
 #include "tz/ops/enrol.hpp"
 #include "tz/ops/resources.hpp"
+#include "tz/sync/bundle.hpp"
+#include "tz/crypto/keys.hpp"
 
 namespace tz::cli {
 
@@ -305,6 +307,59 @@ int Command::cmd_bundle_import() {
   if (r->period_changed) out_ << tr(lang_, "sync_period", {period_key(store->info().config.period)}) << "\n";
   if (!conflicts.empty()) out_ << tr(lang_, "sync_conflicts", {std::to_string(conflicts.size())}) << "\n";
   if (!notices.empty()) out_ << tr(lang_, "sync_notices", {std::to_string(notices.size())}) << "\n";
+  return 0;
+}
+
+// recover --export FILE | recover KEYFILE (SPEC §6): a store whose passphrase is forgotten is opened
+// with its data key, escrowed at enrolment and returned by the server (sync-server device recover)
+// sealed to a one-time key whose private half waits beside the store.
+int Command::cmd_recover() {
+  const auto key_path = store_dir_ / "recovery.key";
+  auto& res = resources();
+  if (!device_store_exists(store_dir_)) fail(Error(ErrorCode::store_missing, {store_dir_.string()}));
+  auto locked = open_device_store_locked(store_dir_, res.schema);
+  if (!locked) fail(locked.error());
+  const DeviceId device = (*locked)->info().device;
+  if (args_.has("export")) {
+    expect_words(1, "");
+    const std::string path = args_.get("export");
+    auto pair = crypto::x25519_generate();
+    io().write_file(key_path.string(), pair.priv);
+    std::filesystem::permissions(key_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::replace);
+    io().write_file(path, sync::encode(sync::RecoveryRequest{device, pair.pub}));
+    if (json_)
+      print_json({{"ok", true}, {"device_id", device.hex()}, {"request", path}});
+    else
+      out_ << tr(lang_, "recover_exported", {path, device.hex()}) << "\n";
+    return 0;
+  }
+  expect_words(2, tr(lang_, "arg_keyfile"));
+  const std::string path = args_.words[1];
+  auto bytes = ops::read_file(path);
+  if (!bytes) throw CliError{1, tr(lang_, "read_failed", {path})};
+  auto priv = ops::read_file(key_path);
+  if (!priv) throw CliError{1, tr(lang_, "recover_no_request", {key_path.string()})};
+  auto keyfile = sync::decode_recovery_key_file(*bytes);
+  if (!keyfile) fail(keyfile.error());
+  if (keyfile->device != device) throw CliError{1, tr(lang_, "recover_other_device", {keyfile->device.hex(), device.hex()})};
+  auto data_key = crypto::open_sealed(*priv, keyfile->sealed, sync::kRecoverContext);
+  if (!data_key) throw CliError{1, tr(lang_, "recover_not_for_request")};
+  auto store = open_device_store_with_key(store_dir_, *data_key, res.schema);
+  if (!store) throw CliError{1, tr(lang_, "recover_not_for_request")};
+  auto id = (*store)->identity();
+  if (!id || !crypto::ed25519_verify(id->server_sign_pub, sync::recovery_signature_input(keyfile->device, keyfile->sealed),
+                                     keyfile->signature))
+    throw CliError{1, tr(lang_, "recover_not_signed")};
+  const uint64_t pending = (*store)->pending_change_count();
+  store->reset();
+  std::string pass = new_passphrase();
+  if (auto st = set_store_passphrase(store_dir_, *data_key, pass, res.schema, kdf_cost()); !st) fail(st.error());
+  std::filesystem::remove(key_path);
+  if (json_)
+    print_json({{"ok", true}, {"device_id", device.hex()}, {"pending_changes", pending}});
+  else
+    out_ << tr(lang_, "recovered", {std::to_string(pending)}) << "\n";
   return 0;
 }
 

@@ -15,6 +15,7 @@ const cli::Catalogue& catalogue() {
         "  period set 年度 --as-of 截至日期          设置统计期\n"
         "  register import 文件                      导入建档立卡名册\n"
         "  device list | device retire 设备 [--at 序号] | device revoke 设备\n"
+        "  device recover 请求文件 --out 密钥文件     为忘记口令的设备生成恢复密钥文件\n"
         "  conflicts [--region 代码]                 列出有冲突的字段\n"
         "  resolve 记录 字段 --pick 编号|--value 值  解决冲突\n"
         "  quarantine | quarantine release 编号 | quarantine reject 编号 --reason 原因\n"
@@ -37,6 +38,7 @@ const cli::Catalogue& catalogue() {
         "  period set YEAR --as-of DATE              set the reporting period\n"
         "  register import FILE                      import the 建档立卡 register\n"
         "  device list | device retire ID [--at SEQ] | device revoke ID\n"
+        "  device recover REQUEST --out KEYFILE      a recovery key file for a device whose passphrase is forgotten\n"
         "  conflicts [--region CODE]                 fields in conflict\n"
         "  resolve RECORD FIELD --pick N|--value V   resolve a conflict\n"
         "  quarantine | quarantine release ID | quarantine reject ID --reason TEXT\n"
@@ -130,6 +132,8 @@ const cli::Catalogue& catalogue() {
                               "The response tells the device to renumber and export again"}},
       {"bundle_response", {"回复数据包已写入 {0}（{1} 条记录），请带回设备用 field-cli bundle import 导入",
                            "response bundle written to {0} ({1} records); import it on the device with field-cli bundle import"}},
+      {"device_recovered", {"已为设备 {0} 生成恢复密钥文件 {1}（已记入审计链）。请带回设备运行 field-cli recover 密钥文件",
+                            "recovery key file {1} made for device {0} (recorded in the audit chain); on the device run field-cli recover KEYFILE"}},
       {"audit_ok", {"审计链完整：共 {0} 条记录，链头第 {1} 条，哈希 {2}", "the audit chain is intact: {0} entries, head {1}, hash {2}"}},
       {"audit_broken", {"审计链已被破坏：{0}", "the audit chain is broken: {0}"}},
       {"token_made", {"已生成登记令牌：范围 {0}；采集员 {1}；有效期至 {2}", "enrolment token made: scope {0}; collectors {1}; valid until {2}"}},

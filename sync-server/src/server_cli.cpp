@@ -24,6 +24,7 @@
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/sync/audit.hpp"
+#include "tz/sync/bundle.hpp"
 #include "tz/sync/protocol.hpp"
 
 namespace tz::server_cli {
@@ -50,6 +51,7 @@ const cli::ProgramSpec& program_spec() {
        {"device list", {}},
        {"device retire", {"at"}},
        {"device revoke", {}},
+       {"device recover", {"out"}},
        {"conflicts", {"region"}},
        {"resolve", {"pick", "value"}},
        {"quarantine", {}},
@@ -109,6 +111,7 @@ class Command {
         {"device list", &Command::cmd_device_list},
         {"device retire", &Command::cmd_device_retire},
         {"device revoke", &Command::cmd_device_revoke},
+        {"device recover", &Command::cmd_device_recover},
         {"conflicts", &Command::cmd_conflicts},
         {"resolve", &Command::cmd_resolve},
         {"quarantine", &Command::cmd_quarantine},
@@ -389,6 +392,21 @@ class Command {
       io_.print_json({{"ok", true}, {"id", d.id.hex()}, {"status", "revoked"}});
     else
       io_.out << tr("device_revoked", {d.id.hex()}) << "\n";
+    return 0;
+  }
+
+  // device recover FILE --out KEYFILE (audited by SyncServer::recover_device).
+  int cmd_device_recover() {
+    expect_words(3, tr("arg_file"));
+    need_option("out");
+    std::string bytes = read_input(args_.words[2]);
+    std::string keyfile = take(folder().server().recover_device(bytes));
+    io_.write_file(args_.get("out"), keyfile);
+    auto req = sync::decode_recovery_request(bytes);
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"device", req->device.hex()}, {"key_file", args_.get("out")}});
+    else
+      io_.out << tr("device_recovered", {req->device.hex(), args_.get("out")}) << "\n";
     return 0;
   }
 

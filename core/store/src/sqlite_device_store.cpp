@@ -1063,22 +1063,29 @@ Result<std::unique_ptr<DeviceStore>> create_device_store(const std::filesystem::
 
 namespace {
 
+// Unlocked by the passphrase, or by the raw data key itself (recovery), or neither (locked).
 Result<std::unique_ptr<DeviceStore>> open_impl(const std::filesystem::path& dir, const std::string* passphrase,
-                                               const Schema& schema) {
+                                               const Schema& schema, const std::string* given_key = nullptr) {
   if (!device_store_exists(dir)) return Error(ErrorCode::store_missing, {dir.string()});
   try {
     auto store = std::make_unique<SqliteDeviceStore>(open_db(dir / kDbName, SQLite::OPEN_READWRITE), schema);
     store->load_info();
-    if (passphrase) {
-      auto kdf = store->require_meta("kdf");
-      crypto::ScryptParams p;
-      if (std::sscanf(kdf.c_str(), "scrypt:%lu:%u:%u", &p.n, &p.r, &p.p) != 3)
-        return Error(ErrorCode::store_corrupt, {"kdf parameters"});
-      std::string kek = crypto::scrypt(*passphrase, store->require_meta("kdf_salt"), p, 32);
-      auto data_key = crypto::aead_open(kek, store->require_meta("wrapped_key"), wrap_aad());
-      if (!data_key) return Error(ErrorCode::wrong_passphrase);
+    if (passphrase || given_key) {
+      std::optional<std::string> data_key;
+      if (given_key) {
+        data_key = *given_key;
+      } else {
+        auto kdf = store->require_meta("kdf");
+        crypto::ScryptParams p;
+        if (std::sscanf(kdf.c_str(), "scrypt:%lu:%u:%u", &p.n, &p.r, &p.p) != 3)
+          return Error(ErrorCode::store_corrupt, {"kdf parameters"});
+        std::string kek = crypto::scrypt(*passphrase, store->require_meta("kdf_salt"), p, 32);
+        data_key = crypto::aead_open(kek, store->require_meta("wrapped_key"), wrap_aad());
+      }
+      if (!data_key || data_key->size() != crypto::kAeadKeySize) return Error(ErrorCode::wrong_passphrase);
       store->unlock(*data_key);
       auto secret = store->aead().open(store->require_meta("county_secret"), "county_secret");
+      if (!secret && given_key) return Error(ErrorCode::wrong_passphrase);  // another store's key
       if (!secret) return Error(ErrorCode::store_corrupt, {"county secret"});
       store->install_county_secret(*secret);
     }
@@ -1102,6 +1109,34 @@ Result<std::unique_ptr<DeviceStore>> open_device_store(const std::filesystem::pa
 
 Result<std::unique_ptr<DeviceStore>> open_device_store_locked(const std::filesystem::path& dir, const Schema& schema) {
   return open_impl(dir, nullptr, schema);
+}
+
+Result<std::unique_ptr<DeviceStore>> open_device_store_with_key(const std::filesystem::path& dir, std::string_view data_key,
+                                                                const Schema& schema) {
+  std::string k(data_key);
+  return open_impl(dir, nullptr, schema, &k);
+}
+
+Status set_store_passphrase(const std::filesystem::path& dir, std::string_view data_key, std::string_view passphrase,
+                            const Schema& schema, const ScryptCost& cost) {
+  if (passphrase.empty()) return Error(ErrorCode::invalid_input, {"passphrase is empty"});
+  // The key must open this store before it is wrapped again.
+  if (auto opened = open_device_store_with_key(dir, data_key, schema); !opened) return opened.error();
+  try {
+    auto store = std::make_unique<SqliteDeviceStore>(open_db(dir / kDbName, SQLite::OPEN_READWRITE), schema);
+    std::string salt = crypto::random_bytes(16);
+    std::string kek = crypto::scrypt(passphrase, salt, crypto::ScryptParams{cost.n, cost.r, cost.p}, 32);
+    SQLite::Transaction txn(store->db());
+    store->put_meta("kdf", "scrypt:" + std::to_string(cost.n) + ":" + std::to_string(cost.r) + ":" + std::to_string(cost.p));
+    store->put_meta("kdf_salt", salt);
+    store->put_meta("wrapped_key", crypto::aead_seal(kek, data_key, wrap_aad()));
+    txn.commit();
+    return ok_status();
+  } catch (const SQLite::Exception& e) {
+    return sqlite::error_of(e);
+  } catch (const Failure& f) {
+    return f.error();
+  }
 }
 
 }  // namespace tz

@@ -291,4 +291,71 @@ Result<TokenFile> read_token_file(std::string_view file, std::string_view code) 
   return TokenFile{fields->first, std::move(*grant)};
 }
 
+// --- recovery ---
+
+namespace {
+constexpr std::string_view kRecoveryRequestMagic = "TZRECREQ";
+constexpr std::string_view kRecoveryKeyMagic = "TZRECKEY";
+
+Result<std::string_view> after_magic(std::string_view file, std::string_view magic, Label what) {
+  if (file.substr(0, magic.size()) != magic || file.size() < magic.size() + 1)
+    return detail::invalid(what, "文件开头不对", "the file does not start like one");
+  if (static_cast<uint8_t>(file[magic.size()]) != 1)
+    return detail::invalid(what, "格式版本 " + num(static_cast<uint8_t>(file[magic.size()])) + " 不受支持",
+                           "format version " + num(static_cast<uint8_t>(file[magic.size()])) + " is not supported");
+  return file.substr(magic.size() + 1);
+}
+}  // namespace
+
+std::string encode(const RecoveryRequest& r) {
+  ByteWriter w;
+  w.raw(kRecoveryRequestMagic);
+  w.u8(1);
+  w.raw(r.device.view());
+  w.raw(r.recovery_pub);
+  return w.take();
+}
+
+Result<RecoveryRequest> decode_recovery_request(std::string_view file) {
+  constexpr Label kWhat{"恢复请求", "recovery request"};
+  auto body = after_magic(file, kRecoveryRequestMagic, kWhat);
+  if (!body) return body.error();
+  return decode_body<RecoveryRequest>(*body, Limits{}, kWhat, [](WireReader& r) {
+    RecoveryRequest q;
+    q.device = DeviceId::from_bytes(r.fixed({"设备号", "device id"}, 16));
+    q.recovery_pub = r.fixed({"恢复公钥", "recovery key"}, crypto::kKeySize);
+    return q;
+  });
+}
+
+std::string recovery_signature_input(const DeviceId& device, std::string_view sealed) {
+  std::string m(kRecoverContext);
+  m.append(device.view());
+  m += crypto::sha256(sealed);
+  return m;
+}
+
+std::string encode(const RecoveryKeyFile& k) {
+  ByteWriter w;
+  w.raw(kRecoveryKeyMagic);
+  w.u8(1);
+  w.raw(k.device.view());
+  w.str(k.sealed);
+  w.raw(k.signature);
+  return w.take();
+}
+
+Result<RecoveryKeyFile> decode_recovery_key_file(std::string_view file) {
+  constexpr Label kWhat{"恢复密钥文件", "recovery key file"};
+  auto body = after_magic(file, kRecoveryKeyMagic, kWhat);
+  if (!body) return body.error();
+  return decode_body<RecoveryKeyFile>(*body, Limits{}, kWhat, [](WireReader& r) {
+    RecoveryKeyFile k;
+    k.device = DeviceId::from_bytes(r.fixed({"设备号", "device id"}, 16));
+    k.sealed = r.str({"密封的数据密钥", "sealed data key"});
+    k.signature = r.fixed({"签名", "signature"}, crypto::kSignatureSize);
+    return k;
+  });
+}
+
 }  // namespace tz::sync

@@ -193,4 +193,35 @@ Result<SyncServer::BundleImport> SyncServer::import_bundle(std::string_view file
   }
 }
 
+Result<std::string> SyncServer::recover_device(std::string_view request_file) {
+  try {
+    auto id = load_server_identity(store_);
+    if (!id) return id.error();
+    auto req = decode_recovery_request(request_file);
+    if (!req) return req.error();
+    const std::string hex = req->device.hex();
+    auto dev = store_.device(req->device);
+    if (!dev) return Error(ErrorCode::unknown_device, {hex});
+    if (dev->revoked) return Error(ErrorCode::device_revoked, {hex});
+    std::optional<std::string> data_key;
+    if (!dev->escrow.empty()) data_key = crypto::open_sealed(id->box.priv, dev->escrow, kEscrowContext);
+    if (!data_key)
+      return Error(ErrorCode::not_found, {bilingual("设备 " + hex + " 托管的数据密钥（登记时未托管或无法打开）",
+                                                    "device " + hex + "'s escrowed data key (none was escrowed, or it does not open)")});
+    RecoveryKeyFile k;
+    k.device = req->device;
+    k.sealed = crypto::seal_to(req->recovery_pub, *data_key, kRecoverContext);
+    k.signature = crypto::ed25519_sign(id->sign.priv, recovery_signature_input(k.device, k.sealed));
+    if (auto st = record_audit(store_, clock_(), "admin", kCountyAdminActor,
+                               audit_summary({{"command", std::string("device recover")},
+                                              {"device", hex},
+                                              {"recovery_key_sha256", crypto::to_hex(crypto::sha256(req->recovery_pub))}}));
+        !st)
+      return st.error();
+    return encode(k);
+  } catch (const Failure& f) {
+    return f.error();
+  }
+}
+
 }  // namespace tz::sync

@@ -96,4 +96,27 @@ std::string new_enrolment_code();
 // Digits only ("1234 5678-9012" -> "123456789012").
 std::string normalise_enrolment_code(std::string_view code);
 
+// Recovery of a forgotten passphrase (SPEC §6), carried by hand. The device asks with a one-time
+// X25519 key (its private half stays beside the store); the server opens the device's escrowed data
+// key and seals it to that key, signed.
+// request  := magic "TZRECREQ" u8(1) device[16] recovery_pub[32]
+// key_file := magic "TZRECKEY" u8(1) device[16] varint(len) sealed{len} signature[64]
+//   sealed    := seal_to(recovery_pub, data_key, "taizhang/recover/v1")
+//   signature := Ed25519(server sign_priv, "taizhang/recover/v1" || device || sha256(sealed))
+inline constexpr std::string_view kRecoverContext = "taizhang/recover/v1";
+struct RecoveryRequest {
+  DeviceId device;
+  std::string recovery_pub;
+};
+std::string encode(const RecoveryRequest& r);
+Result<RecoveryRequest> decode_recovery_request(std::string_view file);
+struct RecoveryKeyFile {
+  DeviceId device;
+  std::string sealed;
+  std::string signature;
+};
+std::string encode(const RecoveryKeyFile& k);
+Result<RecoveryKeyFile> decode_recovery_key_file(std::string_view file);
+std::string recovery_signature_input(const DeviceId& device, std::string_view sealed);
+
 }  // namespace tz::sync

@@ -105,6 +105,11 @@ class SyncServer {
   };
   Result<BundleImport> import_bundle(std::string_view file);
 
+  // `device recover FILE --out KEYFILE` (SPEC §6): the device's escrowed data key, opened with the
+  // server's box key and sealed to the request's one-time key, signed; recorded in the audit chain.
+  // unknown_device, device_revoked, not_found (no escrow: the device enrolled without one).
+  Result<std::string> recover_device(std::string_view request_file);
+
   // Review of the quarantine.
   std::vector<StoredChange> quarantine() const;
   // Applies a held change now, without the check that held it, merged as if just received.

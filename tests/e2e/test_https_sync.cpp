@@ -996,3 +996,62 @@ TEST_CASE("a bundle partly acknowledged over the network and imported late chang
   CHECK(a.digest() == c.digest({kTownship}));
   CHECK(c.stop().exit_code == 0);
 }
+
+TEST_CASE("a store whose passphrase is lost is opened with the server's key file and loses nothing", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a;
+  const auto ta = token_file(c, a.dir, "a.token");
+  a.init();
+  a.enroll_file(ta);
+  round_trip(c, a, "a1");
+  a.edit(kSun, "联系电话=13900001111");  // unpushed
+  const std::string before = a.everything();
+  const auto audit_before = c.ok_json({"audit", "verify"})["count"].get<uint64_t>();
+  const std::string request = (a.dir / "recover.request").string(), keyfile = (a.dir / "recover.key").string();
+  // The request needs no passphrase.
+  auto exported = a.cli({"recover", "--export", request}, {{"TAIZHANG_PASSPHRASE", ""}});
+  REQUIRE(exported.exit_code == 0);
+  auto made = c.ok_json({"device", "recover", request, "--out", keyfile});
+  CHECK(made["device"] == a.id().hex());
+  CHECK(c.ok_json({"audit", "verify"})["count"].get<uint64_t>() == audit_before + 1);
+  // Another device's key file is refused.
+  BundleDevice b;
+  b.init();
+  auto wrong = b.cli({"recover", keyfile, "--lang", "en"});
+  CHECK(wrong.exit_code == 1);
+  auto r = a.cli({"recover", keyfile, "--json"}, {{"TAIZHANG_PASSPHRASE", "a new passphrase"}});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out)["pending_changes"] == 1);
+  // The old passphrase no longer opens it; the new one does, with everything there.
+  CHECK(a.cli({"status"}).exit_code == 0);  // status needs no passphrase
+  CHECK(a.cli({"find", kSun}).exit_code == 1);
+  auto s = open_device_store(a.store, "a new passphrase", resources().schema).take();
+  CHECK(store_digest(*s) == before);
+  // A key file is used once: its one-time key is gone.
+  CHECK(a.cli({"recover", keyfile}, {{"TAIZHANG_PASSPHRASE", "another passphrase"}}).exit_code == 1);
+}
+
+TEST_CASE("a bundle uploaded over HTTPS is answered with its response bundle", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a;
+  const auto ta = token_file(c, a.dir, "a.token");
+  a.init();
+  a.enroll_file(ta);
+  c.serve();
+  net::HttpTransport t(c.url, c.identity().sign.pub);
+  auto reply = t.post("/api/v1/bundle", read_file(a.export_bundle("a1.bundle")));
+  REQUIRE(reply);
+  const std::string response = a.file("a1.response", *reply);
+  auto j = a.import_response(response);
+  CHECK(j["registered"] == true);
+  CHECK(j["pulled_records"].get<uint64_t>() > 0);
+  // A refusal is a JSON error naming the problem.
+  auto bad = t.post("/api/v1/bundle", "not a bundle");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message(Lang::en), Catch::Contains("not a taizhang bundle"));
+  CHECK(c.stop().exit_code == 0);
+  CHECK(a.digest() == c.digest({kTownship}));
+}

@@ -415,8 +415,9 @@ class Command {
   int cmd_conflicts() {
     expect_words(1, "");
     DeviceStore& store = replica();
-    cli::print_conflicts(io_, store.schema(), ops::list_conflicts(store, text::trim(args_.get("region"))),
-                         args_.flag("full-ids"));
+    auto listed = ops::list_conflicts(store, text::trim(args_.get("region")));
+    cli::print_conflicts(io_, store.schema(), listed, args_.flag("full-ids"));
+    if (args_.flag("full-ids")) audit("conflicts --full-ids", {{"conflicts", uint64_t{listed.size()}}});
     return 0;
   }
 
@@ -697,7 +698,12 @@ class Command {
     DeviceStore& store = replica();
     auto tree = ops::region_tree_of(store);
     auto t = take(ops::make_list(store, resources(), tree ? &*tree : nullptr, req.options));
-    return cli::emit_list(io_, t, req);
+    const int code = cli::emit_list(io_, t, req);
+    // A list with full ID numbers is recorded (SPEC §6): what, how many rows, where; never the IDs.
+    if (code == 0 && req.options.full_ids)
+      audit("list --full-ids", {{"kind", args_.words[1]}, {"rows", uint64_t{t.rows.size()}}, {"format", req.format},
+                                {"out", req.out}, {"region", text::trim(args_.get("region"))}});
+    return code;
   }
 
   cli::Args args_;

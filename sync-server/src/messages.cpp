@@ -15,6 +15,7 @@ const cli::Catalogue& catalogue() {
         "  period set 年度 --as-of 截至日期          设置统计期\n"
         "  register import 文件                      导入建档立卡名册\n"
         "  device list | device retire 设备 [--at 序号] | device revoke 设备\n"
+        "  device recover 请求文件 --out 密钥文件     为忘记口令的设备生成恢复密钥文件\n"
         "  conflicts [--region 代码]                 列出有冲突的字段\n"
         "  resolve 记录 字段 --pick 编号|--value 值  解决冲突\n"
         "  quarantine | quarantine release 编号 | quarantine reject 编号 --reason 原因\n"
@@ -24,6 +25,9 @@ const cli::Catalogue& catalogue() {
         "  token list                                列出令牌（已用/未用、到期、设备）\n"
         "  backup --out 文件                         加密备份（口令取自 TAIZHANG_BACKUP_PASSPHRASE，serve 运行时可用）\n"
         "  restore 文件                              从备份恢复（先停止 serve；原目录保留为 目录.before-restore-时间）\n"
+        "  audit verify                              检查审计链（哈希链与链头）是否完整\n"
+        "  token create … --out 文件                 同时写出令牌文件（无网络登记用，登记码另行告知）\n"
+        "  bundle import 文件 --out 回复文件          导入设备的数据包，写出回复数据包\n"
         "服务：\n"
         "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
         "        [--threads N(默认 32)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
@@ -36,6 +40,7 @@ const cli::Catalogue& catalogue() {
         "  period set YEAR --as-of DATE              set the reporting period\n"
         "  register import FILE                      import the 建档立卡 register\n"
         "  device list | device retire ID [--at SEQ] | device revoke ID\n"
+        "  device recover REQUEST --out KEYFILE      a recovery key file for a device whose passphrase is forgotten\n"
         "  conflicts [--region CODE]                 fields in conflict\n"
         "  resolve RECORD FIELD --pick N|--value V   resolve a conflict\n"
         "  quarantine | quarantine release ID | quarantine reject ID --reason TEXT\n"
@@ -45,6 +50,9 @@ const cli::Catalogue& catalogue() {
         "  token list                                the tokens (used/unused, expiry, device)\n"
         "  backup --out FILE                         an encrypted backup (passphrase from TAIZHANG_BACKUP_PASSPHRASE; works while serving)\n"
         "  restore FILE                              restore from a backup (stop serve first; the old folder is kept as DIR.before-restore-TIME)\n"
+        "  audit verify                              check the audit chain (hash links and head)\n"
+        "  token create ... --out FILE               also write a token file (enrolment with no network; the code is given apart)\n"
+        "  bundle import FILE --out RESPONSE         import a device's bundle and write the response bundle\n"
         "serving:\n"
         "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
         "        [--threads N (default 32)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
@@ -131,6 +139,22 @@ const cli::Catalogue& catalogue() {
        {"区划代码 {0} 无法核对：本服务器尚无区划树（请先运行 sync-server regions import），目前只能用县代码 {1}",
         "the code {0} cannot be checked: this server has no region tree yet (run sync-server regions import); only the county code {1} can be used"}},
       {"retired_scope", {"区划代码 {0} 已撤销（继承者：{1}）", "the code {0} is retired (successor: {1})"}},
+      {"token_file_made", {"令牌文件已写入 {0}；登记码：{1}（请与文件分开告知采集员，例如电话或纸条；设备上运行 field-cli enroll --token-file 文件）",
+                           "token file written to {0}; enrolment code: {1} (give it to the collector apart from the file, e.g. by phone; "
+                           "on the device run field-cli enroll --token-file FILE)"}},
+      {"bundle_refused", {"数据包 {0} 未被处理，服务器未做任何改动：{1}", "bundle {0} was not processed and nothing was changed: {1}"}},
+      {"bundle_done", {"已导入数据包 {0}（设备 {1}）：{2} 项修改，采用 {3}，冲突 {4}，隔离待审 {5}，重复 {6}",
+                       "bundle {0} imported (device {1}): {2} changes, {3} applied, {4} in conflict, {5} held for review, {6} repeats"}},
+      {"bundle_registered", {"设备 {0} 已凭令牌文件完成登记", "device {0} is now registered with its token file"}},
+      {"bundle_rolled_back", {"拒绝：该设备的数据曾从旧备份恢复（服务器已有其到第 {0} 号的修改），未采用任何修改；回复数据包会告知设备重新编号后再导出",
+                              "refused: the device's store was restored from an older copy (the server holds its changes up to {0}); nothing was applied. "
+                              "The response tells the device to renumber and export again"}},
+      {"bundle_response", {"回复数据包已写入 {0}（{1} 条记录），请带回设备用 field-cli bundle import 导入",
+                           "response bundle written to {0} ({1} records); import it on the device with field-cli bundle import"}},
+      {"device_recovered", {"已为设备 {0} 生成恢复密钥文件 {1}（已记入审计链）。请带回设备运行 field-cli recover 密钥文件",
+                            "recovery key file {1} made for device {0} (recorded in the audit chain); on the device run field-cli recover KEYFILE"}},
+      {"audit_ok", {"审计链完整：共 {0} 条记录，链头第 {1} 条，哈希 {2}", "the audit chain is intact: {0} entries, head {1}, hash {2}"}},
+      {"audit_broken", {"审计链已被破坏：{0}", "the audit chain is broken: {0}"}},
       {"token_made", {"已生成登记令牌：范围 {0}；采集员 {1}；有效期至 {2}", "enrolment token made: scope {0}; collectors {1}; valid until {2}"}},
       {"token_note",
        {"令牌只能使用一次。请通过可靠渠道交给采集员，在设备上运行：field-cli enroll 服务器地址 令牌",

@@ -21,7 +21,9 @@
 #include "tz/sync/server.hpp"
 #include "tz/sync/server_store.hpp"
 #include "tz/util/bytes.hpp"
+#include "tz/util/csv.hpp"
 #include "tz/util/encoding.hpp"
+#include "tz/util/text.hpp"
 
 using namespace tz;
 using namespace tz::test;
@@ -1116,4 +1118,77 @@ TEST_CASE("a bundle uploaded over HTTPS is answered with its response bundle", "
   CHECK_THAT(bad.error().message(Lang::en), Catch::Contains("not a taizhang bundle"));
   CHECK(c.stop().exit_code == 0);
   CHECK(a.digest() == c.digest({kTownship}));
+}
+
+// Personal data stays in (SPEC §6, issue "hostile input"): after a full cycle — register import,
+// enrolment, sync, a conflicting edit, a resolution, sync again — neither the server's log (its
+// standard error: one line per request) nor what `field-cli sync` prints holds any ID number (or its
+// first 14 digits), name or phone of the register or of the edits.
+TEST_CASE("no ID number or name or phone appears in the server log or the sync output after a full cycle", "[e2e][privacy]") {
+  County c;
+  c.init();
+  const std::string ta = c.token(), tb = c.token();
+  c.serve();
+  Device a, b;
+  a.init();
+  b.init();
+  a.enroll(c, ta);
+  b.enroll(c, tb);
+  std::string device_log;
+  auto sync_logged = [&](const Device& d) {
+    for (bool as_json : {false, true}) {
+      std::vector<std::string> args{"sync"};
+      if (as_json) args.push_back("--json");
+      auto r = d.cli(args);
+      INFO(r.out << r.err);
+      REQUIRE(r.exit_code == 0);
+      device_log += r.out + r.err;
+    }
+  };
+  sync_logged(a);
+  sync_logged(b);
+  a.edit(kSun, "联系电话=13900001111");
+  b.edit(kSun, "联系电话=13900002222");
+  sync_logged(a);
+  sync_logged(b);
+  auto j = b.conflicts();  // b pushed second: it has both values
+  REQUIRE(j["count"] == 1);
+  b.ok({"resolve", kSun, "联系电话", "--pick", std::to_string(j["conflicts"][0]["versions"][0]["number"].get<int>())});
+  sync_logged(b);
+  sync_logged(a);
+  CHECK(a.conflicts()["count"] == 0);
+  const auto stopped = c.stop();
+  REQUIRE(stopped.exit_code == 0);
+  const std::string server_log = stopped.out + stopped.err;
+  REQUIRE(server_log.find("/api/v1/sync") != std::string::npos);  // the log is there, one line per request
+
+  // Every ID, name and phone of the register, read from the file itself.
+  auto text = encoding::to_utf8(read_file(source_dir() / "data/samples/roster-522632.gb18030.csv")).take();
+  auto rows = csv::parse(text).take();
+  REQUIRE(rows.size() > 100);
+  const auto& header = rows[0].cells;
+  auto col = [&](const std::string& name) {
+    auto it = std::find(header.begin(), header.end(), name);
+    REQUIRE(it != header.end());
+    return static_cast<size_t>(it - header.begin());
+  };
+  const size_t c_name = col("姓名"), c_id = col("身份证号"), c_phone = col("联系电话");
+  std::vector<std::string> secrets{"13900001111", "13900002222"};
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const auto& r = rows[i].cells;
+    if (r.size() <= std::max({c_name, c_id, c_phone})) continue;
+    const std::string id = csv::unwrap_excel_text(r[c_id]);
+    if (id.size() == 18) {
+      secrets.push_back(id);
+      secrets.push_back(id.substr(0, 14));
+    }
+    if (text::utf8_to_u32(r[c_name]).size() >= 2) secrets.push_back(r[c_name]);
+    if (r[c_phone].size() == 11) secrets.push_back(r[c_phone]);
+  }
+  REQUIRE(secrets.size() > 300);
+  for (const auto& s : secrets) {
+    INFO(s);
+    CHECK(server_log.find(s) == std::string::npos);
+    CHECK(device_log.find(s) == std::string::npos);
+  }
 }

@@ -668,6 +668,8 @@ TEST_CASE("a backup taken while serving is restored with a new epoch and devices
   b.init();
   b.enroll(c, tb);
   b.sync();
+  b.edit(kSun, "文化程度=大专及以上");
+  b.sync();
 
   // Not while serve runs on the folder; nothing changed.
   auto busy = c.run({"restore", backup});
@@ -695,11 +697,19 @@ TEST_CASE("a backup taken while serving is restored with a new epoch and devices
   CHECK(live_value(*c.entity(a.person(kSun)), "phone") == "13900001111");
   CHECK(a.digest() == c.digest({kTownship}));
 
-  // b was enrolled after the backup: the restored server does not know it.
+  // b was enrolled after the backup: the restored server does not know it. It enrols again with a
+  // new token, keeping its device id and its change, which then reaches the server.
   auto refused = b.cli({"sync"});
   CHECK(refused.exit_code == 1);
   INFO(refused.err);
   CHECK(refused.err.find("服务器不认识本设备") != std::string::npos);
+  const DeviceId b_id = b.id();
+  b.enroll(c, c.token());
+  CHECK(b.id() == b_id);
+  b.sync();
+  CHECK(live_value(*c.entity(a.person(kSun)), "education") == "06");
+  a.sync();
+  converged(c, a, b);
   CHECK(c.stop().exit_code == 0);
 }
 // --- Offline bundles and token files (issue 6): the same programs, files only, no `serve` ---

@@ -170,6 +170,18 @@ inline long long add_visits(tz::DeviceStore& store, const tz::ValidationContext&
   return flush() ? written : -1;
 }
 
+// The validation context of the benchmark county (period 2026 as of 2026-11-30), as a device or the
+// server validates with.
+inline tz::ValidationContext bench_validation(const tz::ops::Resources& res, const tz::region::RegionTree& tree) {
+  tz::ValidationContext vc;
+  vc.today = {2026, 11, 30};
+  vc.period_year = 2026;
+  vc.settings = &res.schema.settings();
+  vc.counties = &res.counties;
+  vc.tree = &tree;
+  return vc;
+}
+
 // A benchmark device store filled: the roster imported, then (when asked) each person's 摸查走访
 // visits added (also appended to csv, so the wire bytes are compared with the same values).
 struct BenchFill {
@@ -190,12 +202,7 @@ inline BenchFill fill_bench_store(tz::DeviceStore& store, std::string& csv, cons
   if (!r || !r->written) return out;
   out.roster_changes = store.info().next_seq - 1;
   if (visits) {
-    tz::ValidationContext vc;
-    vc.today = {2026, 11, 30};
-    vc.period_year = 2026;
-    vc.settings = &res.schema.settings();
-    vc.counties = &res.counties;
-    vc.tree = &tree;
+    const tz::ValidationContext vc = bench_validation(res, tree);
     auto t0 = Clock::now();
     out.visits = add_visits(store, vc, {"bench", edit_ms}, seed, &csv);
     out.visits_ms = ms_since(t0);

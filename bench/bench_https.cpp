@@ -54,12 +54,7 @@ int run_server(const fs::path& dir, const std::string& data, const std::string& 
   auto tree = tz::region::RegionTree::parse_csv(tree_csv, "shipped").take();
   auto store = tz::sync::open_sqlite_server_store(dir).take();
   auto id = tz::sync::create_server_identity(*store, "522632", "榕江县").take();
-  tz::ValidationContext vctx;
-  vctx.today = {2026, 11, 30};
-  vctx.period_year = 2026;
-  vctx.settings = &res->schema.settings();
-  vctx.counties = &res->counties;
-  vctx.tree = &tree;
+  const tz::ValidationContext vctx = bench_validation(*res, tree);
   tz::sync::SyncServer server(*store, res->schema, vctx, [] { return kNow; });
   if (!server.set_config("period", "2026:2026-11-30")) return 1;
   const int64_t expiry = kNow + 7LL * 24 * 3600 * 1000;

@@ -306,12 +306,7 @@ int main(int argc, char** argv) {
       hooks.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
       hooks.on_retry = [&](const tz::Error&, int64_t) { ++d.retries; };
       auto tree = tz::region::RegionTree::parse_csv(tree_csv, "shipped").take();
-      tz::ValidationContext vc;
-      vc.today = {2026, 11, 30};
-      vc.period_year = 2026;
-      vc.settings = &res->schema.settings();
-      vc.counties = &res->counties;
-      vc.tree = &tree;
+      const tz::ValidationContext vc = bench_validation(*res, tree);
       std::vector<tz::EntityId> persons;
       d.store->scan_flags(tz::EntityType::person, [&](const tz::EntityId& e, const std::string&, uint32_t) { persons.push_back(e); });
       std::mt19937_64 rng(i + 1);

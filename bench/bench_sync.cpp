@@ -101,12 +101,7 @@ int main(int argc, char** argv) {
   }
   uint64_t changes = a->info().next_seq - 1;
   auto server_store = tz::sync::open_sqlite_server_store(dir / "server").take();
-  tz::ValidationContext vctx;
-  vctx.today = {2026, 11, 30};
-  vctx.period_year = 2026;
-  vctx.settings = &res->schema.settings();
-  vctx.counties = &res->counties;
-  vctx.tree = &tree;
+  const tz::ValidationContext vctx = bench_validation(*res, tree);
   tz::sync::SyncServer server(*server_store, res->schema, vctx, [&] { return now + 3600 * 1000; });
   auto b = tz::create_device_store(dir / "b", pass, res->schema, cfg, cost, secret).take();
   if (!server.register_device(a->info().device, {"522632"}) || !server.register_device(b->info().device, {township})) return 1;

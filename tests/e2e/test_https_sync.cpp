@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <csignal>
 #include <random>
 #include <set>
 
@@ -1054,4 +1055,36 @@ TEST_CASE("a bundle uploaded over HTTPS is answered with its response bundle", "
   CHECK_THAT(bad.error().message(Lang::en), Catch::Contains("not a taizhang bundle"));
   CHECK(c.stop().exit_code == 0);
   CHECK(a.digest() == c.digest({kTownship}));
+}
+
+TEST_CASE("bundle imports killed before they commit are imported again and converge", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a;
+  const auto ta = token_file(c, a.dir, "a.token");
+  a.init();
+  a.enroll_file(ta);
+  round_trip(c, a, "a1");
+  a.edit(kSun, "联系电话=13900001111");
+  a.edit(kFu, "联系电话=13900001112");
+  const auto bundle = a.export_bundle("a2.bundle");
+  // The server killed in the middle of applying the batch: nothing of it is kept, nor a response.
+  const std::string before = server_state(c);
+  const std::string response = (a.dir / "a2.response").string();
+  auto env = c.env;
+  env["TAIZHANG_CRASH_AT"] = "server.apply.before_commit";
+  auto killed = run_process(SYNC_SERVER_PATH, {"bundle", "import", bundle, "--out", response, "--data", c.data}, env);
+  CHECK(killed.signal == SIGKILL);
+  CHECK_FALSE(std::filesystem::exists(response));
+  CHECK(server_state(c) == before);
+  import_bundle(c, bundle, response);
+  // The device killed before the page commits: imported again, it ends where one clean import ends.
+  auto dead = a.cli({"bundle", "import", response}, {{"TAIZHANG_CRASH_AT", "device.pull.before_commit"}});
+  CHECK(dead.signal == SIGKILL);
+  auto j = a.import_response(response);
+  CHECK(j["already"] == false);
+  CHECK(a.acked() == a.last_own_seq());
+  round_trip(c, a, "a3");
+  CHECK(a.digest() == c.digest({kTownship}));
+  CHECK(a.value(kFu, "phone") == "13900001112");
 }

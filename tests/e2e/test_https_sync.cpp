@@ -666,6 +666,13 @@ struct BundleDevice : Device {
   json import_response(const std::string& path) const { return ok_json({"bundle", "import", path}); }
 };
 
+// init, then enroll --token-file with a token file of its own.
+void enrol_by_file(const County& c, const BundleDevice& d) {
+  const auto t = token_file(c, d.dir, "own.token");
+  d.init();
+  d.enroll_file(t);
+}
+
 // sync-server bundle import: the response's path.
 std::string import_bundle(const County& c, const std::string& bundle, const std::string& response) {
   c.ok({"bundle", "import", bundle, "--out", response});
@@ -698,11 +705,8 @@ TEST_CASE("two devices enrolled by token files converge through files only with 
   County c;
   c.init();
   BundleDevice a, b;
-  const auto ta = token_file(c, a.dir, "a.token"), tb = token_file(c, b.dir, "b.token");
-  a.init();
-  b.init();
-  a.enroll_file(ta);
-  b.enroll_file(tb);
+  enrol_by_file(c, a);
+  enrol_by_file(c, b);
   // Enrolled with no network: the county's configuration is there at once.
   CHECK(a.open()->identity()->server_url.empty());
   CHECK(a.open()->identity()->scope == std::vector<std::string>{kTownship});
@@ -777,11 +781,8 @@ TEST_CASE("damaged foreign or misdirected bundles are refused with nothing appli
   c.init();
   other.init(false);
   BundleDevice a, b;
-  const auto ta = token_file(c, a.dir, "a.token"), tb = token_file(c, b.dir, "b.token");
-  a.init();
-  b.init();
-  a.enroll_file(ta);
-  b.enroll_file(tb);
+  enrol_by_file(c, a);
+  enrol_by_file(c, b);
   round_trip(c, a, "a1");
   round_trip(c, b, "b1");
   a.edit(kSun, "联系电话=13900001111");
@@ -907,9 +908,7 @@ TEST_CASE("a store restored from an older copy is refused through a bundle and r
   County c;
   c.init();
   BundleDevice a;
-  const auto ta = token_file(c, a.dir, "a.token");
-  a.init();
-  a.enroll_file(ta);
+  enrol_by_file(c, a);
   round_trip(c, a, "a1");
   const auto copy = a.dir / "older-copy";
   std::filesystem::copy(a.store, copy, std::filesystem::copy_options::recursive);
@@ -948,9 +947,7 @@ TEST_CASE("a retired device's bundle is applied up to its sequence and later cha
   County c;
   c.init();
   BundleDevice a;
-  const auto ta = token_file(c, a.dir, "a.token");
-  a.init();
-  a.enroll_file(ta);
+  enrol_by_file(c, a);
   round_trip(c, a, "a1");
   a.edit(kSun, "联系电话=13900001111");
   const uint64_t n = a.last_own_seq();
@@ -1002,9 +999,7 @@ TEST_CASE("a store whose passphrase is lost is opened with the server's key file
   County c;
   c.init();
   BundleDevice a;
-  const auto ta = token_file(c, a.dir, "a.token");
-  a.init();
-  a.enroll_file(ta);
+  enrol_by_file(c, a);
   round_trip(c, a, "a1");
   a.edit(kSun, "联系电话=13900001111");  // unpushed
   const std::string before = a.everything();
@@ -1038,9 +1033,7 @@ TEST_CASE("a bundle uploaded over HTTPS is answered with its response bundle", "
   County c;
   c.init();
   BundleDevice a;
-  const auto ta = token_file(c, a.dir, "a.token");
-  a.init();
-  a.enroll_file(ta);
+  enrol_by_file(c, a);
   c.serve();
   net::HttpTransport t(c.url, c.identity().sign.pub);
   auto reply = t.post("/api/v1/bundle", read_file(a.export_bundle("a1.bundle")));
@@ -1061,9 +1054,7 @@ TEST_CASE("bundle imports killed before they commit are imported again and conve
   County c;
   c.init();
   BundleDevice a;
-  const auto ta = token_file(c, a.dir, "a.token");
-  a.init();
-  a.enroll_file(ta);
+  enrol_by_file(c, a);
   round_trip(c, a, "a1");
   a.edit(kSun, "联系电话=13900001111");
   a.edit(kFu, "联系电话=13900001112");

@@ -198,6 +198,7 @@ class Command {
   int cmd_sync();
   int cmd_enroll_file();
   int report_enrolment(const DeviceStore& store, const ops::EnrolOutcome& outcome, const std::string& url);
+  int report_pulled(const DeviceStore& store, bool period_changed, size_t conflicts, size_t notices);
   int cmd_bundle_export();
   int cmd_bundle_import();
   int cmd_recover();

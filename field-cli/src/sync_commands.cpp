@@ -187,9 +187,14 @@ int Command::cmd_sync() {
        << "\n";
   if (report->rolled_back_recovered) out_ << tr(lang_, "sync_rolled_back") << "\n";
   if (report->new_server_epoch) out_ << tr(lang_, "sync_new_epoch") << "\n";
-  if (report->period_changed) out_ << tr(lang_, "sync_period", {period_key(store->info().config.period)}) << "\n";
-  if (!conflicts.empty()) out_ << tr(lang_, "sync_conflicts", {std::to_string(conflicts.size())}) << "\n";
-  if (!notices.empty()) out_ << tr(lang_, "sync_notices", {std::to_string(notices.size())}) << "\n";
+  return report_pulled(*store, report->period_changed, conflicts.size(), notices.size());
+}
+
+// The lines after a sync or an imported response: a new period, open conflicts, notices.
+int Command::report_pulled(const DeviceStore& store, bool period_changed, size_t conflicts, size_t notices) {
+  if (period_changed) out_ << tr(lang_, "sync_period", {period_key(store.info().config.period)}) << "\n";
+  if (conflicts) out_ << tr(lang_, "sync_conflicts", {std::to_string(conflicts)}) << "\n";
+  if (notices) out_ << tr(lang_, "sync_notices", {std::to_string(notices)}) << "\n";
   return 0;
 }
 
@@ -293,10 +298,7 @@ int Command::cmd_bundle_import() {
   if (r->acks_skipped) out_ << tr(lang_, "bundle_acks_skipped") << "\n";
   if (r->pages_skipped) out_ << tr(lang_, "bundle_pages_skipped") << "\n";
   if (r->more) out_ << tr(lang_, "bundle_more") << "\n";
-  if (r->period_changed) out_ << tr(lang_, "sync_period", {period_key(store->info().config.period)}) << "\n";
-  if (!conflicts.empty()) out_ << tr(lang_, "sync_conflicts", {std::to_string(conflicts.size())}) << "\n";
-  if (!notices.empty()) out_ << tr(lang_, "sync_notices", {std::to_string(notices.size())}) << "\n";
-  return 0;
+  return report_pulled(*store, r->period_changed, conflicts.size(), notices.size());
 }
 
 // recover --export FILE | recover KEYFILE (SPEC §6): a store whose passphrase is forgotten is opened

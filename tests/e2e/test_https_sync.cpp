@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 #include <csignal>
 #include <random>
 #include <set>
@@ -1078,4 +1079,24 @@ TEST_CASE("bundle imports killed before they commit are imported again and conve
   round_trip(c, a, "a3");
   CHECK(a.digest() == c.digest({kTownship}));
   CHECK(a.value(kFu, "phone") == "13900001112");
+}
+
+TEST_CASE("sync-server audit verify reports an intact chain and names the entry a tampering broke", "[e2e][bundle]") {
+  County c;
+  c.init();
+  auto ok = c.run({"audit", "verify"});
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("审计链完整"));
+  auto j = c.ok_json({"audit", "verify"});
+  CHECK(j["count"].get<uint64_t>() >= 4);  // init, period set, the register's batch, register import
+  CHECK(j["head_seq"] == j["count"]);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((std::filesystem::path(c.data) / "server.db").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE audit SET actor = 'someone else' WHERE seq = 2", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto broken = c.run({"audit", "verify"});
+  CHECK(broken.exit_code == 1);
+  CHECK_THAT(broken.err, Catch::Contains("第 2 条审计记录"));
+  auto en = c.run({"audit", "verify", "--lang", "en"});
+  CHECK_THAT(en.err, Catch::Contains("audit entry 2"));
 }

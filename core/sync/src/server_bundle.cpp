@@ -123,6 +123,9 @@ Result<SyncServer::BundleImport> SyncServer::import_bundle(std::string_view file
     for (auto& p : pushes) {
       auto now_dev = store_.device(header->device);
       p.request_counter = now_dev->last_counter + 1;
+      // A bundle's send time says nothing of the device's clock once it has travelled for days: the
+      // clock offset is measured on the network only (timestamps far ahead are still re-stamped).
+      p.device_now_ms = clock_();
       PushReply r = push(p);
       out.changes += p.changes.size();
       const OutcomeCounts n = count_outcomes(r);

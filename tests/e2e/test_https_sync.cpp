@@ -1102,3 +1102,28 @@ TEST_CASE("sync-server audit verify reports an intact chain and names the entry 
   auto en = c.run({"audit", "verify", "--lang", "en"});
   CHECK_THAT(en.err, Catch::Contains("audit entry 2"));
 }
+
+TEST_CASE("an old bundle imported after a newer one changes nothing on either side", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a;
+  enrol_by_file(c, a);
+  round_trip(c, a, "a1");
+  a.edit(kSun, "联系电话=13900001111");
+  const auto older = a.export_bundle("old.bundle");
+  a.edit(kFu, "联系电话=13900001112");
+  const auto newer = a.export_bundle("new.bundle");
+  const auto r_new = import_bundle(c, newer, (a.dir / "new.response").string());
+  const auto server_after_new = server_state(c);
+  auto j = c.ok_json({"bundle", "import", older, "--out", (a.dir / "old.response").string()});
+  CHECK(j["applied"] == 0);
+  CHECK(j["duplicates"] == 1);
+  CHECK(server_state(c).substr(0, 64) == server_after_new.substr(0, 64));
+  CHECK(c.last_seq() == std::stoull(server_after_new.substr(server_after_new.find(" log ") + 5)));
+  a.import_response(r_new);
+  const std::string device_after_new = a.everything();
+  CHECK(a.import_response((a.dir / "old.response").string())["already"] == true);
+  CHECK(a.everything() == device_after_new);
+  CHECK(a.acked() == a.last_own_seq());
+  CHECK(a.digest() == c.digest({kTownship}));
+}

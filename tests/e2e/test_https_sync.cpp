@@ -686,6 +686,17 @@ json round_trip(const County& c, const BundleDevice& d, const std::string& name)
   return d.import_response(import_bundle(c, b, (d.dir / (name + ".response")).string()));
 }
 
+// A county with its register and one device enrolled from a token file, after its first round trip.
+struct OneFileDevice {
+  County c;
+  BundleDevice a;
+  OneFileDevice() {
+    c.init();
+    enrol_by_file(c, a);
+    round_trip(c, a, "a1");
+  }
+};
+
 // What a refusal must leave as it was on the server: the scope's digest, the log, the devices, the audit chain.
 std::string server_state(const County& c) {
   auto s = sync::open_sqlite_server_store(c.data).take();
@@ -908,11 +919,9 @@ TEST_CASE("token files expire on the device and a used one is refused at the ser
 }
 
 TEST_CASE("a store restored from an older copy is refused through a bundle and recovers by renumbering", "[e2e][bundle]") {
-  County c;
-  c.init();
-  BundleDevice a;
-  enrol_by_file(c, a);
-  round_trip(c, a, "a1");
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
   const auto copy = a.dir / "older-copy";
   std::filesystem::copy(a.store, copy, std::filesystem::copy_options::recursive);
   a.edit(kSun, "联系电话=13900001111");
@@ -947,11 +956,9 @@ TEST_CASE("a store restored from an older copy is refused through a bundle and r
 }
 
 TEST_CASE("a retired device's bundle is applied up to its sequence and later changes are quarantined", "[e2e][bundle]") {
-  County c;
-  c.init();
-  BundleDevice a;
-  enrol_by_file(c, a);
-  round_trip(c, a, "a1");
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
   a.edit(kSun, "联系电话=13900001111");
   const uint64_t n = a.last_own_seq();
   a.edit(kFu, "联系电话=13900001112");
@@ -999,11 +1006,9 @@ TEST_CASE("a bundle partly acknowledged over the network and imported late chang
 }
 
 TEST_CASE("a store whose passphrase is lost is opened with the server's key file and loses nothing", "[e2e][bundle]") {
-  County c;
-  c.init();
-  BundleDevice a;
-  enrol_by_file(c, a);
-  round_trip(c, a, "a1");
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
   a.edit(kSun, "联系电话=13900001111");  // unpushed
   const std::string before = a.everything();
   const auto audit_before = c.ok_json({"audit", "verify"})["count"].get<uint64_t>();
@@ -1054,11 +1059,9 @@ TEST_CASE("a bundle uploaded over HTTPS is answered with its response bundle", "
 }
 
 TEST_CASE("bundle imports killed before they commit are imported again and converge", "[e2e][bundle]") {
-  County c;
-  c.init();
-  BundleDevice a;
-  enrol_by_file(c, a);
-  round_trip(c, a, "a1");
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
   a.edit(kSun, "联系电话=13900001111");
   a.edit(kFu, "联系电话=13900001112");
   const auto bundle = a.export_bundle("a2.bundle");
@@ -1104,11 +1107,9 @@ TEST_CASE("sync-server audit verify reports an intact chain and names the entry 
 }
 
 TEST_CASE("an old bundle imported after a newer one changes nothing on either side", "[e2e][bundle]") {
-  County c;
-  c.init();
-  BundleDevice a;
-  enrol_by_file(c, a);
-  round_trip(c, a, "a1");
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
   a.edit(kSun, "联系电话=13900001111");
   const auto older = a.export_bundle("old.bundle");
   a.edit(kFu, "联系电话=13900001112");

@@ -22,6 +22,7 @@
 #include "tz/cli/args.hpp"
 #include "tz/cli/output.hpp"
 #include "tz/ops/county_config.hpp"
+#include "tz/ops/enrol.hpp"
 #include "tz/ops/lists.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/resources.hpp"
@@ -196,6 +197,8 @@ class Command {
   int cmd_enroll();
   int cmd_sync();
   int cmd_enroll_file();
+  int report_enrolment(const DeviceStore& store, const ops::EnrolOutcome& outcome, const std::string& url);
+  int report_pulled(const DeviceStore& store, bool period_changed, size_t conflicts, size_t notices);
   int cmd_bundle_export();
   int cmd_bundle_import();
   int cmd_recover();

@@ -53,25 +53,33 @@ int Command::cmd_enroll() {
     return transport->post("/api/v1/enrol", frame);
   });
   if (!outcome) fail(outcome.error());
-  const auto& g = outcome->grant;
+  return report_enrolment(*store, *outcome, url);
+}
+
+// What enroll prints, from a server (url) or from a token file (url empty).
+int Command::report_enrolment(const DeviceStore& store, const ops::EnrolOutcome& outcome, const std::string& url) {
+  const auto& g = outcome.grant;
   std::string scope, collectors;
   for (auto& s : g.scope) scope += (scope.empty() ? "" : "、") + s;
-  for (auto& c : store->info().config.collectors) collectors += (collectors.empty() ? "" : "、") + c;
+  for (auto& c : store.info().config.collectors) collectors += (collectors.empty() ? "" : "、") + c;
   if (json_) {
     print_json({{"ok", true},
-                {"device_id", store->info().device.hex()},
-                {"server", url},
+                {"device_id", store.info().device.hex()},
+                {"server", url.empty() ? json(nullptr) : json(url)},
                 {"county", g.county},
                 {"county_name", g.county_name},
                 {"scope", g.scope},
-                {"collectors", store->info().config.collectors},
-                {"rekeyed", outcome->rekeyed},
-                {"period", period_key(store->info().config.period)}});
-  } else {
-    out_ << tr(lang_, "enrolled", {url, g.county_name, g.county, scope, collectors}) << "\n";
-    if (outcome->rekeyed) out_ << tr(lang_, "enrol_rekeyed", {std::to_string(outcome->rekeyed)}) << "\n";
-    out_ << tr(lang_, "enrol_next") << "\n";
+                {"collectors", store.info().config.collectors},
+                {"rekeyed", outcome.rekeyed},
+                {"period", period_key(store.info().config.period)}});
+    return 0;
   }
+  if (url.empty())
+    out_ << tr(lang_, "enrolled_file", {g.county_name, g.county, scope, collectors}) << "\n";
+  else
+    out_ << tr(lang_, "enrolled", {url, g.county_name, g.county, scope, collectors}) << "\n";
+  if (outcome.rekeyed) out_ << tr(lang_, "enrol_rekeyed", {std::to_string(outcome.rekeyed)}) << "\n";
+  out_ << tr(lang_, url.empty() ? "enrol_file_next" : "enrol_next") << "\n";
   return 0;
 }
 
@@ -172,9 +180,14 @@ int Command::cmd_sync() {
        << "\n";
   if (report->rolled_back_recovered) out_ << tr(lang_, "sync_rolled_back") << "\n";
   if (report->new_server_epoch) out_ << tr(lang_, "sync_new_epoch") << "\n";
-  if (report->period_changed) out_ << tr(lang_, "sync_period", {period_key(store->info().config.period)}) << "\n";
-  if (!conflicts.empty()) out_ << tr(lang_, "sync_conflicts", {std::to_string(conflicts.size())}) << "\n";
-  if (!notices.empty()) out_ << tr(lang_, "sync_notices", {std::to_string(notices.size())}) << "\n";
+  return report_pulled(*store, report->period_changed, conflicts.size(), notices.size());
+}
+
+// The lines after a sync or an imported response: a new period, open conflicts, notices.
+int Command::report_pulled(const DeviceStore& store, bool period_changed, size_t conflicts, size_t notices) {
+  if (period_changed) out_ << tr(lang_, "sync_period", {period_key(store.info().config.period)}) << "\n";
+  if (conflicts) out_ << tr(lang_, "sync_conflicts", {std::to_string(conflicts)}) << "\n";
+  if (notices) out_ << tr(lang_, "sync_notices", {std::to_string(notices)}) << "\n";
   return 0;
 }
 
@@ -195,26 +208,7 @@ int Command::cmd_enroll_file() {
   }
   auto outcome = ops::enrol_from_token_file(*store, *bytes, code, now_ms());
   if (!outcome) throw CliError{outcome.error().exit_code(), tr(lang_, "token_file_refused", {path, outcome.error().message(lang_)})};
-  const auto& g = outcome->grant;
-  std::string scope, collectors;
-  for (auto& sc : g.scope) scope += (scope.empty() ? "" : "、") + sc;
-  for (auto& c : store->info().config.collectors) collectors += (collectors.empty() ? "" : "、") + c;
-  if (json_) {
-    print_json({{"ok", true},
-                {"device_id", store->info().device.hex()},
-                {"token_file", path},
-                {"county", g.county},
-                {"county_name", g.county_name},
-                {"scope", g.scope},
-                {"collectors", store->info().config.collectors},
-                {"rekeyed", outcome->rekeyed},
-                {"period", period_key(store->info().config.period)}});
-    return 0;
-  }
-  out_ << tr(lang_, "enrolled_file", {g.county_name, g.county, scope, collectors}) << "\n";
-  if (outcome->rekeyed) out_ << tr(lang_, "enrol_rekeyed", {std::to_string(outcome->rekeyed)}) << "\n";
-  out_ << tr(lang_, "enrol_file_next") << "\n";
-  return 0;
+  return report_enrolment(*store, *outcome, "");
 }
 
 // bundle export --out FILE (SPEC §7).
@@ -297,10 +291,7 @@ int Command::cmd_bundle_import() {
   if (r->acks_skipped) out_ << tr(lang_, "bundle_acks_skipped") << "\n";
   if (r->pages_skipped) out_ << tr(lang_, "bundle_pages_skipped") << "\n";
   if (r->more) out_ << tr(lang_, "bundle_more") << "\n";
-  if (r->period_changed) out_ << tr(lang_, "sync_period", {period_key(store->info().config.period)}) << "\n";
-  if (!conflicts.empty()) out_ << tr(lang_, "sync_conflicts", {std::to_string(conflicts.size())}) << "\n";
-  if (!notices.empty()) out_ << tr(lang_, "sync_notices", {std::to_string(notices.size())}) << "\n";
-  return 0;
+  return report_pulled(*store, r->period_changed, conflicts.size(), notices.size());
 }
 
 // recover --export FILE | recover KEYFILE (SPEC §6): a store whose passphrase is forgotten is opened

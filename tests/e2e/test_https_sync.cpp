@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
+#include <csignal>
 #include <random>
 #include <set>
 
@@ -739,6 +741,13 @@ struct BundleDevice : Device {
   json import_response(const std::string& path) const { return ok_json({"bundle", "import", path}); }
 };
 
+// init, then enroll --token-file with a token file of its own.
+void enrol_by_file(const County& c, const BundleDevice& d) {
+  const auto t = token_file(c, d.dir, "own.token");
+  d.init();
+  d.enroll_file(t);
+}
+
 // sync-server bundle import: the response's path.
 std::string import_bundle(const County& c, const std::string& bundle, const std::string& response) {
   c.ok({"bundle", "import", bundle, "--out", response});
@@ -750,6 +759,17 @@ json round_trip(const County& c, const BundleDevice& d, const std::string& name)
   auto b = d.export_bundle(name + ".bundle");
   return d.import_response(import_bundle(c, b, (d.dir / (name + ".response")).string()));
 }
+
+// A county with its register and one device enrolled from a token file, after its first round trip.
+struct OneFileDevice {
+  County c;
+  BundleDevice a;
+  OneFileDevice() {
+    c.init();
+    enrol_by_file(c, a);
+    round_trip(c, a, "a1");
+  }
+};
 
 // What a refusal must leave as it was on the server: the scope's digest, the log, the devices, the audit chain.
 std::string server_state(const County& c) {
@@ -771,11 +791,8 @@ TEST_CASE("two devices enrolled by token files converge through files only with 
   County c;
   c.init();
   BundleDevice a, b;
-  const auto ta = token_file(c, a.dir, "a.token"), tb = token_file(c, b.dir, "b.token");
-  a.init();
-  b.init();
-  a.enroll_file(ta);
-  b.enroll_file(tb);
+  enrol_by_file(c, a);
+  enrol_by_file(c, b);
   // Enrolled with no network: the county's configuration is there at once.
   CHECK(a.open()->identity()->server_url.empty());
   CHECK(a.open()->identity()->scope == std::vector<std::string>{kTownship});
@@ -850,11 +867,8 @@ TEST_CASE("damaged foreign or misdirected bundles are refused with nothing appli
   c.init();
   other.init(false);
   BundleDevice a, b;
-  const auto ta = token_file(c, a.dir, "a.token"), tb = token_file(c, b.dir, "b.token");
-  a.init();
-  b.init();
-  a.enroll_file(ta);
-  b.enroll_file(tb);
+  enrol_by_file(c, a);
+  enrol_by_file(c, b);
   round_trip(c, a, "a1");
   round_trip(c, b, "b1");
   a.edit(kSun, "联系电话=13900001111");
@@ -969,21 +983,19 @@ TEST_CASE("token files expire on the device and a used one is refused at the ser
   auto imported = c.ok_json({"bundle", "import", b2, "--out", (b.dir / "b2.response").string()});
   c.env["TAIZHANG_CLOCK_MS"] = std::to_string(kNowMs);
   CHECK(imported["applied"].get<uint64_t>() >= 4);
+  CHECK(imported["quarantined"] == 0);
   CHECK(imported["registered_now"] == true);
-  b.import_response((b.dir / "b2.response").string());
+  // Its month on the road is not taken for a wrong clock.
+  CHECK(b.import_response((b.dir / "b2.response").string())["notices"] == 0);
   round_trip(c, a, "a2");
   CHECK(a.value(wei, "name") == "韦小宝");
   converged(c, a, b);
 }
 
 TEST_CASE("a store restored from an older copy is refused through a bundle and recovers by renumbering", "[e2e][bundle]") {
-  County c;
-  c.init();
-  BundleDevice a;
-  const auto ta = token_file(c, a.dir, "a.token");
-  a.init();
-  a.enroll_file(ta);
-  round_trip(c, a, "a1");
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
   const auto copy = a.dir / "older-copy";
   std::filesystem::copy(a.store, copy, std::filesystem::copy_options::recursive);
   a.edit(kSun, "联系电话=13900001111");
@@ -1018,13 +1030,9 @@ TEST_CASE("a store restored from an older copy is refused through a bundle and r
 }
 
 TEST_CASE("a retired device's bundle is applied up to its sequence and later changes are quarantined", "[e2e][bundle]") {
-  County c;
-  c.init();
-  BundleDevice a;
-  const auto ta = token_file(c, a.dir, "a.token");
-  a.init();
-  a.enroll_file(ta);
-  round_trip(c, a, "a1");
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
   a.edit(kSun, "联系电话=13900001111");
   const uint64_t n = a.last_own_seq();
   a.edit(kFu, "联系电话=13900001112");
@@ -1072,13 +1080,9 @@ TEST_CASE("a bundle partly acknowledged over the network and imported late chang
 }
 
 TEST_CASE("a store whose passphrase is lost is opened with the server's key file and loses nothing", "[e2e][bundle]") {
-  County c;
-  c.init();
-  BundleDevice a;
-  const auto ta = token_file(c, a.dir, "a.token");
-  a.init();
-  a.enroll_file(ta);
-  round_trip(c, a, "a1");
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
   a.edit(kSun, "联系电话=13900001111");  // unpushed
   const std::string before = a.everything();
   const auto audit_before = c.ok_json({"audit", "verify"})["count"].get<uint64_t>();
@@ -1111,9 +1115,7 @@ TEST_CASE("a bundle uploaded over HTTPS is answered with its response bundle", "
   County c;
   c.init();
   BundleDevice a;
-  const auto ta = token_file(c, a.dir, "a.token");
-  a.init();
-  a.enroll_file(ta);
+  enrol_by_file(c, a);
   c.serve();
   net::HttpTransport t(c.url, c.identity().sign.pub);
   auto reply = t.post("/api/v1/bundle", read_file(a.export_bundle("a1.bundle")));
@@ -1201,4 +1203,73 @@ TEST_CASE("no ID number or name or phone appears in the server log or the sync o
     CHECK(server_log.find(s) == std::string::npos);
     CHECK(device_log.find(s) == std::string::npos);
   }
+TEST_CASE("bundle imports killed before they commit are imported again and converge", "[e2e][bundle]") {
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
+  a.edit(kSun, "联系电话=13900001111");
+  a.edit(kFu, "联系电话=13900001112");
+  const auto bundle = a.export_bundle("a2.bundle");
+  // The server killed in the middle of applying the batch: nothing of it is kept, nor a response.
+  const std::string before = server_state(c);
+  const std::string response = (a.dir / "a2.response").string();
+  auto env = c.env;
+  env["TAIZHANG_CRASH_AT"] = "server.apply.before_commit";
+  auto killed = run_process(SYNC_SERVER_PATH, {"bundle", "import", bundle, "--out", response, "--data", c.data}, env);
+  CHECK(killed.signal == SIGKILL);
+  CHECK_FALSE(std::filesystem::exists(response));
+  CHECK(server_state(c) == before);
+  import_bundle(c, bundle, response);
+  // The device killed before the page commits: imported again, it ends where one clean import ends.
+  auto dead = a.cli({"bundle", "import", response}, {{"TAIZHANG_CRASH_AT", "device.pull.before_commit"}});
+  CHECK(dead.signal == SIGKILL);
+  auto j = a.import_response(response);
+  CHECK(j["already"] == false);
+  CHECK(a.acked() == a.last_own_seq());
+  round_trip(c, a, "a3");
+  CHECK(a.digest() == c.digest({kTownship}));
+  CHECK(a.value(kFu, "phone") == "13900001112");
+}
+
+TEST_CASE("sync-server audit verify reports an intact chain and names the entry a tampering broke", "[e2e][bundle]") {
+  County c;
+  c.init();
+  auto ok = c.run({"audit", "verify"});
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("审计链完整"));
+  auto j = c.ok_json({"audit", "verify"});
+  CHECK(j["count"].get<uint64_t>() >= 4);  // init, period set, the register's batch, register import
+  CHECK(j["head_seq"] == j["count"]);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((std::filesystem::path(c.data) / "server.db").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE audit SET actor = 'someone else' WHERE seq = 2", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto broken = c.run({"audit", "verify"});
+  CHECK(broken.exit_code == 1);
+  CHECK_THAT(broken.err, Catch::Contains("第 2 条审计记录"));
+  auto en = c.run({"audit", "verify", "--lang", "en"});
+  CHECK_THAT(en.err, Catch::Contains("audit entry 2"));
+}
+
+TEST_CASE("an old bundle imported after a newer one changes nothing on either side", "[e2e][bundle]") {
+  OneFileDevice f;
+  County& c = f.c;
+  BundleDevice& a = f.a;
+  a.edit(kSun, "联系电话=13900001111");
+  const auto older = a.export_bundle("old.bundle");
+  a.edit(kFu, "联系电话=13900001112");
+  const auto newer = a.export_bundle("new.bundle");
+  const auto r_new = import_bundle(c, newer, (a.dir / "new.response").string());
+  const auto server_after_new = server_state(c);
+  auto j = c.ok_json({"bundle", "import", older, "--out", (a.dir / "old.response").string()});
+  CHECK(j["applied"] == 0);
+  CHECK(j["duplicates"] == 1);
+  CHECK(server_state(c).substr(0, 64) == server_after_new.substr(0, 64));
+  CHECK(c.last_seq() == std::stoull(server_after_new.substr(server_after_new.find(" log ") + 5)));
+  a.import_response(r_new);
+  const std::string device_after_new = a.everything();
+  CHECK(a.import_response((a.dir / "old.response").string())["already"] == true);
+  CHECK(a.everything() == device_after_new);
+  CHECK(a.acked() == a.last_own_seq());
+  CHECK(a.digest() == c.digest({kTownship}));
 }

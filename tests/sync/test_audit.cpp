@@ -92,47 +92,30 @@ TEST_CASE("The audit chain records each accepted batch with its hash and counts 
 TEST_CASE("An edited removed reordered or truncated audit entry is detected and named", "[sync][audit]") {
   ServerFixture f;
   fill(f);
-  SECTION("edited") {
-    tamper(f, "UPDATE audit SET summary = replace(summary, '\"applied\":2', '\"applied\":3') WHERE seq = 2");
+  // The chain after the tampering names entry `seq` with `problem`.
+  auto broken = [&](const std::string& sql, uint64_t seq, const std::string& problem) {
+    tamper(f, sql);
     auto c = verify_audit_chain(*f.store);
     CHECK_FALSE(c.ok);
-    CHECK(c.broken_seq == 2);
-    CHECK_THAT(c.problem, Contains("entry 2's content does not match its hash"));
+    CHECK(c.broken_seq == seq);
+    CHECK_THAT(c.problem, Contains(problem));
+  };
+  SECTION("edited") {
+    broken("UPDATE audit SET summary = replace(summary, '\"applied\":2', '\"applied\":3') WHERE seq = 2", 2,
+           "entry 2's content does not match its hash");
   }
   SECTION("edited and its hash recomputed") {
-    f.close();
-    f.open();
     auto e = f.store->audit_entries()[1];
     e.summary += " ";
-    const std::string hash = audit_entry_hash(e);
-    tamper(f, "UPDATE audit SET summary = summary || ' ', hash = '" + hash + "' WHERE seq = 2");
-    auto c = verify_audit_chain(*f.store);
-    CHECK_FALSE(c.ok);
-    CHECK(c.broken_seq == 3);
-    CHECK_THAT(c.problem, Contains("does not link"));
+    broken("UPDATE audit SET summary = summary || ' ', hash = '" + audit_entry_hash(e) + "' WHERE seq = 2", 3, "does not link");
   }
-  SECTION("removed") {
-    tamper(f, "DELETE FROM audit WHERE seq = 2");
-    auto c = verify_audit_chain(*f.store);
-    CHECK_FALSE(c.ok);
-    CHECK(c.broken_seq == 2);
-    CHECK_THAT(c.problem, Contains("entry 2 is missing"));
-  }
+  SECTION("removed") { broken("DELETE FROM audit WHERE seq = 2", 2, "entry 2 is missing"); }
   SECTION("reordered") {
-    tamper(f,
-           "UPDATE audit SET seq = 100 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; "
-           "UPDATE audit SET seq = 3 WHERE seq = 100;");
-    auto c = verify_audit_chain(*f.store);
-    CHECK_FALSE(c.ok);
-    CHECK(c.broken_seq == 2);
+    broken("UPDATE audit SET seq = 100 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; "
+           "UPDATE audit SET seq = 3 WHERE seq = 100;",
+           2, "does not link");
   }
-  SECTION("truncated") {
-    tamper(f, "DELETE FROM audit WHERE seq = 4");
-    auto c = verify_audit_chain(*f.store);
-    CHECK_FALSE(c.ok);
-    CHECK(c.broken_seq == 4);
-    CHECK_THAT(c.problem, Contains("truncated"));
-  }
+  SECTION("truncated") { broken("DELETE FROM audit WHERE seq = 4", 4, "truncated"); }
 }
 
 TEST_CASE("The audit head is signed into signed replies and the device checks and keeps it", "[sync][audit]") {

@@ -59,12 +59,7 @@ Result<BundleExport> export_bundle(DeviceStore& store, std::function<int64_t()> 
     out.changes += req.changes.size();
     parts.push_back(encode(req));
   }
-  PullRequest pull;
-  pull.device = info.device;
-  pull.server_epoch_seen = info.sync.server_epoch;
-  pull.cursor = info.sync.cursor;
-  pull.max_records = options.page_records;
-  pull.own_values = info.sync.own_values;
+  PullRequest pull = ds.make_pull_request();
   out.cursor = pull.cursor;
   parts.push_back(encode(pull));
   DeviceBundleHeader h;

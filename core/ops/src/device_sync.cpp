@@ -134,15 +134,12 @@ Result<PushResult> DeviceSync::take_push_reply(const PushReply& given, uint64_t 
       return result;
     }
   }
-  for (auto& o : reply->outcomes) {
-    switch (o.kind) {
-      case ChangeOutcome::Kind::applied: ++result.applied; break;
-      case ChangeOutcome::Kind::conflict: ++result.conflicts; break;
-      case ChangeOutcome::Kind::quarantined: ++result.quarantined; break;
-      case ChangeOutcome::Kind::duplicate: ++result.duplicates; break;
-    }
-    if (o.restamped) ++result.restamped;
-  }
+  const OutcomeCounts n = count_outcomes(*reply);
+  result.applied = n.applied;
+  result.conflicts = n.conflicts;
+  result.quarantined = n.quarantined;
+  result.duplicates = n.duplicates;
+  result.restamped = n.restamped;
   // The server's acknowledgement is the truth, even when lower than ours (a restored server). Higher
   // than what it compared, it must not cover a logged change it never saw (this store was restored
   // from an older copy and may hold other content under those sequences): that one is sent next.
@@ -273,8 +270,7 @@ Status keep_audit_head(DeviceStore& store, const sync::AuditHead& head, std::str
   return store.write(b);
 }
 
-Result<PullResult> DeviceSync::pull_once() {
-  if (!store_.unlocked()) return Error(ErrorCode::wrong_passphrase);
+PullRequest DeviceSync::make_pull_request() const {
   const StoreInfo& info = store_.info();
   PullRequest req;
   req.device = info.device;
@@ -282,6 +278,12 @@ Result<PullResult> DeviceSync::pull_once() {
   req.cursor = info.sync.cursor;
   req.max_records = options_.page_records;
   req.own_values = info.sync.own_values;
+  return req;
+}
+
+Result<PullResult> DeviceSync::pull_once() {
+  if (!store_.unlocked()) return Error(ErrorCode::wrong_passphrase);
+  PullRequest req = make_pull_request();
   auto bytes = send([&](uint64_t) { return encode(req); }, false);
   if (!bytes) return bytes.error();
   auto page = decode_pull_page_or_error(*bytes, options_.limits);

@@ -103,19 +103,14 @@ Status record_audit(ServerStore& store, int64_t ms, std::string_view kind, std::
 }
 
 void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const PushReply& reply) {
-  uint64_t applied = 0, conflicts = 0, quarantined = 0, duplicates = 0, restamped = 0, first = 0, last = 0;
-  for (const auto& o : reply.outcomes) {
-    switch (o.kind) {
-      case ChangeOutcome::Kind::applied: ++applied; break;
-      case ChangeOutcome::Kind::conflict: ++conflicts; break;
-      case ChangeOutcome::Kind::quarantined: ++quarantined; break;
-      case ChangeOutcome::Kind::duplicate: ++duplicates; continue;
+  uint64_t first = 0, last = 0;  // what was new in it
+  for (const auto& o : reply.outcomes)
+    if (o.kind != ChangeOutcome::Kind::duplicate) {
+      if (first == 0) first = o.seq;
+      last = o.seq;
     }
-    if (o.restamped) ++restamped;
-    if (first == 0) first = o.seq;
-    last = o.seq;
-  }
   if (first == 0) return;
+  const OutcomeCounts n = count_outcomes(reply);
   std::string m;
   for (const auto& c : req.changes) {
     if (c.version.seq.value < first || c.version.seq.value > last) continue;
@@ -134,11 +129,11 @@ void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const P
                      audit_summary({{"device", req.device.hex()},
                                     {"first_seq", first},
                                     {"last_seq", last},
-                                    {"applied", applied},
-                                    {"conflicts", conflicts},
-                                    {"quarantined", quarantined},
-                                    {"duplicates", duplicates},
-                                    {"restamped", restamped},
+                                    {"applied", n.applied},
+                                    {"conflicts", n.conflicts},
+                                    {"quarantined", n.quarantined},
+                                    {"duplicates", n.duplicates},
+                                    {"restamped", n.restamped},
                                     {"sha256", crypto::to_hex(crypto::sha256(m))}}));
 }
 

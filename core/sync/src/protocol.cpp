@@ -789,6 +789,20 @@ Result<std::string> inflate_body(std::string_view in, size_t max, Label label) {
 
 std::string_view message_type_name(MessageType t) { return message_label(t).en; }
 
+OutcomeCounts count_outcomes(const PushReply& reply) {
+  OutcomeCounts n;
+  for (const auto& o : reply.outcomes) {
+    switch (o.kind) {
+      case ChangeOutcome::Kind::applied: ++n.applied; break;
+      case ChangeOutcome::Kind::conflict: ++n.conflicts; break;
+      case ChangeOutcome::Kind::quarantined: ++n.quarantined; break;
+      case ChangeOutcome::Kind::duplicate: ++n.duplicates; break;
+    }
+    if (o.restamped) ++n.restamped;
+  }
+  return n;
+}
+
 uint64_t server_seq(const PullRecord& r) {
   return std::visit([](const auto& x) { return x.server_seq; }, r);
 }

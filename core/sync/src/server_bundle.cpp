@@ -123,17 +123,17 @@ Result<SyncServer::BundleImport> SyncServer::import_bundle(std::string_view file
     for (auto& p : pushes) {
       auto now_dev = store_.device(header->device);
       p.request_counter = now_dev->last_counter + 1;
+      // A bundle's send time says nothing of the device's clock once it has travelled for days: the
+      // clock offset is measured on the network only (timestamps far ahead are still re-stamped).
+      p.device_now_ms = clock_();
       PushReply r = push(p);
       out.changes += p.changes.size();
-      for (auto& o : r.outcomes) {
-        switch (o.kind) {
-          case ChangeOutcome::Kind::applied: ++out.applied; break;
-          case ChangeOutcome::Kind::conflict: ++out.conflicts; break;
-          case ChangeOutcome::Kind::quarantined: ++out.quarantined; break;
-          case ChangeOutcome::Kind::duplicate: ++out.duplicates; break;
-        }
-        if (o.restamped) ++out.restamped;
-      }
+      const OutcomeCounts n = count_outcomes(r);
+      out.applied += n.applied;
+      out.conflicts += n.conflicts;
+      out.quarantined += n.quarantined;
+      out.duplicates += n.duplicates;
+      out.restamped += n.restamped;
       rh.last_sent.push_back(p.changes.empty() ? p.first_seq - 1 : p.changes.back().version.seq.value);
       parts.push_back(encode(r));
       if (r.refusal == PushReply::Refusal::rolled_back) {

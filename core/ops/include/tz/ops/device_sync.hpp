@@ -83,6 +83,8 @@ class DeviceSync {
   // applied by exactly the network path's code. The push request of the changes after `after` (one
   // consecutive run of at most push_batch; its counter is left 0).
   sync::PushRequest make_push_request(uint64_t after) const;
+  // The pull request from the stored cursor (as pull_once sends it).
+  sync::PullRequest make_pull_request() const;
   // Takes a push reply for a request whose last change was `compared`: acknowledgement, refusals
   // (rolled back: renumber and pull from cursor 0), a restored store or server.
   Result<PushResult> take_push_reply(const sync::PushReply& reply, uint64_t compared);

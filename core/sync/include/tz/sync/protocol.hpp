@@ -88,6 +88,12 @@ struct PushReply {
   uint64_t last_counter_seen = 0;   // the last request counter the server accepted from the device
 };
 
+// A PushReply's outcomes counted by kind (restamped counts any kind).
+struct OutcomeCounts {
+  uint64_t applied = 0, conflicts = 0, quarantined = 0, duplicates = 0, restamped = 0;
+};
+OutcomeCounts count_outcomes(const PushReply& reply);
+
 // Device → server: the records of the device's scope after its cursor, one page.
 struct PullRequest {
   DeviceId device;

@@ -1203,6 +1203,8 @@ TEST_CASE("no ID number or name or phone appears in the server log or the sync o
     CHECK(server_log.find(s) == std::string::npos);
     CHECK(device_log.find(s) == std::string::npos);
   }
+}
+
 TEST_CASE("bundle imports killed before they commit are imported again and converge", "[e2e][bundle]") {
   OneFileDevice f;
   County& c = f.c;

@@ -8,6 +8,7 @@ pkgs=(
   libcpp-httplib-dev
   libcereal-dev nlohmann-json3-dev libcli11-dev
   libicu-dev
+  libxlsxwriter-dev
   catch2
 )
 SUDO=""

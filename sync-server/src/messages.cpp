@@ -131,6 +131,21 @@ const cli::Catalogue& catalogue() {
       {"arg_year", {"年度", "YEAR"}},
       {"arg_device", {"设备", "ID"}},
       {"arg_change", {"变更编号", "ID"}},
+      {"arg_user", {"用户名", "NAME"}},
+      {"password_missing",
+       {"请在终端上运行以输入密码，或设置环境变量 TAIZHANG_USER_PASSWORD（密码不能写在命令行上）",
+        "run this at a terminal to type the password, or set TAIZHANG_USER_PASSWORD (never on the command line)"}},
+      {"password_prompt", {"新用户的密码：", "Password for the new user: "}},
+      {"password_again", {"再输入一次：", "Again: "}},
+      {"password_mismatch", {"两次输入的密码不一致，未添加用户", "the passwords differ; no user added"}},
+      {"user_added", {"已添加用户 {0}：{1}，{2}，范围 {3}", "user {0} added: {1}, {2}, scope {3}"}},
+      {"users_title", {"用户（{0} 个）", "Users ({0})"}},
+      {"col_user", {"用户名", "User"}},
+      {"col_role", {"角色", "Role"}},
+      {"col_agency", {"部门", "Agency"}},
+      {"user_disabled_mark", {"已停用", "disabled"}},
+      {"user_disabled", {"已停用用户 {0}，其会话已全部结束", "user {0} disabled; their sessions are ended"}},
+      {"user_enabled", {"已恢复用户 {0}", "user {0} enabled"}},
   };
   return kTexts;
 }

@@ -4,8 +4,11 @@
 // `serve` (serve.cpp) does not open the admin folder: it shares only the server store.
 #include "tz/server_cli/server_cli.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -24,6 +27,7 @@
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/sync/protocol.hpp"
+#include "tz/sync/users.hpp"
 
 namespace tz::server_cli {
 
@@ -40,7 +44,7 @@ const cli::ProgramSpec& program_spec() {
        {"out", true},    {"region", true}, {"at", true},    {"pick", true},      {"value", true},
        {"reason", true}, {"listen", true}, {"tls-cert", true}, {"tls-key", true}, {"plain-http", false},
        {"threads", true}, {"max-body", true}, {"timeout", true}, {"scope", true}, {"collector", true},
-       {"expires-days", true}},
+       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}},
       {"data", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "name"}},
        {"regions import", {"version"}},
@@ -57,7 +61,11 @@ const cli::ProgramSpec& program_spec() {
        {"list", {"format", "out", "region"}},
        {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout"}},
        {"token create", {"scope", "collector", "expires-days"}},
-       {"token list", {}}}};
+       {"token list", {}},
+       {"user add", {"role", "agency", "scope"}},
+       {"user list", {}},
+       {"user disable", {}},
+       {"user enable", {}}}};
   return kSpec;
 }
 
@@ -115,6 +123,10 @@ class Command {
         {"serve", &Command::cmd_serve},
         {"token create", &Command::cmd_token_create},
         {"token list", &Command::cmd_token_list},
+        {"user add", &Command::cmd_user_add},
+        {"user list", &Command::cmd_user_list},
+        {"user disable", &Command::cmd_user_enable},
+        {"user enable", &Command::cmd_user_enable},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -495,10 +507,8 @@ class Command {
 
   // --- token create | list ---
 
-  int cmd_token_create() {
-    expect_words(2, "");
-    need_option("scope");
-    need_option("collector");
+  // --scope CODE[,CODE…]: the county's code or live townships and villages of its tree, with their names.
+  std::pair<sync::Scope, std::vector<std::string>> scope_option() {
     auto& f = folder();
     const std::string county = f.identity().county;
     auto tree = f.region_tree();
@@ -517,6 +527,15 @@ class Command {
       names.push_back(r->name);
     }
     if (scope.empty()) throw CliError{2, tr("missing_option", {"--scope"})};
+    return {scope, names};
+  }
+
+  int cmd_token_create() {
+    expect_words(2, "");
+    need_option("scope");
+    need_option("collector");
+    auto& f = folder();
+    auto [scope, names] = scope_option();
     auto collectors = cli::split_names(args_.get("collector"));
     if (collectors.empty()) throw CliError{2, tr("missing_option", {"--collector"})};
     const int64_t days = static_cast<int64_t>(number_option("expires-days", 7, 1, 365));
@@ -574,6 +593,85 @@ class Command {
                         tr("token_" + token_status(k)), k.used_by ? k.used_by->hex() : ""});
     }
     io_.out << ops::render_table(t, lang_);
+    return 0;
+  }
+
+  // --- user add | list | disable | enable (users of the HTTP API; decision 300) ---
+
+  // The new user's password: TAIZHANG_USER_PASSWORD, else asked twice on a terminal; never an option.
+  std::string new_password() {
+    if (const char* v = std::getenv("TAIZHANG_USER_PASSWORD"); v && *v) return v;
+    if (!isatty(STDIN_FILENO)) throw CliError{1, tr("password_missing")};
+    std::string p = cli::read_secret(std::cin, io_.err, tr("password_prompt"));
+    if (cli::read_secret(std::cin, io_.err, tr("password_again")) != p) throw CliError{1, tr("password_mismatch")};
+    return p;
+  }
+
+  json user_json(const sync::UserRecord& u) const {
+    return {{"name", u.name},
+            {"role", u.role},
+            {"agency", u.agency},
+            {"agency_name", sync::agency_label(u.agency, Lang::zh)},
+            {"scope", u.scope},
+            {"disabled", u.disabled},
+            {"created", time_or(u.created_ms, "")}};
+  }
+
+  int cmd_user_add() {
+    expect_words(3, tr("arg_user"));
+    need_option("role");
+    need_option("agency");
+    need_option("scope");
+    auto role = sync::parse_role(text::trim(args_.get("role")));
+    if (!role) throw CliError{2, tr("bad_option_value", {"--role", args_.get("role"), "reviewer | admin"})};
+    auto agency = sync::parse_agency(text::trim(args_.get("agency")));
+    if (!agency) throw CliError{2, tr("bad_option_value", {"--agency", args_.get("agency"), "人社局 (rsj) | 扶贫办 (fpb)"})};
+    auto [scope, names] = scope_option();
+    const std::string name = text::trim(args_.words[2]);
+    const std::string password = new_password();
+    auto u = take(sync::add_user(folder().store(), name, *role, *agency, scope, password, now_));
+    if (io_.as_json) {
+      json j = user_json(u);
+      j["ok"] = true;
+      io_.print_json(j);
+      return 0;
+    }
+    std::string scope_shown;
+    for (size_t i = 0; i < scope.size(); ++i) scope_shown += (i ? "，" : "") + scope[i] + " " + names[i];
+    io_.out << tr("user_added", {u.name, sync::role_label(u.role, lang_), sync::agency_label(u.agency, lang_), scope_shown})
+            << "\n";
+    return 0;
+  }
+
+  int cmd_user_list() {
+    expect_words(2, "");
+    auto users = folder().store().users();
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& u : users) arr.push_back(user_json(u));
+      io_.print_json({{"ok", true}, {"count", users.size()}, {"users", arr}});
+      return 0;
+    }
+    ops::Table t;
+    t.title = tr("users_title", {std::to_string(users.size())});
+    t.rows_are_persons = false;
+    t.headers = {tr("col_user"), tr("col_role"), tr("col_agency"), tr("col_scope"), tr("col_status")};
+    for (auto& u : users)
+      t.rows.push_back({u.name, sync::role_label(u.role, lang_), sync::agency_label(u.agency, lang_), scope_text(u.scope),
+                        tr(u.disabled ? "user_disabled_mark" : "status_active")});
+    io_.out << ops::render_table(t, lang_);
+    return 0;
+  }
+
+  int cmd_user_enable() {
+    expect_words(3, tr("arg_user"));
+    const bool disable = args_.words[1] == "disable";
+    const std::string name = text::trim(args_.words[2]);
+    check(sync::set_user_disabled(folder().store(), name, disable));
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"name", name}, {"disabled", disable}});
+    else
+      io_.out << tr(disable ? "user_disabled" : "user_enabled", {name}) << "\n";
     return 0;
   }
 

@@ -278,6 +278,7 @@ httplib::Server::Handler wrap(Handler h) {
     in.body = req.body;
     in.remote_addr = req.remote_addr;
     for (const auto& [k, v] : req.headers) in.headers.emplace(k, v);
+    for (const auto& [k, v] : req.params) in.params.emplace(k, v);
     HttpResponse out = h(in);
     res.status = out.status;
     res.set_content(std::move(out.body), out.content_type.c_str());

@@ -23,6 +23,7 @@ struct ServeOptions {
   size_t threads = 8;
   size_t max_body = size_t{64} << 20;
   int timeout_s = 30;
+  int64_t session_ms = 8LL * 3600 * 1000;  // how long a login session of the review API lasts
 };
 
 // Parses "HOST:PORT", "[V6]:PORT" or ":PORT" (host 0.0.0.0); false when it is none of those.

@@ -14,6 +14,7 @@
 #include <ostream>
 
 #include "admin_folder.hpp"
+#include "review_json.hpp"
 #include "serve.hpp"
 #include "tz/server_cli/messages.hpp"
 #include "tz/cli/args.hpp"
@@ -22,10 +23,12 @@
 #include "tz/cli/output.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/editor.hpp"
+#include "tz/ops/reconcile.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
+#include "tz/xlsx/xlsx.hpp"
 #include "tz/sync/protocol.hpp"
 #include "tz/sync/users.hpp"
 
@@ -44,7 +47,7 @@ const cli::ProgramSpec& program_spec() {
        {"out", true},    {"region", true}, {"at", true},    {"pick", true},      {"value", true},
        {"reason", true}, {"listen", true}, {"tls-cert", true}, {"tls-key", true}, {"plain-http", false},
        {"threads", true}, {"max-body", true}, {"timeout", true}, {"scope", true}, {"collector", true},
-       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}},
+       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}, {"session-hours", true}},
       {"data", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "name"}},
        {"regions import", {"version"}},
@@ -59,13 +62,14 @@ const cli::ProgramSpec& program_spec() {
        {"quarantine release", {}},
        {"quarantine reject", {"reason"}},
        {"list", {"format", "out", "region"}},
-       {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout"}},
+       {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout", "session-hours"}},
        {"token create", {"scope", "collector", "expires-days"}},
        {"token list", {}},
        {"user add", {"role", "agency", "scope"}},
        {"user list", {}},
        {"user disable", {}},
-       {"user enable", {}}}};
+       {"user enable", {}},
+       {"reconcile", {"out", "kind", "region"}}}};
   return kSpec;
 }
 
@@ -75,13 +79,6 @@ fs::path default_data_dir() {
   if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return fs::path(x) / "taizhang-server";
   if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".local/share/taizhang-server";
   return "taizhang-server";
-}
-
-// A bilingual() text in one language.
-std::string in_lang(const std::string& s, Lang lang) {
-  auto sep = s.find('\x1f');
-  if (sep == std::string::npos) return s;
-  return lang == Lang::zh ? s.substr(0, sep) : s.substr(sep + 1);
 }
 
 std::string lower_ascii(std::string s) {
@@ -127,6 +124,7 @@ class Command {
         {"user list", &Command::cmd_user_list},
         {"user disable", &Command::cmd_user_enable},
         {"user enable", &Command::cmd_user_enable},
+        {"reconcile", &Command::cmd_reconcile},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -427,19 +425,7 @@ class Command {
     const Schema& schema = resources().schema;
     if (io_.as_json) {
       json arr = json::array();
-      for (auto& q : held) {
-        const FieldDef* def = schema.entity(q.change.type).field(q.change.field);
-        arr.push_back({{"id", q.change.version.str()},
-                       {"device", q.change.version.device.hex()},
-                       {"seq", q.change.version.seq.value},
-                       {"type", std::string(entity_type_name(q.change.type))},
-                       {"entity", q.change.entity.hex()},
-                       {"field", def ? def->name : std::to_string(q.change.field)},
-                       {"value", q.change.value},
-                       {"collector", q.change.collector},
-                       {"received", time_or(q.server_ms, "")},
-                       {"reason", in_lang(q.reason, lang_)}});
-      }
+      for (auto& q : held) arr.push_back(quarantined_json(q, schema, lang_));
       io_.print_json({{"ok", true}, {"count", held.size()}, {"changes", arr}});
       return 0;
     }
@@ -502,6 +488,7 @@ class Command {
     o.threads = number_option("threads", o.threads, 1, 256);
     o.max_body = number_option("max-body", o.max_body, 1024, size_t{1} << 32);
     o.timeout_s = static_cast<int>(number_option("timeout", o.timeout_s, 1, 3600));
+    o.session_ms = static_cast<int64_t>(number_option("session-hours", 8, 1, 168)) * 3600 * 1000;
     return serve(o, resources(), io_);
   }
 
@@ -672,6 +659,60 @@ class Command {
       io_.print_json({{"ok", true}, {"name", name}, {"disabled", disable}});
     else
       io_.out << tr(disable ? "user_disabled" : "user_enabled", {name}) << "\n";
+    return 0;
+  }
+
+  // --- reconcile FILE [--out PREFIX] [--kind K] [--region CODE] (decision 301) ---
+
+  int cmd_reconcile() {
+    expect_words(2, tr("arg_file"));
+    const std::string path = args_.words[1];
+    auto kind = ops::parse_reconcile_kind(text::trim(args_.get("kind")));
+    if (!kind) throw CliError{2, tr("bad_option_value", {"--kind", args_.get("kind"), "社保 | 用工备案 | 国家系统"})};
+    std::string bytes = read_input(path);
+    require_period();
+    ops::ReconcileOptions o;
+    o.kind = *kind;
+    o.region = text::trim(args_.get("region"));
+    o.today = china_date_of(now_);
+    auto rep = take(ops::reconcile(replica(), bytes, o));
+    const bool full = args_.flag("full-ids");
+    if (!rep.problems.empty()) {
+      if (io_.as_json) {
+        io_.print_json({{"ok", false},
+                        {"error", {{"code", "invalid_input"}, {"message", tr("reconcile_refused", {std::to_string(rep.problems.size())})}}},
+                        {"problems", problems_json(rep.problems, lang_)}});
+        return 1;
+      }
+      for (auto& p : rep.problems) io_.err << tr("reconcile_problem", {p.column, p.message(lang_)}) << "\n";
+      throw CliError{1, tr("reconcile_refused", {std::to_string(rep.problems.size())})};
+    }
+    const std::string prefix = args_.has("out") ? args_.get("out") : fs::path(path).stem().string() + tr("reconcile_suffix");
+    ops::Table table = ops::reconcile_table(rep, lang_, full), summary = ops::reconcile_summary_table(rep, lang_);
+    // Both files are made before either is written: a failure leaves neither half-made.
+    const std::string csv_path = prefix + ".csv", xlsx_path = prefix + ".xlsx";
+    const std::string tmp_xlsx = xlsx_path + ".new";
+    if (auto st = xlsx::write_workbook(tmp_xlsx, {{tr("sheet_reconcile"), table.headers, table.rows},
+                                                  {tr("sheet_summary"), summary.headers, summary.rows}});
+        !st) {
+      std::error_code ec;
+      fs::remove(tmp_xlsx, ec);
+      throw CliError{1, tr("write_failed", {xlsx_path})};
+    }
+    io_.write_file(csv_path, ops::render_csv(table));
+    std::error_code ec;
+    fs::rename(tmp_xlsx, xlsx_path, ec);
+    if (ec) throw CliError{1, tr("write_failed", {xlsx_path})};
+    if (io_.as_json) {
+      json j = reconcile_json(rep, lang_, full, false);
+      j["ok"] = true;
+      j["csv"] = csv_path;
+      j["xlsx"] = xlsx_path;
+      io_.print_json(j);
+      return 0;
+    }
+    io_.out << ops::render_table(summary, lang_);
+    io_.out << tr("reconcile_written", {csv_path, xlsx_path}) << "\n";
     return 0;
   }
 

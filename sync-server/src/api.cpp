@@ -190,8 +190,12 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
              if (!region) return c.fail(region.error());
              json arr = json::array();
              for (auto& [target, n] : c.server.notices()) {
+               // The record's villages; a notice about a change the server never applied (held, rejected)
+               // goes by the change itself.
                std::vector<std::string> villages;
-               if (!n.entity.is_zero())
+               if (auto held = n.version.seq.value ? c.store.change(n.version) : std::nullopt)
+                 villages = villages_of(c.store, schema, held->change);
+               else if (!n.entity.is_zero())
                  if (auto e = c.store.entity(n.entity)) villages = e->villages;
                if (!sync::user_covers(c.user, villages) || !in_region(*region, villages)) continue;
                const FieldDef* f = n.field ? schema.entity(n.type).field(n.field) : nullptr;

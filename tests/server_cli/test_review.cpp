@@ -1,0 +1,334 @@
+// County review as real processes: `sync-server user`, the review API of `serve` (sessions, roles and
+// region scopes on every endpoint; expiry and lockout across restarts), and `reconcile` with its CSV
+// and XLSX (read back with unzip). The server is started on a free port (--listen 127.0.0.1:0, the
+// startup line read from its output, no sleeps) with --plain-http, and spoken to over a socket.
+#include <arpa/inet.h>
+#include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "../sync/server_fixture.hpp"
+#include "process.hpp"
+#include "store_fixture.hpp"
+#include "tz/sync/server.hpp"
+#include "tz/util/encoding.hpp"
+
+using namespace tz;
+using namespace tz::test;
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kHour = 3600 * 1000;
+const std::string kPassword = "correct horse";
+const std::string kHeldVillage = "522632100001";  // 古州镇: the held change's household
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+  json j() const { return json::parse(body); }
+};
+
+// One request on a fresh loopback connection (Connection: close), read to the end.
+HttpReply call(int port, const std::string& method, const std::string& target, const std::string& body = {},
+               const std::vector<std::string>& headers = {}) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  std::string rq = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n";
+  for (auto& h : headers) rq += h + "\r\n";
+  rq += "\r\n" + body;
+  size_t sent = 0;
+  while (sent < rq.size()) {
+    auto n = ::write(fd, rq.data() + sent, rq.size() - sent);
+    REQUIRE(n > 0);
+    sent += static_cast<size_t>(n);
+  }
+  std::string in;
+  char buf[8192];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    in.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  HttpReply r;
+  REQUIRE(in.rfind("HTTP/1.1 ", 0) == 0);
+  r.status = std::stoi(in.substr(9, 3));
+  auto split = in.find("\r\n\r\n");
+  REQUIRE(split != std::string::npos);
+  r.body = in.substr(split + 4);
+  return r;
+}
+
+struct Review {
+  TempDir dir;
+  std::string data = (dir / "data").string();
+  std::map<std::string, std::string> env{{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs)},
+                                         {"TAIZHANG_DATA_DIR", source_dir().string()},
+                                         {"TAIZHANG_SCHEMA_DIR", ""},
+                                         {"TAIZHANG_SERVER_DATA", ""},
+                                         {"TAIZHANG_LANG", ""},
+                                         {"TAIZHANG_USER_PASSWORD", kPassword}};
+
+  ProcessResult run(std::vector<std::string> args, const std::map<std::string, std::string>& more = {}) const {
+    args.push_back("--data");
+    args.push_back(data);
+    auto e = env;
+    for (auto& [k, v] : more) e[k] = v;
+    return run_process(SYNC_SERVER_PATH, args, e);
+  }
+  ProcessResult ok(std::vector<std::string> args) const {
+    auto r = run(std::move(args));
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+  }
+  json ok_json(std::vector<std::string> args) const {
+    args.push_back("--json");
+    return json::parse(ok(std::move(args)).out);
+  }
+  static std::string data_file(const std::string& name) { return (source_dir() / "tests/data/reconcile" / name).string(); }
+
+  // The county with the hand-made roster (6 people: 4 in 古州镇 522632100, 2 in 忠诚镇 522632101),
+  // four users, and one change held in quarantine (a device of 忠诚镇 wrote a household of 古州镇).
+  void setup() {
+    ok({"init", "--county", "522632", "--name", "榕江县人社局"});
+    ok({"period", "set", "2026", "--as-of", "2026-11-30"});
+    ok({"register", "import", data_file("roster.csv")});
+    ok({"user", "add", "town", "--role", "reviewer", "--agency", "人社局", "--scope", "522632100"});
+    ok({"user", "add", "zhongcheng", "--role", "reviewer", "--agency", "fpb", "--scope", "522632101"});
+    ok({"user", "add", "county", "--role", "reviewer", "--agency", "扶贫办", "--scope", "522632"});
+    ok({"user", "add", "boss", "--role", "admin", "--agency", "rsj", "--scope", "522632"});
+    auto st = sync::open_sqlite_server_store(data).take();
+    const auto tree = region::RegionTree::parse_csv(*resources().county_tree_csv("522632"), "shipped").take();
+    auto server = std::make_unique<sync::SyncServer>(*st, resources().schema, ServerFixture::test_validation(&tree),
+                                                     [] { return kNowMs; });
+    FakeDevice d{test_device(7)};
+    REQUIRE(server->register_device(d.id, {kVillageA}));
+    d.add(EntityType::household, test_entity(50), "village_code", kHeldVillage);
+    auto r = server->push(d.push(0));
+    REQUIRE(r.outcomes.size() == 1);
+    REQUIRE(r.outcomes[0].kind == sync::ChangeOutcome::Kind::quarantined);
+    held = d.log[0].version.str();
+  }
+  std::unique_ptr<Background> serve(int64_t clock = kNowMs) const {
+    auto e = env;
+    e["TAIZHANG_CLOCK_MS"] = std::to_string(clock);
+    return std::make_unique<Background>(
+        SYNC_SERVER_PATH, std::vector<std::string>{"serve", "--plain-http", "--listen", "127.0.0.1:0", "--json", "--data", data}, e);
+  }
+  std::string held;
+};
+
+int port_of(Background& b) {
+  auto line = b.wait_for_line("\"port\"");
+  INFO(b.output());
+  REQUIRE(line);
+  return json::parse(*line)["port"].get<int>();
+}
+
+std::string login(int port, const std::string& name) {
+  auto r = call(port, "POST", "/api/v1/login", json{{"name", name}, {"password", kPassword}}.dump());
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  return r.j()["token"];
+}
+
+std::string bearer(const std::string& token) { return "Authorization: Bearer " + token; }
+
+struct Endpoint {
+  std::string method, path, body;
+  bool reviewer_only;
+  bool takes_region;
+};
+
+std::vector<Endpoint> endpoints(const std::string& held) {
+  return {{"GET", "/api/v1/me", "", false, false},
+          {"GET", "/api/v1/notices", "", false, true},
+          {"GET", "/api/v1/quarantine", "", false, true},
+          {"GET", "/api/v1/conflicts", "", false, true},
+          {"POST", "/api/v1/quarantine/release", json{{"id", held}}.dump(), true, false},
+          {"POST", "/api/v1/quarantine/reject", json{{"id", held}, {"reason", "不是本村的户"}}.dump(), true, false},
+          {"POST", "/api/v1/reconcile", "姓名,身份证号\r\n", true, true},
+          {"POST", "/api/v1/logout", "", false, false}};
+}
+
+}  // namespace
+
+TEST_CASE("sync-server user add takes the password from the environment never the command line", "[server_cli][review]") {
+  Review s;
+  s.ok({"init", "--county", "522632", "--name", "榕江县人社局"});
+  auto j = s.ok_json({"user", "add", "wang", "--role", "reviewer", "--agency", "人社局", "--scope", "522632100,522632101"});
+  CHECK(j["agency"] == "rsj");
+  CHECK(j["scope"] == json::array({"522632100", "522632101"}));
+  // No password given and no terminal: refused, nothing added.
+  auto no_pw = s.run({"user", "add", "li", "--role", "reviewer", "--agency", "fpb", "--scope", "522632"},
+                     {{"TAIZHANG_USER_PASSWORD", ""}});
+  CHECK(no_pw.exit_code == 1);
+  CHECK_THAT(no_pw.err, Catch::Contains("TAIZHANG_USER_PASSWORD"));
+  auto bad = s.run({"user", "add", "li", "--role", "boss", "--agency", "fpb", "--scope", "522632"});
+  CHECK(bad.exit_code == 2);
+  auto out_of_county = s.run({"user", "add", "li", "--role", "reviewer", "--agency", "fpb", "--scope", "513431"});
+  CHECK(out_of_county.exit_code == 1);
+  auto again = s.run({"user", "add", "wang", "--role", "admin", "--agency", "fpb", "--scope", "522632"});
+  CHECK(again.exit_code == 1);
+  CHECK_THAT(again.err, Catch::Contains("已存在"));
+  auto list = s.ok_json({"user", "list"});
+  REQUIRE(list["count"] == 1);
+  CHECK(list["users"][0]["name"] == "wang");
+  CHECK(list["users"][0].dump().find(kPassword) == std::string::npos);
+  CHECK(s.ok_json({"user", "disable", "wang"})["disabled"] == true);
+  CHECK(s.ok_json({"user", "list"})["users"][0]["disabled"] == true);
+  CHECK(s.run({"user", "disable", "nobody"}).exit_code == 1);
+}
+
+TEST_CASE("Every review endpoint answers 401 without a valid session in Chinese or English", "[server_cli][review]") {
+  Review s;
+  s.setup();
+  auto server = s.serve();
+  const int port = port_of(*server);
+  for (auto& e : endpoints(s.held)) {
+    INFO(e.method << " " << e.path);
+    auto none = call(port, e.method, e.path, e.body);
+    CHECK(none.status == 401);
+    CHECK(none.j()["code"] == "unauthenticated");
+    CHECK_THAT(none.j()["error"].get<std::string>(), Catch::Contains("未登录"));
+    auto en = call(port, e.method, e.path + "?lang=en", e.body);
+    CHECK(en.status == 401);
+    CHECK_THAT(en.j()["error"].get<std::string>(), Catch::Contains("not logged in"));
+    auto header_en = call(port, e.method, e.path, e.body, {"Accept-Language: en-US,en;q=0.9"});
+    CHECK_THAT(header_en.j()["error"].get<std::string>(), Catch::Contains("not logged in"));
+    auto forged = call(port, e.method, e.path, e.body, {bearer(std::string(64, 'a'))});
+    CHECK(forged.status == 401);
+  }
+  auto bad_login = call(port, "POST", "/api/v1/login", json{{"name", "town"}, {"password", "wrong"}}.dump());
+  CHECK(bad_login.status == 401);
+  CHECK_THAT(bad_login.j()["error"].get<std::string>(), Catch::Contains("用户名或密码错误"));
+  CHECK(call(port, "POST", "/api/v1/login", "not json").status == 400);
+}
+
+TEST_CASE("Review endpoints refuse the wrong role and regions outside the user's scope", "[server_cli][review]") {
+  Review s;
+  s.setup();
+  auto server = s.serve();
+  const int port = port_of(*server);
+  const std::string boss = login(port, "boss"), zc = login(port, "zhongcheng"), town = login(port, "town");
+
+  SECTION("the admin reads but does not review") {
+    auto q = call(port, "GET", "/api/v1/quarantine", "", {bearer(boss)}).j();
+    CHECK(q["count"] == 1);  // the county scope sees the held change
+    // (logout, the last endpoint, ends the admin's session)
+    for (auto& e : endpoints(s.held)) {
+      INFO(e.method << " " << e.path);
+      auto r = call(port, e.method, e.path, e.body, {bearer(boss)});
+      if (e.reviewer_only) {
+        CHECK(r.status == 403);
+        CHECK(r.j()["code"] == "forbidden");
+        CHECK_THAT(r.j()["error"].get<std::string>(), Catch::Contains("只限审核员"));
+        auto en = call(port, e.method, e.path, e.body, {bearer(boss), "Accept-Language: en"});
+        CHECK_THAT(en.j()["error"].get<std::string>(), Catch::Contains("only reviewers"));
+      } else {
+        CHECK(r.status == 200);
+      }
+    }
+  }
+
+  SECTION("a reviewer of 忠诚镇 is refused 古州镇 and does not see its records") {
+    for (auto& e : endpoints(s.held)) {
+      if (!e.takes_region) continue;
+      INFO(e.method << " " << e.path);
+      auto r = call(port, e.method, e.path + "?region=522632100", e.body, {bearer(zc)});
+      CHECK(r.status == 403);
+      CHECK_THAT(r.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
+      auto en = call(port, e.method, e.path + "?region=522632100&lang=en", e.body, {bearer(zc)});
+      CHECK_THAT(en.j()["error"].get<std::string>(), Catch::Contains("outside the scope"));
+    }
+    CHECK(call(port, "GET", "/api/v1/quarantine", "", {bearer(zc)}).j()["count"] == 0);
+    for (auto& e : endpoints(s.held)) {
+      if (e.path.find("/quarantine/") == std::string::npos) continue;
+      auto r = call(port, e.method, e.path, e.body, {bearer(zc)});
+      CHECK(r.status == 403);
+      CHECK_THAT(r.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
+    }
+    CHECK(call(port, "GET", "/api/v1/quarantine?region=522632101", "", {bearer(zc)}).status == 200);
+  }
+
+  SECTION("a reviewer of 古州镇 sees the held change and rejects it") {
+    auto q = call(port, "GET", "/api/v1/quarantine?region=522632100", "", {bearer(town)});
+    REQUIRE(q.status == 200);
+    REQUIRE(q.j()["count"] == 1);
+    CHECK(q.j()["changes"][0]["id"] == s.held);
+    CHECK(call(port, "POST", "/api/v1/quarantine/reject", json{{"id", s.held}}.dump(), {bearer(town)}).status == 400);
+    auto r = call(port, "POST", "/api/v1/quarantine/reject", json{{"id", s.held}, {"reason", "不是本村的户"}}.dump(), {bearer(town)});
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    CHECK(r.j()["decision"] == "rejected");
+    CHECK(call(port, "GET", "/api/v1/quarantine", "", {bearer(town)}).j()["count"] == 0);
+    CHECK(call(port, "POST", "/api/v1/quarantine/release", json{{"id", s.held}}.dump(), {bearer(town)}).status == 404);
+    // The notices sent to the device about it (held, then rejected) are the 古州镇 reviewer's to see, not 忠诚镇's.
+    auto n = call(port, "GET", "/api/v1/notices", "", {bearer(town)}).j();
+    REQUIRE(n["count"] == 2);
+    CHECK(n["notices"][0]["kind"] == "quarantined");
+    CHECK(n["notices"][1]["kind"] == "rejected");
+    CHECK_THAT(n["notices"][1]["reason"].get<std::string>(), Catch::Contains("不是本村的户"));
+    CHECK(call(port, "GET", "/api/v1/notices", "", {bearer(zc)}).j()["count"] == 0);
+  }
+
+  SECTION("logout ends the session") {
+    CHECK(call(port, "POST", "/api/v1/logout", "", {bearer(town)}).status == 200);
+    CHECK(call(port, "GET", "/api/v1/me", "", {bearer(town)}).status == 401);
+    CHECK(call(port, "GET", "/api/v1/me", "", {bearer(zc)}).status == 200);
+  }
+}
+
+TEST_CASE("A session expires after its hours and a lockout outlives a server restart", "[server_cli][review]") {
+  Review s;
+  s.setup();
+  std::string token;
+  {
+    auto server = s.serve();
+    const int port = port_of(*server);
+    token = login(port, "town");
+    CHECK(call(port, "GET", "/api/v1/me", "", {bearer(token)}).status == 200);
+    for (int i = 0; i < 5; ++i)
+      CHECK(call(port, "POST", "/api/v1/login", json{{"name", "county"}, {"password", "guess" + std::to_string(i)}}.dump()).status == 401);
+    auto locked = call(port, "POST", "/api/v1/login", json{{"name", "county"}, {"password", kPassword}}.dump());
+    CHECK(locked.status == 429);
+    CHECK(locked.j()["code"] == "locked_out");
+    CHECK_THAT(locked.j()["error"].get<std::string>(), Catch::Contains("已暂时锁定"));
+    server->stop();
+  }
+  {
+    // Restarted 7 hours 59 minutes later: the session holds, the lockout is over (15 minutes).
+    auto server = s.serve(kNowMs + 8 * kHour - 60 * 1000);
+    const int port = port_of(*server);
+    CHECK(call(port, "GET", "/api/v1/me", "", {bearer(token)}).status == 200);
+    server->stop();
+  }
+  {
+    // Restarted at once: still locked.
+    auto server = s.serve(kNowMs + 60 * 1000);
+    const int port = port_of(*server);
+    CHECK(call(port, "POST", "/api/v1/login", json{{"name", "county"}, {"password", kPassword}}.dump()).status == 429);
+    server->stop();
+  }
+  {
+    auto server = s.serve(kNowMs + 8 * kHour);
+    const int port = port_of(*server);
+    auto expired = call(port, "GET", "/api/v1/me", "", {bearer(token)});
+    CHECK(expired.status == 401);
+    CHECK_THAT(expired.j()["error"].get<std::string>(), Catch::Contains("过期"));
+    CHECK(call(port, "POST", "/api/v1/login", json{{"name", "county"}, {"password", kPassword}}.dump()).status == 200);
+    server->stop();
+  }
+}

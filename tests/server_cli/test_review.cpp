@@ -332,3 +332,171 @@ TEST_CASE("A session expires after its hours and a lockout outlives a server res
     server->stop();
   }
 }
+
+namespace {
+
+std::string unzip(const std::string& xlsx, const std::string& member) {
+  auto r = run_process("/usr/bin/unzip", {"-p", xlsx, member});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return r.out;
+}
+
+// The first sheet of a workbook as rows of cell texts (shared strings resolved), with whether every
+// cell is a string cell, and the frozen pane's ySplit.
+struct SheetRead {
+  std::vector<std::vector<std::string>> rows;
+  bool all_text = true;
+  std::string frozen_rows;
+};
+SheetRead read_sheet(const std::string& xlsx, int n = 1) {
+  std::vector<std::string> strings;
+  const std::string sst = unzip(xlsx, "xl/sharedStrings.xml");
+  static const std::regex si("<si><t[^>]*>([^<]*)</t></si>");
+  for (auto it = std::sregex_iterator(sst.begin(), sst.end(), si); it != std::sregex_iterator(); ++it) strings.push_back((*it)[1]);
+  const std::string sheet = unzip(xlsx, "xl/worksheets/sheet" + std::to_string(n) + ".xml");
+  SheetRead out;
+  static const std::regex pane("<pane [^>]*ySplit=\"([0-9]+)\"");
+  std::smatch m;
+  if (std::regex_search(sheet, m, pane)) out.frozen_rows = m[1];
+  static const std::regex row("<row [^>]*>(.*?)</row>");
+  static const std::regex cell("<c r=\"[A-Z]+[0-9]+\"([^>]*)>(?:<v>([^<]*)</v>)?</c>");
+  for (auto r = std::sregex_iterator(sheet.begin(), sheet.end(), row); r != std::sregex_iterator(); ++r) {
+    const std::string body = (*r)[1];
+    std::vector<std::string> cells;
+    for (auto c = std::sregex_iterator(body.begin(), body.end(), cell); c != std::sregex_iterator(); ++c) {
+      const std::string attrs = (*c)[1], v = (*c)[2];
+      if (attrs.find("t=\"s\"") == std::string::npos) out.all_text = false;
+      cells.push_back(attrs.find("t=\"s\"") != std::string::npos ? strings.at(std::stoul(v)) : v);
+    }
+    out.rows.push_back(cells);
+  }
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  auto b = ops::read_file(path);
+  REQUIRE(b);
+  return *b;
+}
+
+}  // namespace
+
+TEST_CASE("sync-server reconcile lists ours only theirs only and field differences in CSV and XLSX", "[server_cli][review][reconcile]") {
+  Review s;
+  s.setup();
+  const std::string out = (s.dir / "r").string();
+  auto j = s.ok_json({"reconcile", Review::data_file("shebao.csv"), "--kind", "社保", "--out", out});
+  CHECK(j["ours"] == 4);  // the insured: 张三, 李四, 赵六, 孙八 (王五 is not insured, 钱七 not employed)
+  CHECK(j["theirs"] == 5);
+  CHECK(j["matched"] == 4);  // 孙八's 15-digit ID is his 18-digit one
+  CHECK(j["ours_only"] == 1);
+  CHECK(j["theirs_only"] == 1);
+  CHECK(j["field_differences"] == 3);
+  CHECK(j["persons_with_field_differences"] == 3);
+  CHECK(j["encoding"] == "utf8_bom");
+  CHECK(j["csv"] == out + ".csv");
+
+  const std::string csv = slurp(out + ".csv");
+  CHECK(csv ==
+        "\xEF\xBB\xBF序号,类别,姓名,身份证号,村代码,字段,我方,对方,对方行号\r\n"
+        "1,仅我方有,赵六,522632********0049,\"=\"\"522632100001\"\"\",,,,\r\n"
+        "2,字段不一致,李四,522632********0023,\"=\"\"522632100001\"\"\",务工地域,省内县外,省外,3\r\n"
+        "3,字段不一致,王五,522632********0036,\"=\"\"522632100001\"\"\",参保,否,是,4\r\n"
+        "4,字段不一致,孙八,522632********1234,\"=\"\"522632101001\"\"\",务工单位,深圳华强电子有限公司,深圳某电子厂,5\r\n"
+        "5,仅对方有,周九,522632********0099,,,,,6\r\n");
+
+  auto sheet = read_sheet(out + ".xlsx");
+  CHECK(sheet.frozen_rows == "1");
+  CHECK(sheet.all_text);
+  REQUIRE(sheet.rows.size() == 6);
+  CHECK(sheet.rows[0] == std::vector<std::string>{"序号", "类别", "姓名", "身份证号", "村代码", "字段", "我方", "对方", "对方行号"});
+  CHECK(sheet.rows[2] == std::vector<std::string>{"2", "字段不一致", "李四", "522632********0023", "522632100001", "务工地域",
+                                                  "省内县外", "省外", "3"});
+  auto summary = read_sheet(out + ".xlsx", 2);
+  REQUIRE(summary.rows.size() >= 4);
+  CHECK(summary.rows[3] == std::vector<std::string>{"双方都有", "4"});
+
+  // --full-ids: whole IDs, as text in both files.
+  s.ok({"reconcile", Review::data_file("shebao.csv"), "--kind", "社保", "--out", out, "--full-ids"});
+  CHECK_THAT(slurp(out + ".csv"), Catch::Contains("\"=\"\"522632198304040049\"\"\""));
+  CHECK(read_sheet(out + ".xlsx").rows[1][3] == "522632198304040049");
+
+  // The terminal summary.
+  auto text = s.ok({"reconcile", Review::data_file("shebao.csv"), "--kind", "社保", "--out", out});
+  CHECK_THAT(text.out, Catch::Contains("仅对方有"));
+  CHECK_THAT(text.out, Catch::Contains(out + ".xlsx"));
+
+  // The national system's export is expected to hold everyone: 赵六 and 钱七 are ours only.
+  auto national = s.ok_json({"reconcile", Review::data_file("shebao.csv"), "--kind", "国家系统", "--out", out});
+  CHECK(national["ours"] == 6);
+  CHECK(national["ours_only"] == 2);
+  CHECK(national["field_differences"] == 3);
+}
+
+TEST_CASE("sync-server reconcile reads a GB18030 list the same as UTF-8", "[server_cli][review][reconcile]") {
+  Review s;
+  s.setup();
+  std::string utf8 = slurp(Review::data_file("shebao.csv")).substr(3);  // without the BOM
+  write_file(s.dir / "gb.csv", encoding::utf8_to_gb18030(utf8));
+  auto j = s.ok_json({"reconcile", (s.dir / "gb.csv").string(), "--kind", "社保", "--out", (s.dir / "g").string()});
+  CHECK(j["encoding"] == "gb18030");
+  CHECK(j["matched"] == 4);
+  CHECK(j["field_differences"] == 3);
+  CHECK(slurp((s.dir / "g.csv").string()).find("深圳某电子厂") != std::string::npos);
+}
+
+TEST_CASE("sync-server reconcile refuses a list without ID numbers or with a bad row and writes nothing", "[server_cli][review][reconcile]") {
+  Review s;
+  s.setup();
+  const std::string out = (s.dir / "r").string();
+  write_file(s.dir / "no_id.csv", "姓名,务工单位\r\n张三,厦门金诚服装有限公司\r\n");
+  auto no_id = s.run({"reconcile", (s.dir / "no_id.csv").string(), "--out", out});
+  CHECK(no_id.exit_code == 1);
+  CHECK_THAT(no_id.err, Catch::Contains("缺少必需的列：身份证号"));
+  auto no_id_en = s.run({"reconcile", (s.dir / "no_id.csv").string(), "--out", out, "--lang", "en"});
+  CHECK_THAT(no_id_en.err, Catch::Contains("required columns missing"));
+
+  write_file(s.dir / "bad_row.csv",
+             "姓名,身份证号,参保\r\n张三,522632198001010010,是\r\n李四,522632198102020024,是\r\n王五,522632198203030036,也许\r\n"
+             "赵六,5.22632E+17,是\r\n张三,522632198001010010,是\r\n");
+  auto bad = s.run({"reconcile", (s.dir / "bad_row.csv").string(), "--out", out});
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.err, Catch::Contains("列“身份证号”：第 3 行"));
+  CHECK_THAT(bad.err, Catch::Contains("列“参保”：第 4 行"));
+  CHECK_THAT(bad.err, Catch::Contains("第 5 行：5.22632E+17 已被 Excel 当作数字改写"));
+  CHECK_THAT(bad.err, Catch::Contains("第 6 行与第 2 行的身份证号相同"));
+  CHECK_THAT(bad.err, Catch::Contains("比对被拒绝：外部名单有 4 处问题，未写入任何文件"));
+  auto bad_json = s.run({"reconcile", (s.dir / "bad_row.csv").string(), "--out", out, "--json"});
+  CHECK(bad_json.exit_code == 1);
+  auto j = json::parse(bad_json.out);
+  REQUIRE(j["problems"].size() == 4);
+  CHECK(j["problems"][0]["line"] == 3);
+  CHECK(j["problems"][0]["column"] == "身份证号");
+  CHECK_FALSE(std::filesystem::exists(out + ".csv"));
+  CHECK_FALSE(std::filesystem::exists(out + ".xlsx"));
+  CHECK(s.run({"reconcile", (s.dir / "bad_row.csv").string(), "--kind", "工资"}).exit_code == 2);
+}
+
+TEST_CASE("The reconcile endpoint compares only the reviewer's scope", "[server_cli][review][reconcile]") {
+  Review s;
+  s.setup();
+  auto server = s.serve();
+  const int port = port_of(*server);
+  const std::string town = login(port, "town");
+  const std::string body = slurp(Review::data_file("shebao.csv"));
+  auto r = call(port, "POST", "/api/v1/reconcile?kind=%E7%A4%BE%E4%BF%9D", body, {bearer(town)});  // kind=社保
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  auto j = r.j();
+  CHECK(j["ours"] == 3);           // 张三, 李四, 赵六 of 古州镇
+  CHECK(j["matched"] == 3);        // 张三, 李四, 王五
+  CHECK(j["outside_scope"] == 1);  // 孙八 lives in 忠诚镇: neither listed nor missing
+  CHECK(j["ours_only"] == 1);
+  CHECK(j["theirs_only"] == 1);
+  CHECK(j["field_differences"] == 2);
+  for (auto& row : j["rows"]) CHECK(row["id_number"].get<std::string>().find("********") != std::string::npos);
+  auto bad = call(port, "POST", "/api/v1/reconcile", "姓名,身份证号\r\n张三,123\r\n", {bearer(town)});
+  CHECK(bad.status == 422);
+  CHECK(bad.j()["problems"][0]["line"] == 2);
+}

@@ -12,6 +12,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
+#include <tuple>
 
 #include "admin_folder.hpp"
 #include "review_json.hpp"
@@ -25,6 +27,7 @@
 #include "tz/ops/editor.hpp"
 #include "tz/ops/reconcile.hpp"
 #include "tz/ops/records.hpp"
+#include "tz/ops/verify.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
@@ -69,7 +72,8 @@ const cli::ProgramSpec& program_spec() {
        {"user list", {}},
        {"user disable", {}},
        {"user enable", {}},
-       {"reconcile", {"out", "kind", "region"}}}};
+       {"reconcile", {"out", "kind", "region"}},
+       {"verify", {}}}};
   return kSpec;
 }
 
@@ -125,6 +129,7 @@ class Command {
         {"user disable", &Command::cmd_user_enable},
         {"user enable", &Command::cmd_user_enable},
         {"reconcile", &Command::cmd_reconcile},
+        {"verify", &Command::cmd_verify},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -713,6 +718,79 @@ class Command {
     }
     io_.out << ops::render_table(summary, lang_);
     io_.out << tr("reconcile_written", {csv_path, xlsx_path}) << "\n";
+    return 0;
+  }
+
+  // --- verify (SPEC §8; decision 302) ---
+
+  // Runs every verification rule over the county (the admin replica) and sends each finding as a
+  // notice to the devices whose scope holds the record; a finding already sent to a device is not
+  // sent again.
+  int cmd_verify() {
+    expect_words(1, "");
+    require_period();
+    auto thresholds = take(ops::load_verification_thresholds(resources()));
+    DeviceStore& store = replica();
+    auto& f = folder();
+    const auto admin = f.admin_device();
+    const auto devices = f.store().devices();
+    ops::VerifyInput in;
+    in.store = &store;
+    in.thresholds = thresholds;
+    in.excluded_collectors = {kAdminCollector};
+    for (auto& d : devices)
+      if (!d.revoked && !d.retired && d.id != admin)
+        for (auto& c : d.collectors) {
+          auto& scope = in.collector_scopes[c];
+          scope.insert(scope.end(), d.scope.begin(), d.scope.end());
+        }
+    std::set<std::tuple<std::string, std::string, std::string>> sent;  // (device, entity, reason) already told
+    for (auto& [target, n] : f.server().notices())
+      if (n.kind == sync::NoticeRecord::Kind::flagged) sent.insert({target.hex(), n.entity.hex(), n.reason_zh});
+    const auto pop = ops::Population::load(store);
+    json rules = json::array(), findings = json::array();
+    ops::Table t;
+    t.title = tr("verify_title");
+    t.rows_are_persons = false;
+    t.headers = {tr("col_rule"), tr("col_severity"), tr("col_findings"), tr("col_notices")};
+    std::vector<std::string> lines;
+    size_t total_sent = 0, total_found = 0;
+    for (auto& rule : ops::verification_rules()) {
+      const std::string severity = thresholds.severity.count(rule.id) ? thresholds.severity.at(rule.id) : "warning";
+      std::vector<sync::SyncServer::Flag> flags;
+      auto found = rule.run(in, pop);
+      for (auto& fd : found) {
+        for (auto& d : devices) {
+          if (d.revoked || d.retired || d.id == admin || !sync::scope_holds_any(d.scope, fd.villages)) continue;
+          if (!sent.insert({d.id.hex(), fd.entity.hex(), fd.zh}).second) continue;
+          flags.push_back(sync::SyncServer::Flag{d.id, fd.type, fd.entity, fd.field, fd.zh, fd.en});
+        }
+        findings.push_back({{"rule", rule.id},
+                            {"severity", severity},
+                            {"type", std::string(entity_type_name(fd.type))},
+                            {"entity", fd.entity.hex()},
+                            {"villages", fd.villages},
+                            {"message", lang_ == Lang::zh ? fd.zh : fd.en}});
+        lines.push_back((lang_ == Lang::zh ? rule.title_zh : rule.title_en) + tr("verify_sep") + (lang_ == Lang::zh ? fd.zh : fd.en));
+      }
+      check(f.server().flag(flags));
+      total_sent += flags.size();
+      total_found += found.size();
+      rules.push_back({{"id", rule.id},
+                       {"title", lang_ == Lang::zh ? rule.title_zh : rule.title_en},
+                       {"severity", severity},
+                       {"findings", found.size()},
+                       {"notices", flags.size()}});
+      t.rows.push_back({lang_ == Lang::zh ? rule.title_zh : rule.title_en, tr("severity_" + severity), std::to_string(found.size()),
+                        std::to_string(flags.size())});
+    }
+    if (io_.as_json) {
+      io_.print_json({{"ok", true}, {"findings", total_found}, {"notices_sent", total_sent}, {"rules", rules}, {"details", findings}});
+      return 0;
+    }
+    io_.out << ops::render_table(t, lang_);
+    for (auto& l : lines) io_.out << l << "\n";
+    io_.out << tr("verify_done", {std::to_string(total_found), std::to_string(total_sent)}) << "\n";
     return 0;
   }
 

@@ -34,6 +34,13 @@ std::string reconcile_kind_label(ReconcileKind k, Lang lang) {
   return zh ? "外部名单" : "external list";
 }
 
+std::string employer_key(const std::string& s) {
+  std::string out;
+  for (char c : text::normalize_width(s))
+    if (c != ' ' && c != '\t') out += c;
+  return out;
+}
+
 size_t ReconcileReport::count(Discrepancy::Kind k) const {
   size_t n = 0;
   for (auto& r : rows) n += r.kind == k;
@@ -48,14 +55,6 @@ size_t ReconcileReport::persons_with_field_differences() const {
 }
 
 namespace {
-
-// Employer names compared loosely: full-width forms folded, spaces dropped.
-std::string employer_key(const std::string& s) {
-  std::string out;
-  for (char c : text::normalize_width(s))
-    if (c != ' ' && c != '\t') out += c;
-  return out;
-}
 
 const std::vector<std::string> kIdHeaders = {"身份证号", "身份证号码", "公民身份号码", "证件号码"};
 

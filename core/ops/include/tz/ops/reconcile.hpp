@@ -25,6 +25,9 @@ enum class ReconcileKind { any, social_insurance, employment_filing, national };
 std::optional<ReconcileKind> parse_reconcile_kind(std::string_view text);
 std::string reconcile_kind_label(ReconcileKind k, Lang lang);
 
+// An employer's name as compared: full-width forms folded, spaces dropped.
+std::string employer_key(const std::string& name);
+
 struct ReconcileOptions {
   ReconcileKind kind = ReconcileKind::any;
   std::string region;                                   // village, township or county code; "" = all

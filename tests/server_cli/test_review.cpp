@@ -14,7 +14,10 @@
 #include "../sync/server_fixture.hpp"
 #include "process.hpp"
 #include "store_fixture.hpp"
+#include "tz/ops/conflicts.hpp"
+#include "tz/ops/device_sync.hpp"
 #include "tz/sync/server.hpp"
+#include "tz/sync/transport.hpp"
 #include "tz/util/encoding.hpp"
 
 using namespace tz;
@@ -499,4 +502,80 @@ TEST_CASE("The reconcile endpoint compares only the reviewer's scope", "[server_
   auto bad = call(port, "POST", "/api/v1/reconcile", "姓名,身份证号\r\n张三,123\r\n", {bearer(town)});
   CHECK(bad.status == 422);
   CHECK(bad.j()["problems"][0]["line"] == 2);
+}
+
+namespace {
+
+// A collector's device in this process with the given scope, syncing with the folder's server store.
+struct ScopedDevice {
+  std::unique_ptr<DeviceStore> store;
+  ScopedDevice(const Review& s, const std::filesystem::path& dir, const sync::Scope& scope) {
+    auto st = sync::open_sqlite_server_store(s.data).take();
+    store = make_store(dir, *st->meta_value("county_secret"));
+    with_server(*st, [&](sync::SyncServer& server) { REQUIRE(server.register_device(store->info().device, scope)); });
+  }
+  template <typename Fn>
+  static void with_server(sync::ServerStore& st, Fn&& fn) {
+    static const auto tree = region::RegionTree::parse_csv(*resources().county_tree_csv("522632"), "shipped").take();
+    sync::SyncServer server(st, resources().schema, ServerFixture::test_validation(&tree), [] { return kNowMs; });
+    fn(server);
+  }
+  void sync(const Review& s) {
+    auto st = sync::open_sqlite_server_store(s.data).take();
+    with_server(*st, [&](sync::SyncServer& server) {
+      sync::LoopbackTransport t(server);
+      ops::DeviceSync ds(*store, t, [] { return kNowMs; });
+      REQUIRE(ds.sync());
+    });
+  }
+};
+
+}  // namespace
+
+TEST_CASE("sync-server verify sends each finding once to the devices whose scope holds the record", "[server_cli][review][verify]") {
+  Review s;
+  s.ok({"init", "--county", "522632", "--name", "榕江县人社局"});
+  s.ok({"period", "set", "2026", "--as-of", "2026-11-30"});
+  // One phone in two villages (古州镇 and 忠诚镇).
+  write_file(s.dir / "roster.csv",
+             "村代码,户编号,姓名,身份证号,与户主关系,联系电话,劳动技能,就业状态\n"
+             "522632100001,0001,张甲," + idc("52263219800101001") + ",户主,13933334444,普通劳动力,未就业\n"
+             "522632101001,0001,张乙," + idc("52263219800101002") + ",户主,13933334444,普通劳动力,未就业\n");
+  s.ok({"register", "import", (s.dir / "roster.csv").string()});
+  s.ok({"user", "add", "town", "--role", "reviewer", "--agency", "人社局", "--scope", "522632100"});
+  ScopedDevice a(s, s.dir / "a", {"522632100001"}), b(s, s.dir / "b", {"522632101"}), c(s, s.dir / "c", {"522632102"});
+
+  auto j = s.ok_json({"verify"});
+  CHECK(j["findings"] == 2);
+  CHECK(j["notices_sent"] == 2);
+  CHECK(j["rules"][0]["id"] == "shared_phone");
+  CHECK(j["rules"][0]["findings"] == 2);
+  // Run again: the same findings, nothing sent twice.
+  auto again = s.ok_json({"verify"});
+  CHECK(again["findings"] == 2);
+  CHECK(again["notices_sent"] == 0);
+  auto text = s.ok({"verify"});
+  CHECK_THAT(text.out, Catch::Contains("一个电话多户或跨村使用"));
+  CHECK_THAT(text.out, Catch::Contains("共发现 2 处疑点"));
+
+  // What field-cli notices shows on each device.
+  for (auto* d : {&a, &b, &c}) d->sync(s);
+  auto na = ops::list_notices(*a.store);
+  REQUIRE(na.size() == 1);
+  CHECK(na[0].notice.kind == static_cast<uint8_t>(sync::NoticeRecord::Kind::flagged));
+  CHECK(ops::notice_kind_label(na[0].notice.kind, Lang::zh) == "县里核查发现疑点，请核实");
+  CHECK_THAT(na[0].notice.reason_zh, Catch::StartsWith("张甲"));
+  CHECK_THAT(na[0].notice.reason_zh, Catch::Contains("2 个村"));
+  auto nb = ops::list_notices(*b.store);
+  REQUIRE(nb.size() == 1);
+  CHECK_THAT(nb[0].notice.reason_zh, Catch::StartsWith("张乙"));
+  CHECK(ops::list_notices(*c.store).empty());
+
+  // The reviewer of 古州镇 sees the finding about 张甲 among the notices.
+  auto server = s.serve();
+  const int port = port_of(*server);
+  auto n = call(port, "GET", "/api/v1/notices", "", {bearer(login(port, "town"))}).j();
+  REQUIRE(n["count"] == 1);
+  CHECK(n["notices"][0]["kind"] == "flagged");
+  CHECK(n["notices"][0]["villages"] == json::array({"522632100001"}));
 }

@@ -10,6 +10,7 @@ pkgs=(
   libicu-dev
   libxlsxwriter-dev
   catch2
+  unzip
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -1,7 +1,8 @@
 // sync-server's admin commands (SPEC §11). Each command opens the data folder (taking the admin
 // lock), brings the county admin replica up to date when it reads or writes county data, does its
 // work through the same paths a device or the server uses, and prints text or --json.
-// `serve` (serve.cpp) does not open the admin folder: it shares only the server store.
+// `serve` (serve.cpp) shares the server store; its review API (api.cpp) opens the admin folder only
+// to reconcile (decision 301).
 #include "tz/server_cli/server_cli.hpp"
 
 #include <unistd.h>

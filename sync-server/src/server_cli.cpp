@@ -705,8 +705,13 @@ class Command {
       fs::remove(tmp_xlsx, ec);
       throw CliError{1, tr("write_failed", {xlsx_path})};
     }
-    io_.write_file(csv_path, ops::render_csv(table));
     std::error_code ec;
+    try {
+      io_.write_file(csv_path, ops::render_csv(table));
+    } catch (const CliError&) {
+      fs::remove(tmp_xlsx, ec);
+      throw;
+    }
     fs::rename(tmp_xlsx, xlsx_path, ec);
     if (ec) throw CliError{1, tr("write_failed", {xlsx_path})};
     if (io_.as_json) {

@@ -13,7 +13,9 @@
 
 #include "../sync/server_fixture.hpp"
 #include "process.hpp"
+#include "server_folder.hpp"
 #include "store_fixture.hpp"
+#include "tz/net/http.hpp"
 #include "tz/ops/conflicts.hpp"
 #include "tz/ops/device_sync.hpp"
 #include "tz/sync/server.hpp"
@@ -73,40 +75,14 @@ HttpReply call(int port, const std::string& method, const std::string& target, c
   return r;
 }
 
-struct Review {
-  TempDir dir;
-  std::string data = (dir / "data").string();
-  std::map<std::string, std::string> env{{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs)},
-                                         {"TAIZHANG_DATA_DIR", source_dir().string()},
-                                         {"TAIZHANG_SCHEMA_DIR", ""},
-                                         {"TAIZHANG_SERVER_DATA", ""},
-                                         {"TAIZHANG_LANG", ""},
-                                         {"TAIZHANG_USER_PASSWORD", kPassword}};
-
-  ProcessResult run(std::vector<std::string> args, const std::map<std::string, std::string>& more = {}) const {
-    args.push_back("--data");
-    args.push_back(data);
-    auto e = env;
-    for (auto& [k, v] : more) e[k] = v;
-    return run_process(SYNC_SERVER_PATH, args, e);
-  }
-  ProcessResult ok(std::vector<std::string> args) const {
-    auto r = run(std::move(args));
-    INFO(r.out << r.err);
-    REQUIRE(r.exit_code == 0);
-    return r;
-  }
-  json ok_json(std::vector<std::string> args) const {
-    args.push_back("--json");
-    return json::parse(ok(std::move(args)).out);
-  }
+struct Review : ServerFolder {
+  Review() { env["TAIZHANG_USER_PASSWORD"] = kPassword; }
   static std::string data_file(const std::string& name) { return (source_dir() / "tests/data/reconcile" / name).string(); }
 
   // The county with the hand-made roster (6 people: 4 in 古州镇 522632100, 2 in 忠诚镇 522632101),
   // four users, and one change held in quarantine (a device of 忠诚镇 wrote a household of 古州镇).
   void setup() {
-    ok({"init", "--county", "522632", "--name", "榕江县人社局"});
-    ok({"period", "set", "2026", "--as-of", "2026-11-30"});
+    init();
     ok({"register", "import", data_file("roster.csv")});
     ok({"user", "add", "town", "--role", "reviewer", "--agency", "人社局", "--scope", "522632100"});
     ok({"user", "add", "zhongcheng", "--role", "reviewer", "--agency", "fpb", "--scope", "522632101"});
@@ -123,6 +99,14 @@ struct Review {
     REQUIRE(r.outcomes.size() == 1);
     REQUIRE(r.outcomes[0].kind == sync::ChangeOutcome::Kind::quarantined);
     held = d.log[0].version.str();
+    // Two devices of 古州镇's village give one household two numbers: a conflict there.
+    FakeDevice x{test_device(8)}, y{test_device(9)};
+    for (auto* dev : {&x, &y}) REQUIRE(server->register_device(dev->id, {kHeldVillage}));
+    x.add(EntityType::household, test_entity(60), "village_code", kHeldVillage);
+    x.add(EntityType::household, test_entity(60), "household_no", "0601");
+    REQUIRE(server->push(x.push(0)).acked_seq == 2);
+    y.add(EntityType::household, test_entity(60), "household_no", "0602");
+    REQUIRE(server->push(y.push(0)).acked_seq == 1);
   }
   std::unique_ptr<Background> serve(int64_t clock = kNowMs) const {
     auto e = env;
@@ -133,12 +117,7 @@ struct Review {
   std::string held;
 };
 
-int port_of(Background& b) {
-  auto line = b.wait_for_line("\"port\"");
-  INFO(b.output());
-  REQUIRE(line);
-  return json::parse(*line)["port"].get<int>();
-}
+int port_of(Background& b) { return started(b)["port"].get<int>(); }
 
 std::string login(int port, const std::string& name) {
   auto r = call(port, "POST", "/api/v1/login", json{{"name", name}, {"password", kPassword}}.dump());
@@ -264,6 +243,18 @@ TEST_CASE("Review endpoints refuse the wrong role and regions outside the user's
       CHECK_THAT(r.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
     }
     CHECK(call(port, "GET", "/api/v1/quarantine?region=522632101", "", {bearer(zc)}).status == 200);
+    CHECK(call(port, "GET", "/api/v1/conflicts", "", {bearer(zc)}).j()["count"] == 0);
+  }
+
+  SECTION("a reviewer of 古州镇 sees the conflict of its village") {
+    auto c = call(port, "GET", "/api/v1/conflicts?region=522632100001", "", {bearer(town)});
+    REQUIRE(c.status == 200);
+    REQUIRE(c.j()["count"] == 1);
+    auto conflict = c.j()["conflicts"][0];
+    CHECK(conflict["field"] == "household_no");
+    CHECK(conflict["label"] == "户编号");
+    CHECK(conflict["values"].size() == 2);
+    CHECK(call(port, "GET", "/api/v1/conflicts?lang=en", "", {bearer(town)}).j()["conflicts"][0]["label"] == "Household number");
   }
 
   SECTION("a reviewer of 古州镇 sees the held change and rejects it") {
@@ -534,8 +525,7 @@ struct ScopedDevice {
 
 TEST_CASE("sync-server verify sends each finding once to the devices whose scope holds the record", "[server_cli][review][verify]") {
   Review s;
-  s.ok({"init", "--county", "522632", "--name", "榕江县人社局"});
-  s.ok({"period", "set", "2026", "--as-of", "2026-11-30"});
+  s.init();
   // One phone in two villages (古州镇 and 忠诚镇).
   write_file(s.dir / "roster.csv",
              "村代码,户编号,姓名,身份证号,与户主关系,联系电话,劳动技能,就业状态\n"
@@ -578,4 +568,25 @@ TEST_CASE("sync-server verify sends each finding once to the devices whose scope
   REQUIRE(n["count"] == 1);
   CHECK(n["notices"][0]["kind"] == "flagged");
   CHECK(n["notices"][0]["villages"] == json::array({"522632100001"}));
+}
+
+TEST_CASE("The review API is served over HTTPS beside sync", "[server_cli][review]") {
+  Review s;
+  s.init();
+  s.ok({"user", "add", "town", "--role", "reviewer", "--agency", "人社局", "--scope", "522632100"});
+  auto server = std::make_unique<Background>(
+      SYNC_SERVER_PATH, std::vector<std::string>{"serve", "--listen", "127.0.0.1:0", "--json", "--data", s.data}, s.env);
+  json start = started(*server);
+  REQUIRE(start["tls"] == true);
+  auto st = sync::open_sqlite_server_store(s.data).take();
+  net::HttpTransport t(start["url"].get<std::string>(), sync::load_server_identity(*st).take().sign.pub);
+  auto reply = t.post("/api/v1/login", json{{"name", "town"}, {"password", kPassword}}.dump());
+  REQUIRE(reply);
+  auto j = json::parse(*reply);
+  CHECK(j["user"]["scope"] == json::array({"522632100"}));
+  CHECK(j["token"].get<std::string>().size() == 64);
+  // Refusals come back as the transport's error naming the status.
+  auto refused = t.get("/api/v1/notices");
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message(Lang::en), Catch::Contains("401"));
 }

@@ -3,27 +3,13 @@
 
 #include <algorithm>
 
+#include "store_txn.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/util/civil_time.hpp"
 
 namespace tz::sync {
 
 namespace {
-
-// Runs f in one write transaction; f's Status decides commit or rollback.
-template <typename F>
-auto in_txn(ServerStore& store, F f) -> decltype(f()) {
-  store.begin();
-  try {
-    auto out = f();
-    if (out) store.commit(nullptr, nullptr);
-    else store.rollback();
-    return out;
-  } catch (...) {
-    store.rollback();
-    throw;
-  }
-}
 
 std::string session_id(std::string_view token) { return crypto::to_hex(crypto::sha256(token)); }
 

@@ -16,14 +16,20 @@
 
 namespace tz::test {
 
+// The environment of a test's sync-server run.
+inline std::map<std::string, std::string> server_test_env() {
+  return {{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs)},
+          {"TAIZHANG_DATA_DIR", source_dir().string()},
+          {"TAIZHANG_SCHEMA_DIR", ""},
+          {"TAIZHANG_SERVER_DATA", ""},
+          {"TAIZHANG_LANG", ""},
+          {"TAIZHANG_CRASH_AT", ""}};
+}
+
 struct ServerFolder {
   TempDir dir;
   std::string data = (dir / "data").string();
-  std::map<std::string, std::string> env{{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs)},
-                                         {"TAIZHANG_DATA_DIR", source_dir().string()},
-                                         {"TAIZHANG_SCHEMA_DIR", ""},
-                                         {"TAIZHANG_SERVER_DATA", ""},
-                                         {"TAIZHANG_LANG", ""}};
+  std::map<std::string, std::string> env = server_test_env();
 
   // Runs with --data DATA; more overrides the environment for this run.
   ProcessResult run(std::vector<std::string> args, const std::map<std::string, std::string>& more = {}) const {

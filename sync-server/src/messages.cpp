@@ -146,6 +146,7 @@ const cli::Catalogue& catalogue() {
       {"arg_device", {"设备", "ID"}},
       {"arg_change", {"变更编号", "ID"}},
       {"arg_user", {"用户名", "NAME"}},
+      {"region_form", {"应为 6 位县、9 位乡镇或 12 位村代码", "must be a 6-, 9- or 12-digit code"}},
       {"verify_title", {"核查结果", "Verification"}},
       {"col_rule", {"规则", "Rule"}},
       {"col_severity", {"级别", "Severity"}},

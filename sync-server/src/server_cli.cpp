@@ -680,6 +680,8 @@ class Command {
     ops::ReconcileOptions o;
     o.kind = *kind;
     o.region = text::trim(args_.get("region"));
+    if (!o.region.empty() && !(text::all_digits(o.region) && (o.region.size() == 6 || o.region.size() == 9 || o.region.size() == 12)))
+      throw CliError{2, tr("bad_option_value", {"--region", o.region, tr("region_form")})};
     o.today = china_date_of(now_);
     auto rep = take(ops::reconcile(replica(), bytes, o));
     const bool full = args_.flag("full-ids");

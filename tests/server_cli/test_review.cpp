@@ -421,6 +421,13 @@ TEST_CASE("sync-server reconcile lists ours only theirs only and field differenc
   CHECK_THAT(text.out, Catch::Contains("仅对方有"));
   CHECK_THAT(text.out, Catch::Contains(out + ".xlsx"));
 
+  // --region narrows ours to 忠诚镇: 孙八 only; the rows of 古州镇's people are counted, not listed.
+  auto town = s.ok_json({"reconcile", Review::data_file("shebao.csv"), "--kind", "社保", "--region", "522632101", "--out", out});
+  CHECK(town["ours"] == 1);
+  CHECK(town["matched"] == 1);
+  CHECK(town["outside_scope"] == 3);
+  CHECK(town["field_differences"] == 1);
+
   // The national system's export is expected to hold everyone: 赵六 and 钱七 are ours only.
   auto national = s.ok_json({"reconcile", Review::data_file("shebao.csv"), "--kind", "国家系统", "--out", out});
   CHECK(national["ours"] == 6);
@@ -470,6 +477,7 @@ TEST_CASE("sync-server reconcile refuses a list without ID numbers or with a bad
   CHECK_FALSE(std::filesystem::exists(out + ".csv"));
   CHECK_FALSE(std::filesystem::exists(out + ".xlsx"));
   CHECK(s.run({"reconcile", (s.dir / "bad_row.csv").string(), "--kind", "工资"}).exit_code == 2);
+  CHECK(s.run({"reconcile", Review::data_file("shebao.csv"), "--region", "5226"}).exit_code == 2);
 }
 
 TEST_CASE("The reconcile endpoint compares only the reviewer's scope", "[server_cli][review][reconcile]") {

@@ -278,6 +278,18 @@ TEST_CASE("Review endpoints refuse the wrong role and regions outside the user's
     CHECK(call(port, "GET", "/api/v1/notices", "", {bearer(zc)}).j()["count"] == 0);
   }
 
+  SECTION("a reviewer of 古州镇 releases the held change") {
+    auto r = call(port, "POST", "/api/v1/quarantine/release", json{{"id", s.held}}.dump(), {bearer(town)});
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    CHECK(r.j()["decision"] == "released");
+    CHECK(r.j()["by"] == "town");
+    CHECK(call(port, "GET", "/api/v1/quarantine", "", {bearer(boss)}).j()["count"] == 0);
+    auto n = call(port, "GET", "/api/v1/notices?region=522632100001", "", {bearer(town)}).j();
+    REQUIRE(n["count"] == 2);
+    CHECK(n["notices"][1]["kind"] == "released");
+  }
+
   SECTION("logout ends the session") {
     CHECK(call(port, "POST", "/api/v1/logout", "", {bearer(town)}).status == 200);
     CHECK(call(port, "GET", "/api/v1/me", "", {bearer(town)}).status == 401);

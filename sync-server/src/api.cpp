@@ -9,6 +9,8 @@
 #include "tz/model/id_number.hpp"
 #include "tz/ops/conflicts.hpp"
 #include "tz/ops/reconcile.hpp"
+#include "tz/ops/records.hpp"
+#include "tz/ops/review.hpp"
 #include "tz/util/civil_time.hpp"
 #include "tz/util/text.hpp"
 
@@ -281,6 +283,64 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
                }
              });
              return reply({{"ok", true}, {"count", arr.size()}, {"conflicts", arr}});
+           }));
+
+  // The review of people (SPEC §8; decision 304), through the county admin replica as the commands do.
+  // POST {"id": RECORD, "decision": "approve"|"send_back", "reason": TEXT}: RECORD is the person's record
+  // id or 身份证号; the decision is attributed to the user. GET: the people in scope sent back or changed
+  // since their approval.
+  auto with_replica = [&env](const Call& c, auto&& fn) -> net::HttpResponse {
+    const int64_t now = cli::now_ms();
+    auto folder = AdminFolder::open(env.dir, *env.res, [now] { return now; });
+    if (!folder) return c.fail(folder.error());
+    if (!(*folder)->period()) return c.fail(Error(ErrorCode::period_unset));
+    auto replica = (*folder)->replica();
+    if (!replica) return c.fail(replica.error());
+    return fn(**folder, **replica, now);
+  };
+  http.post("/api/v1/review", guarded("/api/v1/review", Need::reviewer, [with_replica](const Call& c) {
+              json body = json::parse(c.rq.body, nullptr, false);
+              const bool shaped = !body.is_discarded() && body.is_object() && body.contains("id") && body["id"].is_string() &&
+                                  body.contains("decision") && body["decision"].is_string() &&
+                                  (body["decision"] == "approve" || body["decision"] == "send_back");
+              if (!shaped)
+                return c.fail(bad_request("请求体应为 {\"id\": 记录, \"decision\": \"approve\" 或 \"send_back\", \"reason\": 原因}",
+                                          "the body must be {\"id\": RECORD, \"decision\": \"approve\" or \"send_back\", \"reason\": TEXT}"));
+              const bool approve = body["decision"] == "approve";
+              const std::string reason = body.contains("reason") && body["reason"].is_string() ? text::trim(body["reason"].get<std::string>()) : "";
+              return with_replica(c, [&](AdminFolder& folder, DeviceStore& store, int64_t now) {
+                auto person = ops::locate(store, body["id"].get<std::string>(), china_date_of(now));
+                if (!person) return c.fail(person.error());
+                auto row = store.get_row(*person);
+                if (!row || !sync::user_covers(c.user, {row->village}))
+                  return c.fail(forbidden("记录 " + body["id"].get<std::string>() + " 不在用户 " + c.user.name + " 的管辖范围内",
+                                          "record " + body["id"].get<std::string>() + " is outside the scope of user " + c.user.name));
+                auto status = ops::decide_review(store, *person, approve, reason, ops::EditContext{c.user.name, now});
+                if (!status) return c.fail(status.error());
+                if (auto pushed = folder.sync_replica(); !pushed) return c.fail(pushed.error());
+                return reply({{"ok", true},
+                              {"id", person->hex()},
+                              {"state", review_state_label(status->state, Lang::en)},
+                              {"label", review_state_label(status->state, c.lang)},
+                              {"by", c.user.name}});
+              });
+            }));
+  http.get("/api/v1/review", guarded("/api/v1/review", Need::any_user, [with_replica](const Call& c) {
+             auto region = region_of(c.rq, c.user);
+             if (!region) return c.fail(region.error());
+             return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t) {
+               json arr = json::array();
+               for (auto& item : ops::review_items(store)) {
+                 auto row = store.get_row(item.person);
+                 if (!row || !sync::user_covers(c.user, {row->village}) || !in_region(*region, {row->village})) continue;
+                 arr.push_back({{"id", item.person.hex()},
+                                {"village", row->village},
+                                {"state", review_state_label(item.status.state, Lang::en)},
+                                {"label", review_state_label(item.status.state, c.lang)},
+                                {"reason", item.status.reason}});
+               }
+               return reply({{"ok", true}, {"count", arr.size()}, {"people", arr}});
+             });
            }));
 
   // The body is the external list (CSV); ?kind=社保|用工备案|国家系统, ?region=CODE. People outside the

@@ -28,6 +28,7 @@
 #include "tz/ops/editor.hpp"
 #include "tz/ops/reconcile.hpp"
 #include "tz/ops/records.hpp"
+#include "tz/ops/review.hpp"
 #include "tz/ops/verify.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/util/text.hpp"
@@ -51,7 +52,7 @@ const cli::ProgramSpec& program_spec() {
        {"out", true},    {"region", true}, {"at", true},    {"pick", true},      {"value", true},
        {"reason", true}, {"listen", true}, {"tls-cert", true}, {"tls-key", true}, {"plain-http", false},
        {"threads", true}, {"max-body", true}, {"timeout", true}, {"scope", true}, {"collector", true},
-       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}, {"session-hours", true}},
+       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}, {"session-hours", true}, {"approve", false}, {"send-back", true}},
       {"data", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "name"}},
        {"regions import", {"version"}},
@@ -74,7 +75,8 @@ const cli::ProgramSpec& program_spec() {
        {"user disable", {}},
        {"user enable", {}},
        {"reconcile", {"out", "kind", "region"}},
-       {"verify", {}}}};
+       {"verify", {}},
+       {"review", {"approve", "send-back"}}}};
   return kSpec;
 }
 
@@ -131,6 +133,7 @@ class Command {
         {"user enable", &Command::cmd_user_enable},
         {"reconcile", &Command::cmd_reconcile},
         {"verify", &Command::cmd_verify},
+        {"review", &Command::cmd_review},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -799,6 +802,40 @@ class Command {
     io_.out << ops::render_table(t, lang_);
     for (auto& l : lines) io_.out << l << "\n";
     io_.out << tr("verify_done", {std::to_string(total_found), std::to_string(total_sent)}) << "\n";
+    return 0;
+  }
+
+  // --- review RECORD [--approve | --send-back REASON] (SPEC §8; decision 304) ---
+
+  int cmd_review() {
+    expect_words(2, tr("arg_record"));
+    if (args_.flag("approve") && args_.has("send-back")) throw CliError{2, tr("review_how")};
+    require_period();
+    DeviceStore& store = replica();
+    auto tree = ops::region_tree_of(store);
+    ValidationContext ctx = validation(tree ? &*tree : nullptr);
+    auto located = ops::locate(store, args_.words[1], ctx.today);
+    if (!located) fail(located.error());
+    const bool decide = args_.flag("approve") || args_.has("send-back");
+    ReviewStatus status;
+    if (decide) {
+      const std::string reason = text::trim(args_.get("send-back"));
+      status = take(ops::decide_review(store, *located, args_.flag("approve"), reason, ops::EditContext{kAdminCollector, now_}));
+      take(folder().sync_replica());
+    } else {
+      status = ops::review_status_of(store, *located);
+    }
+    const std::string label = review_state_label(status.state, lang_);
+    if (io_.as_json) {
+      io_.print_json({{"ok", true},
+                      {"id", located->hex()},
+                      {"state", review_state_label(status.state, Lang::en)},
+                      {"label", label},
+                      {"reason", status.reason},
+                      {"approved_versions", status.approved.size()}});
+      return 0;
+    }
+    io_.out << tr("review_state", {args_.words[1], label}) << (status.reason.empty() ? "" : tr("verify_sep") + status.reason) << "\n";
     return 0;
   }
 

@@ -345,7 +345,7 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
 
   // The body is the external list (CSV); ?kind=社保|用工备案|国家系统, ?region=CODE. People outside the
   // reviewer's scope are neither listed nor reported as missing (decision 301).
-  http.post("/api/v1/reconcile", guarded("/api/v1/reconcile", Need::reviewer, [&env](const Call& c) {
+  http.post("/api/v1/reconcile", guarded("/api/v1/reconcile", Need::reviewer, [with_replica](const Call& c) {
               auto region = region_of(c.rq, c.user);
               if (!region) return c.fail(region.error());
               auto kind = ops::parse_reconcile_kind(text::trim(param(c.rq, "kind")));
@@ -353,31 +353,27 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
                 return c.fail(bad_request("kind=" + param(c.rq, "kind") + "：应为 社保、用工备案 或 国家系统",
                                           "kind=" + param(c.rq, "kind") + ": must be 社保, 用工备案 or 国家系统"));
               // The county's people are read through the admin replica, as `sync-server list` does.
-              const int64_t now = cli::now_ms();
-              auto folder = AdminFolder::open(env.dir, *env.res, [now] { return now; });
-              if (!folder) return c.fail(folder.error());
-              if (!(*folder)->period()) return c.fail(Error(ErrorCode::period_unset));
-              auto replica = (*folder)->replica();
-              if (!replica) return c.fail(replica.error());
-              ops::ReconcileOptions o;
-              o.kind = *kind;
-              o.region = region->value_or("");
-              o.today = china_date_of(now);
-              const sync::UserRecord& user = c.user;
-              o.in_scope = [&user](const std::string& village) { return sync::user_covers(user, {village}); };
-              auto rep = ops::reconcile(**replica, c.rq.body, o);
-              if (!rep) return c.fail(rep.error());
-              if (!rep->problems.empty()) {
-                c.outcome = "refused";
-                json j{{"error", c.lang == Lang::zh ? "外部名单有问题，未比对" : "the external list has problems; nothing compared"},
-                       {"code", "invalid_input"},
-                       {"status", 422},
-                       {"problems", problems_json(rep->problems, c.lang)}};
-                return reply(j, 422);
-              }
-              json j = reconcile_json(*rep, c.lang, false, true);
-              j["ok"] = true;
-              return reply(j);
+              return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t now) {
+                ops::ReconcileOptions o;
+                o.kind = *kind;
+                o.region = region->value_or("");
+                o.today = china_date_of(now);
+                const sync::UserRecord& user = c.user;
+                o.in_scope = [&user](const std::string& village) { return sync::user_covers(user, {village}); };
+                auto rep = ops::reconcile(store, c.rq.body, o);
+                if (!rep) return c.fail(rep.error());
+                if (!rep->problems.empty()) {
+                  c.outcome = "refused";
+                  json j{{"error", c.lang == Lang::zh ? "外部名单有问题，未比对" : "the external list has problems; nothing compared"},
+                         {"code", "invalid_input"},
+                         {"status", 422},
+                         {"problems", problems_json(rep->problems, c.lang)}};
+                  return reply(j, 422);
+                }
+                json j = reconcile_json(*rep, c.lang, false, true);
+                j["ok"] = true;
+                return reply(j);
+              });
             }));
 }
 

@@ -142,6 +142,8 @@ std::vector<Endpoint> endpoints(const std::string& held) {
           {"POST", "/api/v1/quarantine/release", json{{"id", held}}.dump(), true, false},
           {"POST", "/api/v1/quarantine/reject", json{{"id", held}, {"reason", "不是本村的户"}}.dump(), true, false},
           {"POST", "/api/v1/reconcile", "姓名,身份证号\r\n", true, true},
+          {"POST", "/api/v1/review", json{{"id", "522632198001010010"}, {"decision", "approve"}}.dump(), true, false},
+          {"GET", "/api/v1/review", "", false, true},
           {"POST", "/api/v1/logout", "", false, false}};
 }
 
@@ -288,6 +290,34 @@ TEST_CASE("Review endpoints refuse the wrong role and regions outside the user's
     auto n = call(port, "GET", "/api/v1/notices?region=522632100001", "", {bearer(town)}).j();
     REQUIRE(n["count"] == 2);
     CHECK(n["notices"][1]["kind"] == "released");
+  }
+
+  SECTION("a reviewer decides on people of the scope only") {
+    const std::string zhang = "522632198001010010";  // 张三, 古州镇
+    auto other = call(port, "POST", "/api/v1/review", json{{"id", zhang}, {"decision", "approve"}}.dump(), {bearer(zc)});
+    CHECK(other.status == 403);
+    CHECK_THAT(other.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
+    auto ok = call(port, "POST", "/api/v1/review", json{{"id", zhang}, {"decision", "approve"}}.dump(), {bearer(town)});
+    INFO(ok.body);
+    REQUIRE(ok.status == 200);
+    CHECK(ok.j()["state"] == "approved");
+    CHECK(ok.j()["label"] == "已通过");
+    CHECK(call(port, "POST", "/api/v1/review", json{{"id", zhang}, {"decision", "send_back"}}.dump(), {bearer(town)}).status == 400);
+    auto back = call(port, "POST", "/api/v1/review",
+                     json{{"id", zhang}, {"decision", "send_back"}, {"reason", "单位名称有误"}}.dump(), {bearer(town)});
+    REQUIRE(back.status == 200);
+    CHECK(back.j()["state"] == "sent back");
+    auto listed = call(port, "GET", "/api/v1/review", "", {bearer(town)}).j();
+    REQUIRE(listed["count"] == 1);
+    CHECK(listed["people"][0]["reason"] == "单位名称有误");
+    CHECK(call(port, "GET", "/api/v1/review", "", {bearer(zc)}).j()["count"] == 0);
+    CHECK(s.ok_json({"review", zhang})["state"] == "sent back");
+    // The decision is attributed to the reviewer, as any edit to its collector.
+    auto person = sync::open_sqlite_server_store(s.data).take()->entity(*EntityId::from_hex(back.j()["id"].get<std::string>()));
+    REQUIRE(person);
+    const auto& review = person->state.fields.at(resources().schema.entity(EntityType::person).require("review").id);
+    REQUIRE(review.live.size() == 1);
+    CHECK(review.live[0].collector == "town");
   }
 
   SECTION("logout ends the session") {

@@ -115,6 +115,8 @@ const Catalogue& catalogue() {
       {"clear_no", {"未清", "not clear"}},
       {"four_clears_line", {"四清：人员底数{0}、劳动能力{1}、就业状态{2}、外出意愿{3}", "four clears: identity {0}, labour ability {1}, employment status {2}, willingness {3}"}},
       {"review_line", {"县里审核：{0}", "county review: {0}"}},
+      {"review_approved", {"审核通过", "approved"}},
+      {"review_returned", {"退回：{0}", "sent back: {0}"}},
       {"sent_back_line", {"[审核退回，修改后等待县里复核] {0}", "[sent back by the county; fix it and wait for review] {0}"}},
       {"member", {"成员", "member"}},
       {"not_filled", {"（未填写）", "(not filled in)"}},

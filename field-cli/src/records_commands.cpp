@@ -329,6 +329,9 @@ int Command::cmd_show() {
   const EntitySchema& es = schema.entity(row->entity.type);
   const bool full = args_.flags.count("full-ids") > 0;
   auto shown_value = [&](const FieldDef& f, const std::string& v) {
+    // The review decision: what was decided, not the list of versions it names.
+    if (row->entity.type == EntityType::person && f.name == "review")
+      return v.rfind("return:", 0) == 0 ? tr(lang_, "review_returned", {v.substr(7)}) : tr(lang_, "review_approved");
     std::string s = display_value(f, v, lang_);
     return f.type == FieldType::id_number && !full ? idn::mask_id(s) : s;
   };

@@ -660,7 +660,10 @@ TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a rec
   b.sync();
   CHECK(state_on(a) == "approved");
   CHECK(state_on(b) == "approved");
-  CHECK_THAT(a.ok({"show", kSun}).out, Catch::Contains("县里审核：已通过"));
+  auto shown = a.ok({"show", kSun}).out;
+  CHECK_THAT(shown, Catch::Contains("县里审核：已通过"));
+  CHECK_THAT(shown, Catch::Contains("审核结论：审核通过"));  // the decision, not the versions it names
+  CHECK_THAT(shown, Catch::Contains("县管理员"));             // attributed like any edit
 
   // An edit after approval writes nothing but the edit: the record is 待复核 everywhere.
   a.edit(kSun, "联系电话=13900001111");

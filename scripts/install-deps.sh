@@ -8,8 +8,10 @@ pkgs=(
   libcpp-httplib-dev
   libcereal-dev nlohmann-json3-dev libcli11-dev
   libicu-dev
+  libxlsxwriter-dev
   catch2
   clang-14 libclang-rt-14-dev
+  unzip
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

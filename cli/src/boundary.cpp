@@ -1,6 +1,10 @@
 // The boundary shared by field-cli and sync-server.
 #include "tz/cli/boundary.hpp"
 
+#include <termios.h>
+#include <unistd.h>
+
+#include <istream>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -27,6 +31,22 @@ int run_guarded(const std::vector<std::string>& args, const Messages& m, std::os
   } catch (const std::exception& e) {
     return report(1, Error(ErrorCode::internal, {e.what()}).message(lang), "internal");
   }
+}
+
+std::string read_secret(std::istream& in, std::ostream& err, const std::string& prompt) {
+  err << prompt << std::flush;
+  termios old{};
+  bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
+  if (tty) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string line;
+  std::getline(in, line);
+  if (tty) tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  err << "\n";
+  return line;
 }
 
 }  // namespace tz::cli

@@ -2,7 +2,6 @@
 // collector, shared by the commands in cli.cpp and records_commands.cpp.
 #pragma once
 
-#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 
 #include "i18n.hpp"
 #include "tz/cli/args.hpp"
+#include "tz/cli/boundary.hpp"
 #include "tz/cli/output.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/enrol.hpp"
@@ -117,21 +117,7 @@ class Command {
 
   void expect_words(size_t n, const std::string& what) { cli::expect_words(args_, n, what, messages(), lang_); }
 
-  std::string read_secret(const std::string& prompt) {
-    err_ << prompt << std::flush;
-    termios old{};
-    bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
-    if (tty) {
-      termios quiet = old;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    }
-    std::string line;
-    std::getline(in_, line);
-    if (tty) tcsetattr(STDIN_FILENO, TCSANOW, &old);
-    err_ << "\n";
-    return line;
-  }
+  std::string read_secret(const std::string& prompt) { return cli::read_secret(in_, err_, prompt); }
 
   std::string passphrase(bool confirm) {
     if (const char* v = std::getenv("TAIZHANG_PASSPHRASE"); v && *v) return v;

@@ -3,6 +3,7 @@
 #include "command.hpp"
 #include "tz/cli/conflicts.hpp"
 #include "tz/model/id_number.hpp"
+#include "tz/ops/review.hpp"
 
 namespace tz::cli {
 
@@ -105,12 +106,24 @@ int Command::cmd_notices() {
     }
     jl.push_back(j);
   }
+  // People the county sent back: shown until approved again (SPEC §8).
+  std::vector<ops::ReviewItem> sent_back;
+  for (auto& item : ops::review_items(*store))
+    if (item.status.state == ReviewState::returned) sent_back.push_back(item);
+  json jr = json::array();
+  for (auto& item : sent_back)
+    jr.push_back({{"id", item.person.hex()},
+                  {"record", describe_entity(*store, EntityType::person, item.person)},
+                  {"reason", item.status.reason}});
   if (json_) {
-    print_json({{"ok", true}, {"count", list.size()}, {"notices", jl}});
+    print_json({{"ok", true}, {"count", list.size()}, {"notices", jl}, {"sent_back", jr}});
     return 0;
   }
+  for (auto& item : sent_back)
+    out_ << "  " << tr(lang_, "sent_back_line", {describe_entity(*store, EntityType::person, item.person)}) << colon(lang_)
+         << item.status.reason << "\n";
   if (list.empty()) {
-    out_ << tr(lang_, "no_notices") << "\n";
+    if (sent_back.empty()) out_ << tr(lang_, "no_notices") << "\n";
     return 0;
   }
   out_ << tr(lang_, "notices_count", {std::to_string(list.size())}) << "\n";

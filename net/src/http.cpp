@@ -309,6 +309,7 @@ httplib::Server::Handler wrap(Handler h, const std::atomic<size_t>* waiting) {
     in.body = req.body;
     in.remote_addr = req.remote_addr;
     for (const auto& [k, v] : req.headers) in.headers.emplace(k, v);
+    for (const auto& [k, v] : req.params) in.params.emplace(k, v);
     HttpResponse out = h(in);
     if (waiting->load(std::memory_order_relaxed) > 0) res.set_header("Connection", "close");
     res.status = out.status;

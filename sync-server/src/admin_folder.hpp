@@ -3,9 +3,9 @@
 // sync::create_server_identity), and the county admin replica (decision 60) — a real encrypted
 // device store under admin/ registered with the server for the whole county, brought up to date before a command reads
 // and pushed after it writes, over the same sync path as any device. An admin command holds
-// admin/lock (flock) from open to exit, so two admin commands take turns; `serve` does not use the
-// replica and shares only the server store (SQLite WAL, busy timeout, nothing cached across
-// transactions).
+// admin/lock (flock) from open to exit, so two admin commands take turns; `serve` shares the server
+// store (SQLite WAL, busy timeout, nothing cached across transactions) and opens the folder only for
+// a reconciliation request (decision 301).
 #pragma once
 
 #include <filesystem>

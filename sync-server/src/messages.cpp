@@ -32,6 +32,18 @@ const cli::Catalogue& catalogue() {
         "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
         "        [--threads N(默认 32)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
         "        通过 HTTPS 提供同步服务；证书默认在首次启动时生成于 数据目录/tls/，由服务器签名密钥签发\n"
+        "  user add 用户名 --role reviewer|admin --agency 人社局|扶贫办 --scope 代码[,代码…]\n"
+        "                                            添加审核用户（密码取自 TAIZHANG_USER_PASSWORD 或终端输入）\n"
+        "  user list | user disable 用户名 | user enable 用户名\n"
+        "  reconcile 文件 [--kind 社保|用工备案|国家系统] [--out 前缀] [--region 代码] [--full-ids]\n"
+        "                                            与外部名单比对，写出 前缀.csv 和 前缀.xlsx\n"
+        "  verify                                    运行核查规则，把疑点作为通知发给所属范围的采集员\n"
+        "  review 记录 [--approve | --send-back 原因]  审核通过或退回一个人（含其务工经历）；不带选项时显示审核状态\n"
+        "服务：\n"
+        "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
+        "        [--threads N(默认 8)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
+        "        [--session-hours 小时(默认 8)]\n"
+        "        通过 HTTPS 提供同步服务和审核接口（/api/v1/login 等）；证书默认在首次启动时生成于 数据目录/tls/，由服务器签名密钥签发\n"
         "数据目录默认为 $XDG_DATA_HOME/taizhang-server（或 ~/.local/share/taizhang-server），环境变量 TAIZHANG_SERVER_DATA 可改。",
         "usage: sync-server [--data DIR] [--lang zh|en] [--json] COMMAND ...\n"
         "commands (the county admin; they work while serve runs):\n"
@@ -57,6 +69,18 @@ const cli::Catalogue& catalogue() {
         "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
         "        [--threads N (default 32)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
         "        serve devices over HTTPS; the certificate is made on first start in DIR/tls/, signed by the server's key\n"
+        "  user add NAME --role reviewer|admin --agency 人社局|扶贫办 --scope CODE[,CODE...]\n"
+        "                                            add a review user (password from TAIZHANG_USER_PASSWORD or typed at a terminal)\n"
+        "  user list | user disable NAME | user enable NAME\n"
+        "  reconcile FILE [--kind 社保|用工备案|国家系统] [--out PREFIX] [--region CODE] [--full-ids]\n"
+        "                                            compare with an external list; writes PREFIX.csv and PREFIX.xlsx\n"
+        "  verify                                    run the verification rules; findings go to the collectors of the scope\n"
+        "  review RECORD [--approve | --send-back REASON]  approve a person (with their jobs) or send them back; alone, the state\n"
+        "serving:\n"
+        "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
+        "        [--threads N (default 8)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
+        "        [--session-hours H (default 8)]\n"
+        "        serve devices and the review API (/api/v1/login, ...) over HTTPS; the certificate is made on first start in DIR/tls/, signed by the server's key\n"
         "The data folder defaults to $XDG_DATA_HOME/taizhang-server (or ~/.local/share/taizhang-server); "
         "TAIZHANG_SERVER_DATA changes it."}},
       {"init_done", {"已在 {0} 新建服务器：{1} {2}（{3}）", "created the server in {0}: {1} {2} ({3})"}},
@@ -174,6 +198,41 @@ const cli::Catalogue& catalogue() {
       {"arg_year", {"年度", "YEAR"}},
       {"arg_device", {"设备", "ID"}},
       {"arg_change", {"变更编号", "ID"}},
+      {"arg_user", {"用户名", "NAME"}},
+      {"arg_record", {"记录", "RECORD"}},
+      {"review_how", {"--approve 与 --send-back 只能选一个", "--approve and --send-back go alone"}},
+      {"review_state", {"{0} 的审核状态：{1}", "review state of {0}: {1}"}},
+      {"region_form", {"应为 6 位县、9 位乡镇或 12 位村代码", "must be a 6-, 9- or 12-digit code"}},
+      {"verify_title", {"核查结果", "Verification"}},
+      {"col_rule", {"规则", "Rule"}},
+      {"col_severity", {"级别", "Severity"}},
+      {"col_findings", {"发现", "Findings"}},
+      {"col_notices", {"新发通知", "Notices sent"}},
+      {"severity_warning", {"警示", "warning"}},
+      {"severity_info", {"提示（可能属正常）", "info (may be normal)"}},
+      {"verify_sep", {"：", ": "}},
+      {"verify_done", {"共发现 {0} 处疑点，新发给采集员的通知 {1} 条（此前发过的不再重发）",
+                       "{0} finding(s); {1} new notice(s) sent to collectors (those sent before are not sent again)"}},
+      {"reconcile_problem", {"列“{0}”：{1}", "column \"{0}\": {1}"}},
+      {"reconcile_refused", {"比对被拒绝：外部名单有 {0} 处问题，未写入任何文件", "reconciliation refused: {0} problem(s) in the external list; nothing was written"}},
+      {"reconcile_suffix", {"-比对结果", "-reconciliation"}},
+      {"reconcile_written", {"比对结果已写入 {0} 和 {1}", "the report is in {0} and {1}"}},
+      {"sheet_reconcile", {"比对结果", "Reconciliation"}},
+      {"sheet_summary", {"汇总", "Summary"}},
+      {"password_missing",
+       {"请在终端上运行以输入密码，或设置环境变量 TAIZHANG_USER_PASSWORD（密码不能写在命令行上）",
+        "run this at a terminal to type the password, or set TAIZHANG_USER_PASSWORD (never on the command line)"}},
+      {"password_prompt", {"新用户的密码：", "Password for the new user: "}},
+      {"password_again", {"再输入一次：", "Again: "}},
+      {"password_mismatch", {"两次输入的密码不一致，未添加用户", "the passwords differ; no user added"}},
+      {"user_added", {"已添加用户 {0}：{1}，{2}，范围 {3}", "user {0} added: {1}, {2}, scope {3}"}},
+      {"users_title", {"用户（{0} 个）", "Users ({0})"}},
+      {"col_user", {"用户名", "User"}},
+      {"col_role", {"角色", "Role"}},
+      {"col_agency", {"部门", "Agency"}},
+      {"user_disabled_mark", {"已停用", "disabled"}},
+      {"user_disabled", {"已停用用户 {0}，其会话已全部结束", "user {0} disabled; their sessions are ended"}},
+      {"user_enabled", {"已恢复用户 {0}", "user {0} enabled"}},
   };
   return kTexts;
 }

@@ -1,6 +1,8 @@
 // `sync-server serve`: routes, TLS identity, metrics, request log, clean stop on SIGTERM/SIGINT.
 #include "serve.hpp"
 
+#include "api.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <pthread.h>
@@ -226,6 +228,11 @@ class Service {
     sync::SyncServer server(*store_, res_.schema, ctx, [] { return cli::now_ms(); });
     return fn(server);
   }
+  // The same, with the store too (the review API's users and sessions; api.hpp).
+  template <typename Fn>
+  auto with_store(Fn&& fn) {
+    return with_server([&](sync::SyncServer& s) { return fn(*store_, s); });
+  }
 
   // The store as of now (epoch and last sequence are re-read in a transaction).
   std::pair<std::string, uint64_t> epoch_and_last_seq() {
@@ -410,6 +417,12 @@ int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
                      {"status", status_of_code(std::string(r.error().name()))}};
               return net::HttpResponse{status_of_code(std::string(r.error().name())), "application/json", j.dump()};
             }));
+  ApiEnv api;
+  api.with_store = [&service](const std::function<void(sync::ServerStore&, sync::SyncServer&)>& fn) { service.with_store(fn); };
+  api.res = &res;
+  api.dir = o.dir;
+  api.policy.session_ms = o.session_ms;
+  add_api_routes(http, api, [&logged](const std::string& route, CountedHandler h) -> net::Handler { return logged(route, std::move(h)); });
   http.get("/healthz", logged("/healthz", [&](const net::HttpRequest&, std::string&) {
              auto [epoch, last_seq] = service.epoch_and_last_seq();
              json j{{"status", "ok"}, {"county", identity->county}, {"epoch", epoch}, {"last_seq", last_seq}};

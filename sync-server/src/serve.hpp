@@ -24,6 +24,7 @@ struct ServeOptions {
   size_t threads = 32;
   size_t max_body = size_t{64} << 20;
   int timeout_s = 30;
+  int64_t session_ms = 8LL * 3600 * 1000;  // how long a login session of the review API lasts
 };
 
 // An exclusive lock on DIR/serve.lock (flock), held by `serve` for as long as it runs: a second

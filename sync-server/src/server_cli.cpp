@@ -1,16 +1,23 @@
 // sync-server's admin commands (SPEC §11). Each command opens the data folder (taking the admin
 // lock), brings the county admin replica up to date when it reads or writes county data, does its
 // work through the same paths a device or the server uses, and prints text or --json.
-// `serve` (serve.cpp) does not open the admin folder: it shares only the server store.
+// `serve` (serve.cpp) shares the server store; its review API (api.cpp) opens the admin folder only
+// to reconcile (decision 301).
 #include "tz/server_cli/server_cli.hpp"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
+#include <tuple>
 
 #include "admin_folder.hpp"
+#include "review_json.hpp"
 #include "serve.hpp"
 #include "tz/server_cli/messages.hpp"
 #include "tz/cli/args.hpp"
@@ -20,13 +27,18 @@
 #include "tz/ops/backup.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/editor.hpp"
+#include "tz/ops/reconcile.hpp"
 #include "tz/ops/records.hpp"
+#include "tz/ops/review.hpp"
+#include "tz/ops/verify.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/sync/audit.hpp"
 #include "tz/sync/bundle.hpp"
+#include "tz/xlsx/xlsx.hpp"
 #include "tz/sync/protocol.hpp"
+#include "tz/sync/users.hpp"
 
 namespace tz::server_cli {
 
@@ -43,7 +55,7 @@ const cli::ProgramSpec& program_spec() {
        {"out", true},    {"region", true}, {"at", true},    {"pick", true},      {"value", true},
        {"reason", true}, {"listen", true}, {"tls-cert", true}, {"tls-key", true}, {"plain-http", false},
        {"threads", true}, {"max-body", true}, {"timeout", true}, {"scope", true}, {"collector", true},
-       {"expires-days", true}},
+       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}, {"session-hours", true}, {"approve", false}, {"send-back", true}},
       {"data", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "name"}},
        {"regions import", {"version"}},
@@ -59,13 +71,20 @@ const cli::ProgramSpec& program_spec() {
        {"quarantine release", {}},
        {"quarantine reject", {"reason"}},
        {"list", {"format", "out", "region"}},
-       {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout"}},
+       {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout", "session-hours"}},
        {"token create", {"scope", "collector", "expires-days", "out"}},
        {"bundle import", {"out"}},
        {"token list", {}},
        {"audit verify", {}},
        {"backup", {"out"}},
-       {"restore", {}}}};
+       {"restore", {}},
+       {"user add", {"role", "agency", "scope"}},
+       {"user list", {}},
+       {"user disable", {}},
+       {"user enable", {}},
+       {"reconcile", {"out", "kind", "region"}},
+       {"verify", {}},
+       {"review", {"approve", "send-back"}}}};
   return kSpec;
 }
 
@@ -75,13 +94,6 @@ fs::path default_data_dir() {
   if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return fs::path(x) / "taizhang-server";
   if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".local/share/taizhang-server";
   return "taizhang-server";
-}
-
-// A bilingual() text in one language.
-std::string in_lang(const std::string& s, Lang lang) {
-  auto sep = s.find('\x1f');
-  if (sep == std::string::npos) return s;
-  return lang == Lang::zh ? s.substr(0, sep) : s.substr(sep + 1);
 }
 
 std::string lower_ascii(std::string s) {
@@ -128,6 +140,13 @@ class Command {
         {"restore", &Command::cmd_restore},
         {"audit verify", &Command::cmd_audit_verify},
         {"bundle import", &Command::cmd_bundle_import},
+        {"user add", &Command::cmd_user_add},
+        {"user list", &Command::cmd_user_list},
+        {"user disable", &Command::cmd_user_enable},
+        {"user enable", &Command::cmd_user_enable},
+        {"reconcile", &Command::cmd_reconcile},
+        {"verify", &Command::cmd_verify},
+        {"review", &Command::cmd_review},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -460,19 +479,7 @@ class Command {
     const Schema& schema = resources().schema;
     if (io_.as_json) {
       json arr = json::array();
-      for (auto& q : held) {
-        const FieldDef* def = schema.entity(q.change.type).field(q.change.field);
-        arr.push_back({{"id", q.change.version.str()},
-                       {"device", q.change.version.device.hex()},
-                       {"seq", q.change.version.seq.value},
-                       {"type", std::string(entity_type_name(q.change.type))},
-                       {"entity", q.change.entity.hex()},
-                       {"field", def ? def->name : std::to_string(q.change.field)},
-                       {"value", q.change.value},
-                       {"collector", q.change.collector},
-                       {"received", time_or(q.server_ms, "")},
-                       {"reason", in_lang(q.reason, lang_)}});
-      }
+      for (auto& q : held) arr.push_back(quarantined_json(q, schema, lang_));
       io_.print_json({{"ok", true}, {"count", held.size()}, {"changes", arr}});
       return 0;
     }
@@ -535,6 +542,7 @@ class Command {
     o.threads = number_option("threads", o.threads, 1, 256);
     o.max_body = number_option("max-body", o.max_body, 1024, size_t{1} << 32);
     o.timeout_s = static_cast<int>(number_option("timeout", o.timeout_s, 1, 3600));
+    o.session_ms = static_cast<int64_t>(number_option("session-hours", 8, 1, 168)) * 3600 * 1000;
     return serve(o, resources(), io_);
   }
 
@@ -621,6 +629,8 @@ class Command {
     expect_words(2, "");
     need_option("scope");
     need_option("collector");
+  // --scope CODE[,CODE…]: the county's code or live townships and villages of its tree, with their names.
+  std::pair<sync::Scope, std::vector<std::string>> scope_option() {
     auto& f = folder();
     const std::string county = f.identity().county;
     auto tree = f.region_tree();
@@ -639,6 +649,15 @@ class Command {
       names.push_back(r->name);
     }
     if (scope.empty()) throw CliError{2, tr("missing_option", {"--scope"})};
+    return {scope, names};
+  }
+
+  int cmd_token_create() {
+    expect_words(2, "");
+    need_option("scope");
+    need_option("collector");
+    auto& f = folder();
+    auto [scope, names] = scope_option();
     auto collectors = cli::split_names(args_.get("collector"));
     if (collectors.empty()) throw CliError{2, tr("missing_option", {"--collector"})};
     const int64_t days = static_cast<int64_t>(number_option("expires-days", 7, 1, 365));
@@ -768,6 +787,250 @@ class Command {
     }
     if (!c.ok) throw CliError{1, tr("audit_broken", {in_lang(c.problem, lang_)})};
     io_.out << tr("audit_ok", {std::to_string(c.count), std::to_string(c.head_seq), c.head_hash}) << "\n";
+  // --- user add | list | disable | enable (users of the HTTP API; decision 300) ---
+
+  // The new user's password: TAIZHANG_USER_PASSWORD, else asked twice on a terminal; never an option.
+  std::string new_password() {
+    if (const char* v = std::getenv("TAIZHANG_USER_PASSWORD"); v && *v) return v;
+    if (!isatty(STDIN_FILENO)) throw CliError{1, tr("password_missing")};
+    std::string p = cli::read_secret(std::cin, io_.err, tr("password_prompt"));
+    if (cli::read_secret(std::cin, io_.err, tr("password_again")) != p) throw CliError{1, tr("password_mismatch")};
+    return p;
+  }
+
+  json user_json(const sync::UserRecord& u) const {
+    return {{"name", u.name},
+            {"role", u.role},
+            {"agency", u.agency},
+            {"agency_name", sync::agency_label(u.agency, Lang::zh)},
+            {"scope", u.scope},
+            {"disabled", u.disabled},
+            {"created", time_or(u.created_ms, "")}};
+  }
+
+  int cmd_user_add() {
+    expect_words(3, tr("arg_user"));
+    need_option("role");
+    need_option("agency");
+    need_option("scope");
+    auto role = sync::parse_role(text::trim(args_.get("role")));
+    if (!role) throw CliError{2, tr("bad_option_value", {"--role", args_.get("role"), "reviewer | admin"})};
+    auto agency = sync::parse_agency(text::trim(args_.get("agency")));
+    if (!agency) throw CliError{2, tr("bad_option_value", {"--agency", args_.get("agency"), "人社局 (rsj) | 扶贫办 (fpb)"})};
+    auto [scope, names] = scope_option();
+    const std::string name = text::trim(args_.words[2]);
+    const std::string password = new_password();
+    auto u = take(sync::add_user(folder().store(), name, *role, *agency, scope, password, now_));
+    if (io_.as_json) {
+      json j = user_json(u);
+      j["ok"] = true;
+      io_.print_json(j);
+      return 0;
+    }
+    std::string scope_shown;
+    for (size_t i = 0; i < scope.size(); ++i) scope_shown += (i ? "，" : "") + scope[i] + " " + names[i];
+    io_.out << tr("user_added", {u.name, sync::role_label(u.role, lang_), sync::agency_label(u.agency, lang_), scope_shown})
+            << "\n";
+    return 0;
+  }
+
+  int cmd_user_list() {
+    expect_words(2, "");
+    auto users = folder().store().users();
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& u : users) arr.push_back(user_json(u));
+      io_.print_json({{"ok", true}, {"count", users.size()}, {"users", arr}});
+      return 0;
+    }
+    ops::Table t;
+    t.title = tr("users_title", {std::to_string(users.size())});
+    t.rows_are_persons = false;
+    t.headers = {tr("col_user"), tr("col_role"), tr("col_agency"), tr("col_scope"), tr("col_status")};
+    for (auto& u : users)
+      t.rows.push_back({u.name, sync::role_label(u.role, lang_), sync::agency_label(u.agency, lang_), scope_text(u.scope),
+                        tr(u.disabled ? "user_disabled_mark" : "status_active")});
+    io_.out << ops::render_table(t, lang_);
+    return 0;
+  }
+
+  int cmd_user_enable() {
+    expect_words(3, tr("arg_user"));
+    const bool disable = args_.words[1] == "disable";
+    const std::string name = text::trim(args_.words[2]);
+    check(sync::set_user_disabled(folder().store(), name, disable));
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"name", name}, {"disabled", disable}});
+    else
+      io_.out << tr(disable ? "user_disabled" : "user_enabled", {name}) << "\n";
+    return 0;
+  }
+
+  // --- reconcile FILE [--out PREFIX] [--kind K] [--region CODE] (decision 301) ---
+
+  int cmd_reconcile() {
+    expect_words(2, tr("arg_file"));
+    const std::string path = args_.words[1];
+    auto kind = ops::parse_reconcile_kind(text::trim(args_.get("kind")));
+    if (!kind) throw CliError{2, tr("bad_option_value", {"--kind", args_.get("kind"), "社保 | 用工备案 | 国家系统"})};
+    std::string bytes = read_input(path);
+    require_period();
+    ops::ReconcileOptions o;
+    o.kind = *kind;
+    o.region = text::trim(args_.get("region"));
+    if (!o.region.empty() && !(text::all_digits(o.region) && (o.region.size() == 6 || o.region.size() == 9 || o.region.size() == 12)))
+      throw CliError{2, tr("bad_option_value", {"--region", o.region, tr("region_form")})};
+    o.today = china_date_of(now_);
+    auto rep = take(ops::reconcile(replica(), bytes, o));
+    const bool full = args_.flag("full-ids");
+    if (!rep.problems.empty()) {
+      if (io_.as_json) {
+        io_.print_json({{"ok", false},
+                        {"error", {{"code", "invalid_input"}, {"message", tr("reconcile_refused", {std::to_string(rep.problems.size())})}}},
+                        {"problems", problems_json(rep.problems, lang_)}});
+        return 1;
+      }
+      for (auto& p : rep.problems) io_.err << tr("reconcile_problem", {p.column, p.message(lang_)}) << "\n";
+      throw CliError{1, tr("reconcile_refused", {std::to_string(rep.problems.size())})};
+    }
+    const std::string prefix = args_.has("out") ? args_.get("out") : fs::path(path).stem().string() + tr("reconcile_suffix");
+    ops::Table table = ops::reconcile_table(rep, lang_, full), summary = ops::reconcile_summary_table(rep, lang_);
+    // Both files are made before either is written: a failure leaves neither half-made.
+    const std::string csv_path = prefix + ".csv", xlsx_path = prefix + ".xlsx";
+    const std::string tmp_xlsx = xlsx_path + ".new";
+    if (auto st = xlsx::write_workbook(tmp_xlsx, {{tr("sheet_reconcile"), table.headers, table.rows},
+                                                  {tr("sheet_summary"), summary.headers, summary.rows}});
+        !st) {
+      std::error_code ec;
+      fs::remove(tmp_xlsx, ec);
+      throw CliError{1, tr("write_failed", {xlsx_path})};
+    }
+    std::error_code ec;
+    try {
+      io_.write_file(csv_path, ops::render_csv(table));
+    } catch (const CliError&) {
+      fs::remove(tmp_xlsx, ec);
+      throw;
+    }
+    fs::rename(tmp_xlsx, xlsx_path, ec);
+    if (ec) throw CliError{1, tr("write_failed", {xlsx_path})};
+    if (io_.as_json) {
+      json j = reconcile_json(rep, lang_, full, false);
+      j["ok"] = true;
+      j["csv"] = csv_path;
+      j["xlsx"] = xlsx_path;
+      io_.print_json(j);
+      return 0;
+    }
+    io_.out << ops::render_table(summary, lang_);
+    io_.out << tr("reconcile_written", {csv_path, xlsx_path}) << "\n";
+    return 0;
+  }
+
+  // --- verify (SPEC §8; decision 302) ---
+
+  // Runs every verification rule over the county (the admin replica) and sends each finding as a
+  // notice to the devices whose scope holds the record; a finding already sent to a device is not
+  // sent again.
+  int cmd_verify() {
+    expect_words(1, "");
+    require_period();
+    auto thresholds = take(ops::load_verification_thresholds(resources()));
+    DeviceStore& store = replica();
+    auto& f = folder();
+    const auto admin = f.admin_device();
+    const auto devices = f.store().devices();
+    ops::VerifyInput in;
+    in.store = &store;
+    in.thresholds = thresholds;
+    in.excluded_collectors = {kAdminCollector};
+    for (auto& d : devices)
+      if (!d.revoked && !d.retired && d.id != admin)
+        for (auto& c : d.collectors) {
+          auto& scope = in.collector_scopes[c];
+          scope.insert(scope.end(), d.scope.begin(), d.scope.end());
+        }
+    std::set<std::tuple<std::string, std::string, std::string>> sent;  // (device, entity, reason) already told
+    for (auto& [target, n] : f.server().notices())
+      if (n.kind == sync::NoticeRecord::Kind::flagged) sent.insert({target.hex(), n.entity.hex(), n.reason_zh});
+    const auto pop = ops::Population::load(store);
+    json rules = json::array(), findings = json::array();
+    ops::Table t;
+    t.title = tr("verify_title");
+    t.rows_are_persons = false;
+    t.headers = {tr("col_rule"), tr("col_severity"), tr("col_findings"), tr("col_notices")};
+    std::vector<std::string> lines;
+    size_t total_sent = 0, total_found = 0;
+    for (auto& rule : ops::verification_rules()) {
+      const std::string severity = thresholds.severity.count(rule.id) ? thresholds.severity.at(rule.id) : "warning";
+      std::vector<sync::SyncServer::Flag> flags;
+      auto found = rule.run(in, pop);
+      for (auto& fd : found) {
+        for (auto& d : devices) {
+          if (d.revoked || d.retired || d.id == admin || !sync::scope_holds_any(d.scope, fd.villages)) continue;
+          if (!sent.insert({d.id.hex(), fd.entity.hex(), fd.zh}).second) continue;
+          flags.push_back(sync::SyncServer::Flag{d.id, fd.type, fd.entity, fd.field, fd.zh, fd.en});
+        }
+        findings.push_back({{"rule", rule.id},
+                            {"severity", severity},
+                            {"type", std::string(entity_type_name(fd.type))},
+                            {"entity", fd.entity.hex()},
+                            {"villages", fd.villages},
+                            {"message", lang_ == Lang::zh ? fd.zh : fd.en}});
+        lines.push_back((lang_ == Lang::zh ? rule.title_zh : rule.title_en) + tr("verify_sep") + (lang_ == Lang::zh ? fd.zh : fd.en));
+      }
+      check(f.server().flag(flags));
+      total_sent += flags.size();
+      total_found += found.size();
+      rules.push_back({{"id", rule.id},
+                       {"title", lang_ == Lang::zh ? rule.title_zh : rule.title_en},
+                       {"severity", severity},
+                       {"findings", found.size()},
+                       {"notices", flags.size()}});
+      t.rows.push_back({lang_ == Lang::zh ? rule.title_zh : rule.title_en, tr("severity_" + severity), std::to_string(found.size()),
+                        std::to_string(flags.size())});
+    }
+    if (io_.as_json) {
+      io_.print_json({{"ok", true}, {"findings", total_found}, {"notices_sent", total_sent}, {"rules", rules}, {"details", findings}});
+      return 0;
+    }
+    io_.out << ops::render_table(t, lang_);
+    for (auto& l : lines) io_.out << l << "\n";
+    io_.out << tr("verify_done", {std::to_string(total_found), std::to_string(total_sent)}) << "\n";
+    return 0;
+  }
+
+  // --- review RECORD [--approve | --send-back REASON] (SPEC §8; decision 304) ---
+
+  int cmd_review() {
+    expect_words(2, tr("arg_record"));
+    if (args_.flag("approve") && args_.has("send-back")) throw CliError{2, tr("review_how")};
+    require_period();
+    DeviceStore& store = replica();
+    auto tree = ops::region_tree_of(store);
+    ValidationContext ctx = validation(tree ? &*tree : nullptr);
+    auto located = ops::locate(store, args_.words[1], ctx.today);
+    if (!located) fail(located.error());
+    const bool decide = args_.flag("approve") || args_.has("send-back");
+    ReviewStatus status;
+    if (decide) {
+      const std::string reason = text::trim(args_.get("send-back"));
+      status = take(ops::decide_review(store, *located, args_.flag("approve"), reason, ops::EditContext{kAdminCollector, now_}));
+      take(folder().sync_replica());
+    } else {
+      status = ops::review_status_of(store, *located);
+    }
+    const std::string label = review_state_label(status.state, lang_);
+    if (io_.as_json) {
+      io_.print_json({{"ok", true},
+                      {"id", located->hex()},
+                      {"state", review_state_label(status.state, Lang::en)},
+                      {"label", label},
+                      {"reason", status.reason},
+                      {"approved_versions", status.approved.size()}});
+      return 0;
+    }
+    io_.out << tr("review_state", {args_.words[1], label}) << (status.reason.empty() ? "" : tr("verify_sep") + status.reason) << "\n";
     return 0;
   }
 

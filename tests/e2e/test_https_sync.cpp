@@ -1137,6 +1137,8 @@ TEST_CASE("a bundle uploaded over HTTPS is answered with its response bundle", "
 // standard error: one line per request) nor what `field-cli sync` prints holds any ID number (or its
 // first 14 digits), name or phone of the register or of the edits.
 TEST_CASE("no ID number or name or phone appears in the server log or the sync output after a full cycle", "[e2e][privacy]") {
+TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a record sent back shows until approved again",
+          "[e2e][review]") {
   County c;
   c.init();
   const std::string ta = c.token(), tb = c.token();
@@ -1274,4 +1276,55 @@ TEST_CASE("an old bundle imported after a newer one changes nothing on either si
   CHECK(a.everything() == device_after_new);
   CHECK(a.acked() == a.last_own_seq());
   CHECK(a.digest() == c.digest({kTownship}));
+  a.sync();
+  b.sync();
+  auto state_on = [](const Device& d) { return d.ok_json({"show", kSun})["review"]["state"].get<std::string>(); };
+  CHECK(state_on(a) == "not reviewed");
+
+  // The county approves what it holds of 孙毅杰; both devices see 已通过 after a sync.
+  auto approved = c.ok_json({"review", kSun, "--approve"});
+  CHECK(approved["state"] == "approved");
+  CHECK(approved["label"] == "已通过");
+  a.sync();
+  b.sync();
+  CHECK(state_on(a) == "approved");
+  CHECK(state_on(b) == "approved");
+  auto shown = a.ok({"show", kSun}).out;
+  CHECK_THAT(shown, Catch::Contains("县里审核：已通过"));
+  CHECK_THAT(shown, Catch::Contains("审核结论：审核通过"));  // the decision, not the versions it names
+  CHECK_THAT(shown, Catch::Contains("县管理员"));             // attributed like any edit
+
+  // An edit after approval writes nothing but the edit: the record is 待复核 everywhere.
+  a.edit(kSun, "联系电话=13900001111");
+  CHECK(state_on(a) == "to review again");
+  a.sync();
+  CHECK(c.ok_json({"review", kSun})["state"] == "to review again");
+  b.sync();
+  CHECK(state_on(b) == "to review again");
+  auto flagged = b.ok({"list", "flagged", "--format", "csv"}).out;
+  CHECK_THAT(flagged, Catch::Contains("审核通过后有修改，待复核"));
+
+  // Sent back with a reason: in both collectors' notices until approved again.
+  CHECK(c.ok_json({"review", kSun, "--send-back", "电话与本人不符，请核实"})["state"] == "sent back");
+  a.sync();
+  b.sync();
+  for (const Device* d : {&a, &b}) {
+    auto n = d->ok_json({"notices"});
+    REQUIRE(n["sent_back"].size() == 1);
+    CHECK(n["sent_back"][0]["id"] == a.person(kSun).hex());
+    CHECK(n["sent_back"][0]["reason"] == "电话与本人不符，请核实");
+    CHECK_THAT(d->ok({"notices"}).out, Catch::Contains("审核退回"));
+    CHECK_THAT(d->ok({"list", "flagged", "--format", "csv"}).out, Catch::Contains("县里审核退回：电话与本人不符，请核实"));
+  }
+  b.edit(kSun, "联系电话=13900002222");
+  b.sync();
+  CHECK(c.ok_json({"review", kSun, "--approve"})["state"] == "approved");
+  a.sync();
+  b.sync();
+  for (const Device* d : {&a, &b}) {
+    CHECK(d->ok_json({"notices"})["sent_back"].empty());
+    CHECK(state_on(*d) == "approved");
+  }
+  converged(c, a, b);
+  CHECK(c.run({"review", kSun, "--approve", "--send-back", "x"}).exit_code == 2);
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "process.hpp"
+#include "server_folder.hpp"
 #include "store_fixture.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/crypto/keys.hpp"
@@ -26,34 +27,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Folder {
-  TempDir dir;
-  std::string data = (dir / "data").string();
-  std::map<std::string, std::string> env{{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs)},
-                                         {"TAIZHANG_DATA_DIR", source_dir().string()},
-                                         {"TAIZHANG_SCHEMA_DIR", ""},
-                                         {"TAIZHANG_SERVER_DATA", ""},
-                                         {"TAIZHANG_LANG", ""}};
-
-  ProcessResult run(std::vector<std::string> args) const {
-    args.push_back("--data");
-    args.push_back(data);
-    return run_process(SYNC_SERVER_PATH, args, env);
-  }
-  ProcessResult ok(std::vector<std::string> args) const {
-    auto r = run(std::move(args));
-    INFO(r.out << r.err);
-    REQUIRE(r.exit_code == 0);
-    return r;
-  }
-  json ok_json(std::vector<std::string> args) const {
-    args.push_back("--json");
-    return json::parse(ok(std::move(args)).out);
-  }
-  void init() const {
-    ok({"init", "--county", "522632", "--name", "榕江县人社局"});
-    ok({"period", "set", "2026", "--as-of", "2026-11-30"});
-  }
+struct Folder : ServerFolder {
   sync::ServerIdentity identity() const {
     auto s = sync::open_sqlite_server_store(data).take();
     return sync::load_server_identity(*s).take();
@@ -64,14 +38,6 @@ struct Folder {
     return std::make_unique<Background>(SYNC_SERVER_PATH, args, env);
   }
 };
-
-// The startup line of a server started with --json.
-json started(Background& b) {
-  auto line = b.wait_for_line("\"url\"");
-  INFO(b.output());
-  REQUIRE(line);
-  return json::parse(*line);
-}
 
 std::string last_line(const std::string& out) {
   std::string s = out;

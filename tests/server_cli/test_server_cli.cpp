@@ -13,6 +13,7 @@
 
 #include "cli_session.hpp"
 #include "process.hpp"
+#include "server_folder.hpp"
 #include "store_fixture.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/server_cli/messages.hpp"
@@ -33,12 +34,7 @@ const char* kFirstId = "522632196806187893";  // the first person of data/sample
 struct ServerCli {
   TempDir dir;
   std::string data = (dir / "data").string();
-  std::map<std::string, std::string> env{{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs)},
-                                         {"TAIZHANG_DATA_DIR", source_dir().string()},
-                                         {"TAIZHANG_SCHEMA_DIR", ""},
-                                         {"TAIZHANG_SERVER_DATA", ""},
-                                         {"TAIZHANG_LANG", ""},
-                                         {"TAIZHANG_CRASH_AT", ""}};
+  std::map<std::string, std::string> env = server_test_env();
 
   ProcessResult run(const std::vector<std::string>& args) const { return run_process(SYNC_SERVER_PATH, args, env); }
   // Runs with --data and expects success.

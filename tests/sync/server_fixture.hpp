@@ -40,13 +40,17 @@ struct ServerFixture {
   // Opens the store in folder() (creating it the first time) and a server over it.
   void open() {
     store = sync::open_sqlite_server_store(folder()).take();
+    server = std::make_unique<sync::SyncServer>(*store, resources().schema, test_validation(tree.get()), [this] { return now; }, options);
+  }
+  // What the server validates with: the test clock's day, period 2026, the given tree.
+  static ValidationContext test_validation(const region::RegionTree* tree) {
     ValidationContext ctx;
     ctx.today = china_date_of(kNowMs);
     ctx.period_year = 2026;
     ctx.settings = &resources().schema.settings();
     ctx.counties = &resources().counties;
-    ctx.tree = tree.get();
-    server = std::make_unique<sync::SyncServer>(*store, resources().schema, ctx, [this] { return now; }, options);
+    ctx.tree = tree;
+    return ctx;
   }
 };
 

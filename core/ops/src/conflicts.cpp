@@ -161,6 +161,7 @@ std::string notice_kind_name(uint8_t kind) {
     case 3: return "rejected";
     case 4: return "redirected";
     case 5: return "clock";
+    case 6: return "flagged";
   }
   return "notice";
 }
@@ -173,6 +174,7 @@ std::string notice_kind_label(uint8_t kind, Lang lang) {
     case 3: return zh ? "审核未通过（退回）" : "rejected by the reviewer";
     case 4: return zh ? "已转交" : "redirected";
     case 5: return zh ? "设备时钟不准" : "device clock is off";
+    case 6: return zh ? "县里核查发现疑点，请核实" : "flagged by the county's checks; please verify";
   }
   return zh ? "通知" : "notice";
 }

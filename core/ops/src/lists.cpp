@@ -7,6 +7,7 @@
 
 #include "tz/model/derive.hpp"
 #include "tz/model/id_number.hpp"
+#include "tz/model/review.hpp"
 #include "tz/model/validation.hpp"
 #include "tz/ops/population.hpp"
 #include "tz/ops/records.hpp"
@@ -104,6 +105,7 @@ Result<Table> make_list(const DeviceStore& store, const Resources& resources, co
   vctx.tree = tree;
   const auto& ps = schema.entity(EntityType::person);
   const FieldId f_id = ps.require("id_number").id;
+  const FieldId f_review = ps.require("review").id;
 
   for (const Entity* p : pop.persons()) {
     const std::string& village = pop.village_of(*p);
@@ -134,6 +136,16 @@ Result<Table> make_list(const DeviceStore& store, const Resources& resources, co
               problems.push_back(Problem{"merge.conflict", Severity::warning, fd ? fd->name : "",
                                          label + "有冲突的取值", label_en + " has conflicting values"});
             }
+      // Sent back by the county, or changed since its approval (SPEC §8).
+      std::vector<const Entity*> record{p};
+      record.insert(record.end(), facts.jobs.begin(), facts.jobs.end());
+      const ReviewStatus rs = review_status(record, f_review);
+      if (rs.state == ReviewState::returned)
+        problems.push_back(Problem{"review.returned", Severity::warning, "review", "县里审核退回：" + rs.reason,
+                                   "sent back by the county: " + rs.reason});
+      if (rs.state == ReviewState::pending)
+        problems.push_back(Problem{"review.pending", Severity::warning, "review", "审核通过后有修改，待复核",
+                                   "changed since its approval; to review again"});
       include = !problems.empty();
     }
     if (!include) continue;

@@ -478,7 +478,7 @@ PullRecord read_record(Decoder& d, uint64_t& previous_seq) {
       NoticeRecord r;
       r.server_seq = seq;
       uint8_t k = d.u8();
-      if (k < 1 || k > 5) d.fail("未知的通知类型 " + num(k), "unknown notice kind " + num(k));
+      if (k < 1 || k > 6) d.fail("未知的通知类型 " + num(k), "unknown notice kind " + num(k));
       r.kind = static_cast<NoticeRecord::Kind>(k);
       r.type = d.entity_type();
       r.entity = d.entity();

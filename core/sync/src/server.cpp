@@ -70,6 +70,20 @@ std::string encode_notice(uint8_t kind, FieldId field, const std::string& zh, co
   return w.take();
 }
 
+NoticeRecord notice_of(const LogRow& row) {
+  ByteReader r(row.payload);
+  NoticeRecord n;
+  n.server_seq = row.seq;
+  n.kind = static_cast<NoticeRecord::Kind>(r.u8());
+  n.field = static_cast<FieldId>(r.varint());
+  n.reason_zh = r.str();
+  n.reason_en = r.str();
+  n.type = row.type;
+  n.entity = row.entity;
+  n.version = row.version;
+  return n;
+}
+
 std::string encode_config(const std::string& key, uint64_t version, const std::string& value) {
   ByteWriter w;
   w.str(key);
@@ -663,17 +677,7 @@ struct SyncServer::Impl {
       }
       case LogKind::notice: {
         if (!mine) return;
-        ByteReader r(row.payload);
-        NoticeRecord n;
-        n.server_seq = row.seq;
-        n.kind = static_cast<NoticeRecord::Kind>(r.u8());
-        n.field = static_cast<FieldId>(r.varint());
-        n.reason_zh = r.str();
-        n.reason_en = r.str();
-        n.type = row.type;
-        n.entity = row.entity;
-        n.version = row.version;
-        out.emplace_back(std::move(n));
+        out.emplace_back(notice_of(row));
         return;
       }
       case LogKind::config: {
@@ -792,6 +796,26 @@ struct SyncServer::Impl {
                  &sc->change);
       append_audit_entry(store, s.clock_(), "reject", kCountyAdminActor,
                          audit_summary({{"change", id.str()}, {"reason_sha256", crypto::to_hex(crypto::sha256(reason))}}));
+      store.commit(nullptr, nullptr);
+    } catch (...) {
+      store.rollback();
+      throw;
+    }
+    return ok_status();
+  }
+
+  Status flag(const std::vector<SyncServer::Flag>& flags) {
+    store.begin();
+    try {
+      for (auto& f : flags) {
+        LogRow row;
+        row.kind = LogKind::notice;
+        row.target = f.target;
+        row.type = f.type;
+        row.entity = f.entity;
+        row.payload = encode_notice(static_cast<uint8_t>(NoticeRecord::Kind::flagged), f.field, f.zh, f.en);
+        store.append(std::move(row));
+      }
       store.commit(nullptr, nullptr);
     } catch (...) {
       store.rollback();
@@ -955,6 +979,27 @@ std::string SyncServer::handle(std::string_view request) {
 }
 
 std::vector<StoredChange> SyncServer::quarantine() const { return store_.quarantined(); }
+
+std::vector<SyncServer::TargetedNotice> SyncServer::notices() const {
+  std::vector<TargetedNotice> out;
+  uint64_t after = 0;
+  for (;;) {
+    auto rows = store_.log_after(after, 5000);
+    if (rows.empty()) break;
+    for (auto& row : rows)
+      if (row.kind == LogKind::notice && row.target) out.push_back(TargetedNotice{*row.target, notice_of(row)});
+    after = rows.back().seq;
+  }
+  return out;
+}
+
+Status SyncServer::flag(const std::vector<Flag>& flags) {
+  try {
+    return Impl(*this).flag(flags);
+  } catch (const Failure& e) {
+    return e.error();
+  }
+}
 
 Status SyncServer::release(const VersionId& id) {
   try {

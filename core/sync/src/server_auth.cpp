@@ -7,6 +7,7 @@
 #include "tz/crypto/keys.hpp"
 #include "tz/sync/audit.hpp"
 #include "tz/sync/server.hpp"
+#include "store_txn.hpp"
 
 namespace tz::sync {
 
@@ -24,21 +25,6 @@ std::string reply(std::string_view code, std::string zh, std::string en, uint64_
   return encode(e);
 }
 std::string reply(const Error& e) { return reply(e.name(), e.message(Lang::zh), e.message(Lang::en)); }
-
-// Runs f in one write transaction; f's Status decides commit or rollback.
-template <typename F>
-auto in_txn(ServerStore& store, F f) -> decltype(f()) {
-  store.begin();
-  try {
-    auto out = f();
-    if (out) store.commit(nullptr, nullptr);
-    else store.rollback();
-    return out;
-  } catch (...) {
-    store.rollback();
-    throw;
-  }
-}
 
 // A push or pull reply with the chain's head signed in (SignedReply): read afresh, never cached.
 std::string with_audit_head(const ServerStore& store, std::string reply_frame) {

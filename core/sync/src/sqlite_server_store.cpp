@@ -108,6 +108,11 @@ class SqliteServerStore final : public ServerStore {
     db_.exec(
         "CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY, ms INTEGER NOT NULL, kind TEXT NOT NULL,"
         "  actor TEXT NOT NULL, summary TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);");
+    // Added with users of the HTTP API (decision 300): created on open, so an older store gains them.
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, user TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+        "  expires_ms INTEGER NOT NULL) WITHOUT ROWID;");
     reload();
   }
 
@@ -485,6 +490,56 @@ class SqliteServerStore final : public ServerStore {
     }
     return out;
   }
+  std::optional<UserRecord> user(const std::string& name) const override {
+    SQLite::Statement st(db_, "SELECT body FROM users WHERE name = ?");
+    st.bind(1, name);
+    if (!st.executeStep()) return std::nullopt;
+    return user_from(name, blob_of(st.getColumn(0)));
+  }
+  void put_user(const UserRecord& u) override {
+    ByteWriter w;
+    w.str(u.role);
+    w.str(u.agency);
+    w.str(codec::encode_strings(u.scope));
+    w.str(u.salt);
+    w.str(u.hash);
+    w.varint(u.kdf_n);
+    w.varint(u.kdf_r);
+    w.varint(u.kdf_p);
+    w.varint(static_cast<uint64_t>(u.created_ms));
+    w.u8(u.disabled ? 1 : 0);
+    w.varint(u.failures.size());
+    for (auto t : u.failures) w.varint(static_cast<uint64_t>(t));
+    SQLite::Statement st(db_, "INSERT OR REPLACE INTO users(name, body) VALUES (?, ?)");
+    st.bind(1, u.name);
+    bind_blob(st, 2, w.data());
+    st.exec();
+  }
+  std::vector<UserRecord> users() const override {
+    std::vector<UserRecord> out;
+    SQLite::Statement st(db_, "SELECT name, body FROM users ORDER BY name");
+    while (st.executeStep()) out.push_back(user_from(st.getColumn(0).getString(), blob_of(st.getColumn(1))));
+    return out;
+  }
+  std::optional<SessionRecord> session(const std::string& id) const override {
+    SQLite::Statement st(db_, "SELECT user, created_ms, expires_ms FROM sessions WHERE id = ?");
+    st.bind(1, id);
+    if (!st.executeStep()) return std::nullopt;
+    return SessionRecord{id, st.getColumn(0).getString(), st.getColumn(1).getInt64(), st.getColumn(2).getInt64()};
+  }
+  void put_session(const SessionRecord& s) override {
+    SQLite::Statement st(db_, "INSERT OR REPLACE INTO sessions(id, user, created_ms, expires_ms) VALUES (?, ?, ?, ?)");
+    st.bind(1, s.id);
+    st.bind(2, s.user);
+    st.bind(3, s.created_ms);
+    st.bind(4, s.expires_ms);
+    st.exec();
+  }
+  void delete_sessions(const std::string& id, const std::string& user) override {
+    SQLite::Statement st(db_, user.empty() ? "DELETE FROM sessions WHERE id = ?" : "DELETE FROM sessions WHERE user = ?");
+    st.bind(1, user.empty() ? id : user);
+    st.exec();
+  }
 
   void put_config(const std::string& key, uint64_t version, const std::string& value) override {
     SQLite::Statement st(db_, "INSERT OR REPLACE INTO config(key, version, value) VALUES (?, ?, ?)");
@@ -538,6 +593,29 @@ class SqliteServerStore final : public ServerStore {
     st.bind(1, key);
     st.bind(2, value);
     st.exec();
+  }
+
+  static UserRecord user_from(const std::string& name, const std::string& body) {
+    UserRecord u;
+    u.name = name;
+    try {
+      ByteReader r(body);
+      u.role = r.str();
+      u.agency = r.str();
+      u.scope = codec::decode_strings(r.str());
+      u.salt = r.str();
+      u.hash = r.str();
+      u.kdf_n = r.varint();
+      u.kdf_r = static_cast<uint32_t>(r.varint());
+      u.kdf_p = static_cast<uint32_t>(r.varint());
+      u.created_ms = static_cast<int64_t>(r.varint());
+      u.disabled = r.u8() != 0;
+      u.failures.resize(r.checked_count(r.varint(), 1));
+      for (auto& t : u.failures) t = static_cast<int64_t>(r.varint());
+    } catch (const Failure&) {
+      throw Failure(ErrorCode::store_corrupt, {"user " + name});
+    }
+    return u;
   }
 
   static TokenRecord token_from(SQLite::Statement& st) {

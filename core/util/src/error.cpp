@@ -54,6 +54,11 @@ const std::vector<ErrorInfo>& error_catalogue() {
        1, 409},
       {ErrorCode::sync_refused, "sync_refused", "服务器拒绝了请求：{0}", "the server refused the request: {0}", 1,
        400},
+      {ErrorCode::unauthenticated, "unauthenticated", "未登录或登录已过期：{0}，请重新登录",
+       "not logged in, or the session expired: {0}; log in again", 1, 401},
+      {ErrorCode::forbidden, "forbidden", "无权操作：{0}", "not allowed: {0}", 1, 403},
+      {ErrorCode::locked_out, "locked_out", "账号 {0} 登录失败次数过多，已暂时锁定，请在 {1} 之后再试",
+       "account {0} is locked after too many failed logins; try again after {1}", 1, 429},
       {ErrorCode::internal, "internal", "内部错误：{0}", "internal error: {0}", 1, 500},
   };
   return kCatalogue;

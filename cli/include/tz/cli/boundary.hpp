@@ -15,4 +15,7 @@ namespace tz::cli {
 int run_guarded(const std::vector<std::string>& args, const Messages& m, std::ostream& out, std::ostream& err,
                 const std::function<int(Lang)>& body);
 
+// Writes the prompt to err and reads one line from in, with echo off while standard input is a terminal.
+std::string read_secret(std::istream& in, std::ostream& err, const std::string& prompt);
+
 }  // namespace tz::cli

@@ -25,6 +25,7 @@ namespace tz::net {
 struct HttpRequest {
   std::string method, path, body, remote_addr;
   std::multimap<std::string, std::string> headers;  // as received (names as the client spelt them)
+  std::multimap<std::string, std::string> params;   // the query string's parameters, decoded
 };
 
 struct HttpResponse {

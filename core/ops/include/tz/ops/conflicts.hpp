@@ -67,7 +67,7 @@ Result<ResolveReport> resolve_conflict(DeviceStore& store, const EntityId& id, s
                                        const Resolution& how, const EditContext& edit, const ValidationContext& ctx);
 
 // The notice kinds (tz::sync::NoticeRecord::Kind).
-std::string notice_kind_name(uint8_t kind);                 // quarantined, released, rejected, redirected, clock
+std::string notice_kind_name(uint8_t kind);                 // quarantined, released, rejected, redirected, clock, flagged
 std::string notice_kind_label(uint8_t kind, Lang lang);     // 已隔离待审核 / quarantined for review ...
 
 struct NoticeView {

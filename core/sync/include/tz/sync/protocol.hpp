@@ -160,7 +160,7 @@ struct ConflictRecord {
 // A notice for the collector (`notices`); quarantines are notices of kind quarantined. Fields a kind
 // does not concern (a clock notice names no entity) are zero.
 struct NoticeRecord {
-  enum class Kind : uint8_t { quarantined = 1, released = 2, rejected = 3, redirected = 4, clock = 5 };
+  enum class Kind : uint8_t { quarantined = 1, released = 2, rejected = 3, redirected = 4, clock = 5, flagged = 6 };
   uint64_t server_seq = 0;
   Kind kind = Kind::quarantined;
   EntityType type = EntityType::person;

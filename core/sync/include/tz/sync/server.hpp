@@ -117,6 +117,23 @@ class SyncServer {
   // Keeps the change, marked rejected; the sender is told.
   Status reject(const VersionId& id, const std::string& reason);
 
+  // Every notice in the log, in server order, with the device it is for (the review API lists them).
+  struct TargetedNotice {
+    DeviceId target;
+    NoticeRecord notice;
+  };
+  std::vector<TargetedNotice> notices() const;
+  // Notices of kind flagged (verification findings, SPEC §8), appended in one transaction; each
+  // reaches its target device in its next pull (field-cli notices).
+  struct Flag {
+    DeviceId target;
+    EntityType type = EntityType::person;
+    EntityId entity;
+    FieldId field = 0;
+    std::string zh, en;
+  };
+  Status flag(const std::vector<Flag>& flags);
+
   // The SPEC §5 digest of a scope: every entity whose villages the scope holds, by id, with
   // tz::digest of its state.
   std::string scope_digest(const Scope& scope) const;

@@ -53,6 +53,29 @@ struct TokenRecord {
   int64_t used_ms = 0;
 };
 
+// A user of the HTTP API (users.hpp; SPEC §6): a reviewer or admin of 人社局 or 扶贫办 with a region
+// scope, a salted scrypt hash of the password, and the recent failed logins (for the lockout).
+struct UserRecord {
+  std::string name;
+  std::string role;    // "reviewer" or "admin"
+  std::string agency;  // "rsj" (人社局) or "fpb" (扶贫办)
+  Scope scope;
+  std::string salt, hash;  // raw bytes
+  uint64_t kdf_n = 0;
+  uint32_t kdf_r = 0, kdf_p = 0;
+  int64_t created_ms = 0;
+  bool disabled = false;
+  std::vector<int64_t> failures;  // server times of failed logins within the lockout window
+};
+
+// A login session: id = hex sha256(token); the token itself is never stored.
+struct SessionRecord {
+  std::string id;
+  std::string user;
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;
+};
+
 // A change as the server holds it.
 struct StoredChange {
   enum class Status : uint8_t { applied = 0, quarantined = 1, rejected = 2 };
@@ -163,6 +186,14 @@ class ServerStore {
   // audit_entries in the order the rows were stored.
   virtual void append_audit(const AuditEntry& e) = 0;
   virtual std::vector<AuditEntry> audit_entries() const = 0;
+  // Users by name and their sessions by id (inside a transaction for writes); users() by name.
+  virtual std::optional<UserRecord> user(const std::string& name) const = 0;
+  virtual void put_user(const UserRecord& u) = 0;
+  virtual std::vector<UserRecord> users() const = 0;
+  virtual std::optional<SessionRecord> session(const std::string& id) const = 0;
+  virtual void put_session(const SessionRecord& s) = 0;
+  // Removes one session, or (user non-empty) every session of that user.
+  virtual void delete_sessions(const std::string& id, const std::string& user = {}) = 0;
 
   // Configuration by key: (version, value).
   virtual std::optional<std::pair<uint64_t, std::string>> config(const std::string& key) const = 0;

@@ -38,6 +38,9 @@ enum class ErrorCode {
   device_revoked,     // the server revoked this device
   rolled_back,        // the device store was restored from an older copy
   sync_refused,       // the server refused a request (its message follows)
+  unauthenticated,    // HTTP API: no session, or it expired or was ended (decision 300)
+  forbidden,          // HTTP API: the user's role or region scope does not allow the request
+  locked_out,         // HTTP API: too many failed logins for the account (decision 300)
   internal,
 };
 

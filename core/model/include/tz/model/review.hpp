@@ -1,0 +1,35 @@
+// County review of a record (SPEC §8; decision 304): the decision is an ordinary field of the record
+// (person.review), merged like the others; its value names the versions a reviewer approved, or
+// the reason the record was sent back. The state shown is derived, never stored: 已通过 while the
+// record's live versions are exactly the approved ones, 待复核 once any of them is replaced or a new
+// one added (an edit after approval writes nothing else), 退回 when sent back.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tz/model/record.hpp"
+#include "tz/util/error.hpp"
+
+namespace tz {
+
+enum class ReviewState { unreviewed, approved, pending, returned };
+
+struct ReviewStatus {
+  ReviewState state = ReviewState::unreviewed;
+  std::string reason;                // returned: why
+  std::vector<VersionId> approved;   // approved or pending: the versions the reviewer approved
+};
+
+// A reviewed record is a person with its jobs: record[0] the person (holding the review field), the
+// rest its jobs. "approve:DEVICE:SEQ,DEVICE:SEQ,…": every live version of every field of the record
+// but the review field.
+std::string approval_value(const std::vector<const Entity*>& record, FieldId review_field);
+// "return:REASON".
+std::string return_value(std::string_view reason);
+ReviewStatus review_status(const std::vector<const Entity*>& record, FieldId review_field);
+// 未审核 / 已通过 / 待复核 / 已退回 (unreviewed, approved, to review again, sent back).
+std::string review_state_label(ReviewState s, Lang lang);
+
+}  // namespace tz

@@ -1,0 +1,380 @@
+// The review API of `serve` (api.hpp; decision 300).
+#include "api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "admin_folder.hpp"
+#include "review_json.hpp"
+#include "tz/cli/args.hpp"
+#include "tz/model/id_number.hpp"
+#include "tz/ops/conflicts.hpp"
+#include "tz/ops/reconcile.hpp"
+#include "tz/ops/records.hpp"
+#include "tz/ops/review.hpp"
+#include "tz/util/civil_time.hpp"
+#include "tz/util/text.hpp"
+
+namespace tz::server_cli {
+
+using nlohmann::json;
+
+namespace {
+
+// Who may call what. Reading (notices, quarantine, conflicts) is for both roles; the reviewer's own
+// work — releasing or rejecting held changes, reconciliation — for reviewers only (SPEC §1: the admin
+// runs the server and manages devices and users; reviewers review).
+enum class Need { any_user, reviewer };
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+std::string param(const net::HttpRequest& rq, const std::string& name) {
+  auto it = rq.params.find(name);
+  return it == rq.params.end() ? std::string() : it->second;
+}
+
+std::string header(const net::HttpRequest& rq, const std::string& name) {
+  for (auto& [k, v] : rq.headers)
+    if (lower(k) == name) return v;
+  return {};
+}
+
+// Chinese unless ?lang=en or an Accept-Language that starts with en.
+Lang lang_of(const net::HttpRequest& rq) {
+  const std::string q = param(rq, "lang");
+  if (!q.empty()) return q == "en" ? Lang::en : Lang::zh;
+  return lower(text::trim(header(rq, "accept-language"))).rfind("en", 0) == 0 ? Lang::en : Lang::zh;
+}
+
+net::HttpResponse reply(const json& j, int status = 200) { return {status, "application/json; charset=utf-8", j.dump()}; }
+
+net::HttpResponse error_reply(const Error& e, Lang lang, std::string& outcome) {
+  outcome = "refused";
+  const int status = error_info(e.code()).http_status;
+  return reply({{"error", e.message(lang)}, {"code", std::string(e.name())}, {"status", status}}, status);
+}
+
+Error forbidden(const std::string& zh, const std::string& en) { return Error(ErrorCode::forbidden, {bilingual(zh, en)}); }
+Error bad_request(const std::string& zh, const std::string& en) { return Error(ErrorCode::invalid_input, {bilingual(zh, en)}); }
+
+json user_json(const sync::UserRecord& u) {
+  return {{"name", u.name}, {"role", u.role}, {"agency", u.agency}, {"agency_name", sync::agency_label(u.agency, Lang::zh)}, {"scope", u.scope}};
+}
+
+// The ?region= of a list request: nullopt when absent; an error when malformed or out of the user's scope.
+Result<std::optional<std::string>> region_of(const net::HttpRequest& rq, const sync::UserRecord& u) {
+  const std::string r = text::trim(param(rq, "region"));
+  if (r.empty()) return std::optional<std::string>();
+  if (!text::all_digits(r) || (r.size() != 6 && r.size() != 9 && r.size() != 12))
+    return bad_request("region=" + r + "：应为 6 位县、9 位乡镇或 12 位村代码", "region=" + r + ": must be a 6-, 9- or 12-digit code");
+  if (!sync::user_covers_region(u, r))
+    return forbidden("区域 " + r + " 不在用户 " + u.name + " 的管辖范围内", "region " + r + " is outside the scope of user " + u.name);
+  return std::optional<std::string>(r);
+}
+
+bool in_region(const std::optional<std::string>& region, const std::vector<std::string>& villages) {
+  if (!region) return true;
+  for (auto& v : villages)
+    if (v.rfind(*region, 0) == 0) return true;
+  return false;
+}
+
+// The villages a record belongs to as the server holds it; for a held change to an entity the server
+// does not have yet, the village it names itself (a household's 村代码).
+std::vector<std::string> villages_of(const sync::ServerStore& store, const Schema& schema, const FieldChange& c) {
+  std::vector<std::string> out;
+  if (auto e = store.entity(c.entity)) out = e->villages;
+  if (c.type == EntityType::household) {
+    const FieldDef* f = schema.entity(c.type).field(c.field);
+    if (f && f->name == "village_code") out.push_back(c.value);
+  }
+  return out;
+}
+
+Result<VersionId> version_of(const std::string& text) {
+  auto colon = text.find(':');
+  std::optional<DeviceId> dev;
+  if (colon != std::string::npos) dev = DeviceId::from_hex(lower(text.substr(0, colon)));
+  const std::string seq = colon == std::string::npos ? "" : text.substr(colon + 1);
+  if (!dev || seq.empty() || seq.size() > 18 || !text::all_digits(seq))
+    return bad_request("变更编号“" + text + "”应为 设备:序号", "change id \"" + text + "\" must be DEVICE:SEQ");
+  return VersionId{*dev, Seq{std::stoull(seq)}};
+}
+
+// What a guarded handler works with.
+struct Call {
+  const net::HttpRequest& rq;
+  sync::ServerStore& store;
+  sync::SyncServer& server;
+  const sync::UserRecord& user;
+  Lang lang;
+  std::string& outcome;
+  net::HttpResponse fail(const Error& e) const { return error_reply(e, lang, outcome); }
+};
+
+std::string token_of(const net::HttpRequest& rq) {
+  const std::string auth = header(rq, "authorization");
+  return lower(auth.substr(0, 7)) == "bearer " ? text::trim(auth.substr(7)) : std::string();
+}
+
+}  // namespace
+
+void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) {
+  const Schema& schema = env.res->schema;
+
+  // A handler behind a session: the user is found (401), the role checked (403), then fn runs with
+  // the store, a server and the user, serialised with every other request on the store.
+  using Fn = std::function<net::HttpResponse(const Call&)>;
+  auto guarded = [&env, &wrap](const std::string& route, Need need, Fn fn) {
+    return wrap(route, [&env, need, fn = std::move(fn)](const net::HttpRequest& rq, std::string& outcome) {
+      const Lang lang = lang_of(rq);
+      net::HttpResponse rs;
+      env.with_store([&](sync::ServerStore& store, sync::SyncServer& server) {
+        auto user = sync::session_user(store, token_of(rq), cli::now_ms());
+        if (!user) {
+          rs = error_reply(user.error(), lang, outcome);
+          return;
+        }
+        if (need == Need::reviewer && user->role != "reviewer") {
+          rs = error_reply(forbidden("此操作只限审核员，用户 " + user->name + " 是" + sync::role_label(user->role, Lang::zh),
+                                     "only reviewers may do this; user " + user->name + " is " + sync::role_label(user->role, Lang::en)),
+                           lang, outcome);
+          return;
+        }
+        rs = fn(Call{rq, store, server, *user, lang, outcome});
+      });
+      return rs;
+    });
+  };
+
+  http.post("/api/v1/login", wrap("/api/v1/login", [&env](const net::HttpRequest& rq, std::string& outcome) {
+              const Lang lang = lang_of(rq);
+              json body = json::parse(rq.body, nullptr, false);
+              if (body.is_discarded() || !body.is_object() || !body.contains("name") || !body["name"].is_string() ||
+                  !body.contains("password") || !body["password"].is_string())
+                return error_reply(bad_request("请求体应为 {\"name\": 用户名, \"password\": 密码}",
+                                               "the body must be {\"name\": NAME, \"password\": PASSWORD}"),
+                                   lang, outcome);
+              net::HttpResponse rs;
+              env.with_store([&](sync::ServerStore& store, sync::SyncServer&) {
+                auto s = sync::login(store, body["name"].get<std::string>(), body["password"].get<std::string>(), cli::now_ms(),
+                                     env.policy);
+                if (!s) {
+                  rs = error_reply(s.error(), lang, outcome);
+                  return;
+                }
+                rs = reply({{"ok", true},
+                            {"token", s->token},
+                            {"expires", format_china_time(s->expires_ms)},
+                            {"expires_ms", s->expires_ms},
+                            {"user", user_json(s->user)}});
+              });
+              return rs;
+            }));
+
+  http.post("/api/v1/logout", guarded("/api/v1/logout", Need::any_user, [](const Call& c) {
+              if (auto st = sync::logout(c.store, token_of(c.rq)); !st) return c.fail(st.error());
+              return reply({{"ok", true}});
+            }));
+
+  http.get("/api/v1/me", guarded("/api/v1/me", Need::any_user, [](const Call& c) {
+             json j = user_json(c.user);
+             j["ok"] = true;
+             return reply(j);
+           }));
+
+  // Notices sent to devices (quarantine decisions, verification findings, ...) about records in scope.
+  http.get("/api/v1/notices", guarded("/api/v1/notices", Need::any_user, [&schema](const Call& c) {
+             auto region = region_of(c.rq, c.user);
+             if (!region) return c.fail(region.error());
+             json arr = json::array();
+             for (auto& [target, n] : c.server.notices()) {
+               // The record's villages; a notice about a change the server never applied (held, rejected)
+               // goes by the change itself.
+               std::vector<std::string> villages;
+               if (auto held = n.version.seq.value ? c.store.change(n.version) : std::nullopt)
+                 villages = villages_of(c.store, schema, held->change);
+               else if (!n.entity.is_zero())
+                 if (auto e = c.store.entity(n.entity)) villages = e->villages;
+               if (!sync::user_covers(c.user, villages) || !in_region(*region, villages)) continue;
+               const FieldDef* f = n.field ? schema.entity(n.type).field(n.field) : nullptr;
+               arr.push_back({{"seq", n.server_seq},
+                              {"kind", ops::notice_kind_name(static_cast<uint8_t>(n.kind))},
+                              {"kind_label", ops::notice_kind_label(static_cast<uint8_t>(n.kind), c.lang)},
+                              {"device", target.hex()},
+                              {"type", n.entity.is_zero() ? json(nullptr) : json(std::string(entity_type_name(n.type)))},
+                              {"entity", n.entity.is_zero() ? json(nullptr) : json(n.entity.hex())},
+                              {"field", f ? json(f->name) : json(nullptr)},
+                              {"villages", villages},
+                              {"reason", c.lang == Lang::zh ? n.reason_zh : n.reason_en}});
+             }
+             return reply({{"ok", true}, {"count", arr.size()}, {"notices", arr}});
+           }));
+
+  // Changes held in quarantine whose records lie in scope.
+  http.get("/api/v1/quarantine", guarded("/api/v1/quarantine", Need::any_user, [&schema](const Call& c) {
+             auto region = region_of(c.rq, c.user);
+             if (!region) return c.fail(region.error());
+             json arr = json::array();
+             for (auto& q : c.server.quarantine()) {
+               auto villages = villages_of(c.store, schema, q.change);
+               if (!sync::user_covers(c.user, villages) || !in_region(*region, villages)) continue;
+               json j = quarantined_json(q, schema, c.lang);
+               j["villages"] = villages;
+               arr.push_back(std::move(j));
+             }
+             return reply({{"ok", true}, {"count", arr.size()}, {"changes", arr}});
+           }));
+
+  // {"id": "DEVICE:SEQ"} (release) or {"id": ..., "reason": TEXT} (reject), by a reviewer whose scope
+  // holds the record.
+  for (const bool reject : {false, true}) {
+    const std::string route = reject ? "/api/v1/quarantine/reject" : "/api/v1/quarantine/release";
+    http.post(route, guarded(route, Need::reviewer, [&schema, reject](const Call& c) {
+                json body = json::parse(c.rq.body, nullptr, false);
+                const bool shaped = !body.is_discarded() && body.is_object() && body.contains("id") && body["id"].is_string() &&
+                                    (!reject || (body.contains("reason") && body["reason"].is_string() &&
+                                                 !text::trim(body["reason"].get<std::string>()).empty()));
+                if (!shaped)
+                  return c.fail(reject ? bad_request("请求体应为 {\"id\": 变更编号, \"reason\": 原因}",
+                                                     "the body must be {\"id\": CHANGE, \"reason\": TEXT}")
+                                       : bad_request("请求体应为 {\"id\": 变更编号}", "the body must be {\"id\": CHANGE}"));
+                auto id = version_of(body["id"].get<std::string>());
+                if (!id) return c.fail(id.error());
+                auto held = c.store.change(*id);
+                if (!held || held->status != sync::StoredChange::Status::quarantined)
+                  return c.fail(Error(ErrorCode::not_found, {bilingual("隔离区中的变更 " + id->str(), "quarantined change " + id->str())}));
+                if (!sync::user_covers(c.user, villages_of(c.store, schema, held->change)))
+                  return c.fail(forbidden("变更 " + id->str() + " 的记录不在用户 " + c.user.name + " 的管辖范围内",
+                                          "the record of change " + id->str() + " is outside the scope of user " + c.user.name));
+                const std::string reason = reject ? text::trim(body["reason"].get<std::string>()) : "";
+                auto st = reject ? c.server.reject(*id, reason) : c.server.release(*id);
+                if (!st) return c.fail(st.error());
+                return reply({{"ok", true}, {"id", id->str()}, {"decision", reject ? "rejected" : "released"}, {"by", c.user.name}});
+              }));
+  }
+
+  // Fields with more than one live value, on records in scope.
+  http.get("/api/v1/conflicts", guarded("/api/v1/conflicts", Need::any_user, [&schema](const Call& c) {
+             auto region = region_of(c.rq, c.user);
+             if (!region) return c.fail(region.error());
+             json arr = json::array();
+             c.store.scan_entities([&](const sync::EntityRecord& e) {
+               if (!sync::user_covers(c.user, e.villages) || !in_region(*region, e.villages)) return;
+               for (auto& [fid, fs] : e.state.fields) {
+                 if (fid == kDeletedField || !in_conflict(fs)) continue;
+                 const FieldDef* f = schema.entity(e.state.type).field(fid);
+                 json shown = json::array();
+                 for (auto& v : tz::values(fs)) {
+                   json versions = json::array();
+                   for (auto& ver : v.versions) versions.push_back({{"id", ver.id.str()}, {"collector", ver.collector}});
+                   const bool id_field = f && f->type == FieldType::id_number;
+                   shown.push_back({{"value", id_field ? idn::mask_id(v.value) : v.value}, {"versions", versions}});
+                 }
+                 arr.push_back({{"type", std::string(entity_type_name(e.state.type))},
+                                {"entity", e.state.id.hex()},
+                                {"field", f ? f->name : std::to_string(fid)},
+                                {"label", f ? f->label(c.lang) : std::to_string(fid)},
+                                {"villages", e.villages},
+                                {"values", shown}});
+               }
+             });
+             return reply({{"ok", true}, {"count", arr.size()}, {"conflicts", arr}});
+           }));
+
+  // The review of people (SPEC §8; decision 304), through the county admin replica as the commands do.
+  // POST {"id": RECORD, "decision": "approve"|"send_back", "reason": TEXT}: RECORD is the person's record
+  // id or 身份证号; the decision is attributed to the user. GET: the people in scope sent back or changed
+  // since their approval.
+  auto with_replica = [&env](const Call& c, auto&& fn) -> net::HttpResponse {
+    const int64_t now = cli::now_ms();
+    auto folder = AdminFolder::open(env.dir, *env.res, [now] { return now; });
+    if (!folder) return c.fail(folder.error());
+    if (!(*folder)->period()) return c.fail(Error(ErrorCode::period_unset));
+    auto replica = (*folder)->replica();
+    if (!replica) return c.fail(replica.error());
+    return fn(**folder, **replica, now);
+  };
+  http.post("/api/v1/review", guarded("/api/v1/review", Need::reviewer, [with_replica](const Call& c) {
+              json body = json::parse(c.rq.body, nullptr, false);
+              const bool shaped = !body.is_discarded() && body.is_object() && body.contains("id") && body["id"].is_string() &&
+                                  body.contains("decision") && body["decision"].is_string() &&
+                                  (body["decision"] == "approve" || body["decision"] == "send_back");
+              if (!shaped)
+                return c.fail(bad_request("请求体应为 {\"id\": 记录, \"decision\": \"approve\" 或 \"send_back\", \"reason\": 原因}",
+                                          "the body must be {\"id\": RECORD, \"decision\": \"approve\" or \"send_back\", \"reason\": TEXT}"));
+              const bool approve = body["decision"] == "approve";
+              const std::string reason = body.contains("reason") && body["reason"].is_string() ? text::trim(body["reason"].get<std::string>()) : "";
+              return with_replica(c, [&](AdminFolder& folder, DeviceStore& store, int64_t now) {
+                auto person = ops::locate(store, body["id"].get<std::string>(), china_date_of(now));
+                if (!person) return c.fail(person.error());
+                auto row = store.get_row(*person);
+                if (!row || !sync::user_covers(c.user, {row->village}))
+                  return c.fail(forbidden("记录 " + body["id"].get<std::string>() + " 不在用户 " + c.user.name + " 的管辖范围内",
+                                          "record " + body["id"].get<std::string>() + " is outside the scope of user " + c.user.name));
+                auto status = ops::decide_review(store, *person, approve, reason, ops::EditContext{c.user.name, now});
+                if (!status) return c.fail(status.error());
+                if (auto pushed = folder.sync_replica(); !pushed) return c.fail(pushed.error());
+                return reply({{"ok", true},
+                              {"id", person->hex()},
+                              {"state", review_state_label(status->state, Lang::en)},
+                              {"label", review_state_label(status->state, c.lang)},
+                              {"by", c.user.name}});
+              });
+            }));
+  http.get("/api/v1/review", guarded("/api/v1/review", Need::any_user, [with_replica](const Call& c) {
+             auto region = region_of(c.rq, c.user);
+             if (!region) return c.fail(region.error());
+             return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t) {
+               json arr = json::array();
+               for (auto& item : ops::review_items(store)) {
+                 auto row = store.get_row(item.person);
+                 if (!row || !sync::user_covers(c.user, {row->village}) || !in_region(*region, {row->village})) continue;
+                 arr.push_back({{"id", item.person.hex()},
+                                {"village", row->village},
+                                {"state", review_state_label(item.status.state, Lang::en)},
+                                {"label", review_state_label(item.status.state, c.lang)},
+                                {"reason", item.status.reason}});
+               }
+               return reply({{"ok", true}, {"count", arr.size()}, {"people", arr}});
+             });
+           }));
+
+  // The body is the external list (CSV); ?kind=社保|用工备案|国家系统, ?region=CODE. People outside the
+  // reviewer's scope are neither listed nor reported as missing (decision 301).
+  http.post("/api/v1/reconcile", guarded("/api/v1/reconcile", Need::reviewer, [with_replica](const Call& c) {
+              auto region = region_of(c.rq, c.user);
+              if (!region) return c.fail(region.error());
+              auto kind = ops::parse_reconcile_kind(text::trim(param(c.rq, "kind")));
+              if (!kind)
+                return c.fail(bad_request("kind=" + param(c.rq, "kind") + "：应为 社保、用工备案 或 国家系统",
+                                          "kind=" + param(c.rq, "kind") + ": must be 社保, 用工备案 or 国家系统"));
+              // The county's people are read through the admin replica, as `sync-server list` does.
+              return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t now) {
+                ops::ReconcileOptions o;
+                o.kind = *kind;
+                o.region = region->value_or("");
+                o.today = china_date_of(now);
+                const sync::UserRecord& user = c.user;
+                o.in_scope = [&user](const std::string& village) { return sync::user_covers(user, {village}); };
+                auto rep = ops::reconcile(store, c.rq.body, o);
+                if (!rep) return c.fail(rep.error());
+                if (!rep->problems.empty()) {
+                  c.outcome = "refused";
+                  json j{{"error", c.lang == Lang::zh ? "外部名单有问题，未比对" : "the external list has problems; nothing compared"},
+                         {"code", "invalid_input"},
+                         {"status", 422},
+                         {"problems", problems_json(rep->problems, c.lang)}};
+                  return reply(j, 422);
+                }
+                json j = reconcile_json(*rep, c.lang, false, true);
+                j["ok"] = true;
+                return reply(j);
+              });
+            }));
+}
+
+}  // namespace tz::server_cli

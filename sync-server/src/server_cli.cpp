@@ -625,10 +625,6 @@ class Command {
     return 0;
   }
 
-  int cmd_token_create() {
-    expect_words(2, "");
-    need_option("scope");
-    need_option("collector");
   // --scope CODE[,CODE…]: the county's code or live townships and villages of its tree, with their names.
   std::pair<sync::Scope, std::vector<std::string>> scope_option() {
     auto& f = folder();
@@ -787,6 +783,9 @@ class Command {
     }
     if (!c.ok) throw CliError{1, tr("audit_broken", {in_lang(c.problem, lang_)})};
     io_.out << tr("audit_ok", {std::to_string(c.count), std::to_string(c.head_seq), c.head_hash}) << "\n";
+    return 0;
+  }
+
   // --- user add | list | disable | enable (users of the HTTP API; decision 300) ---
 
   // The new user's password: TAIZHANG_USER_PASSWORD, else asked twice on a terminal; never an option.

@@ -6,11 +6,13 @@
 #include "admin_folder.hpp"
 #include "review_json.hpp"
 #include "tz/cli/args.hpp"
+#include "tz/crypto/crypto.hpp"
 #include "tz/model/id_number.hpp"
 #include "tz/ops/conflicts.hpp"
 #include "tz/ops/reconcile.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/review.hpp"
+#include "tz/sync/audit.hpp"
 #include "tz/util/civil_time.hpp"
 #include "tz/util/text.hpp"
 
@@ -253,6 +255,11 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
                 const std::string reason = reject ? text::trim(body["reason"].get<std::string>()) : "";
                 auto st = reject ? c.server.reject(*id, reason) : c.server.release(*id);
                 if (!st) return c.fail(st.error());
+                // Who decided, in the audit chain beside the decision itself (recorded as the county's).
+                if (auto a = sync::record_audit(c.store, cli::now_ms(), reject ? "reject" : "release", c.user.name,
+                                                sync::audit_summary({{"change", id->str()}, {"via", std::string("api")}}));
+                    !a)
+                  return c.fail(a.error());
                 return reply({{"ok", true}, {"id", id->str()}, {"decision", reject ? "rejected" : "released"}, {"by", c.user.name}});
               }));
   }
@@ -318,6 +325,14 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
                 auto status = ops::decide_review(store, *person, approve, reason, ops::EditContext{c.user.name, now});
                 if (!status) return c.fail(status.error());
                 if (auto pushed = folder.sync_replica(); !pushed) return c.fail(pushed.error());
+                // The decision in the audit chain, by the reviewer; the reason only as its hash (it may name a person).
+                if (auto a = sync::record_audit(folder.store(), now, approve ? "review approve" : "review send-back", c.user.name,
+                                                sync::audit_summary({{"entity", person->hex()},
+                                                                     {"approved_versions", uint64_t{status->approved.size()}},
+                                                                     {"reason_sha256", reason.empty() ? std::string()
+                                                                                                      : crypto::to_hex(crypto::sha256(reason))}}));
+                    !a)
+                  return c.fail(a.error());
                 return reply({{"ok", true},
                               {"id", person->hex()},
                               {"state", review_state_label(status->state, Lang::en)},

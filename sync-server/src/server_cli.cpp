@@ -820,6 +820,7 @@ class Command {
     const std::string name = text::trim(args_.words[2]);
     const std::string password = new_password();
     auto u = take(sync::add_user(folder().store(), name, *role, *agency, scope, password, now_));
+    audit("user add", {{"user", u.name}, {"role", std::string(args_.get("role"))}, {"scope", scope_text(scope)}});
     if (io_.as_json) {
       json j = user_json(u);
       j["ok"] = true;
@@ -858,6 +859,7 @@ class Command {
     const bool disable = args_.words[1] == "disable";
     const std::string name = text::trim(args_.words[2]);
     check(sync::set_user_disabled(folder().store(), name, disable));
+    audit(disable ? "user disable" : "user enable", {{"user", name}});
     if (io_.as_json)
       io_.print_json({{"ok", true}, {"name", name}, {"disabled", disable}});
     else
@@ -913,6 +915,8 @@ class Command {
     }
     fs::rename(tmp_xlsx, xlsx_path, ec);
     if (ec) throw CliError{1, tr("write_failed", {xlsx_path})};
+    audit(full ? "reconcile --full-ids" : "reconcile",
+          {{"file_sha256", crypto::to_hex(crypto::sha256(bytes))}, {"kind", std::string(args_.get("kind"))}});
     if (io_.as_json) {
       json j = reconcile_json(rep, lang_, full, false);
       j["ok"] = true;
@@ -979,6 +983,7 @@ class Command {
         lines.push_back((lang_ == Lang::zh ? rule.title_zh : rule.title_en) + tr("verify_sep") + (lang_ == Lang::zh ? fd.zh : fd.en));
       }
       check(f.server().flag(flags));
+      audit("verify", {{"rule", rule.id}, {"findings", uint64_t{found.size()}}, {"notices", uint64_t{flags.size()}}});
       total_sent += flags.size();
       total_found += found.size();
       rules.push_back({{"id", rule.id},
@@ -1016,6 +1021,10 @@ class Command {
       const std::string reason = text::trim(args_.get("send-back"));
       status = take(ops::decide_review(store, *located, args_.flag("approve"), reason, ops::EditContext{kAdminCollector, now_}));
       take(folder().sync_replica());
+      // The decision, never the reason's text (it may name a person): its hash.
+      audit(args_.flag("approve") ? "review approve" : "review send-back",
+            {{"entity", located->hex()}, {"approved_versions", uint64_t{status.approved.size()}},
+             {"reason_sha256", reason.empty() ? std::string() : crypto::to_hex(crypto::sha256(reason))}});
     } else {
       status = ops::review_status_of(store, *located);
     }

@@ -1338,4 +1338,17 @@ TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a rec
   }
   converged(c, a, b);
   CHECK(c.run({"review", kSun, "--approve", "--send-back", "x"}).exit_code == 2);
+  // Every decision is in the audit chain, the reason only as its hash; the chain verifies.
+  {
+    auto store = sync::open_sqlite_server_store(c.data).take();
+    int approvals = 0, send_backs = 0;
+    for (auto& e : store->audit_entries()) {
+      if (e.summary.find("\"review approve\"") != std::string::npos) ++approvals;
+      if (e.summary.find("\"review send-back\"") != std::string::npos) ++send_backs;
+      CHECK(e.summary.find("电话与本人不符") == std::string::npos);
+    }
+    CHECK(approvals == 2);
+    CHECK(send_backs == 1);
+  }
+  CHECK(c.run({"audit", "verify"}).exit_code == 0);
 }

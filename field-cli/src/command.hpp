@@ -58,7 +58,8 @@ inline const ProgramSpec& program_spec() {
        {"sync", {"timeout"}},
        {"bundle export", {"out"}},
        {"bundle import", {}},
-       {"recover", {"export"}}}};
+       {"recover", {"export"}},
+       {"audit head", {}}}};
   return kSpec;
 }
 
@@ -98,6 +99,7 @@ class Command {
     if (cmd == "bundle export") return cmd_bundle_export();
     if (cmd == "bundle import") return cmd_bundle_import();
     if (cmd == "recover") return cmd_recover();
+    if (cmd == "audit head") return cmd_audit_head();
     throw CliError{2, tr(lang_, "unknown_command", {cmd})};
   }
 
@@ -179,6 +181,7 @@ class Command {
   int cmd_conflicts();
   int cmd_resolve();
   int cmd_notices();
+  int cmd_audit_head();
   // The county server (sync_commands.cpp).
   int cmd_enroll();
   int cmd_sync();

@@ -3,6 +3,8 @@
 #include "command.hpp"
 #include "tz/cli/conflicts.hpp"
 #include "tz/model/id_number.hpp"
+#include "tz/crypto/crypto.hpp"
+#include "tz/ops/device_sync.hpp"
 #include "tz/ops/review.hpp"
 
 namespace tz::cli {
@@ -79,6 +81,26 @@ int Command::cmd_resolve() {
   }
   out_ << tr(lang_, "resolved", {describe_entity(*store, type, *id), label, value, std::to_string(r->replaced.size()), who})
        << "\n";
+  return 0;
+}
+
+// audit head: the highest audit-chain head this device has seen, to be checked at the county
+// (sync-server audit verify --head SEQ:HASH): a chain shorter than a device has seen was truncated.
+int Command::cmd_audit_head() {
+  expect_words(2, "");
+  auto store = open_store();
+  auto head = ops::kept_audit_head(*store);
+  if (!head) {
+    if (json_) print_json({{"ok", true}, {"seq", nullptr}, {"hash", nullptr}});
+    else out_ << tr(lang_, "audit_head_none") << "\n";
+    return 0;
+  }
+  const std::string hash = crypto::to_hex(head->hash);
+  if (json_) {
+    print_json({{"ok", true}, {"seq", head->seq}, {"hash", hash}, {"check", std::to_string(head->seq) + ":" + hash}});
+    return 0;
+  }
+  out_ << tr(lang_, "audit_head", {std::to_string(head->seq), hash}) << "\n";
   return 0;
 }
 

@@ -55,7 +55,7 @@ const cli::ProgramSpec& program_spec() {
        {"out", true},    {"region", true}, {"at", true},    {"pick", true},      {"value", true},
        {"reason", true}, {"listen", true}, {"tls-cert", true}, {"tls-key", true}, {"plain-http", false},
        {"threads", true}, {"max-body", true}, {"timeout", true}, {"scope", true}, {"collector", true},
-       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}, {"session-hours", true}, {"approve", false}, {"send-back", true}},
+       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}, {"session-hours", true}, {"approve", false}, {"send-back", true}, {"head", true}},
       {"data", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "name"}},
        {"regions import", {"version"}},
@@ -75,7 +75,7 @@ const cli::ProgramSpec& program_spec() {
        {"token create", {"scope", "collector", "expires-days", "out"}},
        {"bundle import", {"out"}},
        {"token list", {}},
-       {"audit verify", {}},
+       {"audit verify", {"head"}},
        {"backup", {"out"}},
        {"restore", {}},
        {"user add", {"role", "agency", "scope"}},
@@ -772,6 +772,31 @@ class Command {
   int cmd_audit_verify() {
     expect_words(2, "");
     auto c = sync::verify_audit_chain(folder().store());
+    // --head SEQ:HASH (what `field-cli audit head` prints): the chain must hold that entry unchanged.
+    // A device has seen it signed by this server, so a chain without it was truncated or rewritten.
+    if (args_.has("head") && c.ok) {
+      const std::string given = text::trim(args_.get("head"));
+      const auto colon = given.find(':');
+      const std::string seq_text = given.substr(0, colon), hash = colon == std::string::npos ? "" : given.substr(colon + 1);
+      if (colon == std::string::npos || !text::all_digits(seq_text) || seq_text.empty() || seq_text.size() > 18 || hash.size() != 64)
+        throw CliError{2, tr("bad_option_value", {"--head", given, "SEQ:HASH"})};
+      const uint64_t seq = std::stoull(seq_text);
+      std::optional<std::string> held;
+      for (auto& e : folder().store().audit_entries())
+        if (e.seq == seq) held = e.hash;
+      if (!held) {
+        c.ok = false;
+        c.broken_seq = seq;
+        c.problem = bilingual("设备见过的第 " + seq_text + " 条记录不在审计链中（链有 " + std::to_string(c.count) + " 条）：审计链被截断",
+                              "entry " + seq_text + ", which a device has seen, is not in the chain (" + std::to_string(c.count) +
+                                  " entries): the chain was truncated");
+      } else if (*held != hash) {
+        c.ok = false;
+        c.broken_seq = seq;
+        c.problem = bilingual("第 " + seq_text + " 条记录与设备见过的不同：审计链被改写",
+                              "entry " + seq_text + " differs from the one a device has seen: the chain was rewritten");
+      }
+    }
     if (io_.as_json) {
       io_.print_json({{"ok", c.ok},
                       {"count", c.count},

@@ -1253,6 +1253,45 @@ TEST_CASE("sync-server audit verify reports an intact chain and names the entry 
   CHECK_THAT(en.err, Catch::Contains("audit entry 2"));
 }
 
+// A truncated chain that is consistent in itself (the last entries removed and the head moved back)
+// passes `audit verify` alone; the head a device kept (signed by the server when it synced) shows it.
+TEST_CASE("a truncated audit chain is caught with the head a device has seen", "[e2e][audit]") {
+  County c;
+  c.init();
+  const std::string ta = c.token();
+  c.serve();
+  Device a;
+  a.init();
+  a.enroll(c, ta);
+  a.sync();
+  a.edit(kSun, "联系电话=13900001111");
+  a.sync();
+  CHECK(c.stop().exit_code == 0);
+  auto head = a.ok_json({"audit", "head"});
+  const std::string check = head["check"];
+  const uint64_t seen = head["seq"];
+  REQUIRE(seen >= 3);
+  CHECK(c.run({"audit", "verify", "--head", check}).exit_code == 0);
+  CHECK_THAT(a.ok({"audit", "head"}).out, Catch::Contains("sync-server audit verify --head " + check));
+
+  // Remove the last two entries and move the head back onto the one before them.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((std::filesystem::path(c.data) / "server.db").c_str(), &db) == SQLITE_OK);
+  const std::string keep = std::to_string(seen - 2);
+  REQUIRE(sqlite3_exec(db, ("DELETE FROM audit WHERE seq > " + keep).c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, ("UPDATE meta SET value = '" + keep + " ' || (SELECT hash FROM audit WHERE seq = " + keep +
+                            ") WHERE key = 'x:audit_head'").c_str(),
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  CHECK(c.run({"audit", "verify"}).exit_code == 0);  // consistent in itself
+  auto caught = c.run({"audit", "verify", "--head", check});
+  CHECK(caught.exit_code == 1);
+  CHECK_THAT(caught.err, Catch::Contains("审计链被截断"));
+  auto en = c.run({"audit", "verify", "--head", check, "--lang", "en"});
+  CHECK_THAT(en.err, Catch::Contains("the chain was truncated"));
+  CHECK(c.run({"audit", "verify", "--head", "12:abc"}).exit_code == 2);
+}
+
 TEST_CASE("an old bundle imported after a newer one changes nothing on either side", "[e2e][bundle]") {
   OneFileDevice f;
   County& c = f.c;

@@ -270,6 +270,21 @@ Status keep_audit_head(DeviceStore& store, const sync::AuditHead& head, std::str
   return store.write(b);
 }
 
+std::optional<sync::AuditHead> kept_audit_head(const DeviceStore& store) {
+  auto seen = store.sync_config(std::string(kAuditHeadConfig));
+  if (!seen) return std::nullopt;
+  try {
+    ByteReader r(seen->second);
+    sync::AuditHead h;
+    h.seq = r.varint();
+    h.hash = std::string(r.raw(32));
+    h.signature = std::string(r.raw(64));
+    return h;
+  } catch (const Failure&) {
+    return std::nullopt;
+  }
+}
+
 PullRequest DeviceSync::make_pull_request() const {
   const StoreInfo& info = store_.info();
   PullRequest req;

@@ -138,6 +138,10 @@ RetriedSync sync_with_retry(DeviceSync& sync, const DeviceId& device, const Retr
 // Checks the audit head against the server's key (when given) and keeps it when it is the highest
 // seen (sync_config kAuditHeadConfig). sync_refused when the signature does not verify.
 Status keep_audit_head(DeviceStore& store, const sync::AuditHead& head, std::string_view server_sign_pub);
+// The highest audit head this device has seen (signature checked when it was kept), if any: the
+// county checks it against its chain (`sync-server audit verify --head SEQ:HASH`) to detect a
+// truncated or rewritten chain.
+std::optional<sync::AuditHead> kept_audit_head(const DeviceStore& store);
 
 // The SPEC §5 digest of a device's scope: every entity held whose villages (computed from the
 // device's own states, as the server computes them) the scope holds, by id, with tz::digest of its

@@ -2,12 +2,14 @@
 // committed corpus (tests/data/dedup/corpus.csv), and the time of exact plus probable dedup of a
 // generated county (default 500,000 persons, an injected duplicate every 250), with its own
 // precision and recall against the injections.
-//   bench_dedup [--persons N] [--every K] [--threads T] [--seed S] [--data DIR]
+//   bench_dedup [--persons N] [--every K] [--threads T] [--seed S] [--data DIR] [--show-wrong N]
+// --show-wrong N prints the first N wrongly proposed pairs of the generated county.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,7 +34,7 @@ void print_score(const char* what, const tz::bench::Score& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t persons = 500000, every = 250;
+  size_t persons = 500000, every = 250, show = 0;
   unsigned threads = 2;
   uint64_t seed = 1;
   std::string data = TZ_SOURCE_DATA_DIR;
@@ -49,8 +51,9 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--threads")) threads = static_cast<unsigned>(std::strtoul(next(), nullptr, 10));
     else if (!std::strcmp(argv[i], "--seed")) seed = std::strtoull(next(), nullptr, 10);
     else if (!std::strcmp(argv[i], "--data")) data = next();
+    else if (!std::strcmp(argv[i], "--show-wrong")) show = std::strtoull(next(), nullptr, 10);
     else {
-      std::fprintf(stderr, "usage: bench_dedup [--persons N] [--every K] [--threads T] [--seed S] [--data DIR]\n");
+      std::fprintf(stderr, "usage: bench_dedup [--persons N] [--every K] [--threads T] [--seed S] [--data DIR] [--show-wrong N]\n");
       return 64;
     }
   }
@@ -95,5 +98,19 @@ int main(int argc, char** argv) {
               exact.size(), t_probable, pairs.size());
   std::printf("exact + probable dedup of %zu persons: %.2f s (target <= 60 s)\n", county.size(), total);
   print_score("generated county probable list", tz::bench::judge(pairs, exact, truth));
+  if (show) {
+    std::map<tz::EntityId, const tz::dedup::PersonInput*> by_id;
+    for (auto& p : county) by_id[p.id] = &p;
+    auto line = [](const tz::dedup::PersonInput& p) {
+      return p.name + " " + p.id_number + " " + p.phone + " " + p.village + " " + p.household.hex().substr(0, 8) + " " + p.relation;
+    };
+    for (auto& p : pairs) {
+      if (truth.at(p.a) == truth.at(p.b)) continue;
+      if (show-- == 0) break;
+      std::string why;
+      for (auto r : p.reasons) why += std::string(tz::dedup::reason_code(r)) + " ";
+      std::printf("wrong, score %d (%s): %s | %s\n", p.score, why.c_str(), line(*by_id[p.a]).c_str(), line(*by_id[p.b]).c_str());
+    }
+  }
   return 0;
 }

@@ -22,6 +22,9 @@ const cli::Catalogue& catalogue() {
         "  token create --scope 代码[,代码…] --collector 姓名[,姓名…] [--expires-days 天数(默认 7)]\n"
         "                                            生成一次性登记令牌（令牌在最后一行）\n"
         "  token list                                列出令牌（已用/未用、到期、设备）\n"
+        "  duplicates [--full-ids]                   列出可能重复的人员（每对一条：编号、姓名、身份证号、分数、理由）\n"
+        "  dismiss 人员 人员                         驳回一对可能重复（不再提出）\n"
+        "  verify [--full-ids]                       核查身份证号相同的重复人员\n"
         "服务：\n"
         "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
         "        [--threads N(默认 8)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
@@ -41,6 +44,9 @@ const cli::Catalogue& catalogue() {
         "  token create --scope CODE[,CODE...] --collector NAME[,NAME...] [--expires-days N (default 7)]\n"
         "                                            make a one-time enrolment token (the token is on the last line)\n"
         "  token list                                the tokens (used/unused, expiry, device)\n"
+        "  duplicates [--full-ids]                   probable duplicate persons (one line per pair: ids, names, ID numbers, score, reasons)\n"
+        "  dismiss PERSON PERSON                     dismiss a probable pair (never proposed again)\n"
+        "  verify [--full-ids]                       exact duplicates: persons with the same ID number\n"
         "serving:\n"
         "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
         "        [--threads N (default 8)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
@@ -131,6 +137,31 @@ const cli::Catalogue& catalogue() {
       {"arg_year", {"年度", "YEAR"}},
       {"arg_device", {"设备", "ID"}},
       {"arg_change", {"变更编号", "ID"}},
+      {"arg_pair", {"人员 人员", "PERSON PERSON"}},
+      {"no_id", {"（无身份证号）", "(no ID number)"}},
+      {"list_sep", {"、", ", "}},
+      {"dup_person", {"{0} {1} {2}", "{0} {1} {2}"}},
+      {"dup_title", {"可能重复的人员：{0} 对（共核查 {1} 人）", "Probable duplicate persons: {0} pairs ({1} persons checked)"}},
+      {"dup_line", {"{0}. 分数 {1}：{2} ↔ {3}；理由：{4}", "{0}. score {1}: {2} <-> {3}; reasons: {4}"}},
+      {"dup_hint", {"驳回：sync-server dismiss 人员 人员（人员为实体编号或身份证号）",
+                    "to dismiss: sync-server dismiss PERSON PERSON (entity ids or ID numbers)"}},
+      {"dup_exact_hint", {"另有 {0} 组身份证号相同的精确重复：见 sync-server verify",
+                          "{0} groups of exact duplicates (the same ID number) besides: see sync-server verify"}},
+      {"reason_same_name", {"姓名相同", "same name"}},
+      {"reason_same_pinyin", {"姓名同音", "same name reading (homophone)"}},
+      {"reason_similar_name", {"姓名相近", "similar name"}},
+      {"reason_same_birth", {"出生日期相同", "same birth date"}},
+      {"reason_id_near", {"身份证号仅差一两位", "ID numbers one or two characters apart"}},
+      {"reason_id_missing", {"缺少有效身份证号", "a valid ID number is missing"}},
+      {"reason_same_household", {"同一户", "same household"}},
+      {"reason_same_phone", {"电话相同", "same phone"}},
+      {"reason_same_village", {"同一村", "same village"}},
+      {"not_a_person", {"“{0}”不是人员记录", "\"{0}\" is not a person"}},
+      {"same_person", {"两次给出了同一人员“{0}”", "the same person \"{0}\" was given twice"}},
+      {"dismissed", {"已驳回：{0} 与 {1} 不再作为可能重复提出", "dismissed: {0} and {1} will not be proposed as duplicates again"}},
+      {"verify_title", {"核查 {0} 人：身份证号相同的精确重复 {1} 组", "{0} persons checked: {1} groups of exact duplicates (the same ID number)"}},
+      {"verify_group", {"身份证号 {0}：合并后保留 {1}", "ID number {0}: {1} survives a merge"}},
+      {"verify_not_merged", {"注意：本版本只列出精确重复，尚不自动合并", "note: this version lists exact duplicates; it does not merge them yet"}},
   };
   return kTexts;
 }

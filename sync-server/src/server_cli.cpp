@@ -18,9 +18,11 @@
 #include "tz/cli/conflicts.hpp"
 #include "tz/cli/output.hpp"
 #include "tz/ops/county_config.hpp"
+#include "tz/ops/dedup.hpp"
 #include "tz/ops/editor.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/roster_import.hpp"
+#include "tz/model/id_number.hpp"
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/sync/protocol.hpp"
@@ -57,7 +59,10 @@ const cli::ProgramSpec& program_spec() {
        {"list", {"format", "out", "region"}},
        {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout"}},
        {"token create", {"scope", "collector", "expires-days"}},
-       {"token list", {}}}};
+       {"token list", {}},
+       {"duplicates", {}},
+       {"dismiss", {}},
+       {"verify", {}}}};
   return kSpec;
 }
 
@@ -115,6 +120,9 @@ class Command {
         {"serve", &Command::cmd_serve},
         {"token create", &Command::cmd_token_create},
         {"token list", &Command::cmd_token_list},
+        {"duplicates", &Command::cmd_duplicates},
+        {"dismiss", &Command::cmd_dismiss},
+        {"verify", &Command::cmd_verify},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -587,6 +595,111 @@ class Command {
     auto tree = ops::region_tree_of(store);
     auto t = take(ops::make_list(store, resources(), tree ? &*tree : nullptr, req.options));
     return cli::emit_list(io_, t, req);
+  }
+
+  // --- duplicates / dismiss / verify (tz/ops/dedup.hpp over the replica; decisions in the server store) ---
+
+  ops::DuplicateReport duplicate_report(bool with_dismissed) {
+    DeviceStore& store = replica();
+    const dedup::PairSet dismissed = with_dismissed ? ops::dismissed_pairs(folder().store()) : dedup::PairSet{};
+    return ops::find_duplicates(store, dismissed, china_date_of(now_), 2);
+  }
+  std::string shown_id(const std::string& id) const {
+    if (id.empty()) return tr("no_id");
+    return args_.flag("full-ids") ? id : idn::mask_id(id);
+  }
+  json person_json(const ops::DuplicateReport& r, const EntityId& id) const {
+    auto it = r.persons.find(id);
+    if (it == r.persons.end()) return {{"id", id.hex()}};
+    const auto& p = it->second;
+    return {{"id", id.hex()},
+            {"name", p.name},
+            {"id_number", p.id_number.empty() ? json(nullptr) : json(shown_id(p.id_number))},
+            {"village", p.village},
+            {"household", p.household.is_zero() ? json(nullptr) : json(p.household.hex())}};
+  }
+  std::string person_text(const ops::DuplicateReport& r, const EntityId& id) const {
+    auto it = r.persons.find(id);
+    if (it == r.persons.end()) return id.hex();
+    return tr("dup_person", {id.hex(), it->second.name, shown_id(it->second.id_number)});
+  }
+
+  int cmd_duplicates() {
+    expect_words(1, "");
+    const auto r = duplicate_report(true);
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& p : r.probable) {
+        json reasons = json::array();
+        for (auto reason : p.reasons) reasons.push_back(std::string(dedup::reason_code(reason)));
+        arr.push_back({{"a", person_json(r, p.a)}, {"b", person_json(r, p.b)}, {"score", p.score}, {"reasons", reasons}});
+      }
+      io_.print_json({{"ok", true}, {"persons", r.persons_checked}, {"count", r.probable.size()},
+                      {"exact_groups", r.exact.size()}, {"pairs", arr}});
+      return 0;
+    }
+    io_.out << tr("dup_title", {std::to_string(r.probable.size()), std::to_string(r.persons_checked)}) << "\n";
+    size_t n = 0;
+    for (auto& p : r.probable) {
+      std::string why;
+      for (auto reason : p.reasons) why += (why.empty() ? "" : tr("list_sep")) + tr("reason_" + std::string(dedup::reason_code(reason)));
+      io_.out << tr("dup_line", {std::to_string(++n), std::to_string(p.score), person_text(r, p.a), person_text(r, p.b), why})
+              << "\n";
+    }
+    if (!r.probable.empty()) io_.out << tr("dup_hint") << "\n";
+    if (!r.exact.empty()) io_.out << tr("dup_exact_hint", {std::to_string(r.exact.size())}) << "\n";
+    return 0;
+  }
+
+  int cmd_dismiss() {
+    expect_words(3, tr("arg_pair"));
+    DeviceStore& store = replica();
+    const CivilDate today = china_date_of(now_);
+    EntityId ids[2];
+    for (int i = 0; i < 2; ++i) {
+      auto located = ops::locate(store, args_.words[1 + i], today);
+      if (!located) fail(located.error());
+      auto row = store.get_row(*located);
+      if (!row || row->entity.type != EntityType::person) throw CliError{1, tr("not_a_person", {args_.words[1 + i]})};
+      ids[i] = *located;
+    }
+    if (ids[0] == ids[1]) throw CliError{1, tr("same_person", {args_.words[1]})};
+    ops::DedupDecision d;
+    d.kind = ops::DedupDecision::Kind::dismiss;
+    d.a = ids[0];
+    d.b = ids[1];
+    d.by = kAdminCollector;
+    d.server_ms = now_;
+    check(ops::record_dedup_decision(folder().store(), d));
+    auto [a, b] = dedup::ordered(ids[0], ids[1]);
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"decision", "dismissed"}, {"a", a.hex()}, {"b", b.hex()}});
+    else
+      io_.out << tr("dismissed", {a.hex(), b.hex()}) << "\n";
+    return 0;
+  }
+
+  int cmd_verify() {
+    expect_words(1, "");
+    const auto r = duplicate_report(false);
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& g : r.exact) {
+        json members = json::array();
+        for (auto& id : g.ids) members.push_back(person_json(r, id));
+        arr.push_back({{"id_number", shown_id(g.id18)}, {"survivor", g.ids.front().hex()}, {"persons", members},
+                       {"merged", false}});
+      }
+      io_.print_json({{"ok", true}, {"persons", r.persons_checked}, {"exact_groups", arr.size()}, {"groups", arr}});
+      return 0;
+    }
+    io_.out << tr("verify_title", {std::to_string(r.persons_checked), std::to_string(r.exact.size())}) << "\n";
+    for (auto& g : r.exact) {
+      io_.out << tr("verify_group", {shown_id(g.id18), g.ids.front().hex()}) << "\n";
+      for (auto& id : g.ids) io_.out << "  " << person_text(r, id) << "\n";
+    }
+    if (!r.exact.empty()) io_.out << tr("verify_not_merged") << "\n";
+    return 0;
   }
 
   cli::Args args_;

@@ -27,11 +27,18 @@ constexpr int kSameHousehold = 30;
 constexpr int kSamePhone = 20;
 constexpr int kSameVillage = 10;
 
-// Characters that differ between the first 17 characters of two 18-character IDs.
-int id_distance(const std::string& a, const std::string& b) {
-  int d = 0;
-  for (size_t i = 0; i < 17; ++i) d += a[i] != b[i];
-  return d;
+// Whether the first 17 characters of two different 18-character IDs are one typing slip apart: one
+// character replaced, or two adjacent characters swapped. (The 18th is the check character, which
+// follows from the rest.) Two people of one birth date in one county differ in two or three of the
+// sequence digits ten times as often as in one.
+bool one_slip_apart(const std::string& a, const std::string& b) {
+  size_t first = 17, count = 0;
+  for (size_t i = 0; i < 17; ++i)
+    if (a[i] != b[i]) {
+      if (count++ == 0) first = i;
+    }
+  if (count == 1) return true;
+  return count == 2 && first + 1 < 17 && a[first] == b[first + 1] && a[first + 1] == b[first];
 }
 
 // Same number of syllables, exactly one different.
@@ -173,10 +180,10 @@ std::optional<Pair> score_pair(const PersonKeys& x, const PersonKeys& y) {
     return std::nullopt;
   if (both_ids) {
     // Two valid, different IDs are two people unless one is a typo of the other: the same birth
-    // date and at most two characters apart. Father and son of one name, a common name in a
+    // date and one slip apart. Father and son of one name, a common name in a
     // village: different birth dates. Twins and homophone siblings: one household, names not the
     // same characters.
-    if (x.birth != y.birth || id_distance(x.id18, y.id18) > 2) return std::nullopt;
+    if (x.birth != y.birth || !one_slip_apart(x.id18, y.id18)) return std::nullopt;
     if (same_household && x.name != y.name) return std::nullopt;
     add(Reason::same_birth, kSameBirth);
     add(Reason::id_near, kIdNear);

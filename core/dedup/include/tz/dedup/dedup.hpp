@@ -63,7 +63,7 @@ enum class Reason : uint8_t {
   same_pinyin,     // different characters, the same reading (同音字: 张伟 / 章伟)
   similar_name,    // the same number of syllables, one different (different households only)
   same_birth,      // birth dates from two valid IDs agree
-  id_near,         // two valid IDs that differ in at most 2 of their first 17 characters
+  id_near,         // two valid IDs one typing slip apart (one character replaced, or two adjacent swapped)
   id_missing,      // one or both have no valid ID
   same_household,
   same_phone,
@@ -89,7 +89,7 @@ struct Options {
 
 // The score of one pair, or nothing when the pair is not a probable duplicate: the same valid ID
 // (an exact duplicate), no name match, or a hard negative (two valid IDs with different birth dates
-// or far apart; a different name, or a different relation to the head, in one household).
+// or more than one typing slip apart; a different name, or a different relation to the head, in one household).
 // Below-threshold pairs are returned with their score.
 std::optional<Pair> score_pair(const PersonKeys& x, const PersonKeys& y);
 

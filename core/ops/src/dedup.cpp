@@ -84,8 +84,7 @@ dedup::PairSet dismissed_pairs(const sync::ServerStore& server) {
 Status record_dedup_decision(sync::ServerStore& server, DedupDecision decision) {
   if (decision.a == decision.b) return Error(ErrorCode::invalid_input, {"the same person twice: " + decision.a.hex()});
   std::tie(decision.a, decision.b) = dedup::ordered(decision.a, decision.b);
-  try {
-    server.begin();
+  return sync::in_write_txn(server, [&] {
     // Read inside the write transaction: another process (serve) may have recorded one meanwhile.
     std::string text = server.meta_value(kMetaDedupDecisions).value_or("");
     bool known = false;
@@ -95,15 +94,7 @@ Status record_dedup_decision(sync::ServerStore& server, DedupDecision decision) 
       server.put_meta_value(kMetaDedupDecisions, text);
       // Issue 6: append the decision to the audit chain here, in this transaction.
     }
-    server.commit(nullptr, nullptr);
-    return ok_status();
-  } catch (const Failure& f) {
-    server.rollback();
-    return f.error();
-  } catch (const std::exception& e) {
-    server.rollback();
-    return Error(ErrorCode::internal, {e.what()});
-  }
+  });
 }
 
 DuplicateReport find_duplicates(const DeviceStore& store, const dedup::PairSet& dismissed, const CivilDate& today,

@@ -137,27 +137,22 @@ std::string gb18030_encode(const std::u16string& u) {
   return out;
 }
 
+std::unique_ptr<icu::Transliterator> make_transliterator(const char* id) {
+  UErrorCode st = U_ZERO_ERROR;
+  std::unique_ptr<icu::Transliterator> p(icu::Transliterator::createInstance(id, UTRANS_FORWARD, st));
+  if (U_FAILURE(st) || !p) icu_failure(std::string("ICU transliterator ") + id, st);
+  return p;
+}
+
 icu::Transliterator& transliterator() {
-  thread_local std::unique_ptr<icu::Transliterator> t = [] {
-    UErrorCode st = U_ZERO_ERROR;
-    std::unique_ptr<icu::Transliterator> p(icu::Transliterator::createInstance(
-        "Han-Latin; Latin-ASCII; Lower", UTRANS_FORWARD, st));
-    if (U_FAILURE(st) || !p) icu_failure("ICU transliterator Han-Latin", st);
-    return p;
-  }();
+  thread_local std::unique_ptr<icu::Transliterator> t = make_transliterator("Han-Latin; Latin-ASCII; Lower");
   return *t;
 }
 
 // Han-Latin/Names reads a character in its surname reading (单 → shan, 曾 → zeng, 区 → ou) where it
 // has one; used for the syllables of person names (name_syllables).
 icu::Transliterator& names_transliterator() {
-  thread_local std::unique_ptr<icu::Transliterator> t = [] {
-    UErrorCode st = U_ZERO_ERROR;
-    std::unique_ptr<icu::Transliterator> p(icu::Transliterator::createInstance(
-        "Han-Latin/Names; Latin-ASCII; Lower", UTRANS_FORWARD, st));
-    if (U_FAILURE(st) || !p) icu_failure("ICU transliterator Han-Latin/Names", st);
-    return p;
-  }();
+  thread_local std::unique_ptr<icu::Transliterator> t = make_transliterator("Han-Latin/Names; Latin-ASCII; Lower");
   return *t;
 }
 

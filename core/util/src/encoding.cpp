@@ -156,6 +156,11 @@ icu::Transliterator& names_transliterator() {
   return *t;
 }
 
+bool is_han(UChar32 c) {
+  UErrorCode st = U_ZERO_ERROR;
+  return uscript_getScript(c, &st) == USCRIPT_HAN && U_SUCCESS(st);
+}
+
 // Shared walk for pinyin() and pinyin_initials(): Han runs are transliterated and split into
 // syllables at non-letters; other ASCII is lower-cased; everything else is dropped.
 std::string romanise(std::string_view text, bool initials_only) {
@@ -182,8 +187,7 @@ std::string romanise(std::string_view text, bool initials_only) {
   for (int32_t i = 0; i < in.length();) {
     const UChar32 c = in.char32At(i);
     i += U16_LENGTH(c);
-    UErrorCode st = U_ZERO_ERROR;
-    if (uscript_getScript(c, &st) == USCRIPT_HAN && U_SUCCESS(st)) {
+    if (is_han(c)) {
       run.append(c);
       continue;
     }
@@ -250,8 +254,7 @@ std::vector<std::string> name_syllables(std::string_view name) {
   for (int32_t i = 0; i < in.length();) {
     const UChar32 c = in.char32At(i);
     i += U16_LENGTH(c);
-    UErrorCode st = U_ZERO_ERROR;
-    if (uscript_getScript(c, &st) == USCRIPT_HAN && U_SUCCESS(st)) {
+    if (is_han(c)) {
       flush_ascii();
       // One character at a time, so that syllables line up with characters; a county's names use a
       // few thousand characters, so each thread remembers the reading of each.

@@ -117,13 +117,16 @@ TEST_CASE("Every duplicate of the corpus is found and no hard negative is propos
     CHECK(kind_of[p.a] != "father_son");
     CHECK(kind_of[p.a] != "common_name");
   }
-  // Every exact group is one person, and the 15-digit legacy rows are exact.
-  size_t legacy_groups = 0;
+  // Every exact group is one person; the 15-digit legacy rows and the ID written differently (a
+  // 残疾证号, full-width digits with a space and a lower-case x) are exact.
+  std::map<std::string, size_t> groups_of_kind;
   for (auto& g : exact) {
     for (auto& id : g.ids) CHECK(truth.at(id) == truth.at(g.ids.front()));
-    legacy_groups += kind_of[g.ids.front()] == "legacy15";
+    ++groups_of_kind[kind_of[g.ids.front()]];
   }
-  CHECK(legacy_groups == 3);
+  CHECK(groups_of_kind["legacy15"] == 3);
+  CHECK(groups_of_kind["id_forms"] == 2);
+  CHECK(exact.size() == 5);
   CHECK(score.expected > 10);
   CHECK(score.found == score.expected);
   CHECK(score.true_pos == score.proposed);

@@ -58,6 +58,18 @@ for i, (name, birth, seq) in enumerate([("张国强", "19650403", 153), ("罗桂
                                         ("石光荣", "19580101", 315)]):
     add(f"L{i + 1}", "legacy15", name, legacy15(D, birth, seq), "", f"HL{i}", V4, "01", "", "15-digit legacy ID")
     add(f"L{i + 1}", "legacy15", name, rid(D, birth, seq), "", f"HM{i}", V4, "01")
+# The same ID written differently: a 残疾证号 (the ID, category 1-7, grade 1-4) and the plain ID; full-width
+# digits with spaces and a lower-case x. Exact duplicates.
+add("D1", "id_forms", "潘阿妹", rid(D, "19790517", 426) + "23", "", "HD0", V2, "01", "", "残疾证号 of the same ID")
+add("D1", "id_forms", "潘阿妹", rid(D, "19790517", 426), "", "HD1", V3, "01")
+wide = rid(D, "19820228", 101)
+wide = wide[:-1] + "x" if wide.endswith("X") else wide
+add("D2", "id_forms", "杨正武", "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in wide[:6]) + " " + wide[6:], "",
+    "HD2", V4, "01", "", "full-width digits and a space")
+add("D2", "id_forms", "杨正武", rid(D, "19820228", 101), "", "HD3", V1, "01")
+# A minority name with and without the separator "·".
+add("N1", "minority_separator", "阿依古丽·买买提", rid(D, "19940101", 302), "", "HN9", V4, "02")
+add("N1", "minority_separator", "阿依古丽买买提", "", "", "HN9", V4, "02", "", "the separator left out, no ID")
 # Missing IDs.
 add("M1", "missing_id", "吴天明", rid(D, "19750909", 191), "", "HN0", V1, "01")
 add("M1", "missing_id", "吴天明", "", "", "HN0", V1, "", "", "no ID, same household")

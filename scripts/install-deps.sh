@@ -9,6 +9,7 @@ pkgs=(
   libcereal-dev nlohmann-json3-dev libcli11-dev
   libicu-dev
   catch2
+  clang-14 libclang-rt-14-dev
 )
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

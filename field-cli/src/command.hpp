@@ -38,7 +38,8 @@ inline const ProgramSpec& program_spec() {
       {{"store", true},  {"collector", true}, {"lang", true},   {"json", false}, {"full-ids", false},
        {"help", false},  {"county", true},    {"period", true}, {"as-of", true}, {"dry-run", false},
        {"format", true}, {"out", true},       {"region", true}, {"set", true, true}, {"for", true},
-       {"pick", true},   {"value", true},     {"plain-http", false}, {"timeout", true}},
+       {"pick", true},   {"value", true},     {"plain-http", false}, {"timeout", true}, {"token-file", true},
+       {"code", true},   {"export", true}},
       {"store", "collector", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "period", "as-of"}},
        {"import", {"dry-run"}},
@@ -52,8 +53,11 @@ inline const ProgramSpec& program_spec() {
        {"conflicts", {"region"}},
        {"resolve", {"pick", "value"}},
        {"notices", {}},
-       {"enroll", {"plain-http"}},
-       {"sync", {"timeout"}}}};
+       {"enroll", {"plain-http", "token-file", "code"}},
+       {"sync", {"timeout"}},
+       {"bundle export", {"out"}},
+       {"bundle import", {}},
+       {"recover", {"export"}}}};
   return kSpec;
 }
 
@@ -90,6 +94,9 @@ class Command {
     if (cmd == "notices") return cmd_notices();
     if (cmd == "enroll") return cmd_enroll();
     if (cmd == "sync") return cmd_sync();
+    if (cmd == "bundle export") return cmd_bundle_export();
+    if (cmd == "bundle import") return cmd_bundle_import();
+    if (cmd == "recover") return cmd_recover();
     throw CliError{2, tr(lang_, "unknown_command", {cmd})};
   }
 
@@ -131,6 +138,18 @@ class Command {
     std::string p = read_secret(tr(lang_, "passphrase_prompt"));
     if (confirm && read_secret(tr(lang_, "passphrase_again")) != p) throw CliError{1, tr(lang_, "passphrase_mismatch")};
     return p;
+  }
+
+  // A new passphrase (init, recover): asked twice on a terminal, at least 8 characters.
+  std::string new_passphrase() {
+    std::string pass = passphrase(true);
+    if (text::utf8_to_u32(pass).size() < 8) throw CliError{1, tr(lang_, "passphrase_short")};
+    return pass;
+  }
+  static ScryptCost kdf_cost() {
+    ScryptCost cost;
+    if (const char* n = std::getenv("TAIZHANG_KDF_LOG2N"); n && *n) cost.n = 1ULL << std::stoi(n);
+    return cost;
   }
 
   std::unique_ptr<DeviceStore> open_store() {
@@ -176,6 +195,10 @@ class Command {
   // The county server (sync_commands.cpp).
   int cmd_enroll();
   int cmd_sync();
+  int cmd_enroll_file();
+  int cmd_bundle_export();
+  int cmd_bundle_import();
+  int cmd_recover();
   std::string describe_entity(const DeviceStore& store, EntityType type, const EntityId& id, int depth = 0);
   std::string shown_field_value(const FieldDef* f, const std::string& v);
   // Helpers of the record commands (records_commands.cpp).
@@ -214,11 +237,8 @@ class Command {
       }
     }
     if (device_store_exists(store_dir_)) fail(Error(ErrorCode::already_exists, {store_dir_.string()}));
-    std::string pass = passphrase(true);
-    if (text::utf8_to_u32(pass).size() < 8) throw CliError{1, tr(lang_, "passphrase_short")};
-    ScryptCost cost;
-    if (const char* n = std::getenv("TAIZHANG_KDF_LOG2N"); n && *n) cost.n = 1ULL << std::stoi(n);
-    auto store = create_device_store(store_dir_, pass, res.schema, cfg, cost);
+    std::string pass = new_passphrase();
+    auto store = create_device_store(store_dir_, pass, res.schema, cfg, kdf_cost());
     if (!store) fail(store.error());
     std::string all;
     for (auto& x : collectors) all += (all.empty() ? "" : "、") + x;

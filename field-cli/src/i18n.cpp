@@ -26,6 +26,10 @@ const Catalogue& catalogue() {
         "  notices                                      县里的通知：隔离待审、放行、退回、时钟不准\n"
         "  enroll 服务器地址 令牌                        用县里发的一次性令牌登记本机（核对服务器密钥，领取县级密钥和范围）\n"
         "  sync [--timeout 秒]                          与县服务器同步：先上传再下载；连不上时重试，超时后退出，下次从中断处继续\n"
+        "  enroll --token-file 文件 [--code 登记码]       无网络时用县里给的令牌文件登记（登记码另行告知，或 TAIZHANG_ENROL_CODE）\n"
+        "  bundle export --out 文件                     把未确认的修改导出为加密数据包（U 盘带到县里）\n"
+        "  bundle import 文件                           导入县服务器的回复数据包（相当于一次同步）\n"
+        "  recover --export 文件 | recover 密钥文件       忘记口令时：导出恢复请求交县里，再用县里给的密钥文件设新口令\n"
         "口令来自提示输入或环境变量 TAIZHANG_PASSPHRASE。",
         "usage: field-cli [--store DIR] [--collector NAME] [--lang zh|en] [--json] COMMAND ...\n"
         "commands:\n"
@@ -44,6 +48,10 @@ const Catalogue& catalogue() {
         "  notices                                      what the county flagged, quarantined or sent back\n"
         "  enroll URL TOKEN                             register this device with a one-time token from the county\n"
         "  sync [--timeout SECONDS]                     push then pull with the county server; retried until the timeout, resumable\n"
+        "  enroll --token-file FILE [--code CODE]       enrol with no network from the county's token file (code given apart, or TAIZHANG_ENROL_CODE)\n"
+        "  bundle export --out FILE                     write the unacknowledged changes to an encrypted bundle (carried to the county)\n"
+        "  bundle import FILE                           import the county server's response bundle (as a sync would)\n"
+        "  recover --export FILE | recover KEYFILE      forgotten passphrase: a request for the county, then its key file sets a new one\n"
         "The passphrase comes from a prompt or TAIZHANG_PASSPHRASE."}},
       {"arg_enroll", {"服务器地址 令牌", "URL TOKEN"}},
       {"plain_http_needs_flag", {"地址 {0} 不加密（http://）：只在本机测试时使用，并须加 --plain-http",
@@ -51,6 +59,40 @@ const Catalogue& catalogue() {
       {"enrolled", {"已登记到 {0}：{1}（{2}），范围 {3}；采集员 {4}", "enrolled with {0}: {1} ({2}), scope {3}; collectors {4}"}},
       {"enrol_rekeyed", {"本机登记前录入的 {0} 条记录已换用县级编号", "{0} records entered before enrolment now carry the county's ids"}},
       {"enrol_next", {"下一步：field-cli sync", "next: field-cli sync"}},
+      {"enrolled_file", {"已用令牌文件登记（无网络）：{0}（{1}），范围 {2}；采集员 {3}",
+                         "enrolled from the token file (no network): {0} ({1}), scope {2}; collectors {3}"}},
+      {"enrol_file_next", {"可以开始录入；下一步：field-cli bundle export --out 文件，带到县里导入。令牌文件含县级密钥，登记后请删除或妥善保管",
+                           "you can start entering; next: field-cli bundle export --out FILE, carried to the county. The token file holds "
+                           "the county secret: delete it or keep it safe"}},
+      {"enrol_code_missing", {"需要登记码：用 --code 或环境变量 TAIZHANG_ENROL_CODE 给出", "the enrolment code is needed: give --code or TAIZHANG_ENROL_CODE"}},
+      {"enrol_code_prompt", {"请输入登记码（12 位数字）：", "Enrolment code (12 digits): "}},
+      {"token_file_refused", {"令牌文件 {0} 未能登记：{1}", "could not enrol from the token file {0}: {1}"}},
+      {"bundle_exported", {"已导出数据包 {0}：{1} 项未确认的修改（第 {2} 号）", "bundle written to {0}: {1} unacknowledged changes (number {2})"}},
+      {"bundle_has_registration", {"数据包中含本机的登记信息（令牌文件登记），县里导入后即完成登记",
+                                   "the bundle carries this device's registration (token file); the county's import completes it"}},
+      {"bundle_export_next", {"下一步：把文件带到县里，用 sync-server bundle import 导入，再把回复数据包带回来用 field-cli bundle import 导入",
+                              "next: carry the file to the county (sync-server bundle import), then import the response here with field-cli bundle import"}},
+      {"bundle_refused", {"回复数据包 {0} 未导入，本机未做任何改动：{1}", "response bundle {0} was not imported and nothing was changed: {1}"}},
+      {"bundle_already", {"这个回复数据包（或更新的回复）已导入过，未做任何改动", "this response bundle (or a newer one) was imported before; nothing was changed"}},
+      {"bundle_imported", {"已导入回复：县里处理了 {0} 项修改（采用 {1}，冲突 {2}，隔离待审 {3}，重复 {4}），下载 {5} 条记录",
+                           "response imported: the county processed {0} changes ({1} applied, {2} in conflict, {3} held for review, {4} repeats); pulled {5} records"}},
+      {"bundle_rolled_back", {"县服务器拒绝了数据包：本机数据曾从旧备份恢复（服务器已有本机到第 {0} 号的修改）。已重新编号，请再导出一次数据包",
+                              "the county server refused the bundle: this store was restored from an older copy (the server holds its changes up to {0}). "
+                              "Its changes were renumbered: export a bundle again"}},
+      {"bundle_acks_skipped", {"回复中的确认信息早于本机已知的状态，已略过", "the response's acknowledgements are older than what this device knows; skipped"}},
+      {"bundle_pages_skipped", {"回复中的下载内容不接续本机当前进度，已略过；请再导出一次数据包",
+                                "the response's records do not continue this device's cursor; skipped: export a bundle again"}},
+      {"arg_keyfile", {"密钥文件", "KEYFILE"}},
+      {"recover_exported", {"恢复请求已写入 {0}（设备 {1}）。请带到县里运行 sync-server device recover，把得到的密钥文件带回，运行 field-cli recover 密钥文件",
+                            "recovery request written to {0} (device {1}). At the county: sync-server device recover; then run field-cli recover KEYFILE here"}},
+      {"recover_no_request", {"找不到本机的恢复请求密钥 {0}：请先运行 field-cli recover --export 文件",
+                              "this store's recovery request key {0} is missing: run field-cli recover --export FILE first"}},
+      {"recover_other_device", {"密钥文件是给设备 {0} 的，不是本机（{1}）", "the key file is for device {0}, not this one ({1})"}},
+      {"recover_not_for_request", {"密钥文件与本机最近一次导出的恢复请求不符（请用最新的请求向县里重新申请）",
+                                   "the key file does not answer this store's latest recovery request (ask again with the latest request)"}},
+      {"recover_not_signed", {"密钥文件不是本县服务器签发的", "the key file is not signed by the county server"}},
+      {"recovered", {"口令已重设，本机数据完好（{0} 项待上传的修改）", "the passphrase is reset; nothing was lost ({0} changes waiting to be pushed)"}},
+      {"bundle_more", {"县里还有更多内容：请再导出一次数据包", "the county has more to send: export a bundle again"}},
       {"seconds_hint", {"应为秒数（正整数）", "a number of seconds"}},
       {"not_enrolled", {"本机尚未登记，请先运行 field-cli enroll 服务器地址 令牌", "this device is not enrolled; run field-cli enroll URL TOKEN first"}},
       {"progress_push", {"上传 {0} {1}/{2} 项变更", "push {0} {1}/{2} changes"}},

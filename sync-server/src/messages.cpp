@@ -15,6 +15,7 @@ const cli::Catalogue& catalogue() {
         "  period set 年度 --as-of 截至日期          设置统计期\n"
         "  register import 文件                      导入建档立卡名册\n"
         "  device list | device retire 设备 [--at 序号] | device revoke 设备\n"
+        "  device recover 请求文件 --out 密钥文件     为忘记口令的设备生成恢复密钥文件\n"
         "  conflicts [--region 代码]                 列出有冲突的字段\n"
         "  resolve 记录 字段 --pick 编号|--value 值  解决冲突\n"
         "  quarantine | quarantine release 编号 | quarantine reject 编号 --reason 原因\n"
@@ -25,9 +26,14 @@ const cli::Catalogue& catalogue() {
         "  duplicates [--full-ids]                   列出可能重复的人员（每对一条：编号、姓名、身份证号、分数、理由）\n"
         "  dismiss 人员 人员                         驳回一对可能重复（不再提出）\n"
         "  verify [--full-ids]                       核查身份证号相同的重复人员\n"
+        "  backup --out 文件                         加密备份（口令取自 TAIZHANG_BACKUP_PASSPHRASE，serve 运行时可用）\n"
+        "  restore 文件                              从备份恢复（先停止 serve；原目录保留为 目录.before-restore-时间）\n"
+        "  audit verify                              检查审计链（哈希链与链头）是否完整\n"
+        "  token create … --out 文件                 同时写出令牌文件（无网络登记用，登记码另行告知）\n"
+        "  bundle import 文件 --out 回复文件          导入设备的数据包，写出回复数据包\n"
         "服务：\n"
         "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
-        "        [--threads N(默认 8)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
+        "        [--threads N(默认 32)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
         "        通过 HTTPS 提供同步服务；证书默认在首次启动时生成于 数据目录/tls/，由服务器签名密钥签发\n"
         "数据目录默认为 $XDG_DATA_HOME/taizhang-server（或 ~/.local/share/taizhang-server），环境变量 TAIZHANG_SERVER_DATA 可改。",
         "usage: sync-server [--data DIR] [--lang zh|en] [--json] COMMAND ...\n"
@@ -37,6 +43,7 @@ const cli::Catalogue& catalogue() {
         "  period set YEAR --as-of DATE              set the reporting period\n"
         "  register import FILE                      import the 建档立卡 register\n"
         "  device list | device retire ID [--at SEQ] | device revoke ID\n"
+        "  device recover REQUEST --out KEYFILE      a recovery key file for a device whose passphrase is forgotten\n"
         "  conflicts [--region CODE]                 fields in conflict\n"
         "  resolve RECORD FIELD --pick N|--value V   resolve a conflict\n"
         "  quarantine | quarantine release ID | quarantine reject ID --reason TEXT\n"
@@ -47,9 +54,14 @@ const cli::Catalogue& catalogue() {
         "  duplicates [--full-ids]                   probable duplicate persons (one line per pair: ids, names, ID numbers, score, reasons)\n"
         "  dismiss PERSON PERSON                     dismiss a probable pair (never proposed again)\n"
         "  verify [--full-ids]                       exact duplicates: persons with the same ID number\n"
+        "  backup --out FILE                         an encrypted backup (passphrase from TAIZHANG_BACKUP_PASSPHRASE; works while serving)\n"
+        "  restore FILE                              restore from a backup (stop serve first; the old folder is kept as DIR.before-restore-TIME)\n"
+        "  audit verify                              check the audit chain (hash links and head)\n"
+        "  token create ... --out FILE               also write a token file (enrolment with no network; the code is given apart)\n"
+        "  bundle import FILE --out RESPONSE         import a device's bundle and write the response bundle\n"
         "serving:\n"
         "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
-        "        [--threads N (default 8)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
+        "        [--threads N (default 32)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
         "        serve devices over HTTPS; the certificate is made on first start in DIR/tls/, signed by the server's key\n"
         "The data folder defaults to $XDG_DATA_HOME/taizhang-server (or ~/.local/share/taizhang-server); "
         "TAIZHANG_SERVER_DATA changes it."}},
@@ -61,6 +73,21 @@ const cli::Catalogue& catalogue() {
        {"区划树版本 {0}：{1} 个村（其中 {2} 个已撤销），已发送给各设备",
         "region tree version {0}: {1} villages ({2} retired), sent to every device"}},
       {"regions_same", {"区划树与当前版本相同，未改动", "the region tree is the same as the current one; nothing changed"}},
+      {"backup_passphrase_needed",
+       {"请在环境变量 TAIZHANG_BACKUP_PASSPHRASE 中给出备份口令（与服务器分开保管；恢复时需要同一口令）",
+        "give the backup passphrase in TAIZHANG_BACKUP_PASSPHRASE (keep it apart from the server; restore needs the same one)"}},
+      {"backup_done",
+       {"已备份 {0}（{1}）到 {2}：{3} 个文件，{4} 字节，服务器序号 {5}",
+        "backed up {0} ({1}) to {2}: {3} files, {4} bytes, server sequence {5}"}},
+      {"restore_done",
+       {"已从 {0} 恢复 {1}（备份于 {2}，服务器序号 {3}）到 {4}；新纪元 {5}。各设备下次同步时会补交服务器缺少的修改并从头拉取",
+        "restored {1} from {0} (backed up at {2}, server sequence {3}) into {4}; new epoch {5}. Each device re-sends what the "
+        "server lacks and pulls from the start at its next sync"}},
+      {"restore_kept_old", {"原数据目录保留在 {0}", "the previous data folder is kept at {0}"}},
+      {"serve_already_running",
+       {"数据目录 {0} 已有一个 sync-server serve 在运行", "another sync-server serve is already running on the data folder {0}"}},
+      {"serve_running",
+       {"数据目录 {0} 正由 sync-server serve 使用：请先停止它再恢复", "sync-server serve is using the data folder {0}: stop it before restoring"}},
       {"period_done", {"统计期：{0} 年，截至 {1}，已发送给各设备", "period {0}, as of {1}, sent to every device"}},
       {"period_needed", {"尚未设置统计期：请先运行 sync-server period set 年度 --as-of 截至日期",
                          "no reporting period yet: run sync-server period set YEAR --as-of DATE first"}},
@@ -118,6 +145,22 @@ const cli::Catalogue& catalogue() {
        {"区划代码 {0} 无法核对：本服务器尚无区划树（请先运行 sync-server regions import），目前只能用县代码 {1}",
         "the code {0} cannot be checked: this server has no region tree yet (run sync-server regions import); only the county code {1} can be used"}},
       {"retired_scope", {"区划代码 {0} 已撤销（继承者：{1}）", "the code {0} is retired (successor: {1})"}},
+      {"token_file_made", {"令牌文件已写入 {0}；登记码：{1}（请与文件分开告知采集员，例如电话或纸条；设备上运行 field-cli enroll --token-file 文件）",
+                           "token file written to {0}; enrolment code: {1} (give it to the collector apart from the file, e.g. by phone; "
+                           "on the device run field-cli enroll --token-file FILE)"}},
+      {"bundle_refused", {"数据包 {0} 未被处理，服务器未做任何改动：{1}", "bundle {0} was not processed and nothing was changed: {1}"}},
+      {"bundle_done", {"已导入数据包 {0}（设备 {1}）：{2} 项修改，采用 {3}，冲突 {4}，隔离待审 {5}，重复 {6}",
+                       "bundle {0} imported (device {1}): {2} changes, {3} applied, {4} in conflict, {5} held for review, {6} repeats"}},
+      {"bundle_registered", {"设备 {0} 已凭令牌文件完成登记", "device {0} is now registered with its token file"}},
+      {"bundle_rolled_back", {"拒绝：该设备的数据曾从旧备份恢复（服务器已有其到第 {0} 号的修改），未采用任何修改；回复数据包会告知设备重新编号后再导出",
+                              "refused: the device's store was restored from an older copy (the server holds its changes up to {0}); nothing was applied. "
+                              "The response tells the device to renumber and export again"}},
+      {"bundle_response", {"回复数据包已写入 {0}（{1} 条记录），请带回设备用 field-cli bundle import 导入",
+                           "response bundle written to {0} ({1} records); import it on the device with field-cli bundle import"}},
+      {"device_recovered", {"已为设备 {0} 生成恢复密钥文件 {1}（已记入审计链）。请带回设备运行 field-cli recover 密钥文件",
+                            "recovery key file {1} made for device {0} (recorded in the audit chain); on the device run field-cli recover KEYFILE"}},
+      {"audit_ok", {"审计链完整：共 {0} 条记录，链头第 {1} 条，哈希 {2}", "the audit chain is intact: {0} entries, head {1}, hash {2}"}},
+      {"audit_broken", {"审计链已被破坏：{0}", "the audit chain is broken: {0}"}},
       {"token_made", {"已生成登记令牌：范围 {0}；采集员 {1}；有效期至 {2}", "enrolment token made: scope {0}; collectors {1}; valid until {2}"}},
       {"token_note",
        {"令牌只能使用一次。请通过可靠渠道交给采集员，在设备上运行：field-cli enroll 服务器地址 令牌",

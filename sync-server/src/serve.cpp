@@ -2,6 +2,7 @@
 #include "serve.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,10 +65,32 @@ namespace {
 
 const std::string kRouteEnrol = "/api/v1/enrol";
 const std::string kRouteSync = "/api/v1/sync";
+const std::string kRouteBundle = "/api/v1/bundle";
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
+
+}  // namespace
+
+Result<std::unique_ptr<ServeLock>> ServeLock::acquire(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return std::unique_ptr<ServeLock>(new ServeLock(-1));
+  const fs::path p = dir / "serve.lock";
+  int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Error(ErrorCode::io_error, {p.string()});
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return std::unique_ptr<ServeLock>();
+  }
+  return std::unique_ptr<ServeLock>(new ServeLock(fd));
+}
+
+ServeLock::~ServeLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
+namespace {
 
 // UTC, to the millisecond: the request log's time stamp.
 std::string log_time(int64_t ms) {
@@ -279,6 +302,9 @@ std::string url_host(const std::string& host) { return host.find(':') != std::st
 int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
   if (!fs::exists(o.dir / "server.db"))
     throw CliError{1, io.tr("no_server", {o.dir.string()})};
+  auto serve_lock = ServeLock::acquire(o.dir);
+  if (!serve_lock) throw CliError{1, serve_lock.error().message(io.lang)};
+  if (!*serve_lock) throw CliError{1, io.tr("serve_already_running", {o.dir.string()})};
   auto opened = sync::open_sqlite_server_store(o.dir);
   if (!opened) throw CliError{opened.error().exit_code(), opened.error().message(io.lang)};
   auto identity = sync::load_server_identity(**opened);
@@ -328,7 +354,15 @@ int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
   auto frame_reply = [&metrics](std::string reply, std::string& outcome) {
     net::HttpResponse rs;
     rs.content_type = "application/octet-stream";
-    const auto type = reply.empty() ? 0 : static_cast<uint8_t>(reply[0]);
+    auto type = reply.empty() ? 0 : static_cast<uint8_t>(reply[0]);
+    // A push or pull reply with the audit head: counted by what it carries.
+    std::string inner;
+    if (type == static_cast<uint8_t>(sync::MessageType::signed_reply))
+      if (auto sr = sync::decode_signed_reply(reply); sr && !sr->body.empty()) {
+        inner = std::move(sr->body);
+        type = static_cast<uint8_t>(inner[0]);
+      }
+    const std::string& counted = inner.empty() ? reply : inner;
     if (type == static_cast<uint8_t>(sync::MessageType::error_reply)) {
       auto e = sync::decode_error_reply(reply);
       std::string code = e ? e->code : "invalid_input";
@@ -337,7 +371,7 @@ int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
       outcome = "refused";
     } else if (type == static_cast<uint8_t>(sync::MessageType::push_reply)) {
       metrics.push();
-      if (auto p = sync::decode_push_reply(reply)) {
+      if (auto p = sync::decode_push_reply(counted)) {
         if (p->refusal != sync::PushReply::Refusal::none) {
           metrics.refusal(refusal_name(p->refusal));
           outcome = "refused";
@@ -363,6 +397,18 @@ int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
             }));
   http.post(kRouteSync, logged(kRouteSync, [&](const net::HttpRequest& rq, std::string& outcome) {
               return frame_reply(service.with_server([&](sync::SyncServer& s) { return s.handle_signed(rq.body); }), outcome);
+            }));
+  // An offline bundle uploaded (SPEC §7): the reply is the response bundle, or a JSON refusal.
+  http.post(kRouteBundle, logged(kRouteBundle, [&](const net::HttpRequest& rq, std::string& outcome) {
+              auto r = service.with_server([&](sync::SyncServer& s) { return s.import_bundle(rq.body); });
+              if (r) return net::HttpResponse{200, "application/octet-stream", std::move(r->response)};
+              outcome = "refused";
+              metrics.refusal(std::string(r.error().name()));
+              json j{{"error", r.error().message(Lang::en)},
+                     {"error_zh", r.error().message(Lang::zh)},
+                     {"code", r.error().name()},
+                     {"status", status_of_code(std::string(r.error().name()))}};
+              return net::HttpResponse{status_of_code(std::string(r.error().name())), "application/json", j.dump()};
             }));
   http.get("/healthz", logged("/healthz", [&](const net::HttpRequest&, std::string&) {
              auto [epoch, last_seq] = service.epoch_and_last_seq();

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "tz/cli/output.hpp"
@@ -20,9 +21,24 @@ struct ServeOptions {
   int port = 8443;
   bool plain_http = false;
   std::string cert_file, key_file;  // both or neither; the certificate must be signed by the server key
-  size_t threads = 8;
+  size_t threads = 32;
   size_t max_body = size_t{64} << 20;
   int timeout_s = 30;
+};
+
+// An exclusive lock on DIR/serve.lock (flock), held by `serve` for as long as it runs: a second
+// `serve` on the same folder, and `restore` into it, are refused while one runs. acquire() gives
+// nullptr when another process holds it (and a lock holding nothing when DIR does not exist yet).
+class ServeLock {
+ public:
+  static Result<std::unique_ptr<ServeLock>> acquire(const std::filesystem::path& dir);
+  ~ServeLock();
+  ServeLock(const ServeLock&) = delete;
+  ServeLock& operator=(const ServeLock&) = delete;
+
+ private:
+  explicit ServeLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
 };
 
 // Parses "HOST:PORT", "[V6]:PORT" or ":PORT" (host 0.0.0.0); false when it is none of those.

@@ -17,6 +17,7 @@
 #include "tz/cli/boundary.hpp"
 #include "tz/cli/conflicts.hpp"
 #include "tz/cli/output.hpp"
+#include "tz/ops/backup.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/dedup.hpp"
 #include "tz/ops/editor.hpp"
@@ -25,6 +26,8 @@
 #include "tz/model/id_number.hpp"
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
+#include "tz/sync/audit.hpp"
+#include "tz/sync/bundle.hpp"
 #include "tz/sync/protocol.hpp"
 
 namespace tz::server_cli {
@@ -51,6 +54,7 @@ const cli::ProgramSpec& program_spec() {
        {"device list", {}},
        {"device retire", {"at"}},
        {"device revoke", {}},
+       {"device recover", {"out"}},
        {"conflicts", {"region"}},
        {"resolve", {"pick", "value"}},
        {"quarantine", {}},
@@ -58,8 +62,12 @@ const cli::ProgramSpec& program_spec() {
        {"quarantine reject", {"reason"}},
        {"list", {"format", "out", "region"}},
        {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout"}},
-       {"token create", {"scope", "collector", "expires-days"}},
+       {"token create", {"scope", "collector", "expires-days", "out"}},
+       {"bundle import", {"out"}},
        {"token list", {}},
+       {"audit verify", {}},
+       {"backup", {"out"}},
+       {"restore", {}},
        {"duplicates", {}},
        {"dismiss", {}},
        {"verify", {}}}};
@@ -111,6 +119,7 @@ class Command {
         {"device list", &Command::cmd_device_list},
         {"device retire", &Command::cmd_device_retire},
         {"device revoke", &Command::cmd_device_revoke},
+        {"device recover", &Command::cmd_device_recover},
         {"conflicts", &Command::cmd_conflicts},
         {"resolve", &Command::cmd_resolve},
         {"quarantine", &Command::cmd_quarantine},
@@ -123,6 +132,10 @@ class Command {
         {"duplicates", &Command::cmd_duplicates},
         {"dismiss", &Command::cmd_dismiss},
         {"verify", &Command::cmd_verify},
+        {"backup", &Command::cmd_backup},
+        {"restore", &Command::cmd_restore},
+        {"audit verify", &Command::cmd_audit_verify},
+        {"bundle import", &Command::cmd_bundle_import},
     };
     return (this->*kHandlers.at(cmd))();
   }
@@ -141,6 +154,13 @@ class Command {
   void expect_words(size_t n, const std::string& what) const { cli::expect_words(args_, n, what, messages(), lang_); }
   void need_option(const char* name) const {
     if (!args_.has(name)) throw CliError{2, tr("missing_option", {std::string("--") + name})};
+  }
+
+  // An admin action in the audit chain (SPEC §6): the command and a summary of ids, hashes and counts.
+  void audit(const std::string& command, std::initializer_list<std::pair<std::string_view, sync::AuditValue>> extra = {}) {
+    std::string summary = sync::audit_summary(extra);
+    summary = "{\"command\":\"" + command + "\"" + (summary.size() > 2 ? "," + summary.substr(1) : "}");
+    check(sync::record_audit(folder().store(), now_, "admin", sync::kCountyAdminActor, summary));
   }
 
   const ops::Resources& resources() {
@@ -185,6 +205,7 @@ class Command {
     auto tree = folder_->region_tree();
     size_t villages = tree ? tree->villages().size() : 0;
     const auto admin = folder_->admin_device();
+    audit("init", {{"county", county}, {"admin_device", admin ? admin->hex() : ""}});
     if (io_.as_json) {
       io_.print_json({{"ok", true},
                       {"data", dir_.string()},
@@ -220,6 +241,8 @@ class Command {
     check(f.set_config(ops::kConfigRegionTree, value));
     take(f.sync_replica());
     size_t live = merged.villages().size(), all = merged.villages(true).size();
+    audit("regions import", {{"version", merged.version()}, {"file_sha256", crypto::to_hex(crypto::sha256(bytes))},
+                             {"villages", uint64_t{live}}, {"changed", std::string(same ? "no" : "yes")}});
     if (io_.as_json) {
       io_.print_json({{"ok", true}, {"version", merged.version()}, {"villages", live}, {"retired_villages", all - live},
                       {"changed", !same}});
@@ -243,6 +266,7 @@ class Command {
     auto& f = folder();
     check(f.set_config(ops::kConfigPeriod, ops::period_config_value(*period)));
     take(f.sync_replica());
+    audit("period set", {{"period", ops::period_config_value(*period)}});
     if (io_.as_json)
       io_.print_json({{"ok", true}, {"period", period->year}, {"as_of", format_date(period->as_of)}});
     else
@@ -266,6 +290,8 @@ class Command {
     auto rep = take(ops::import_roster(store, bytes, env));
     if (rep.error_count() > 0) return cli::print_import(io_, rep, false);
     auto pushed = take(folder().sync_replica());
+    audit("register import", {{"file_sha256", crypto::to_hex(crypto::sha256(bytes))}, {"changes", pushed.pushed},
+                              {"applied", pushed.applied}, {"conflicts", pushed.conflicts}, {"quarantined", pushed.quarantined}});
     if (io_.as_json) {
       json j = cli::import_report_json(rep, false, lang_);
       j["pushed"] = {{"changes", pushed.pushed}, {"applied", pushed.applied}, {"conflicts", pushed.conflicts},
@@ -360,6 +386,7 @@ class Command {
     }
     check(f.server().retire_device(d.id, at));
     auto now = *f.store().device(d.id);
+    audit("device retire", {{"device", d.id.hex()}, {"retired_after", now.retired_after}});
     if (io_.as_json)
       io_.print_json({{"ok", true}, {"id", d.id.hex()}, {"status", status_of(now)}, {"retired_after", now.retired_after}});
     else
@@ -373,10 +400,26 @@ class Command {
     auto d = find_device(args_.words[2]);
     if (f.admin_device() == d.id) throw CliError{1, tr("admin_device", {d.id.hex(), tr("verb_revoked")})};
     check(f.server().revoke_device(d.id));
+    audit("device revoke", {{"device", d.id.hex()}});
     if (io_.as_json)
       io_.print_json({{"ok", true}, {"id", d.id.hex()}, {"status", "revoked"}});
     else
       io_.out << tr("device_revoked", {d.id.hex()}) << "\n";
+    return 0;
+  }
+
+  // device recover FILE --out KEYFILE (audited by SyncServer::recover_device).
+  int cmd_device_recover() {
+    expect_words(3, tr("arg_file"));
+    need_option("out");
+    std::string bytes = read_input(args_.words[2]);
+    std::string keyfile = take(folder().server().recover_device(bytes));
+    io_.write_file(args_.get("out"), keyfile);
+    auto req = sync::decode_recovery_request(bytes);
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"device", req->device.hex()}, {"key_file", args_.get("out")}});
+    else
+      io_.out << tr("device_recovered", {req->device.hex(), args_.get("out")}) << "\n";
     return 0;
   }
 
@@ -385,8 +428,9 @@ class Command {
   int cmd_conflicts() {
     expect_words(1, "");
     DeviceStore& store = replica();
-    cli::print_conflicts(io_, store.schema(), ops::list_conflicts(store, text::trim(args_.get("region"))),
-                         args_.flag("full-ids"));
+    auto listed = ops::list_conflicts(store, text::trim(args_.get("region")));
+    cli::print_conflicts(io_, store.schema(), listed, args_.flag("full-ids"));
+    if (args_.flag("full-ids")) audit("conflicts --full-ids", {{"conflicts", uint64_t{listed.size()}}});
     return 0;
   }
 
@@ -407,6 +451,7 @@ class Command {
     take(folder().sync_replica());
     const EntityType type = store.get_row(*located)->entity.type;
     const FieldDef* f = store.schema().entity(type).find_field(text::trim(field_ref));
+    audit("resolve", {{"entity", located->hex()}, {"field", f ? f->name : std::string("deleted")}});
     const std::string value = cli::shown_value(f, r.value, lang_, args_.flag("full-ids"));
     if (io_.as_json)
       io_.print_json(cli::resolved_json(type, *located, f, value, r, kAdminCollector));
@@ -503,6 +548,83 @@ class Command {
 
   // --- token create | list ---
 
+  // --- backup --out FILE, restore FILE (decision 89) ---
+
+  // scrypt N = 2^15 (TAIZHANG_KDF_LOG2N lowers it in tests, as for device stores).
+  static crypto::ScryptParams backup_kdf() {
+    crypto::ScryptParams p;
+    if (const char* n = std::getenv("TAIZHANG_KDF_LOG2N"); n && *n && text::all_digits(n)) {
+      int v = std::stoi(n);
+      if (v >= 10 && v <= 20) p.n = 1ULL << v;
+    }
+    return p;
+  }
+
+  std::string backup_passphrase() const {
+    const char* v = std::getenv("TAIZHANG_BACKUP_PASSPHRASE");
+    if (!v || !*v) throw CliError{2, tr("backup_passphrase_needed")};
+    return v;
+  }
+
+  int cmd_backup() {
+    expect_words(1, "");
+    need_option("out");
+    const std::string pass = backup_passphrase();
+    folder();  // an initialised folder, and the admin lock: no admin command writes the replica meanwhile
+    auto info = take(ops::write_backup(dir_, args_.get("out"), pass, now_, backup_kdf()));
+    if (io_.as_json) {
+      io_.print_json({{"ok", true}, {"out", args_.get("out")}, {"county", info.county}, {"files", info.entries.size()},
+                      {"bytes", info.bytes}, {"last_seq", info.last_seq}, {"epoch", info.server_epoch}});
+    } else {
+      io_.out << tr("backup_done", {dir_.string(), info.county, args_.get("out"), std::to_string(info.entries.size()),
+                                    std::to_string(info.bytes), std::to_string(info.last_seq)})
+              << "\n";
+    }
+    return 0;
+  }
+
+  int cmd_restore() {
+    expect_words(2, tr("arg_file"));
+    const std::string pass = backup_passphrase();
+    const fs::path file = args_.words[1];
+    fs::path target = dir_;
+    while (!target.empty() && target.filename().empty()) target = target.parent_path();  // "DIR/" names DIR
+    // Not while serve runs on the folder: it would go on writing the store being replaced.
+    auto lock = take(ServeLock::acquire(target));
+    if (!lock) throw CliError{1, tr("serve_running", {target.string()})};
+    const std::string stamp = std::to_string(now_);
+    const fs::path staging = target.parent_path() / (target.filename().string() + ".restoring-" + stamp);
+    auto info = take(ops::unpack_backup(file, pass, staging));
+    std::string epoch;
+    {
+      auto store = take(sync::open_sqlite_server_store(staging));
+      store->begin();
+      store->new_epoch();
+      epoch = store->epoch();
+      store->commit(nullptr, nullptr);
+    }
+    std::error_code ec;
+    fs::path kept;
+    if (fs::exists(target, ec)) {
+      kept = target.parent_path() / (target.filename().string() + ".before-restore-" + stamp);
+      lock.reset();  // the lock file moves with the folder
+      fs::rename(target, kept, ec);
+      if (ec) throw CliError{1, tr("read_failed", {target.string()}) + ": " + ec.message()};
+    }
+    fs::rename(staging, target, ec);
+    if (ec) throw CliError{1, tr("read_failed", {staging.string()}) + ": " + ec.message()};
+    if (io_.as_json) {
+      io_.print_json({{"ok", true}, {"file", file.string()}, {"county", info.county}, {"last_seq", info.last_seq},
+                      {"backup_epoch", info.server_epoch}, {"epoch", epoch}, {"kept", kept.empty() ? json(nullptr) : json(kept.string())}});
+    } else {
+      io_.out << tr("restore_done", {file.string(), info.county, format_china_time(info.created_ms), std::to_string(info.last_seq),
+                                     target.string(), epoch})
+              << "\n";
+      if (!kept.empty()) io_.out << tr("restore_kept_old", {kept.string()}) << "\n";
+    }
+    return 0;
+  }
+
   int cmd_token_create() {
     expect_words(2, "");
     need_option("scope");
@@ -529,7 +651,13 @@ class Command {
     if (collectors.empty()) throw CliError{2, tr("missing_option", {"--collector"})};
     const int64_t days = static_cast<int64_t>(number_option("expires-days", 7, 1, 365));
     const int64_t expires = now_ + days * 86400000LL;
-    std::string token = take(f.server().create_token(scope, collectors, expires));
+    std::optional<sync::SyncServer::TokenFileMade> file;
+    if (args_.has("out")) file = take(f.server().create_token_file(scope, collectors, expires));
+    std::string token = file ? file->token : take(f.server().create_token(scope, collectors, expires));
+    if (file) io_.write_file(args_.get("out"), file->file);
+    audit("token create", {{"token", sync::token_id(sync::decode_token(token)->secret)}, {"scope", scope_text(scope)},
+                           {"collectors", uint64_t{collectors.size()}}, {"expires_ms", static_cast<uint64_t>(expires)},
+                           {"file", std::string(file ? "yes" : "no")}});
     std::string scope_shown, who;
     for (size_t i = 0; i < scope.size(); ++i) scope_shown += (i ? "，" : "") + scope[i] + " " + names[i];
     for (auto& c : collectors) who += (who.empty() ? "" : "，") + c;
@@ -540,10 +668,13 @@ class Command {
                       {"expires", format_china_time(expires)},
                       {"expires_ms", expires},
                       {"scope", scope},
-                      {"collectors", collectors}});
+                      {"collectors", collectors},
+                      {"file", file ? json(args_.get("out")) : json(nullptr)},
+                      {"code", file ? json(file->code) : json(nullptr)}});
       return 0;
     }
     io_.out << tr("token_made", {scope_shown, who, format_china_time(expires)}) << "\n";
+    if (file) io_.out << tr("token_file_made", {args_.get("out"), file->code}) << "\n";
     io_.out << tr("token_note") << "\n";
     io_.out << token << "\n";
     return 0;
@@ -585,6 +716,69 @@ class Command {
     return 0;
   }
 
+  // --- bundle import FILE --out RESPONSE ---
+
+  int cmd_bundle_import() {
+    expect_words(3, tr("arg_file"));
+    need_option("out");
+    const std::string path = args_.words[2], out_path = args_.get("out");
+    std::string bytes = read_input(path);
+    auto r = f_import(bytes);
+    if (!r) throw CliError{r.error().exit_code(), tr("bundle_refused", {path, r.error().message(lang_)})};
+    io_.write_file(out_path, r->response);
+    if (io_.as_json) {
+      io_.print_json({{"ok", true},
+                      {"device", r->device.hex()},
+                      {"bundle", r->number},
+                      {"response", out_path},
+                      {"registered_now", r->registered_now},
+                      {"changes", r->changes},
+                      {"applied", r->applied},
+                      {"conflicts", r->conflicts},
+                      {"quarantined", r->quarantined},
+                      {"duplicates", r->duplicates},
+                      {"restamped", r->restamped},
+                      {"rolled_back", r->rolled_back},
+                      {"highest_seq_held", r->highest_seq_held},
+                      {"pulled_records", r->pulled_records},
+                      {"more", r->more}});
+      return 0;
+    }
+    io_.out << tr("bundle_done", {path, r->device.hex(), std::to_string(r->changes), std::to_string(r->applied),
+                                  std::to_string(r->conflicts), std::to_string(r->quarantined), std::to_string(r->duplicates)})
+            << "\n";
+    if (r->registered_now) io_.out << tr("bundle_registered", {r->device.hex()}) << "\n";
+    if (r->rolled_back) io_.out << tr("bundle_rolled_back", {std::to_string(r->highest_seq_held)}) << "\n";
+    io_.out << tr("bundle_response", {out_path, std::to_string(r->pulled_records)}) << "\n";
+    return 0;
+  }
+  Result<sync::SyncServer::BundleImport> f_import(const std::string& bytes) {
+    auto& f = folder();
+    auto r = f.server().import_bundle(bytes);
+    // What the device sent is in the county's records now: the admin replica catches up.
+    if (r) take(f.sync_replica());
+    return r;
+  }
+
+  // --- audit verify ---
+
+  int cmd_audit_verify() {
+    expect_words(2, "");
+    auto c = sync::verify_audit_chain(folder().store());
+    if (io_.as_json) {
+      io_.print_json({{"ok", c.ok},
+                      {"count", c.count},
+                      {"head_seq", c.head_seq},
+                      {"head_hash", c.head_hash},
+                      {"broken_entry", c.ok ? json(nullptr) : json(c.broken_seq)},
+                      {"problem", c.ok ? json(nullptr) : json(in_lang(c.problem, lang_))}});
+      return c.ok ? 0 : 1;
+    }
+    if (!c.ok) throw CliError{1, tr("audit_broken", {in_lang(c.problem, lang_)})};
+    io_.out << tr("audit_ok", {std::to_string(c.count), std::to_string(c.head_seq), c.head_hash}) << "\n";
+    return 0;
+  }
+
   // --- list KIND ---
 
   int cmd_list() {
@@ -594,7 +788,12 @@ class Command {
     DeviceStore& store = replica();
     auto tree = ops::region_tree_of(store);
     auto t = take(ops::make_list(store, resources(), tree ? &*tree : nullptr, req.options));
-    return cli::emit_list(io_, t, req);
+    const int code = cli::emit_list(io_, t, req);
+    // A list with full ID numbers is recorded (SPEC §6): what, how many rows, where; never the IDs.
+    if (code == 0 && req.options.full_ids)
+      audit("list --full-ids", {{"kind", args_.words[1]}, {"rows", uint64_t{t.rows.size()}}, {"format", req.format},
+                                {"out", req.out}, {"region", text::trim(args_.get("region"))}});
+    return code;
   }
 
   // --- duplicates / dismiss / verify (tz/ops/dedup.hpp over the replica; decisions in the server store) ---

@@ -16,10 +16,12 @@
 #include "tz/crypto/keys.hpp"
 #include "tz/net/http.hpp"
 #include "tz/ops/device_sync.hpp"
+#include "tz/sync/bundle.hpp"
 #include "tz/sync/protocol.hpp"
 #include "tz/sync/server.hpp"
 #include "tz/sync/server_store.hpp"
 #include "tz/util/bytes.hpp"
+#include "tz/util/encoding.hpp"
 
 using namespace tz;
 using namespace tz::test;
@@ -634,4 +636,484 @@ TEST_CASE("a person added to a new household outside the scope is quarantined wi
   CHECK(j["applied"] == 0);
   CHECK(c.persons_with_id(outsider).empty());
   CHECK(c.stop().exit_code == 0);
+}
+
+// Backup while serving and restore (SPEC §6 backups, §5 epochs): a device's changes made after the
+// backup are re-sent to the restored server and nothing is lost; a device enrolled after the backup
+// is refused with a clear message; a wrong passphrase or a running serve changes nothing.
+TEST_CASE("a backup taken while serving is restored with a new epoch and devices re-send what it lacks", "[e2e][backup]") {
+  County c;
+  c.init();
+  c.env["TAIZHANG_BACKUP_PASSPHRASE"] = "县里另外保管的口令";
+  c.env["TAIZHANG_KDF_LOG2N"] = "10";
+  const std::string ta = c.token(), tb = c.token();
+  c.serve();
+  Device a;
+  a.init();
+  a.enroll(c, ta);
+  a.sync();
+  a.edit(kSun, "联系电话=13900001111");
+  a.sync();
+  const std::string backup = (c.dir / "county.tzb").string();
+  auto made = c.ok_json({"backup", "--out", backup});
+  CHECK(made["files"].get<int>() >= 2);  // the server store and the admin replica at least
+  const std::string epoch_before = made["epoch"];
+
+  // After the backup: a changes more; b enrols and pushes its own change.
+  a.edit(kFu, "联系电话=13900003333");
+  a.sync();
+  Device b;
+  b.init();
+  b.enroll(c, tb);
+  b.sync();
+
+  // Not while serve runs on the folder; nothing changed.
+  auto busy = c.run({"restore", backup});
+  CHECK(busy.exit_code == 1);
+  CHECK(busy.err.find("serve") != std::string::npos);
+  CHECK(c.stop().exit_code == 0);
+  const std::string before = c.digest({kTownship});
+  // A wrong passphrase: refused, the folder untouched.
+  auto wrong = run_process(SYNC_SERVER_PATH, {"restore", backup, "--data", c.data},
+                           [&] { auto e = c.env; e["TAIZHANG_BACKUP_PASSPHRASE"] = "not it"; return e; }());
+  CHECK(wrong.exit_code != 0);
+  CHECK(wrong.err.find("备份口令不对") != std::string::npos);
+  CHECK(c.digest({kTownship}) == before);
+
+  auto restored = c.ok_json({"restore", backup});
+  CHECK(restored["backup_epoch"] == epoch_before);
+  CHECK(restored["epoch"] != epoch_before);
+  CHECK(std::filesystem::exists(restored["kept"].get<std::string>()));  // the replaced folder is kept
+  // The restored server lacks a's later change until a syncs again.
+  CHECK(live_value(*c.entity(a.person(kFu)), "phone") != "13900003333");
+  c.serve();
+  auto j = a.sync();
+  CHECK(j["pushed"].get<uint64_t>() > 0);
+  CHECK(live_value(*c.entity(a.person(kFu)), "phone") == "13900003333");
+  CHECK(live_value(*c.entity(a.person(kSun)), "phone") == "13900001111");
+  CHECK(a.digest() == c.digest({kTownship}));
+
+  // b was enrolled after the backup: the restored server does not know it.
+  auto refused = b.cli({"sync"});
+  CHECK(refused.exit_code == 1);
+  INFO(refused.err);
+  CHECK(refused.err.find("服务器不认识本设备") != std::string::npos);
+  CHECK(c.stop().exit_code == 0);
+}
+// --- Offline bundles and token files (issue 6): the same programs, files only, no `serve` ---
+
+namespace {
+
+struct TokenFileMade {
+  std::string path, code;
+};
+// token create --out: the file and the enrolment code the admin hands over apart.
+TokenFileMade token_file(const County& c, const TempDir& where, const std::string& name,
+                         const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args{"token", "create", "--scope", kTownship, "--collector", "王芳,李强", "--out", (where / name).string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto j = c.ok_json(args);
+  return {(where / name).string(), j["code"]};
+}
+
+struct BundleDevice : Device {
+  void enroll_file(const TokenFileMade& t) const { ok({"enroll", "--token-file", t.path, "--code", t.code}); }
+  // bundle export to a file named `name` in the device's folder; returns its path.
+  std::string export_bundle(const std::string& name) const {
+    const std::string path = (dir / name).string();
+    ok({"bundle", "export", "--out", path});
+    return path;
+  }
+  json import_response(const std::string& path) const { return ok_json({"bundle", "import", path}); }
+};
+
+// sync-server bundle import: the response's path.
+std::string import_bundle(const County& c, const std::string& bundle, const std::string& response) {
+  c.ok({"bundle", "import", bundle, "--out", response});
+  return response;
+}
+
+// One round trip through files: export, import at the county, import the response.
+json round_trip(const County& c, const BundleDevice& d, const std::string& name) {
+  auto b = d.export_bundle(name + ".bundle");
+  return d.import_response(import_bundle(c, b, (d.dir / (name + ".response")).string()));
+}
+
+// What a refusal must leave as it was on the server: the scope's digest, the log, the devices, the audit chain.
+std::string server_state(const County& c) {
+  auto s = sync::open_sqlite_server_store(c.data).take();
+  std::string out = crypto::to_hex(crypto::sha256(c.digest({kTownship}))) + " log " + std::to_string(s->last_seq()) + " audit " +
+                    std::to_string(s->audit_entries().size());
+  for (auto& d : s->devices()) out += " " + d.id.hex() + ":" + std::to_string(d.acked_seq) + ":" + crypto::to_hex(d.sign_pub);
+  return out;
+}
+
+std::string flip(std::string bytes, size_t at) {
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("two devices enrolled by token files converge through files only with a conflict recorded", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a, b;
+  const auto ta = token_file(c, a.dir, "a.token"), tb = token_file(c, b.dir, "b.token");
+  a.init();
+  b.init();
+  a.enroll_file(ta);
+  b.enroll_file(tb);
+  // Enrolled with no network: the county's configuration is there at once.
+  CHECK(a.open()->identity()->server_url.empty());
+  CHECK(a.open()->identity()->scope == std::vector<std::string>{kTownship});
+
+  // The first bundle registers the device; imported twice, it is applied once.
+  const auto a1 = a.export_bundle("a1.bundle");
+  const auto r1 = import_bundle(c, a1, (a.dir / "a1.response").string());
+  const auto after_first = server_state(c);
+  const auto r1again = import_bundle(c, a1, (a.dir / "a1again.response").string());
+  CHECK(c.device(a.id())->sign_pub == a.open()->identity()->sign_pub);
+  auto j = a.import_response(r1);
+  CHECK(j["registered"] == true);
+  CHECK(j["pulled_records"].get<uint64_t>() > 0);
+  CHECK(a.value(kSun, "name") == "孙毅杰");
+  CHECK(a.import_response(r1again)["already"] == true);
+  round_trip(c, b, "b1");
+
+  // A conflicting edit on both, carried by files.
+  a.edit(kSun, "联系电话=13900001111");
+  b.edit(kSun, "联系电话=13900002222");
+  const auto a2 = a.export_bundle("a2.bundle");
+  const auto b2 = b.export_bundle("b2.bundle");
+  // No personal data in clear: the new phones, the register's IDs and names in any encoding.
+  for (const auto& path : {a1, a2, b2}) {
+    const std::string raw = read_file(path);
+    for (const std::string& secret : {std::string("13900001111"), std::string("13900002222"), std::string(kSun),
+                                      std::string(kSun).substr(0, 14), std::string("16122694676")})
+      CHECK(raw.find(secret) == std::string::npos);
+    CHECK(raw.find("孙毅杰") == std::string::npos);
+    CHECK(raw.find(encoding::utf8_to_utf16le("孙毅杰")) == std::string::npos);
+    CHECK(raw.find(encoding::utf8_to_gb18030("孙毅杰")) == std::string::npos);
+  }
+  const auto ra2 = import_bundle(c, a2, (a.dir / "a2.response").string());
+  const auto rb2 = import_bundle(c, b2, (b.dir / "b2.response").string());
+  for (const auto& path : {ra2, rb2}) {
+    const std::string raw = read_file(path);
+    CHECK(raw.find("13900001111") == std::string::npos);
+    CHECK(raw.find(encoding::utf8_to_gb18030("孙毅杰")) == std::string::npos);
+  }
+  // The same bundle again: nothing duplicated, nothing changed.
+  const auto before_repeat = server_state(c);
+  auto repeat = c.ok_json({"bundle", "import", a2, "--out", (a.dir / "a2again.response").string()});
+  CHECK(repeat["applied"] == 0);
+  CHECK(repeat["duplicates"] == 1);
+  CHECK(server_state(c).substr(0, 64) == before_repeat.substr(0, 64));
+  a.import_response(ra2);
+  auto jb = b.import_response(rb2);
+  CHECK(jb["conflicts"] == 1);
+  // An old response after a newer one changes nothing.
+  const std::string b_before = b.everything();
+  CHECK(b.import_response((b.dir / "b1.response").string())["already"] == true);
+  CHECK(b.everything() == b_before);
+  // A gets the conflict with its next round trip; both end equal to the server.
+  auto ja = round_trip(c, a, "a3");
+  CHECK(ja["open_conflicts"] == 1);
+  round_trip(c, b, "b3");
+  converged(c, a, b);
+  auto listed = c.ok_json({"conflicts"});
+  REQUIRE(listed["count"] == 1);
+  CHECK(listed["conflicts"][0]["id"] == a.person(kSun).hex());
+  // The printed digests agree with the server's, and the device kept the signed audit head.
+  CHECK(ja["digest"] == crypto::to_hex(crypto::sha256(c.digest({kTownship}))));
+  auto head = a.open()->sync_config("audit_head");
+  REQUIRE(head);
+  CHECK(head->first > 0);
+  CHECK(c.ok_json({"audit", "verify"})["ok"] == true);
+  (void)after_first;
+}
+
+TEST_CASE("damaged foreign or misdirected bundles are refused with nothing applied on either side", "[e2e][bundle]") {
+  County c, other;
+  c.init();
+  other.init(false);
+  BundleDevice a, b;
+  const auto ta = token_file(c, a.dir, "a.token"), tb = token_file(c, b.dir, "b.token");
+  a.init();
+  b.init();
+  a.enroll_file(ta);
+  b.enroll_file(tb);
+  round_trip(c, a, "a1");
+  round_trip(c, b, "b1");
+  a.edit(kSun, "联系电话=13900001111");
+  const auto good = a.export_bundle("a2.bundle");
+  const std::string bytes = read_file(good);
+  const auto before = server_state(c);
+  auto refused = [&](const std::string& name, const std::string& content, const std::string& expect_en) {
+    const std::string path = a.file(name, content);
+    auto r = c.run({"bundle", "import", path, "--out", (a.dir / (name + ".response")).string(), "--lang", "en"});
+    INFO(name << ": " << r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains(expect_en));
+    CHECK_THAT(r.err, Catch::Contains("nothing was changed"));
+    CHECK_FALSE(std::filesystem::exists(a.dir / (name + ".response")));
+    CHECK(server_state(c) == before);
+  };
+  refused("truncated", bytes.substr(0, bytes.size() - 40), "cut short");
+  refused("flipped", flip(bytes, bytes.size() - 100), "altered");
+  refused("version", flip(bytes, 8), "format version");
+  refused("garbage", "hello", "not a taizhang bundle");
+  // Encrypted to another county server.
+  {
+    auto r = other.run({"bundle", "import", good, "--out", (a.dir / "other.response").string(), "--lang", "en"});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("another county server"));
+  }
+  // Re-signed by another key: the bundle built again with the same parts, signed by a stranger.
+  {
+    auto s = a.open();
+    auto id = *s->identity();
+    auto opened = sync::open_bundle(bytes, sync::BundleKind::device, id.server_box_pub, c.identity().box.priv).take();
+    auto stranger = crypto::ed25519_generate();
+    auto forged = sync::seal_bundle(sync::BundleKind::device, id.server_box_pub, stranger.priv, opened.header, opened.parts);
+    refused("resigned", forged, "not signed by the key device");
+  }
+  // Chinese by default.
+  {
+    auto r = c.run({"bundle", "import", a.file("t2", bytes.substr(0, 100)), "--out", (a.dir / "t2.response").string()});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("服务器未做任何改动"));
+  }
+
+  // The genuine bundle still goes through; its response is refused on another device, cut or altered.
+  const auto response = import_bundle(c, good, (a.dir / "a2.response").string());
+  const std::string resp = read_file(response);
+  const std::string b_before = b.everything(), a_before = a.everything();
+  auto device_refused = [&](const BundleDevice& d, const std::string& name, const std::string& content, const std::string& expect_en) {
+    auto r = d.cli({"bundle", "import", d.file(name, content), "--lang", "en"});
+    INFO(name << ": " << r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains(expect_en));
+    CHECK_THAT(r.err, Catch::Contains("nothing was changed"));
+  };
+  device_refused(b, "wrong-device", resp, "for another device");
+  device_refused(a, "cut", resp.substr(0, resp.size() / 2), "cut short");
+  device_refused(a, "altered", flip(resp, resp.size() - 10), "altered");
+  device_refused(a, "not-a-response", bytes, "a device's bundle");
+  CHECK(b.everything() == b_before);
+  CHECK(a.everything() == a_before);
+  a.import_response(response);
+  CHECK(a.acked() == a.last_own_seq());
+
+  // A revoked device's bundle is refused whole.
+  c.ok({"device", "revoke", a.id().hex()});
+  a.edit(kSun, "联系电话=13900003333");
+  const auto revoked = a.export_bundle("a3.bundle");
+  const auto after_revoke = server_state(c);
+  auto r = c.run({"bundle", "import", revoked, "--out", (a.dir / "a3.response").string(), "--lang", "en"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("revoked"));
+  CHECK(server_state(c) == after_revoke);
+}
+
+TEST_CASE("token files expire on the device and a used one is refused at the server until a new token", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a, b;
+  const auto shared = token_file(c, a.dir, "shared.token", {"--expires-days", "1"});
+  a.init();
+  b.init();
+  // After the expiry the device refuses the file (its own clock).
+  {
+    auto r = a.cli({"enroll", "--token-file", shared.path, "--code", shared.code, "--lang", "en"},
+                   {{"TAIZHANG_CLOCK_MS", std::to_string(kNowMs + 2 * kDayMs)}});
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("expired"));
+    CHECK_FALSE(a.open()->enrolled());
+  }
+  // A wrong code opens nothing.
+  CHECK(a.cli({"enroll", "--token-file", shared.path, "--code", "0000-0000-0000"}).exit_code == 1);
+  a.enroll_file(shared);
+  b.enroll_file(shared);  // the device cannot know the token was used
+  round_trip(c, a, "a1");
+  const std::string wei = idc("52263219850505123");
+  b.ok({"add", "person", "--set", "村代码=522632001008", "--set", "户编号=5226320010089001", "--set", "姓名=韦小宝",
+        "--set", "身份证号=" + wei});
+  const auto b1 = b.export_bundle("b1.bundle");
+  const auto before = server_state(c);
+  auto r = c.run({"bundle", "import", b1, "--out", (b.dir / "b1.response").string(), "--lang", "en"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("used by another device"));
+  CHECK(server_state(c) == before);
+  // B re-enrols with a new token file: same device id, its change kept and delivered. A bundle
+  // imported after the expiry of its token is not refused for its age.
+  const DeviceId b_id = b.id();
+  const auto fresh = token_file(c, b.dir, "fresh.token", {"--expires-days", "1"});
+  b.enroll_file(fresh);
+  CHECK(b.id() == b_id);
+  CHECK(b.value(wei, "name") == "韦小宝");
+  const auto b2 = b.export_bundle("b2.bundle");
+  c.env["TAIZHANG_CLOCK_MS"] = std::to_string(kNowMs + 30 * kDayMs);
+  auto imported = c.ok_json({"bundle", "import", b2, "--out", (b.dir / "b2.response").string()});
+  c.env["TAIZHANG_CLOCK_MS"] = std::to_string(kNowMs);
+  CHECK(imported["applied"].get<uint64_t>() >= 4);
+  CHECK(imported["registered_now"] == true);
+  b.import_response((b.dir / "b2.response").string());
+  round_trip(c, a, "a2");
+  CHECK(a.value(wei, "name") == "韦小宝");
+  converged(c, a, b);
+}
+
+TEST_CASE("a store restored from an older copy is refused through a bundle and recovers by renumbering", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a;
+  const auto ta = token_file(c, a.dir, "a.token");
+  a.init();
+  a.enroll_file(ta);
+  round_trip(c, a, "a1");
+  const auto copy = a.dir / "older-copy";
+  std::filesystem::copy(a.store, copy, std::filesystem::copy_options::recursive);
+  a.edit(kSun, "联系电话=13900001111");
+  a.edit(kFu, "联系电话=13900001112");
+  round_trip(c, a, "a2");
+  const uint64_t held = a.last_own_seq();
+  // Back to the older copy, then a different edit under a sequence the server already holds.
+  std::filesystem::remove_all(a.store);
+  std::filesystem::copy(copy, a.store, std::filesystem::copy_options::recursive);
+  a.edit(kSun, "联系电话=13900009999");
+  const auto before = server_state(c);
+  const auto bundle = a.export_bundle("a3.bundle");
+  auto refused = c.ok_json({"bundle", "import", bundle, "--out", (a.dir / "a3.response").string()});
+  CHECK(refused["rolled_back"] == true);
+  CHECK(refused["highest_seq_held"] == held);
+  CHECK(refused["applied"] == 0);
+  CHECK(server_state(c).substr(0, 64) == before.substr(0, 64));
+  auto told = a.import_response((a.dir / "a3.response").string());
+  CHECK(told["rolled_back"] == true);
+  CHECK(told["highest_seq_held"] == held);
+  CHECK(told["more"] == true);
+  // Renumbered after what the server holds; the next round trip brings the lost edits back.
+  CHECK(a.last_own_seq() == held + 1);
+  auto j4 = round_trip(c, a, "a4");
+  INFO(j4.dump());
+  auto j = round_trip(c, a, "a5");
+  INFO(j.dump());
+  CHECK(j["more"] == false);
+  CHECK(a.value(kFu, "phone") == "13900001112");
+  CHECK(a.digest() == c.digest({kTownship}));
+  CHECK(a.acked() == held + 1);
+}
+
+TEST_CASE("a retired device's bundle is applied up to its sequence and later changes are quarantined", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a;
+  const auto ta = token_file(c, a.dir, "a.token");
+  a.init();
+  a.enroll_file(ta);
+  round_trip(c, a, "a1");
+  a.edit(kSun, "联系电话=13900001111");
+  const uint64_t n = a.last_own_seq();
+  a.edit(kFu, "联系电话=13900001112");
+  c.ok({"device", "retire", a.id().hex(), "--at", std::to_string(n)});
+  auto j = c.ok_json({"bundle", "import", a.export_bundle("a2.bundle"), "--out", (a.dir / "a2.response").string()});
+  CHECK(j["applied"] == 1);
+  CHECK(j["quarantined"] == 1);
+  CHECK(c.ok_json({"quarantine"})["count"] == 1);
+  auto r = a.import_response((a.dir / "a2.response").string());
+  CHECK(r["quarantined"] == 1);
+  CHECK(a.value(kSun, "phone") == "13900001111");
+}
+
+TEST_CASE("a bundle partly acknowledged over the network and imported late changes nothing", "[e2e][bundle]") {
+  County c;
+  c.init();
+  const std::string token = c.token();
+  c.serve();
+  BundleDevice a;
+  a.init();
+  a.enroll(c, token);
+  a.sync();
+  a.edit(kSun, "联系电话=13900001111");
+  a.edit(kFu, "联系电话=13900001112");
+  const auto bundle = a.export_bundle("a1.bundle");
+  a.edit(kFu, "联系电话=13900001113");
+  a.sync();  // everything acknowledged over the network
+  const std::string server_before = c.digest({kTownship});
+  const uint64_t log_before = c.last_seq();
+  auto j = c.ok_json({"bundle", "import", bundle, "--out", (a.dir / "a1.response").string()});
+  CHECK(j["duplicates"] == 2);
+  CHECK(j["applied"] == 0);
+  CHECK(c.digest({kTownship}) == server_before);
+  CHECK(c.last_seq() == log_before);
+  const std::string device_before = a.digest();
+  auto r = a.import_response((a.dir / "a1.response").string());
+  CHECK(r["pages_skipped"] == true);
+  CHECK(a.digest() == device_before);
+  CHECK(a.value(kFu, "phone") == "13900001113");
+  // The network goes on after the bundle spent a request counter on the server.
+  a.edit(kSun, "联系电话=13900001114");
+  CHECK(a.sync()["applied"] == 1);
+  CHECK(a.digest() == c.digest({kTownship}));
+  CHECK(c.stop().exit_code == 0);
+}
+
+TEST_CASE("a store whose passphrase is lost is opened with the server's key file and loses nothing", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a;
+  const auto ta = token_file(c, a.dir, "a.token");
+  a.init();
+  a.enroll_file(ta);
+  round_trip(c, a, "a1");
+  a.edit(kSun, "联系电话=13900001111");  // unpushed
+  const std::string before = a.everything();
+  const auto audit_before = c.ok_json({"audit", "verify"})["count"].get<uint64_t>();
+  const std::string request = (a.dir / "recover.request").string(), keyfile = (a.dir / "recover.key").string();
+  // The request needs no passphrase.
+  auto exported = a.cli({"recover", "--export", request}, {{"TAIZHANG_PASSPHRASE", ""}});
+  REQUIRE(exported.exit_code == 0);
+  auto made = c.ok_json({"device", "recover", request, "--out", keyfile});
+  CHECK(made["device"] == a.id().hex());
+  CHECK(c.ok_json({"audit", "verify"})["count"].get<uint64_t>() == audit_before + 1);
+  // Another device's key file is refused.
+  BundleDevice b;
+  b.init();
+  auto wrong = b.cli({"recover", keyfile, "--lang", "en"});
+  CHECK(wrong.exit_code == 1);
+  auto r = a.cli({"recover", keyfile, "--json"}, {{"TAIZHANG_PASSPHRASE", "a new passphrase"}});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out)["pending_changes"] == 1);
+  // The old passphrase no longer opens it; the new one does, with everything there.
+  CHECK(a.cli({"status"}).exit_code == 0);  // status needs no passphrase
+  CHECK(a.cli({"find", kSun}).exit_code == 1);
+  auto s = open_device_store(a.store, "a new passphrase", resources().schema).take();
+  CHECK(store_digest(*s) == before);
+  // A key file is used once: its one-time key is gone.
+  CHECK(a.cli({"recover", keyfile}, {{"TAIZHANG_PASSPHRASE", "another passphrase"}}).exit_code == 1);
+}
+
+TEST_CASE("a bundle uploaded over HTTPS is answered with its response bundle", "[e2e][bundle]") {
+  County c;
+  c.init();
+  BundleDevice a;
+  const auto ta = token_file(c, a.dir, "a.token");
+  a.init();
+  a.enroll_file(ta);
+  c.serve();
+  net::HttpTransport t(c.url, c.identity().sign.pub);
+  auto reply = t.post("/api/v1/bundle", read_file(a.export_bundle("a1.bundle")));
+  REQUIRE(reply);
+  const std::string response = a.file("a1.response", *reply);
+  auto j = a.import_response(response);
+  CHECK(j["registered"] == true);
+  CHECK(j["pulled_records"].get<uint64_t>() > 0);
+  // A refusal is a JSON error naming the problem.
+  auto bad = t.post("/api/v1/bundle", "not a bundle");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message(Lang::en), Catch::Contains("not a taizhang bundle"));
+  CHECK(c.stop().exit_code == 0);
+  CHECK(a.digest() == c.digest({kTownship}));
 }

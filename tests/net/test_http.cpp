@@ -209,6 +209,44 @@ TEST_CASE("net: beyond the bounded queue a connection gets 503 without running a
   CHECK(slow_calls == 1);
 }
 
+TEST_CASE("net: a kept-alive connection is closed after its reply when another connection waits for a worker", "[net]") {
+  auto signer = tz::test::ed25519_test_key();
+  auto o = tls_options(signer);
+  o.threads = 1;
+  o.max_queued = 4;
+  o.keep_alive_timeout_s = 30;  // without the rule, b would wait this long behind a's idle connection
+  HttpServer server(o);
+  std::promise<void> second_entered;
+  std::atomic<int> calls{0};
+  server.post("/api/v1/sync", [&](const HttpRequest& r) {
+    // a's second request answers only once b's connection is queued behind it.
+    if (++calls == 2) {
+      second_entered.set_value();
+      while (server.waiting() == 0) std::this_thread::yield();
+    }
+    return HttpResponse{200, "application/octet-stream", r.body};
+  });
+  auto port = server.start();
+  REQUIRE(port.ok());
+  std::string url = "https://127.0.0.1:" + std::to_string(*port);
+  HttpTransport a(url, signer.pub);
+  REQUIRE(a.exchange("a1").ok());  // alone: the connection is kept
+  auto a2 = std::async(std::launch::async, [&] { return a.exchange("a2"); });
+  second_entered.get_future().wait();
+  auto b = std::async(std::launch::async, [&] {
+    HttpTransport tb(url, signer.pub);
+    return tb.exchange("b");
+  });
+  REQUIRE(a2.get().ok());
+  auto rb = b.get();  // served once a's connection was closed, not after a's 30 s keep-alive
+  REQUIRE(rb.ok());
+  CHECK(*rb == "b");
+  CHECK(a.handshakes() == 1);
+  REQUIRE(a.exchange("a3").ok());
+  CHECK(a.handshakes() == 2);  // a reconnected: its connection was closed after "a2"
+  CHECK(server.rejected_busy() == 0);
+}
+
 TEST_CASE("net: plain HTTP only when explicitly allowed and nothing is pinned", "[net]") {
   ServerOptions o;
   o.tls = false;

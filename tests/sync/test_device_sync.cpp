@@ -533,3 +533,54 @@ TEST_CASE("A store restored from a copy made before its first sync recovers with
   auto log = a.store->changes_after(0);
   for (size_t i = 0; i < log.size(); ++i) CHECK(log[i].version.seq.value == i + 1);
 }
+
+TEST_CASE("A sync that cannot reach the server is retried with growing jittered waits until it succeeds or time runs out", "[sync][device][retry]") {
+  World w;
+  auto& d = w.add({tz::test::kTownship});
+  new_household(w, d, tz::test::kVillageA, "0001");
+  int64_t steady = 0;
+  std::vector<int64_t> waits;
+  ops::RetryHooks hooks;
+  hooks.steady_ms = [&] { return steady; };
+  hooks.sleep = [&](int64_t ms) { steady += ms; };
+  hooks.on_retry = [&](const Error& e, int64_t ms) {
+    CHECK(e.code() == ErrorCode::network);
+    waits.push_back(ms);
+  };
+  ops::RetryPolicy policy;  // 500 ms doubling to 8 s, 30 s in all
+
+  SECTION("two lost replies: three tries, each wait between half and all of its doubling value") {
+    w.net->lose_push_replies_ = 2;
+    ops::DeviceSync s(*d.store, *w.net, [&] { return w.f->now; });
+    auto r = ops::sync_with_retry(s, d.store->info().device, policy, hooks);
+    REQUIRE(r.result.ok());
+    CHECK(r.tries == 3);
+    REQUIRE(waits.size() == 2);
+    CHECK(waits[0] >= 250);
+    CHECK(waits[0] <= 500);
+    CHECK(waits[1] >= 500);
+    CHECK(waits[1] <= 1000);
+    CHECK(d.store->info().acked_seq + 1 == d.store->info().next_seq);
+  }
+  SECTION("a server that never answers: gives up with the network error once the time is spent") {
+    w.net->lose_push_replies_ = 1000;
+    policy.timeout_ms = 5000;
+    ops::DeviceSync s(*d.store, *w.net, [&] { return w.f->now; });
+    auto r = ops::sync_with_retry(s, d.store->info().device, policy, hooks);
+    REQUIRE_FALSE(r.result.ok());
+    CHECK(r.result.error().code() == ErrorCode::network);
+    CHECK(steady == 5000);  // the last wait is cut to what was left
+    CHECK(r.tries == static_cast<int>(waits.size()) + 1);
+  }
+  SECTION("a refusal is not retried") {
+    auto& stranger = w.add({tz::test::kTownship});
+    REQUIRE(w.f->server->revoke_device(stranger.store->info().device));
+    ops::DeviceSync s(*stranger.store, *w.net, [&] { return w.f->now; });
+    new_household(w, stranger, tz::test::kVillageA, "0002");
+    auto r = ops::sync_with_retry(s, stranger.store->info().device, policy, hooks);
+    REQUIRE_FALSE(r.result.ok());
+    CHECK(r.result.error().code() != ErrorCode::network);
+    CHECK(r.tries == 1);
+    CHECK(waits.empty());
+  }
+}

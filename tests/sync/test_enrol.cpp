@@ -333,7 +333,7 @@ TEST_CASE("A device enrolled again with a new token keeps its changes and takes 
   make_identity(f);
   auto k = enrolled_fake(f, 1);
   household(k.d, tz::test::test_entity(1), kVillageA);
-  REQUIRE(static_cast<uint8_t>(f.server->handle_signed(k.signed_push(0))[0]) == static_cast<uint8_t>(MessageType::push_reply));
+  REQUIRE(static_cast<uint8_t>(f.server->handle_signed(k.signed_push(0))[0]) == static_cast<uint8_t>(MessageType::signed_reply));
   KeyedFake again{FakeDevice{k.d.id}};
   auto token = f.server->create_token({kVillageA, kVillageC}, {"李四"}, f.now + kDay);
   REQUIRE(decode_enrol_reply(f.server->handle_enrol(again.enrol_frame(*token))));
@@ -399,7 +399,7 @@ TEST_CASE("Signed requests that are not authentic or well formed are refused wit
     refused(bad, "bad_signature");
   }
   SECTION("replayed request") {
-    auto r = decode_push_reply(f.server->handle_signed(good));
+    auto r = decode_push_reply_or_error(f.server->handle_signed(good));
     REQUIRE(r);
     CHECK(r->acked_seq == 2);
     before = snapshot(f);
@@ -410,7 +410,7 @@ TEST_CASE("Signed requests that are not authentic or well formed are refused wit
     k.d.counter = 0;
     refused(k.signed_pull(0, f.store->epoch()), "stale_counter");
     k.d.counter = 1;
-    auto page = decode_pull_page(f.server->handle_signed(k.signed_pull(0, f.store->epoch())));
+    auto page = decode_pull_page_or_error(f.server->handle_signed(k.signed_pull(0, f.store->epoch())));
     REQUIRE(page);
     CHECK(f.store->device(k.d.id)->last_counter == 2);
   }
@@ -462,7 +462,7 @@ TEST_CASE("Signed requests that are not authentic or well formed are refused wit
   }
   // After any refusal the genuine request still goes through (unless the device was revoked).
   if (!f.store->device(k.d.id)->revoked && f.store->device(k.d.id)->last_counter == 0) {
-    auto r = decode_push_reply(f.server->handle_signed(good));
+    auto r = decode_push_reply_or_error(f.server->handle_signed(good));
     REQUIRE(r);
     CHECK(r->acked_seq == 2);
   }
@@ -473,13 +473,13 @@ TEST_CASE("A retired device is applied up to its sequence and quarantined after 
   make_identity(f);
   auto k = enrolled_fake(f, 1);
   household(k.d, tz::test::test_entity(1), kVillageA);  // seq 1, 2
-  REQUIRE(decode_push_reply(f.server->handle_signed(k.signed_push(0))));
+  REQUIRE(decode_push_reply_or_error(f.server->handle_signed(k.signed_push(0))));
   CHECK(f.server->retire_device(k.d.id, 1).error().code() == ErrorCode::invalid_input);
   REQUIRE(f.server->retire_device(k.d.id, 3));
   k.d.add(P, tz::test::test_entity(2), "household_id", tz::test::test_entity(1).hex());  // 3: applied
   k.d.add(P, tz::test::test_entity(2), "name", "张三");                                  // 4: held
   k.d.add(P, tz::test::test_entity(2), "name", "张叁");                                  // 5: held
-  auto r = decode_push_reply(f.server->handle_signed(k.signed_push(2)));
+  auto r = decode_push_reply_or_error(f.server->handle_signed(k.signed_push(2)));
   REQUIRE(r);
   REQUIRE(r->outcomes.size() == 3);
   CHECK(r->outcomes[0].kind == ChangeOutcome::Kind::applied);

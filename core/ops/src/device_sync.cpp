@@ -4,6 +4,8 @@
 // transaction that also stores the new cursor.
 #include "tz/ops/device_sync.hpp"
 
+#include <random>
+
 #include "tz/ops/config.hpp"
 
 #include <algorithm>
@@ -64,10 +66,7 @@ struct DeviceSync::OwnIndex {
 DeviceSync::DeviceSync(DeviceStore& store, Transport& transport, std::function<int64_t()> now, DeviceSyncOptions options)
     : store_(store), transport_(transport), now_(std::move(now)), options_(std::move(options)) {}
 
-Result<PushResult> DeviceSync::push_once() {
-  // The log and the entities are sealed: a store opened without its passphrase cannot sync.
-  if (!store_.unlocked()) return Error(ErrorCode::wrong_passphrase);
-  PushResult result;
+PushRequest DeviceSync::make_push_request(uint64_t after) const {
   const StoreInfo& info = store_.info();
   PushRequest req;
   req.device = info.device;
@@ -75,7 +74,7 @@ Result<PushResult> DeviceSync::push_once() {
   req.server_epoch_seen = info.sync.server_epoch;
   // Sent even when empty: the reply then tells the acknowledged sequence, which is lower than ours
   // when the server was restored from a backup (we re-push from there).
-  req.changes = store_.changes_range(info.acked_seq, options_.push_batch);
+  req.changes = store_.changes_range(after, options_.push_batch);
   // One consecutive run: the log may have gaps after a restore from an older copy (sequences the
   // server holds that did not come back, e.g. held in quarantine); the server compares a run that
   // starts below its acknowledgement and applies what follows it.
@@ -84,9 +83,15 @@ Result<PushResult> DeviceSync::push_once() {
       req.changes.resize(i);
       break;
     }
-  req.first_seq = req.changes.empty() ? info.acked_seq + 1 : req.changes.front().version.seq.value;
+  req.first_seq = req.changes.empty() ? after + 1 : req.changes.front().version.seq.value;
   req.device_now_ms = now_();
-  result.sent = req.changes.size();
+  return req;
+}
+
+Result<PushResult> DeviceSync::push_once() {
+  // The log and the entities are sealed: a store opened without its passphrase cannot sync.
+  if (!store_.unlocked()) return Error(ErrorCode::wrong_passphrase);
+  PushRequest req = make_push_request(store_.info().acked_seq);
   auto bytes = send(
       [&](uint64_t counter) {
         req.request_counter = counter;
@@ -96,6 +101,16 @@ Result<PushResult> DeviceSync::push_once() {
   if (!bytes) return bytes.error();
   auto reply = decode_push_reply_or_error(*bytes, options_.limits);
   if (!reply) return reply.error();
+  const uint64_t compared = req.changes.empty() ? req.first_seq - 1 : req.changes.back().version.seq.value;
+  auto result = take_push_reply(*reply, compared);
+  if (result) result->sent = req.changes.size();
+  return result;
+}
+
+Result<PushResult> DeviceSync::take_push_reply(const PushReply& given, uint64_t compared) {
+  PushResult result;
+  const StoreInfo& info = store_.info();
+  const PushReply* reply = &given;
   switch (reply->refusal) {
     case PushReply::Refusal::none: break;
     case PushReply::Refusal::unknown_device: return Error(ErrorCode::unknown_device, {info.device.hex()});
@@ -132,7 +147,6 @@ Result<PushResult> DeviceSync::push_once() {
   // than what it compared, it must not cover a logged change it never saw (this store was restored
   // from an older copy and may hold other content under those sequences): that one is sent next.
   uint64_t acked = reply->acked_seq;
-  const uint64_t compared = req.changes.empty() ? info.acked_seq : req.changes.back().version.seq.value;
   if (acked > compared)
     if (auto after = store_.changes_range(compared, 1); !after.empty() && after.front().version.seq.value <= acked)
       acked = compared;
@@ -218,6 +232,7 @@ Result<std::string> DeviceSync::send(const std::function<std::string(uint64_t)>&
     std::string frame = make(counter);
     if (sign) frame = encode(sign_request(options_.signer->device, counter, std::move(frame), options_.signer->sign_priv));
     auto bytes = transport_.exchange(frame);
+    if (bytes && sign) bytes = take_audit_head(std::move(*bytes));
     if (!bytes || !sign || attempt > 0) return bytes;
     // A stale counter (this store was restored from an older copy): resume above the server's, once.
     if (!bytes->empty() && static_cast<uint8_t>((*bytes)[0]) == static_cast<uint8_t>(MessageType::error_reply)) {
@@ -234,6 +249,28 @@ Result<std::string> DeviceSync::send(const std::function<std::string(uint64_t)>&
     }
     return bytes;
   }
+}
+
+Result<std::string> DeviceSync::take_audit_head(std::string reply) {
+  if (reply.empty() || static_cast<uint8_t>(reply[0]) != static_cast<uint8_t>(MessageType::signed_reply)) return reply;
+  auto r = decode_signed_reply(reply, options_.limits);
+  if (!r) return r.error();
+  if (auto st = keep_audit_head(store_, r->head, options_.signer->server_sign_pub); !st) return st.error();
+  return std::move(r->body);
+}
+
+Status keep_audit_head(DeviceStore& store, const sync::AuditHead& head, std::string_view server_sign_pub) {
+  if (!server_sign_pub.empty() && !verify_audit_head(head, server_sign_pub))
+    return Error(ErrorCode::sync_refused, {bilingual("县服务器回复中的审计链头签名无效（可能不是本县服务器的回复）",
+                                                     "the audit head in the server's reply is not signed by the county server's key")});
+  auto seen = store.sync_config(std::string(kAuditHeadConfig));
+  if (seen && seen->first >= head.seq) return ok_status();
+  ByteWriter w;
+  write_audit_head(w, head);
+  WriteBatch b;
+  b.configs.push_back({std::string(kAuditHeadConfig), {head.seq, w.take()}});
+  b.clock = store.clock();
+  return store.write(b);
 }
 
 Result<PullResult> DeviceSync::pull_once() {
@@ -492,6 +529,27 @@ Result<SyncReport> DeviceSync::sync() {
   report.period_changed = applied->period_changed;
   report.region_tree_changed = applied->region_tree_changed;
   return report;
+}
+
+RetriedSync sync_with_retry(DeviceSync& sync, const DeviceId& device, const RetryPolicy& policy, const RetryHooks& hooks) {
+  const int64_t deadline = hooks.steady_ms() + policy.timeout_ms;
+  uint64_t seed = policy.jitter_seed;
+  if (!seed)
+    for (uint8_t b : device.bytes) seed = seed * 131 + b;
+  std::mt19937_64 rng(seed);
+  int64_t wait_ms = policy.first_wait_ms;
+  for (int tries = 1;; ++tries) {
+    auto r = sync.sync();
+    // Only a failure to reach the server (or a busy one) is worth another try.
+    if (r || r.error().code() != ErrorCode::network) return {std::move(r), tries};
+    const int64_t left = deadline - hooks.steady_ms();
+    if (left <= 0) return {std::move(r), tries};
+    const int64_t half = std::max<int64_t>(wait_ms / 2, 1);
+    const int64_t wait = std::min(half + static_cast<int64_t>(rng() % static_cast<uint64_t>(half + 1)), left);
+    if (hooks.on_retry) hooks.on_retry(r.error(), wait);
+    hooks.sleep(wait);
+    wait_ms = std::min(wait_ms * 2, policy.max_wait_ms);
+  }
 }
 
 std::string device_scope_digest(const DeviceStore& store, const Scope& scope) {

@@ -6,6 +6,8 @@
 #include "tz/ops/config.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/rekey.hpp"
+#include "tz/sync/bundle.hpp"
+#include "tz/util/civil_time.hpp"
 
 namespace tz::ops {
 
@@ -58,36 +60,34 @@ Result<sync::EnrolGrant> finish_enrol(const EnrolStart& start, std::string_view 
   return grant;
 }
 
-Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_string, const std::string& server_url,
-                                 const std::function<Result<std::string>(std::string_view)>& send) {
-  if (!store.unlocked()) return Error(ErrorCode::wrong_passphrase);
-  auto start = begin_enrol(store, token_string, store.escrow_data_key());
-  if (!start) return start.error();
-  const auto& county = store.info().config.county;
-  if (start->token.county != county)
-    return Error(ErrorCode::invalid_input,
-                 {bilingual("令牌属于县 " + start->token.county + "，本机的台账属于县 " + county + "，不能登记",
-                            "the token is for county " + start->token.county + " but this store is for county " + county)});
-  auto reply = send(start->request_frame);
-  if (!reply) return reply.error();
-  auto grant = finish_enrol(*start, *reply);
-  if (!grant) return grant.error();
+namespace {
 
+Status same_county(const DeviceStore& store, const std::string& token_county) {
+  const auto& county = store.info().config.county;
+  if (token_county == county) return ok_status();
+  return Error(ErrorCode::invalid_input,
+               {bilingual("令牌属于县 " + token_county + "，本机的台账属于县 " + county + "，不能登记",
+                          "the token is for county " + token_county + " but this store is for county " + county)});
+}
+
+// What enrolment writes once the grant is in hand (enrol_store, enrol_from_token_file).
+Result<EnrolOutcome> take_grant(DeviceStore& store, const EnrolStart& start, const sync::EnrolGrant& grant,
+                                const std::string& server_url, std::string registration) {
   EnrolOutcome out;
-  out.grant = *grant;
+  out.grant = grant;
   // A store that never synced takes the county's ids first, its roster jobs keyed for the county's
   // period year (read from the grant: the store's own period is still the one init gave it).
   if (!store.info().ever_synced()) {
     std::optional<int> year;
-    for (const auto& c : grant->configs)
+    for (const auto& c : grant.configs)
       if (c.key == kConfigPeriod)
         if (auto p = parse_period_config(c.value)) year = p->year;
-    auto changed = rekey_store(store, grant->county_secret, year);
+    auto changed = rekey_store(store, grant.county_secret, year);
     if (!changed) return changed.error();
     out.rekeyed = *changed;
   }
   WriteBatch configs;
-  for (const auto& c : grant->configs) configs.configs.push_back({c.key, {c.version, c.value}});
+  for (const auto& c : grant.configs) configs.configs.push_back({c.key, {c.version, c.value}});
   if (!configs.configs.empty())
     if (auto st = store.write(configs); !st) return st.error();
   auto applied = apply_received_config_report(store);
@@ -95,23 +95,53 @@ Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_stri
   out.period_changed = applied->period_changed;
 
   StoreConfig config = store.info().config;
-  for (const auto& c : grant->collectors)
+  for (const auto& c : grant.collectors)
     if (std::find(config.collectors.begin(), config.collectors.end(), c) == config.collectors.end())
       config.collectors.push_back(c);
   if (config.default_collector.empty() && !config.collectors.empty()) config.default_collector = config.collectors.front();
   if (auto st = store.set_config(config); !st) return st.error();
 
   DeviceIdentity id;
-  id.sign_priv = start->keys.sign.priv;
-  id.sign_pub = start->keys.sign.pub;
-  id.box_priv = start->keys.box.priv;
-  id.box_pub = start->keys.box.pub;
+  id.sign_priv = start.keys.sign.priv;
+  id.sign_pub = start.keys.sign.pub;
+  id.box_priv = start.keys.box.priv;
+  id.box_pub = start.keys.box.pub;
   id.server_url = server_url;
-  id.server_sign_pub = start->token.server_sign_pub;
-  id.server_box_pub = start->token.server_box_pub;
-  id.scope = grant->scope;
+  id.server_sign_pub = start.token.server_sign_pub;
+  id.server_box_pub = start.token.server_box_pub;
+  id.scope = grant.scope;
+  id.registration = std::move(registration);
   if (auto st = store.set_identity(id); !st) return st.error();
   return out;
+}
+
+}  // namespace
+
+Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_string, const std::string& server_url,
+                                 const std::function<Result<std::string>(std::string_view)>& send) {
+  if (!store.unlocked()) return Error(ErrorCode::wrong_passphrase);
+  auto start = begin_enrol(store, token_string, store.escrow_data_key());
+  if (!start) return start.error();
+  if (auto st = same_county(store, start->token.county); !st) return st.error();
+  auto reply = send(start->request_frame);
+  if (!reply) return reply.error();
+  auto grant = finish_enrol(*start, *reply);
+  if (!grant) return grant.error();
+  return take_grant(store, *start, *grant, server_url, "");
+}
+
+Result<EnrolOutcome> enrol_from_token_file(DeviceStore& store, std::string_view file, std::string_view code, int64_t now_ms) {
+  if (!store.unlocked()) return Error(ErrorCode::wrong_passphrase);
+  auto tf = sync::read_token_file(file, code);
+  if (!tf) return tf.error();
+  auto start = begin_enrol(store, tf->token, store.escrow_data_key());
+  if (!start) return start.error();
+  if (now_ms > start->token.expires_ms)
+    return Error(ErrorCode::invalid_input, {bilingual("登记令牌文件已于 " + format_china_time(start->token.expires_ms) + " 过期，请向管理员索取新的令牌文件",
+                                                      "the token file expired at " + format_china_time(start->token.expires_ms) +
+                                                          "; ask the admin for a new one")});
+  if (auto st = same_county(store, start->token.county); !st) return st.error();
+  return take_grant(store, *start, tf->grant, "", start->request_frame);
 }
 
 }  // namespace tz::ops

@@ -1,4 +1,5 @@
 #include "tz/sqlite/support.hpp"
+#include "tz/sqlite/snapshot.hpp"
 
 #include <sqlite3.h>
 
@@ -17,6 +18,36 @@ Error error_of(const SQLite::Exception& e) {
   if (code == SQLITE_FULL) return Error(ErrorCode::disk_full, {e.what()});
   if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Error(ErrorCode::store_corrupt, {e.what()});
   return Error(ErrorCode::io_error, {e.what()});
+}
+
+}  // namespace tz::sqlite
+
+namespace tz::sqlite {
+
+Status snapshot_database(const std::filesystem::path& db, const std::filesystem::path& dest) {
+  std::error_code ec;
+  if (std::filesystem::exists(dest, ec)) return Error(ErrorCode::io_error, {dest.string() + ": exists"});
+  try {
+    SQLite::Database from(db.string(), SQLite::OPEN_READONLY);
+    from.setBusyTimeout(10000);
+    SQLite::Database to(dest.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    sqlite3_backup* b = sqlite3_backup_init(to.getHandle(), "main", from.getHandle(), "main");
+    if (!b) throw SQLite::Exception(to.getHandle(), sqlite3_errcode(to.getHandle()));
+    int rc;
+    // All pages in one step: one read transaction on the source, so the copy is of one moment
+    // (writers go on in WAL mode meanwhile).
+    do {
+      rc = sqlite3_backup_step(b, -1);
+      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(50);
+    } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) throw SQLite::Exception(to.getHandle(), rc);
+    to.exec("PRAGMA journal_mode=DELETE");
+    return ok_status();
+  } catch (const SQLite::Exception& e) {
+    std::filesystem::remove(dest, ec);
+    return error_of(e);
+  }
 }
 
 }  // namespace tz::sqlite

@@ -84,28 +84,33 @@ VersionId version_from_key(std::string_view key) {
   return v;
 }
 
-// meta `identity`: u8(1) str(sign_priv) str(sign_pub) str(box_priv) str(box_pub) str(server_url)
-// str(server_sign_pub) str(server_box_pub) varint(n) str(scope){n}, sealed with AAD `identity`.
+// meta `identity`: u8(version) str(sign_priv) str(sign_pub) str(box_priv) str(box_pub) str(server_url)
+// str(server_sign_pub) str(server_box_pub) varint(n) str(scope){n} [str(registration) in version 2],
+// sealed with AAD `identity`. Version 1 (no registration) is written when there is none, so stores
+// read by older builds stay readable.
 std::string encode_identity(const DeviceIdentity& id) {
   ByteWriter w;
-  w.u8(1);
+  w.u8(id.registration.empty() ? 1 : 2);
   for (auto* f : {&id.sign_priv, &id.sign_pub, &id.box_priv, &id.box_pub, &id.server_url, &id.server_sign_pub,
                   &id.server_box_pub})
     w.str(*f);
   w.varint(id.scope.size());
   for (auto& s : id.scope) w.str(s);
+  if (!id.registration.empty()) w.str(id.registration);
   return w.take();
 }
 
 DeviceIdentity decode_identity(std::string_view bytes) {
   ByteReader r(bytes);
-  if (r.u8() != 1) throw Failure(ErrorCode::store_corrupt, {"identity version"});
+  const uint8_t version = r.u8();
+  if (version != 1 && version != 2) throw Failure(ErrorCode::store_corrupt, {"identity version"});
   DeviceIdentity id;
   for (auto* f : {&id.sign_priv, &id.sign_pub, &id.box_priv, &id.box_pub, &id.server_url, &id.server_sign_pub,
                   &id.server_box_pub})
     *f = r.str();
   auto n = r.checked_count(r.varint(), 1);
   for (size_t i = 0; i < n; ++i) id.scope.push_back(r.str());
+  if (version == 2) id.registration = r.str();
   if (!r.done()) throw Failure(ErrorCode::store_corrupt, {"trailing bytes in identity"});
   return id;
 }
@@ -1058,22 +1063,29 @@ Result<std::unique_ptr<DeviceStore>> create_device_store(const std::filesystem::
 
 namespace {
 
+// Unlocked by the passphrase, or by the raw data key itself (recovery), or neither (locked).
 Result<std::unique_ptr<DeviceStore>> open_impl(const std::filesystem::path& dir, const std::string* passphrase,
-                                               const Schema& schema) {
+                                               const Schema& schema, const std::string* given_key = nullptr) {
   if (!device_store_exists(dir)) return Error(ErrorCode::store_missing, {dir.string()});
   try {
     auto store = std::make_unique<SqliteDeviceStore>(open_db(dir / kDbName, SQLite::OPEN_READWRITE), schema);
     store->load_info();
-    if (passphrase) {
-      auto kdf = store->require_meta("kdf");
-      crypto::ScryptParams p;
-      if (std::sscanf(kdf.c_str(), "scrypt:%lu:%u:%u", &p.n, &p.r, &p.p) != 3)
-        return Error(ErrorCode::store_corrupt, {"kdf parameters"});
-      std::string kek = crypto::scrypt(*passphrase, store->require_meta("kdf_salt"), p, 32);
-      auto data_key = crypto::aead_open(kek, store->require_meta("wrapped_key"), wrap_aad());
-      if (!data_key) return Error(ErrorCode::wrong_passphrase);
+    if (passphrase || given_key) {
+      std::optional<std::string> data_key;
+      if (given_key) {
+        data_key = *given_key;
+      } else {
+        auto kdf = store->require_meta("kdf");
+        crypto::ScryptParams p;
+        if (std::sscanf(kdf.c_str(), "scrypt:%lu:%u:%u", &p.n, &p.r, &p.p) != 3)
+          return Error(ErrorCode::store_corrupt, {"kdf parameters"});
+        std::string kek = crypto::scrypt(*passphrase, store->require_meta("kdf_salt"), p, 32);
+        data_key = crypto::aead_open(kek, store->require_meta("wrapped_key"), wrap_aad());
+      }
+      if (!data_key || data_key->size() != crypto::kAeadKeySize) return Error(ErrorCode::wrong_passphrase);
       store->unlock(*data_key);
       auto secret = store->aead().open(store->require_meta("county_secret"), "county_secret");
+      if (!secret && given_key) return Error(ErrorCode::wrong_passphrase);  // another store's key
       if (!secret) return Error(ErrorCode::store_corrupt, {"county secret"});
       store->install_county_secret(*secret);
     }
@@ -1097,6 +1109,34 @@ Result<std::unique_ptr<DeviceStore>> open_device_store(const std::filesystem::pa
 
 Result<std::unique_ptr<DeviceStore>> open_device_store_locked(const std::filesystem::path& dir, const Schema& schema) {
   return open_impl(dir, nullptr, schema);
+}
+
+Result<std::unique_ptr<DeviceStore>> open_device_store_with_key(const std::filesystem::path& dir, std::string_view data_key,
+                                                                const Schema& schema) {
+  std::string k(data_key);
+  return open_impl(dir, nullptr, schema, &k);
+}
+
+Status set_store_passphrase(const std::filesystem::path& dir, std::string_view data_key, std::string_view passphrase,
+                            const Schema& schema, const ScryptCost& cost) {
+  if (passphrase.empty()) return Error(ErrorCode::invalid_input, {"passphrase is empty"});
+  // The key must open this store before it is wrapped again.
+  if (auto opened = open_device_store_with_key(dir, data_key, schema); !opened) return opened.error();
+  try {
+    auto store = std::make_unique<SqliteDeviceStore>(open_db(dir / kDbName, SQLite::OPEN_READWRITE), schema);
+    std::string salt = crypto::random_bytes(16);
+    std::string kek = crypto::scrypt(passphrase, salt, crypto::ScryptParams{cost.n, cost.r, cost.p}, 32);
+    SQLite::Transaction txn(store->db());
+    store->put_meta("kdf", "scrypt:" + std::to_string(cost.n) + ":" + std::to_string(cost.r) + ":" + std::to_string(cost.p));
+    store->put_meta("kdf_salt", salt);
+    store->put_meta("wrapped_key", crypto::aead_seal(kek, data_key, wrap_aad()));
+    txn.commit();
+    return ok_status();
+  } catch (const SQLite::Exception& e) {
+    return sqlite::error_of(e);
+  } catch (const Failure& f) {
+    return f.error();
+  }
 }
 
 }  // namespace tz

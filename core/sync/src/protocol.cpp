@@ -37,7 +37,6 @@ constexpr uint8_t kOutcomeKindMask = 0x3f;
 constexpr size_t kZlibChunk = size_t{64} << 10;
 
 // The fewest bytes each element can take, for checking counts against the bytes left.
-constexpr size_t kChangeMinBytes = 9;     // type, field, value, hlc (2), collector, device ms, schema, base count
 constexpr size_t kPushChangeMinBytes = 8;  // a PushRequest's columns: field, value, hlc (2), collector, device ms, schema, base count
 constexpr size_t kRunMinBytes = 3 + kPushChangeMinBytes;
 constexpr size_t kGroupMinBytes = 3;      // entity ref, type, change count
@@ -798,7 +797,7 @@ std::string seal_frame(MessageType type, std::string_view body, uint8_t version)
   std::string out;
   out.push_back(static_cast<char>(type));
   out.push_back(static_cast<char>(version));
-  if (type == MessageType::signed_request) return out.append(body);  // see open_frame
+  if (type == MessageType::signed_request || type == MessageType::signed_reply) return out.append(body);  // see open_frame
   z_stream zs{};
   if (deflateInit(&zs, Z_DEFAULT_COMPRESSION) != Z_OK) throw Failure(ErrorCode::internal, {"zlib deflateInit failed"});
   struct End {
@@ -836,8 +835,8 @@ Result<Frame> open_frame(std::string_view bytes, const Limits& limits) {
   if (f.version != kProtocolVersion)
     return invalid(label, "未知的协议版本 " + num(f.version) + "（本程序读取版本 " + num(kProtocolVersion) + "）",
                    "unknown protocol version " + num(f.version) + " (this build reads version " + num(kProtocolVersion) + ")");
-  // A SignedRequest wraps a frame that is deflated already: its body travels as is.
-  if (f.type == MessageType::signed_request) {
+  // A SignedRequest (SignedReply) wraps a frame that is deflated already: its body travels as is.
+  if (f.type == MessageType::signed_request || f.type == MessageType::signed_reply) {
     if (bytes.size() - 2 > limits.max_uncompressed)
       return invalid(label, "超过上限 " + num(limits.max_uncompressed) + " 字节",
                      "the body exceeds the limit of " + num(limits.max_uncompressed) + " bytes");

@@ -251,6 +251,44 @@ Result<EnrolReply> decode_enrol_reply_or_error(std::string_view bytes, const Lim
   return detail::decode_or_error<EnrolReply>(bytes, limits, decode_enrol_reply);
 }
 
+// --- the audit head and SignedReply ---
+
+std::string audit_head_signature_input(uint64_t seq, std::string_view hash) {
+  std::string m(kAuditHeadSignContext);
+  m += be64(seq);
+  m.append(hash);
+  return m;
+}
+
+bool verify_audit_head(const AuditHead& head, std::string_view server_sign_pub) {
+  return crypto::ed25519_verify(server_sign_pub, audit_head_signature_input(head.seq, head.hash), head.signature);
+}
+
+void write_audit_head(ByteWriter& w, const AuditHead& head) {
+  w.varint(head.seq);
+  w.raw(head.hash);       // 32 bytes
+  w.raw(head.signature);  // 64 bytes
+}
+
+std::string encode(const SignedReply& m) {
+  ByteWriter w;
+  w.reserve(m.body.size() + 110);
+  write_audit_head(w, m.head);
+  w.str(m.body);
+  return seal_frame(MessageType::signed_reply, w.data());
+}
+
+Result<SignedReply> decode_signed_reply(std::string_view bytes, const Limits& limits) {
+  return decode_message<SignedReply>(bytes, limits, MessageType::signed_reply, [](WireReader& r) {
+    SignedReply m;
+    m.head.seq = r.varint();
+    m.head.hash = r.fixed({"审计链头", "audit head"}, 32);
+    m.head.signature = r.fixed({"签名", "signature"}, crypto::kSignatureSize);
+    m.body = r.str({"内层回复", "inner reply"}, r.limits().max_uncompressed);
+    return m;
+  });
+}
+
 std::optional<ErrorReply> version_refusal(std::string_view frame) {
   if (frame.size() < 2 || static_cast<uint8_t>(frame[1]) == kProtocolVersion) return std::nullopt;
   auto v = static_cast<uint8_t>(frame[1]);

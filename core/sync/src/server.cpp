@@ -3,6 +3,9 @@
 // store's log, each row naming the villages it concerns, filtered per device by its scope when read.
 #include "tz/sync/server.hpp"
 
+#include "tz/crypto/crypto.hpp"
+#include "tz/sync/audit.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -587,6 +590,7 @@ struct SyncServer::Impl {
       }
       store.put_device(*dev);
       flush();
+      audit_batch(store, now, req, reply);
       store.commit("server.apply.before_commit", "server.apply.after_commit");
     } catch (...) {
       store.rollback();
@@ -762,6 +766,7 @@ struct SyncServer::Impl {
       merge_in(*sc);
       store.put_change(*sc);
       flush();
+      append_audit_entry(store, now, "release", kCountyAdminActor, audit_summary({{"change", id.str()}}));
       store.commit("server.release.before_commit", nullptr);
     } catch (...) {
       store.rollback();
@@ -785,6 +790,8 @@ struct SyncServer::Impl {
       log_decision(id.device, sc->change, d, {});
       log_notice(id.device, NoticeRecord::Kind::rejected, Reason{"县里驳回了被隔离的修改：" + reason, "the county rejected the held change: " + reason},
                  &sc->change);
+      append_audit_entry(store, s.clock_(), "reject", kCountyAdminActor,
+                         audit_summary({{"change", id.str()}, {"reason_sha256", crypto::to_hex(crypto::sha256(reason))}}));
       store.commit(nullptr, nullptr);
     } catch (...) {
       store.rollback();

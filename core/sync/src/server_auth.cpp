@@ -5,6 +5,7 @@
 
 #include "tz/crypto/crypto.hpp"
 #include "tz/crypto/keys.hpp"
+#include "tz/sync/audit.hpp"
 #include "tz/sync/server.hpp"
 
 namespace tz::sync {
@@ -37,6 +38,16 @@ auto in_txn(ServerStore& store, F f) -> decltype(f()) {
     store.rollback();
     throw;
   }
+}
+
+// A push or pull reply with the chain's head signed in (SignedReply): read afresh, never cached.
+std::string with_audit_head(const ServerStore& store, std::string reply_frame) {
+  auto priv = store.meta_value("sign_priv");
+  if (!priv) throw Failure(ErrorCode::not_found, {bilingual("县服务器的签名密钥", "the server's signing key")});
+  SignedReply r;
+  r.head = signed_audit_head(store, *priv);
+  r.body = std::move(reply_frame);
+  return encode(r);
 }
 
 }  // namespace
@@ -132,6 +143,83 @@ Result<std::string> SyncServer::create_token(const Scope& scope, const std::vect
 
 std::vector<TokenRecord> SyncServer::tokens() const { return store_.tokens(); }
 
+Result<DeviceRecord> SyncServer::bind_enrolment(const EnrolRequest& req, bool check_expiry, EnrolRefusal& refusal) {
+  const std::string tid = token_id(req.token_secret);
+  const std::string dev_hex = req.device.hex();
+  int64_t now = clock_();
+  auto refuse = [&](std::string_view code, std::string zh, std::string en) {
+    refusal = EnrolRefusal{std::string(code), std::move(zh), std::move(en)};
+    return Error(ErrorCode::sync_refused, {bilingual(refusal.zh, refusal.en)});
+  };
+  auto revoked = [&]() {
+    Error e(ErrorCode::device_revoked, {dev_hex});
+    refusal = EnrolRefusal{std::string(e.name()), e.message(Lang::zh), e.message(Lang::en)};
+    return e;
+  };
+  auto st = in_txn(store_, [&]() -> Result<DeviceRecord> {
+    auto token = store_.token(tid);
+    if (!token)
+      return refuse(reply_code::token_unknown, "县服务器不认识这个登记令牌，请向管理员索取新令牌",
+                    "the county server does not know this enrolment token; ask the admin for a new one");
+    auto dev = store_.device(req.device);
+    if (token->used_by) {
+      // The same device sending the same request again (its reply was lost) gets the grant again.
+      bool same = *token->used_by == req.device && dev && dev->sign_pub == req.sign_pub && dev->box_pub == req.box_pub &&
+                  dev->token == tid;
+      if (!same)
+        return refuse(reply_code::token_used, "这个登记令牌已被另一台设备使用，请向管理员索取新令牌",
+                      "this enrolment token was used by another device; ask the admin for a new one");
+      if (dev->revoked) return revoked();
+      return *dev;
+    }
+    if (check_expiry && now > token->expires_ms)
+      return refuse(reply_code::token_expired, "登记令牌已过期，请向管理员索取新令牌",
+                    "the enrolment token has expired; ask the admin for a new one");
+    // A device the server knows (registered, or enrolled before under another token) keeps its id,
+    // its acknowledged sequence and its changes; its keys, scope and collectors are the new token's.
+    DeviceRecord d;
+    if (dev) {
+      if (dev->revoked) return revoked();
+      d = *dev;
+    } else {
+      d.id = req.device;
+    }
+    bool scope_changed = dev && dev->scope != token->scope;
+    d.sign_pub = req.sign_pub;
+    d.box_pub = req.box_pub;
+    d.escrow = req.escrow;
+    d.collectors = token->collectors;
+    d.token = tid;
+    if (!scope_changed) d.scope = token->scope;
+    store_.put_device(d);
+    token->used_by = req.device;
+    token->used_ms = now;
+    store_.put_token(*token);
+    return d;  // a scope change is logged by set_scope below, in its own transaction
+  });
+  if (!st) return st.error();
+  DeviceRecord dev = *st;
+  // A device enrolled again under a token of another scope: set_scope logs what entered and left.
+  if (auto tok = store_.token(tid); tok && dev.scope != tok->scope) {
+    if (auto s = set_scope(dev.id, tok->scope); !s) return s.error();
+    dev.scope = tok->scope;
+  }
+  return dev;
+}
+
+EnrolGrant SyncServer::grant_for(const ServerIdentity& id, const Scope& scope, const std::vector<std::string>& collectors) const {
+  EnrolGrant g;
+  g.county = id.county;
+  g.county_name = id.county_name;
+  g.county_secret = id.county_secret;
+  g.scope = scope;
+  g.collectors = collectors;
+  for (auto key : kGrantConfigKeys)
+    if (auto c = store_.config(std::string(key))) g.configs.push_back(GrantConfig{std::string(key), c->first, c->second});
+  g.server_epoch = store_.epoch();
+  return g;
+}
+
 std::string SyncServer::handle_enrol(std::string_view request) {
   try {
     if (auto v = version_refusal(request)) return encode(*v);
@@ -141,82 +229,12 @@ std::string SyncServer::handle_enrol(std::string_view request) {
       return reply(reply_code::bad_signature, "登记请求的签名无效", "the enrolment request's signature does not verify");
     auto id = load_server_identity(store_);
     if (!id) return reply(id.error());
-    const std::string tid = token_id(req->token_secret);
-    const std::string dev_hex = req->device.hex();
-    int64_t now = clock_();
-    std::string refusal;
-    auto st = in_txn(store_, [&]() -> Result<DeviceRecord> {
-      auto token = store_.token(tid);
-      if (!token) {
-        refusal = reply(reply_code::token_unknown, "县服务器不认识这个登记令牌，请向管理员索取新令牌",
-                        "the county server does not know this enrolment token; ask the admin for a new one");
-        return Error(ErrorCode::sync_refused);
-      }
-      auto dev = store_.device(req->device);
-      if (token->used_by) {
-        // The same device sending the same request again (its reply was lost) gets the grant again.
-        bool same = *token->used_by == req->device && dev && dev->sign_pub == req->sign_pub && dev->box_pub == req->box_pub &&
-                    dev->token == tid;
-        if (!same) {
-          refusal = reply(reply_code::token_used, "这个登记令牌已被另一台设备使用，请向管理员索取新令牌",
-                          "this enrolment token was used by another device; ask the admin for a new one");
-          return Error(ErrorCode::sync_refused);
-        }
-        if (dev->revoked) {
-          refusal = reply(Error(ErrorCode::device_revoked, {dev_hex}));
-          return Error(ErrorCode::sync_refused);
-        }
-        return *dev;
-      }
-      if (now > token->expires_ms) {
-        refusal = reply(reply_code::token_expired, "登记令牌已过期，请向管理员索取新令牌",
-                        "the enrolment token has expired; ask the admin for a new one");
-        return Error(ErrorCode::sync_refused);
-      }
-      // A device the server knows (registered, or enrolled before under another token) keeps its id,
-      // its acknowledged sequence and its changes; its keys, scope and collectors are the new token's.
-      DeviceRecord d;
-      if (dev) {
-        if (dev->revoked) {
-          refusal = reply(Error(ErrorCode::device_revoked, {dev_hex}));
-          return Error(ErrorCode::sync_refused);
-        }
-        d = *dev;
-      } else {
-        d.id = req->device;
-      }
-      bool scope_changed = dev && dev->scope != token->scope;
-      d.sign_pub = req->sign_pub;
-      d.box_pub = req->box_pub;
-      d.escrow = req->escrow;
-      d.collectors = token->collectors;
-      d.token = tid;
-      if (!scope_changed) d.scope = token->scope;
-      store_.put_device(d);
-      token->used_by = req->device;
-      token->used_ms = now;
-      store_.put_token(*token);
-      return d;  // a scope change is logged by set_scope below, in its own transaction
-    });
-    if (!st) return refusal.empty() ? reply(st.error()) : refusal;
-    DeviceRecord dev = *st;
-    // A device enrolled again under a token of another scope: set_scope logs what entered and left.
-    if (auto tok = store_.token(tid); tok && dev.scope != tok->scope) {
-      if (auto s = set_scope(dev.id, tok->scope); !s) return reply(s.error());
-      dev.scope = tok->scope;
-    }
-    EnrolGrant g;
-    g.county = id->county;
-    g.county_name = id->county_name;
-    g.county_secret = id->county_secret;
-    g.scope = dev.scope;
-    g.collectors = dev.collectors;
-    for (auto key : kGrantConfigKeys)
-      if (auto c = store_.config(std::string(key))) g.configs.push_back(GrantConfig{std::string(key), c->first, c->second});
-    g.server_epoch = store_.epoch();
+    EnrolRefusal refusal;
+    auto dev = bind_enrolment(*req, true, refusal);
+    if (!dev) return refusal.code.empty() ? reply(dev.error()) : reply(refusal.code, refusal.zh, refusal.en);
     EnrolReply r;
-    r.device = dev.id;
-    r.sealed_grant = crypto::seal_to(dev.box_pub, encode_grant(g), kEnrolGrantContext);
+    r.device = dev->id;
+    r.sealed_grant = crypto::seal_to(dev->box_pub, encode_grant(grant_for(*id, dev->scope, dev->collectors)), kEnrolGrantContext);
     r.signature = crypto::ed25519_sign(id->sign.priv, enrol_reply_signature_input(r.device, r.sealed_grant));
     return encode(r);
   } catch (const Failure& e) {
@@ -263,7 +281,7 @@ std::string SyncServer::handle_signed(std::string_view request) {
         return mismatch("签名请求：内层推送请求的计数与签名计数不同", "SignedRequest: the inner push's request counter differs from the signed counter");
       PushReply r = push(*push_req);
       if (r.refusal == PushReply::Refusal::stale_counter) return stale(r.last_counter_seen);
-      return encode(r);
+      return with_audit_head(store_, encode(r));
     }
     if (type == static_cast<uint8_t>(MessageType::pull_request)) {
       auto pull_req = decode_pull_request(req->body, options_.limits);
@@ -286,7 +304,7 @@ std::string SyncServer::handle_signed(std::string_view request) {
       if (!st) return st.error().code() == ErrorCode::sync_refused ? stale(last) : reply(st.error());
       auto page = pull(*pull_req);
       if (!page) return reply(page.error());
-      return encode(*page);
+      return with_audit_head(store_, encode(*page));
     }
     return mismatch("签名请求：内层消息应为推送或拉取请求", "SignedRequest: the inner message must be a push or a pull request");
   } catch (const Failure& e) {

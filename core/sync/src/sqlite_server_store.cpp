@@ -104,6 +104,10 @@ class SqliteServerStore final : public ServerStore {
     db_.exec(
         "CREATE TABLE IF NOT EXISTS tokens(id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
         "  scope TEXT NOT NULL, collectors BLOB NOT NULL, used_by BLOB, used_ms INTEGER NOT NULL) WITHOUT ROWID;");
+    // Added with the audit chain (issue 6), the same way.
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY, ms INTEGER NOT NULL, kind TEXT NOT NULL,"
+        "  actor TEXT NOT NULL, summary TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);");
     reload();
   }
 
@@ -451,6 +455,34 @@ class SqliteServerStore final : public ServerStore {
     std::vector<TokenRecord> out;
     SQLite::Statement st(db_, "SELECT id, created_ms, expires_ms, scope, collectors, used_by, used_ms FROM tokens ORDER BY created_ms, id");
     while (st.executeStep()) out.push_back(token_from(st));
+    return out;
+  }
+
+  void append_audit(const AuditEntry& e) override {
+    SQLite::Statement st(db_, "INSERT INTO audit(seq, ms, kind, actor, summary, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, static_cast<int64_t>(e.seq));
+    st.bind(2, e.ms);
+    st.bind(3, e.kind);
+    st.bind(4, e.actor);
+    st.bind(5, e.summary);
+    st.bind(6, e.prev);
+    st.bind(7, e.hash);
+    st.exec();
+  }
+  std::vector<AuditEntry> audit_entries() const override {
+    std::vector<AuditEntry> out;
+    SQLite::Statement st(db_, "SELECT seq, ms, kind, actor, summary, prev, hash FROM audit ORDER BY rowid");
+    while (st.executeStep()) {
+      AuditEntry e;
+      e.seq = static_cast<uint64_t>(st.getColumn(0).getInt64());
+      e.ms = st.getColumn(1).getInt64();
+      e.kind = st.getColumn(2).getString();
+      e.actor = st.getColumn(3).getString();
+      e.summary = st.getColumn(4).getString();
+      e.prev = st.getColumn(5).getString();
+      e.hash = st.getColumn(6).getString();
+      out.push_back(std::move(e));
+    }
     return out;
   }
 

@@ -31,11 +31,12 @@ constexpr Label message_label(MessageType t) {
     case MessageType::signed_request: return {"签名请求", "SignedRequest"};
     case MessageType::enrol_request: return {"登记请求", "EnrolRequest"};
     case MessageType::enrol_reply: return {"登记回复", "EnrolReply"};
+    case MessageType::signed_reply: return {"签名回复", "SignedReply"};
   }
   return {"未知消息", "unknown message"};
 }
 
-constexpr bool known_message_type(uint8_t t) { return t >= 1 && t <= 8; }
+constexpr bool known_message_type(uint8_t t) { return t >= 1 && t <= 9; }
 
 // An invalid_input error about message (or another labelled whole, such as the enrolment token).
 inline Error invalid(Label message, std::string_view zh, std::string_view en) {
@@ -212,8 +213,14 @@ Result<T> decode_message(std::string_view bytes, const Limits& limits, MessageTy
 }
 
 // A reply that may instead be an ErrorReply: that one becomes the Error it carries.
+// A SignedReply is opened to its inner reply (its audit head is not checked here: DeviceSync does).
 template <typename T>
 Result<T> decode_or_error(std::string_view bytes, const Limits& limits, Result<T> (*decode)(std::string_view, const Limits&)) {
+  if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) == static_cast<uint8_t>(MessageType::signed_reply)) {
+    auto r = decode_signed_reply(bytes, limits);
+    if (!r) return r.error();
+    return decode_or_error<T>(r->body, limits, decode);
+  }
   if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) == static_cast<uint8_t>(MessageType::error_reply)) {
     auto e = decode_error_reply(bytes, limits);
     if (!e) return e.error();

@@ -40,12 +40,12 @@ struct ServerOptions {
   int port = 0;  // 0 = any free port (start() returns the one bound)
   bool tls = true;
   std::string cert_pem, key_pem;  // required when tls
-  size_t threads = 8;             // worker threads; each serves one connection at a time
-  size_t max_queued = 64;         // accepted connections waiting for a worker; beyond it, 503
+  size_t threads = 32;            // worker threads; each serves one connection at a time
+  size_t max_queued = 256;        // accepted connections waiting for a worker; beyond it, 503
   size_t max_body = 64u << 20;    // request payload limit; beyond it, 413 and the handler never runs
   int read_timeout_s = 30, write_timeout_s = 30;
   int keep_alive_max = 100;       // requests on one connection
-  int keep_alive_timeout_s = 5;   // idle seconds before the server closes a kept-alive connection
+  int keep_alive_timeout_s = 2;   // idle seconds before the server closes a kept-alive connection
 };
 
 // Handlers may be called from several worker threads at once. A handler that throws gets its
@@ -72,6 +72,8 @@ class HttpServer {
 
   // Connections answered 503 because the task queue was full (for /metrics and tests).
   uint64_t rejected_busy() const;
+  // Connections accepted and waiting for a worker now.
+  size_t waiting() const;
 
  private:
   struct Impl;

@@ -79,13 +79,25 @@ class DeviceSync {
   // One pull page.
   Result<PullResult> pull_once();
 
+  // The pieces of push_once and pull_once that offline bundles use (ops/bundle.hpp), so a bundle is
+  // applied by exactly the network path's code. The push request of the changes after `after` (one
+  // consecutive run of at most push_batch; its counter is left 0).
+  sync::PushRequest make_push_request(uint64_t after) const;
+  // Takes a push reply for a request whose last change was `compared`: acknowledgement, refusals
+  // (rolled back: renumber and pull from cursor 0), a restored store or server.
+  Result<PushResult> take_push_reply(const sync::PushReply& reply, uint64_t compared);
+  // Applies one pull page in one transaction with its cursor (or, when the page shows this store
+  // reused ids or was restored, stores what must happen next and leaves the cursor).
+  Status apply_page(const sync::PullPage& page);
+
  private:
   Status handle_push_refusal(const sync::PushReply& reply);
-  Status apply_page(const sync::PullPage& page);
   void note_epoch(const std::string& server_epoch);
   // Sends make(counter)'s frame (signed when options_.signer is set) and returns the reply. A counter
   // is spent (stored first) for every push and, when signing, every request.
   Result<std::string> send(const std::function<std::string(uint64_t counter)>& make, bool push);
+  // A SignedReply's inner frame, its audit head checked and kept (keep_audit_head); any other reply as is.
+  Result<std::string> take_audit_head(std::string reply);
 
   // The device's own changes by entity and sequence, read from the log once per sync when a page
   // needs them (rebuilds, re-stamps, releases); dropped when the log changes under it.
@@ -100,6 +112,30 @@ class DeviceSync {
   std::function<int64_t()> now_;
   DeviceSyncOptions options_;
 };
+
+// How a device keeps trying when the server cannot be reached or is busy (503): waits that double
+// from first_wait_ms up to max_wait_ms, each drawn between half and all of its value (so that many
+// devices that failed together do not come back together), until timeout_ms has passed. A refusal
+// or a wrong server is not retried.
+struct RetryPolicy {
+  int64_t first_wait_ms = 500;
+  int64_t max_wait_ms = 8000;
+  int64_t timeout_ms = 30000;
+  uint64_t jitter_seed = 0;  // 0: a seed from the device id
+};
+struct RetryHooks {
+  std::function<int64_t()> steady_ms;             // a monotonic clock
+  std::function<void(int64_t ms)> sleep;          // waits that long
+  std::function<void(const Error&, int64_t wait_ms)> on_retry;  // told before each wait (may be empty)
+};
+struct RetriedSync {
+  Result<SyncReport> result;
+  int tries = 0;
+};
+RetriedSync sync_with_retry(DeviceSync& sync, const DeviceId& device, const RetryPolicy& policy, const RetryHooks& hooks);
+// Checks the audit head against the server's key (when given) and keeps it when it is the highest
+// seen (sync_config kAuditHeadConfig). sync_refused when the signature does not verify.
+Status keep_audit_head(DeviceStore& store, const sync::AuditHead& head, std::string_view server_sign_pub);
 
 // The SPEC §5 digest of a device's scope: every entity held whose villages (computed from the
 // device's own states, as the server computes them) the scope holds, by id, with tz::digest of its

@@ -52,10 +52,24 @@ struct EnrolOutcome {
 Result<EnrolOutcome> enrol_store(DeviceStore& store, std::string_view token_string, const std::string& server_url,
                                  const std::function<Result<std::string>(std::string_view)>& send);
 
+// Enrolment from a token file (`field-cli enroll --token-file FILE`, SPEC §6): no network. The file
+// opens with the enrolment code the admin was given (sync::read_token_file) and is refused after its
+// expiry (now_ms, the device's clock) or for another county; then the store is enrolled as by
+// enrol_store, with no server address, and keeps its EnrolRequest as DeviceIdentity::registration
+// for its bundles to carry until a response bundle confirms it.
+Result<EnrolOutcome> enrol_from_token_file(DeviceStore& store, std::string_view file, std::string_view code, int64_t now_ms);
+
 // Wraps request frames in SignedRequests (DeviceSyncOptions::signer).
 struct RequestSigner {
   DeviceId device;
   std::string sign_priv;  // Ed25519 raw private key
+  // The server's pinned Ed25519 key: when set, the audit head signed into every reply must verify
+  // (a reply whose head does not is refused); the highest head seen is kept (kAuditHeadConfig).
+  std::string server_sign_pub;
 };
+
+// The sync_config key under which a device keeps the highest audit head it has seen (its version is
+// the head's sequence, its value the head as write_audit_head writes it).
+inline constexpr std::string_view kAuditHeadConfig = "audit_head";
 
 }  // namespace tz::ops

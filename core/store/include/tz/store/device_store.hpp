@@ -51,6 +51,9 @@ struct DeviceIdentity {
   std::string sign_priv, sign_pub, box_priv, box_pub;
   std::string server_url, server_sign_pub, server_box_pub;
   std::vector<std::string> scope;  // region codes (villages, townships or the county)
+  // Enrolled from a token file (no network): the EnrolRequest frame that registers the device's
+  // keys, carried in every bundle until a response bundle confirms it ("" otherwise).
+  std::string registration;
   bool operator==(const DeviceIdentity&) const = default;
 };
 
@@ -257,6 +260,15 @@ Result<std::unique_ptr<DeviceStore>> open_device_store(const std::filesystem::pa
                                                        const Schema& schema);
 // Opens without the passphrase: configuration, counts and non-personal fields only (status).
 Result<std::unique_ptr<DeviceStore>> open_device_store_locked(const std::filesystem::path& dir, const Schema& schema);
+
+// Recovery of a forgotten passphrase (SPEC §6, field-cli recover): opened with the raw data key (from
+// the server's key file) instead of the passphrase — wrong_passphrase when it is not this store's
+// key —, and the data key wrapped again under a new passphrase (in one transaction; nothing else
+// changes, so nothing is lost).
+Result<std::unique_ptr<DeviceStore>> open_device_store_with_key(const std::filesystem::path& dir, std::string_view data_key,
+                                                                const Schema& schema);
+Status set_store_passphrase(const std::filesystem::path& dir, std::string_view data_key, std::string_view passphrase,
+                            const Schema& schema, const ScryptCost& cost = {});
 
 bool device_store_exists(const std::filesystem::path& dir);
 

@@ -16,6 +16,7 @@
 #include "tz/model/ids.hpp"
 #include "tz/model/merge.hpp"
 #include "tz/model/record.hpp"
+#include "tz/util/bytes.hpp"
 #include "tz/util/error.hpp"
 
 namespace tz::sync {
@@ -33,6 +34,7 @@ enum class MessageType : uint8_t {
   signed_request = 6,  // a push or pull request frame signed by the device (its body is not deflated again)
   enrol_request = 7,
   enrol_reply = 8,
+  signed_reply = 9,  // a reply frame with the server's signed audit head (its body is not deflated again)
 };
 std::string_view message_type_name(MessageType t);  // "PushRequest", ...
 
@@ -254,6 +256,7 @@ Result<PullRequest> decode_pull_request(std::string_view bytes, const Limits& li
 Result<PullPage> decode_pull_page(std::string_view bytes, const Limits& limits = {});
 Result<ErrorReply> decode_error_reply(std::string_view bytes, const Limits& limits = {});
 // A reply frame that should be of type T but may be an ErrorReply: the ErrorReply becomes to_error().
+// A SignedReply is opened to the reply it carries (its audit head unchecked).
 Result<PushReply> decode_push_reply_or_error(std::string_view bytes, const Limits& limits = {});
 Result<PullPage> decode_pull_page_or_error(std::string_view bytes, const Limits& limits = {});
 
@@ -341,6 +344,28 @@ Result<SignedRequest> decode_signed_request(std::string_view bytes, const Limits
 Result<EnrolRequest> decode_enrol_request(std::string_view bytes, const Limits& limits = {});
 Result<EnrolReply> decode_enrol_reply(std::string_view bytes, const Limits& limits = {});
 Result<EnrolReply> decode_enrol_reply_or_error(std::string_view bytes, const Limits& limits = {});
+
+// The server's audit chain head (SPEC §6 Audit; tz/sync/audit.hpp), signed by its Ed25519 key into
+// every push and pull reply and every response bundle, so a truncated chain is detectable.
+inline constexpr std::string_view kAuditHeadSignContext = "taizhang/audit-head/v1";
+struct AuditHead {
+  uint64_t seq = 0;       // entries in the chain (0: none yet)
+  std::string hash;       // the last entry's hash, 32 raw bytes (32 zero bytes for an empty chain)
+  std::string signature;  // server Ed25519 over audit_head_signature_input(seq, hash)
+};
+// "taizhang/audit-head/v1" || be64(seq) || hash.
+std::string audit_head_signature_input(uint64_t seq, std::string_view hash);
+bool verify_audit_head(const AuditHead& head, std::string_view server_sign_pub);
+// head := varint(seq) hash[32] signature[64] (inside SignedReply frames and response bundles).
+void write_audit_head(ByteWriter& w, const AuditHead& head);
+
+// Server → device: a PushReply or PullPage frame (body, as is) with the signed audit head.
+struct SignedReply {
+  AuditHead head;
+  std::string body;
+};
+std::string encode(const SignedReply& m);
+Result<SignedReply> decode_signed_reply(std::string_view bytes, const Limits& limits = {});
 
 // The ErrorReply a frame of an unknown protocol version gets (code schema_version), or nullopt when
 // the frame's version is this build's (or the frame is too short to say).

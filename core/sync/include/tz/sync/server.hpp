@@ -77,6 +77,39 @@ class SyncServer {
   // last_counter; nothing applied), schema_version, invalid_input. What the network sees.
   std::string handle_signed(std::string_view request);
 
+  // `token create --out`: a token as create_token makes, its enrolment code (12 digits, shown to the
+  // admin only) and the token file (bundle.hpp) holding the token and the grant under that code.
+  struct TokenFileMade {
+    std::string token, code, file;
+  };
+  Result<TokenFileMade> create_token_file(const Scope& scope, const std::vector<std::string>& collectors, int64_t expires_ms);
+
+  // An offline bundle (SPEC §7; server_bundle.cpp): opened with the server's box key, its manifest
+  // signature checked against the device's registered key (or, for a device enrolled from a token
+  // file, the key its registration carries, which binds the token to it whatever the token's expiry),
+  // then its pushes applied by push() and the pull stream read by pull() from its cursor, exactly as
+  // the network path does; the response bundle is signed and sealed to the device. Refused whole with
+  // nothing applied (a bilingual Error): not a bundle, another format version, sealed to another
+  // server, cut short, altered, signed by another key, an unknown or revoked device, a token used by
+  // another device. A rolled-back store is not refused here: its response carries the refusal.
+  struct BundleImport {
+    DeviceId device;
+    uint64_t number = 0;
+    std::string response;                  // the response bundle file
+    bool registered_now = false;           // the bundle's registration bound a token in this import
+    uint64_t changes = 0, applied = 0, conflicts = 0, quarantined = 0, duplicates = 0, restamped = 0;
+    bool rolled_back = false;              // refused as a rolled-back store (the response says so)
+    uint64_t highest_seq_held = 0;
+    uint64_t pulled_records = 0, pages = 0;
+    bool more = false;                     // the stream did not fit: the device exports again
+  };
+  Result<BundleImport> import_bundle(std::string_view file);
+
+  // `device recover FILE --out KEYFILE` (SPEC §6): the device's escrowed data key, opened with the
+  // server's box key and sealed to the request's one-time key, signed; recorded in the audit chain.
+  // unknown_device, device_revoked, not_found (no escrow: the device enrolled without one).
+  Result<std::string> recover_device(std::string_view request_file);
+
   // Review of the quarantine.
   std::vector<StoredChange> quarantine() const;
   // Applies a held change now, without the check that held it, merged as if just received.
@@ -91,6 +124,14 @@ class SyncServer {
   const ServerStore& store() const { return store_; }
 
  private:
+  // Binds a token to the device of an enrolment request (its signature already checked), in a
+  // transaction: the network's enrolment checks the expiry, a bundle's registration does not.
+  struct EnrolRefusal {
+    std::string code, zh, en;
+  };
+  Result<DeviceRecord> bind_enrolment(const EnrolRequest& req, bool check_expiry, EnrolRefusal& refusal);
+  EnrolGrant grant_for(const ServerIdentity& id, const Scope& scope, const std::vector<std::string>& collectors) const;
+
   struct Impl;
   ServerStore& store_;
   const Schema& schema_;

@@ -88,6 +88,18 @@ struct LogRow {
   std::string payload;
 };
 
+// One entry of the server's audit chain (SPEC §6 Audit; tz/sync/audit.hpp): never personal data,
+// only hashes, counts and ids. hash = hex sha256 over prev and the other fields (audit.hpp).
+struct AuditEntry {
+  uint64_t seq = 0;     // 1, 2, ... in the order appended
+  int64_t ms = 0;       // server time
+  std::string kind;     // "batch", "release", "reject", "admin", "bundle", ...
+  std::string actor;    // "device:HEX", "county-admin"
+  std::string summary;  // a JSON object: hashes, counts, ids
+  std::string prev;     // the previous entry's hash (64 '0' for the first)
+  std::string hash;
+};
+
 struct EntityRecord {
   EntityState state;
   std::vector<std::string> villages;  // sorted: own villages plus those of its parents
@@ -147,6 +159,11 @@ class ServerStore {
   virtual std::optional<TokenRecord> token(const std::string& id) const = 0;
   virtual void put_token(const TokenRecord& t) = 0;
   virtual std::vector<TokenRecord> tokens() const = 0;
+
+  // The audit chain (tz/sync/audit.hpp appends and checks it). append_audit inside a transaction;
+  // audit_entries in the order the rows were stored.
+  virtual void append_audit(const AuditEntry& e) = 0;
+  virtual std::vector<AuditEntry> audit_entries() const = 0;
 
   // Configuration by key: (version, value).
   virtual std::optional<std::pair<uint64_t, std::string>> config(const std::string& key) const = 0;

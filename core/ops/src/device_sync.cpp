@@ -450,9 +450,13 @@ Status DeviceSync::apply_page(const PullPage& page) {
       rebuild(e->state);
     } else if (auto* l = std::get_if<ScopeLeaveRecord>(&rec)) {
       ed.remove(l->entity);
+    } else if (auto* m = std::get_if<MergeRecord>(&rec)) {
+      // The merged-away entity is a tombstone: dropped here (its unpushed edits are still pushed, and
+      // the server applies them to the survivor, whose whole state follows in this page).
+      ed.remove(m->merged_away);
     }
-    // ConflictRecord: the merge state shows the conflict already. MergeRecord and
-    // ReviewDecisionRecord are produced by later issues (dedup, review).
+    // ConflictRecord: the merge state shows the conflict already. ReviewDecisionRecord is produced by
+    // a later issue (review).
   }
   ed.observe(seen);
   st.server_epoch = page.server_epoch;

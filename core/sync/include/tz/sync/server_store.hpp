@@ -75,6 +75,8 @@ enum class LogKind : uint8_t {
   config = 5,        // county configuration
   membership = 6,    // an entity's villages changed: payload holds old and new villages
   scope_change = 7,  // a device's scope was edited and the entity entered (payload 1) or left (0) it
+  merge = 8,         // entity was merged (payload u8 1) into, or unmerged (u8 2) from, the survivor
+                     // (16 bytes after it); villages: those of both
 };
 
 struct LogRow {

@@ -314,7 +314,9 @@ Status DeviceSync::apply_page(const PullPage& page) {
     if (seq >= info.next_seq || !store_.has_change(seq)) continue;
     if (!own_ || own_->next_seq != info.next_seq) own_ = std::make_shared<OwnIndex>(store_);
     const FieldChange* held = own_->find(seq);
-    if (held && !same_change_content(*held, v->change)) {
+    // A change the server applied to a merge's survivor comes back under the survivor's id: the
+    // same change (SPEC §8).
+    if (held && !same_change_content(*held, v->change) && !same_change_but_entity(*held, v->change)) {
       push_first_ = true;
       return ok_status();
     }

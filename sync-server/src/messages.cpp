@@ -25,7 +25,9 @@ const cli::Catalogue& catalogue() {
         "  token list                                列出令牌（已用/未用、到期、设备）\n"
         "  duplicates [--full-ids]                   列出可能重复的人员（每对一条：编号、姓名、身份证号、分数、理由）\n"
         "  dismiss 人员 人员                         驳回一对可能重复（不再提出）\n"
-        "  verify [--full-ids]                       核查身份证号相同的重复人员\n"
+        "  verify [--full-ids]                       合并身份证号相同的重复人员（编号小的保留）并列出\n"
+        "  merge 记录 记录                           合并两条重复的人员或户（编号小的保留，可撤销）\n"
+        "  unmerge 记录                              撤销合并（记录为被合并掉的编号，或只有一次合并的保留者）\n"
         "  backup --out 文件                         加密备份（口令取自 TAIZHANG_BACKUP_PASSPHRASE，serve 运行时可用）\n"
         "  restore 文件                              从备份恢复（先停止 serve；原目录保留为 目录.before-restore-时间）\n"
         "  audit verify                              检查审计链（哈希链与链头）是否完整\n"
@@ -53,7 +55,9 @@ const cli::Catalogue& catalogue() {
         "  token list                                the tokens (used/unused, expiry, device)\n"
         "  duplicates [--full-ids]                   probable duplicate persons (one line per pair: ids, names, ID numbers, score, reasons)\n"
         "  dismiss PERSON PERSON                     dismiss a probable pair (never proposed again)\n"
-        "  verify [--full-ids]                       exact duplicates: persons with the same ID number\n"
+        "  verify [--full-ids]                       merge exact duplicates (the same ID number; the smaller id survives) and list them\n"
+        "  merge RECORD RECORD                       merge two duplicate persons or households (the smaller id survives; undoable)\n"
+        "  unmerge RECORD                            undo a merge (the merged-away id, or a survivor of one merge)\n"
         "  backup --out FILE                         an encrypted backup (passphrase from TAIZHANG_BACKUP_PASSPHRASE; works while serving)\n"
         "  restore FILE                              restore from a backup (stop serve first; the old folder is kept as DIR.before-restore-TIME)\n"
         "  audit verify                              check the audit chain (hash links and head)\n"
@@ -205,7 +209,15 @@ const cli::Catalogue& catalogue() {
       {"dismissed", {"已驳回：{0} 与 {1} 不再作为可能重复提出", "dismissed: {0} and {1} will not be proposed as duplicates again"}},
       {"verify_title", {"核查 {0} 人：身份证号相同的精确重复 {1} 组", "{0} persons checked: {1} groups of exact duplicates (the same ID number)"}},
       {"verify_group", {"身份证号 {0}：合并后保留 {1}", "ID number {0}: {1} survives a merge"}},
-      {"verify_not_merged", {"注意：本版本只列出精确重复，尚不自动合并", "note: this version lists exact duplicates; it does not merge them yet"}},
+      {"verify_merged", {"已合并 {0} 条重复记录到 {1} 个保留者", "merged {0} duplicate records into {1} survivors"}},
+      {"verify_failed", {"未能合并 {0}：{1}", "could not merge {0}: {1}"}},
+      {"arg_record", {"记录", "RECORD"}},
+      {"merged", {"已合并：{0} 并入 {1}（移入 {2} 个版本，{3} 条下属记录改挂，{4} 个字段有冲突）",
+                  "merged: {0} into {1} ({2} versions moved, {3} records placed under it, {4} fields in conflict)"}},
+      {"unmerged", {"已撤销合并：{0} 与 {1} 重新分开（移回 {2} 个版本，{3} 条下属记录）",
+                    "unmerged: {0} and {1} are apart again ({2} versions and {3} records moved back)"}},
+      {"not_merged_away", {"“{0}”不是被合并掉的记录（或它保留了不止一次合并，请给出被合并掉的编号）",
+                           "\"{0}\" is not a merged-away record (or it survived more than one merge: give the merged-away id)"}},
   };
   return kTexts;
 }

@@ -70,7 +70,9 @@ const cli::ProgramSpec& program_spec() {
        {"restore", {}},
        {"duplicates", {}},
        {"dismiss", {}},
-       {"verify", {}}}};
+       {"verify", {}},
+       {"merge", {}},
+       {"unmerge", {}}}};
   return kSpec;
 }
 
@@ -132,6 +134,8 @@ class Command {
         {"duplicates", &Command::cmd_duplicates},
         {"dismiss", &Command::cmd_dismiss},
         {"verify", &Command::cmd_verify},
+        {"merge", &Command::cmd_merge},
+        {"unmerge", &Command::cmd_unmerge},
         {"backup", &Command::cmd_backup},
         {"restore", &Command::cmd_restore},
         {"audit verify", &Command::cmd_audit_verify},
@@ -878,26 +882,87 @@ class Command {
     return 0;
   }
 
+  // verify: every exact group merged into its smallest id (SPEC §8), then listed.
   int cmd_verify() {
     expect_words(1, "");
     const auto r = duplicate_report(false);
+    std::vector<std::string> failed;
+    size_t merged = 0;
+    for (auto& g : r.exact)
+      for (size_t i = 1; i < g.ids.size(); ++i) {
+        auto m = folder().server().merge(g.ids.front(), g.ids[i]);
+        if (m) ++merged;
+        else failed.push_back(tr("verify_failed", {g.ids[i].hex(), m.error().message(lang_)}));
+      }
+    if (merged) take(folder().sync_replica());
     if (io_.as_json) {
       json arr = json::array();
       for (auto& g : r.exact) {
         json members = json::array();
         for (auto& id : g.ids) members.push_back(person_json(r, id));
         arr.push_back({{"id_number", shown_id(g.id18)}, {"survivor", g.ids.front().hex()}, {"persons", members},
-                       {"merged", false}});
+                       {"merged", failed.empty()}});
       }
-      io_.print_json({{"ok", true}, {"persons", r.persons_checked}, {"exact_groups", arr.size()}, {"groups", arr}});
-      return 0;
+      io_.print_json({{"ok", failed.empty()}, {"persons", r.persons_checked}, {"exact_groups", arr.size()},
+                      {"merged", merged}, {"failed", failed}, {"groups", arr}});
+      return failed.empty() ? 0 : 1;
     }
     io_.out << tr("verify_title", {std::to_string(r.persons_checked), std::to_string(r.exact.size())}) << "\n";
     for (auto& g : r.exact) {
       io_.out << tr("verify_group", {shown_id(g.id18), g.ids.front().hex()}) << "\n";
       for (auto& id : g.ids) io_.out << "  " << person_text(r, id) << "\n";
     }
-    if (!r.exact.empty()) io_.out << tr("verify_not_merged") << "\n";
+    io_.out << tr("verify_merged", {std::to_string(merged), std::to_string(r.exact.size())}) << "\n";
+    for (auto& f : failed) io_.err << f << "\n";
+    return failed.empty() ? 0 : 1;
+  }
+
+  // merge A B: persons or households, by entity id, 身份证号 or 村代码/户编号; the smaller id survives.
+  int cmd_merge() {
+    expect_words(3, tr("arg_pair"));
+    DeviceStore& store = replica();
+    const CivilDate today = china_date_of(now_);
+    EntityId ids[2];
+    for (int i = 0; i < 2; ++i) ids[i] = take(ops::locate(store, args_.words[1 + i], today));
+    if (ids[0] == ids[1]) throw CliError{1, tr("same_person", {args_.words[1]})};
+    auto [keep, away] = dedup::ordered(ids[0], ids[1]);
+    auto m = take(folder().server().merge(keep, away));
+    take(folder().sync_replica());
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"decision", "merged"}, {"survivor", keep.hex()}, {"merged_away", away.hex()},
+                      {"versions", m.versions}, {"children", m.children}, {"conflicts", m.conflicts}});
+    else
+      io_.out << tr("merged", {away.hex(), keep.hex(), std::to_string(m.versions), std::to_string(m.children),
+                               std::to_string(m.conflicts)})
+              << "\n";
+    return 0;
+  }
+
+  // unmerge ID: the merged-away entity id, or a survivor of exactly one merge (id, 身份证号, ...).
+  int cmd_unmerge() {
+    expect_words(2, tr("arg_record"));
+    const std::string& ref = args_.words[1];
+    auto& server = folder().server();
+    std::optional<EntityId> away;
+    if (auto id = EntityId::from_hex(text::trim(ref)); id && server.merged_into(*id)) away = *id;
+    if (!away) {
+      auto located = ops::locate(replica(), ref, china_date_of(now_));
+      if (located) {
+        std::vector<EntityId> into;
+        for (auto& [a, s] : server.merges())
+          if (s == *located) into.push_back(a);
+        if (into.size() == 1) away = into.front();
+      }
+    }
+    if (!away) throw CliError{1, tr("not_merged_away", {ref})};
+    auto m = take(server.unmerge(*away));
+    take(folder().sync_replica());
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"decision", "unmerged"}, {"survivor", m.survivor.hex()}, {"merged_away", away->hex()},
+                      {"versions", m.versions}, {"children", m.children}});
+    else
+      io_.out << tr("unmerged", {away->hex(), m.survivor.hex(), std::to_string(m.versions), std::to_string(m.children)})
+              << "\n";
     return 0;
   }
 

@@ -589,9 +589,40 @@ TEST_CASE("sync-server verify finds an ID added on a device that another person 
   REQUIRE(j["exact_groups"] == 1);
   const auto& g = j["groups"][0];
   CHECK(g["id_number"] == "522632********1718");
-  CHECK(g["survivor"] == std::min(zhang_wei, other).hex());
+  const EntityId keep = std::min(zhang_wei, other), away = std::max(zhang_wei, other);
+  CHECK(g["survivor"] == keep.hex());
   CHECK(g["persons"].size() == 2);
-  // No longer a probable pair: the same ID makes it exact.
+  CHECK(g["merged"] == true);
+  CHECK(j["merged"] == 1);
+  // Merged: nothing left to find, the merge is audited, and the device follows it.
   CHECK(s.ok_json({"duplicates"})["count"] == 0);
-  CHECK(s.ok({"verify", "--lang", "en"}).out.find("does not merge") != std::string::npos);
+  CHECK(s.ok_json({"verify"})["exact_groups"] == 0);
+  auto st = s.store();
+  auto entries = st->audit_entries();
+  REQUIRE_FALSE(entries.empty());
+  CHECK(std::any_of(entries.begin(), entries.end(), [&](const sync::AuditEntry& e) {
+    return e.kind == "merge" && e.summary.find(away.hex()) != std::string::npos;
+  }));
+  st.reset();
+  // An edit made on the device to the merged-away person before it heard of the merge lands on the
+  // survivor; the merged-away one is gone from the device.
+  dev.set_phone(away, "13912345678");
+  REQUIRE(dev.sync(s));
+  CHECK(dev.store->get(away) == std::nullopt);
+  CHECK(dev.phone_of(keep) == "13912345678");
+  // Undone by the survivor's ID number (one merge into it): both are back on the device.
+  auto u = s.ok_json({"unmerge", "522632199305121718"});
+  CHECK(u["merged_away"] == away.hex());
+  CHECK(u["survivor"] == keep.hex());
+  REQUIRE(dev.sync(s));
+  REQUIRE(dev.store->get(away));
+  CHECK(dev.phone_of(away) == "13912345678");
+  CHECK(s.ok({"verify", "--lang", "en"}).out.find("merged 1 duplicate records into 1 survivors") != std::string::npos);
+  // By hand, and undone by the merged-away id.
+  s.fails({"unmerge", "0123456789abcdef0123456789abcdef"});
+  s.ok({"unmerge", away.hex()});
+  auto m = s.ok_json({"merge", away.hex(), keep.hex()});
+  CHECK(m["survivor"] == keep.hex());
+  s.fails({"merge", keep.hex(), away.hex()});
+  CHECK(s.ok({"unmerge", away.hex(), "--lang", "en"}).out.find("unmerged") != std::string::npos);
 }

@@ -1,6 +1,8 @@
 // Deduplication over a store: inputs, report, and the reviewer's decisions in the server store.
 #include "tz/ops/dedup.hpp"
 
+#include "tz/sync/audit.hpp"
+
 #include <sstream>
 
 #include "tz/model/merge.hpp"
@@ -92,7 +94,8 @@ Status record_dedup_decision(sync::ServerStore& server, DedupDecision decision) 
     if (!known) {
       text += decision_line(decision) + "\n";
       server.put_meta_value(kMetaDedupDecisions, text);
-      // Issue 6: append the decision to the audit chain here, in this transaction.
+      sync::append_audit_entry(server, decision.server_ms, "dismiss", sync::kCountyAdminActor,
+                               sync::audit_summary({{"a", decision.a.hex()}, {"b", decision.b.hex()}}));
     }
   });
 }

@@ -461,7 +461,7 @@ TEST_CASE("sync-server takes options after the command words and speaks English"
   CHECK(s.run({}).exit_code == 2);
   auto group = s.run({"device", "--lang", "en"});
   CHECK(group.exit_code == 2);
-  CHECK(group.err.find("list, retire, revoke") != std::string::npos);
+  CHECK(group.err.find("list, recover, retire, revoke") != std::string::npos);
   CHECK(s.run({"device", "lst"}).exit_code == 2);
   auto err_json = json::parse(s.run({"list", "employed", "--data", (s.dir / "nowhere").string(), "--json"}).out);
   CHECK(err_json["ok"] == false);

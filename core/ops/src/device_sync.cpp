@@ -446,6 +446,9 @@ Status DeviceSync::apply_page(const PullPage& page) {
       sn.reason_zh = n->reason_zh;
       sn.reason_en = n->reason_en;
       ed.batch().notices.push_back(std::move(sn));
+      // The entity this device changed was merged away (perhaps before this device held it: a keyed
+      // create, or a merge before its cursor): it is a tombstone here too.
+      if (n->kind == NoticeRecord::Kind::redirected) ed.remove(n->entity);
     } else if (auto* c = std::get_if<ConfigRecord>(&rec)) {
       ed.batch().configs.push_back({c->key, {c->version, c->value}});
     } else if (auto* e = std::get_if<ScopeEnterRecord>(&rec)) {

@@ -721,10 +721,14 @@ struct SyncServer::Impl {
         // survivor, and goes (with its values, to its sender too) as a change of the survivor.
         // (Marked by its payload: a plain version row has none, and the store folds those.)
         const bool redirected = !row.payload.empty() && row.payload[0] == kRedirectedRow;
-        if ((!own || redirected) && !scope_holds_any(d.scope, row.villages)) return;
+        // Except to its sender catching up from cursor 0: it gets the change as it sent it (its log
+        // may lack it: a store restored from a copy), and the `redirected` notice that follows drops
+        // the merged-away entity again; the survivor's state came with the merge row before.
+        const bool as_sent = redirected && own && own_values;
+        if ((!own || (redirected && !as_sent)) && !scope_holds_any(d.scope, row.villages)) return;
         auto sc = store.change(row.version);
         if (!sc) throw Failure(ErrorCode::store_corrupt, {"logged change missing: " + row.version.str()});
-        if (redirected) {
+        if (redirected && !as_sent) {
           VersionRecord r{row.seq, sc->change, sc->server_ms};
           r.change.entity = row.entity;
           r.change.type = row.type;
@@ -882,6 +886,12 @@ struct SyncServer::Impl {
       guard_clock(*sc, now);
       merge_in(*sc);
       store.put_change(*sc);
+      if (auto to = survivor_of(sc->change.entity))
+        log_notice(id.device, NoticeRecord::Kind::redirected,
+                   Reason{"该记录（" + hex_short(sc->change.entity) + "）已合并到 " + hex_short(*to) + "，放行的修改已记到后者",
+                          "the record (" + hex_short(sc->change.entity) + ") was merged into " + hex_short(*to) +
+                              "; the released change was applied there"},
+                   &sc->change);
       flush();
       append_audit_entry(store, now, "release", kCountyAdminActor, audit_summary({{"change", id.str()}}));
       store.commit("server.release.before_commit", nullptr);
@@ -1088,16 +1098,21 @@ struct SyncServer::Impl {
       std::vector<VersionId> moved;
       for (auto& [field, fs] : info.snapshot.fields)
         for (auto& v : fs.live) moved.push_back(v.id);
+      // Those still live on the survivor and those an edit of the survivor replaced since (they are
+      // live again on the merged-away one, as its versions at merge time are: what was addressed to
+      // it is judged by what was addressed to it).
       std::vector<StoredChange> later;
-      for (auto& [field, fs] : sr.state.fields)
-        for (auto& v : fs.live) {
-          if (v.id.device == merge_device_id()) continue;
-          auto sc = store.change(v.id);
-          if (sc && sc->change.entity == b && sc->status == StoredChange::Status::applied) {
-            later.push_back(*sc);
-            moved.push_back(v.id);
-          }
-        }
+      auto addressed_here = [&](const VersionId& id, bool live) {
+        if (id.device == merge_device_id()) return;
+        auto sc = store.change(id);
+        if (!sc || sc->change.entity != b || sc->status != StoredChange::Status::applied) return;
+        later.push_back(*sc);
+        if (live) moved.push_back(id);
+      };
+      for (auto& [field, fs] : sr.state.fields) {
+        for (auto& v : fs.live) addressed_here(v.id, true);
+        for (auto& id : fs.superseded) addressed_here(id, false);
+      }
       std::sort(later.begin(), later.end(), [](auto& x, auto& y) { return x.server_seq < y.server_seq; });
       ar.state = info.snapshot;
       for (auto& sc : later) merge_apply(ar.state, sc.change, s.options_.merge_mode, sc.server_ms);

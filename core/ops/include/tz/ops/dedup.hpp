@@ -1,7 +1,7 @@
 // Deduplication over the county's data (SPEC §8, issue 7): the persons of a store as dedup input,
 // the exact groups and probable pairs they hold, and the reviewer's dismissals, remembered in the
-// server store so a dismissed pair is never proposed again. Merging (and unmerging) is not here yet
-// (docs/decisions.md, decision 201).
+// server store so a dismissed pair is never proposed again. Merging and unmerging are
+// SyncServer::merge / unmerge (tz/sync/server.hpp; docs/dedup.md "Merging").
 #pragma once
 
 #include <map>

@@ -16,37 +16,14 @@ using tz::test::FakeDevice;
 using tz::test::kVillageA;
 using tz::test::kVillageB;
 using tz::test::ServerFixture;
+using tz::test::only;
+using tz::test::pull_all;
 
 namespace {
 
 const EntityType H = EntityType::household;
 const EntityType P = EntityType::person;
 const EntityType J = EntityType::job;
-
-std::vector<PullRecord> pull_all(SyncServer& s, const DeviceId& d, uint64_t cursor = 0) {
-  std::vector<PullRecord> out;
-  for (int i = 0; i < 1000; ++i) {
-    PullRequest r;
-    r.device = d;
-    r.cursor = cursor;
-    r.max_records = 1000;
-    r.server_epoch_seen = s.store().epoch();
-    auto p = s.pull(r);
-    REQUIRE(p);
-    for (auto& rec : p->records) out.push_back(rec);
-    cursor = p->next_cursor;
-    if (!p->more) break;
-  }
-  return out;
-}
-
-template <typename T>
-std::vector<T> only(const std::vector<PullRecord>& rs) {
-  std::vector<T> out;
-  for (auto& r : rs)
-    if (auto* x = std::get_if<T>(&r)) out.push_back(*x);
-  return out;
-}
 
 FieldId fid(EntityType t, const char* name) { return tz::test::field_id(t, name); }
 

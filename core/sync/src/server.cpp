@@ -721,14 +721,12 @@ struct SyncServer::Impl {
         // survivor, and goes (with its values, to its sender too) as a change of the survivor.
         // (Marked by its payload: a plain version row has none, and the store folds those.)
         const bool redirected = !row.payload.empty() && row.payload[0] == kRedirectedRow;
-        // Except to its sender catching up from cursor 0: it gets the change as it sent it (its log
-        // may lack it: a store restored from a copy), and the `redirected` notice that follows drops
-        // the merged-away entity again; the survivor's state came with the merge row before.
-        const bool as_sent = redirected && own && own_values;
-        if ((!own || (redirected && !as_sent)) && !scope_holds_any(d.scope, row.villages)) return;
+        // (A store restored from a copy that lacks the change puts it back in its log under the
+        // survivor's id: docs/dedup.md "What is not done yet".)
+        if ((!own || redirected) && !scope_holds_any(d.scope, row.villages)) return;
         auto sc = store.change(row.version);
         if (!sc) throw Failure(ErrorCode::store_corrupt, {"logged change missing: " + row.version.str()});
-        if (redirected && !as_sent) {
+        if (redirected) {
           VersionRecord r{row.seq, sc->change, sc->server_ms};
           r.change.entity = row.entity;
           r.change.type = row.type;

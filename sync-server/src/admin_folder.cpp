@@ -47,23 +47,6 @@ Status write_private_file(const fs::path& p, const std::string& bytes) {
   return ok_status();
 }
 
-// Runs fn in one server-store write transaction.
-template <typename Fn>
-Status in_txn(sync::ServerStore& s, Fn&& fn) {
-  try {
-    s.begin();
-    fn();
-    s.commit(nullptr, nullptr);
-    return ok_status();
-  } catch (const Failure& f) {
-    s.rollback();
-    return f.error();
-  } catch (const std::exception& e) {
-    s.rollback();
-    return Error(ErrorCode::internal, {e.what()});
-  }
-}
-
 }  // namespace
 
 AdminFolder::AdminFolder(fs::path dir, const ops::Resources& res, std::function<int64_t()> clock)
@@ -186,7 +169,7 @@ Status AdminFolder::make_replica() {
   if (auto old = admin_device(); old && *old != id)
     if (auto d = store_->device(*old); d && !d->retired) (void)server().retire_device(*old);
   if (auto st = server().register_device(id, {identity_.county}); !st) return st;
-  if (auto st = in_txn(*store_, [&] { store_->put_meta_value(kMetaAdminDevice, id.hex()); }); !st) return st;
+  if (auto st = sync::in_write_txn(*store_, [&] { store_->put_meta_value(kMetaAdminDevice, id.hex()); }); !st) return st;
   if (auto st = write_private_file(admin / "key.new", pass); !st) return st;
   fs::rename(admin / "key.new", key, ec);
   if (ec) return io_error(key, ec.message());

@@ -23,6 +23,11 @@ const cli::Catalogue& catalogue() {
         "  token create --scope 代码[,代码…] --collector 姓名[,姓名…] [--expires-days 天数(默认 7)]\n"
         "                                            生成一次性登记令牌（令牌在最后一行）\n"
         "  token list                                列出令牌（已用/未用、到期、设备）\n"
+        "  duplicates [--full-ids]                   列出可能重复的人员（每对一条：编号、姓名、身份证号、分数、理由）\n"
+        "  dismiss 人员 人员                         驳回一对可能重复（不再提出）\n"
+        "  verify [--full-ids]                       合并身份证号相同的重复人员（编号小的保留）并列出\n"
+        "  merge 记录 记录                           合并两条重复的人员或户（编号小的保留，可撤销）\n"
+        "  unmerge 记录                              撤销合并（记录为被合并掉的编号，或只有一次合并的保留者）\n"
         "  backup --out 文件                         加密备份（口令取自 TAIZHANG_BACKUP_PASSPHRASE，serve 运行时可用）\n"
         "  restore 文件                              从备份恢复（先停止 serve；原目录保留为 目录.before-restore-时间）\n"
         "  audit verify                              检查审计链（哈希链与链头）是否完整\n"
@@ -60,6 +65,11 @@ const cli::Catalogue& catalogue() {
         "  token create --scope CODE[,CODE...] --collector NAME[,NAME...] [--expires-days N (default 7)]\n"
         "                                            make a one-time enrolment token (the token is on the last line)\n"
         "  token list                                the tokens (used/unused, expiry, device)\n"
+        "  duplicates [--full-ids]                   probable duplicate persons (one line per pair: ids, names, ID numbers, score, reasons)\n"
+        "  dismiss PERSON PERSON                     dismiss a probable pair (never proposed again)\n"
+        "  verify [--full-ids]                       merge exact duplicates (the same ID number; the smaller id survives) and list them\n"
+        "  merge RECORD RECORD                       merge two duplicate persons or households (the smaller id survives; undoable)\n"
+        "  unmerge RECORD                            undo a merge (the merged-away id, or a survivor of one merge)\n"
         "  backup --out FILE                         an encrypted backup (passphrase from TAIZHANG_BACKUP_PASSPHRASE; works while serving)\n"
         "  restore FILE                              restore from a backup (stop serve first; the old folder is kept as DIR.before-restore-TIME)\n"
         "  audit verify                              check the audit chain (hash links and head)\n"
@@ -233,6 +243,39 @@ const cli::Catalogue& catalogue() {
       {"user_disabled_mark", {"已停用", "disabled"}},
       {"user_disabled", {"已停用用户 {0}，其会话已全部结束", "user {0} disabled; their sessions are ended"}},
       {"user_enabled", {"已恢复用户 {0}", "user {0} enabled"}},
+      {"arg_pair", {"人员 人员", "PERSON PERSON"}},
+      {"no_id", {"（无身份证号）", "(no ID number)"}},
+      {"list_sep", {"、", ", "}},
+      {"dup_person", {"{0} {1} {2}", "{0} {1} {2}"}},
+      {"dup_title", {"可能重复的人员：{0} 对（共核查 {1} 人）", "Probable duplicate persons: {0} pairs ({1} persons checked)"}},
+      {"dup_line", {"{0}. 分数 {1}：{2} ↔ {3}；理由：{4}", "{0}. score {1}: {2} <-> {3}; reasons: {4}"}},
+      {"dup_hint", {"驳回：sync-server dismiss 人员 人员（人员为实体编号或身份证号）",
+                    "to dismiss: sync-server dismiss PERSON PERSON (entity ids or ID numbers)"}},
+      {"dup_exact_hint", {"另有 {0} 组身份证号相同的精确重复：见 sync-server verify",
+                          "{0} groups of exact duplicates (the same ID number) besides: see sync-server verify"}},
+      {"reason_same_name", {"姓名相同", "same name"}},
+      {"reason_same_pinyin", {"姓名同音", "same name reading (homophone)"}},
+      {"reason_similar_name", {"姓名相近", "similar name"}},
+      {"reason_same_birth", {"出生日期相同", "same birth date"}},
+      {"reason_id_near", {"身份证号仅一处录入差错（一位不同或相邻两位颠倒）",
+                          "ID numbers one typing slip apart (one character different, or two adjacent swapped)"}},
+      {"reason_id_missing", {"缺少有效身份证号", "a valid ID number is missing"}},
+      {"reason_same_household", {"同一户", "same household"}},
+      {"reason_same_phone", {"电话相同", "same phone"}},
+      {"reason_same_village", {"同一村", "same village"}},
+      {"not_a_person", {"“{0}”不是人员记录", "\"{0}\" is not a person"}},
+      {"same_person", {"两次给出了同一人员“{0}”", "the same person \"{0}\" was given twice"}},
+      {"dismissed", {"已驳回：{0} 与 {1} 不再作为可能重复提出", "dismissed: {0} and {1} will not be proposed as duplicates again"}},
+      {"dedup_verify_title", {"核查 {0} 人：身份证号相同的精确重复 {1} 组", "{0} persons checked: {1} groups of exact duplicates (the same ID number)"}},
+      {"verify_group", {"身份证号 {0}：合并后保留 {1}", "ID number {0}: {1} survives a merge"}},
+      {"verify_merged", {"已合并 {0} 条重复记录到 {1} 个保留者", "merged {0} duplicate records into {1} survivors"}},
+      {"verify_failed", {"未能合并 {0}：{1}", "could not merge {0}: {1}"}},
+      {"merged", {"已合并：{0} 并入 {1}（移入 {2} 个版本，{3} 条下属记录改挂，{4} 个字段有冲突）",
+                  "merged: {0} into {1} ({2} versions moved, {3} records placed under it, {4} fields in conflict)"}},
+      {"unmerged", {"已撤销合并：{0} 与 {1} 重新分开（移回 {2} 个版本，{3} 条下属记录）",
+                    "unmerged: {0} and {1} are apart again ({2} versions and {3} records moved back)"}},
+      {"not_merged_away", {"“{0}”不是被合并掉的记录（或它保留了不止一次合并，请给出被合并掉的编号）",
+                           "\"{0}\" is not a merged-away record (or it survived more than one merge: give the merged-away id)"}},
   };
   return kTexts;
 }

@@ -26,12 +26,14 @@
 #include "tz/cli/output.hpp"
 #include "tz/ops/backup.hpp"
 #include "tz/ops/county_config.hpp"
+#include "tz/ops/dedup.hpp"
 #include "tz/ops/editor.hpp"
 #include "tz/ops/reconcile.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/review.hpp"
 #include "tz/ops/verify.hpp"
 #include "tz/ops/roster_import.hpp"
+#include "tz/model/id_number.hpp"
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/sync/audit.hpp"
@@ -84,7 +86,11 @@ const cli::ProgramSpec& program_spec() {
        {"user enable", {}},
        {"reconcile", {"out", "kind", "region"}},
        {"verify", {}},
-       {"review", {"approve", "send-back"}}}};
+       {"review", {"approve", "send-back"}},
+       {"duplicates", {}},
+       {"dismiss", {}},
+       {"merge", {}},
+       {"unmerge", {}}}};
   return kSpec;
 }
 
@@ -136,6 +142,10 @@ class Command {
         {"serve", &Command::cmd_serve},
         {"token create", &Command::cmd_token_create},
         {"token list", &Command::cmd_token_list},
+        {"duplicates", &Command::cmd_duplicates},
+        {"dismiss", &Command::cmd_dismiss},
+        {"merge", &Command::cmd_merge},
+        {"unmerge", &Command::cmd_unmerge},
         {"backup", &Command::cmd_backup},
         {"restore", &Command::cmd_restore},
         {"audit verify", &Command::cmd_audit_verify},
@@ -963,6 +973,9 @@ class Command {
   int cmd_verify() {
     expect_words(1, "");
     require_period();
+    // Exact duplicates first (merged), so the rules below see one person where there were two.
+    json exact;
+    const size_t refused_merges = verify_exact_duplicates(exact);
     auto thresholds = take(ops::load_verification_thresholds(resources()));
     DeviceStore& store = replica();
     auto& f = folder();
@@ -1020,13 +1033,14 @@ class Command {
                         std::to_string(flags.size())});
     }
     if (io_.as_json) {
-      io_.print_json({{"ok", true}, {"findings", total_found}, {"notices_sent", total_sent}, {"rules", rules}, {"details", findings}});
-      return 0;
+      io_.print_json({{"ok", refused_merges == 0}, {"findings", total_found}, {"notices_sent", total_sent}, {"rules", rules},
+                      {"details", findings}, {"duplicates", exact}});
+      return refused_merges == 0 ? 0 : 1;
     }
     io_.out << ops::render_table(t, lang_);
     for (auto& l : lines) io_.out << l << "\n";
     io_.out << tr("verify_done", {std::to_string(total_found), std::to_string(total_sent)}) << "\n";
-    return 0;
+    return refused_merges == 0 ? 0 : 1;
   }
 
   // --- review RECORD [--approve | --send-back REASON] (SPEC §8; decision 304) ---
@@ -1082,6 +1096,171 @@ class Command {
       audit("list --full-ids", {{"kind", args_.words[1]}, {"rows", uint64_t{t.rows.size()}}, {"format", req.format},
                                 {"out", req.out}, {"region", text::trim(args_.get("region"))}});
     return code;
+  }
+
+  // --- duplicates / dismiss / verify (tz/ops/dedup.hpp over the replica; decisions in the server store) ---
+
+  ops::DuplicateReport duplicate_report(bool with_dismissed) {
+    DeviceStore& store = replica();
+    const dedup::PairSet dismissed = with_dismissed ? ops::dismissed_pairs(folder().store()) : dedup::PairSet{};
+    return ops::find_duplicates(store, dismissed, china_date_of(now_), 2);
+  }
+  std::string shown_id(const std::string& id) const {
+    if (id.empty()) return tr("no_id");
+    return args_.flag("full-ids") ? id : idn::mask_id(id);
+  }
+  json person_json(const ops::DuplicateReport& r, const EntityId& id) const {
+    auto it = r.persons.find(id);
+    if (it == r.persons.end()) return {{"id", id.hex()}};
+    const auto& p = it->second;
+    return {{"id", id.hex()},
+            {"name", p.name},
+            {"id_number", p.id_number.empty() ? json(nullptr) : json(shown_id(p.id_number))},
+            {"village", p.village},
+            {"household", p.household.is_zero() ? json(nullptr) : json(p.household.hex())}};
+  }
+  std::string person_text(const ops::DuplicateReport& r, const EntityId& id) const {
+    auto it = r.persons.find(id);
+    if (it == r.persons.end()) return id.hex();
+    return tr("dup_person", {id.hex(), it->second.name, shown_id(it->second.id_number)});
+  }
+
+  int cmd_duplicates() {
+    expect_words(1, "");
+    const auto r = duplicate_report(true);
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& p : r.probable) {
+        json reasons = json::array();
+        for (auto reason : p.reasons) reasons.push_back(std::string(dedup::reason_code(reason)));
+        arr.push_back({{"a", person_json(r, p.a)}, {"b", person_json(r, p.b)}, {"score", p.score}, {"reasons", reasons}});
+      }
+      io_.print_json({{"ok", true}, {"persons", r.persons_checked}, {"count", r.probable.size()},
+                      {"exact_groups", r.exact.size()}, {"pairs", arr}});
+      return 0;
+    }
+    io_.out << tr("dup_title", {std::to_string(r.probable.size()), std::to_string(r.persons_checked)}) << "\n";
+    size_t n = 0;
+    for (auto& p : r.probable) {
+      std::string why;
+      for (auto reason : p.reasons) why += (why.empty() ? "" : tr("list_sep")) + tr("reason_" + std::string(dedup::reason_code(reason)));
+      io_.out << tr("dup_line", {std::to_string(++n), std::to_string(p.score), person_text(r, p.a), person_text(r, p.b), why})
+              << "\n";
+    }
+    if (!r.probable.empty()) io_.out << tr("dup_hint") << "\n";
+    if (!r.exact.empty()) io_.out << tr("dup_exact_hint", {std::to_string(r.exact.size())}) << "\n";
+    return 0;
+  }
+
+  int cmd_dismiss() {
+    expect_words(3, tr("arg_pair"));
+    DeviceStore& store = replica();
+    const CivilDate today = china_date_of(now_);
+    EntityId ids[2];
+    for (int i = 0; i < 2; ++i) {
+      auto located = ops::locate(store, args_.words[1 + i], today);
+      if (!located) fail(located.error());
+      auto row = store.get_row(*located);
+      if (!row || row->entity.type != EntityType::person) throw CliError{1, tr("not_a_person", {args_.words[1 + i]})};
+      ids[i] = *located;
+    }
+    if (ids[0] == ids[1]) throw CliError{1, tr("same_person", {args_.words[1]})};
+    ops::DedupDecision d;
+    d.kind = ops::DedupDecision::Kind::dismiss;
+    d.a = ids[0];
+    d.b = ids[1];
+    d.by = kAdminCollector;
+    d.server_ms = now_;
+    check(ops::record_dedup_decision(folder().store(), d));
+    auto [a, b] = dedup::ordered(ids[0], ids[1]);
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"decision", "dismissed"}, {"a", a.hex()}, {"b", b.hex()}});
+    else
+      io_.out << tr("dismissed", {a.hex(), b.hex()}) << "\n";
+    return 0;
+  }
+
+  // The first step of verify: every exact group merged into its smallest id (SPEC §8), then listed
+  // (into `out` with --json, else printed). Returns how many merges were refused.
+  size_t verify_exact_duplicates(json& out) {
+    const auto r = duplicate_report(false);
+    std::vector<std::string> failed;
+    size_t merged = 0;
+    for (auto& g : r.exact)
+      for (size_t i = 1; i < g.ids.size(); ++i) {
+        auto m = folder().server().merge(g.ids.front(), g.ids[i]);
+        if (m) ++merged;
+        else failed.push_back(tr("verify_failed", {g.ids[i].hex(), m.error().message(lang_)}));
+      }
+    if (merged) take(folder().sync_replica());
+    if (io_.as_json) {
+      json arr = json::array();
+      for (auto& g : r.exact) {
+        json members = json::array();
+        for (auto& id : g.ids) members.push_back(person_json(r, id));
+        arr.push_back({{"id_number", shown_id(g.id18)}, {"survivor", g.ids.front().hex()}, {"persons", members},
+                       {"merged", failed.empty()}});
+      }
+      out = {{"persons", r.persons_checked}, {"exact_groups", arr.size()}, {"merged", merged}, {"failed", failed}, {"groups", arr}};
+      return failed.size();
+    }
+    io_.out << tr("dedup_verify_title", {std::to_string(r.persons_checked), std::to_string(r.exact.size())}) << "\n";
+    for (auto& g : r.exact) {
+      io_.out << tr("verify_group", {shown_id(g.id18), g.ids.front().hex()}) << "\n";
+      for (auto& id : g.ids) io_.out << "  " << person_text(r, id) << "\n";
+    }
+    io_.out << tr("verify_merged", {std::to_string(merged), std::to_string(r.exact.size())}) << "\n";
+    for (auto& f : failed) io_.err << f << "\n";
+    return failed.size();
+  }
+
+  // merge A B: persons or households, by entity id, 身份证号 or 村代码/户编号; the smaller id survives.
+  int cmd_merge() {
+    expect_words(3, tr("arg_pair"));
+    DeviceStore& store = replica();
+    const CivilDate today = china_date_of(now_);
+    EntityId ids[2];
+    for (int i = 0; i < 2; ++i) ids[i] = take(ops::locate(store, args_.words[1 + i], today));
+    if (ids[0] == ids[1]) throw CliError{1, tr("same_person", {args_.words[1]})};
+    auto [keep, away] = dedup::ordered(ids[0], ids[1]);
+    auto m = take(folder().server().merge(keep, away));
+    take(folder().sync_replica());
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"decision", "merged"}, {"survivor", keep.hex()}, {"merged_away", away.hex()},
+                      {"versions", m.versions}, {"children", m.children}, {"conflicts", m.conflicts}});
+    else
+      io_.out << tr("merged", {away.hex(), keep.hex(), std::to_string(m.versions), std::to_string(m.children),
+                               std::to_string(m.conflicts)})
+              << "\n";
+    return 0;
+  }
+
+  // unmerge ID: the merged-away entity id, or a survivor of exactly one merge (id, 身份证号, ...).
+  int cmd_unmerge() {
+    expect_words(2, tr("arg_record"));
+    const std::string& ref = args_.words[1];
+    auto& server = folder().server();
+    std::optional<EntityId> away;
+    if (auto id = EntityId::from_hex(text::trim(ref)); id && server.merged_into(*id)) away = *id;
+    if (!away) {
+      auto located = ops::locate(replica(), ref, china_date_of(now_));
+      if (located) {
+        std::vector<EntityId> into;
+        for (auto& [a, s] : server.merges())
+          if (s == *located) into.push_back(a);
+        if (into.size() == 1) away = into.front();
+      }
+    }
+    if (!away) throw CliError{1, tr("not_merged_away", {ref})};
+    auto m = take(server.unmerge(*away));
+    take(folder().sync_replica());
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"decision", "unmerged"}, {"survivor", m.survivor.hex()}, {"merged_away", away->hex()},
+                      {"versions", m.versions}, {"children", m.children}});
+    else
+      io_.out << tr("unmerged", {away->hex(), m.survivor.hex(), std::to_string(m.versions), std::to_string(m.children)})
+              << "\n";
+    return 0;
   }
 
   cli::Args args_;

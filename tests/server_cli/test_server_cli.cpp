@@ -16,6 +16,7 @@
 #include "server_folder.hpp"
 #include "store_fixture.hpp"
 #include "tz/ops/county_config.hpp"
+#include "tz/ops/dedup.hpp"
 #include "tz/server_cli/messages.hpp"
 #include "tz/ops/device_sync.hpp"
 #include "tz/ops/editor.hpp"
@@ -500,4 +501,124 @@ TEST_CASE("every sync-server text has Chinese and English", "[server_cli]") {
     CHECK(m.has_both_languages(key));
   }
   CHECK(m.tr(Lang::en, "period_needed").find("period set") != std::string::npos);
+}
+
+namespace {
+
+// A register with a probable pair (张伟 and 章伟 without an ID, one household, one phone) and twins
+// (龙丽 and 龙莉: one household, one birth date, distinct valid IDs), which are not proposed.
+const char* kDupRoster =
+    "村代码,户编号,姓名,身份证号,与户主关系,联系电话,劳动技能,就业状态,务工地域,务工单位,务工开始年月,务工月数,月收入,外出意愿\n"
+    "522632001008,7001,张伟,522632199305121718,户主,15011112222,普通劳动力,未就业,,,,,,有\n"
+    "522632001008,7001,章伟,,户主,15011112222,普通劳动力,未就业,,,,,,有\n"
+    "522632001008,7002,龙丽,522632199908082228,子女,13500000001,普通劳动力,未就业,,,,,,有\n"
+    "522632001008,7002,龙莉,522632199908082244,子女,13500000002,普通劳动力,未就业,,,,,,有\n";
+
+}  // namespace
+
+TEST_CASE("sync-server duplicates lists a probable pair with masked IDs and dismiss remembers it", "[server_cli]") {
+  ServerCli s;
+  s.init();
+  s.period();
+  s.ok({"register", "import", s.file("dups.csv", kDupRoster)});
+  auto j = s.ok_json({"duplicates"});
+  REQUIRE(j["count"] == 1);
+  CHECK(j["persons"] == 4);
+  const auto& pair = j["pairs"][0];
+  std::set<std::string> names{pair["a"]["name"].get<std::string>(), pair["b"]["name"].get<std::string>()};
+  CHECK(names == std::set<std::string>{"张伟", "章伟"});
+  std::set<std::string> reasons;
+  for (auto& r : pair["reasons"]) reasons.insert(r.get<std::string>());
+  CHECK(reasons == std::set<std::string>{"same_pinyin", "id_missing", "same_household", "same_phone"});
+  CHECK(pair["score"].get<int>() >= 60);
+  const json& with_id = pair["a"]["name"] == "张伟" ? pair["a"] : pair["b"];
+  CHECK(with_id["id_number"] == "522632********1718");
+  // --full-ids shows the whole number; the text form names both persons and the reasons.
+  auto full = s.ok_json({"duplicates", "--full-ids"});
+  const json& full_pair = full["pairs"][0];
+  CHECK((full_pair["a"]["id_number"] == "522632199305121718" || full_pair["b"]["id_number"] == "522632199305121718"));
+  auto text = s.ok({"duplicates", "--lang", "en"}).out;
+  CHECK(text.find("same name reading (homophone)") != std::string::npos);
+  CHECK(text.find("522632********1718") != std::string::npos);
+  // Dismissed (by entity id and by ID number): never proposed again, and recorded once.
+  const std::string a = pair["a"]["id"], b = pair["b"]["id"];
+  const std::string ref_a = pair["a"]["name"] == "张伟" ? std::string("522632199305121718") : a;
+  auto d = s.ok_json({"dismiss", ref_a, b});
+  CHECK(d["decision"] == "dismissed");
+  s.ok({"dismiss", b, a});
+  CHECK(s.ok_json({"duplicates"})["count"] == 0);
+  auto st = s.store();
+  auto decisions = ops::dedup_decisions(*st);
+  REQUIRE(decisions.size() == 1);
+  CHECK(decisions[0].by == "县管理员");
+  CHECK(ops::dismissed_pairs(*st).count(dedup::ordered(*EntityId::from_hex(a), *EntityId::from_hex(b))) == 1);
+  // A person given twice, or something that is not a person, is refused.
+  s.fails({"dismiss", a, a});
+  s.fails({"dismiss", a, "522632001008/7001"});
+}
+
+TEST_CASE("sync-server verify finds an ID added on a device that another person already has", "[server_cli]") {
+  ServerCli s;
+  s.init();
+  s.period();
+  s.ok({"register", "import", s.file("dups.csv", kDupRoster)});
+  CHECK(s.ok_json({"verify"})["exact_groups"] == 0);
+  Device dev(s, s.dir / "dev");
+  REQUIRE(dev.sync(s));
+  // 章伟 gets 张伟's ID on the device (a homophone registered twice, the ID added later).
+  EntityId zhang_wei = dev.person("522632199305121718"), other;
+  const FieldId f_name = resources().schema.entity(EntityType::person).require("name").id;
+  const FieldId f_id = resources().schema.entity(EntityType::person).require("id_number").id;
+  dev.store->scan(EntityType::person, [&](EntityRow&& row) {
+    if (row.entity.value_or(f_name) == "章伟") other = row.entity.id;
+  });
+  REQUIRE_FALSE(other.is_zero());
+  {
+    ops::Editor ed(*dev.store, ops::EditContext{"王芳", kNowMs});
+    Entity* e = ed.find(other);
+    REQUIRE(e);
+    ed.set(*e, f_id, "522632199305121718");
+    REQUIRE(ed.commit());
+  }
+  REQUIRE(dev.sync(s));
+  auto j = s.ok_json({"verify"});
+  REQUIRE(j["exact_groups"] == 1);
+  const auto& g = j["groups"][0];
+  CHECK(g["id_number"] == "522632********1718");
+  const EntityId keep = std::min(zhang_wei, other), away = std::max(zhang_wei, other);
+  CHECK(g["survivor"] == keep.hex());
+  CHECK(g["persons"].size() == 2);
+  CHECK(g["merged"] == true);
+  CHECK(j["merged"] == 1);
+  // Merged: nothing left to find, the merge is audited, and the device follows it.
+  CHECK(s.ok_json({"duplicates"})["count"] == 0);
+  CHECK(s.ok_json({"verify"})["exact_groups"] == 0);
+  auto st = s.store();
+  auto entries = st->audit_entries();
+  REQUIRE_FALSE(entries.empty());
+  CHECK(std::any_of(entries.begin(), entries.end(), [&](const sync::AuditEntry& e) {
+    return e.kind == "merge" && e.summary.find(away.hex()) != std::string::npos;
+  }));
+  st.reset();
+  // An edit made on the device to the merged-away person before it heard of the merge lands on the
+  // survivor; the merged-away one is gone from the device.
+  dev.set_phone(away, "13912345678");
+  REQUIRE(dev.sync(s));
+  CHECK(dev.store->get(away) == std::nullopt);
+  CHECK(dev.phone_of(keep) == "13912345678");
+  // Undone by the survivor's ID number (one merge into it): both are back on the device.
+  auto u = s.ok_json({"unmerge", "522632199305121718"});
+  CHECK(u["merged_away"] == away.hex());
+  CHECK(u["survivor"] == keep.hex());
+  REQUIRE(dev.sync(s));
+  REQUIRE(dev.store->get(away));
+  CHECK(dev.phone_of(away) == "13912345678");
+  CHECK(s.ok({"verify", "--lang", "en"}).out.find("merged 1 duplicate records into 1 survivors") != std::string::npos);
+  // By hand, and undone by the merged-away id.
+  s.fails({"unmerge", "0123456789abcdef0123456789abcdef"});
+  s.ok({"unmerge", away.hex()});
+  auto m = s.ok_json({"merge", away.hex(), keep.hex()});
+  CHECK(m["survivor"] == keep.hex());
+  s.fails({"merge", keep.hex(), away.hex()});
+  CHECK(s.ok({"unmerge", away.hex(), "--lang", "en"}).out.find("unmerged") != std::string::npos);
 }

@@ -161,8 +161,8 @@ std::map<EntityId, ExpectedEntity> Oracle::expected() const {
   std::map<EntityId, EntityType> types;
   for (auto& [id, e] : entries_) {
     if (!effective(e)) continue;
-    groups[{e.change.entity, e.change.field}].push_back(&e.change);
-    types.emplace(e.change.entity, e.change.type);
+    groups[{target(e.change.entity), e.change.field}].push_back(&e.change);
+    types.emplace(target(e.change.entity), e.change.type);
   }
   std::map<EntityId, ExpectedEntity> out;
   for (auto& [key, changes] : groups) {
@@ -204,11 +204,12 @@ std::vector<Violation> Oracle::check_no_lost_writes(const ServerView& server) co
   // its field (the current value or a value of an open conflict), or named in the base of a later
   // accepted change, or moved with its version id to the survivor of a merge, or held in
   // quarantine — each visible to the reviewer. Nothing is silently overwritten or dropped."
-  // (No merges of entities are simulated; a rejected change is the reviewer's own decision.)
+  // (A change addressed to a merged-away entity is looked for on its survivor; a rejected change is
+  // the reviewer's own decision.)
   std::vector<Violation> out;
   std::map<std::pair<EntityId, FieldId>, std::set<VersionId>> named;
   for (auto& [id, e] : entries_)
-    if (effective(e)) named[{e.change.entity, e.change.field}].insert(e.change.base.begin(), e.change.base.end());
+    if (effective(e)) named[{target(e.change.entity), e.change.field}].insert(e.change.base.begin(), e.change.base.end());
   for (auto& [id, e] : entries_) {
     const auto& c = e.change;
     switch (e.status) {
@@ -220,9 +221,9 @@ std::vector<Violation> Oracle::check_no_lost_writes(const ServerView& server) co
         break;
       case Status::applied:
       case Status::released: {
-        if (named[{c.entity, c.field}].count(id)) break;
+        if (named[{target(c.entity), c.field}].count(id)) break;
         bool live = false;
-        for (auto& v : server_live(server, c.entity, c.field))
+        for (auto& v : server_live(server, target(c.entity), c.field))
           if (v.id == id) live = true;
         if (!live)
           out.push_back({1, std::string("lost write: ") + (e.status == Status::released ? "released " : "accepted ") +

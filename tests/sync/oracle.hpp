@@ -93,6 +93,16 @@ class Oracle {
   void released(const VersionId& id, std::optional<Hlc> ts_in_force = {});
   void rejected(const VersionId& id);
 
+  // The county merged `away` into `survivor` (SPEC §8), or undid it: from then on (and for every
+  // change, whenever it was made) the changes addressed to `away` count as the survivor's.
+  void merged(const EntityId& away, const EntityId& survivor) { merged_into_[away] = survivor; }
+  void unmerged(const EntityId& away) { merged_into_.erase(away); }
+  // The entity a change addressed to `id` belongs to now.
+  EntityId target(const EntityId& id) const {
+    auto it = merged_into_.find(id);
+    return it == merged_into_.end() ? id : it->second;
+  }
+
   const std::map<VersionId, Entry>& entries() const { return entries_; }
   size_t count(Status s) const;
 
@@ -126,6 +136,7 @@ class Oracle {
   const Schema* schema_;
   std::map<VersionId, Entry> entries_;
   std::vector<Violation> observed_;
+  std::map<EntityId, EntityId> merged_into_;
 };
 
 // Whether a scope (region codes: a code holds every village it prefixes) holds a village. The

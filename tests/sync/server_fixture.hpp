@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -106,5 +107,33 @@ struct FakeDevice {
     return r;
   }
 };
+
+// Every record a device gets pulling from `cursor` to the end, in pages of `page`.
+inline std::vector<sync::PullRecord> pull_all(sync::SyncServer& s, const DeviceId& d, uint64_t cursor = 0, uint32_t page = 1000,
+                                 bool own_values = false, std::string epoch = {}) {
+  std::vector<sync::PullRecord> out;
+  for (int i = 0; i < 10000; ++i) {
+    sync::PullRequest r;
+    r.device = d;
+    r.cursor = cursor;
+    r.max_records = page;
+    r.own_values = own_values;
+    r.server_epoch_seen = epoch.empty() ? s.store().epoch() : epoch;
+    auto p = s.pull(r);
+    if (!p) throw std::runtime_error("pull failed: " + p.error().message(Lang::en));
+    for (auto& rec : p->records) out.push_back(rec);
+    cursor = p->next_cursor;
+    if (!p->more) break;
+  }
+  return out;
+}
+
+template <typename T>
+inline std::vector<T> only(const std::vector<sync::PullRecord>& rs) {
+  std::vector<T> out;
+  for (auto& r : rs)
+    if (auto* x = std::get_if<T>(&r)) out.push_back(*x);
+  return out;
+}
 
 }  // namespace tz::test

@@ -286,6 +286,58 @@ bool SimCore::review(uint64_t& releases, uint64_t& rejects) {
   return true;
 }
 
+bool SimCore::merge_or_unmerge(uint64_t& merges, uint64_t& unmerges) {
+  // The server's own changes (children placed under a survivor, or back) reach the oracle as accepted.
+  auto take_server_changes = [&] {
+    const uint64_t made = std::stoull(server_->store().meta_value("merge_device_seq").value_or("0"));
+    for (; merge_changes_seen_ < made; ++merge_changes_seen_) {
+      auto c = server_->store().change(VersionId{sync::merge_device_id(), Seq{merge_changes_seen_ + 1}});
+      if (!c) {
+        violation(0, "the server's merge change " + std::to_string(merge_changes_seen_ + 1) + " is missing");
+        return;
+      }
+      oracle_.accept(c->change, sync::ChangeOutcome::Kind::applied);
+    }
+  };
+  auto active = server_->merges();
+  if (!active.empty() && rnd(2)) {
+    const auto [away, survivor] = pick(active);
+    auto u = server_->unmerge(away);
+    if (!u) {
+      violation(0, "SyncServer::unmerge(" + short_id(away) + ") failed: " + msg(u.error()));
+      return false;
+    }
+    oracle_.unmerged(away);
+    take_server_changes();
+    ++unmerges;
+    event("county unmerges " + short_id(away) + " from " + short_id(survivor));
+    return true;
+  }
+  const EntityType type = rnd(3) ? EntityType::person : EntityType::household;
+  std::set<EntityId> survivors;
+  for (auto& [a, s] : active) survivors.insert(s);
+  std::vector<EntityId> candidates;
+  server_->store().scan_entities([&](const sync::EntityRecord& r) {
+    if (r.state.type == type && !r.state.fields.empty() && !server_->merged_into(r.state.id)) candidates.push_back(r.state.id);
+  });
+  if (candidates.size() < 2) return false;
+  EntityId a = pick(candidates), b = pick(candidates);
+  if (a == b) return false;
+  if (b < a) std::swap(a, b);
+  if (survivors.count(b)) return false;  // refused by the server: unmerge that first
+  auto m = server_->merge(a, b);
+  if (!m) {
+    violation(0, "SyncServer::merge(" + short_id(a) + ", " + short_id(b) + ") failed: " + msg(m.error()));
+    return false;
+  }
+  oracle_.merged(b, a);
+  take_server_changes();
+  ++merges;
+  event("county merges " + std::string(entity_type_name(type)) + " " + short_id(b) + " into " + short_id(a) + " (" +
+        std::to_string(m->versions) + " versions, " + std::to_string(m->children) + " children)");
+  return true;
+}
+
 void SimCore::count_outcomes(uint64_t& accepted, uint64_t& quarantined, uint64_t& restamped,
                              uint64_t& conflict_fields, uint64_t& deleted) const {
   accepted = oracle_.entries().size();

@@ -188,6 +188,10 @@ class SimCore {
   void check_server_final();
   // The reviewer releases or rejects a quarantined change; false when there is none.
   bool review(uint64_t& releases, uint64_t& rejects);
+  // The county merges two persons the server holds (the smaller id survives) or undoes a merge in
+  // force (SPEC §8); the oracle follows, with the changes the server made for it. False when there is
+  // nothing to do.
+  bool merge_or_unmerge(uint64_t& merges, uint64_t& unmerges);
   // The oracle's totals of the run.
   void count_outcomes(uint64_t& accepted, uint64_t& quarantined, uint64_t& restamped, uint64_t& conflict_fields,
                       uint64_t& deleted) const;
@@ -210,6 +214,7 @@ class SimCore {
   region::RegionTree tree_;
   ValidationContext vctx_;
   Oracle oracle_;
+  uint64_t merge_changes_seen_ = 0;  // the server-made changes (merge device) given to the oracle
   std::unique_ptr<sync::ServerStore> server_store_;
   std::unique_ptr<sync::SyncServer> server_;
   std::unique_ptr<FaultyTransport> net_;

@@ -23,7 +23,7 @@ void SimStats::add(const SimStats& o) {
   using S = SimStats;
   add_members(*this, o,
               {&S::creates, &S::edits, &S::equal_pairs, &S::concurrent_pairs, &S::deletes, &S::restores, &S::resolves,
-               &S::concurrent_resolves, &S::moves, &S::invalid_values, &S::releases, &S::rejects, &S::pushes,
+               &S::concurrent_resolves, &S::moves, &S::invalid_values, &S::releases, &S::rejects, &S::merges, &S::unmerges, &S::pushes,
                &S::pulls, &S::syncs, &S::sync_errors, &S::skipped, &S::accepted, &S::quarantined, &S::restamped,
                &S::conflict_fields, &S::deleted_entities});
 }
@@ -33,7 +33,7 @@ std::string SimStats::str() const {
   o << "creates " << creates << ", edits " << edits << ", equal pairs " << equal_pairs << ", concurrent pairs "
     << concurrent_pairs << ", deletes " << deletes << ", restores " << restores << ", resolves " << resolves
     << ", concurrent resolves " << concurrent_resolves << ", moves " << moves << ", invalid values "
-    << invalid_values << ", releases " << releases << ", rejects " << rejects << ", push_once " << pushes
+    << invalid_values << ", releases " << releases << ", rejects " << rejects << ", merges " << merges << ", unmerges " << unmerges << ", push_once " << pushes
     << ", pull_once " << pulls << ", sync " << syncs << ", sync errors " << sync_errors << ", skipped " << skipped
     << "; accepted " << accepted << ", quarantined " << quarantined << ", restamped " << restamped
     << ", fields in conflict " << conflict_fields << ", deleted entities " << deleted_entities;
@@ -389,7 +389,7 @@ class Sim final : SimCore {
 
   void one_step() override {
     const size_t i = rnd(devs_.size());
-    const int a = pick_action({8, 8, 20, 6, 5, 3, 2, 4, 3, 3, 2, 9, 9, 9, 3, 2, 3});
+    const int a = pick_action({8, 8, 20, 6, 5, 3, 2, 4, 3, 3, 2, 9, 9, 9, 3, 2, 3, 3});
     bool done = false;
     switch (a) {
       case 0: done = create_household(i); break;
@@ -408,7 +408,8 @@ class Sim final : SimCore {
       case 13: done = partial_sync(i, 2); break;
       case 14: done = review(stats_.releases, stats_.rejects); break;
       case 15: done = copy_store(i); break;
-      default: done = restore_store(i); break;
+      case 16: done = restore_store(i); break;
+      default: done = merge_or_unmerge(stats_.merges, stats_.unmerges); break;
     }
     if (!done) {
       ++stats_.skipped;

@@ -18,7 +18,7 @@ struct SimOptions : RunOptions {};  // 60 steps
 
 struct SimStats {
   uint64_t creates = 0, edits = 0, equal_pairs = 0, concurrent_pairs = 0, deletes = 0, restores = 0, resolves = 0,
-           concurrent_resolves = 0, moves = 0, invalid_values = 0, releases = 0, rejects = 0, pushes = 0, pulls = 0,
+           concurrent_resolves = 0, moves = 0, invalid_values = 0, releases = 0, rejects = 0, merges = 0, unmerges = 0, pushes = 0, pulls = 0,
            syncs = 0, sync_errors = 0, skipped = 0;
   uint64_t accepted = 0, quarantined = 0, restamped = 0, conflict_fields = 0, deleted_entities = 0;
   void add(const SimStats& o);

@@ -584,3 +584,59 @@ TEST_CASE("A sync that cannot reach the server is retried with growing jittered 
     CHECK(waits.empty());
   }
 }
+
+TEST_CASE("A merge reaches devices and an edit to the merged-away person lands on the survivor", "[sync][device][merge]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageA});
+  auto& c = w.add({kVillageB});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p1 = new_person(w, a, hh, "52263219900101001", "张三");
+  auto p2 = new_person(w, a, hh, "52263219900101002", "张三");
+  const EntityId keep = std::min(p1, p2), away = std::max(p1, p2);
+  set_field(w, a, away, P, "phone", "13800000002");
+  w.converge();
+  // b edits the person that is about to be merged away, offline: its edit replaces the phone.
+  set_field(w, b, away, P, "phone", "13900000002");
+  REQUIRE(w.f->server->merge(keep, away));
+  w.converge();
+  for (auto* d : {&a, &b}) {
+    CHECK(d->store->get(away) == std::nullopt);
+    CHECK(values_of(*d, keep, P, "phone") == std::vector<std::string>{"13900000002"});
+    CHECK(values_of(*d, keep, P, "name") == std::vector<std::string>{"张三", "张三"});
+  }
+  CHECK(c.store->get(keep) == std::nullopt);
+  // b heard that its change went to the survivor.
+  bool told = false;
+  for (auto& n : b.store->notices()) told |= n.kind == static_cast<uint8_t>(NoticeRecord::Kind::redirected) && n.entity == away;
+  CHECK(told);
+  // Undone: both come back on the devices, with the edit on the merged-away one.
+  REQUIRE(w.f->server->unmerge(away));
+  w.converge();
+  for (auto* d : {&a, &b}) {
+    CHECK(values_of(*d, away, P, "phone") == std::vector<std::string>{"13900000002"});
+    CHECK(values_of(*d, keep, P, "phone").empty());
+    CHECK(values_of(*d, keep, P, "name") == std::vector<std::string>{"张三"});
+  }
+}
+
+TEST_CASE("A device that starts after a merge and an unmerge converges from cursor 0", "[sync][device][merge]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p1 = new_person(w, a, hh, "52263219900101001", "张三");
+  auto p2 = new_person(w, a, hh, "52263219900101002", "张三");
+  w.converge();
+  const EntityId keep = std::min(p1, p2), away = std::max(p1, p2);
+  REQUIRE(w.f->server->merge(keep, away));
+  set_field(w, a, keep, P, "phone", "13800000001");
+  w.converge();
+  auto& late = w.add({kVillageA});
+  w.converge();
+  CHECK(late.store->get(away) == std::nullopt);
+  REQUIRE(w.f->server->unmerge(away));
+  auto& later = w.add({kVillageA});
+  w.converge();
+  CHECK(values_of(later, away, P, "name") == std::vector<std::string>{"张三"});
+  CHECK(values_of(later, keep, P, "phone") == std::vector<std::string>{"13800000001"});
+}

@@ -12,6 +12,8 @@ using tz::test::kVillageA;
 using tz::test::kVillageB;
 using tz::test::kVillageC;
 using tz::test::ServerFixture;
+using tz::test::only;
+using tz::test::pull_all;
 
 namespace {
 
@@ -21,34 +23,6 @@ const EntityType P = EntityType::person;
 std::vector<ChangeOutcome::Kind> kinds(const PushReply& r) {
   std::vector<ChangeOutcome::Kind> out;
   for (auto& o : r.outcomes) out.push_back(o.kind);
-  return out;
-}
-
-// Every record a device gets pulling from `cursor` to the end, in pages of `page`.
-std::vector<PullRecord> pull_all(SyncServer& s, const DeviceId& d, uint64_t cursor = 0, uint32_t page = 1000,
-                                 bool own_values = false, std::string epoch = {}) {
-  std::vector<PullRecord> out;
-  for (int i = 0; i < 10000; ++i) {
-    PullRequest r;
-    r.device = d;
-    r.cursor = cursor;
-    r.max_records = page;
-    r.own_values = own_values;
-    r.server_epoch_seen = epoch.empty() ? s.store().epoch() : epoch;
-    auto p = s.pull(r);
-    REQUIRE(p);
-    for (auto& rec : p->records) out.push_back(rec);
-    cursor = p->next_cursor;
-    if (!p->more) break;
-  }
-  return out;
-}
-
-template <typename T>
-std::vector<T> only(const std::vector<PullRecord>& rs) {
-  std::vector<T> out;
-  for (auto& r : rs)
-    if (auto* x = std::get_if<T>(&r)) out.push_back(*x);
   return out;
 }
 

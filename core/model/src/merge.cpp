@@ -3,6 +3,7 @@
 #include "tz/model/merge.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <tuple>
 
@@ -227,6 +228,48 @@ std::string digest(const EntityState& e) {
   }
   out += is_deleted(e) ? "deleted\n" : has_live_deletion(e) ? "deletion-conflict\n" : "live\n";
   return out;
+}
+
+}  // namespace tz
+
+namespace tz {
+
+void absorb_versions(EntityState& into, const EntityState& from) {
+  for (auto& [field, fs] : from.fields) {
+    FieldState& to = into.fields[field];
+    for (auto& v : fs.live) {
+      if (std::binary_search(to.superseded.begin(), to.superseded.end(), v.id)) continue;
+      auto it = std::lower_bound(to.live.begin(), to.live.end(), v.id,
+                                 [](const Version& a, const VersionId& b) { return a.id < b; });
+      if (it != to.live.end() && it->id == v.id) continue;
+      to.live.insert(it, v);
+    }
+    std::vector<VersionId> sup;
+    sup.reserve(to.superseded.size() + fs.superseded.size());
+    std::set_union(to.superseded.begin(), to.superseded.end(), fs.superseded.begin(), fs.superseded.end(),
+                   std::back_inserter(sup));
+    to.superseded = std::move(sup);
+    if (to.live.empty() && to.superseded.empty()) into.fields.erase(field);
+  }
+  for (auto& [id, base] : from.deletion_bases) {
+    auto f = into.fields.find(kDeletedField);
+    if (f == into.fields.end()) continue;
+    bool live = std::any_of(f->second.live.begin(), f->second.live.end(), [&](const Version& v) { return v.id == id; });
+    if (live && !into.deletion_bases.count(id)) into.deletion_bases[id] = base;
+  }
+}
+
+void remove_live_versions(EntityState& e, const std::vector<VersionId>& ids) {
+  std::vector<FieldId> empty;
+  for (auto& [field, fs] : e.fields) {
+    auto gone = [&](const Version& v) { return std::binary_search(ids.begin(), ids.end(), v.id); };
+    if (field == kDeletedField)
+      for (auto& v : fs.live)
+        if (gone(v)) e.deletion_bases.erase(v.id);
+    fs.live.erase(std::remove_if(fs.live.begin(), fs.live.end(), gone), fs.live.end());
+    if (fs.live.empty() && fs.superseded.empty()) empty.push_back(field);
+  }
+  for (auto f : empty) e.fields.erase(f);
 }
 
 }  // namespace tz

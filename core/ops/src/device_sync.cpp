@@ -331,7 +331,9 @@ Status DeviceSync::apply_page(const PullPage& page) {
     if (seq >= info.next_seq || !store_.has_change(seq)) continue;
     if (!own_ || own_->next_seq != info.next_seq) own_ = std::make_shared<OwnIndex>(store_);
     const FieldChange* held = own_->find(seq);
-    if (held && !same_change_content(*held, v->change)) {
+    // A change the server applied to a merge's survivor comes back under the survivor's id: the
+    // same change (SPEC §8).
+    if (held && !same_change_content(*held, v->change) && !same_change_but_entity(*held, v->change)) {
       push_first_ = true;
       return ok_status();
     }
@@ -461,15 +463,22 @@ Status DeviceSync::apply_page(const PullPage& page) {
       sn.reason_zh = n->reason_zh;
       sn.reason_en = n->reason_en;
       ed.batch().notices.push_back(std::move(sn));
+      // The entity this device changed was merged away (perhaps before this device held it: a keyed
+      // create, or a merge before its cursor): it is a tombstone here too.
+      if (n->kind == NoticeRecord::Kind::redirected) ed.remove(n->entity);
     } else if (auto* c = std::get_if<ConfigRecord>(&rec)) {
       ed.batch().configs.push_back({c->key, {c->version, c->value}});
     } else if (auto* e = std::get_if<ScopeEnterRecord>(&rec)) {
       rebuild(e->state);
     } else if (auto* l = std::get_if<ScopeLeaveRecord>(&rec)) {
       ed.remove(l->entity);
+    } else if (auto* m = std::get_if<MergeRecord>(&rec)) {
+      // The merged-away entity is a tombstone: dropped here (its unpushed edits are still pushed, and
+      // the server applies them to the survivor, whose whole state follows in this page).
+      ed.remove(m->merged_away);
     }
-    // ConflictRecord: the merge state shows the conflict already. MergeRecord and
-    // ReviewDecisionRecord are produced by later issues (dedup, review).
+    // ConflictRecord: the merge state shows the conflict already. ReviewDecisionRecord is produced by
+    // a later issue (review).
   }
   ed.observe(seen);
   st.server_epoch = page.server_epoch;

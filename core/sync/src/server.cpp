@@ -5,6 +5,7 @@
 
 #include "tz/crypto/crypto.hpp"
 #include "tz/sync/audit.hpp"
+#include "state_codec.hpp"
 
 #include <algorithm>
 #include <array>
@@ -103,6 +104,70 @@ struct Reason {
 // re-stamped; but the device's wall time and collector, which nobody else changes, are compared: the
 // same edit made again after a restore is a new change, and its attribution must not be lost.
 std::string hex_short(const EntityId& id) { return id.hex().substr(0, 8); }
+
+// The payload of a version row whose change was addressed to a merged-away entity.
+constexpr char kRedirectedRow = '\1';
+// The payload of a merge row: u8 kind, the survivor.
+constexpr uint8_t kMergeRow = 1, kUnmergeRow = 2;
+// What unmerge needs, under meta "merge:<merged away hex>" (hex of): the survivor, the merged-away
+// state at merge time (state codec) and each child the merge placed under the survivor with the
+// version that did it.
+struct MergeInfo {
+  EntityId survivor;
+  EntityState snapshot;
+  std::vector<std::pair<EntityId, VersionId>> children;
+};
+std::string merge_meta_key(const EntityId& id) { return "merge:" + id.hex(); }
+std::string encode_merge_info(const MergeInfo& m) {
+  ByteWriter w;
+  w.raw(m.survivor.view());
+  w.str(codec::encode_state(m.snapshot));
+  w.varint(m.children.size());
+  for (auto& [child, v] : m.children) {
+    w.raw(child.view());
+    w.raw(v.device.view());
+    w.varint(v.seq.value);
+  }
+  return crypto::to_hex(w.take());
+}
+MergeInfo decode_merge_info(std::string_view hex) {
+  auto bytes = crypto::from_hex(hex);
+  if (!bytes) throw Failure(ErrorCode::store_corrupt, {"merge record is not hex"});
+  ByteReader r(*bytes);
+  MergeInfo m;
+  m.survivor = EntityId::from_bytes(r.raw(16));
+  m.snapshot = codec::decode_state(r.str());
+  m.children.resize(r.checked_count(r.varint(), 33));
+  for (auto& [child, v] : m.children) {
+    child = EntityId::from_bytes(r.raw(16));
+    v.device = DeviceId::from_bytes(r.raw(16));
+    v.seq.value = r.varint();
+  }
+  return m;
+}
+// kMetaMerges as a map (merged away -> survivor).
+std::unordered_map<EntityId, EntityId, IdHash> parse_merges(std::string_view text) {
+  std::unordered_map<EntityId, EntityId, IdHash> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    auto line = text.substr(pos, end - pos);
+    pos = end + 1;
+    auto sp = line.find(' ');
+    if (sp == std::string_view::npos) continue;
+    auto a = EntityId::from_hex(line.substr(0, sp)), b = EntityId::from_hex(line.substr(sp + 1));
+    if (a && b) out[*a] = *b;
+  }
+  return out;
+}
+std::string format_merges(const std::unordered_map<EntityId, EntityId, IdHash>& m) {
+  std::vector<std::pair<EntityId, EntityId>> v(m.begin(), m.end());
+  std::sort(v.begin(), v.end());
+  std::string out;
+  for (auto& [a, b] : v) out += a.hex() + " " + b.hex() + "\n";
+  return out;
+}
 
 }  // namespace
 
@@ -385,7 +450,17 @@ struct SyncServer::Impl {
 
   // Merges an accepted change into its entity and logs it; true when its field is now in conflict.
   bool merge_in(StoredChange& sc) {
-    const FieldChange& c = sc.change;
+    // A change addressed to a merged-away entity is applied to its survivor (SPEC §8); the stored
+    // change keeps the entity it was addressed to (a retry must compare equal) and its log row names
+    // the survivor.
+    FieldChange redirected;
+    const FieldChange* cp = &sc.change;
+    if (auto to = survivor_of(sc.change.entity)) {
+      redirected = sc.change;
+      redirected.entity = *to;
+      cp = &redirected;
+    }
+    const FieldChange& c = *cp;
     // The cached record is changed in place (a county's first push touches each entity once per
     // field: copying its growing state for every change was quadratic in its fields).
     auto it = cache.find(c.entity);
@@ -429,6 +504,7 @@ struct SyncServer::Impl {
     // Nearly always the villages it was in (one copy, no union to build).
     row.villages = rec.villages == now ? now : village_union(rec.villages, now);
     row.version = c.version;
+    if (cp != &sc.change) row.payload.assign(1, kRedirectedRow);
     sc.server_seq = rec.last_seq = store.append(std::move(row));
 
     bool conflict = false;
@@ -514,7 +590,14 @@ struct SyncServer::Impl {
     if (d.retired && c.version.seq.value > d.retired_after)
       why = Reason{"本设备已停用，停用后的修改交县里审核", "this device was retired; changes made after that are held for review"};
     if (!why) why = single_field_problem(c);
-    if (!why) why = scope_problem(d, c);
+    // Addressed to a merged-away entity: applied to the survivor whatever the sender's scope, except
+    // a deletion, which the county reviews (SPEC §8).
+    const auto survivor = survivor_of(c.entity);
+    if (!why && survivor && c.field == kDeletedField)
+      why = Reason{"要删除的记录（" + hex_short(c.entity) + "）已合并到 " + hex_short(*survivor) + "，删除交县里审核",
+                   "the record to delete (" + hex_short(c.entity) + ") was merged into " + hex_short(*survivor) +
+                       "; the deletion is held for the county's review"};
+    if (!why && !survivor) why = scope_problem(d, c);
     if (why) return quarantine(sc, *why);
     guard_clock(sc, now);
     bool conflict = merge_in(sc);
@@ -523,7 +606,15 @@ struct SyncServer::Impl {
     o.seq = c.version.seq.value;
     o.kind = conflict ? ChangeOutcome::Kind::conflict : ChangeOutcome::Kind::applied;
     if (sc.restamped()) o.restamped = sc.change.ts;
-    if (sc.restamped()) {
+    if (survivor) {
+      // The sender gets the change back with its values under the survivor (records_for), stamp
+      // included: no restamp decision, which would name the merged-away entity.
+      log_notice(c.version.device, NoticeRecord::Kind::redirected,
+                 Reason{"该记录（" + hex_short(c.entity) + "）已合并到 " + hex_short(*survivor) + "，修改已记到后者",
+                        "the record (" + hex_short(c.entity) + ") was merged into " + hex_short(*survivor) +
+                            "; the change was applied there"},
+                 &c);
+    } else if (sc.restamped()) {
       Decision dec;
       dec.kind = Decision::Kind::restamped;
       dec.ts = sc.change.ts;
@@ -579,7 +670,10 @@ struct SyncServer::Impl {
         auto& c = req.changes[i];
         auto held = store.change(c.version);
         if (!held) throw Failure(ErrorCode::store_corrupt, {"acknowledged change missing: " + c.version.str()});
-        if (!same_change_content(held->change, c)) {
+        // (A device restored from a copy gets its change to a merged-away entity back under the
+        // survivor's id, and may send it so: the same change.)
+        const bool redirected_retry = same_change_but_entity(held->change, c) && survivor_of(held->change.entity) == c.entity;
+        if (!same_change_content(held->change, c) && !redirected_retry) {
           store.rollback();
           PushReply refused;
           refused.server_epoch = store.epoch();
@@ -637,9 +731,22 @@ struct SyncServer::Impl {
     switch (row.kind) {
       case LogKind::version: {
         bool own = row.version.device == d.id;
-        if (!own && !scope_holds_any(d.scope, row.villages)) return;
+        // A row naming another entity than its change: the change was redirected to a merge's
+        // survivor, and goes (with its values, to its sender too) as a change of the survivor.
+        // (Marked by its payload: a plain version row has none, and the store folds those.)
+        const bool redirected = !row.payload.empty() && row.payload[0] == kRedirectedRow;
+        // (A store restored from a copy that lacks the change puts it back in its log under the
+        // survivor's id: docs/dedup.md "What is not done yet".)
+        if ((!own || redirected) && !scope_holds_any(d.scope, row.villages)) return;
         auto sc = store.change(row.version);
         if (!sc) throw Failure(ErrorCode::store_corrupt, {"logged change missing: " + row.version.str()});
+        if (redirected) {
+          VersionRecord r{row.seq, sc->change, sc->server_ms};
+          r.change.entity = row.entity;
+          r.change.type = row.type;
+          out.emplace_back(std::move(r));
+          return;
+        }
         if (own && !own_values) {
           OwnVersionRecord r;
           r.server_seq = row.seq;
@@ -695,6 +802,18 @@ struct SyncServer::Impl {
         bool was = scope_holds_any(d.scope, before), is = scope_holds_any(d.scope, now);
         if (is && !was) scope_state(out, row.seq, d.scope, row.entity, row.type);
         if (was && !is) out.emplace_back(ScopeLeaveRecord{row.seq, row.entity});
+        return;
+      }
+      case LogKind::merge: {
+        // The device drops the merged-away entity and takes the survivor's whole state (an unmerge:
+        // both states); what is not in its scope any more it drops.
+        if (!scope_holds_any(d.scope, row.villages)) return;
+        ByteReader r(row.payload);
+        const uint8_t kind = r.u8();
+        const EntityId survivor = EntityId::from_bytes(r.raw(16));
+        if (kind == kMergeRow) out.emplace_back(MergeRecord{row.seq, row.type, row.entity, survivor});
+        scope_state(out, row.seq, d.scope, survivor, row.type);
+        if (kind == kUnmergeRow) scope_state(out, row.seq, d.scope, row.entity, row.type);
         return;
       }
       case LogKind::scope_change: {
@@ -769,6 +888,12 @@ struct SyncServer::Impl {
       guard_clock(*sc, now);
       merge_in(*sc);
       store.put_change(*sc);
+      if (auto to = survivor_of(sc->change.entity))
+        log_notice(id.device, NoticeRecord::Kind::redirected,
+                   Reason{"该记录（" + hex_short(sc->change.entity) + "）已合并到 " + hex_short(*to) + "，放行的修改已记到后者",
+                          "the record (" + hex_short(sc->change.entity) + ") was merged into " + hex_short(*to) +
+                              "; the released change was applied there"},
+                   &sc->change);
       flush();
       append_audit_entry(store, now, "release", kCountyAdminActor, audit_summary({{"change", id.str()}}));
       store.commit("server.release.before_commit", nullptr);
@@ -822,6 +947,230 @@ struct SyncServer::Impl {
       throw;
     }
     return ok_status();
+  }
+
+  // --- merges (SPEC §8) ---
+
+  // The merges in force, read once per request (inside its transaction for writers).
+  std::optional<std::unordered_map<EntityId, EntityId, IdHash>> merges_in_force;
+  std::unordered_map<EntityId, EntityId, IdHash>& merges() {
+    if (!merges_in_force) merges_in_force = parse_merges(store.meta_value(kMetaMerges).value_or(""));
+    return *merges_in_force;
+  }
+  std::optional<EntityId> survivor_of(const EntityId& id) {
+    auto& m = merges();
+    if (m.empty()) return std::nullopt;
+    auto it = m.find(id);
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // A change the server makes itself (placing a child under a merge's survivor, or back): applied
+  // like any accepted change, with a version id of the merge device.
+  VersionId server_change(const EntityRecord& rec, FieldId field, const std::string& value, std::vector<VersionId> base,
+                          int64_t now) {
+    uint64_t seq = std::stoull(store.meta_value("merge_device_seq").value_or("0")) + 1;
+    store.put_meta_value("merge_device_seq", std::to_string(seq));
+    StoredChange sc;
+    FieldChange& c = sc.change;
+    c.type = rec.state.type;
+    c.entity = rec.state.id;
+    c.field = field;
+    c.value = value;
+    c.version = VersionId{merge_device_id(), Seq{seq}};
+    HybridClock clock(store.clock());
+    c.ts = clock.tick(now);
+    store.set_clock(clock.last());
+    c.collector = std::string(kCountyAdminActor);
+    c.device_ms = now;
+    c.base = std::move(base);
+    c.schema_version = static_cast<uint32_t>(s.schema_.version());
+    sc.device_ts = c.ts;
+    sc.server_ms = now;
+    merge_in(sc);
+    store.put_change(sc);
+    return c.version;
+  }
+
+  // The placing field of a child whose live versions name `parent`, with those versions.
+  std::optional<std::pair<FieldId, std::vector<VersionId>>> placing_versions(const EntityRecord& rec, const EntityId& parent) {
+    const std::string hex = parent.hex();
+    for (auto& [field, fs] : rec.state.fields) {
+      if (!placing_field_is(rec.state.type, field)) continue;
+      std::vector<VersionId> base;
+      for (auto& v : fs.live)
+        if (v.value == hex) base.push_back(v.id);
+      if (!base.empty()) return std::make_pair(field, std::move(base));
+    }
+    return std::nullopt;
+  }
+
+  void log_merge_row(uint8_t kind, const EntityRecord& survivor, const EntityRecord& away,
+                     const std::vector<std::string>& villages) {
+    LogRow row;
+    row.kind = LogKind::merge;
+    row.type = away.state.type;
+    row.entity = away.state.id;
+    row.villages = villages;
+    ByteWriter w;
+    w.u8(kind);
+    w.raw(survivor.state.id.view());
+    row.payload = w.take();
+    store.append(std::move(row));
+  }
+
+  // Recomputes a record's parents and villages after its state changed wholesale, logging a
+  // membership change (its children follow).
+  void replace_state(EntityRecord& rec) {
+    rec.parents = parents_of(s.schema_, rec.state);
+    put(rec);
+    auto now = villages_of(rec);
+    if (now != rec.villages) {
+      log_membership(rec, now);
+      propagate(rec.state.id);
+    }
+  }
+
+  static Error merge_refused(const std::string& zh, const std::string& en) {
+    return Error(ErrorCode::invalid_input, {bilingual(zh, en)});
+  }
+
+  Result<MergeSummary> merge(const EntityId& a, const EntityId& b) {
+    const int64_t now = s.clock_();
+    MergeSummary sum;
+    sum.survivor = a;
+    sum.merged_away = b;
+    Status st = in_txn([&]() -> Status {
+      if (a == b) return merge_refused("不能把记录合并到它自己：" + a.hex(), "cannot merge a record into itself: " + a.hex());
+      for (auto* id : {&a, &b})
+        if (!entity(*id) || entity(*id)->state.fields.empty())
+          return Error(ErrorCode::not_found, {bilingual("记录 " + id->hex(), "record " + id->hex())});
+      EntityRecord sr = *entity(a), ar = *entity(b);
+      if (sr.state.type != ar.state.type)
+        return merge_refused("两条记录类型不同，不能合并", "the two records are of different types and cannot be merged");
+      if (sr.state.type != EntityType::person && sr.state.type != EntityType::household)
+        return merge_refused("只能合并人员或户", "only persons and households are merged");
+      if (auto to = survivor_of(b))
+        return merge_refused(b.hex() + " 已合并到 " + to->hex(), b.hex() + " is merged into " + to->hex() + " already");
+      if (auto to = survivor_of(a))
+        return merge_refused(a.hex() + " 已合并到 " + to->hex() + "，请合并到后者",
+                             a.hex() + " is merged into " + to->hex() + "; merge into that one");
+      for (auto& [away, surv] : merges())
+        if (surv == b)
+          return merge_refused(away.hex() + " 已合并到 " + b.hex() + "，请先撤销那次合并",
+                               away.hex() + " is merged into " + b.hex() + "; unmerge it first");
+      const std::vector<EntityId> kids = children(b);
+      MergeInfo info;
+      info.survivor = a;
+      info.snapshot = ar.state;
+      const auto villages_before = village_union(sr.villages, ar.villages);
+      // The survivor takes every live version of the merged-away one, with its id.
+      for (auto& [field, fs] : ar.state.fields) sum.versions += fs.live.size();
+      absorb_versions(sr.state, ar.state);
+      replace_state(sr);
+      // The merged-away one: an empty tombstone, in no village (devices drop it).
+      ar.state.fields.clear();
+      ar.state.deletion_bases.clear();
+      ar.parents.clear();
+      ar.villages.clear();
+      put(ar);
+      merges()[b] = a;
+      // Its children are placed under the survivor.
+      for (auto& kid : kids) {
+        const auto& kr = entity(kid);
+        if (!kr) continue;
+        auto placed = placing_versions(*kr, b);
+        if (!placed) continue;
+        auto v = server_change(*kr, placed->first, a.hex(), std::move(placed->second), now);
+        info.children.emplace_back(kid, v);
+      }
+      sum.children = info.children.size();
+      const EntityRecord& survivor_now = *entity(a);
+      for (auto& c : conflicts(survivor_now.state)) (void)c, ++sum.conflicts;
+      log_merge_row(kMergeRow, survivor_now, ar, village_union(villages_before, survivor_now.villages));
+      flush();
+      store.put_meta_value(kMetaMerges, format_merges(merges()));
+      store.put_meta_value(merge_meta_key(b), encode_merge_info(info));
+      append_audit_entry(store, now, "merge", kCountyAdminActor,
+                         audit_summary({{"survivor", a.hex()},
+                                        {"merged_away", b.hex()},
+                                        {"versions", sum.versions},
+                                        {"children", sum.children},
+                                        {"conflicts", sum.conflicts}}));
+      return ok_status();
+    });
+    if (!st) return st.error();
+    return sum;
+  }
+
+  Result<MergeSummary> unmerge(const EntityId& b) {
+    const int64_t now = s.clock_();
+    MergeSummary sum;
+    sum.merged_away = b;
+    Status st = in_txn([&]() -> Status {
+      auto a = survivor_of(b);
+      auto text = store.meta_value(merge_meta_key(b));
+      if (!a || !text || text->empty())
+        return Error(ErrorCode::not_found, {bilingual("记录 " + b.hex() + " 的合并", "a merge of " + b.hex())});
+      sum.survivor = *a;
+      MergeInfo info = decode_merge_info(*text);
+      EntityRecord sr = *entity(*a), ar = *entity(b);
+      // Back to the merged-away one: its versions at merge time, and every change addressed to it
+      // since (applied to the survivor), merged again in the order they were applied.
+      std::vector<VersionId> moved;
+      for (auto& [field, fs] : info.snapshot.fields)
+        for (auto& v : fs.live) moved.push_back(v.id);
+      // Those still live on the survivor and those an edit of the survivor replaced since (they are
+      // live again on the merged-away one, as its versions at merge time are: what was addressed to
+      // it is judged by what was addressed to it).
+      std::vector<StoredChange> later;
+      auto addressed_here = [&](const VersionId& id, bool live) {
+        if (id.device == merge_device_id()) return;
+        auto sc = store.change(id);
+        if (!sc || sc->change.entity != b || sc->status != StoredChange::Status::applied) return;
+        later.push_back(*sc);
+        if (live) moved.push_back(id);
+      };
+      for (auto& [field, fs] : sr.state.fields) {
+        for (auto& v : fs.live) addressed_here(v.id, true);
+        for (auto& id : fs.superseded) addressed_here(id, false);
+      }
+      std::sort(later.begin(), later.end(), [](auto& x, auto& y) { return x.server_seq < y.server_seq; });
+      ar.state = info.snapshot;
+      for (auto& sc : later) merge_apply(ar.state, sc.change, s.options_.merge_mode, sc.server_ms);
+      std::sort(moved.begin(), moved.end());
+      moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
+      for (auto& [field, fs] : sr.state.fields)
+        for (auto& v : fs.live) sum.versions += std::binary_search(moved.begin(), moved.end(), v.id);
+      remove_live_versions(sr.state, moved);
+      const auto villages_before = sr.villages;
+      merges().erase(b);
+      replace_state(sr);
+      replace_state(ar);
+      // Children the merge moved go back, unless someone placed them since.
+      for (auto& [kid, v] : info.children) {
+        const auto& kr = entity(kid);
+        if (!kr) continue;
+        auto placed = placing_versions(*kr, *a);
+        if (!placed || !std::binary_search(placed->second.begin(), placed->second.end(), v)) continue;
+        server_change(*kr, placed->first, b.hex(), {v}, now);
+        ++sum.children;
+      }
+      const EntityRecord& s_now = *entity(*a);
+      const EntityRecord& a_now = *entity(b);
+      log_merge_row(kUnmergeRow, s_now, a_now, village_union(village_union(villages_before, s_now.villages), a_now.villages));
+      flush();
+      store.put_meta_value(kMetaMerges, format_merges(merges()));
+      store.put_meta_value(merge_meta_key(b), "");
+      append_audit_entry(store, now, "unmerge", kCountyAdminActor,
+                         audit_summary({{"survivor", a->hex()},
+                                        {"merged_away", b.hex()},
+                                        {"versions", sum.versions},
+                                        {"children", sum.children}}));
+      return ok_status();
+    });
+    if (!st) return st.error();
+    return sum;
   }
 
   template <typename F>
@@ -1015,6 +1364,43 @@ Status SyncServer::reject(const VersionId& id, const std::string& reason) {
   } catch (const Failure& e) {
     return e.error();
   }
+}
+
+DeviceId merge_device_id() {
+  DeviceId id;
+  id.bytes.fill(0xff);  // random device ids never take it
+  id.bytes[0] = 0x4d;   // 'M'
+  return id;
+}
+
+Result<SyncServer::MergeSummary> SyncServer::merge(const EntityId& survivor, const EntityId& merged_away) {
+  try {
+    return Impl(*this).merge(survivor, merged_away);
+  } catch (const Failure& e) {
+    return e.error();
+  }
+}
+
+Result<SyncServer::MergeSummary> SyncServer::unmerge(const EntityId& merged_away) {
+  try {
+    return Impl(*this).unmerge(merged_away);
+  } catch (const Failure& e) {
+    return e.error();
+  }
+}
+
+std::optional<EntityId> SyncServer::merged_into(const EntityId& id) const {
+  auto m = parse_merges(store_.meta_value(kMetaMerges).value_or(""));
+  auto it = m.find(id);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::pair<EntityId, EntityId>> SyncServer::merges() const {
+  auto m = parse_merges(store_.meta_value(kMetaMerges).value_or(""));
+  std::vector<std::pair<EntityId, EntityId>> out(m.begin(), m.end());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string SyncServer::scope_digest(const Scope& scope) const {

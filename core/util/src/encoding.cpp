@@ -10,6 +10,7 @@
 #include <unicode/utf16.h>
 
 #include <memory>
+#include <unordered_map>
 
 namespace tz::encoding {
 namespace {
@@ -136,15 +137,28 @@ std::string gb18030_encode(const std::u16string& u) {
   return out;
 }
 
+std::unique_ptr<icu::Transliterator> make_transliterator(const char* id) {
+  UErrorCode st = U_ZERO_ERROR;
+  std::unique_ptr<icu::Transliterator> p(icu::Transliterator::createInstance(id, UTRANS_FORWARD, st));
+  if (U_FAILURE(st) || !p) icu_failure(std::string("ICU transliterator ") + id, st);
+  return p;
+}
+
 icu::Transliterator& transliterator() {
-  thread_local std::unique_ptr<icu::Transliterator> t = [] {
-    UErrorCode st = U_ZERO_ERROR;
-    std::unique_ptr<icu::Transliterator> p(icu::Transliterator::createInstance(
-        "Han-Latin; Latin-ASCII; Lower", UTRANS_FORWARD, st));
-    if (U_FAILURE(st) || !p) icu_failure("ICU transliterator Han-Latin", st);
-    return p;
-  }();
+  thread_local std::unique_ptr<icu::Transliterator> t = make_transliterator("Han-Latin; Latin-ASCII; Lower");
   return *t;
+}
+
+// Han-Latin/Names reads a character in its surname reading (单 → shan, 曾 → zeng, 区 → ou) where it
+// has one; used for the syllables of person names (name_syllables).
+icu::Transliterator& names_transliterator() {
+  thread_local std::unique_ptr<icu::Transliterator> t = make_transliterator("Han-Latin/Names; Latin-ASCII; Lower");
+  return *t;
+}
+
+bool is_han(UChar32 c) {
+  UErrorCode st = U_ZERO_ERROR;
+  return uscript_getScript(c, &st) == USCRIPT_HAN && U_SUCCESS(st);
 }
 
 // Shared walk for pinyin() and pinyin_initials(): Han runs are transliterated and split into
@@ -173,8 +187,7 @@ std::string romanise(std::string_view text, bool initials_only) {
   for (int32_t i = 0; i < in.length();) {
     const UChar32 c = in.char32At(i);
     i += U16_LENGTH(c);
-    UErrorCode st = U_ZERO_ERROR;
-    if (uscript_getScript(c, &st) == USCRIPT_HAN && U_SUCCESS(st)) {
+    if (is_han(c)) {
       run.append(c);
       continue;
     }
@@ -228,5 +241,48 @@ std::string utf8_to_utf16le(std::string_view utf8) {
 std::string pinyin(std::string_view han) { return romanise(han, false); }
 
 std::string pinyin_initials(std::string_view han) { return romanise(han, true); }
+
+std::vector<std::string> name_syllables(std::string_view name) {
+  const icu::UnicodeString in = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(name.data(), static_cast<int32_t>(name.size())));
+  std::vector<std::string> out;
+  std::string ascii;  // a run of ASCII letters and digits is one "syllable"
+  auto flush_ascii = [&] {
+    if (!ascii.empty()) out.push_back(std::move(ascii));
+    ascii.clear();
+  };
+  for (int32_t i = 0; i < in.length();) {
+    const UChar32 c = in.char32At(i);
+    i += U16_LENGTH(c);
+    if (is_han(c)) {
+      flush_ascii();
+      // One character at a time, so that syllables line up with characters; a county's names use a
+      // few thousand characters, so each thread remembers the reading of each.
+      thread_local std::unordered_map<UChar32, std::string> readings;
+      auto it = readings.find(c);
+      if (it == readings.end()) {
+        icu::UnicodeString one(c);
+        names_transliterator().transliterate(one);
+        std::string syl;
+        for (int32_t k = 0; k < one.length(); ++k) {
+          const char16_t ch = one.charAt(k);
+          if (ch >= u'a' && ch <= u'z') syl.push_back(static_cast<char>(ch));
+        }
+        it = readings.emplace(c, std::move(syl)).first;
+      }
+      if (!it->second.empty()) out.push_back(it->second);
+      continue;
+    }
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      ascii.push_back(static_cast<char>(c));
+    } else if (c >= 'A' && c <= 'Z') {
+      ascii.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      flush_ascii();
+    }
+  }
+  flush_ascii();
+  return out;
+}
 
 }  // namespace tz::encoding

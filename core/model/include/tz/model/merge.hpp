@@ -112,3 +112,17 @@ Entity to_entity(const EntityState& e);
 std::string digest(const EntityState& e);
 
 }  // namespace tz
+
+namespace tz {
+
+// Merging two entities (SPEC §8): every live version of `from` becomes live in `into` with its id
+// (unless `into` already names it superseded), per field; `from`'s superseded ids and deletion bases
+// join `into`'s. Version ids are never shared between two entities, so nothing is lost and fields
+// whose values disagree are conflicts by the ordinary rule. Pure; `from` is left as it was.
+void absorb_versions(EntityState& into, const EntityState& from);
+
+// Undoing a merge: the live versions with these ids leave `e` (superseded ids stay: they are
+// bookkeeping). Deletion bases of removed deletion versions go with them. Fields left empty go.
+void remove_live_versions(EntityState& e, const std::vector<VersionId>& sorted_ids);
+
+}  // namespace tz

@@ -73,6 +73,13 @@ inline bool same_change_content(const FieldChange& a, const FieldChange& b) {
          a.device_ms == b.device_ms && a.collector == b.collector;
 }
 
+// The same change but for the entity it names: one addressed to an entity merged away since, as the
+// server applied it to the survivor (SPEC §8; sync-protocol.md "Merges").
+inline bool same_change_but_entity(const FieldChange& a, const FieldChange& b) {
+  return a.type == b.type && a.field == b.field && a.value == b.value && a.base == b.base &&
+         a.device_ms == b.device_ms && a.collector == b.collector;
+}
+
 // Applies a change to an entity's live versions: removes the base's ids from the field's live set
 // and adds the new version, forgetting what the base superseded. Tests build records with it; the
 // editor and sync go through merge_apply (merge.hpp), which remembers superseded ids so a version

@@ -18,6 +18,12 @@
 
 namespace tz::sync {
 
+// The server-store meta value listing the merges in force: "<merged away hex> <survivor hex>\n" each.
+inline constexpr const char* kMetaMerges = "merges";
+// The device id of the changes the server makes itself (children placed under a merge's survivor);
+// its sequence numbers are counted in meta value "merge_device_seq".
+DeviceId merge_device_id();
+
 struct ServerOptions {
   int64_t max_clock_lead_ms = 5 * 60 * 1000;  // a timestamp further ahead than this is re-stamped
   size_t max_page_records = 5000;             // records per pull page, whatever the device asks
@@ -137,6 +143,32 @@ class SyncServer {
   // The SPEC §5 digest of a scope: every entity whose villages the scope holds, by id, with
   // tz::digest of its state.
   std::string scope_digest(const Scope& scope) const;
+
+  // Merges (SPEC §8; docs/dedup.md "Merging"). In one transaction: merged_away's live versions join
+  // survivor's with their ids (disagreeing fields become conflicts), merged_away becomes an empty
+  // tombstone linked to survivor (server-store meta kMetaMerges, with what unmerge needs under
+  // "merge:<hex>"), its children (persons of a household, jobs, visits and subsidies of a person)
+  // are placed under survivor by server-made changes (device kMergeDevice), a merge row joins the
+  // pull stream for the villages of both, and the audit chain records it. Later changes addressed to
+  // merged_away are applied to survivor (the sender gets a `redirected` notice), except a deletion,
+  // which is quarantined. Refused: the same entity, unknown entities, different types, a type other
+  // than person or household, merged_away already merged away or a survivor of another merge
+  // (unmerge that first), survivor merged away.
+  struct MergeSummary {
+    EntityId survivor, merged_away;
+    uint64_t versions = 0;   // live versions moved (merge) or moved back (unmerge)
+    uint64_t conflicts = 0;  // fields of the survivor in conflict after the merge
+    uint64_t children = 0;   // children placed under the survivor (merge) or back (unmerge)
+  };
+  Result<MergeSummary> merge(const EntityId& survivor, const EntityId& merged_away);
+  // Undoes the merge of merged_away: it gets back its state at merge time plus every change addressed
+  // to it since (redirected to the survivor), the survivor loses exactly those versions, children
+  // the merge moved (and nobody moved since) go back. not_found when merged_away is not merged.
+  Result<MergeSummary> unmerge(const EntityId& merged_away);
+  // The survivor merged_away was merged into, if it is merged away now.
+  std::optional<EntityId> merged_into(const EntityId& id) const;
+  // Every merge in force: (merged away, survivor).
+  std::vector<std::pair<EntityId, EntityId>> merges() const;
 
   const ServerStore& store() const { return store_; }
 

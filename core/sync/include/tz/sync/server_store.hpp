@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -97,6 +98,8 @@ enum class LogKind : uint8_t {
   config = 5,        // county configuration
   membership = 6,    // an entity's villages changed: payload holds old and new villages
   scope_change = 7,  // a device's scope was edited and the entity entered (payload 1) or left (0) it
+  merge = 8,         // entity was merged (payload u8 1) into, or unmerged (u8 2) from, the survivor
+                     // (16 bytes after it); villages: those of both
 };
 
 struct LogRow {
@@ -199,6 +202,24 @@ class ServerStore {
   virtual std::optional<std::pair<uint64_t, std::string>> config(const std::string& key) const = 0;
   virtual void put_config(const std::string& key, uint64_t version, const std::string& value) = 0;
 };
+
+// Runs fn() in one write transaction of s: committed (durable) when it returns, rolled back when it
+// throws (a Failure gives its error, another exception an internal error naming it).
+template <typename Fn>
+Status in_write_txn(ServerStore& s, Fn&& fn) {
+  try {
+    s.begin();
+    fn();
+    s.commit(nullptr, nullptr);
+    return ok_status();
+  } catch (const Failure& f) {
+    s.rollback();
+    return f.error();
+  } catch (const std::exception& e) {
+    s.rollback();
+    return Error(ErrorCode::internal, {e.what()});
+  }
+}
 
 // SQLite (WAL, synchronous=FULL). Creates the store (with a new random epoch) when dir has none.
 Result<std::unique_ptr<ServerStore>> open_sqlite_server_store(const std::filesystem::path& dir);

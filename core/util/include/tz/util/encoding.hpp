@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tz/util/error.hpp"
 
@@ -33,5 +34,11 @@ std::string utf8_to_utf16le(std::string_view utf8);
 std::string pinyin(std::string_view han);
 // First letters of each syllable (张伟 → "zw"); other ASCII as in pinyin().
 std::string pinyin_initials(std::string_view han);
+
+// The syllables of a person's name, one per Han character, toneless lower-case ASCII, read with ICU
+// "Han-Latin/Names" (surname readings: 单 → "shan", 曾 → "zeng"), so 张伟 and 章伟 give the same
+// {"zhang", "wei"}. A run of ASCII letters and digits is one element (lower-cased); everything else
+// (the separator "·", spaces, Han without a reading) only separates. Cached per thread and character.
+std::vector<std::string> name_syllables(std::string_view name);
 
 }  // namespace tz::encoding

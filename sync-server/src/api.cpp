@@ -8,7 +8,9 @@
 #include "tz/cli/args.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/model/id_number.hpp"
+#include "tz/dedup/dedup.hpp"
 #include "tz/ops/conflicts.hpp"
+#include "tz/ops/dedup.hpp"
 #include "tz/ops/reconcile.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/review.hpp"
@@ -357,6 +359,110 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
                return reply({{"ok", true}, {"count", arr.size()}, {"people", arr}});
              });
            }));
+
+  // --- deduplication (SPEC §8): the probable pairs in the user's scope (IDs masked), and the
+  // reviewer's decisions: merge, unmerge, dismiss. Both persons of a pair must be in the user's scope.
+  auto person_in_scope = [](const Call& c, DeviceStore& store, const EntityId& id) {
+    auto row = store.get_row(id);
+    return row && sync::user_covers(c.user, {row->village});
+  };
+  http.get("/api/v1/duplicates", guarded("/api/v1/duplicates", Need::any_user, [with_replica, person_in_scope](const Call& c) {
+             auto region = region_of(c.rq, c.user);
+             if (!region) return c.fail(region.error());
+             return with_replica(c, [&](AdminFolder& folder, DeviceStore& store, int64_t now) {
+               const auto r = ops::find_duplicates(store, ops::dismissed_pairs(folder.store()), china_date_of(now), 2);
+               auto shown = [&](const EntityId& id) -> json {
+                 auto it = r.persons.find(id);
+                 if (it == r.persons.end()) return {{"id", id.hex()}};
+                 const auto& p = it->second;
+                 return {{"id", id.hex()},
+                         {"name", p.name},
+                         {"id_number", p.id_number.empty() ? json(nullptr) : json(idn::mask_id(p.id_number))},
+                         {"village", p.village}};
+               };
+               auto visible = [&](const EntityId& id) {
+                 auto it = r.persons.find(id);
+                 return person_in_scope(c, store, id) && it != r.persons.end() && in_region(*region, {it->second.village});
+               };
+               json arr = json::array();
+               for (auto& p : r.probable) {
+                 if (!visible(p.a) || !visible(p.b)) continue;
+                 json reasons = json::array();
+                 for (auto reason : p.reasons) reasons.push_back(std::string(dedup::reason_code(reason)));
+                 arr.push_back({{"a", shown(p.a)}, {"b", shown(p.b)}, {"score", p.score}, {"reasons", reasons}});
+               }
+               return reply({{"ok", true}, {"count", arr.size()}, {"pairs", arr}});
+             });
+           }));
+  // {"a": PERSON, "b": PERSON} (entity ids or 身份证号): merge (the smaller id survives) or dismiss.
+  for (const bool merge : {true, false}) {
+    const std::string route = merge ? "/api/v1/merge" : "/api/v1/dismiss";
+    http.post(route, guarded(route, Need::reviewer, [with_replica, person_in_scope, merge](const Call& c) {
+                json body = json::parse(c.rq.body, nullptr, false);
+                if (body.is_discarded() || !body.is_object() || !body.contains("a") || !body["a"].is_string() || !body.contains("b") ||
+                    !body["b"].is_string())
+                  return c.fail(bad_request("请求体应为 {\"a\": 人员, \"b\": 人员}", "the body must be {\"a\": PERSON, \"b\": PERSON}"));
+                return with_replica(c, [&](AdminFolder& folder, DeviceStore& store, int64_t now) {
+                  EntityId ids[2];
+                  for (int i = 0; i < 2; ++i) {
+                    const std::string ref = body[i == 0 ? "a" : "b"].get<std::string>();
+                    auto located = ops::locate(store, ref, china_date_of(now));
+                    if (!located) return c.fail(located.error());
+                    if (!person_in_scope(c, store, *located))
+                      return c.fail(forbidden("记录 " + ref + " 不在用户 " + c.user.name + " 的管辖范围内",
+                                              "record " + ref + " is outside the scope of user " + c.user.name));
+                    ids[i] = *located;
+                  }
+                  if (ids[0] == ids[1]) return c.fail(bad_request("两次给出了同一记录", "the same record was given twice"));
+                  auto [keep, away] = dedup::ordered(ids[0], ids[1]);
+                  if (!merge) {
+                    ops::DedupDecision d;
+                    d.a = keep;
+                    d.b = away;
+                    d.by = c.user.name;
+                    d.server_ms = now;
+                    if (auto st = ops::record_dedup_decision(folder.store(), d); !st) return c.fail(st.error());
+                    return reply({{"ok", true}, {"decision", "dismissed"}, {"a", keep.hex()}, {"b", away.hex()}, {"by", c.user.name}});
+                  }
+                  auto m = folder.server().merge(keep, away);
+                  if (!m) return c.fail(m.error());
+                  if (auto pushed = folder.sync_replica(); !pushed) return c.fail(pushed.error());
+                  if (auto a = sync::record_audit(folder.store(), now, "merge", c.user.name,
+                                                  sync::audit_summary({{"survivor", keep.hex()}, {"merged_away", away.hex()},
+                                                                       {"via", std::string("api")}}));
+                      !a)
+                    return c.fail(a.error());
+                  return reply({{"ok", true}, {"decision", "merged"}, {"survivor", keep.hex()}, {"merged_away", away.hex()},
+                                {"versions", m->versions}, {"children", m->children}, {"conflicts", m->conflicts}, {"by", c.user.name}});
+                });
+              }));
+  }
+  // {"id": the merged-away entity id}.
+  http.post("/api/v1/unmerge", guarded("/api/v1/unmerge", Need::reviewer, [with_replica, person_in_scope](const Call& c) {
+              json body = json::parse(c.rq.body, nullptr, false);
+              std::optional<EntityId> away;
+              if (!body.is_discarded() && body.is_object() && body.contains("id") && body["id"].is_string())
+                away = EntityId::from_hex(text::trim(body["id"].get<std::string>()));
+              if (!away) return c.fail(bad_request("请求体应为 {\"id\": 被合并掉的记录编号}", "the body must be {\"id\": MERGED-AWAY ID}"));
+              return with_replica(c, [&](AdminFolder& folder, DeviceStore& store, int64_t now) {
+                auto survivor = folder.server().merged_into(*away);
+                if (!survivor)
+                  return c.fail(Error(ErrorCode::not_found, {bilingual("被合并掉的记录 " + away->hex(), "merged-away record " + away->hex())}));
+                if (!person_in_scope(c, store, *survivor))
+                  return c.fail(forbidden("记录 " + survivor->hex() + " 不在用户 " + c.user.name + " 的管辖范围内",
+                                          "record " + survivor->hex() + " is outside the scope of user " + c.user.name));
+                auto m = folder.server().unmerge(*away);
+                if (!m) return c.fail(m.error());
+                if (auto pushed = folder.sync_replica(); !pushed) return c.fail(pushed.error());
+                if (auto a = sync::record_audit(folder.store(), now, "unmerge", c.user.name,
+                                                sync::audit_summary({{"survivor", m->survivor.hex()}, {"merged_away", away->hex()},
+                                                                     {"via", std::string("api")}}));
+                    !a)
+                  return c.fail(a.error());
+                return reply({{"ok", true}, {"decision", "unmerged"}, {"survivor", m->survivor.hex()}, {"merged_away", away->hex()},
+                              {"by", c.user.name}});
+              });
+            }));
 
   // The body is the external list (CSV); ?kind=社保|用工备案|国家系统, ?region=CODE. People outside the
   // reviewer's scope are neither listed nor reported as missing (decision 301).

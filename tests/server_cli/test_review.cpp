@@ -144,6 +144,10 @@ std::vector<Endpoint> endpoints(const std::string& held) {
           {"POST", "/api/v1/reconcile", "姓名,身份证号\r\n", true, true},
           {"POST", "/api/v1/review", json{{"id", "522632198001010010"}, {"decision", "approve"}}.dump(), true, false},
           {"GET", "/api/v1/review", "", false, true},
+          {"GET", "/api/v1/duplicates", "", false, true},
+          {"POST", "/api/v1/merge", json{{"a", "522632198001010010"}, {"b", "522632198001010029"}}.dump(), true, false},
+          {"POST", "/api/v1/dismiss", json{{"a", "522632198001010010"}, {"b", "522632198001010029"}}.dump(), true, false},
+          {"POST", "/api/v1/unmerge", json{{"id", std::string(32, '0')}}.dump(), true, false},
           {"POST", "/api/v1/logout", "", false, false}};
 }
 
@@ -639,4 +643,48 @@ TEST_CASE("The review API is served over HTTPS beside sync", "[server_cli][revie
   auto refused = t.get("/api/v1/notices");
   REQUIRE_FALSE(refused);
   CHECK_THAT(refused.error().message(Lang::en), Catch::Contains("401"));
+}
+
+TEST_CASE("A reviewer merges unmerges and dismisses persons of their scope over the API and is refused others", "[server_cli][review]") {
+  Review s;
+  s.setup();
+  auto server = s.serve();
+  const int port = port_of(*server);
+  const std::string town = login(port, "town"), zc = login(port, "zhongcheng");
+  const std::string zhang = "522632198001010010", wang = "522632198203030036";  // both of 古州镇 522632100001
+  auto dup = call(port, "GET", "/api/v1/duplicates", "", {bearer(town)});
+  REQUIRE(dup.status == 200);
+  CHECK(dup.j()["ok"] == true);
+  // Not theirs: 忠诚镇's reviewer may not merge 古州镇's people.
+  auto refused = call(port, "POST", "/api/v1/merge", json{{"a", zhang}, {"b", wang}}.dump(), {bearer(zc)});
+  CHECK(refused.status == 403);
+  CHECK_THAT(refused.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
+  CHECK(s.ok_json({"audit", "verify"})["ok"] == true);
+
+  auto merged = call(port, "POST", "/api/v1/merge", json{{"a", zhang}, {"b", wang}}.dump(), {bearer(town)});
+  INFO(merged.body);
+  REQUIRE(merged.status == 200);
+  CHECK(merged.j()["decision"] == "merged");
+  CHECK(merged.j()["by"] == "town");
+  const std::string away = merged.j()["merged_away"];
+  auto again = call(port, "POST", "/api/v1/merge", json{{"a", zhang}, {"b", wang}}.dump(), {bearer(town)});
+  CHECK(again.status >= 400);  // already merged: refused, nothing changed
+  auto unmerged = call(port, "POST", "/api/v1/unmerge", json{{"id", away}}.dump(), {bearer(town)});
+  INFO(unmerged.body);
+  REQUIRE(unmerged.status == 200);
+  CHECK(unmerged.j()["merged_away"] == away);
+  CHECK(call(port, "POST", "/api/v1/unmerge", json{{"id", away}}.dump(), {bearer(town)}).status == 404);
+  auto dismissed = call(port, "POST", "/api/v1/dismiss", json{{"a", zhang}, {"b", wang}}.dump(), {bearer(town)});
+  REQUIRE(dismissed.status == 200);
+  CHECK(dismissed.j()["decision"] == "dismissed");
+  CHECK(call(port, "POST", "/api/v1/dismiss", "not json", {bearer(town)}).status == 400);
+  server->stop();
+
+  // Each decision is in the audit chain under the reviewer's name; the chain verifies.
+  auto st = sync::open_sqlite_server_store(s.data).take();
+  int by_town = 0;
+  for (auto& e : st->audit_entries())
+    if (e.actor == "town" && (e.kind == "merge" || e.kind == "unmerge")) ++by_town;
+  CHECK(by_town == 2);
+  CHECK(s.ok_json({"audit", "verify"})["ok"] == true);
 }

@@ -251,11 +251,12 @@ void absorb_versions(EntityState& into, const EntityState& from) {
     to.superseded = std::move(sup);
     if (to.live.empty() && to.superseded.empty()) into.fields.erase(field);
   }
-  for (auto& [id, base] : from.deletion_bases) {
+  for (auto& entry : from.deletion_bases) {
+    const VersionId& id = entry.first;  // (not a structured binding: clang 14 cannot capture one)
     auto f = into.fields.find(kDeletedField);
     if (f == into.fields.end()) continue;
     bool live = std::any_of(f->second.live.begin(), f->second.live.end(), [&](const Version& v) { return v.id == id; });
-    if (live && !into.deletion_bases.count(id)) into.deletion_bases[id] = base;
+    if (live && !into.deletion_bases.count(id)) into.deletion_bases[id] = entry.second;
   }
 }
 

@@ -21,6 +21,7 @@
 #include "tz/cli/args.hpp"
 #include "tz/cli/boundary.hpp"
 #include "tz/cli/output.hpp"
+#include "tz/ops/device_sync.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/enrol.hpp"
 #include "tz/ops/lists.hpp"
@@ -279,7 +280,14 @@ class Command {
     auto tree = tree_of(*store);
     auto t = ops::make_list(*store, resources(), tree ? &*tree : nullptr, req.options);
     if (!t) fail(t.error());
-    return emit_list(io(), *t, req);
+    const int code = emit_list(io(), *t, req);
+    // A list with full ID numbers is recorded and pushed to the county's audit chain (SPEC §6):
+    // what, how many rows, where; never the IDs.
+    if (code == 0 && req.options.full_ids) {
+      const json summary = {{"kind", args_.words[1]}, {"rows", t->rows.size()}, {"format", req.format}, {"out", req.out}};
+      if (auto st = ops::record_device_audit(*store, now_ms(), "list --full-ids", summary.dump()); !st) fail(st.error());
+    }
+    return code;
   }
 
   Args args_;

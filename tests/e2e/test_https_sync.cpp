@@ -1391,3 +1391,50 @@ TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a rec
   }
   CHECK(c.run({"audit", "verify"}).exit_code == 0);
 }
+
+// SPEC §6: a list exported with full ID numbers on a device is recorded there and pushed into the
+// county's audit chain — over the network or in a bundle — once, with the device as the actor and
+// never an ID in the record.
+namespace {
+std::vector<sync::AuditEntry> device_full_id_entries(const County& c) {
+  std::vector<sync::AuditEntry> out;
+  for (auto& e : sync::open_sqlite_server_store(c.data).take()->audit_entries())
+    if (e.kind == "device list --full-ids") out.push_back(e);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a device's full-ID export reaches the county's audit chain once over the network or in a bundle", "[e2e][audit]") {
+  SECTION("over the network") {
+    County c;
+    c.init();
+    const std::string ta = c.token();
+    c.serve();
+    Device a;
+    a.init();
+    a.enroll(c, ta);
+    a.sync();
+    auto listed = a.ok({"list", "employed", "--full-ids"});
+    REQUIRE(listed.out.find(kSun) != std::string::npos);  // the full numbers were shown
+    CHECK(device_full_id_entries(c).empty());             // recorded on the device until it syncs
+    a.sync();
+    CHECK(device_full_id_entries(c).size() == 1);
+    a.sync();  // a second sync sends nothing again
+    CHECK(c.stop().exit_code == 0);
+    auto entries = device_full_id_entries(c);
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].actor == "device:" + a.id().hex());
+    CHECK(entries[0].summary.find("employed") != std::string::npos);
+    CHECK(entries[0].summary.find(kSun) == std::string::npos);
+    CHECK(c.run({"audit", "verify"}).exit_code == 0);
+  }
+  SECTION("in a bundle") {
+    OneFileDevice f;
+    f.a.ok({"list", "employed", "--full-ids"});
+    round_trip(f.c, f.a, "a2");
+    round_trip(f.c, f.a, "a3");  // the response of a2 dropped the note: a3 does not carry it again
+    auto entries = device_full_id_entries(f.c);
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].actor == "device:" + f.a.id().hex());
+  }
+}

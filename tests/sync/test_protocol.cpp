@@ -519,6 +519,7 @@ TEST_CASE("The body of a small message is fixed by the grammar", "[sync]") {
   // The columns: field 3; value "x"; hlc ms 1000 (zig-zag 2000), counter 2; collector 0;
   // device ms -1 (zig-zag 1); schema 7; one base: device 1 seq 1
   w.raw(std::string("\x03" "\x02x" "\xd0\x0f\x02" "\x00" "\x01" "\x07" "\x01\x01\x01", 12));
+  w.u8(0);  // no audit notes
   CHECK(body_of(encode(m)) == w.data());
 }
 
@@ -958,6 +959,7 @@ TEST_CASE("Malformed PushRequest columns are refused with the element named", "[
     for (int i = 0; i < 2; ++i) w.svarint(0);               // device ms
     for (int i = 0; i < 2; ++i) w.varint(1);                // schema
     for (int i = 0; i < 2; ++i) w.varint(0);                // base
+    w.varint(0);                                            // audit notes
   };
   auto group_new = [](tz::ByteWriter& w, uint8_t type, uint8_t e, uint64_t k) {
     w.varint(0);

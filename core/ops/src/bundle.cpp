@@ -47,9 +47,11 @@ Result<BundleExport> export_bundle(DeviceStore& store, std::function<int64_t()> 
   }
   // Consecutive runs after the acknowledgement; with nothing pending one empty push, whose reply
   // still tells the acknowledged sequence (as a network push does).
+  int64_t notes_up_to = -1;  // the audit notes this bundle carries: recorded up to then
   for (uint64_t after = info.acked_seq;;) {
     PushRequest req = ds.make_push_request(after);
     req.request_counter = out.number;
+    for (auto& a : req.audit_notes) notes_up_to = std::max(notes_up_to, a.device_ms);
     if (req.changes.empty()) {
       if (out.changes == 0) parts.push_back(encode(req));
       break;
@@ -58,6 +60,12 @@ Result<BundleExport> export_bundle(DeviceStore& store, std::function<int64_t()> 
     out.last_seq = after = req.changes.back().version.seq.value;
     out.changes += req.changes.size();
     parts.push_back(encode(req));
+  }
+  if (notes_up_to >= 0) {
+    WriteBatch nb;
+    nb.configs.push_back({std::string(kBundleAuditNotesConfig), {out.number, std::to_string(notes_up_to)}});
+    nb.clock = store.clock();
+    if (auto w = store.write(nb); !w) return w.error();
   }
   PullRequest pull = ds.make_pull_request();
   out.cursor = pull.cursor;
@@ -143,6 +151,10 @@ Result<BundleImportReport> import_response(DeviceStore& store, std::string_view 
     if (r.refusal != PushReply::Refusal::none && r.refusal != PushReply::Refusal::rolled_back) continue;
     auto taken = ds.take_push_reply(r, header->last_sent[i]);
     if (!taken) return taken.error();
+    // The audit notes the bundle carried (its first push) are in the county's chain now.
+    if (i == 0 && r.refusal == PushReply::Refusal::none)
+      if (auto carried = store.sync_config(std::string(kBundleAuditNotesConfig)); carried && carried->first == header->number)
+        if (auto d = drop_audit_notes(store, std::stoll(carried->second)); !d) return d.error();
     rep.applied += taken->applied;
     rep.conflicts += taken->conflicts;
     rep.quarantined += taken->quarantined;

@@ -66,6 +66,60 @@ struct DeviceSync::OwnIndex {
 DeviceSync::DeviceSync(DeviceStore& store, Transport& transport, std::function<int64_t()> now, DeviceSyncOptions options)
     : store_(store), transport_(transport), now_(std::move(now)), options_(std::move(options)) {}
 
+namespace {
+constexpr std::string_view kAuditNotesConfig = "audit_notes";
+
+Status write_audit_notes(DeviceStore& store, const std::vector<PushRequest::AuditNote>& notes) {
+  ByteWriter w;
+  w.varint(notes.size());
+  for (auto& n : notes) {
+    w.svarint(n.device_ms);
+    w.str(n.kind);
+    w.str(n.summary);
+  }
+  // The version only grows (a store keeps the newest version of a configuration).
+  auto held = store.sync_config(std::string(kAuditNotesConfig));
+  WriteBatch b;
+  b.configs.push_back({std::string(kAuditNotesConfig), {(held ? held->first : 0) + 1, w.take()}});
+  b.clock = store.clock();
+  return store.write(b);
+}
+}  // namespace
+
+std::vector<PushRequest::AuditNote> pending_audit_notes(const DeviceStore& store) {
+  std::vector<PushRequest::AuditNote> out;
+  auto held = store.sync_config(std::string(kAuditNotesConfig));
+  if (!held) return out;
+  try {
+    ByteReader r(held->second);
+    for (uint64_t n = r.varint(); n > 0; --n) {
+      PushRequest::AuditNote a;
+      a.device_ms = r.svarint();
+      a.kind = r.str();
+      a.summary = r.str();
+      out.push_back(std::move(a));
+    }
+  } catch (const Failure&) {
+    return {};
+  }
+  return out;
+}
+
+Status record_device_audit(DeviceStore& store, int64_t device_ms, const std::string& kind, const std::string& summary) {
+  auto notes = pending_audit_notes(store);
+  notes.push_back({device_ms, kind, summary});
+  return write_audit_notes(store, notes);
+}
+
+Status drop_audit_notes(DeviceStore& store, int64_t up_to_ms) {
+  auto notes = pending_audit_notes(store);
+  const size_t before = notes.size();
+  notes.erase(std::remove_if(notes.begin(), notes.end(), [&](const PushRequest::AuditNote& a) { return a.device_ms <= up_to_ms; }),
+              notes.end());
+  if (notes.size() == before) return ok_status();
+  return write_audit_notes(store, notes);
+}
+
 PushRequest DeviceSync::make_push_request(uint64_t after) const {
   const StoreInfo& info = store_.info();
   PushRequest req;
@@ -85,6 +139,11 @@ PushRequest DeviceSync::make_push_request(uint64_t after) const {
     }
   req.first_seq = req.changes.empty() ? after + 1 : req.changes.front().version.seq.value;
   req.device_now_ms = now_();
+  // The audit notes go with the first request after the acknowledgement (one bundle or sync sends
+  // them once), those recorded up to now.
+  if (after == info.acked_seq)
+    for (auto& a : pending_audit_notes(store_))
+      if (a.device_ms <= req.device_now_ms) req.audit_notes.push_back(std::move(a));
   return req;
 }
 
@@ -104,6 +163,8 @@ Result<PushResult> DeviceSync::push_once() {
   const uint64_t compared = req.changes.empty() ? req.first_seq - 1 : req.changes.back().version.seq.value;
   auto result = take_push_reply(*reply, compared);
   if (result) result->sent = req.changes.size();
+  if (result && reply->refusal == PushReply::Refusal::none && !req.audit_notes.empty())
+    if (auto d = drop_audit_notes(store_, req.device_now_ms); !d) return d.error();
   return result;
 }
 

@@ -103,6 +103,13 @@ Status record_audit(ServerStore& store, int64_t ms, std::string_view kind, std::
 }
 
 void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const PushReply& reply) {
+  // What the device recorded for the chain (a --full-ids export on the device, SPEC §6): one entry
+  // each, the device as the actor, its summary kept as sent beside the device's time.
+  for (const auto& a : req.audit_notes)
+    append_audit_entry(store, ms, "device " + a.kind, "device:" + req.device.hex(),
+                       audit_summary({{"device", req.device.hex()},
+                                      {"device_ms", static_cast<uint64_t>(a.device_ms)},
+                                      {"summary", a.summary}}));
   uint64_t first = 0, last = 0;  // what was new in it
   for (const auto& o : reply.outcomes)
     if (o.kind != ChangeOutcome::Kind::duplicate) {

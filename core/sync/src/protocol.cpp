@@ -666,6 +666,19 @@ PushRequest read_push_request(Decoder& d) {
              "seq " + num(v.seq.value) + " does not follow first_seq " + num(m.first_seq) +
                  ": changes must be consecutive");
   }
+  // The device's audit notes (always written, usually none: a cut message never passes for one
+  // without them).
+  {
+    const size_t n = d.count({"审计记录", "audit note"}, 3, 64);
+    for (size_t i = 0; i < n; ++i) {
+      Decoder::Scope s(d, {"审计记录", "audit note"}, i);
+      PushRequest::AuditNote a;
+      a.device_ms = d.svarint();
+      a.kind = d.str({"类别", "kind"});
+      a.summary = d.str({"摘要", "summary"});
+      m.audit_notes.push_back(std::move(a));
+    }
+  }
   return m;
 }
 
@@ -945,6 +958,12 @@ std::string encode(const PushRequest& m) {
   for (auto& c : m.changes) {
     e.body.varint(c.base.size());
     for (auto& b : c.base) e.vid(b);
+  }
+  e.body.varint(m.audit_notes.size());
+  for (auto& a : m.audit_notes) {
+    e.body.svarint(a.device_ms);
+    e.body.str(a.kind);
+    e.body.str(a.summary);
   }
   return e.finish(MessageType::push_request);
 }

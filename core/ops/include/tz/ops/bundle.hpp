@@ -17,6 +17,9 @@ namespace tz::ops {
 
 // The sync_config key whose version is the number of the newest response bundle applied.
 inline constexpr std::string_view kBundleResponseConfig = "bundle_response";
+// The last exported bundle that carried audit notes: version = its number, value = the time the
+// newest of them was recorded (its response drops them).
+inline constexpr std::string_view kBundleAuditNotesConfig = "bundle_audit_notes";
 
 struct BundleExport {
   std::string file;

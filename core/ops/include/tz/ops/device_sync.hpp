@@ -143,6 +143,14 @@ Status keep_audit_head(DeviceStore& store, const sync::AuditHead& head, std::str
 // truncated or rewritten chain.
 std::optional<sync::AuditHead> kept_audit_head(const DeviceStore& store);
 
+// What the device records for the county's audit chain (SPEC §6: "a device records it locally and
+// pushes the record"): kept in the store until a push that carried it is acknowledged, over the
+// network or through a response bundle. summary: counts and names, never an ID, name or phone.
+Status record_device_audit(DeviceStore& store, int64_t device_ms, const std::string& kind, const std::string& summary);
+std::vector<sync::PushRequest::AuditNote> pending_audit_notes(const DeviceStore& store);
+// Drops the notes recorded up to `up_to_ms` (those the acknowledged push or bundle carried).
+Status drop_audit_notes(DeviceStore& store, int64_t up_to_ms);
+
 // The SPEC §5 digest of a device's scope: every entity held whose villages (computed from the
 // device's own states, as the server computes them) the scope holds, by id, with tz::digest of its
 // state. Equal to SyncServer::scope_digest after everyone pushed and pulled.

@@ -60,6 +60,15 @@ struct PushRequest {
   int64_t device_now_ms = 0;      // the device's wall clock when sending: the server records the offset
   uint64_t first_seq = 0;         // changes[i].version == (device, first_seq + i): checked on decode
   std::vector<ChangeRecord> changes;
+  // What the device records for the county's audit chain (SPEC §6: a `--full-ids` export made on the
+  // device), sent with the next push and dropped once acknowledged; the last section of the message
+  // (a count, usually 0).
+  struct AuditNote {
+    int64_t device_ms = 0;
+    std::string kind;     // e.g. "list --full-ids"
+    std::string summary;  // a JSON object of counts and names of files; never an ID, name or phone
+  };
+  std::vector<AuditNote> audit_notes;
 };
 
 // What the server did with one pushed change.

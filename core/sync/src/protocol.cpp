@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "tz/util/bytes.hpp"
@@ -572,6 +573,7 @@ PushRequest read_push_request(Decoder& d) {
   std::vector<VersionId>().swap(ids);
   // Entity groups.
   std::vector<std::pair<EntityId, EntityType>> table;
+  std::unordered_set<EntityId, IdHash> in_table;
   {
     Decoder::Scope s(d, {"实体段", "entity group"});
     size_t groups = d.count({"实体段", "entity group"}, kGroupMinBytes, total);
@@ -584,6 +586,10 @@ PushRequest read_push_request(Decoder& d) {
       EntityId id;
       if (ref == 0) {
         id = d.entity();
+        // Each entity enters the table once (the encoder names it by index after): the same id twice,
+        // perhaps with another type, would not survive a re-encoding (found by fuzz_wire).
+        if (!in_table.insert(id).second)
+          d.fail("实体 " + id.hex() + " 已在表中", "entity " + id.hex() + " is already in the table");
         table.emplace_back(id, type);
       } else {
         if (ref - 1 >= table.size())

@@ -89,14 +89,6 @@ int64_t steady_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-long status_kb(int pid, const char* key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + std::strlen(key));
-  return -1;
-}
-
 std::string last_line(const std::string& out) {
   std::string s = out;
   while (!s.empty() && s.back() == '\n') s.pop_back();
@@ -279,7 +271,7 @@ int main(int argc, char** argv) {
   const int server_pid = server.pid();
   std::thread watcher([&] {
     while (!stop.load()) {
-      long th = status_kb(server_pid, "Threads:");
+      long th = static_cast<long>(proc_status_kb("Threads", "/proc/" + std::to_string(server_pid) + "/status"));
       long cur = peak_threads.load();
       if (th > cur) peak_threads.store(th);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -338,7 +330,7 @@ int main(int argc, char** argv) {
   const double load_s = ms_since(t_load) / 1000;
   stop = true;
   watcher.join();
-  const long server_hwm_kb = status_kb(server_pid, "VmHWM:");
+  const long server_hwm_kb = static_cast<long>(proc_status_kb("VmHWM", "/proc/" + std::to_string(server_pid) + "/status"));
   for (int fd : stalled) ::close(fd);
   auto stopped = server.stop();
 

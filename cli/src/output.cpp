@@ -1,9 +1,11 @@
 // Import reports and lists, printed the same way by field-cli and sync-server.
 #include "tz/cli/output.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <ostream>
 
+#include "tz/util/storage_fault.hpp"
 #include "tz/util/text.hpp"
 
 namespace tz::cli {
@@ -13,10 +15,18 @@ using nlohmann::json;
 void Io::print_json(const json& j) const { out << j.dump(2) << "\n"; }
 
 void Io::write_file(const std::string& path, const std::string& bytes) const {
+  // A full disk or read-only storage (real or injected) is said as such; a partial file is removed.
+  if (auto st = check_storage_write(path, bytes.size()); !st) throw Failure(st.error());
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << bytes;
   f.close();
-  if (!f) throw CliError{1, tr("write_failed", {path})};
+  if (!f) {
+    const Error e = storage_write_error(path);
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    if (e.code() != ErrorCode::io_error) throw Failure(e);
+    throw CliError{1, tr("write_failed", {path})};
+  }
 }
 
 json import_report_json(const ops::ImportReport& rep, bool dry_run, Lang lang) {

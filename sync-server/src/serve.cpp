@@ -204,6 +204,8 @@ int status_of_code(const std::string& code) {
       code == "token_expired" || code == "token_used")
     return 403;
   if (code == "internal" || code == "io_error" || code == "store_busy") return 500;
+  // A full disk or read-only storage at the county: 507, the server goes on serving.
+  if (code == "disk_full" || code == "read_only") return 507;
   return 400;
 }
 

@@ -34,6 +34,7 @@
 #include "tz/ops/verify.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/model/id_number.hpp"
+#include "tz/util/crash_point.hpp"
 #include "tz/util/text.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/sync/audit.hpp"
@@ -308,7 +309,10 @@ class Command {
     env.tree = tree ? &*tree : nullptr;
     env.today = china_date_of(now_);
     env.edit = ops::EditContext{kAdminCollector, now_};
-    auto rep = take(ops::import_roster(store, bytes, env));
+    ops::ImportOptions options;
+    options.crash_point = "server.register_import.before_commit";
+    options.crash_after = "server.register_import.after_commit";
+    auto rep = take(ops::import_roster(store, bytes, env, options));
     if (rep.error_count() > 0) return cli::print_import(io_, rep, false);
     auto pushed = take(folder().sync_replica());
     audit("register import", {{"file_sha256", crypto::to_hex(crypto::sha256(bytes))}, {"changes", pushed.pushed},
@@ -604,6 +608,8 @@ class Command {
     if (!lock) throw CliError{1, tr("serve_running", {target.string()})};
     const std::string stamp = std::to_string(now_);
     const fs::path staging = target.parent_path() / (target.filename().string() + ".restoring-" + stamp);
+    std::error_code ec;
+    fs::remove_all(staging, ec);  // left by a restore that died at this same moment (a pinned clock)
     auto info = take(ops::unpack_backup(file, pass, staging));
     std::string epoch;
     {
@@ -611,15 +617,16 @@ class Command {
       store->begin();
       store->new_epoch();
       epoch = store->epoch();
-      store->commit(nullptr, nullptr);
+      store->commit("server.restore.before_commit", nullptr);
     }
-    std::error_code ec;
+    crash_point("server.restore.before_rename");
     fs::path kept;
     if (fs::exists(target, ec)) {
       kept = target.parent_path() / (target.filename().string() + ".before-restore-" + stamp);
       lock.reset();  // the lock file moves with the folder
       fs::rename(target, kept, ec);
       if (ec) throw CliError{1, tr("read_failed", {target.string()}) + ": " + ec.message()};
+      crash_point("server.restore.between_renames");
     }
     fs::rename(staging, target, ec);
     if (ec) throw CliError{1, tr("read_failed", {staging.string()}) + ": " + ec.message()};
@@ -742,6 +749,7 @@ class Command {
     std::string bytes = read_input(path);
     auto r = f_import(bytes);
     if (!r) throw CliError{r.error().exit_code(), tr("bundle_refused", {path, r.error().message(lang_)})};
+    crash_point("server.bundle_import.before_response");
     io_.write_file(out_path, r->response);
     if (io_.as_json) {
       io_.print_json({{"ok", true},

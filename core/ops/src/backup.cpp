@@ -7,6 +7,7 @@
 #include "tz/sqlite/snapshot.hpp"
 #include "tz/sync/server_store.hpp"
 #include "tz/util/bytes.hpp"
+#include "tz/util/storage_fault.hpp"
 #include "tz/util/text.hpp"
 
 namespace tz::ops {
@@ -81,6 +82,8 @@ class ChunkWriter {
     std::string sealed = aead_.seal(buf_, chunk_aad(hash_, index_++, last));
     std::string len;
     put_be32(len, static_cast<uint32_t>(sealed.size()));
+    // The injected storage fault (tz/util/storage_fault.hpp) fails the stream as a full disk would.
+    if (storage_fault(len.size() + sealed.size()) != StorageFault::none) out_.setstate(std::ios::badbit);
     out_.write(len.data(), static_cast<std::streamsize>(len.size()));
     out_.write(sealed.data(), static_cast<std::streamsize>(sealed.size()));
     buf_.clear();
@@ -128,14 +131,6 @@ Header decode_header(std::string_view bytes) {  // throws Failure(store_corrupt)
   return h;
 }
 
-Error write_error(const fs::path& p) {
-  std::error_code ec;
-  auto space = fs::space(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
-  if (!ec && space.available < (size_t{1} << 20))
-    return Error(ErrorCode::disk_full, {p.string()});
-  return Error(ErrorCode::io_error, {p.string()});
-}
-
 }  // namespace
 
 Result<BackupInfo> write_backup(const fs::path& data_dir, const fs::path& out, std::string_view passphrase,
@@ -155,7 +150,7 @@ Result<BackupInfo> write_backup(const fs::path& data_dir, const fs::path& out, s
     }
   } cleanup{stage};
   fs::create_directories(stage, ec);
-  if (ec) return write_error(stage);
+  if (ec) return storage_write_error(stage);
 
   std::vector<fs::path> files;
   for (auto it = fs::recursive_directory_iterator(data_dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -170,7 +165,7 @@ Result<BackupInfo> write_backup(const fs::path& data_dir, const fs::path& out, s
     if (is_sqlite_file(data_dir / rel)) {
       if (auto s = sqlite::snapshot_database(data_dir / rel, stage / rel); !s) return s.error();
     } else if (!fs::copy_file(data_dir / rel, stage / rel, ec)) {
-      return write_error(stage / rel);
+      return storage_write_error(stage / rel);
     }
   }
 
@@ -206,7 +201,7 @@ Result<BackupInfo> write_backup(const fs::path& data_dir, const fs::path& out, s
   const fs::path partial = out.string() + ".partial";
   {
     std::ofstream o(partial, std::ios::binary | std::ios::trunc);
-    if (!o) return write_error(partial);
+    if (!o) return storage_write_error(partial);
     o.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
     ChunkWriter w(o, aead, crypto::sha256(prefix));
     std::vector<char> buf(kChunk);
@@ -234,11 +229,11 @@ Result<BackupInfo> write_backup(const fs::path& data_dir, const fs::path& out, s
     o.flush();
     if (!o) {
       fs::remove(partial, ec);
-      return write_error(partial);
+      return storage_write_error(out);
     }
   }
   fs::rename(partial, out, ec);
-  if (ec) return write_error(out);
+  if (ec) return storage_write_error(out);
   info.bytes = fs::file_size(out, ec);
   return info;
 }
@@ -274,7 +269,7 @@ Result<BackupInfo> unpack_backup(const fs::path& file, std::string_view passphra
   crypto::Aead aead(crypto::scrypt(passphrase, h.salt, crypto::ScryptParams{1ULL << h.log2n, h.r, h.p}));
 
   fs::create_directories(dest, ec);
-  if (ec) return write_error(dest);
+  if (ec) return storage_write_error(dest);
   bool done = false;
   auto fail = [&](Error e) -> Result<BackupInfo> {
     std::error_code e2;
@@ -323,7 +318,7 @@ Result<BackupInfo> unpack_backup(const fs::path& file, std::string_view passphra
         left -= take;
         if (left > 0) break;
         out.close();
-        if (!out) return fail(write_error(dest));
+        if (!out) return fail(storage_write_error(dest));
         in_entry = false;
         continue;
       }
@@ -344,7 +339,7 @@ Result<BackupInfo> unpack_backup(const fs::path& file, std::string_view passphra
       pending.erase(0, used);
       fs::create_directories((dest / name).parent_path(), ec);
       out.open(dest / name, std::ios::binary | std::ios::trunc);
-      if (!out) return fail(write_error(dest / name));
+      if (!out) return fail(storage_write_error(dest / name));
       info.entries.emplace_back(name, size);
       left = size;
       in_entry = true;

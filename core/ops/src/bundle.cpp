@@ -3,6 +3,7 @@
 
 #include "tz/ops/config.hpp"
 #include "tz/sync/bundle.hpp"
+#include "tz/util/crash_point.hpp"
 
 namespace tz::ops {
 
@@ -183,13 +184,16 @@ Result<BundleImportReport> import_response(DeviceStore& store, std::string_view 
     }
   }
   rep.more = store.info().sync.full_pull_needed || (!pages.empty() && pages.back().more) || rep.rolled_back;
+  crash_point("device.bundle_import.after_pages");
   auto applied = apply_received_config_report(store);
   if (!applied) return applied.error();
   rep.period_changed = applied->period_changed;
   WriteBatch done;
   done.configs.push_back({std::string(kBundleResponseConfig), {header->number, ""}});
   done.clock = store.clock();
+  done.crash_point = "device.bundle_import.before_commit";
   if (auto w = store.write(done); !w) return w.error();
+  crash_point("device.bundle_import.after_commit");
   rep.acked_seq = store.info().acked_seq;
   return rep;
 }

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "tz/ops/editor.hpp"
+#include "tz/util/crash_point.hpp"
 
 namespace tz::ops {
 
@@ -234,7 +235,9 @@ Result<PushResult> DeviceSync::take_push_reply(const PushReply& given, uint64_t 
   WriteBatch b;
   b.acked_seq = acked;
   b.clock = store_.clock();
+  b.crash_point = "device.push.before_commit";
   if (auto w = store_.write(b); !w) return w.error();
+  crash_point("device.push.after_commit");
   result.acked_seq = acked;
   result.done = store_.changes_range(acked, 1).empty();
   return result;
@@ -548,6 +551,7 @@ Status DeviceSync::apply_page(const PullPage& page) {
   if (!page.more) st.full_pull_needed = false;
   ed.batch().sync = st;
   auto done = ed.commit("device.pull.before_commit");
+  if (done) crash_point("device.pull.after_commit");
   if (!restored.empty()) own_.reset();  // the log gained changes
   return done;
 }

@@ -2,6 +2,7 @@
 #include "tz/ops/records.hpp"
 
 #include "tz/model/id_number.hpp"
+#include "tz/util/crash_point.hpp"
 #include "tz/util/text.hpp"
 
 namespace tz::ops {
@@ -134,8 +135,9 @@ Result<SaveReport> save_drafts(DeviceStore& store, const std::vector<Draft>& dra
     }
   }
   report.changes = editor.change_count();
-  auto st = editor.commit();
+  auto st = editor.commit("device.edit.before_commit");
   if (!st) return st.error();
+  crash_point("device.edit.after_commit");
   report.saved = true;
   return report;
 }

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "tz/util/crash_point.hpp"
+
 namespace tz::ops {
 
 namespace {
@@ -39,7 +41,8 @@ Result<ReviewStatus> decide_review(DeviceStore& store, const EntityId& person, b
   Entity* e = ed.find(person);
   if (!e) return Error(ErrorCode::not_found, {person.hex()});
   ed.set(*e, f, value);
-  if (auto st = ed.commit(); !st) return st.error();
+  if (auto st = ed.commit("server.review.before_commit"); !st) return st.error();
+  crash_point("server.review.after_commit");
   return review_status_of(store, person);
 }
 

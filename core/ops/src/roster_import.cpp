@@ -10,6 +10,7 @@
 
 #include "tz/model/id_number.hpp"
 #include "tz/model/validation.hpp"
+#include "tz/util/crash_point.hpp"
 #include "tz/util/csv.hpp"
 #include "tz/util/encoding.hpp"
 #include "tz/util/text.hpp"
@@ -351,6 +352,7 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
   report.changes = editor.change_count();
   auto st = editor.commit(options.crash_point);
   if (!st) return st.error();
+  if (!options.crash_after.empty()) crash_point(options.crash_after);
   report.written = true;
   return report;
 }

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include "tz/util/storage_fault.hpp"
+
 namespace tz::sqlite {
 
 std::string blob_of(const SQLite::Column& c) {
@@ -13,11 +15,14 @@ void bind_blob(SQLite::Statement& st, int index, std::string_view bytes) {
   st.bind(index, bytes.data(), static_cast<int>(bytes.size()));
 }
 
-Error error_of(const SQLite::Exception& e) {
-  int code = e.getErrorCode() & 0xff;
-  if (code == SQLITE_FULL) return Error(ErrorCode::disk_full, {e.what()});
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Error(ErrorCode::store_corrupt, {e.what()});
-  return Error(ErrorCode::io_error, {e.what()});
+Error error_of(const SQLite::Exception& e, const std::string& file) {
+  const int code = e.getErrorCode() & 0xff;
+  const std::string what = file.empty() ? std::string(e.what()) : file + " (" + e.what() + ")";
+  if (code == SQLITE_FULL) return Error(ErrorCode::disk_full, {what});
+  if (code == SQLITE_READONLY || (code == SQLITE_IOERR && storage_fault() == StorageFault::read_only))
+    return Error(ErrorCode::read_only, {what});
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return Error(ErrorCode::store_corrupt, {what});
+  return Error(ErrorCode::io_error, {what});
 }
 
 }  // namespace tz::sqlite
@@ -27,6 +32,7 @@ namespace tz::sqlite {
 Status snapshot_database(const std::filesystem::path& db, const std::filesystem::path& dest) {
   std::error_code ec;
   if (std::filesystem::exists(dest, ec)) return Error(ErrorCode::io_error, {dest.string() + ": exists"});
+  install_fault_seam();
   try {
     SQLite::Database from(db.string(), SQLite::OPEN_READONLY);
     from.setBusyTimeout(10000);
@@ -46,7 +52,7 @@ Status snapshot_database(const std::filesystem::path& db, const std::filesystem:
     return ok_status();
   } catch (const SQLite::Exception& e) {
     std::filesystem::remove(dest, ec);
-    return error_of(e);
+    return error_of(e, dest.string());
   }
 }
 

@@ -896,7 +896,7 @@ struct SyncServer::Impl {
                    &sc->change);
       flush();
       append_audit_entry(store, now, "release", kCountyAdminActor, audit_summary({{"change", id.str()}}));
-      store.commit("server.release.before_commit", nullptr);
+      store.commit("server.release.before_commit", "server.release.after_commit");
     } catch (...) {
       store.rollback();
       throw;
@@ -921,7 +921,7 @@ struct SyncServer::Impl {
                  &sc->change);
       append_audit_entry(store, s.clock_(), "reject", kCountyAdminActor,
                          audit_summary({{"change", id.str()}, {"reason_sha256", crypto::to_hex(crypto::sha256(reason))}}));
-      store.commit(nullptr, nullptr);
+      store.commit("server.reject.before_commit", "server.reject.after_commit");
     } catch (...) {
       store.rollback();
       throw;
@@ -941,7 +941,7 @@ struct SyncServer::Impl {
         row.payload = encode_notice(static_cast<uint8_t>(NoticeRecord::Kind::flagged), f.field, f.zh, f.en);
         store.append(std::move(row));
       }
-      store.commit(nullptr, nullptr);
+      store.commit("server.verify.before_commit", "server.verify.after_commit");
     } catch (...) {
       store.rollback();
       throw;
@@ -1098,7 +1098,7 @@ struct SyncServer::Impl {
                                         {"children", sum.children},
                                         {"conflicts", sum.conflicts}}));
       return ok_status();
-    });
+    }, "server.merge.before_commit", "server.merge.after_commit");
     if (!st) return st.error();
     return sum;
   }
@@ -1168,13 +1168,14 @@ struct SyncServer::Impl {
                                         {"versions", sum.versions},
                                         {"children", sum.children}}));
       return ok_status();
-    });
+    }, "server.unmerge.before_commit", "server.unmerge.after_commit");
     if (!st) return st.error();
     return sum;
   }
 
+  // One transaction around f; the crash points (SPEC §12) name its commit, when given.
   template <typename F>
-  Status in_txn(F f) {
+  Status in_txn(F f, const char* crash_before = nullptr, const char* crash_after = nullptr) {
     try {
       store.begin();
       try {
@@ -1183,7 +1184,7 @@ struct SyncServer::Impl {
           store.rollback();
           return st;
         }
-        store.commit(nullptr, nullptr);
+        store.commit(crash_before, crash_after);
         return st;
       } catch (...) {
         store.rollback();

@@ -61,7 +61,7 @@ constexpr const char* kEntitiesTable =
 class SqliteServerStore final : public ServerStore {
  public:
   explicit SqliteServerStore(const std::filesystem::path& file)
-      : db_(file.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
+      : db_((sqlite::install_fault_seam(), file.string()), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
     // page_size takes effect only when the file is created; 128 MiB of page cache keeps a county's
     // entity and log indexes in memory while a batch is applied.
     db_.exec("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
@@ -133,11 +133,17 @@ class SqliteServerStore final : public ServerStore {
     saved_epoch_ = epoch_;
   }
   void commit(const char* crash_before, const char* crash_after) override {
-    flush_pending();
-    flush_log();
-    put_meta("clock", std::to_string(clock_.ms) + ":" + std::to_string(clock_.counter));
-    if (crash_before) crash_point(crash_before);
-    db_.exec("COMMIT");
+    try {
+      flush_pending();
+      flush_log();
+      put_meta("clock", std::to_string(clock_.ms) + ":" + std::to_string(clock_.counter));
+      if (crash_before) crash_point(crash_before);
+      db_.exec("COMMIT");
+    } catch (const SQLite::Exception& e) {
+      // A full disk or read-only storage is the catalogue's error, naming the file (the caller
+      // rolls back).
+      throw Failure(sqlite::error_of(e, db_.getFilename()));
+    }
     in_txn_ = false;
     linked_.clear();
     if (crash_after) crash_point(crash_after);
@@ -754,7 +760,7 @@ Result<std::unique_ptr<ServerStore>> open_sqlite_server_store(const std::filesys
     std::filesystem::create_directories(dir);
     return std::unique_ptr<ServerStore>(std::make_unique<SqliteServerStore>(dir / "server.db"));
   } catch (const SQLite::Exception& e) {
-    return sqlite::error_of(e);
+    return sqlite::error_of(e, (dir / "server.db").string());
   } catch (const Failure& f) {
     return f.error();
   } catch (const std::filesystem::filesystem_error& e) {

@@ -16,8 +16,11 @@ const std::vector<ErrorInfo>& error_catalogue() {
        "在 {0} 没有找到数据库，请先运行 field-cli init", "no store at {0}; run field-cli init first", 1, 404},
       {ErrorCode::store_corrupt, "store_corrupt", "数据库已损坏：{0}", "the store is damaged: {0}", 1, 500},
       {ErrorCode::io_error, "io_error", "读写文件失败：{0}", "file input/output failed: {0}", 1, 500},
-      {ErrorCode::disk_full, "disk_full", "磁盘已满，未写入任何数据：{0}",
-       "the disk is full; nothing was written: {0}", 1, 507},
+      {ErrorCode::disk_full, "disk_full",
+       "磁盘已满，未写入任何数据：{0}。已保存的数据完好；请清理该磁盘的空间（删除不需要的文件或移到别处）后重做这一步",
+       "the disk is full; nothing was written: {0}. The stored data is intact; free space on that disk (delete or "
+       "move files you do not need) and do this step again",
+       1, 507},
       {ErrorCode::import_rejected, "import_rejected", "导入被拒绝：发现 {0} 处问题，未写入任何数据",
        "import refused: {0} problem(s) found, nothing was written", 1, 422},
       {ErrorCode::excel_damaged_id, "excel_damaged_id",
@@ -59,6 +62,13 @@ const std::vector<ErrorInfo>& error_catalogue() {
       {ErrorCode::forbidden, "forbidden", "无权操作：{0}", "not allowed: {0}", 1, 403},
       {ErrorCode::locked_out, "locked_out", "账号 {0} 登录失败次数过多，已暂时锁定，请在 {1} 之后再试",
        "account {0} is locked after too many failed logins; try again after {1}", 1, 429},
+      {ErrorCode::read_only, "read_only",
+       "存储设备只读，未写入任何数据：{0}。已保存的数据完好；请检查磁盘或U盘是否写保护、是否被系统改为只读（常因磁盘出错），"
+       "处理后重做这一步",
+       "the storage is read-only; nothing was written: {0}. The stored data is intact; check whether the disk or USB "
+       "stick is write-protected or was remounted read-only by the system (often after a disk error), then do this step "
+       "again",
+       1, 507},
       {ErrorCode::internal, "internal", "内部错误：{0}", "internal error: {0}", 1, 500},
   };
   return kCatalogue;

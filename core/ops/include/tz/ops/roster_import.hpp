@@ -45,7 +45,9 @@ struct ImportEnv {
 
 struct ImportOptions {
   bool dry_run = false;
+  // The crash points (SPEC §12, docs/crash-points.md) just before and just after the commit.
   std::string crash_point = "device.import.before_commit";
+  std::string crash_after = "device.import.after_commit";
 };
 
 // Ok with written=false when rows were refused (the report says why) or on a dry run; an Error when

@@ -41,6 +41,7 @@ enum class ErrorCode {
   unauthenticated,    // HTTP API: no session, or it expired or was ended (decision 300)
   forbidden,          // HTTP API: the user's role or region scope does not allow the request
   locked_out,         // HTTP API: too many failed logins for the account (decision 300)
+  read_only,          // the storage refuses writes (write-protected, or remounted read-only)
   internal,
 };
 

@@ -5,11 +5,14 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 #include <csignal>
+#include <filesystem>
 #include <random>
 #include <set>
+
 #include "cli_session.hpp"
 #include "process.hpp"
 #include "store_fixture.hpp"
@@ -30,15 +33,15 @@ using namespace tz;
 using namespace tz::test;
 using nlohmann::json;
 
-namespace {
+namespace tz::test::e2e {
 
 constexpr const char* kTownship = "522632001";        // 车民街道: every village of the sample roster
 constexpr const char* kOutside = "522632101001";      // 忠诚社区: outside the township
 constexpr const char* kSun = "522632196806187893";    // 孙毅杰, 522632001008, in the sample roster
 constexpr const char* kFu = "522632196901092745";     // 付娟, same household
-constexpr int64_t kDayMs = 86400000LL;
+inline constexpr int64_t kDayMs = 86400000LL;
 
-std::string last_line(const std::string& out) {
+inline std::string last_line(const std::string& out) {
   std::string s = out;
   while (!s.empty() && s.back() == '\n') s.pop_back();
   auto nl = s.rfind('\n');
@@ -176,31 +179,45 @@ struct Device : CliSession {
   }
 };
 
-std::string live_value(const EntityState& e, const char* field) {
+// PRAGMA integrity_check of one SQLite file answers "ok".
+inline void integrity_ok(const std::filesystem::path& db) {
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const std::string verdict = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  INFO(db);
+  CHECK(verdict == "ok");
+}
+
+inline std::string live_value(const EntityState& e, const char* field) {
   auto it = e.fields.find(resources().schema.entity(EntityType::person).require(field).id);
   if (it == e.fields.end() || it->second.live.size() != 1) return "";
   return it->second.live[0].value;
 }
 
 // The three digests of a scope equal: both devices and the server.
-void converged(const County& c, const Device& a, const Device& b) {
+inline void converged(const County& c, const Device& a, const Device& b) {
   const std::string server = c.digest({kTownship});
   CHECK(a.digest() == server);
   CHECK(b.digest() == server);
   CHECK_FALSE(server.empty());
 }
 
-}  // namespace
+}  // namespace tz::test::e2e
 
 // --- Offline bundles and token files (issue 6): the same programs, files only, no `serve` ---
 
-namespace {
+namespace tz::test::e2e {
 
 struct TokenFileMade {
   std::string path, code;
 };
 // token create --out: the file and the enrolment code the admin hands over apart.
-TokenFileMade token_file(const County& c, const TempDir& where, const std::string& name,
+inline TokenFileMade token_file(const County& c, const TempDir& where, const std::string& name,
                          const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args{"token", "create", "--scope", kTownship, "--collector", "王芳,李强", "--out", (where / name).string()};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -220,20 +237,20 @@ struct BundleDevice : Device {
 };
 
 // init, then enroll --token-file with a token file of its own.
-void enrol_by_file(const County& c, const BundleDevice& d) {
+inline void enrol_by_file(const County& c, const BundleDevice& d) {
   const auto t = token_file(c, d.dir, "own.token");
   d.init();
   d.enroll_file(t);
 }
 
 // sync-server bundle import: the response's path.
-std::string import_bundle(const County& c, const std::string& bundle, const std::string& response) {
+inline std::string import_bundle(const County& c, const std::string& bundle, const std::string& response) {
   c.ok({"bundle", "import", bundle, "--out", response});
   return response;
 }
 
 // One round trip through files: export, import at the county, import the response.
-json round_trip(const County& c, const BundleDevice& d, const std::string& name) {
+inline json round_trip(const County& c, const BundleDevice& d, const std::string& name) {
   auto b = d.export_bundle(name + ".bundle");
   return d.import_response(import_bundle(c, b, (d.dir / (name + ".response")).string()));
 }
@@ -250,7 +267,7 @@ struct OneFileDevice {
 };
 
 // What a refusal must leave as it was on the server: the scope's digest, the log, the devices, the audit chain.
-std::string server_state(const County& c) {
+inline std::string server_state(const County& c) {
   auto s = sync::open_sqlite_server_store(c.data).take();
   std::string out = crypto::to_hex(crypto::sha256(c.digest({kTownship}))) + " log " + std::to_string(s->last_seq()) + " audit " +
                     std::to_string(s->audit_entries().size());
@@ -258,9 +275,11 @@ std::string server_state(const County& c) {
   return out;
 }
 
-std::string flip(std::string bytes, size_t at) {
+inline std::string flip(std::string bytes, size_t at) {
   bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
   return bytes;
 }
 
-}  // namespace
+}  // namespace tz::test::e2e
+
+using namespace tz::test::e2e;

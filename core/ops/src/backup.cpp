@@ -163,7 +163,12 @@ Result<BackupInfo> write_backup(const fs::path& data_dir, const fs::path& out, s
   for (auto& rel : files) {
     fs::create_directories((stage / rel).parent_path(), ec);
     if (is_sqlite_file(data_dir / rel)) {
-      if (auto s = sqlite::snapshot_database(data_dir / rel, stage / rel); !s) return s.error();
+      if (auto s = sqlite::snapshot_database(data_dir / rel, stage / rel); !s) {
+        // The copies are staged beside the output: a full disk is the output's.
+        const ErrorCode code = s.error().code();
+        if (code == ErrorCode::disk_full || code == ErrorCode::read_only) return Error(code, {out.string()});
+        return s.error();
+      }
     } else if (!fs::copy_file(data_dir / rel, stage / rel, ec)) {
       return storage_write_error(stage / rel);
     }

@@ -171,7 +171,11 @@ Result<BundleImportReport> import_response(DeviceStore& store, std::string_view 
   // again: after a rolled-back refusal, a new server epoch or a restored store).
   const SyncState& st = store.info().sync;
   if (!pages.empty()) {
-    if ((st.full_pull_needed && header->start_cursor != 0) || st.cursor != header->start_cursor ||
+    // A device that must start again (full_pull_needed) needs a stream from 0: asked from 0, or
+    // restarted by the server itself under a new epoch (as over the network: the server restarts
+    // from 0 when the epoch the device saw is not its own), which a restore makes.
+    const bool restarted = pages.front().server_epoch != header->epoch_seen;
+    if ((st.full_pull_needed && header->start_cursor != 0 && !restarted) || st.cursor != header->start_cursor ||
         st.server_epoch != header->epoch_seen) {
       rep.pages_skipped = true;
     } else {

@@ -79,6 +79,11 @@ std::string county_content(const County& c) {
         values.push_back(std::to_string(f) + "=" + (f == review ? v.value.substr(0, v.value.find(':')) : masked(v.value)));
     if (values.empty()) return;
     std::sort(values.begin(), values.end());
+    // How many versions of a link a merge and unmerge leave depends on which side survives, which
+    // the random ids decide: a link counts once.
+    values.erase(std::unique(values.begin(), values.end(),
+                             [](const std::string& x, const std::string& y) { return x == y && x.size() > 1 && x.substr(x.size() - 2) == "=#"; }),
+                 values.end());
     std::string row(entity_type_name(r.state.type));
     for (auto& v : values) row += " " + v;
     rows.push_back(row);

@@ -142,7 +142,7 @@ class SqliteDeviceStore final : public DeviceStore {
       st.reset();
       return out;
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
   }
 
@@ -154,7 +154,7 @@ class SqliteDeviceStore final : public DeviceStore {
       for (auto& id : ids) out.push_back(get_row(id));
       read.commit();
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
     return out;
   }
@@ -175,7 +175,7 @@ class SqliteDeviceStore final : public DeviceStore {
         fn(row_from(id, st, 0));
       }
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
   }
 
@@ -190,7 +190,7 @@ class SqliteDeviceStore final : public DeviceStore {
       while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
       st.reset();
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
     return out;
   }
@@ -203,7 +203,7 @@ class SqliteDeviceStore final : public DeviceStore {
       while (st.executeStep()) out.push_back(row_from(EntityId::from_bytes(blob_of(st.getColumn(7))), st, 0));
       st.reset();
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
     return out;
   }
@@ -217,7 +217,7 @@ class SqliteDeviceStore final : public DeviceStore {
         fn(EntityId::from_bytes(blob_of(st.getColumn(0))), st.getColumn(1).getString(),
            static_cast<uint32_t>(st.getColumn(2).getInt64()));
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
   }
 
@@ -242,7 +242,7 @@ class SqliteDeviceStore final : public DeviceStore {
       st.reset();
       return found;
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
   }
 
@@ -253,7 +253,7 @@ class SqliteDeviceStore final : public DeviceStore {
       while (st.executeStep())
         out.emplace_back(static_cast<uint64_t>(st.getColumn(0).getInt64()), static_cast<OwnStatus>(st.getColumn(1).getInt()));
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
     return out;
   }
@@ -282,7 +282,7 @@ class SqliteDeviceStore final : public DeviceStore {
         out.push_back(std::move(n));
       }
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
     return out;
   }
@@ -296,7 +296,7 @@ class SqliteDeviceStore final : public DeviceStore {
       st.reset();
       return out;
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
   }
 
@@ -398,7 +398,7 @@ class SqliteDeviceStore final : public DeviceStore {
       txn_next_seq_ = new_first + moved.size();
     } catch (const SQLite::Exception& e) {
       rollback_write();
-      return sqlite::error_of(e, db_->getFilename());
+      return sql_error(e);
     } catch (const Failure& f) {
       rollback_write();
       return f.error();
@@ -428,7 +428,7 @@ class SqliteDeviceStore final : public DeviceStore {
     try {
       db_->exec("BEGIN IMMEDIATE");
     } catch (const SQLite::Exception& e) {
-      return sqlite::error_of(e, db_->getFilename());
+      return sql_error(e);
     }
     in_txn_ = true;
     txn_derived_period_.clear();
@@ -455,7 +455,7 @@ class SqliteDeviceStore final : public DeviceStore {
       if (txn_acked_seq_) info_.acked_seq = *txn_acked_seq_;
     } catch (const SQLite::Exception& e) {
       rollback_write();
-      return sqlite::error_of(e, db_->getFilename());
+      return sql_error(e);
     }
     return ok_status();
   }
@@ -558,7 +558,7 @@ class SqliteDeviceStore final : public DeviceStore {
       txn_clock_ = std::max(txn_clock_, b.clock);
     } catch (const SQLite::Exception& e) {
       reset_statements();
-      return sqlite::error_of(e, db_->getFilename());
+      return sql_error(e);
     } catch (const Failure& f) {
       reset_statements();
       return f.error();
@@ -575,7 +575,7 @@ class SqliteDeviceStore final : public DeviceStore {
       info_.config = config;
       if (config.region_tree_csv.empty()) info_.config.region_tree_csv = get_meta("region_tree").value_or("");
     } catch (const SQLite::Exception& e) {
-      return sqlite::error_of(e, db_->getFilename());
+      return sql_error(e);
     }
     return ok_status();
   }
@@ -600,7 +600,7 @@ class SqliteDeviceStore final : public DeviceStore {
       txn.commit();
     } catch (const SQLite::Exception& e) {
       reset_statements();
-      return sqlite::error_of(e, db_->getFilename());
+      return sql_error(e);
     }
     return ok_status();
   }
@@ -692,7 +692,7 @@ class SqliteDeviceStore final : public DeviceStore {
       put_meta("county_secret", aead_->seal(county_secret, "county_secret"));
     } catch (const SQLite::Exception& e) {
       rollback_write();
-      return sqlite::error_of(e, db_->getFilename());
+      return sql_error(e);
     } catch (const Failure& f) {
       rollback_write();
       return f.error();
@@ -781,6 +781,8 @@ class SqliteDeviceStore final : public DeviceStore {
 
   crypto::Aead& aead() { return *aead_; }
   SQLite::Database& db() { return *db_; }
+  // SQLite's error as the catalogue's, naming this store's file (a full disk, read-only storage...).
+  Error sql_error(const SQLite::Exception& e) const { return sqlite::error_of(e, db_->getFilename()); }
 
  private:
   // A prepared statement, made once per SQL text.
@@ -894,7 +896,7 @@ class SqliteDeviceStore final : public DeviceStore {
         for (auto& c : open_group(static_cast<uint64_t>(st.getColumn(0).getInt64()), blob_of(st.getColumn(1))))
           if (c.version.seq.value > after && out.size() < limit) out.push_back(std::move(c));
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_->getFilename()));
+      throw Failure(sql_error(e));
     }
     return out;
   }

@@ -100,24 +100,12 @@ void install_fault_seam() {
                                    x_file_size, x_lock,      x_unlock,    x_check_reserved, x_file_control, x_sector_size,
                                    x_device_chars, x_shm_map, x_shm_lock, x_shm_barrier,  x_shm_unmap,     x_fetch,
                                    x_unfetch};
-    g_vfs = sqlite3_vfs{};
-    g_vfs.iVersion = 2;
-    g_vfs.szOsFile = static_cast<int>(sizeof(FaultFile)) + g_real->szOsFile;
-    g_vfs.mxPathname = g_real->mxPathname;
-    g_vfs.zName = "tz-storage-fault";
-    g_vfs.xOpen = x_open;
-    g_vfs.xDelete = x_delete;
-    g_vfs.xAccess = x_access;
-    g_vfs.xFullPathname = x_full_pathname;
-    g_vfs.xDlOpen = x_dl_open;
-    g_vfs.xDlError = x_dl_error;
-    g_vfs.xDlSym = x_dl_sym;
-    g_vfs.xDlClose = x_dl_close;
-    g_vfs.xRandomness = x_randomness;
-    g_vfs.xSleep = x_sleep;
-    g_vfs.xCurrentTime = x_current_time;
-    g_vfs.xGetLastError = x_last_error;
-    g_vfs.xCurrentTimeInt64 = x_current_time64;
+    // Version 2: no system-call overrides (the last three members).
+    g_vfs = sqlite3_vfs{2,        static_cast<int>(sizeof(FaultFile)) + g_real->szOsFile,
+                        g_real->mxPathname, nullptr, "tz-storage-fault", nullptr,
+                        x_open,   x_delete, x_access, x_full_pathname, x_dl_open, x_dl_error, x_dl_sym, x_dl_close,
+                        x_randomness, x_sleep, x_current_time, x_last_error, x_current_time64,
+                        nullptr,  nullptr,  nullptr};
     sqlite3_vfs_register(&g_vfs, 1);
   });
 }

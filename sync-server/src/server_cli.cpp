@@ -1192,7 +1192,12 @@ class Command {
         if (m) ++merged;
         else failed.push_back(tr("verify_failed", {g.ids[i].hex(), m.error().message(lang_)}));
       }
-    if (merged) take(folder().sync_replica());
+    // Households with one 村代码 + 户编号 (and any person group the replica did not show), from the
+    // server's match keys.
+    size_t households = 0;
+    if (auto more = folder().server().merge_exact()) households = more->size();
+    else failed.push_back(more.error().message(lang_));
+    if (merged || households) take(folder().sync_replica());
     if (io_.as_json) {
       json arr = json::array();
       for (auto& g : r.exact) {
@@ -1201,7 +1206,8 @@ class Command {
         arr.push_back({{"id_number", shown_id(g.id18)}, {"survivor", g.ids.front().hex()}, {"persons", members},
                        {"merged", failed.empty()}});
       }
-      out = {{"persons", r.persons_checked}, {"exact_groups", arr.size()}, {"merged", merged}, {"failed", failed}, {"groups", arr}};
+      out = {{"persons", r.persons_checked}, {"exact_groups", arr.size()}, {"merged", merged}, {"households_merged", households},
+             {"failed", failed}, {"groups", arr}};
       return failed.size();
     }
     io_.out << tr("dedup_verify_title", {std::to_string(r.persons_checked), std::to_string(r.exact.size())}) << "\n";
@@ -1210,6 +1216,7 @@ class Command {
       for (auto& id : g.ids) io_.out << "  " << person_text(r, id) << "\n";
     }
     io_.out << tr("verify_merged", {std::to_string(merged), std::to_string(r.exact.size())}) << "\n";
+    io_.out << tr("verify_households", {std::to_string(households)}) << "\n";
     for (auto& f : failed) io_.err << f << "\n";
     return failed.size();
   }

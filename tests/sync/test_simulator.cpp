@@ -66,6 +66,7 @@ TEST_CASE("sim: thousands of seeds with longer histories", "[.long]") {
 // for a new change, and kept it after renumbering that change (docs/decisions.md 42).
 TEST_CASE("sim: long-run seeds that once failed stay fixed", "[sim]") {
   for (auto [seed, steps] : {std::pair<uint64_t, int>{100442, 120}}) {
+    CAPTURE(seed);
     SimOptions o;
     o.seed = seed;
     o.steps = steps;

@@ -747,6 +747,17 @@ struct SyncServer::Impl {
         if ((!own || redirected) && !scope_holds_any(d.scope, row.villages)) return;
         auto sc = store.change(row.version);
         if (!sc) throw Failure(ErrorCode::store_corrupt, {"logged change missing: " + row.version.str()});
+        if (redirected && own) {
+          // Its sender gets it as sent, after a decision naming the survivor it was applied to: a
+          // store restored from a copy that lacks it puts it back in its log under the entity it was
+          // addressed to (an unmerge gives it back there) and merges it into the survivor.
+          Decision dec;
+          dec.kind = Decision::Kind::merged_into;
+          dec.entity = row.entity;
+          out.emplace_back(DecisionRecord{row.seq, row.version, dec});
+          out.emplace_back(VersionRecord{row.seq, sc->change, sc->server_ms});
+          return;
+        }
         if (redirected) {
           VersionRecord r{row.seq, sc->change, sc->server_ms};
           r.change.entity = row.entity;

@@ -950,10 +950,13 @@ class Command {
     }
     fs::rename(tmp_xlsx, xlsx_path, ec);
     if (ec) throw CliError{1, tr("write_failed", {xlsx_path})};
+    // A 用工备案 list is the county's record of filed headcounts: verify's employer rule reads it.
+    if (rep.kind == ops::ReconcileKind::employment_filing) check(ops::put_filed_headcounts(folder().store(), rep.employer_headcounts));
     audit(full ? "reconcile --full-ids" : "reconcile",
           {{"file_sha256", crypto::to_hex(crypto::sha256(bytes))}, {"kind", std::string(args_.get("kind"))}});
     if (io_.as_json) {
       json j = reconcile_json(rep, lang_, full, false);
+      if (rep.kind == ops::ReconcileKind::employment_filing) j["filed_headcounts"] = rep.employer_headcounts;
       j["ok"] = true;
       j["csv"] = csv_path;
       j["xlsx"] = xlsx_path;
@@ -985,6 +988,7 @@ class Command {
     in.store = &store;
     in.thresholds = thresholds;
     in.excluded_collectors = {kAdminCollector};
+    in.filed_headcounts = ops::filed_headcounts(f.store());
     for (auto& d : devices)
       if (!d.revoked && !d.retired && d.id != admin)
         for (auto& c : d.collectors) {

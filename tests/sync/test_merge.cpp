@@ -264,9 +264,9 @@ TEST_CASE("Merges that cannot be done are refused with nothing changed", "[sync]
 
 namespace {
 
-sync::ServerOptions merging_on_apply() {
+sync::ServerOptions merging_on_apply(bool on) {
   sync::ServerOptions o;
-  o.merge_on_apply = true;
+  o.merge_on_apply = on;
   return o;
 }
 
@@ -277,7 +277,7 @@ const std::string kId18 = tz::test::idc("52263219650304123");
 }  // namespace
 
 TEST_CASE("An ID corrected on a push to another person's (15 vs 18 digits) merges them on apply", "[sync][merge]") {
-  ServerFixture f(merging_on_apply());
+  ServerFixture f(merging_on_apply(true));
   FakeDevice a{tz::test::test_device(1)};
   REQUIRE(f.server->register_device(a.id, {kVillageA}));
   const EntityId hh = tz::test::test_entity(1), keep = tz::test::test_entity(2), away = tz::test::test_entity(3);
@@ -323,7 +323,7 @@ TEST_CASE("An ID corrected on a push to another person's (15 vs 18 digits) merge
 }
 
 TEST_CASE("Without merging on apply the match is kept and verify's exact merge finds it", "[sync][merge]") {
-  ServerFixture f;
+  ServerFixture f(merging_on_apply(false));
   FakeDevice a{tz::test::test_device(1)};
   REQUIRE(f.server->register_device(a.id, {kVillageA}));
   const EntityId h1 = tz::test::test_entity(1), h2 = tz::test::test_entity(2), p1 = tz::test::test_entity(3),
@@ -353,4 +353,24 @@ TEST_CASE("Without merging on apply the match is kept and verify's exact merge f
   // Nothing left to merge; the tombstones have no key.
   CHECK(f.server->merge_exact()->empty());
   CHECK_FALSE(f.store->match_key(h2));
+}
+
+TEST_CASE("A household whose 户编号 is corrected to another's of its village is merged on apply", "[sync][merge]") {
+  ServerFixture f;  // merging on apply is the default
+  FakeDevice a{tz::test::test_device(1)};
+  REQUIRE(f.server->register_device(a.id, {kVillageA}));
+  const EntityId h1 = tz::test::test_entity(1), h2 = tz::test::test_entity(2), p = tz::test::test_entity(3);
+  a.add(H, h1, "village_code", kVillageA);
+  a.add(H, h1, "household_no", "0001");
+  a.add(H, h2, "village_code", kVillageA);
+  auto no = a.add(H, h2, "household_no", "0002").version;
+  a.add(P, p, "household_id", h2.hex());
+  REQUIRE(f.server->push(a.push(0)).refusal == PushReply::Refusal::none);
+  CHECK(f.server->merges().empty());
+  a.add(H, h2, "household_no", "0001", {no});
+  REQUIRE(f.server->push(a.push(a.log.size() - 1)).outcomes.at(0).kind == ChangeOutcome::Kind::applied);
+  CHECK(f.server->merged_into(h2) == h1);
+  // Its person is placed under the survivor; a household number in conflict would not have matched.
+  CHECK(live_values(f.store->entity(p)->state, fid(P, "household_id")) == std::set<std::string>{h1.hex()});
+  CHECK(f.store->entity(p)->villages == std::vector<std::string>{kVillageA});
 }

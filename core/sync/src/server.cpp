@@ -739,11 +739,10 @@ struct SyncServer::Impl {
       case LogKind::version: {
         bool own = row.version.device == d.id;
         // A row naming another entity than its change: the change was redirected to a merge's
-        // survivor, and goes (with its values, to its sender too) as a change of the survivor.
-        // (Marked by its payload: a plain version row has none, and the store folds those.)
+        // survivor, and goes with its values as a change of the survivor (to its sender as sent,
+        // after a merged_into decision). (Marked by its payload: a plain version row has none, and
+        // the store folds those.)
         const bool redirected = !row.payload.empty() && row.payload[0] == kRedirectedRow;
-        // (A store restored from a copy that lacks the change puts it back in its log under the
-        // survivor's id: docs/dedup.md "What is not done yet".)
         if ((!own || redirected) && !scope_holds_any(d.scope, row.villages)) return;
         auto sc = store.change(row.version);
         if (!sc) throw Failure(ErrorCode::store_corrupt, {"logged change missing: " + row.version.str()});

@@ -34,9 +34,9 @@ struct ServerOptions {
   size_t max_scan_rows = 20000;               // log rows one pull page looks at
   MergeMode merge_mode = MergeMode::correct;  // test seam: the simulator proves its oracle catches LWW
   Limits limits;                              // what handle() decodes
-  // Exact duplicates merged as a push or release brings them (SPEC §8 "on apply"). Off until the
-  // SPEC §5 simulator converges with it (decision 221): verify merges them meanwhile.
-  bool merge_on_apply = false;
+  // Exact duplicates merged as a push or release brings them (SPEC §8 "on apply"; decision 221).
+  // Off: only verify (merge_exact) merges them.
+  bool merge_on_apply = true;
 };
 
 // The county server's identity (SPEC §6): the county, its natural-key secret and the server's

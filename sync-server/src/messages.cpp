@@ -258,6 +258,8 @@ const cli::Catalogue& catalogue() {
       {"dismissed", {"已驳回：{0} 与 {1} 不再作为可能重复提出", "dismissed: {0} and {1} will not be proposed as duplicates again"}},
       {"dedup_verify_title", {"核查 {0} 人：身份证号相同的精确重复 {1} 组", "{0} persons checked: {1} groups of exact duplicates (the same ID number)"}},
       {"verify_group", {"身份证号 {0}：合并后保留 {1}", "ID number {0}: {1} survives a merge"}},
+      {"verify_households", {"村代码和户编号相同的户（及其他按键相同的记录）：合并 {0} 组",
+                             "households with one village code and household number (and other records of one key): {0} merged"}},
       {"verify_merged", {"已合并 {0} 条重复记录到 {1} 个保留者", "merged {0} duplicate records into {1} survivors"}},
       {"verify_failed", {"未能合并 {0}：{1}", "could not merge {0}: {1}"}},
       {"merged", {"已合并：{0} 并入 {1}（移入 {2} 个版本，{3} 条下属记录改挂，{4} 个字段有冲突）",

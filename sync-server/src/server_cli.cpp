@@ -958,10 +958,13 @@ class Command {
     }
     fs::rename(tmp_xlsx, xlsx_path, ec);
     if (ec) throw CliError{1, tr("write_failed", {xlsx_path})};
+    // A 用工备案 list is the county's record of filed headcounts: verify's employer rule reads it.
+    if (rep.kind == ops::ReconcileKind::employment_filing) check(ops::put_filed_headcounts(folder().store(), rep.employer_headcounts));
     audit(full ? "reconcile --full-ids" : "reconcile",
           {{"file_sha256", crypto::to_hex(crypto::sha256(bytes))}, {"kind", std::string(args_.get("kind"))}});
     if (io_.as_json) {
       json j = reconcile_json(rep, lang_, full, false);
+      if (rep.kind == ops::ReconcileKind::employment_filing) j["filed_headcounts"] = rep.employer_headcounts;
       j["ok"] = true;
       j["csv"] = csv_path;
       j["xlsx"] = xlsx_path;
@@ -993,6 +996,7 @@ class Command {
     in.store = &store;
     in.thresholds = thresholds;
     in.excluded_collectors = {kAdminCollector};
+    in.filed_headcounts = ops::filed_headcounts(f.store());
     for (auto& d : devices)
       if (!d.revoked && !d.retired && d.id != admin)
         for (auto& c : d.collectors) {
@@ -1200,7 +1204,12 @@ class Command {
         if (m) ++merged;
         else failed.push_back(tr("verify_failed", {g.ids[i].hex(), m.error().message(lang_)}));
       }
-    if (merged) take(folder().sync_replica());
+    // Households with one 村代码 + 户编号 (and any person group the replica did not show), from the
+    // server's match keys.
+    size_t households = 0;
+    if (auto more = folder().server().merge_exact()) households = more->size();
+    else failed.push_back(more.error().message(lang_));
+    if (merged || households) take(folder().sync_replica());
     if (io_.as_json) {
       json arr = json::array();
       for (auto& g : r.exact) {
@@ -1209,7 +1218,8 @@ class Command {
         arr.push_back({{"id_number", shown_id(g.id18)}, {"survivor", g.ids.front().hex()}, {"persons", members},
                        {"merged", failed.empty()}});
       }
-      out = {{"persons", r.persons_checked}, {"exact_groups", arr.size()}, {"merged", merged}, {"failed", failed}, {"groups", arr}};
+      out = {{"persons", r.persons_checked}, {"exact_groups", arr.size()}, {"merged", merged}, {"households_merged", households},
+             {"failed", failed}, {"groups", arr}};
       return failed.size();
     }
     io_.out << tr("dedup_verify_title", {std::to_string(r.persons_checked), std::to_string(r.exact.size())}) << "\n";
@@ -1218,6 +1228,7 @@ class Command {
       for (auto& id : g.ids) io_.out << "  " << person_text(r, id) << "\n";
     }
     io_.out << tr("verify_merged", {std::to_string(merged), std::to_string(r.exact.size())}) << "\n";
+    io_.out << tr("verify_households", {std::to_string(households)}) << "\n";
     for (auto& f : failed) io_.err << f << "\n";
     return failed.size();
   }

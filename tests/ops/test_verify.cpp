@@ -8,6 +8,7 @@
 #include "store_fixture.hpp"
 #include "tz/crypto/natural_keys.hpp"
 #include "tz/ops/editor.hpp"
+#include "tz/ops/reconcile.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/ops/verify.hpp"
@@ -227,4 +228,21 @@ TEST_CASE("A household outside its collector's scope is flagged", "[ops][verify]
   CHECK(found[0].villages == std::vector<std::string>{kV3});
   CHECK(found[0].zh.find("户 0009") != std::string::npos);
   CHECK(found[0].zh.find("王芳") != std::string::npos);
+}
+
+TEST_CASE("A crowded employer is not flagged when its 用工备案 filing covers the people claiming it", "[ops][verify]") {
+  Fixture f;
+  Roster r;
+  // 10 people self-reporting one local employer, none arranged.
+  for (int i = 0; i < 10; ++i) r.add(kV2, "02" + std::to_string(10 + i), "自报" + std::to_string(i), "", "县内", "榕江 某建材公司", "2026-03", "8", "2600", "否");
+  f.import(r);
+  const std::string key = ops::employer_key("榕江某建材公司");
+  // A filing of fewer people than claim the employer does not explain the crowd.
+  f.in.filed_headcounts = {{key, 9}, {ops::employer_key("另一公司"), 50}};
+  CHECK(f.run("employer_crowd").size() == 10);
+  // A filing of as many (or more) does; the filed name is compared as 务工单位 is (full width, spaces).
+  f.in.filed_headcounts = {{ops::employer_key("榕江某建材公司 "), 10}};
+  CHECK(f.run("employer_crowd").empty());
+  f.in.filed_headcounts = {{key, 40}};
+  CHECK(f.run("employer_crowd").empty());
 }

@@ -479,6 +479,12 @@ TEST_CASE("sync-server reconcile lists ours only theirs only and field differenc
   CHECK(national["ours"] == 6);
   CHECK(national["ours_only"] == 2);
   CHECK(national["field_differences"] == 3);
+
+  // A 用工备案 list keeps the filed headcount of each employer for verify's employer rule (names
+  // compared as 务工单位 is: full-width folded, spaces dropped).
+  auto filing = s.ok_json({"reconcile", Review::data_file("shebao.csv"), "--kind", "用工备案", "--out", out});
+  CHECK(filing["filed_headcounts"].size() == 5);
+  CHECK(filing["filed_headcounts"]["榕江县扶贫车间"] == 1);
 }
 
 TEST_CASE("sync-server reconcile reads a GB18030 list the same as UTF-8", "[server_cli][review][reconcile]") {

@@ -238,6 +238,7 @@ ServerView SimCore::snapshot() const {
 }
 
 bool SimCore::check_running() {
+  take_apply_merges();
   auto view = snapshot();
   take(oracle_.observed(), "");
   take(oracle_.check_no_lost_writes(view), "at step " + std::to_string(step_) + ": ");
@@ -251,6 +252,7 @@ void SimCore::quiesce() {
 }
 
 void SimCore::check_server_final() {
+  take_apply_merges();
   auto view = snapshot();
   take(oracle_.observed(), "");
   take(oracle_.check_no_lost_writes(view), "final: ");
@@ -286,19 +288,33 @@ bool SimCore::review(uint64_t& releases, uint64_t& rejects) {
   return true;
 }
 
-bool SimCore::merge_or_unmerge(uint64_t& merges, uint64_t& unmerges) {
-  // The server's own changes (children placed under a survivor, or back) reach the oracle as accepted.
-  auto take_server_changes = [&] {
-    const uint64_t made = std::stoull(server_->store().meta_value("merge_device_seq").value_or("0"));
-    for (; merge_changes_seen_ < made; ++merge_changes_seen_) {
-      auto c = server_->store().change(VersionId{sync::merge_device_id(), Seq{merge_changes_seen_ + 1}});
-      if (!c) {
-        violation(0, "the server's merge change " + std::to_string(merge_changes_seen_ + 1) + " is missing");
-        return;
-      }
-      oracle_.accept(c->change, sync::ChangeOutcome::Kind::applied);
+void SimCore::take_server_changes() {
+  const uint64_t made = std::stoull(server_->store().meta_value("merge_device_seq").value_or("0"));
+  for (; merge_changes_seen_ < made; ++merge_changes_seen_) {
+    auto c = server_->store().change(VersionId{sync::merge_device_id(), Seq{merge_changes_seen_ + 1}});
+    if (!c) {
+      violation(0, "the server's merge change " + std::to_string(merge_changes_seen_ + 1) + " is missing");
+      return;
     }
-  };
+    oracle_.accept(c->change, sync::ChangeOutcome::Kind::applied);
+  }
+}
+
+uint64_t SimCore::take_apply_merges() {
+  uint64_t found = 0;
+  for (auto& [away, survivor] : server_->merges()) {
+    if (oracle_.target(away) == survivor) continue;
+    if (!(survivor < away)) violation(0, "merged on apply: " + short_id(away) + " survived by the larger id " + short_id(survivor));
+    oracle_.merged(away, survivor);
+    event("the server merged " + short_id(away) + " into " + short_id(survivor) + " on apply");
+    ++found;
+  }
+  take_server_changes();
+  return found;
+}
+
+bool SimCore::merge_or_unmerge(uint64_t& merges, uint64_t& unmerges) {
+  take_apply_merges();
   auto active = server_->merges();
   if (!active.empty() && rnd(2)) {
     const auto [away, survivor] = pick(active);

@@ -192,6 +192,12 @@ class SimCore {
   // force (SPEC §8); the oracle follows, with the changes the server made for it. False when there is
   // nothing to do.
   bool merge_or_unmerge(uint64_t& merges, uint64_t& unmerges);
+  // Merges the server made on apply (two households given one 村代码 + 户编号, two persons one
+  // 身份证号): the oracle follows them as county merges, with the changes the server made for them;
+  // a survivor that is not the smaller id is a violation. Returns how many were new.
+  uint64_t take_apply_merges();
+  // The changes the server made itself for merges (the merge device) reach the oracle as accepted.
+  void take_server_changes();
   // The oracle's totals of the run.
   void count_outcomes(uint64_t& accepted, uint64_t& quarantined, uint64_t& restamped, uint64_t& conflict_fields,
                       uint64_t& deleted) const;

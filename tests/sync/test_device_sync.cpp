@@ -640,3 +640,36 @@ TEST_CASE("A device that starts after a merge and an unmerge converges from curs
   CHECK(values_of(later, away, P, "name") == std::vector<std::string>{"张三"});
   CHECK(values_of(later, keep, P, "phone") == std::vector<std::string>{"13800000001"});
 }
+
+TEST_CASE("A store restored from a copy gets its redirected change back under the entity it was sent to", "[sync][device][merge]") {
+  // docs/decisions.md 220 (long simulator seeds 100335, 100512, 100590).
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  auto p1 = new_person(w, a, hh, "52263219900101001", "张三");
+  auto p2 = new_person(w, a, hh, "52263219900101002", "张三");
+  w.converge();
+  const EntityId keep = std::min(p1, p2), away = std::max(p1, p2);
+  auto copy = copy_device(w, b, "b-copy");
+  // b edits the person about to be merged away; the change lands on the survivor.
+  set_field(w, b, away, P, "phone", "13900000002");
+  REQUIRE(w.f->server->merge(keep, away));
+  w.converge();
+  CHECK(values_of(b, keep, P, "phone") == std::vector<std::string>{"13900000002"});
+  // b's store is put back from the copy taken before that edit, and catches up from cursor 0.
+  restore_device(b, copy);
+  w.converge();
+  CHECK(values_of(b, keep, P, "phone") == std::vector<std::string>{"13900000002"});
+  bool logged_as_sent = false;
+  for (auto& c : b.store->changes_after(0))
+    if (c.value == "13900000002") logged_as_sent = c.entity == away;
+  CHECK(logged_as_sent);
+  // Unmerged: the edit goes back to the merged-away person on every device, the restored one too.
+  REQUIRE(w.f->server->unmerge(away));
+  w.converge();
+  for (auto* d : {&a, &b}) {
+    CHECK(values_of(*d, away, P, "phone") == std::vector<std::string>{"13900000002"});
+    CHECK(values_of(*d, keep, P, "phone").empty());
+  }
+}

@@ -259,3 +259,118 @@ TEST_CASE("Merges that cannot be done are refused with nothing changed", "[sync]
   CHECK_FALSE(t.f.server->merge(t.away, t.keep));  // into a merged-away one
   CHECK(t.f.server->merges().size() == 1);
 }
+
+// --- merging on apply and verify's exact merges (SPEC §8, decision 221) ---
+
+namespace {
+
+sync::ServerOptions merging_on_apply(bool on) {
+  sync::ServerOptions o;
+  o.merge_on_apply = on;
+  return o;
+}
+
+// A person born 1965-03-04 before 2000: the 15-digit form and its 18-digit form are one ID.
+const std::string kId15 = "522632650304123";
+const std::string kId18 = tz::test::idc("52263219650304123");
+
+}  // namespace
+
+TEST_CASE("An ID corrected on a push to another person's (15 vs 18 digits) merges them on apply", "[sync][merge]") {
+  ServerFixture f(merging_on_apply(true));
+  FakeDevice a{tz::test::test_device(1)};
+  REQUIRE(f.server->register_device(a.id, {kVillageA}));
+  const EntityId hh = tz::test::test_entity(1), keep = tz::test::test_entity(2), away = tz::test::test_entity(3);
+  a.add(H, hh, "village_code", kVillageA);
+  a.add(H, hh, "household_no", "0001");
+  a.add(P, keep, "household_id", hh.hex());
+  auto keep_id = a.add(P, keep, "id_number", kId18).version;
+  a.add(P, away, "household_id", hh.hex());
+  auto away_name = a.add(P, away, "name", "张伟").version;
+  REQUIRE(f.server->push(a.push(0)).refusal == PushReply::Refusal::none);
+  CHECK(f.server->merges().empty());  // no ID on the second: nothing to match
+  uint64_t cursor = f.store->last_seq();
+  // The collector types the ID on the second person in its 15-digit form.
+  auto typed = a.add(P, away, "id_number", kId15).version;
+  auto r = f.server->push(a.push(a.log.size() - 1));
+  REQUIRE(r.outcomes.size() == 1);
+  CHECK(r.outcomes[0].kind == ChangeOutcome::Kind::applied);
+  // Merged in the same transaction: the smaller id survives with both persons' versions.
+  CHECK(f.server->merged_into(away) == keep);
+  auto s = f.store->entity(keep)->state;
+  CHECK(live_ids(s, fid(P, "id_number")) == std::vector<VersionId>{keep_id, typed});
+  CHECK(live_ids(s, fid(P, "name")) == std::vector<VersionId>{away_name});
+  CHECK(f.store->entity(away)->state.fields.empty());
+  auto kinds = audit_kinds(*f.store);
+  CHECK(std::count(kinds.begin(), kinds.end(), "merge") == 1);  // beside the push's batch entry
+  CHECK(verify_audit_chain(*f.store).ok);
+  // The device is told: a merge record and a notice naming the merged-away person.
+  auto recs = pull_all(*f.server, a.id, cursor);
+  REQUIRE(only<MergeRecord>(recs).size() == 1);
+  auto notices = only<NoticeRecord>(recs);
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].kind == NoticeRecord::Kind::redirected);
+  CHECK(notices[0].entity == away);
+  // A later edit addressed to the merged-away person lands on the survivor.
+  auto later = a.add(P, away, "phone", "13800000009").version;
+  REQUIRE(f.server->push(a.push(a.log.size() - 1)).outcomes.at(0).kind == ChangeOutcome::Kind::applied);
+  CHECK(live_ids(f.store->entity(keep)->state, fid(P, "phone")) == std::vector<VersionId>{later});
+  // Unmerged by a reviewer, the pair is not merged again when the ID is typed again.
+  REQUIRE(f.server->unmerge(away));
+  a.add(P, away, "id_number", kId18, {typed});
+  REQUIRE(f.server->push(a.push(a.log.size() - 1)).outcomes.at(0).kind == ChangeOutcome::Kind::applied);
+  CHECK_FALSE(f.server->merged_into(away));
+}
+
+TEST_CASE("Without merging on apply the match is kept and verify's exact merge finds it", "[sync][merge]") {
+  ServerFixture f(merging_on_apply(false));
+  FakeDevice a{tz::test::test_device(1)};
+  REQUIRE(f.server->register_device(a.id, {kVillageA}));
+  const EntityId h1 = tz::test::test_entity(1), h2 = tz::test::test_entity(2), p1 = tz::test::test_entity(3),
+                 p2 = tz::test::test_entity(4);
+  a.add(H, h1, "village_code", kVillageA);
+  a.add(H, h1, "household_no", "0001");
+  a.add(H, h2, "village_code", kVillageA);
+  a.add(H, h2, "household_no", "0002");
+  a.add(P, p1, "household_id", h2.hex());
+  a.add(P, p1, "id_number", kId18);
+  a.add(P, p2, "household_id", h2.hex());
+  a.add(P, p2, "id_number", kId15);
+  REQUIRE(f.server->push(a.push(0)).refusal == PushReply::Refusal::none);
+  // The 户编号 of the second household corrected to the first's: the same 村代码 + 户编号.
+  a.add(H, h2, "household_no", "0001", {a.log[3].version});
+  REQUIRE(f.server->push(a.push(a.log.size() - 1)).outcomes.at(0).kind == ChangeOutcome::Kind::applied);
+  CHECK(f.server->merges().empty());
+  CHECK(f.store->match_key(h2) == "h:" + std::string(kVillageA) + "/0001");
+  CHECK(f.store->match_key(p2) == "p:" + kId18);
+  auto merged = f.server->merge_exact();
+  REQUIRE(merged);
+  REQUIRE(merged->size() == 2);
+  CHECK(f.server->merged_into(h2) == h1);
+  CHECK(f.server->merged_into(p2) == p1);
+  // The persons of the merged-away household are placed under the survivor.
+  CHECK(live_values(f.store->entity(p1)->state, fid(P, "household_id")) == std::set<std::string>{h1.hex()});
+  // Nothing left to merge; the tombstones have no key.
+  CHECK(f.server->merge_exact()->empty());
+  CHECK_FALSE(f.store->match_key(h2));
+}
+
+TEST_CASE("A household whose 户编号 is corrected to another's of its village is merged on apply", "[sync][merge]") {
+  ServerFixture f;  // merging on apply is the default
+  FakeDevice a{tz::test::test_device(1)};
+  REQUIRE(f.server->register_device(a.id, {kVillageA}));
+  const EntityId h1 = tz::test::test_entity(1), h2 = tz::test::test_entity(2), p = tz::test::test_entity(3);
+  a.add(H, h1, "village_code", kVillageA);
+  a.add(H, h1, "household_no", "0001");
+  a.add(H, h2, "village_code", kVillageA);
+  auto no = a.add(H, h2, "household_no", "0002").version;
+  a.add(P, p, "household_id", h2.hex());
+  REQUIRE(f.server->push(a.push(0)).refusal == PushReply::Refusal::none);
+  CHECK(f.server->merges().empty());
+  a.add(H, h2, "household_no", "0001", {no});
+  REQUIRE(f.server->push(a.push(a.log.size() - 1)).outcomes.at(0).kind == ChangeOutcome::Kind::applied);
+  CHECK(f.server->merged_into(h2) == h1);
+  // Its person is placed under the survivor; a household number in conflict would not have matched.
+  CHECK(live_values(f.store->entity(p)->state, fid(P, "household_id")) == std::set<std::string>{h1.hex()});
+  CHECK(f.store->entity(p)->villages == std::vector<std::string>{kVillageA});
+}

@@ -30,7 +30,7 @@ std::vector<ChangeOutcome::Kind> kinds(const PushReply& r) {
 void household_with_person(FakeDevice& d, const EntityId& hh, const EntityId& person, const std::string& village,
                            const std::string& name) {
   d.add(H, hh, "village_code", village);
-  d.add(H, hh, "household_no", "0001");
+  d.add(H, hh, "household_no", hh.hex());  // one number per household: the same would be one household (SPEC §8)
   d.add(P, person, "household_id", hh.hex());
   d.add(P, person, "name", name);
 }

@@ -63,9 +63,13 @@ TEST_CASE("sim: thousands of seeds with longer histories", "[.long]") {
 
 // Seeds of the long runs that once failed, replayed in the default suite. 100442 (120 steps): a
 // restored store took a quarantine decision about the server's change at a sequence it had reused
-// for a new change, and kept it after renumbering that change (docs/decisions.md 42).
+// for a new change, and kept it after renumbering that change (docs/decisions.md 42). 100335,
+// 100512, 100590 (120 steps): a store put back from an older copy got its own change to a
+// merged-away entity back under the survivor's id and logged it so; after an unmerge its rebuilt
+// survivor held the version the server had moved back (docs/decisions.md 220).
 TEST_CASE("sim: long-run seeds that once failed stay fixed", "[sim]") {
-  for (auto [seed, steps] : {std::pair<uint64_t, int>{100442, 120}}) {
+  for (auto [seed, steps] : {std::pair<uint64_t, int>{100442, 120}, {100335, 120}, {100512, 120}, {100590, 120}}) {
+    CAPTURE(seed);
     SimOptions o;
     o.seed = seed;
     o.steps = steps;

@@ -477,10 +477,14 @@ Status DeviceSync::apply_page(const PullPage& page) {
     put(std::move(s));
   };
   std::set<uint64_t> restored;
+  // Own changes the server applied to a merge's survivor (a merged_into decision just before the
+  // change as sent): the log keeps the entity it was addressed to, the state takes it on the survivor.
+  std::map<uint64_t, EntityId> moved;
   for (auto& rec : page.records) {
     if (auto* r = std::get_if<VersionRecord>(&rec)) {
       const FieldChange& c = r->change;
-      auto s = state_of(c.type, c.entity);
+      auto to = c.version.device == me ? moved.find(c.version.seq.value) : moved.end();
+      auto s = state_of(c.type, to != moved.end() ? to->second : c.entity);
       if (c.version.device == me) {
         // From cursor 0 the device's own changes come with values: one the log lacks is put back.
         if (!restored.count(c.version.seq.value) && !store_.has_change(c.version.seq.value)) {
@@ -490,7 +494,14 @@ Status DeviceSync::apply_page(const PullPage& page) {
         if (refused(c.version.seq.value)) set_status(c.version.seq.value, OwnStatus::normal);
         // id_reused: this store made other content under that id (restored from an older copy; the
         // push that follows is refused and renumbers it): its own version keeps its stamp.
-        if (merge_apply(s, c, options_.merge_mode, r->server_ms) != MergeOutcome::id_reused)
+        FieldChange applied;
+        const FieldChange* cp = &c;
+        if (to != moved.end()) {
+          applied = c;
+          applied.entity = to->second;
+          cp = &applied;
+        }
+        if (merge_apply(s, *cp, options_.merge_mode, r->server_ms) != MergeOutcome::id_reused)
           adopt_stamp(s, c.version, c.ts, r->server_ms);
       } else {
         merge_apply(s, c, options_.merge_mode, r->server_ms);
@@ -513,8 +524,8 @@ Status DeviceSync::apply_page(const PullPage& page) {
             put(std::move(s));
           }
           break;
-        case Decision::Kind::conflict:
-        case Decision::Kind::merged_into: break;  // merges come with the dedup issue
+        case Decision::Kind::merged_into: moved[seq] = d->decision.entity; break;
+        case Decision::Kind::conflict: break;
       }
     } else if (auto* n = std::get_if<NoticeRecord>(&rec)) {
       StoredNotice sn;

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 
 #include "tz/model/derive.hpp"
@@ -183,6 +184,8 @@ Result<ReconcileReport> reconcile(const DeviceStore& store, std::string_view fil
     if (c_employer) {
       t.employer = cell_of(row, c_employer);
       t.has_employer = !t.employer.empty();
+      if (o.kind == ReconcileKind::employment_filing && !employer_key(t.employer).empty())
+        ++rep.employer_headcounts[employer_key(t.employer)];
     }
     for (auto [col, field, out] : {std::tuple{&c_bucket, &f_bucket, &t.bucket}, std::tuple{&c_insured, &f_insured, &t.insured}}) {
       const std::string v = cell_of(row, *col);
@@ -334,6 +337,25 @@ Table reconcile_summary_table(const ReconcileReport& r, Lang lang) {
   add("字段不一致的项数", "fields that differ", r.count(Discrepancy::Kind::field));
   if (r.outside_scope) add("在本人管辖范围外（未列出）", "outside your scope (not listed)", r.outside_scope);
   return t;
+}
+
+std::map<std::string, uint64_t> filed_headcounts(const sync::ServerStore& server) {
+  std::map<std::string, uint64_t> out;
+  std::istringstream in(server.meta_value(kMetaFiledHeadcounts).value_or(""));
+  std::string line;
+  while (std::getline(in, line)) {
+    auto tab = line.find('\t');
+    if (tab == std::string::npos || tab == 0 || tab > 9 || !text::all_digits(line.substr(0, tab))) continue;
+    out[line.substr(tab + 1)] = std::stoull(line.substr(0, tab));
+  }
+  return out;
+}
+
+Status put_filed_headcounts(sync::ServerStore& server, const std::map<std::string, uint64_t>& counts) {
+  std::string text;
+  for (auto& [key, n] : counts)
+    if (key.find_first_of("\t\r\n") == std::string::npos) text += std::to_string(n) + "\t" + key + "\n";
+  return sync::in_write_txn(server, [&] { server.put_meta_value(kMetaFiledHeadcounts, text); });
 }
 
 }  // namespace tz::ops

@@ -147,6 +147,7 @@ std::vector<Employed> employed_people(const VerifyInput& in, const Population& p
 
 // An employer claimed by many people, few of them placed by organised out-migration or point-to-point
 // transport: 劳务协作 placements (有组织 / 点对点) explain a crowd at one employer; self-reported ones less so.
+// An employer whose 用工备案 filing (the last one reconciled) counts as many people is not flagged.
 std::vector<Finding> employer_crowd(const VerifyInput& in, const Population& pop) {
   const Schema& schema = in.store->schema();
   const auto& js = schema.entity(EntityType::job);
@@ -162,6 +163,9 @@ std::vector<Finding> employer_crowd(const VerifyInput& in, const Population& pop
     for (auto& e : people) arranged += e.job->value_or(f_org) == "1" || e.job->value_or(f_p2p) == "1";
     const double share = static_cast<double>(arranged) / static_cast<double>(people.size());
     if (share >= in.thresholds.employer_min_arranged_share) continue;
+    // The employer's 用工备案 filing holds at least as many people: the crowd is on record.
+    if (auto filed = in.filed_headcounts.find(key); filed != in.filed_headcounts.end() && filed->second >= people.size())
+      continue;
     const std::string name = people.front().job->value_or(f_employer);
     const std::string pct = std::to_string(static_cast<int>(share * 100 + 0.5)) + "%";
     for (auto& e : people)

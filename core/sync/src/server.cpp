@@ -15,8 +15,11 @@
 #include <unordered_set>
 #include <mutex>
 
+#include "tz/model/id_number.hpp"
 #include "tz/util/bytes.hpp"
+#include "tz/util/civil_time.hpp"
 #include "tz/util/crash_point.hpp"
+#include "tz/util/text.hpp"
 
 namespace tz::sync {
 
@@ -473,6 +476,7 @@ struct SyncServer::Impl {
       slot->state.id = c.entity;
     }
     EntityRecord& rec = *slot;
+    if (is_key_field(c.type, c.field) && rekeyed_set.insert(c.entity).second) rekeyed.push_back(c.entity);
     auto outcome = merge_apply(rec.state, c, s.options_.merge_mode, sc.server_ms);
     if (outcome == MergeOutcome::id_reused) throw Failure(ErrorCode::internal, {"version id reused: " + c.version.str()});
     if (!have_last_merged || last_merged != c.entity) {
@@ -660,6 +664,7 @@ struct SyncServer::Impl {
     int64_t now = s.clock_();
     store.begin();
     try {
+      ensure_match_keys();
       dev->last_counter = req.request_counter;
       dev->last_push_ms = now;
       note_clock(*dev, req.device_now_ms, now);
@@ -696,6 +701,8 @@ struct SyncServer::Impl {
         reply.outcomes.push_back(apply_new(*dev, req.changes[i], now));
         dev->acked_seq = req.changes[i].version.seq.value;
       }
+      // Exact duplicates the batch made (an ID added or corrected, 15 vs 18 digits) are merged now.
+      merge_on_apply(dev->id, now);
       store.put_device(*dev);
       flush();
       audit_batch(store, now, req, reply);
@@ -732,14 +739,24 @@ struct SyncServer::Impl {
       case LogKind::version: {
         bool own = row.version.device == d.id;
         // A row naming another entity than its change: the change was redirected to a merge's
-        // survivor, and goes (with its values, to its sender too) as a change of the survivor.
-        // (Marked by its payload: a plain version row has none, and the store folds those.)
+        // survivor, and goes with its values as a change of the survivor (to its sender as sent,
+        // after a merged_into decision). (Marked by its payload: a plain version row has none, and
+        // the store folds those.)
         const bool redirected = !row.payload.empty() && row.payload[0] == kRedirectedRow;
-        // (A store restored from a copy that lacks the change puts it back in its log under the
-        // survivor's id: docs/dedup.md "What is not done yet".)
         if ((!own || redirected) && !scope_holds_any(d.scope, row.villages)) return;
         auto sc = store.change(row.version);
         if (!sc) throw Failure(ErrorCode::store_corrupt, {"logged change missing: " + row.version.str()});
+        if (redirected && own) {
+          // Its sender gets it as sent, after a decision naming the survivor it was applied to: a
+          // store restored from a copy that lacks it puts it back in its log under the entity it was
+          // addressed to (an unmerge gives it back there) and merges it into the survivor.
+          Decision dec;
+          dec.kind = Decision::Kind::merged_into;
+          dec.entity = row.entity;
+          out.emplace_back(DecisionRecord{row.seq, row.version, dec});
+          out.emplace_back(VersionRecord{row.seq, sc->change, sc->server_ms});
+          return;
+        }
         if (redirected) {
           VersionRecord r{row.seq, sc->change, sc->server_ms};
           r.change.entity = row.entity;
@@ -886,8 +903,10 @@ struct SyncServer::Impl {
       log_notice(id.device, NoticeRecord::Kind::released,
                  Reason{"县里已放行被隔离的修改，已生效", "the county released the held change; it is in effect"}, &sc->change);
       guard_clock(*sc, now);
+      ensure_match_keys();
       merge_in(*sc);
       store.put_change(*sc);
+      merge_on_apply(id.device, now);
       if (auto to = survivor_of(sc->change.entity))
         log_notice(id.device, NoticeRecord::Kind::redirected,
                    Reason{"该记录（" + hex_short(sc->change.entity) + "）已合并到 " + hex_short(*to) + "，放行的修改已记到后者",
@@ -965,6 +984,150 @@ struct SyncServer::Impl {
     return it->second;
   }
 
+  // --- merging on apply (SPEC §8; decision 221) ---
+
+  // The fields a match key is made of: a person's 身份证号, a household's 村代码 and 户编号.
+  struct KeyFields {
+    FieldId person_id = 0, village = 0, household_no = 0;
+  };
+  std::optional<KeyFields> key_fields_;
+  const KeyFields& key_fields() {
+    if (!key_fields_) {
+      key_fields_.emplace();
+      key_fields_->person_id = s.schema_.entity(EntityType::person).require("id_number").id;
+      const auto& hs = s.schema_.entity(EntityType::household);
+      key_fields_->village = hs.require("village_code").id;
+      key_fields_->household_no = hs.require("household_no").id;
+    }
+    return *key_fields_;
+  }
+  bool is_key_field(EntityType type, FieldId field) {
+    if (type == EntityType::person) return field == key_fields().person_id || field == kDeletedField;
+    if (type == EntityType::household)
+      return field == key_fields().village || field == key_fields().household_no || field == kDeletedField;
+    return false;
+  }
+  // Entities whose key field a change of this transaction touched, in the order first touched.
+  std::vector<EntityId> rekeyed;
+  std::unordered_set<EntityId, IdHash> rekeyed_set;
+
+  // The one value all live versions of a field agree on once normalised (by `norm`; empty: not
+  // a value), or "" (no value, or values that disagree: a conflict is not a match).
+  template <typename Norm>
+  static std::string agreed_value(const EntityState& st, FieldId field, Norm norm) {
+    auto it = st.fields.find(field);
+    if (it == st.fields.end()) return {};
+    std::string out;
+    for (auto& v : it->second.live) {
+      std::string n = norm(v.value);
+      if (n.empty() || (!out.empty() && n != out)) return {};
+      out = std::move(n);
+    }
+    return out;
+  }
+  // The match key of a state: "p:" + the 18-character 身份证号 of a person, "h:" + 村代码 + "/" +
+  // 户编号 of a household; "" for a deleted entity, a missing or invalid value, or one in conflict.
+  std::string match_key_of(const EntityState& st, int64_t now) {
+    if (st.fields.empty() || is_deleted(st)) return {};
+    const auto& k = key_fields();
+    auto trimmed = [](const std::string& v) { return text::trim(v); };
+    if (st.type == EntityType::person) {
+      const CivilDate today = china_date_of(now);
+      auto id = agreed_value(st, k.person_id, [&](const std::string& v) {
+        auto c = idn::check_id(v, today);
+        return c.ok() ? c.id18 : std::string();
+      });
+      return id.empty() ? id : "p:" + id;
+    }
+    if (st.type == EntityType::household) {
+      auto village = agreed_value(st, k.village, trimmed), no = agreed_value(st, k.household_no, trimmed);
+      return village.empty() || no.empty() ? std::string() : "h:" + village + "/" + no;
+    }
+    return {};
+  }
+  // Writes an entity's match key as its state now gives it.
+  void rekey(const EntityId& id) {
+    const auto& rec = entity(id);
+    std::string key = rec ? match_key_of(rec->state, s.clock_()) : std::string();
+    if (store.match_key(id).value_or("") != key) store.put_match_key(id, key);
+  }
+  // A store made before match keys (or never keyed) gets every entity's key once.
+  void ensure_match_keys() {
+    if (store.meta_value(kMetaMatchKeys).value_or("") == "1") return;
+    const int64_t now = s.clock_();
+    store.scan_entities([&](const EntityRecord& rec) {
+      if (auto key = match_key_of(rec.state, now); !key.empty()) store.put_match_key(rec.state.id, key);
+    });
+    store.put_meta_value(kMetaMatchKeys, "1");
+  }
+
+  // Pairs a reviewer unmerged ("a b" hex per line): never merged again on apply.
+  bool unmerged_before(const EntityId& a, const EntityId& b) {
+    auto text = store.meta_value(kMetaUnmerged).value_or("");
+    return text.find(a.hex() + " " + b.hex()) != std::string::npos || text.find(b.hex() + " " + a.hex()) != std::string::npos;
+  }
+
+  // Merges every entity whose key a change of this transaction touched with the entities sharing
+  // its key, the smallest id surviving; the device that sent the change is told. Returns the merges.
+  std::vector<MergeSummary> merge_on_apply(const std::optional<DeviceId>& sender, int64_t now) {
+    std::vector<MergeSummary> done;
+    std::vector<EntityId> ids;
+    ids.swap(rekeyed);
+    rekeyed_set.clear();
+    for (auto& id : ids) {
+      rekey(id);
+      if (!s.options_.merge_on_apply) continue;
+      auto key = store.match_key(id);
+      if (!key) continue;
+      auto group = store.entities_with_match_key(*key);
+      if (group.size() < 2) continue;
+      for (auto& m : merge_group(group, now)) {
+        if (sender)
+          log_entity_notice(*sender, NoticeRecord::Kind::redirected, m.merged_away, entity(m.merged_away)->state.type,
+                            Reason{"记录 " + hex_short(m.merged_away) + " 与 " + hex_short(m.survivor) +
+                                       " 身份证号（或村代码和户编号）相同，已合并到后者",
+                                   "the record " + hex_short(m.merged_away) + " has the same ID number (or village code and "
+                                       "household number) as " + hex_short(m.survivor) + "; merged into the latter"});
+        done.push_back(m);
+      }
+    }
+    return done;
+  }
+  // Merges a group of entities sharing a key (id order) into its first, skipping pairs a reviewer
+  // unmerged and merges the rules refuse (chains: verify lists them).
+  std::vector<MergeSummary> merge_group(const std::vector<EntityId>& group, int64_t now) {
+    std::vector<MergeSummary> done;
+    const EntityId& a = group.front();
+    for (size_t i = 1; i < group.size(); ++i) {
+      if (unmerged_before(a, group[i])) continue;
+      MergeSummary sum;
+      if (merge_now(a, group[i], now, sum)) done.push_back(sum);
+    }
+    return done;
+  }
+
+  void log_entity_notice(const DeviceId& target, NoticeRecord::Kind kind, const EntityId& id, EntityType type,
+                         const Reason& r) {
+    FieldChange about;
+    about.type = type;
+    about.entity = id;
+    log_notice(target, kind, r, &about);
+  }
+
+  // verify: every group of entities sharing a match key merged into its smallest id.
+  Result<std::vector<MergeSummary>> merge_exact() {
+    const int64_t now = s.clock_();
+    std::vector<MergeSummary> done;
+    Status st = in_txn([&]() -> Status {
+      ensure_match_keys();
+      for (auto& group : store.match_key_groups())
+        for (auto& m : merge_group(group, now)) done.push_back(m);
+      return ok_status();
+    });
+    if (!st) return st.error();
+    return done;
+  }
+
   // A change the server makes itself (placing a child under a merge's survivor, or back): applied
   // like any accepted change, with a version id of the merge device.
   VersionId server_change(const EntityRecord& rec, FieldId field, const std::string& value, std::vector<VersionId> base,
@@ -1038,9 +1201,19 @@ struct SyncServer::Impl {
   Result<MergeSummary> merge(const EntityId& a, const EntityId& b) {
     const int64_t now = s.clock_();
     MergeSummary sum;
+    Status st = in_txn([&]() -> Status {
+      ensure_match_keys();
+      return merge_now(a, b, now, sum);
+    }, "server.merge.before_commit", "server.merge.after_commit");
+    if (!st) return st.error();
+    return sum;
+  }
+
+  // Merges b into a inside the caller's transaction (merge, verify and merging on apply).
+  Status merge_now(const EntityId& a, const EntityId& b, int64_t now, MergeSummary& sum) {
     sum.survivor = a;
     sum.merged_away = b;
-    Status st = in_txn([&]() -> Status {
+    {
       if (a == b) return merge_refused("不能把记录合并到它自己：" + a.hex(), "cannot merge a record into itself: " + a.hex());
       for (auto* id : {&a, &b})
         if (!entity(*id) || entity(*id)->state.fields.empty())
@@ -1091,6 +1264,8 @@ struct SyncServer::Impl {
       flush();
       store.put_meta_value(kMetaMerges, format_merges(merges()));
       store.put_meta_value(merge_meta_key(b), encode_merge_info(info));
+      rekey(a);
+      rekey(b);
       append_audit_entry(store, now, "merge", kCountyAdminActor,
                          audit_summary({{"survivor", a.hex()},
                                         {"merged_away", b.hex()},
@@ -1098,9 +1273,7 @@ struct SyncServer::Impl {
                                         {"children", sum.children},
                                         {"conflicts", sum.conflicts}}));
       return ok_status();
-    }, "server.merge.before_commit", "server.merge.after_commit");
-    if (!st) return st.error();
-    return sum;
+    }
   }
 
   Result<MergeSummary> unmerge(const EntityId& b) {
@@ -1162,6 +1335,10 @@ struct SyncServer::Impl {
       flush();
       store.put_meta_value(kMetaMerges, format_merges(merges()));
       store.put_meta_value(merge_meta_key(b), "");
+      store.put_meta_value(kMetaUnmerged, store.meta_value(kMetaUnmerged).value_or("") + a->hex() + " " + b.hex() + "\n");
+      ensure_match_keys();
+      rekey(*a);
+      rekey(b);
       append_audit_entry(store, now, "unmerge", kCountyAdminActor,
                          audit_summary({{"survivor", a->hex()},
                                         {"merged_away", b.hex()},
@@ -1385,6 +1562,14 @@ Result<SyncServer::MergeSummary> SyncServer::merge(const EntityId& survivor, con
 Result<SyncServer::MergeSummary> SyncServer::unmerge(const EntityId& merged_away) {
   try {
     return Impl(*this).unmerge(merged_away);
+  } catch (const Failure& e) {
+    return e.error();
+  }
+}
+
+Result<std::vector<SyncServer::MergeSummary>> SyncServer::merge_exact() {
+  try {
+    return Impl(*this).merge_exact();
   } catch (const Failure& e) {
     return e.error();
   }

@@ -113,6 +113,10 @@ class SqliteServerStore final : public ServerStore {
         "CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;"
         "CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, user TEXT NOT NULL, created_ms INTEGER NOT NULL,"
         "  expires_ms INTEGER NOT NULL) WITHOUT ROWID;");
+    // Added with merging on apply (decision 221), the same way; filled by the server when empty.
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS match_keys(entity BLOB PRIMARY KEY, key TEXT NOT NULL) WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS match_keys_key ON match_keys(key);");
     reload();
   }
 
@@ -354,6 +358,47 @@ class SqliteServerStore final : public ServerStore {
     st.reset();
     bind_blob(st, 1, parent.view());
     while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
+    return out;
+  }
+  std::optional<std::string> match_key(const EntityId& id) const override {
+    auto& st = stmt(match_get_, "SELECT key FROM match_keys WHERE entity = ?");
+    st.reset();
+    bind_blob(st, 1, id.view());
+    if (!st.executeStep()) return std::nullopt;
+    return st.getColumn(0).getString();
+  }
+  void put_match_key(const EntityId& id, const std::string& key) override {
+    if (key.empty()) {
+      SQLite::Statement st(db_, "DELETE FROM match_keys WHERE entity = ?");
+      bind_blob(st, 1, id.view());
+      st.exec();
+      return;
+    }
+    SQLite::Statement st(db_, "INSERT OR REPLACE INTO match_keys(entity, key) VALUES (?, ?)");
+    bind_blob(st, 1, id.view());
+    st.bind(2, key);
+    st.exec();
+  }
+  std::vector<EntityId> entities_with_match_key(const std::string& key) const override {
+    std::vector<EntityId> out;
+    auto& st = stmt(match_find_, "SELECT entity FROM match_keys WHERE key = ? ORDER BY entity");
+    st.reset();
+    st.bind(1, key);
+    while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
+    return out;
+  }
+  std::vector<std::vector<EntityId>> match_key_groups() const override {
+    std::vector<std::vector<EntityId>> out;
+    SQLite::Statement st(db_,
+                         "SELECT key, entity FROM match_keys WHERE key IN "
+                         "(SELECT key FROM match_keys GROUP BY key HAVING count(*) > 1) ORDER BY key, entity");
+    std::string last;
+    while (st.executeStep()) {
+      std::string key = st.getColumn(0).getString();
+      if (out.empty() || key != last) out.emplace_back();
+      last = std::move(key);
+      out.back().push_back(EntityId::from_bytes(blob_of(st.getColumn(1))));
+    }
     return out;
   }
   void scan_entities(const std::function<void(const EntityRecord&)>& fn) const override {
@@ -750,7 +795,7 @@ class SqliteServerStore final : public ServerStore {
   mutable Block block_;
   mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_;
   mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, entity_put_, link_del_, link_put_,
-      children_, log_put_, log_get_;
+      children_, log_put_, log_get_, match_get_, match_find_;
 };
 
 }  // namespace

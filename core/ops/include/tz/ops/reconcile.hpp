@@ -6,12 +6,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "tz/ops/lists.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/store/device_store.hpp"
+#include "tz/sync/server_store.hpp"
 
 namespace tz::ops {
 
@@ -57,9 +59,18 @@ struct ReconcileReport {
   size_t outside_scope = 0;             // rows matching one of our people outside the scope (not shown)
   std::vector<Discrepancy> rows;        // ours only (our order), field (our order), theirs only (file order)
   std::vector<ImportProblem> problems;  // bad rows: when any, nothing else is filled in
+  // 用工备案 lists: the rows of the file per employer (employer_key), whatever the scope.
+  std::map<std::string, uint64_t> employer_headcounts;
   size_t count(Discrepancy::Kind k) const;
   size_t persons_with_field_differences() const;
 };
+
+// The filed headcounts kept in the server store (meta kMetaFiledHeadcounts: "count\temployer key" per
+// line), replaced by each 用工备案 list reconciled; read by verify's employer rule.
+inline constexpr const char* kMetaFiledHeadcounts = "filed_headcounts";
+std::map<std::string, uint64_t> filed_headcounts(const sync::ServerStore& server);
+// Replaces them in one write transaction.
+Status put_filed_headcounts(sync::ServerStore& server, const std::map<std::string, uint64_t>& counts);
 
 // An Error when the file cannot be read as a whole (encoding, empty, no 姓名 or 身份证号 column, the
 // period unset); a report with problems when rows are bad (every one, with line and column).

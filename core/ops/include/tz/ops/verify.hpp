@@ -51,6 +51,10 @@ struct VerifyInput {
   // Records written by these collectors (the county admin's imports) are not judged by the rules
   // about collectors (visits_per_day, household_outside_scope).
   std::set<std::string> excluded_collectors;
+  // Filed headcounts by employer (employer_key -> people filed), from the last 用工备案 list
+  // reconciled (filed_headcounts): an employer whose filing covers the people claiming it is not
+  // flagged by employer_crowd.
+  std::map<std::string, uint64_t> filed_headcounts;
 };
 
 struct VerificationRule {

@@ -20,6 +20,10 @@ namespace tz::sync {
 
 // The server-store meta value listing the merges in force: "<merged away hex> <survivor hex>\n" each.
 inline constexpr const char* kMetaMerges = "merges";
+// "1" once every entity's match key is in the store (merging on apply, decision 221); the pairs a
+// reviewer unmerged ("survivor merged-away" hex per line), never merged again on apply or by verify.
+inline constexpr const char* kMetaMatchKeys = "match_keys";
+inline constexpr const char* kMetaUnmerged = "unmerged";
 // The device id of the changes the server makes itself (children placed under a merge's survivor);
 // its sequence numbers are counted in meta value "merge_device_seq".
 DeviceId merge_device_id();
@@ -30,6 +34,9 @@ struct ServerOptions {
   size_t max_scan_rows = 20000;               // log rows one pull page looks at
   MergeMode merge_mode = MergeMode::correct;  // test seam: the simulator proves its oracle catches LWW
   Limits limits;                              // what handle() decodes
+  // Exact duplicates merged as a push or release brings them (SPEC §8 "on apply"; decision 221).
+  // Off: only verify (merge_exact) merges them.
+  bool merge_on_apply = true;
 };
 
 // The county server's identity (SPEC §6): the county, its natural-key secret and the server's
@@ -165,6 +172,11 @@ class SyncServer {
   // to it since (redirected to the survivor), the survivor loses exactly those versions, children
   // the merge moved (and nobody moved since) go back. not_found when merged_away is not merged.
   Result<MergeSummary> unmerge(const EntityId& merged_away);
+  // Exact duplicates (SPEC §8): every group of persons with one normalised 身份证号, or households
+  // with one 村代码 + 户编号, merged into its smallest id, in one transaction (verify). A push or a
+  // release that makes such a group merges it as it applies (the sender gets a redirected notice).
+  // A pair unmerged before is left apart; a merge the rules refuse (a chain) is skipped.
+  Result<std::vector<MergeSummary>> merge_exact();
   // The survivor merged_away was merged into, if it is merged away now.
   std::optional<EntityId> merged_into(const EntityId& id) const;
   // Every merge in force: (merged away, survivor).

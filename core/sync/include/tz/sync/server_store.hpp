@@ -169,6 +169,15 @@ class ServerStore {
   // Every entity, in id order.
   virtual void scan_entities(const std::function<void(const EntityRecord&)>& fn) const = 0;
 
+  // The match key of an entity (SPEC §8 exact duplicates: a person's normalised 身份证号, a
+  // household's 村代码 + 户编号), kept by the server on apply. put_match_key with an empty key
+  // removes it (inside a transaction); entities_with_match_key in id order; match_key_groups: every
+  // key held by more than one entity, with its entities in id order.
+  virtual std::optional<std::string> match_key(const EntityId& id) const = 0;
+  virtual void put_match_key(const EntityId& id, const std::string& key) = 0;
+  virtual std::vector<EntityId> entities_with_match_key(const std::string& key) const = 0;
+  virtual std::vector<std::vector<EntityId>> match_key_groups() const = 0;
+
   // Appends a row (seq = last_seq() + 1, returned). Rows become visible to log_after in order.
   virtual uint64_t append(LogRow row) = 0;
   virtual uint64_t last_seq() const = 0;

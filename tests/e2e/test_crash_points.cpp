@@ -289,6 +289,7 @@ std::string walk_scenario(int walk, std::set<std::string>& walked, std::set<std:
     if (busiest) *busiest = std::max(*busiest, s.points.size());
     const bool crash = walk >= 0 && static_cast<size_t>(walk) < s.points.size();
     if (!crash) {
+      INFO("walk " << walk << ", step '" << s.what << "'");
       must_succeed(s.run({}), s.what);
       continue;
     }

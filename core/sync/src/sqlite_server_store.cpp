@@ -150,6 +150,7 @@ class SqliteServerStore final : public ServerStore {
     }
     in_txn_ = false;
     linked_.clear();
+    reset_cached_statements();
     if (crash_after) crash_point(crash_after);
   }
   void rollback() override {
@@ -364,6 +365,7 @@ class SqliteServerStore final : public ServerStore {
     auto& st = stmt(match_get_, "SELECT key FROM match_keys WHERE entity = ?");
     st.reset();
     bind_blob(st, 1, id.view());
+    ResetAfter done{st};  // a statement left stepping would hold a read transaction past COMMIT
     if (!st.executeStep()) return std::nullopt;
     return st.getColumn(0).getString();
   }
@@ -384,6 +386,7 @@ class SqliteServerStore final : public ServerStore {
     auto& st = stmt(match_find_, "SELECT entity FROM match_keys WHERE key = ? ORDER BY entity");
     st.reset();
     st.bind(1, key);
+    ResetAfter done{st};
     while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
     return out;
   }
@@ -764,6 +767,13 @@ class SqliteServerStore final : public ServerStore {
     }
   };
 
+  // A cached statement left stepping keeps a read transaction open after COMMIT: the next write of
+  // this connection then fails at once with "database is locked" once another process has written.
+  void reset_cached_statements() const {
+    for (auto* slot : {&block_get_, &block_put_, &link_get_, &change_get_, &change_put_, &entity_get_, &entity_put_,
+                       &link_del_, &link_put_, &children_, &log_put_, &log_get_, &match_get_, &match_find_})
+      if (*slot) (*slot)->reset();
+  }
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
     if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);
     return *slot;

@@ -1,10 +1,13 @@
 // Import reports and lists, printed the same way by field-cli and sync-server.
 #include "tz/cli/output.hpp"
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <ostream>
 
 #include "tz/util/text.hpp"
+#include "tz/xlsx/xlsx.hpp"
 
 namespace tz::cli {
 
@@ -81,12 +84,71 @@ int print_import(const Io& io, const ops::ImportReport& rep, bool dry_run) {
   return 0;
 }
 
+namespace {
+
+bool ends_with_ci(const std::string& s, const std::string& suffix) {
+  return s.size() > suffix.size() && text::to_upper_ascii(s.substr(s.size() - suffix.size())) == suffix;
+}
+
+// The format an --out name implies (.csv, .xlsx), else the fallback.
+std::string format_by_name(const std::string& out, const std::string& fallback) {
+  if (ends_with_ci(out, ".CSV")) return "csv";
+  if (ends_with_ci(out, ".XLSX")) return "xlsx";
+  return fallback;
+}
+
+// 00:00 China time on the as-of date: the workbook's created date.
+int64_t created_of(const Period& p) { return china_midnight_ms(p.as_of) / 1000; }
+
+// Writes through a temporary name and renames, so a failure leaves no half-made workbook.
+void write_workbook_file(const Io& io, const std::string& path, const std::function<Status(const std::string&)>& write) {
+  const std::string tmp = path + ".new";
+  std::error_code ec;
+  if (!write(tmp)) {
+    std::filesystem::remove(tmp, ec);
+    throw CliError{1, io.tr("write_failed", {path})};
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw CliError{1, io.tr("write_failed", {path})};
+  }
+}
+
+}  // namespace
+
+Status write_list_xlsx(const std::string& path, const ops::Table& t, const Period& period, const Messages& m, Lang lang) {
+  xlsx::Sheet sheet{t.title, t.headers, t.rows};
+  sheet.title = t.title;
+  sheet.totals = {m.tr(lang, "list_total", {std::to_string(t.rows.size())})};
+  sheet.numeric_columns = {0};  // 序号
+  return xlsx::write_workbook(path, {sheet}, xlsx::WorkbookOptions{created_of(period)});
+}
+
+Status write_report_xlsx(const std::string& path, const ops::ProgressReport& r, ops::ReportUnit unit, const Messages& m,
+                         Lang lang) {
+  auto tables = ops::report_tables(r, unit, lang);
+  const char* names[] = {"sheet_report", "sheet_below", "sheet_not_gone", "sheet_life_events"};
+  std::vector<xlsx::Sheet> sheets;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    xlsx::Sheet s{m.tr(lang, names[i]), tables[i].headers, tables[i].rows};
+    s.title = tables[i].title;
+    if (i == 0)
+      for (size_t c = 3; c < tables[i].headers.size(); ++c)
+        if (c != 5 && c + 1 != tables[i].headers.size()) s.numeric_columns.insert(c);  // counts; ratios stay text
+    if (i == 1) s.numeric_columns = {3, 4, 5};
+    if (i >= 2) s.numeric_columns = {0};
+    sheets.push_back(std::move(s));
+  }
+  return xlsx::write_workbook(path, sheets, xlsx::WorkbookOptions{created_of(r.period)});
+}
+
 ListRequest list_request(const Io& io, const Args& a) {
   ListRequest r;
   r.out = a.get("out");
-  bool csv_name = r.out.size() > 4 && text::to_upper_ascii(r.out.substr(r.out.size() - 4)) == ".CSV";
-  r.format = a.get("format", csv_name ? "csv" : "table");
-  if (r.format != "table" && r.format != "csv") throw CliError{2, io.tr("bad_format", {"table, csv"})};
+  r.format = a.get("format", format_by_name(r.out, "table"));
+  if (r.format != "table" && r.format != "csv" && r.format != "xlsx") throw CliError{2, io.tr("bad_format", {"table, csv, xlsx"})};
+  if (r.format == "xlsx" && r.out.empty()) throw CliError{2, io.tr("xlsx_needs_out")};
   r.options.kind = a.words.size() > 1 ? a.words[1] : "";
   r.options.region = a.get("region");
   r.options.full_ids = a.flag("full-ids");
@@ -94,7 +156,7 @@ ListRequest list_request(const Io& io, const Args& a) {
   return r;
 }
 
-int emit_list(const Io& io, const ops::Table& t, const ListRequest& r) {
+int emit_list(const Io& io, const ops::Table& t, const ListRequest& r, const Period& period) {
   if (io.as_json && r.out.empty()) {
     json rows = json::array();
     for (auto& row : t.rows) {
@@ -105,9 +167,11 @@ int emit_list(const Io& io, const ops::Table& t, const ListRequest& r) {
     io.print_json({{"ok", true}, {"kind", r.options.kind}, {"title", t.title}, {"count", t.rows.size()}, {"rows", rows}});
     return 0;
   }
-  std::string bytes = r.format == "csv" ? ops::render_csv(t) : ops::render_table(t, io.lang);
+  if (r.format == "xlsx")
+    write_workbook_file(io, r.out, [&](const std::string& p) { return write_list_xlsx(p, t, period, io.m, io.lang); });
+  std::string bytes = r.format == "csv" ? ops::render_csv(t) : r.format == "table" ? ops::render_table(t, io.lang) : "";
   if (!r.out.empty()) {
-    io.write_file(r.out, bytes);
+    if (r.format != "xlsx") io.write_file(r.out, bytes);
     if (io.as_json)
       io.print_json({{"ok", true}, {"kind", r.options.kind}, {"out", r.out}, {"count", t.rows.size()}});
     else
@@ -116,6 +180,89 @@ int emit_list(const Io& io, const ops::Table& t, const ListRequest& r) {
     io.out << bytes;
   }
   if (r.options.full_ids) io.err << io.tr("full_ids_note") << "\n";
+  return 0;
+}
+
+ReportRequest report_request(const Io& io, const Args& a) {
+  ReportRequest r;
+  r.out = a.get("out");
+  r.format = a.get("format", format_by_name(r.out, io.as_json ? "json" : "table"));
+  if (r.format != "table" && r.format != "csv" && r.format != "xlsx" && r.format != "json")
+    throw CliError{2, io.tr("bad_format", {"table, csv, xlsx, json"})};
+  if (r.format == "xlsx" && r.out.empty()) throw CliError{2, io.tr("xlsx_needs_out")};
+  const std::string unit = a.get("unit", "person");
+  if (unit != "person" && unit != "wan") throw CliError{2, io.tr("bad_unit")};
+  r.unit = unit == "wan" ? ops::ReportUnit::wan : ops::ReportUnit::person;
+  r.region = text::trim(a.get("region"));
+  return r;
+}
+
+namespace {
+
+json report_json(const ops::ProgressReport& r, ops::ReportUnit unit, Lang lang) {
+  auto tables = ops::report_tables(r, unit, lang);
+  auto rows_of = [](const ops::Table& t) {
+    json rows = json::array();
+    for (auto& row : t.rows) {
+      json o = json::object();
+      for (size_t i = 0; i < row.size() && i < t.headers.size(); ++i) o[t.headers[i]] = row[i];
+      rows.push_back(o);
+    }
+    return rows;
+  };
+  json regions = json::array();
+  for (auto& f : r.regions)
+    regions.push_back({{"code", f.code},
+                       {"name", f.name},
+                       {"level", f.level == region::Level::village ? "village" : f.level == region::Level::township ? "township" : "county"},
+                       {"baseline", r.has_baseline ? json(f.baseline) : json(nullptr)},
+                       {"total", f.total},
+                       {"ratio", r.has_baseline ? json(ops::report_ratio(f.total, f.baseline)) : json(nullptr)},
+                       {"out_province", f.out_province},
+                       {"in_province", f.in_province},
+                       {"in_county", f.in_county},
+                       {"point_to_point", f.p2p},
+                       {"willing", f.willing},
+                       {"abroad", f.abroad},
+                       {"other", f.other},
+                       {"persons", f.persons},
+                       {"identity_clear", f.identity},
+                       {"labour_clear", f.labour},
+                       {"status_clear", f.status},
+                       {"willingness_clear", f.willingness},
+                       {"four_clear", f.all_clear}});
+  return {{"ok", true},
+          {"year", r.period.year},
+          {"as_of", format_date(r.period.as_of)},
+          {"has_baseline", r.has_baseline},
+          {"title", tables[0].title},
+          {"regions", regions},
+          {"below", rows_of(tables[1])},
+          {"not_gone_out", rows_of(tables[2])},
+          {"life_events", rows_of(tables[3])}};
+}
+
+}  // namespace
+
+int emit_report(const Io& io, const ops::ProgressReport& r, const ReportRequest& req) {
+  std::string bytes;
+  if (req.format == "xlsx")
+    write_workbook_file(io, req.out, [&](const std::string& p) { return write_report_xlsx(p, r, req.unit, io.m, io.lang); });
+  else if (req.format == "csv")
+    bytes = ops::render_report_csv(r, req.unit, io.lang);
+  else if (req.format == "json")
+    bytes = report_json(r, req.unit, io.lang).dump(2) + "\n";
+  else
+    bytes = ops::render_report_text(r, req.unit, io.lang);
+  if (req.out.empty()) {
+    io.out << bytes;
+    return 0;
+  }
+  if (req.format != "xlsx") io.write_file(req.out, bytes);
+  if (io.as_json)
+    io.print_json({{"ok", true}, {"out", req.out}, {"format", req.format}, {"regions", r.regions.size()}});
+  else
+    io.out << io.tr("report_written", {req.out, std::to_string(r.regions.size())}) << "\n";
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "tz/cli/args.hpp"
 #include "tz/cli/messages.hpp"
 #include "tz/ops/lists.hpp"
+#include "tz/ops/report.hpp"
 #include "tz/ops/roster_import.hpp"
 
 namespace tz::cli {
@@ -32,15 +33,32 @@ nlohmann::json import_report_json(const ops::ImportReport& rep, bool dry_run, La
 // were refused (with --json; otherwise throws the one-line refusal after listing the errors).
 int print_import(const Io& io, const ops::ImportReport& rep, bool dry_run);
 
-// The list options shared by both programs: --format table|csv (csv by default for an --out name
-// ending .csv), --out FILE, --region CODE, --full-ids.
+// The list options shared by both programs: --format table|csv|xlsx (csv or xlsx by default for an
+// --out name ending so), --out FILE, --region CODE, --full-ids.
 struct ListRequest {
   ops::ListOptions options;
   std::string format;
   std::string out;
 };
 ListRequest list_request(const Io& io, const Args& a);
-// Prints or writes the list; returns the exit code.
-int emit_list(const Io& io, const ops::Table& t, const ListRequest& r);
+// Prints or writes the list; returns the exit code. An XLSX workbook is dated from the period's
+// as-of date, so the same list gives the same bytes on a device and on the server.
+int emit_list(const Io& io, const ops::Table& t, const ListRequest& r, const Period& period);
+
+// The report options of both programs: --format table|csv|xlsx|json (by the --out name's ending when
+// not given; --json too), --out FILE, --unit person|wan, --region CODE.
+struct ReportRequest {
+  std::string format;
+  std::string out;
+  ops::ReportUnit unit = ops::ReportUnit::person;
+  std::string region;
+};
+ReportRequest report_request(const Io& io, const Args& a);
+int emit_report(const Io& io, const ops::ProgressReport& r, const ReportRequest& req);
+
+// The workbook of a list and of the report (what emit_list and emit_report write).
+Status write_list_xlsx(const std::string& path, const ops::Table& t, const Period& period, const Messages& m, Lang lang);
+Status write_report_xlsx(const std::string& path, const ops::ProgressReport& r, ops::ReportUnit unit, const Messages& m,
+                         Lang lang);
 
 }  // namespace tz::cli

@@ -3,6 +3,9 @@
 // the CSV layout.
 #include <catch2/catch.hpp>
 
+#include <map>
+
+#include "roster_gen.hpp"
 #include "store_fixture.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/ops/baseline.hpp"
@@ -126,7 +129,8 @@ const ops::RegionFigures& row(const ops::ProgressReport& r, const std::string& c
 }
 
 struct Expect {
-  size_t baseline, total, out, in_prov, in_county, p2p, willing, abroad, other, persons, all_clear;
+  size_t baseline = 0, total = 0, out = 0, in_prov = 0, in_county = 0, p2p = 0, willing = 0, abroad = 0, other = 0,
+         persons = 0, all_clear = 0;
 };
 void check(const ops::RegionFigures& f, const Expect& e) {
   INFO(f.code);
@@ -290,4 +294,71 @@ TEST_CASE("baseline file: every bad row by line and column - the whole file or n
   // Neither a name nor a full ID travels in the record.
   CHECK(ops::baseline_config_value(ok.baseline).find(id_of(1)) == std::string::npos);
   CHECK(ops::baseline_config_value(ok.baseline).find("王一") == std::string::npos);
+}
+
+
+TEST_CASE("generated county: the report's figures at every level are the roster's by construction", "[ops][report]") {
+  TempDir dir;
+  auto store = tz::test::make_store(dir.path());
+  auto tree = region::RegionTree::parse_csv(store->info().config.region_tree_csv, "t").take();
+  bench::RosterSpec spec;
+  spec.seed = 9;
+  spec.persons = 1500;
+  spec.villages = {"522632101001", "522632101002", "522632101003", "522632102001", "522632102002"};
+  const auto roster = bench::generate_roster(spec);
+  REQUIRE(ops::import_roster(*store, bench::roster_csv(roster), tz::test::import_env(&tree)).take().written);
+
+  // Last year's list: every third person of the roster.
+  std::string baseline = "村代码,姓名,身份证号\n";
+  std::map<std::string, Expect> want;  // by village, township and county code
+  auto add = [&](const std::string& village, auto&& fn) {
+    for (auto code : {village.substr(0, 6), village.substr(0, 9), village}) fn(want[code]);
+  };
+  for (size_t i = 0; i < roster.persons.size(); ++i) {
+    const auto& p = roster.persons[i];
+    const bool employed = p.status == "已就业";
+    const bool able = p.labour == "普通劳动力" || p.labour == "技能劳动力";
+    add(p.village, [&](Expect& e) {
+      e.persons += 1;
+      if (i % 3 == 0) e.baseline += 1;
+      if (!employed) {
+        e.willing += able && p.willing == "有";
+        return;
+      }
+      if (p.bucket == "省外") e.out += 1, e.p2p += p.p2p == "是";
+      else if (p.bucket == "省内县外") e.in_prov += 1;
+      else if (p.bucket == "县内") e.in_county += 1;
+      else if (p.bucket == "境外") e.abroad += 1;
+      else e.other += 1;
+    });
+    if (i % 3 == 0) baseline += p.village + "," + p.name + "," + p.id_number + "\n";
+  }
+  auto b = ops::parse_baseline_csv(baseline, "522632", &tree, CivilDate{2026, 11, 1}, &tz::test::resources().counties).take();
+  REQUIRE(b.report.error_count() == 0);
+  WriteBatch wb;
+  wb.configs.push_back({ops::kConfigBaseline, {1, ops::baseline_config_value(b.baseline)}});
+  REQUIRE(store->write(wb));
+
+  auto r = ops::make_report(*store, &tree, ops::ReportOptions{}).take();
+  REQUIRE(r.regions.size() == 8);  // the county, 2 townships, 5 villages
+  size_t not_gone = 0;
+  for (auto& f : r.regions) {
+    INFO(f.code);
+    REQUIRE(want.count(f.code));
+    Expect e = want[f.code];
+    e.total = e.out + e.in_prov + e.in_county;
+    CHECK(f.total == e.total);
+    CHECK(f.baseline == e.baseline);
+    CHECK(f.out_province == e.out);
+    CHECK(f.in_province == e.in_prov);
+    CHECK(f.in_county == e.in_county);
+    CHECK(f.p2p == e.p2p);
+    CHECK(f.willing == e.willing);
+    CHECK(f.abroad == e.abroad);
+    CHECK(f.other == e.other);
+    CHECK(f.persons == e.persons);
+  }
+  for (size_t i = 0; i < roster.persons.size(); i += 3) not_gone += roster.persons[i].status != "已就业";
+  CHECK(r.not_gone_out.size() == not_gone);
+  CHECK(r.life_events.empty());
 }

@@ -18,10 +18,6 @@ namespace tz::ops {
 
 namespace {
 
-bool valid_root(const std::string& code) {
-  return text::all_digits(code) && (code.size() == 6 || code.size() == 9 || code.size() == 12);
-}
-
 // The codes a village is counted under, from the root that holds it down to the village itself;
 // empty when no root holds it.
 std::vector<std::string> rows_of(const std::string& village, const std::vector<std::string>& roots) {
@@ -83,9 +79,8 @@ Result<ProgressReport> make_report(const DeviceStore& store, const region::Regio
   std::vector<std::string> roots;
   for (auto& r : o.roots) {
     std::string code = text::trim(r);
-    if (!valid_root(code))
-      return Error(ErrorCode::invalid_input, {bilingual("--region " + code + "：应为 6 位县、9 位乡镇或 12 位村代码",
-                                                       "--region " + code + ": must be a 6-, 9- or 12-digit code")});
+    if (code.empty()) continue;
+    if (auto st = check_region(code); !st) return st.error();
     roots.push_back(code);
   }
   const std::string& county = store.info().config.county;

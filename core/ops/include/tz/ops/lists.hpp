@@ -27,6 +27,11 @@ struct ListOptions {
 
 std::vector<std::string> list_kinds();
 
+// A --region value: empty, or a 6-, 9- or 12-digit code; invalid_input naming it otherwise.
+Status check_region(const std::string& code);
+// Yuan as shown: up to two decimals, no trailing zeros ("4500", "12.5").
+std::string money_text(double v);
+
 Result<Table> make_list(const DeviceStore& store, const Resources& resources, const region::RegionTree* tree,
                         const ListOptions& options);
 

@@ -125,22 +125,16 @@ Status write_list_xlsx(const std::string& path, const ops::Table& t, const Perio
   return xlsx::write_workbook(path, {sheet}, xlsx::WorkbookOptions{created_of(period)});
 }
 
-Status write_report_xlsx(const std::string& path, const ops::ProgressReport& r, ops::ReportUnit unit, const Messages& m,
-                         Lang lang) {
-  auto tables = ops::report_tables(r, unit, lang);
-  const char* names[] = {"sheet_report", "sheet_below", "sheet_not_gone", "sheet_life_events"};
+Status write_tables_xlsx(const std::string& path, const std::vector<ops::Table>& tables, const std::vector<SheetLayout>& layout,
+                         const Period& period, const Messages& m, Lang lang) {
   std::vector<xlsx::Sheet> sheets;
   for (size_t i = 0; i < tables.size(); ++i) {
-    xlsx::Sheet s{m.tr(lang, names[i]), tables[i].headers, tables[i].rows};
+    xlsx::Sheet s{i < layout.size() ? m.tr(lang, layout[i].name_key) : std::to_string(i + 1), tables[i].headers, tables[i].rows};
     s.title = tables[i].title;
-    if (i == 0)
-      for (size_t c = 3; c < tables[i].headers.size(); ++c)
-        if (c != 5 && c + 1 != tables[i].headers.size()) s.numeric_columns.insert(c);  // counts; ratios stay text
-    if (i == 1) s.numeric_columns = {3, 4, 5};
-    if (i >= 2) s.numeric_columns = {0};
+    if (i < layout.size()) s.numeric_columns = layout[i].numeric_columns;
     sheets.push_back(std::move(s));
   }
-  return xlsx::write_workbook(path, sheets, xlsx::WorkbookOptions{created_of(r.period)});
+  return xlsx::write_workbook(path, sheets, xlsx::WorkbookOptions{created_of(period)});
 }
 
 ListRequest list_request(const Io& io, const Args& a) {
@@ -183,33 +177,39 @@ int emit_list(const Io& io, const ops::Table& t, const ListRequest& r, const Per
   return 0;
 }
 
-ReportRequest report_request(const Io& io, const Args& a) {
-  ReportRequest r;
+TablesRequest tables_request(const Io& io, const Args& a) {
+  TablesRequest r;
   r.out = a.get("out");
   r.format = a.get("format", format_by_name(r.out, io.as_json ? "json" : "table"));
   if (r.format != "table" && r.format != "csv" && r.format != "xlsx" && r.format != "json")
     throw CliError{2, io.tr("bad_format", {"table, csv, xlsx, json"})};
   if (r.format == "xlsx" && r.out.empty()) throw CliError{2, io.tr("xlsx_needs_out")};
+  r.region = text::trim(a.get("region"));
+  return r;
+}
+
+ReportRequest report_request(const Io& io, const Args& a) {
+  ReportRequest r;
+  static_cast<TablesRequest&>(r) = tables_request(io, a);
   const std::string unit = a.get("unit", "person");
   if (unit != "person" && unit != "wan") throw CliError{2, io.tr("bad_unit")};
   r.unit = unit == "wan" ? ops::ReportUnit::wan : ops::ReportUnit::person;
-  r.region = text::trim(a.get("region"));
   return r;
 }
 
 namespace {
 
-json report_json(const ops::ProgressReport& r, ops::ReportUnit unit, Lang lang) {
-  auto tables = ops::report_tables(r, unit, lang);
-  auto rows_of = [](const ops::Table& t) {
-    json rows = json::array();
-    for (auto& row : t.rows) {
-      json o = json::object();
-      for (size_t i = 0; i < row.size() && i < t.headers.size(); ++i) o[t.headers[i]] = row[i];
-      rows.push_back(o);
-    }
-    return rows;
-  };
+json rows_json(const ops::Table& t) {
+  json rows = json::array();
+  for (auto& row : t.rows) {
+    json o = json::object();
+    for (size_t i = 0; i < row.size() && i < t.headers.size(); ++i) o[t.headers[i]] = row[i];
+    rows.push_back(o);
+  }
+  return rows;
+}
+
+json report_json(const ops::ProgressReport& r, const std::vector<ops::Table>& tables) {
   json regions = json::array();
   for (auto& f : r.regions)
     regions.push_back({{"code", f.code},
@@ -237,33 +237,79 @@ json report_json(const ops::ProgressReport& r, ops::ReportUnit unit, Lang lang) 
           {"has_baseline", r.has_baseline},
           {"title", tables[0].title},
           {"regions", regions},
-          {"below", rows_of(tables[1])},
-          {"not_gone_out", rows_of(tables[2])},
-          {"life_events", rows_of(tables[3])}};
+          {"below", rows_json(tables[1])},
+          {"not_gone_out", rows_json(tables[2])},
+          {"life_events", rows_json(tables[3])}};
 }
 
-}  // namespace
-
-int emit_report(const Io& io, const ops::ProgressReport& r, const ReportRequest& req) {
-  std::string bytes;
-  if (req.format == "xlsx")
-    write_workbook_file(io, req.out, [&](const std::string& p) { return write_report_xlsx(p, r, req.unit, io.m, io.lang); });
-  else if (req.format == "csv")
-    bytes = ops::render_report_csv(r, req.unit, io.lang);
-  else if (req.format == "json")
-    bytes = report_json(r, req.unit, io.lang).dump(2) + "\n";
-  else
-    bytes = ops::render_report_text(r, req.unit, io.lang);
+// Writes bytes to --out or prints them; --out also prints where.
+int deliver(const Io& io, const TablesRequest& req, const std::string& bytes, const std::string& what) {
   if (req.out.empty()) {
     io.out << bytes;
     return 0;
   }
   if (req.format != "xlsx") io.write_file(req.out, bytes);
   if (io.as_json)
-    io.print_json({{"ok", true}, {"out", req.out}, {"format", req.format}, {"regions", r.regions.size()}});
+    io.print_json({{"ok", true}, {"out", req.out}, {"format", req.format}});
   else
-    io.out << io.tr("report_written", {req.out, std::to_string(r.regions.size())}) << "\n";
+    io.out << io.tr("tables_written", {req.out, what}) << "\n";
   return 0;
+}
+
+}  // namespace
+
+int emit_tables(const Io& io, const std::vector<ops::Table>& tables, const TablesRequest& req,
+                const std::vector<SheetLayout>& layout, const Period& period) {
+  std::string bytes;
+  if (req.format == "xlsx") {
+    write_workbook_file(io, req.out, [&](const std::string& p) { return write_tables_xlsx(p, tables, layout, period, io.m, io.lang); });
+  } else if (req.format == "csv") {
+    bytes = ops::render_tables_csv(tables);
+  } else if (req.format == "json") {
+    json parts = json::array();
+    for (auto& t : tables) parts.push_back({{"title", t.title}, {"rows", rows_json(t)}});
+    bytes = json{{"ok", true}, {"tables", parts}}.dump(2) + "\n";
+  } else {
+    bytes = ops::render_tables_text(tables, io.lang);
+  }
+  return deliver(io, req, bytes, tables.empty() ? "" : tables[0].title);
+}
+
+int emit_report(const Io& io, const ops::ProgressReport& r, const ReportRequest& req) {
+  auto tables = ops::report_tables(r, req.unit, io.lang);
+  if (req.format == "json") return deliver(io, req, report_json(r, tables).dump(2) + "\n", tables[0].title);
+  std::set<size_t> counts;  // the region table's counts; codes, names, levels and ratios stay text
+  for (size_t c = 3; c + 1 < tables[0].headers.size(); ++c)
+    if (c != 5) counts.insert(c);
+  return emit_tables(io, tables, req,
+                     {{"sheet_report", counts}, {"sheet_below", {3, 4, 5}}, {"sheet_not_gone", {0}}, {"sheet_life_events", {0}}},
+                     r.period);
+}
+
+namespace {
+template <typename T>
+T take_or_throw(const Io& io, Result<T> r) {
+  if (!r) throw CliError{r.error().exit_code(), r.error().message(io.lang)};
+  return std::move(*r);
+}
+}  // namespace
+
+int emit_standards(const Io& io, const DeviceStore& store, const ops::Resources& res, const region::RegionTree* tree,
+                   const TablesRequest& req) {
+  const auto policy = take_or_throw(io, ops::load_policy(res));
+  const auto people = take_or_throw(io, ops::work_standards(store, policy, req.region));
+  return emit_tables(io, ops::work_standards_tables(people, policy, tree, io.lang), req,
+                     {{"sheet_standards_villages", {2, 3, 4, 5}}, {"sheet_standards_persons", {0, 5, 6, 7, 8}}},
+                     store.info().config.period);
+}
+
+int emit_subsidies(const Io& io, const DeviceStore& store, const ops::Resources& res, const region::RegionTree* tree,
+                   const TablesRequest& req) {
+  const auto policy = take_or_throw(io, ops::load_policy(res));
+  const auto lines = take_or_throw(io, ops::compute_subsidies(store, policy, req.region));
+  return emit_tables(io, ops::subsidy_tables(lines, store.schema(), tree, io.lang), req,
+                     {{"sheet_subsidies", {0, 6}}, {"sheet_subsidies_villages", {2, 3, 4, 5}}, {"sheet_subsidies_agencies", {1, 2}}},
+                     store.info().config.period);
 }
 
 }  // namespace tz::cli

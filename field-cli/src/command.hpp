@@ -47,6 +47,8 @@ inline const ProgramSpec& program_spec() {
        {"import", {"dry-run"}},
        {"list", {"format", "out", "region"}},
        {"report", {"format", "out", "region", "unit"}},
+       {"standards", {"format", "out", "region"}},
+       {"subsidies", {"format", "out", "region"}},
        {"add", {"set", "for"}},
        {"edit", {"set"}},
        {"show", {}},
@@ -88,6 +90,7 @@ class Command {
     if (cmd == "import") return cmd_import();
     if (cmd == "list") return cmd_list();
     if (cmd == "report") return cmd_report();
+    if (cmd == "standards" || cmd == "subsidies") return cmd_policy(cmd);
     if (cmd == "add") return cmd_add();
     if (cmd == "edit") return cmd_edit();
     if (cmd == "show") return cmd_show();
@@ -308,6 +311,17 @@ class Command {
     auto r = ops::make_report(*store, tree ? &*tree : nullptr, o);
     if (!r) fail(r.error());
     return emit_report(io(), *r, req);
+  }
+
+  // Work standards or subsidies for --region, else the whole store (decision 406).
+  int cmd_policy(const std::string& cmd) {
+    expect_words(1, "");
+    TablesRequest req = tables_request(io(), args_);
+    auto store = open_store();
+    auto tree = tree_of(*store);
+    if (!store->info().config.period.is_set()) fail(Error(ErrorCode::period_unset));
+    return cmd == "standards" ? emit_standards(io(), *store, resources(), tree ? &*tree : nullptr, req)
+                              : emit_subsidies(io(), *store, resources(), tree ? &*tree : nullptr, req);
   }
 
   Args args_;

@@ -76,6 +76,8 @@ const cli::ProgramSpec& program_spec() {
        {"list", {"format", "out", "region"}},
        {"report", {"format", "out", "region", "unit"}},
        {"baseline import", {}},
+       {"standards", {"format", "out", "region"}},
+       {"subsidies", {"format", "out", "region"}},
        {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout", "session-hours"}},
        {"token create", {"scope", "collector", "expires-days", "out"}},
        {"bundle import", {"out"}},
@@ -144,6 +146,8 @@ class Command {
         {"list", &Command::cmd_list},
         {"report", &Command::cmd_report},
         {"baseline import", &Command::cmd_baseline_import},
+        {"standards", &Command::cmd_policy},
+        {"subsidies", &Command::cmd_policy},
         {"serve", &Command::cmd_serve},
         {"token create", &Command::cmd_token_create},
         {"token list", &Command::cmd_token_list},
@@ -1115,6 +1119,18 @@ class Command {
     o.lang = lang_;
     if (!req.region.empty()) o.roots = {req.region};
     return cli::emit_report(io_, take(ops::make_report(store, tree ? &*tree : nullptr, o)), req);
+  }
+
+  // --- standards | subsidies [--region CODE] (schemas/policy.json over the admin replica) ---
+
+  int cmd_policy() {
+    expect_words(1, "");
+    auto req = cli::tables_request(io_, args_);
+    require_period();
+    DeviceStore& store = replica();
+    auto tree = ops::region_tree_of(store);
+    return args_.words[0] == "standards" ? cli::emit_standards(io_, store, resources(), tree ? &*tree : nullptr, req)
+                                         : cli::emit_subsidies(io_, store, resources(), tree ? &*tree : nullptr, req);
   }
 
   // --- baseline import FILE (SPEC §9: last year's count, sent to devices as configuration) ---

@@ -692,7 +692,10 @@ TEST_CASE("the report and the lists are the same bytes on a device and on the se
                                               {"report", "--format", "csv", "--region", "522632001", "--unit", "wan"},
                                               {"report", "--format", "table", "--lang", "en"},
                                               {"report", "--json"},
-                                              {"list", "employed", "--format", "csv"}}) {
+                                              {"list", "employed", "--format", "csv"},
+                                              {"standards", "--format", "csv"},
+                                              {"subsidies", "--format", "csv", "--region", "522632001008"},
+                                              {"subsidies", "--json"}}) {
     INFO(args[0] << " " << args.back());
     auto device = device_cli(dev, args);
     INFO(device.err);
@@ -700,7 +703,7 @@ TEST_CASE("the report and the lists are the same bytes on a device and on the se
     CHECK(device.out == s.ok(args).out);
   }
   // XLSX: the workbook is dated from the as-of date, so the bytes agree too.
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"report"}, {"list", "unemployed"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"report"}, {"list", "unemployed"}, {"standards"}}) {
     auto with_out = [&](std::string path) {
       auto a = args;
       a.insert(a.end(), {"--format", "xlsx", "--out", path});

@@ -267,26 +267,11 @@ std::vector<Table> report_tables(const ProgressReport& r, ReportUnit unit, Lang 
 }
 
 std::string render_report_text(const ProgressReport& r, ReportUnit unit, Lang lang) {
-  std::string out;
-  for (auto& t : report_tables(r, unit, lang)) {
-    if (!out.empty()) out += "\n";
-    out += render_table(t, lang);
-  }
-  return out;
+  return render_tables_text(report_tables(r, unit, lang), lang);
 }
 
 std::string render_report_csv(const ProgressReport& r, ReportUnit unit, Lang lang) {
-  auto tables = report_tables(r, unit, lang);
-  csv::Writer w(true);
-  w.add_row(tables[0].headers);
-  for (auto& row : tables[0].rows) w.add_row(row);
-  for (size_t i = 1; i < tables.size(); ++i) {
-    w.add_row({});
-    w.add_row({tables[i].title});
-    w.add_row(tables[i].headers);
-    for (auto& row : tables[i].rows) w.add_row(row);
-  }
-  return w.take();
+  return render_tables_csv(report_tables(r, unit, lang));
 }
 
 }  // namespace tz::ops

@@ -39,5 +39,10 @@ Result<Table> make_list(const DeviceStore& store, const Resources& resources, co
 std::string render_table(const Table& t, Lang lang);
 // UTF-8 with BOM, one header line, long digit strings guarded as ="…" so Excel keeps them as text.
 std::string render_csv(const Table& t);
+// Several tables: each as render_table, an empty line between them.
+std::string render_tables_text(const std::vector<Table>& tables, Lang lang);
+// Several tables in one CSV (UTF-8 with BOM): the first table's header row and rows, then each other
+// table after an empty line, as its title row, its header row and its rows.
+std::string render_tables_csv(const std::vector<Table>& tables);
 
 }  // namespace tz::ops

@@ -152,13 +152,7 @@ ListRequest list_request(const Io& io, const Args& a) {
 
 int emit_list(const Io& io, const ops::Table& t, const ListRequest& r, const Period& period) {
   if (io.as_json && r.out.empty()) {
-    json rows = json::array();
-    for (auto& row : t.rows) {
-      json o = json::object();
-      for (size_t i = 0; i < row.size() && i < t.headers.size(); ++i) o[t.headers[i]] = row[i];
-      rows.push_back(o);
-    }
-    io.print_json({{"ok", true}, {"kind", r.options.kind}, {"title", t.title}, {"count", t.rows.size()}, {"rows", rows}});
+    io.print_json(list_json(t, r.options.kind));
     return 0;
   }
   if (r.format == "xlsx")
@@ -209,7 +203,7 @@ json rows_json(const ops::Table& t) {
   return rows;
 }
 
-json report_json(const ops::ProgressReport& r, const std::vector<ops::Table>& tables) {
+json report_json_of(const ops::ProgressReport& r, const std::vector<ops::Table>& tables) {
   json regions = json::array();
   for (auto& f : r.regions)
     regions.push_back({{"code", f.code},
@@ -258,6 +252,20 @@ int deliver(const Io& io, const TablesRequest& req, const std::string& bytes, co
 
 }  // namespace
 
+json list_json(const ops::Table& t, const std::string& kind) {
+  return {{"ok", true}, {"kind", kind}, {"title", t.title}, {"count", t.rows.size()}, {"rows", rows_json(t)}};
+}
+
+json tables_json(const std::vector<ops::Table>& tables) {
+  json parts = json::array();
+  for (auto& t : tables) parts.push_back({{"title", t.title}, {"rows", rows_json(t)}});
+  return {{"ok", true}, {"tables", parts}};
+}
+
+json report_json(const ops::ProgressReport& r, ops::ReportUnit unit, Lang lang) {
+  return report_json_of(r, ops::report_tables(r, unit, lang));
+}
+
 int emit_tables(const Io& io, const std::vector<ops::Table>& tables, const TablesRequest& req,
                 const std::vector<SheetLayout>& layout, const Period& period) {
   std::string bytes;
@@ -266,9 +274,7 @@ int emit_tables(const Io& io, const std::vector<ops::Table>& tables, const Table
   } else if (req.format == "csv") {
     bytes = ops::render_tables_csv(tables);
   } else if (req.format == "json") {
-    json parts = json::array();
-    for (auto& t : tables) parts.push_back({{"title", t.title}, {"rows", rows_json(t)}});
-    bytes = json{{"ok", true}, {"tables", parts}}.dump(2) + "\n";
+    bytes = tables_json(tables).dump(2) + "\n";
   } else {
     bytes = ops::render_tables_text(tables, io.lang);
   }
@@ -277,7 +283,7 @@ int emit_tables(const Io& io, const std::vector<ops::Table>& tables, const Table
 
 int emit_report(const Io& io, const ops::ProgressReport& r, const ReportRequest& req) {
   auto tables = ops::report_tables(r, req.unit, io.lang);
-  if (req.format == "json") return deliver(io, req, report_json(r, tables).dump(2) + "\n", tables[0].title);
+  if (req.format == "json") return deliver(io, req, report_json_of(r, tables).dump(2) + "\n", tables[0].title);
   std::set<size_t> counts;  // the region table's counts; codes, names, levels and ratios stay text
   for (size_t c = 3; c + 1 < tables[0].headers.size(); ++c)
     if (c != 5) counts.insert(c);

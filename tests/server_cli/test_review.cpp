@@ -146,6 +146,14 @@ std::vector<Endpoint> endpoints(const std::string& held) {
           {"POST", "/api/v1/review", json{{"id", "522632198001010010"}, {"decision", "approve"}}.dump(), true, false},
           {"GET", "/api/v1/review", "", false, true},
           {"GET", "/api/v1/duplicates", "", false, true},
+          {"GET", "/api/v1/report", "", false, true},
+          {"GET", "/api/v1/lists/employed", "", false, true},
+          {"GET", "/api/v1/lists/unemployed", "", false, true},
+          {"GET", "/api/v1/lists/willing", "", false, true},
+          {"GET", "/api/v1/lists/returned", "", false, true},
+          {"GET", "/api/v1/lists/flagged", "", false, true},
+          {"GET", "/api/v1/standards", "", false, true},
+          {"GET", "/api/v1/subsidies", "", false, true},
           {"POST", "/api/v1/merge", json{{"a", "522632198001010010"}, {"b", "522632198001010029"}}.dump(), true, false},
           {"POST", "/api/v1/dismiss", json{{"a", "522632198001010010"}, {"b", "522632198001010029"}}.dump(), true, false},
           {"POST", "/api/v1/unmerge", json{{"id", std::string(32, '0')}}.dump(), true, false},
@@ -330,6 +338,35 @@ TEST_CASE("Review endpoints refuse the wrong role and regions outside the user's
     CHECK(call(port, "GET", "/api/v1/me", "", {bearer(town)}).status == 401);
     CHECK(call(port, "GET", "/api/v1/me", "", {bearer(zc)}).status == 200);
   }
+}
+
+TEST_CASE("The report and list endpoints give the commands' bytes for the user's scope", "[server_cli][review][report]") {
+  Review s;
+  s.setup();
+  auto server = s.serve();
+  const int port = port_of(*server);
+  const std::string zc = login(port, "zhongcheng"), county = login(port, "county");
+  // Without region=: the user's scope (忠诚镇), as `sync-server report --region 522632101` makes it.
+  auto report = call(port, "GET", "/api/v1/report?format=csv", "", {bearer(zc)});
+  REQUIRE(report.status == 200);
+  CHECK(report.body == s.ok({"report", "--region", "522632101", "--format", "csv"}).out);
+  auto j = call(port, "GET", "/api/v1/report?unit=wan&lang=en", "", {bearer(county)}).j();
+  CHECK(j["regions"][0]["code"] == "522632");
+  CHECK(j["regions"][0]["persons"] == 6);
+  auto list = call(port, "GET", "/api/v1/lists/employed?format=csv", "", {bearer(zc)});
+  REQUIRE(list.status == 200);
+  CHECK(list.body == s.ok({"list", "employed", "--region", "522632101", "--format", "csv"}).out);
+  auto subsidies = call(port, "GET", "/api/v1/subsidies?region=522632100&format=csv", "", {bearer(county)});
+  CHECK(subsidies.body == s.ok({"subsidies", "--region", "522632100", "--format", "csv"}).out);
+  CHECK(call(port, "GET", "/api/v1/standards", "", {bearer(county)}).j()["tables"].size() == 2);
+  // Bad parameters name themselves.
+  auto bad = call(port, "GET", "/api/v1/report?unit=kg", "", {bearer(zc)});
+  CHECK(bad.status == 400);
+  CHECK_THAT(bad.j()["error"].get<std::string>(), Catch::Contains("unit=kg"));
+  auto bad_format = call(port, "GET", "/api/v1/lists/willing?format=xml&lang=en", "", {bearer(zc)});
+  CHECK(bad_format.status == 400);
+  CHECK_THAT(bad_format.j()["error"].get<std::string>(), Catch::Contains("format=xml"));
+  server->stop();
 }
 
 TEST_CASE("A session expires after its hours and a lockout outlives a server restart", "[server_cli][review]") {

@@ -83,6 +83,12 @@ int emit_standards(const Io& io, const DeviceStore& store, const ops::Resources&
 int emit_subsidies(const Io& io, const DeviceStore& store, const ops::Resources& res, const region::RegionTree* tree,
                    const TablesRequest& req);
 
+// The JSON forms --json prints, shared with the review API: a list's rows by header, several tables,
+// and the report (figures by key, the other parts by header).
+nlohmann::json list_json(const ops::Table& t, const std::string& kind);
+nlohmann::json tables_json(const std::vector<ops::Table>& tables);
+nlohmann::json report_json(const ops::ProgressReport& r, ops::ReportUnit unit, Lang lang);
+
 // The workbook of a list (what emit_list writes).
 Status write_list_xlsx(const std::string& path, const ops::Table& t, const Period& period, const Messages& m, Lang lang);
 

@@ -57,6 +57,11 @@ Status check_region(const std::string& code) {
 
 Result<Table> make_list(const DeviceStore& store, const Resources& resources, const region::RegionTree* tree,
                         const ListOptions& o) {
+  return make_list(store, Population::load(store), resources, tree, o);
+}
+
+Result<Table> make_list(const DeviceStore& store, const Population& pop, const Resources& resources,
+                        const region::RegionTree* tree, const ListOptions& o) {
   const Schema& schema = store.schema();
   const ListSpec* spec = schema.list(o.kind);
   if (!spec) {
@@ -100,7 +105,6 @@ Result<Table> make_list(const DeviceStore& store, const Resources& resources, co
   for (auto& c : cols) table.headers.push_back(c.header);
 
   Deriver deriver(schema, period);
-  auto pop = Population::load(store);
   ValidationContext vctx;
   vctx.today = period.as_of;  // lists judge on the as-of date, never the device's clock
   vctx.period_year = period.year;

@@ -74,6 +74,11 @@ std::string report_ratio(size_t part, size_t whole) {
 }
 
 Result<ProgressReport> make_report(const DeviceStore& store, const region::RegionTree* tree, const ReportOptions& o) {
+  return make_report(store, Population::load(store), tree, o);
+}
+
+Result<ProgressReport> make_report(const DeviceStore& store, const Population& pop, const region::RegionTree* tree,
+                                   const ReportOptions& o) {
   const Period& period = store.info().config.period;
   if (!period.is_set()) return Error(ErrorCode::period_unset);
   std::vector<std::string> roots;
@@ -118,7 +123,6 @@ Result<ProgressReport> make_report(const DeviceStore& store, const region::Regio
   };
   std::unordered_map<std::string, Found> by_key;
   Deriver deriver(schema, period);
-  auto pop = Population::load(store);
   for (const Entity* p : pop.persons()) {
     const std::string& village = pop.village_of(*p);
     auto rows = rows_for(village);

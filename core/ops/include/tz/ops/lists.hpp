@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tz/model/region_tree.hpp"
+#include "tz/ops/population.hpp"
 #include "tz/ops/resources.hpp"
 #include "tz/store/device_store.hpp"
 
@@ -34,6 +35,9 @@ std::string money_text(double v);
 
 Result<Table> make_list(const DeviceStore& store, const Resources& resources, const region::RegionTree* tree,
                         const ListOptions& options);
+// The same from a population already loaded from the store (several outputs, one decryption pass).
+Result<Table> make_list(const DeviceStore& store, const Population& pop, const Resources& resources,
+                        const region::RegionTree* tree, const ListOptions& options);
 
 // Aligned by display width (CJK counts two columns), a title line first.
 std::string render_table(const Table& t, Lang lang);

@@ -55,6 +55,8 @@ struct ReportOptions {
 };
 
 Result<ProgressReport> make_report(const DeviceStore& store, const region::RegionTree* tree, const ReportOptions& options);
+Result<ProgressReport> make_report(const DeviceStore& store, const Population& pop, const region::RegionTree* tree,
+                                   const ReportOptions& options);
 
 enum class ReportUnit { person, wan };
 

@@ -485,6 +485,17 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
     return f;
   };
   auto csv_reply = [](const std::string& bytes) { return net::HttpResponse{200, "text/csv; charset=utf-8", bytes}; };
+  // The region (one code) and the format of a list, standards or subsidies request.
+  struct OneRegion {
+    std::string region, format;
+  };
+  auto one_region_and_format = [one_region, format_of](const Call& c) -> Result<OneRegion> {
+    auto region = one_region(c);
+    if (!region) return region.error();
+    auto format = format_of(c);
+    if (!format) return format.error();
+    return OneRegion{*region, *format};
+  };
   http.get("/api/v1/report", guarded("/api/v1/report", Need::any_user, [with_replica, format_of, csv_reply](const Call& c) {
              auto region = region_of(c.rq, c.user);
              if (!region) return c.fail(region.error());
@@ -507,43 +518,39 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
            }));
   for (const std::string& kind : ops::list_kinds()) {
     const std::string route = "/api/v1/lists/" + kind;
-    http.get(route, guarded(route, Need::any_user, [&env, with_replica, one_region, format_of, csv_reply, kind](const Call& c) {
-               auto region = one_region(c);
-               if (!region) return c.fail(region.error());
-               auto format = format_of(c);
-               if (!format) return c.fail(format.error());
+    http.get(route, guarded(route, Need::any_user, [&env, with_replica, one_region_and_format, csv_reply, kind](const Call& c) {
+               auto rq = one_region_and_format(c);
+               if (!rq) return c.fail(rq.error());
                return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t) {
                  auto tree = ops::region_tree_of(store);
-                 ops::ListOptions o{kind, *region, false, c.lang};
+                 ops::ListOptions o{kind, rq->region, false, c.lang};
                  auto t = ops::make_list(store, *env.res, tree ? &*tree : nullptr, o);
                  if (!t) return c.fail(t.error());
-                 if (*format == "csv") return csv_reply(ops::render_csv(*t));
+                 if (rq->format == "csv") return csv_reply(ops::render_csv(*t));
                  return reply(cli::list_json(*t, kind));
                });
              }));
   }
   for (const bool standards : {true, false}) {
     const std::string route = standards ? "/api/v1/standards" : "/api/v1/subsidies";
-    http.get(route, guarded(route, Need::any_user, [&env, with_replica, one_region, format_of, csv_reply, standards](const Call& c) {
-               auto region = one_region(c);
-               if (!region) return c.fail(region.error());
-               auto format = format_of(c);
-               if (!format) return c.fail(format.error());
+    http.get(route, guarded(route, Need::any_user, [&env, with_replica, one_region_and_format, csv_reply, standards](const Call& c) {
+               auto rq = one_region_and_format(c);
+               if (!rq) return c.fail(rq.error());
                return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t) {
                  auto tree = ops::region_tree_of(store);
                  auto policy = ops::load_policy(*env.res);
                  if (!policy) return c.fail(policy.error());
                  std::vector<ops::Table> tables;
                  if (standards) {
-                   auto people = ops::work_standards(store, *policy, *region);
+                   auto people = ops::work_standards(store, *policy, rq->region);
                    if (!people) return c.fail(people.error());
                    tables = ops::work_standards_tables(*people, *policy, tree ? &*tree : nullptr, c.lang);
                  } else {
-                   auto lines = ops::compute_subsidies(store, *policy, *region);
+                   auto lines = ops::compute_subsidies(store, *policy, rq->region);
                    if (!lines) return c.fail(lines.error());
                    tables = ops::subsidy_tables(*lines, store.schema(), tree ? &*tree : nullptr, c.lang);
                  }
-                 if (*format == "csv") return csv_reply(ops::render_tables_csv(tables));
+                 if (rq->format == "csv") return csv_reply(ops::render_tables_csv(tables));
                  return reply(cli::tables_json(tables));
                });
              }));

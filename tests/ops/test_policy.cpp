@@ -85,7 +85,7 @@ TEST_CASE("the rules file says what SPEC §9 and seed 002 say", "[ops][policy]")
   CHECK(bad.error().message(Lang::en).find("policy.json") != std::string::npos);
 }
 
-TEST_CASE("transport subsidy: the fare up to 800 yuan, once, for organised out-migration", "[ops][policy]") {
+TEST_CASE("transport subsidy: the fare up to 800 yuan once for organised out-migration", "[ops][policy]") {
   County c;
   auto organised = [](const char* fare) { return std::map<std::string, std::string>{{"organised", "1"}, {"fare", fare}}; };
   c.person("甲", {{"2026-02", "", "out_province", organised("800")}});
@@ -98,7 +98,7 @@ TEST_CASE("transport subsidy: the fare up to 800 yuan, once, for organised out-m
   for (auto& l : lines) CHECK(l.rule == "subsidy.transport");
 }
 
-TEST_CASE("job-referral subsidy: 500 / 800 / 1000 by bucket, in the window, with the contract term, to the agency", "[ops][policy]") {
+TEST_CASE("job-referral subsidy: 500 / 800 / 1000 by bucket in the window with the contract term to the agency", "[ops][policy]") {
   County c;
   auto placed = [](const char* months, const char* agency) {
     std::map<std::string, std::string> m{{"contract", "1"}, {"contract_months", months}, {"organised", "1"}};

@@ -132,7 +132,8 @@ struct Expect {
   size_t baseline = 0, total = 0, out = 0, in_prov = 0, in_county = 0, p2p = 0, willing = 0, abroad = 0, other = 0,
          persons = 0, all_clear = 0;
 };
-void check(const ops::RegionFigures& f, const Expect& e) {
+// Every figure; the four clears only when the expectation knows them.
+void check(const ops::RegionFigures& f, const Expect& e, bool with_clears = true) {
   INFO(f.code);
   CHECK(f.baseline == e.baseline);
   CHECK(f.total == e.total);
@@ -144,7 +145,7 @@ void check(const ops::RegionFigures& f, const Expect& e) {
   CHECK(f.abroad == e.abroad);
   CHECK(f.other == e.other);
   CHECK(f.persons == e.persons);
-  CHECK(f.all_clear == e.all_clear);
+  if (with_clears) CHECK(f.all_clear == e.all_clear);
 }
 
 }  // namespace
@@ -196,7 +197,7 @@ TEST_CASE("golden county: every figure of every row as worked out by hand", "[op
   CHECK(r.life_events[0].situation == "死亡");
 }
 
-TEST_CASE("golden county: ratios, 万人 and the CSV layout", "[ops][report]") {
+TEST_CASE("golden county: ratios - 万人 - the CSV layout", "[ops][report]") {
   Golden g;
   g.set_baseline(baseline_csv());
   auto r = g.report();
@@ -347,16 +348,7 @@ TEST_CASE("generated county: the report's figures at every level are the roster'
     REQUIRE(want.count(f.code));
     Expect e = want[f.code];
     e.total = e.out + e.in_prov + e.in_county;
-    CHECK(f.total == e.total);
-    CHECK(f.baseline == e.baseline);
-    CHECK(f.out_province == e.out);
-    CHECK(f.in_province == e.in_prov);
-    CHECK(f.in_county == e.in_county);
-    CHECK(f.p2p == e.p2p);
-    CHECK(f.willing == e.willing);
-    CHECK(f.abroad == e.abroad);
-    CHECK(f.other == e.other);
-    CHECK(f.persons == e.persons);
+    check(f, e, false);
   }
   for (size_t i = 0; i < roster.persons.size(); i += 3) not_gone += roster.persons[i].status != "已就业";
   CHECK(r.not_gone_out.size() == not_gone);

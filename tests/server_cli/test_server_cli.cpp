@@ -716,7 +716,7 @@ TEST_CASE("the report and the lists are the same bytes on a device and on the se
   }
 }
 
-TEST_CASE("XLSX read back: title row, Chinese headers, frozen header, IDs as text, totals", "[server_cli][report]") {
+TEST_CASE("XLSX read back: title row - Chinese headers - frozen header - IDs as text - totals", "[server_cli][report]") {
   ServerCli s;
   s.with_register();
   s.ok({"baseline", "import", s.file("baseline.csv", baseline_csv())});

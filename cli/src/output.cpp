@@ -3,10 +3,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <ostream>
 
 #include "tz/util/storage_fault.hpp"
 #include "tz/util/text.hpp"
+#include "tz/xlsx/xlsx.hpp"
 
 namespace tz::cli {
 
@@ -91,12 +93,65 @@ int print_import(const Io& io, const ops::ImportReport& rep, bool dry_run) {
   return 0;
 }
 
+namespace {
+
+bool ends_with_ci(const std::string& s, const std::string& suffix) {
+  return s.size() > suffix.size() && text::to_upper_ascii(s.substr(s.size() - suffix.size())) == suffix;
+}
+
+// The format an --out name implies (.csv, .xlsx), else the fallback.
+std::string format_by_name(const std::string& out, const std::string& fallback) {
+  if (ends_with_ci(out, ".CSV")) return "csv";
+  if (ends_with_ci(out, ".XLSX")) return "xlsx";
+  return fallback;
+}
+
+// 00:00 China time on the as-of date: the workbook's created date.
+int64_t created_of(const Period& p) { return china_midnight_ms(p.as_of) / 1000; }
+
+// Writes through a temporary name and renames, so a failure leaves no half-made workbook.
+void write_workbook_file(const Io& io, const std::string& path, const std::function<Status(const std::string&)>& write) {
+  const std::string tmp = path + ".new";
+  std::error_code ec;
+  if (!write(tmp)) {
+    std::filesystem::remove(tmp, ec);
+    throw CliError{1, io.tr("write_failed", {path})};
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw CliError{1, io.tr("write_failed", {path})};
+  }
+}
+
+}  // namespace
+
+Status write_list_xlsx(const std::string& path, const ops::Table& t, const Period& period, const Messages& m, Lang lang) {
+  xlsx::Sheet sheet{t.title, t.headers, t.rows};
+  sheet.title = t.title;
+  sheet.totals = {m.tr(lang, "list_total", {std::to_string(t.rows.size())})};
+  sheet.numeric_columns = {0};  // 序号
+  return xlsx::write_workbook(path, {sheet}, xlsx::WorkbookOptions{created_of(period)});
+}
+
+Status write_tables_xlsx(const std::string& path, const std::vector<ops::Table>& tables, const std::vector<SheetLayout>& layout,
+                         const Period& period, const Messages& m, Lang lang) {
+  std::vector<xlsx::Sheet> sheets;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    xlsx::Sheet s{i < layout.size() ? m.tr(lang, layout[i].name_key) : std::to_string(i + 1), tables[i].headers, tables[i].rows};
+    s.title = tables[i].title;
+    if (i < layout.size()) s.numeric_columns = layout[i].numeric_columns;
+    sheets.push_back(std::move(s));
+  }
+  return xlsx::write_workbook(path, sheets, xlsx::WorkbookOptions{created_of(period)});
+}
+
 ListRequest list_request(const Io& io, const Args& a) {
   ListRequest r;
   r.out = a.get("out");
-  bool csv_name = r.out.size() > 4 && text::to_upper_ascii(r.out.substr(r.out.size() - 4)) == ".CSV";
-  r.format = a.get("format", csv_name ? "csv" : "table");
-  if (r.format != "table" && r.format != "csv") throw CliError{2, io.tr("bad_format", {"table, csv"})};
+  r.format = a.get("format", format_by_name(r.out, "table"));
+  if (r.format != "table" && r.format != "csv" && r.format != "xlsx") throw CliError{2, io.tr("bad_format", {"table, csv, xlsx"})};
+  if (r.format == "xlsx" && r.out.empty()) throw CliError{2, io.tr("xlsx_needs_out")};
   r.options.kind = a.words.size() > 1 ? a.words[1] : "";
   r.options.region = a.get("region");
   r.options.full_ids = a.flag("full-ids");
@@ -104,20 +159,16 @@ ListRequest list_request(const Io& io, const Args& a) {
   return r;
 }
 
-int emit_list(const Io& io, const ops::Table& t, const ListRequest& r) {
+int emit_list(const Io& io, const ops::Table& t, const ListRequest& r, const Period& period) {
   if (io.as_json && r.out.empty()) {
-    json rows = json::array();
-    for (auto& row : t.rows) {
-      json o = json::object();
-      for (size_t i = 0; i < row.size() && i < t.headers.size(); ++i) o[t.headers[i]] = row[i];
-      rows.push_back(o);
-    }
-    io.print_json({{"ok", true}, {"kind", r.options.kind}, {"title", t.title}, {"count", t.rows.size()}, {"rows", rows}});
+    io.print_json(list_json(t, r.options.kind));
     return 0;
   }
-  std::string bytes = r.format == "csv" ? ops::render_csv(t) : ops::render_table(t, io.lang);
+  if (r.format == "xlsx")
+    write_workbook_file(io, r.out, [&](const std::string& p) { return write_list_xlsx(p, t, period, io.m, io.lang); });
+  std::string bytes = r.format == "csv" ? ops::render_csv(t) : r.format == "table" ? ops::render_table(t, io.lang) : "";
   if (!r.out.empty()) {
-    io.write_file(r.out, bytes);
+    if (r.format != "xlsx") io.write_file(r.out, bytes);
     if (io.as_json)
       io.print_json({{"ok", true}, {"kind", r.options.kind}, {"out", r.out}, {"count", t.rows.size()}});
     else
@@ -127,6 +178,153 @@ int emit_list(const Io& io, const ops::Table& t, const ListRequest& r) {
   }
   if (r.options.full_ids) io.err << io.tr("full_ids_note") << "\n";
   return 0;
+}
+
+TablesRequest tables_request(const Io& io, const Args& a) {
+  TablesRequest r;
+  r.out = a.get("out");
+  r.format = a.get("format", format_by_name(r.out, io.as_json ? "json" : "table"));
+  if (r.format != "table" && r.format != "csv" && r.format != "xlsx" && r.format != "json")
+    throw CliError{2, io.tr("bad_format", {"table, csv, xlsx, json"})};
+  if (r.format == "xlsx" && r.out.empty()) throw CliError{2, io.tr("xlsx_needs_out")};
+  r.region = text::trim(a.get("region"));
+  return r;
+}
+
+ReportRequest report_request(const Io& io, const Args& a) {
+  ReportRequest r;
+  static_cast<TablesRequest&>(r) = tables_request(io, a);
+  const std::string unit = a.get("unit", "person");
+  if (unit != "person" && unit != "wan") throw CliError{2, io.tr("bad_unit")};
+  r.unit = unit == "wan" ? ops::ReportUnit::wan : ops::ReportUnit::person;
+  return r;
+}
+
+namespace {
+
+json rows_json(const ops::Table& t) {
+  json rows = json::array();
+  for (auto& row : t.rows) {
+    json o = json::object();
+    for (size_t i = 0; i < row.size() && i < t.headers.size(); ++i) o[t.headers[i]] = row[i];
+    rows.push_back(o);
+  }
+  return rows;
+}
+
+json report_json_of(const ops::ProgressReport& r, const std::vector<ops::Table>& tables) {
+  json regions = json::array();
+  for (auto& f : r.regions)
+    regions.push_back({{"code", f.code},
+                       {"name", f.name},
+                       {"level", f.level == region::Level::village ? "village" : f.level == region::Level::township ? "township" : "county"},
+                       {"baseline", r.has_baseline ? json(f.baseline) : json(nullptr)},
+                       {"total", f.total},
+                       {"ratio", r.has_baseline ? json(ops::report_ratio(f.total, f.baseline)) : json(nullptr)},
+                       {"out_province", f.out_province},
+                       {"in_province", f.in_province},
+                       {"in_county", f.in_county},
+                       {"point_to_point", f.p2p},
+                       {"willing", f.willing},
+                       {"abroad", f.abroad},
+                       {"other", f.other},
+                       {"persons", f.persons},
+                       {"identity_clear", f.identity},
+                       {"labour_clear", f.labour},
+                       {"status_clear", f.status},
+                       {"willingness_clear", f.willingness},
+                       {"four_clear", f.all_clear}});
+  return {{"ok", true},
+          {"year", r.period.year},
+          {"as_of", format_date(r.period.as_of)},
+          {"has_baseline", r.has_baseline},
+          {"title", tables[0].title},
+          {"regions", regions},
+          {"below", rows_json(tables[1])},
+          {"not_gone_out", rows_json(tables[2])},
+          {"life_events", rows_json(tables[3])}};
+}
+
+// Writes bytes to --out or prints them; --out also prints where.
+int deliver(const Io& io, const TablesRequest& req, const std::string& bytes, const std::string& what) {
+  if (req.out.empty()) {
+    io.out << bytes;
+    return 0;
+  }
+  if (req.format != "xlsx") io.write_file(req.out, bytes);
+  if (io.as_json)
+    io.print_json({{"ok", true}, {"out", req.out}, {"format", req.format}});
+  else
+    io.out << io.tr("tables_written", {req.out, what}) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+json list_json(const ops::Table& t, const std::string& kind) {
+  return {{"ok", true}, {"kind", kind}, {"title", t.title}, {"count", t.rows.size()}, {"rows", rows_json(t)}};
+}
+
+json tables_json(const std::vector<ops::Table>& tables) {
+  json parts = json::array();
+  for (auto& t : tables) parts.push_back({{"title", t.title}, {"rows", rows_json(t)}});
+  return {{"ok", true}, {"tables", parts}};
+}
+
+json report_json(const ops::ProgressReport& r, ops::ReportUnit unit, Lang lang) {
+  return report_json_of(r, ops::report_tables(r, unit, lang));
+}
+
+int emit_tables(const Io& io, const std::vector<ops::Table>& tables, const TablesRequest& req,
+                const std::vector<SheetLayout>& layout, const Period& period) {
+  std::string bytes;
+  if (req.format == "xlsx") {
+    write_workbook_file(io, req.out, [&](const std::string& p) { return write_tables_xlsx(p, tables, layout, period, io.m, io.lang); });
+  } else if (req.format == "csv") {
+    bytes = ops::render_tables_csv(tables);
+  } else if (req.format == "json") {
+    bytes = tables_json(tables).dump(2) + "\n";
+  } else {
+    bytes = ops::render_tables_text(tables, io.lang);
+  }
+  return deliver(io, req, bytes, tables.empty() ? "" : tables[0].title);
+}
+
+int emit_report(const Io& io, const ops::ProgressReport& r, const ReportRequest& req) {
+  auto tables = ops::report_tables(r, req.unit, io.lang);
+  if (req.format == "json") return deliver(io, req, report_json_of(r, tables).dump(2) + "\n", tables[0].title);
+  std::set<size_t> counts;  // the region table's counts; codes, names, levels and ratios stay text
+  for (size_t c = 3; c + 1 < tables[0].headers.size(); ++c)
+    if (c != 5) counts.insert(c);
+  return emit_tables(io, tables, req,
+                     {{"sheet_report", counts}, {"sheet_below", {3, 4, 5}}, {"sheet_not_gone", {0}}, {"sheet_life_events", {0}}},
+                     r.period);
+}
+
+namespace {
+template <typename T>
+T take_or_throw(const Io& io, Result<T> r) {
+  if (!r) throw CliError{r.error().exit_code(), r.error().message(io.lang)};
+  return std::move(*r);
+}
+}  // namespace
+
+int emit_standards(const Io& io, const DeviceStore& store, const ops::Resources& res, const region::RegionTree* tree,
+                   const TablesRequest& req) {
+  const auto policy = take_or_throw(io, ops::load_policy(res));
+  const auto people = take_or_throw(io, ops::work_standards(store, policy, req.region));
+  return emit_tables(io, ops::work_standards_tables(people, policy, tree, io.lang), req,
+                     {{"sheet_standards_villages", {2, 3, 4, 5}}, {"sheet_standards_persons", {0, 5, 6, 7, 8}}},
+                     store.info().config.period);
+}
+
+int emit_subsidies(const Io& io, const DeviceStore& store, const ops::Resources& res, const region::RegionTree* tree,
+                   const TablesRequest& req) {
+  const auto policy = take_or_throw(io, ops::load_policy(res));
+  const auto lines = take_or_throw(io, ops::compute_subsidies(store, policy, req.region));
+  return emit_tables(io, ops::subsidy_tables(lines, store.schema(), tree, io.lang), req,
+                     {{"sheet_subsidies", {0, 6}}, {"sheet_subsidies_villages", {2, 3, 4, 5}}, {"sheet_subsidies_agencies", {1, 2}}},
+                     store.info().config.period);
 }
 
 }  // namespace tz::cli

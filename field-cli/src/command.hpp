@@ -41,11 +41,14 @@ inline const ProgramSpec& program_spec() {
        {"help", false},  {"county", true},    {"period", true}, {"as-of", true}, {"dry-run", false},
        {"format", true}, {"out", true},       {"region", true}, {"set", true, true}, {"for", true},
        {"pick", true},   {"value", true},     {"plain-http", false}, {"timeout", true}, {"token-file", true},
-       {"code", true},   {"export", true}},
+       {"code", true},   {"export", true},    {"unit", true}},
       {"store", "collector", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "period", "as-of"}},
        {"import", {"dry-run"}},
        {"list", {"format", "out", "region"}},
+       {"report", {"format", "out", "region", "unit"}},
+       {"standards", {"format", "out", "region"}},
+       {"subsidies", {"format", "out", "region"}},
        {"add", {"set", "for"}},
        {"edit", {"set"}},
        {"show", {}},
@@ -86,6 +89,8 @@ class Command {
     if (cmd == "init") return cmd_init();
     if (cmd == "import") return cmd_import();
     if (cmd == "list") return cmd_list();
+    if (cmd == "report") return cmd_report();
+    if (cmd == "standards" || cmd == "subsidies") return cmd_policy(cmd);
     if (cmd == "add") return cmd_add();
     if (cmd == "edit") return cmd_edit();
     if (cmd == "show") return cmd_show();
@@ -280,7 +285,7 @@ class Command {
     auto tree = tree_of(*store);
     auto t = ops::make_list(*store, resources(), tree ? &*tree : nullptr, req.options);
     if (!t) fail(t.error());
-    const int code = emit_list(io(), *t, req);
+    const int code = emit_list(io(), *t, req, store->info().config.period);
     // A list with full ID numbers is recorded and pushed to the county's audit chain (SPEC §6):
     // what, how many rows, where; never the IDs.
     if (code == 0 && req.options.full_ids) {
@@ -288,6 +293,35 @@ class Command {
       if (auto st = ops::record_device_audit(*store, now_ms(), "list --full-ids", summary.dump()); !st) fail(st.error());
     }
     return code;
+  }
+
+  // The progress report for --region, else for the device's scope (what the server makes for the
+  // same region: decision 402).
+  int cmd_report() {
+    expect_words(1, "");
+    ReportRequest req = report_request(io(), args_);
+    auto store = open_store();
+    auto tree = tree_of(*store);
+    ops::ReportOptions o;
+    o.lang = lang_;
+    if (!req.region.empty())
+      o.roots = {req.region};
+    else if (auto id = store->identity())
+      o.roots = id->scope;
+    auto r = ops::make_report(*store, tree ? &*tree : nullptr, o);
+    if (!r) fail(r.error());
+    return emit_report(io(), *r, req);
+  }
+
+  // Work standards or subsidies for --region, else the whole store (decision 406).
+  int cmd_policy(const std::string& cmd) {
+    expect_words(1, "");
+    TablesRequest req = tables_request(io(), args_);
+    auto store = open_store();
+    auto tree = tree_of(*store);
+    if (!store->info().config.period.is_set()) fail(Error(ErrorCode::period_unset));
+    return cmd == "standards" ? emit_standards(io(), *store, resources(), tree ? &*tree : nullptr, req)
+                              : emit_subsidies(io(), *store, resources(), tree ? &*tree : nullptr, req);
   }
 
   Args args_;

@@ -6,10 +6,14 @@
 #include "admin_folder.hpp"
 #include "review_json.hpp"
 #include "tz/cli/args.hpp"
+#include "tz/cli/output.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/model/id_number.hpp"
 #include "tz/dedup/dedup.hpp"
 #include "tz/ops/conflicts.hpp"
+#include "tz/ops/county_config.hpp"
+#include "tz/ops/policy.hpp"
+#include "tz/ops/report.hpp"
 #include "tz/ops/dedup.hpp"
 #include "tz/ops/reconcile.hpp"
 #include "tz/ops/records.hpp"
@@ -463,6 +467,94 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
                               {"by", c.user.name}});
               });
             }));
+
+  // --- reports and lists (SPEC §9; decision 408): read-only, for both roles, within the user's scope;
+  // IDs always masked. ?format=json (default) or csv; ?region=CODE, else the user's scope (the lists,
+  // standards and subsidies need one code: a user with several gives ?region=).
+  auto one_region = [](const Call& c) -> Result<std::string> {
+    auto region = region_of(c.rq, c.user);
+    if (!region) return region.error();
+    if (*region) return **region;
+    if (c.user.scope.size() == 1) return c.user.scope.front();
+    return bad_request("用户 " + c.user.name + " 管辖多个区域，请用 region= 指定其一",
+                       "user " + c.user.name + " has several regions; choose one with region=");
+  };
+  auto format_of = [](const Call& c) -> Result<std::string> {
+    const std::string f = param(c.rq, "format").empty() ? "json" : param(c.rq, "format");
+    if (f != "json" && f != "csv") return bad_request("format=" + f + "：应为 json 或 csv", "format=" + f + ": must be json or csv");
+    return f;
+  };
+  auto csv_reply = [](const std::string& bytes) { return net::HttpResponse{200, "text/csv; charset=utf-8", bytes}; };
+  // The region (one code) and the format of a list, standards or subsidies request.
+  struct OneRegion {
+    std::string region, format;
+  };
+  auto one_region_and_format = [one_region, format_of](const Call& c) -> Result<OneRegion> {
+    auto region = one_region(c);
+    if (!region) return region.error();
+    auto format = format_of(c);
+    if (!format) return format.error();
+    return OneRegion{*region, *format};
+  };
+  http.get("/api/v1/report", guarded("/api/v1/report", Need::any_user, [with_replica, format_of, csv_reply](const Call& c) {
+             auto region = region_of(c.rq, c.user);
+             if (!region) return c.fail(region.error());
+             auto format = format_of(c);
+             if (!format) return c.fail(format.error());
+             const std::string unit = param(c.rq, "unit").empty() ? "person" : param(c.rq, "unit");
+             if (unit != "person" && unit != "wan")
+               return c.fail(bad_request("unit=" + unit + "：应为 person 或 wan", "unit=" + unit + ": must be person or wan"));
+             const auto u = unit == "wan" ? ops::ReportUnit::wan : ops::ReportUnit::person;
+             return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t) {
+               auto tree = ops::region_tree_of(store);
+               ops::ReportOptions o;
+               o.lang = c.lang;
+               o.roots = *region ? std::vector<std::string>{**region} : c.user.scope;
+               auto r = ops::make_report(store, tree ? &*tree : nullptr, o);
+               if (!r) return c.fail(r.error());
+               if (*format == "csv") return csv_reply(ops::render_report_csv(*r, u, c.lang));
+               return reply(cli::report_json(*r, u, c.lang));
+             });
+           }));
+  for (const std::string& kind : ops::list_kinds()) {
+    const std::string route = "/api/v1/lists/" + kind;
+    http.get(route, guarded(route, Need::any_user, [&env, with_replica, one_region_and_format, csv_reply, kind](const Call& c) {
+               auto rq = one_region_and_format(c);
+               if (!rq) return c.fail(rq.error());
+               return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t) {
+                 auto tree = ops::region_tree_of(store);
+                 ops::ListOptions o{kind, rq->region, false, c.lang};
+                 auto t = ops::make_list(store, *env.res, tree ? &*tree : nullptr, o);
+                 if (!t) return c.fail(t.error());
+                 if (rq->format == "csv") return csv_reply(ops::render_csv(*t));
+                 return reply(cli::list_json(*t, kind));
+               });
+             }));
+  }
+  for (const bool standards : {true, false}) {
+    const std::string route = standards ? "/api/v1/standards" : "/api/v1/subsidies";
+    http.get(route, guarded(route, Need::any_user, [&env, with_replica, one_region_and_format, csv_reply, standards](const Call& c) {
+               auto rq = one_region_and_format(c);
+               if (!rq) return c.fail(rq.error());
+               return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t) {
+                 auto tree = ops::region_tree_of(store);
+                 auto policy = ops::load_policy(*env.res);
+                 if (!policy) return c.fail(policy.error());
+                 std::vector<ops::Table> tables;
+                 if (standards) {
+                   auto people = ops::work_standards(store, *policy, rq->region);
+                   if (!people) return c.fail(people.error());
+                   tables = ops::work_standards_tables(*people, *policy, tree ? &*tree : nullptr, c.lang);
+                 } else {
+                   auto lines = ops::compute_subsidies(store, *policy, rq->region);
+                   if (!lines) return c.fail(lines.error());
+                   tables = ops::subsidy_tables(*lines, store.schema(), tree ? &*tree : nullptr, c.lang);
+                 }
+                 if (rq->format == "csv") return csv_reply(ops::render_tables_csv(tables));
+                 return reply(cli::tables_json(tables));
+               });
+             }));
+  }
 
   // The body is the external list (CSV); ?kind=社保|用工备案|国家系统, ?region=CODE. People outside the
   // reviewer's scope are neither listed nor reported as missing (decision 301).

@@ -19,7 +19,12 @@ const cli::Catalogue& catalogue() {
         "  conflicts [--region 代码]                 列出有冲突的字段\n"
         "  resolve 记录 字段 --pick 编号|--value 值  解决冲突\n"
         "  quarantine | quarantine release 编号 | quarantine reject 编号 --reason 原因\n"
-        "  list 清单 [--format table|csv] [--out 文件] [--region 代码] [--full-ids]\n"
+        "  baseline import 文件                      导入去年外出务工人员名单（村代码、姓名、身份证号），下发到各设备\n"
+        "  list 清单 [--format table|csv|xlsx] [--out 文件] [--region 代码] [--full-ids]\n"
+        "  report [--format table|csv|xlsx|json] [--out 文件] [--unit person|wan] [--region 代码]\n"
+        "                                            外出务工进度报表（默认全县）\n"
+        "  standards | subsidies [--format table|csv|xlsx|json] [--out 文件] [--region 代码]\n"
+        "                                            务工标准达标情况 / 应享补贴（规则见 schemas/policy.json）\n"
         "  token create --scope 代码[,代码…] --collector 姓名[,姓名…] [--expires-days 天数(默认 7)]\n"
         "                                            生成一次性登记令牌（令牌在最后一行）\n"
         "  token list                                列出令牌（已用/未用、到期、设备）\n"
@@ -56,7 +61,12 @@ const cli::Catalogue& catalogue() {
         "  conflicts [--region CODE]                 fields in conflict\n"
         "  resolve RECORD FIELD --pick N|--value V   resolve a conflict\n"
         "  quarantine | quarantine release ID | quarantine reject ID --reason TEXT\n"
-        "  list KIND [--format table|csv] [--out FILE] [--region CODE] [--full-ids]\n"
+        "  baseline import FILE                      import last year's list (村代码, 姓名, 身份证号); sent to devices\n"
+        "  list KIND [--format table|csv|xlsx] [--out FILE] [--region CODE] [--full-ids]\n"
+        "  report [--format table|csv|xlsx|json] [--out FILE] [--unit person|wan] [--region CODE]\n"
+        "                                            the progress report (the whole county by default)\n"
+        "  standards | subsidies [--format table|csv|xlsx|json] [--out FILE] [--region CODE]\n"
+        "                                            work standards met / subsidies due (rules: schemas/policy.json)\n"
         "  token create --scope CODE[,CODE...] --collector NAME[,NAME...] [--expires-days N (default 7)]\n"
         "                                            make a one-time enrolment token (the token is on the last line)\n"
         "  token list                                the tokens (used/unused, expiry, device)\n"
@@ -90,6 +100,8 @@ const cli::Catalogue& catalogue() {
       {"regions_done",
        {"区划树版本 {0}：{1} 个村（其中 {2} 个已撤销），已发送给各设备",
         "region tree version {0}: {1} villages ({2} retired), sent to every device"}},
+      {"baseline_done", {"已导入去年外出务工人员名单：{0} 人，设备下次同步时收到", "imported last year's list: {0} persons; devices receive it at their next sync"}},
+      {"baseline_same", {"去年外出务工人员名单与当前相同（{0} 人），未改动", "last year's list is the same as the current one ({0} persons); nothing changed"}},
       {"regions_same", {"区划树与当前版本相同，未改动", "the region tree is the same as the current one; nothing changed"}},
       {"backup_passphrase_needed",
        {"请在环境变量 TAIZHANG_BACKUP_PASSPHRASE 中给出备份口令（与服务器分开保管；恢复时需要同一口令）",

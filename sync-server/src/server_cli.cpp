@@ -25,6 +25,7 @@
 #include "tz/cli/conflicts.hpp"
 #include "tz/cli/output.hpp"
 #include "tz/ops/backup.hpp"
+#include "tz/ops/baseline.hpp"
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/dedup.hpp"
 #include "tz/ops/editor.hpp"
@@ -58,7 +59,7 @@ const cli::ProgramSpec& program_spec() {
        {"out", true},    {"region", true}, {"at", true},    {"pick", true},      {"value", true},
        {"reason", true}, {"listen", true}, {"tls-cert", true}, {"tls-key", true}, {"plain-http", false},
        {"threads", true}, {"max-body", true}, {"timeout", true}, {"scope", true}, {"collector", true},
-       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}, {"session-hours", true}, {"approve", false}, {"send-back", true}, {"head", true}},
+       {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}, {"session-hours", true}, {"approve", false}, {"send-back", true}, {"head", true}, {"unit", true}},
       {"data", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "name"}},
        {"regions import", {"version"}},
@@ -74,6 +75,10 @@ const cli::ProgramSpec& program_spec() {
        {"quarantine release", {}},
        {"quarantine reject", {"reason"}},
        {"list", {"format", "out", "region"}},
+       {"report", {"format", "out", "region", "unit"}},
+       {"baseline import", {}},
+       {"standards", {"format", "out", "region"}},
+       {"subsidies", {"format", "out", "region"}},
        {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout", "session-hours"}},
        {"token create", {"scope", "collector", "expires-days", "out"}},
        {"bundle import", {"out"}},
@@ -140,6 +145,10 @@ class Command {
         {"quarantine release", &Command::cmd_quarantine_decide},
         {"quarantine reject", &Command::cmd_quarantine_decide},
         {"list", &Command::cmd_list},
+        {"report", &Command::cmd_report},
+        {"baseline import", &Command::cmd_baseline_import},
+        {"standards", &Command::cmd_policy},
+        {"subsidies", &Command::cmd_policy},
         {"serve", &Command::cmd_serve},
         {"token create", &Command::cmd_token_create},
         {"token list", &Command::cmd_token_list},
@@ -1102,12 +1111,70 @@ class Command {
     DeviceStore& store = replica();
     auto tree = ops::region_tree_of(store);
     auto t = take(ops::make_list(store, resources(), tree ? &*tree : nullptr, req.options));
-    const int code = cli::emit_list(io_, t, req);
+    const int code = cli::emit_list(io_, t, req, store.info().config.period);
     // A list with full ID numbers is recorded (SPEC §6): what, how many rows, where; never the IDs.
     if (code == 0 && req.options.full_ids)
       audit("list --full-ids", {{"kind", args_.words[1]}, {"rows", uint64_t{t.rows.size()}}, {"format", req.format},
                                 {"out", req.out}, {"region", text::trim(args_.get("region"))}});
     return code;
+  }
+
+  // --- report [--region CODE] (the county admin replica, as a device would make it: decision 402) ---
+
+  int cmd_report() {
+    expect_words(1, "");
+    auto req = cli::report_request(io_, args_);
+    require_period();
+    DeviceStore& store = replica();
+    auto tree = ops::region_tree_of(store);
+    ops::ReportOptions o;
+    o.lang = lang_;
+    if (!req.region.empty()) o.roots = {req.region};
+    return cli::emit_report(io_, take(ops::make_report(store, tree ? &*tree : nullptr, o)), req);
+  }
+
+  // --- standards | subsidies [--region CODE] (schemas/policy.json over the admin replica) ---
+
+  int cmd_policy() {
+    expect_words(1, "");
+    auto req = cli::tables_request(io_, args_);
+    require_period();
+    DeviceStore& store = replica();
+    auto tree = ops::region_tree_of(store);
+    return args_.words[0] == "standards" ? cli::emit_standards(io_, store, resources(), tree ? &*tree : nullptr, req)
+                                         : cli::emit_subsidies(io_, store, resources(), tree ? &*tree : nullptr, req);
+  }
+
+  // --- baseline import FILE (SPEC §9: last year's count, sent to devices as configuration) ---
+
+  int cmd_baseline_import() {
+    expect_words(3, tr("arg_file"));
+    std::string bytes = read_input(args_.words[2]);
+    auto& f = folder();
+    auto tree = f.region_tree();
+    auto parsed = take(ops::parse_baseline_csv(bytes, f.identity().county, tree ? &*tree : nullptr, china_date_of(now_),
+                                               &resources().counties));
+    if (parsed.report.error_count() > 0) return cli::print_import(io_, parsed.report, false);
+    const std::string value = ops::baseline_config_value(parsed.baseline);
+    auto before = f.store().config(ops::kConfigBaseline);
+    const bool same = before && before->second == value;
+    check(f.set_config(ops::kConfigBaseline, value));
+    take(f.sync_replica());
+    const size_t people = parsed.baseline.entries.size();
+    audit("baseline import", {{"file_sha256", crypto::to_hex(crypto::sha256(bytes))}, {"persons", uint64_t{people}},
+                              {"changed", std::string(same ? "no" : "yes")}});
+    if (io_.as_json) {
+      json j = cli::import_report_json(parsed.report, false, lang_);
+      j["persons"] = people;
+      j["changed"] = !same;
+      io_.print_json(j);
+      return 0;
+    }
+    for (auto& p : parsed.report.problems)
+      io_.out << tr("severity_warning") << (lang_ == Lang::zh ? "：" : ": ")
+              << tr("problem_line", {std::to_string(p.line), p.column, p.message(lang_), p.rule_id}) << "\n";
+    io_.out << (same ? tr("baseline_same", {std::to_string(people)}) : tr("baseline_done", {std::to_string(people)})) << "\n";
+    return 0;
   }
 
   // --- duplicates / dismiss / verify (tz/ops/dedup.hpp over the replica; decisions in the server store) ---

@@ -21,6 +21,7 @@
 #include "tz/sync/server.hpp"
 #include "tz/sync/transport.hpp"
 #include "tz/util/encoding.hpp"
+#include "xlsx_read.hpp"
 
 using namespace tz;
 using namespace tz::test;
@@ -145,6 +146,14 @@ std::vector<Endpoint> endpoints(const std::string& held) {
           {"POST", "/api/v1/review", json{{"id", "522632198001010010"}, {"decision", "approve"}}.dump(), true, false},
           {"GET", "/api/v1/review", "", false, true},
           {"GET", "/api/v1/duplicates", "", false, true},
+          {"GET", "/api/v1/report", "", false, true},
+          {"GET", "/api/v1/lists/employed", "", false, true},
+          {"GET", "/api/v1/lists/unemployed", "", false, true},
+          {"GET", "/api/v1/lists/willing", "", false, true},
+          {"GET", "/api/v1/lists/returned", "", false, true},
+          {"GET", "/api/v1/lists/flagged", "", false, true},
+          {"GET", "/api/v1/standards", "", false, true},
+          {"GET", "/api/v1/subsidies", "", false, true},
           {"POST", "/api/v1/merge", json{{"a", "522632198001010010"}, {"b", "522632198001010029"}}.dump(), true, false},
           {"POST", "/api/v1/dismiss", json{{"a", "522632198001010010"}, {"b", "522632198001010029"}}.dump(), true, false},
           {"POST", "/api/v1/unmerge", json{{"id", std::string(32, '0')}}.dump(), true, false},
@@ -331,6 +340,35 @@ TEST_CASE("Review endpoints refuse the wrong role and regions outside the user's
   }
 }
 
+TEST_CASE("The report and list endpoints give the commands' bytes for the user's scope", "[server_cli][review][report]") {
+  Review s;
+  s.setup();
+  auto server = s.serve();
+  const int port = port_of(*server);
+  const std::string zc = login(port, "zhongcheng"), county = login(port, "county");
+  // Without region=: the user's scope (忠诚镇), as `sync-server report --region 522632101` makes it.
+  auto report = call(port, "GET", "/api/v1/report?format=csv", "", {bearer(zc)});
+  REQUIRE(report.status == 200);
+  CHECK(report.body == s.ok({"report", "--region", "522632101", "--format", "csv"}).out);
+  auto j = call(port, "GET", "/api/v1/report?unit=wan&lang=en", "", {bearer(county)}).j();
+  CHECK(j["regions"][0]["code"] == "522632");
+  CHECK(j["regions"][0]["persons"] == 6);
+  auto list = call(port, "GET", "/api/v1/lists/employed?format=csv", "", {bearer(zc)});
+  REQUIRE(list.status == 200);
+  CHECK(list.body == s.ok({"list", "employed", "--region", "522632101", "--format", "csv"}).out);
+  auto subsidies = call(port, "GET", "/api/v1/subsidies?region=522632100&format=csv", "", {bearer(county)});
+  CHECK(subsidies.body == s.ok({"subsidies", "--region", "522632100", "--format", "csv"}).out);
+  CHECK(call(port, "GET", "/api/v1/standards", "", {bearer(county)}).j()["tables"].size() == 2);
+  // Bad parameters name themselves.
+  auto bad = call(port, "GET", "/api/v1/report?unit=kg", "", {bearer(zc)});
+  CHECK(bad.status == 400);
+  CHECK_THAT(bad.j()["error"].get<std::string>(), Catch::Contains("unit=kg"));
+  auto bad_format = call(port, "GET", "/api/v1/lists/willing?format=xml&lang=en", "", {bearer(zc)});
+  CHECK(bad_format.status == 400);
+  CHECK_THAT(bad_format.j()["error"].get<std::string>(), Catch::Contains("format=xml"));
+  server->stop();
+}
+
 TEST_CASE("A session expires after its hours and a lockout outlives a server restart", "[server_cli][review]") {
   Review s;
   s.setup();
@@ -374,45 +412,6 @@ TEST_CASE("A session expires after its hours and a lockout outlives a server res
 }
 
 namespace {
-
-std::string unzip(const std::string& xlsx, const std::string& member) {
-  auto r = run_process("/usr/bin/unzip", {"-p", xlsx, member});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return r.out;
-}
-
-// The first sheet of a workbook as rows of cell texts (shared strings resolved), with whether every
-// cell is a string cell, and the frozen pane's ySplit.
-struct SheetRead {
-  std::vector<std::vector<std::string>> rows;
-  bool all_text = true;
-  std::string frozen_rows;
-};
-SheetRead read_sheet(const std::string& xlsx, int n = 1) {
-  std::vector<std::string> strings;
-  const std::string sst = unzip(xlsx, "xl/sharedStrings.xml");
-  static const std::regex si("<si><t[^>]*>([^<]*)</t></si>");
-  for (auto it = std::sregex_iterator(sst.begin(), sst.end(), si); it != std::sregex_iterator(); ++it) strings.push_back((*it)[1]);
-  const std::string sheet = unzip(xlsx, "xl/worksheets/sheet" + std::to_string(n) + ".xml");
-  SheetRead out;
-  static const std::regex pane("<pane [^>]*ySplit=\"([0-9]+)\"");
-  std::smatch m;
-  if (std::regex_search(sheet, m, pane)) out.frozen_rows = m[1];
-  static const std::regex row("<row [^>]*>(.*?)</row>");
-  static const std::regex cell("<c r=\"[A-Z]+[0-9]+\"([^>]*)>(?:<v>([^<]*)</v>)?</c>");
-  for (auto r = std::sregex_iterator(sheet.begin(), sheet.end(), row); r != std::sregex_iterator(); ++r) {
-    const std::string body = (*r)[1];
-    std::vector<std::string> cells;
-    for (auto c = std::sregex_iterator(body.begin(), body.end(), cell); c != std::sregex_iterator(); ++c) {
-      const std::string attrs = (*c)[1], v = (*c)[2];
-      if (attrs.find("t=\"s\"") == std::string::npos) out.all_text = false;
-      cells.push_back(attrs.find("t=\"s\"") != std::string::npos ? strings.at(std::stoul(v)) : v);
-    }
-    out.rows.push_back(cells);
-  }
-  return out;
-}
 
 std::string slurp(const std::string& path) {
   auto b = ops::read_file(path);

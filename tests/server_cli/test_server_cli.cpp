@@ -23,6 +23,7 @@
 #include "tz/ops/records.hpp"
 #include "tz/sync/server.hpp"
 #include "tz/sync/transport.hpp"
+#include "xlsx_read.hpp"
 
 using namespace tz;
 using namespace tz::test;
@@ -617,4 +618,143 @@ TEST_CASE("An ID added on a device that another person already has merges them o
   CHECK(m["survivor"] == keep.hex());
   s.fails({"merge", keep.hex(), away.hex()});
   CHECK(s.ok({"unmerge", away.hex(), "--lang", "en"}).out.find("unmerged") != std::string::npos);
+}
+
+namespace {
+
+// Last year's list for the sample register: four of its people and one who is not in it.
+std::string baseline_csv() {
+  return "村代码,姓名,身份证号\n"
+         "522632001008,孙毅杰,522632196806187893\n"   // employed 省外 this year
+         "522632001008,付娟,522632196901092745\n"     // 未就业
+         "522632001008,孙月桂,522632198904281786\n"   // 失业
+         "522632001016,杨明祥,522632198503296995\n"   // employed 县内
+         "522632001016,某某,522632197001010016\n";    // not in the register
+}
+
+// field-cli run on a device store that Device made (same passphrase and KDF).
+ProcessResult device_cli(const std::filesystem::path& store, std::vector<std::string> args) {
+  CliSession session;
+  args.push_back("--store");
+  args.push_back(store.string());
+  return session.run(args);
+}
+
+}  // namespace
+
+TEST_CASE("sync-server baseline import refuses a bad file whole and names each bad line", "[server_cli][report]") {
+  ServerCli s;
+  s.with_register();
+  const std::string bad = s.file("bad.csv", baseline_csv() + "522632001008,,522632196806187893\n52263200100,王五,522632198503296995\n");
+  auto r = s.fails({"baseline", "import", bad});
+  CHECK_THAT(r.err, Catch::Contains("第 7 行，“姓名”列"));
+  CHECK_THAT(r.err, Catch::Contains("与第 2 行是同一身份证号"));
+  CHECK_THAT(r.err, Catch::Contains("第 8 行，“村代码”列"));
+  // Nothing was stored: the report has no baseline.
+  CHECK(s.ok_json({"report"})["has_baseline"] == false);
+  auto en = s.fails({"baseline", "import", bad, "--lang", "en"});
+  CHECK_THAT(en.err, Catch::Contains("line 7, column \"姓名\": the name is empty"));
+  auto missing = s.fails({"baseline", "import", s.file("m.csv", "姓名,身份证号\n王五,522632198503296995\n")});
+  CHECK_THAT(missing.err, Catch::Contains("缺少必需的列：村代码"));
+}
+
+TEST_CASE("the report and the lists are the same bytes on a device and on the server", "[server_cli][report]") {
+  ServerCli s;
+  s.with_register();
+  auto imported = s.ok_json({"baseline", "import", s.file("baseline.csv", baseline_csv())});
+  CHECK(imported["persons"] == 5);
+  CHECK(imported["changed"] == true);
+  CHECK(s.ok_json({"baseline", "import", s.file("baseline.csv", baseline_csv())})["changed"] == false);
+
+  auto j = s.ok_json({"report"});
+  REQUIRE(j["regions"].size() > 3);
+  CHECK(j["regions"][0]["code"] == "522632");
+  CHECK(j["regions"][0]["baseline"] == 5);
+  CHECK(j["regions"][0]["persons"] == 120);
+  std::vector<std::pair<std::string, std::string>> missing;
+  for (auto& p : j["not_gone_out"]) missing.emplace_back(p["姓名"], p["今年情况"]);
+  CHECK(missing == std::vector<std::pair<std::string, std::string>>{
+                       {"付娟", "未就业"}, {"孙月桂", "失业"}, {"", "不在台账中"}});
+
+  // A device of the county pulls the baseline with the register, then makes the same report.
+  const auto dev = s.dir / "dev";
+  {
+    Device d(s, dev);
+    REQUIRE(d.sync(s));
+  }
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"report", "--format", "csv"},
+                                              {"report", "--format", "csv", "--region", "522632001", "--unit", "wan"},
+                                              {"report", "--format", "table", "--lang", "en"},
+                                              {"report", "--json"},
+                                              {"list", "employed", "--format", "csv"},
+                                              {"standards", "--format", "csv"},
+                                              {"subsidies", "--format", "csv", "--region", "522632001008"},
+                                              {"subsidies", "--json"}}) {
+    INFO(args[0] << " " << args.back());
+    auto device = device_cli(dev, args);
+    INFO(device.err);
+    REQUIRE(device.exit_code == 0);
+    CHECK(device.out == s.ok(args).out);
+  }
+  // XLSX: the workbook is dated from the as-of date, so the bytes agree too.
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"report"}, {"list", "unemployed"}, {"standards"}}) {
+    auto with_out = [&](std::string path) {
+      auto a = args;
+      a.insert(a.end(), {"--format", "xlsx", "--out", path});
+      return a;
+    };
+    const std::string on_server = (s.dir / "server.xlsx").string(), on_device = (s.dir / "device.xlsx").string();
+    s.ok(with_out(on_server));
+    REQUIRE(device_cli(dev, with_out(on_device)).exit_code == 0);
+    CHECK(read_file(std::filesystem::path(on_server)) == read_file(std::filesystem::path(on_device)));
+  }
+}
+
+TEST_CASE("XLSX read back: title row - Chinese headers - frozen header - IDs as text - totals", "[server_cli][report]") {
+  ServerCli s;
+  s.with_register();
+  s.ok({"baseline", "import", s.file("baseline.csv", baseline_csv())});
+  const std::string list = (s.dir / "employed.xlsx").string();
+  s.ok({"list", "employed", "--out", list, "--full-ids"});  // the format from the name
+  auto sheet = read_sheet(list);
+  REQUIRE(sheet.rows.size() > 3);
+  CHECK(sheet.rows[0] == std::vector<std::string>{"就业人员清单"});
+  CHECK(sheet.frozen_rows == "2");
+  const auto& head = sheet.rows[1];
+  auto id_col = static_cast<size_t>(std::find(head.begin(), head.end(), "身份证号") - head.begin());
+  REQUIRE(id_col < head.size());
+  CHECK(sheet.rows[2][id_col] == "522632197310042273");  // 袁福武, the first employed in village order
+  CHECK(sheet.is_text[2][id_col]);
+  CHECK_FALSE(sheet.is_text[2][0]);  // 序号 is a number
+  CHECK(sheet.rows[2][0] == "1");
+  const size_t persons = sheet.rows.size() - 3;
+  CHECK(sheet.rows.back() == std::vector<std::string>{"合计：" + std::to_string(persons) + " 人"});
+  CHECK(unzip(list, "docProps/core.xml").find("<dcterms:created xsi:type=\"dcterms:W3CDTF\">2026-11-29T16:00:00Z") !=
+        std::string::npos);
+
+  const std::string report = (s.dir / "report.xlsx").string();
+  s.ok({"report", "--out", report});
+  auto r = read_sheet(report);
+  CHECK(r.rows[0][0] == "贫困劳动力外出务工情况（截至2026年11月30日；单位：人）");
+  CHECK(r.rows[1][4] == "2026年已外出务工人数·共计");
+  CHECK(r.rows[2][0] == "522632");
+  CHECK(r.is_text[2][0]);        // codes stay text
+  CHECK(r.rows[2][3] == "5");    // last year's count, a number
+  CHECK_FALSE(r.is_text[2][3]);
+  auto people = read_sheet(report, 3);
+  CHECK(people.rows[1][3] == "姓名");
+  CHECK(people.rows[2][3] == "付娟");
+  CHECK(people.rows[2][4] == "522632********2745");
+}
+
+TEST_CASE("a CSV list exported with full IDs and the roster's headers imports again with no change", "[server_cli][report]") {
+  ServerCli s;
+  s.with_register();
+  const std::string csv = (s.dir / "employed.csv").string();
+  s.ok({"list", "employed", "--out", csv, "--full-ids"});
+  auto again = s.ok_json({"register", "import", csv});
+  CHECK(again["errors"] == 0);
+  CHECK(again["rows"] > 0);
+  CHECK(again["changes"] == 0);
+  CHECK(again["persons_created"] == 0);
 }

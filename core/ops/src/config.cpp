@@ -8,6 +8,7 @@
 #include "tz/ops/county_config.hpp"
 #include "tz/ops/editor.hpp"
 #include "tz/ops/population.hpp"
+#include "tz/ops/status.hpp"
 #include "tz/util/text.hpp"
 
 namespace tz::ops {
@@ -57,8 +58,7 @@ Result<size_t> recompute_flags(DeviceStore& store) {
     for (const Entity* p : pop.persons()) {
       const Entity* hh = pop.household_of(*p);
       std::string village = hh ? hh->value_or(hh_village) : std::string();
-      bool identity = store.unlocked() ? identity_complete(schema, *p, village) : (pop.flags_of(*p) & kFlagIdentityOk) != 0;
-      uint32_t flags = person_flags(deriver.derive(pop.facts(*p)), identity);
+      uint32_t flags = person_flags(deriver.derive(pop.facts(*p)), identity_ok(store, pop, *p, village));
       if (flags != pop.flags_of(*p) || village != pop.village_of(*p)) b.row_updates.push_back(RowUpdate{p->id, village, flags});
     }
     b.derived_period = period_key(period);

@@ -38,6 +38,8 @@ std::string derived_header(const std::string& key, Lang lang) {
   return lang == Lang::zh ? it->second.first : it->second.second;
 }
 
+}  // namespace
+
 std::string money_text(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", v);
@@ -47,10 +49,19 @@ std::string money_text(double v) {
   return s;
 }
 
-}  // namespace
+Status check_region(const std::string& code) {
+  if (code.empty() || (text::all_digits(code) && (code.size() == 6 || code.size() == 9 || code.size() == 12))) return ok_status();
+  return Error(ErrorCode::invalid_input, {bilingual("--region " + code + "：应为 6 位县、9 位乡镇或 12 位村代码",
+                                                   "--region " + code + ": must be a 6-, 9- or 12-digit code")});
+}
 
 Result<Table> make_list(const DeviceStore& store, const Resources& resources, const region::RegionTree* tree,
                         const ListOptions& o) {
+  return make_list(store, Population::load(store), resources, tree, o);
+}
+
+Result<Table> make_list(const DeviceStore& store, const Population& pop, const Resources& resources,
+                        const region::RegionTree* tree, const ListOptions& o) {
   const Schema& schema = store.schema();
   const ListSpec* spec = schema.list(o.kind);
   if (!spec) {
@@ -58,9 +69,7 @@ Result<Table> make_list(const DeviceStore& store, const Resources& resources, co
     for (auto& k : list_kinds()) kinds += (kinds.empty() ? "" : ", ") + k;
     return Error(ErrorCode::usage, {bilingual("未知清单类型“" + o.kind + "”，应为 " + kinds, "unknown list kind \"" + o.kind + "\"; one of " + kinds)});
   }
-  if (!o.region.empty() && !(text::all_digits(o.region) && (o.region.size() == 6 || o.region.size() == 9 || o.region.size() == 12)))
-    return Error(ErrorCode::invalid_input, {bilingual("--region " + o.region + "：应为 6 位县、9 位乡镇或 12 位村代码",
-                                                     "--region " + o.region + ": must be a 6-, 9- or 12-digit code")});
+  if (auto st = check_region(o.region); !st) return st.error();
   const Period& period = store.info().config.period;
   if (!period.is_set()) return Error(ErrorCode::period_unset);
 
@@ -96,7 +105,6 @@ Result<Table> make_list(const DeviceStore& store, const Resources& resources, co
   for (auto& c : cols) table.headers.push_back(c.header);
 
   Deriver deriver(schema, period);
-  auto pop = Population::load(store);
   ValidationContext vctx;
   vctx.today = period.as_of;  // lists judge on the as-of date, never the device's clock
   vctx.period_year = period.year;

@@ -23,6 +23,11 @@ std::filesystem::path default_data_dir(const std::filesystem::path& compiled_def
   return compiled_default;
 }
 
+std::filesystem::path schema_dir_of(const std::filesystem::path& data_dir) {
+  if (const char* v = std::getenv("TAIZHANG_SCHEMA_DIR"); v && *v) return v;
+  return data_dir / "schemas";
+}
+
 Result<Schema> load_schema_dir(const std::filesystem::path& dir) {
   std::map<std::string, std::string> files;
   std::error_code ec;
@@ -37,9 +42,7 @@ Result<Schema> load_schema_dir(const std::filesystem::path& dir) {
 }
 
 Result<std::shared_ptr<Resources>> load_resources(const std::filesystem::path& data_dir) {
-  std::filesystem::path schema_dir = data_dir / "schemas";
-  if (const char* v = std::getenv("TAIZHANG_SCHEMA_DIR"); v && *v) schema_dir = v;
-  auto schema = load_schema_dir(schema_dir);
+  auto schema = load_schema_dir(schema_dir_of(data_dir));
   if (!schema) return schema.error();
   auto counties_csv = read_file(data_dir / "data/regions/counties.csv");
   if (!counties_csv) return counties_csv.error();

@@ -44,6 +44,13 @@ struct PreparedRow {
   std::vector<std::string> damaged;  // fields whose cell Excel had damaged (already reported)
 };
 
+
+
+FieldValues overlay(FieldValues base, const FieldValues& top) {
+  for (auto& [f, v] : top) base[f] = v;
+  return base;
+}
+
 const char* encoding_name(encoding::SourceEncoding e) {
   switch (e) {
     case encoding::SourceEncoding::utf8: return "utf8";
@@ -54,6 +61,8 @@ const char* encoding_name(encoding::SourceEncoding e) {
   return "utf8";
 }
 
+}  // namespace
+
 // Excel keeps 15 significant digits: an 18-digit ID typed into a number cell comes back with its last
 // three digits as 000, which then fails the check character.
 bool looks_excel_truncated_id(const std::string& cell, const CivilDate& today) {
@@ -61,12 +70,20 @@ bool looks_excel_truncated_id(const std::string& cell, const CivilDate& today) {
   return idn::check_id(cell, today).problem == idn::IdProblem::bad_check;
 }
 
-FieldValues overlay(FieldValues base, const FieldValues& top) {
-  for (auto& [f, v] : top) base[f] = v;
-  return base;
+bool excel_damaged_id_cell(const std::string& cell, const CivilDate& today) {
+  return csv::looks_excel_damaged_number(cell) || looks_excel_truncated_id(cell, today);
 }
 
-}  // namespace
+Result<std::vector<csv::Row>> read_roster_rows(std::string_view file_bytes, ImportReport& report) {
+  encoding::SourceEncoding enc{};
+  auto text = encoding::to_utf8(file_bytes, &enc);
+  if (!text) return text.error();
+  report.encoding = encoding_name(enc);
+  auto rows = csv::parse(*text);
+  if (!rows) return rows.error();
+  if (rows->empty()) return Error(ErrorCode::invalid_input, {bilingual("文件是空的", "the file is empty")});
+  return std::move(*rows);
+}
 
 Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_bytes, const ImportEnv& env,
                                    const ImportOptions& options) {
@@ -78,13 +95,8 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
   if (!period.is_set()) return Error(ErrorCode::period_unset);
 
   ImportReport report;
-  encoding::SourceEncoding enc{};
-  auto text = encoding::to_utf8(file_bytes, &enc);
-  if (!text) return text.error();
-  report.encoding = encoding_name(enc);
-  auto rows = csv::parse(*text);
+  auto rows = read_roster_rows(file_bytes, report);
   if (!rows) return rows.error();
-  if (rows->empty()) return Error(ErrorCode::invalid_input, {bilingual("文件是空的", "the file is empty")});
 
   // Header: every column is a field of household, person or job (by label or alias), or extra.
   std::vector<Column> columns;
@@ -157,8 +169,8 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
       if (cell.empty()) continue;
       any = true;
       if ((col.field->type == FieldType::id_number || col.field->type == FieldType::phone) &&
-          (csv::looks_excel_damaged_number(cell) ||
-           (col.field->type == FieldType::id_number && looks_excel_truncated_id(cell, env.today)))) {
+          (col.field->type == FieldType::id_number ? excel_damaged_id_cell(cell, env.today)
+                                                   : csv::looks_excel_damaged_number(cell))) {
         Error e(ErrorCode::excel_damaged_id, {cell});
         problem(row.line, col.header, "import.excel_damaged", Severity::error, e.message(Lang::zh), e.message(Lang::en));
         pr.damaged.push_back(col.field->name);

@@ -43,10 +43,7 @@ StoreStatus status_impl(const DeviceStore& store, const region::RegionTree* tree
     for (const Entity* p : pop.persons()) {
       const Entity* hh = pop.household_of(*p);
       std::string village = hh ? hh->value_or(store.schema().entity(EntityType::household).require("village_code").id) : "";
-      // Unlocked: identity from the decrypted record; locked: the stored flag is all there is.
-      bool identity = store.unlocked() ? identity_complete(store.schema(), *p, village)
-                                       : (pop.flags_of(*p) & kFlagIdentityOk) != 0;
-      add(village, person_flags(deriver.derive(pop.facts(*p)), identity));
+      add(village, person_flags(deriver.derive(pop.facts(*p)), identity_ok(store, pop, *p, village)));
     }
   }
   for (auto& [code, c] : by_village) {
@@ -58,6 +55,10 @@ StoreStatus status_impl(const DeviceStore& store, const region::RegionTree* tree
 }
 
 }  // namespace
+
+bool identity_ok(const DeviceStore& store, const Population& pop, const Entity& person, const std::string& village) {
+  return store.unlocked() ? identity_complete(store.schema(), person, village) : (pop.flags_of(person) & kFlagIdentityOk) != 0;
+}
 
 StoreStatus compute_status(const DeviceStore& store, const region::RegionTree* tree) {
   return status_impl(store, tree, true);

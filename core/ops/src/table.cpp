@@ -40,4 +40,26 @@ std::string render_csv(const Table& t) {
   return w.take();
 }
 
+std::string render_tables_text(const std::vector<Table>& tables, Lang lang) {
+  std::string out;
+  for (auto& t : tables) {
+    if (!out.empty()) out += "\n";
+    out += render_table(t, lang);
+  }
+  return out;
+}
+
+std::string render_tables_csv(const std::vector<Table>& tables) {
+  csv::Writer w(true);
+  for (size_t i = 0; i < tables.size(); ++i) {
+    if (i > 0) {
+      w.add_row({});
+      w.add_row({tables[i].title});
+    }
+    w.add_row(tables[i].headers);
+    for (auto& row : tables[i].rows) w.add_row(row);
+  }
+  return w.take();
+}
+
 }  // namespace tz::ops

@@ -54,9 +54,7 @@ Result<VerificationThresholds> parse_verification_thresholds(std::string_view te
 }
 
 Result<VerificationThresholds> load_verification_thresholds(const Resources& res) {
-  std::filesystem::path dir = res.data_dir / "schemas";
-  if (const char* v = std::getenv("TAIZHANG_SCHEMA_DIR"); v && *v) dir = v;
-  auto text = read_file(dir / "verification.json");
+  auto text = read_file(schema_dir(res) / "verification.json");
   if (!text) return text.error();
   return parse_verification_thresholds(*text);
 }

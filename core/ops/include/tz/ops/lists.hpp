@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tz/model/region_tree.hpp"
+#include "tz/ops/population.hpp"
 #include "tz/ops/resources.hpp"
 #include "tz/store/device_store.hpp"
 
@@ -27,12 +28,25 @@ struct ListOptions {
 
 std::vector<std::string> list_kinds();
 
+// A --region value: empty, or a 6-, 9- or 12-digit code; invalid_input naming it otherwise.
+Status check_region(const std::string& code);
+// Yuan as shown: up to two decimals, no trailing zeros ("4500", "12.5").
+std::string money_text(double v);
+
 Result<Table> make_list(const DeviceStore& store, const Resources& resources, const region::RegionTree* tree,
                         const ListOptions& options);
+// The same from a population already loaded from the store (several outputs, one decryption pass).
+Result<Table> make_list(const DeviceStore& store, const Population& pop, const Resources& resources,
+                        const region::RegionTree* tree, const ListOptions& options);
 
 // Aligned by display width (CJK counts two columns), a title line first.
 std::string render_table(const Table& t, Lang lang);
 // UTF-8 with BOM, one header line, long digit strings guarded as ="…" so Excel keeps them as text.
 std::string render_csv(const Table& t);
+// Several tables: each as render_table, an empty line between them.
+std::string render_tables_text(const std::vector<Table>& tables, Lang lang);
+// Several tables in one CSV (UTF-8 with BOM): the first table's header row and rows, then each other
+// table after an empty line, as its title row, its header row and its rows.
+std::string render_tables_csv(const std::vector<Table>& tables);
 
 }  // namespace tz::ops

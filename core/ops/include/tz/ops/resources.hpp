@@ -26,6 +26,10 @@ struct Resources {
 // the schema folder alone (used to try a changed schema).
 std::filesystem::path default_data_dir(const std::filesystem::path& compiled_default);
 Result<std::shared_ptr<Resources>> load_resources(const std::filesystem::path& data_dir);
+// The schema folder of a data folder: TAIZHANG_SCHEMA_DIR when set, else DATA/schemas (thresholds and
+// rules files live beside the entity schemas).
+std::filesystem::path schema_dir_of(const std::filesystem::path& data_dir);
+inline std::filesystem::path schema_dir(const Resources& res) { return schema_dir_of(res.data_dir); }
 Result<Schema> load_schema_dir(const std::filesystem::path& schema_dir);
 
 Result<std::string> read_file(const std::filesystem::path& p);

@@ -9,6 +9,7 @@
 #include "tz/ops/editor.hpp"
 #include "tz/ops/resources.hpp"
 #include "tz/store/device_store.hpp"
+#include "tz/util/csv.hpp"
 
 namespace tz::ops {
 
@@ -54,5 +55,13 @@ struct ImportOptions {
 // the file as a whole cannot be read (encoding, no header, missing required columns, store failure).
 Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_bytes, const ImportEnv& env,
                                    const ImportOptions& options = {});
+
+// The rows of a county file as the roster import reads them: UTF-8 (with or without BOM), GB18030 or
+// UTF-16LE with BOM, detected and recorded in report.encoding. An Error when the file cannot be read
+// or is empty.
+Result<std::vector<csv::Row>> read_roster_rows(std::string_view file_bytes, ImportReport& report);
+
+// An ID cell Excel has damaged: 5.22632E+17, or an 18-digit ID whose last three digits came back as 000.
+bool excel_damaged_id_cell(const std::string& cell, const CivilDate& today);
 
 }  // namespace tz::ops

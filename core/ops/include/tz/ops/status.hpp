@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tz/model/region_tree.hpp"
+#include "tz/ops/population.hpp"
 #include "tz/store/device_store.hpp"
 
 namespace tz::ops {
@@ -29,6 +30,10 @@ struct StoreStatus {
   uint64_t next_seq = 0;
   int64_t last_sync_ms = 0;
 };
+
+// 人员底数清 for one person of a loaded population: from the decrypted record when the store is
+// unlocked, else the stored identity flag (all a locked store has).
+bool identity_ok(const DeviceStore& store, const Population& pop, const Entity& person, const std::string& village);
 
 // From the person flags every write keeps current (fast, no passphrase); falls back to deriving
 // everyone when the period changed since the flags were computed.

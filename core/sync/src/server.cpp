@@ -707,6 +707,11 @@ struct SyncServer::Impl {
     for (auto& away : it->second) out.emplace_back(MergeRecord{seq, state.type, away, state.id});
   }
 
+  bool in_scope(const Scope& scope, const EntityId& id) {
+    auto rec = store.entity(id);
+    return rec && scope_holds_any(scope, rec->villages);
+  }
+
   void scope_state(std::vector<PullRecord>& out, uint64_t seq, const Scope& scope, const EntityId& id, EntityType type) {
     auto rec = store.entity(id);
     if (!rec) {
@@ -817,7 +822,10 @@ struct SyncServer::Impl {
         ByteReader r(row.payload);
         const uint8_t kind = r.u8();
         const EntityId survivor = EntityId::from_bytes(r.raw(16));
-        if (kind == kMergeRow) out.emplace_back(MergeRecord{row.seq, row.type, row.entity, survivor});
+        // (The survivor's state, when it enters, is followed by the MergeRecords of the merges in
+        // force; this one is sent on its own only when it is not among them.)
+        if (kind == kMergeRow && !(survivor_of(row.entity) == survivor && in_scope(d.scope, survivor)))
+          out.emplace_back(MergeRecord{row.seq, row.type, row.entity, survivor});
         scope_state(out, row.seq, d.scope, survivor, row.type);
         if (kind == kUnmergeRow) scope_state(out, row.seq, d.scope, row.entity, row.type);
         return;

@@ -585,6 +585,16 @@ TEST_CASE("A sync that cannot reach the server is retried with growing jittered 
   }
 }
 
+// A household of village A with two persons named 张三 made on d, everyone converged: the household,
+// the smaller person id (a merge's survivor) and the larger.
+std::tuple<EntityId, EntityId, EntityId> two_namesakes(World& w, Device& d) {
+  auto hh = new_household(w, d, kVillageA, "0001");
+  auto p1 = new_person(w, d, hh, "52263219900101001", "张三");
+  auto p2 = new_person(w, d, hh, "52263219900101002", "张三");
+  w.converge();
+  return {hh, std::min(p1, p2), std::max(p1, p2)};
+}
+
 TEST_CASE("A merge reaches devices and an edit to the merged-away person lands on the survivor", "[sync][device][merge]") {
   World w;
   auto& a = w.add({kVillageA});
@@ -623,11 +633,7 @@ TEST_CASE("A merge reaches devices and an edit to the merged-away person lands o
 TEST_CASE("A device that starts after a merge and an unmerge converges from cursor 0", "[sync][device][merge]") {
   World w;
   auto& a = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p1 = new_person(w, a, hh, "52263219900101001", "张三");
-  auto p2 = new_person(w, a, hh, "52263219900101002", "张三");
-  w.converge();
-  const EntityId keep = std::min(p1, p2), away = std::max(p1, p2);
+  auto [hh, keep, away] = two_namesakes(w, a);
   REQUIRE(w.f->server->merge(keep, away));
   set_field(w, a, keep, P, "phone", "13800000001");
   w.converge();
@@ -648,11 +654,7 @@ TEST_CASE("A merge is in the SPEC §5 digest: a device differs until it pulls it
   auto& b = w.add({kVillageA});
   auto& c = w.add({kVillageB});
   auto& t = w.add({tz::test::kTownship});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p1 = new_person(w, a, hh, "52263219900101001", "张三");
-  auto p2 = new_person(w, a, hh, "52263219900101002", "张三");
-  w.converge();
-  const EntityId keep = std::min(p1, p2), away = std::max(p1, p2);
+  auto [hh, keep, away] = two_namesakes(w, a);
   const std::string link = "merged " + away.hex() + "\n";
   auto digest_of = [](Device& d) { return ops::device_scope_digest(*d.store, d.scope); };
   REQUIRE(w.f->server->merge(keep, away));
@@ -700,11 +702,7 @@ TEST_CASE("A store restored from a copy gets its redirected change back under th
   World w;
   auto& a = w.add({kVillageA});
   auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p1 = new_person(w, a, hh, "52263219900101001", "张三");
-  auto p2 = new_person(w, a, hh, "52263219900101002", "张三");
-  w.converge();
-  const EntityId keep = std::min(p1, p2), away = std::max(p1, p2);
+  auto [hh, keep, away] = two_namesakes(w, a);
   auto copy = copy_device(w, b, "b-copy");
   // b edits the person about to be merged away; the change lands on the survivor.
   set_field(w, b, away, P, "phone", "13900000002");

@@ -557,7 +557,7 @@ TEST_CASE("sync-server duplicates lists a probable pair with masked IDs and dism
   s.fails({"dismiss", a, "522632001008/7001"});
 }
 
-TEST_CASE("An ID added on a device that another person already has merges them on apply; verify keeps an unmerged pair apart", "[server_cli]") {
+TEST_CASE("An ID added on a device that another person already has merges them on apply and verify keeps an unmerged pair apart", "[server_cli]") {
   ServerCli s;
   s.init();
   s.period();

@@ -647,7 +647,7 @@ TEST_CASE("A device that starts after a merge and an unmerge converges from curs
   CHECK(values_of(later, keep, P, "phone") == std::vector<std::string>{"13800000001"});
 }
 
-TEST_CASE("A merge is in the SPEC §5 digest: a device differs until it pulls it, and learns it when the survivor enters its scope",
+TEST_CASE("A merge is in the SPEC §5 digest: a device differs until it pulls it and learns it when the survivor enters its scope",
           "[sync][device][merge]") {
   World w;
   auto& a = w.add({kVillageA});

@@ -274,6 +274,8 @@ const cli::Catalogue& catalogue() {
                              "households with one village code and household number (and other records of one key): {0} merged"}},
       {"verify_merged", {"已合并 {0} 条重复记录到 {1} 个保留者", "merged {0} duplicate records into {1} survivors"}},
       {"verify_failed", {"未能合并 {0}：{1}", "could not merge {0}: {1}"}},
+      {"verify_kept_apart", {"{0} 与 {1} 曾被撤销合并，保持分开（需要时用 merge 手动合并）",
+                             "{0} and {1} were unmerged by a reviewer and stay apart (merge them by hand if needed)"}},
       {"merged", {"已合并：{0} 并入 {1}（移入 {2} 个版本，{3} 条下属记录改挂，{4} 个字段有冲突）",
                   "merged: {0} into {1} ({2} versions moved, {3} records placed under it, {4} fields in conflict)"}},
       {"unmerged", {"已撤销合并：{0} 与 {1} 重新分开（移回 {2} 个版本，{3} 条下属记录）",

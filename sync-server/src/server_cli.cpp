@@ -1263,10 +1263,17 @@ class Command {
   // (into `out` with --json, else printed). Returns how many merges were refused.
   size_t verify_exact_duplicates(json& out) {
     const auto r = duplicate_report(false);
-    std::vector<std::string> failed;
+    std::vector<std::string> failed, apart;
+    std::set<std::string> apart_groups;  // by shown ID
     size_t merged = 0;
     for (auto& g : r.exact)
       for (size_t i = 1; i < g.ids.size(); ++i) {
+        // A pair a reviewer unmerged stays apart, as on apply and in merge_exact (one rule).
+        if (folder().server().unmerged_before(g.ids.front(), g.ids[i])) {
+          apart.push_back(tr("verify_kept_apart", {g.ids[i].hex(), g.ids.front().hex()}));
+          apart_groups.insert(g.id18);
+          continue;
+        }
         auto m = folder().server().merge(g.ids.front(), g.ids[i]);
         if (m) ++merged;
         else failed.push_back(tr("verify_failed", {g.ids[i].hex(), m.error().message(lang_)}));
@@ -1283,10 +1290,10 @@ class Command {
         json members = json::array();
         for (auto& id : g.ids) members.push_back(person_json(r, id));
         arr.push_back({{"id_number", shown_id(g.id18)}, {"survivor", g.ids.front().hex()}, {"persons", members},
-                       {"merged", failed.empty()}});
+                       {"merged", failed.empty() && !apart_groups.count(g.id18)}});
       }
       out = {{"persons", r.persons_checked}, {"exact_groups", arr.size()}, {"merged", merged}, {"households_merged", households},
-             {"failed", failed}, {"groups", arr}};
+             {"failed", failed}, {"kept_apart", apart}, {"groups", arr}};
       return failed.size();
     }
     io_.out << tr("dedup_verify_title", {std::to_string(r.persons_checked), std::to_string(r.exact.size())}) << "\n";
@@ -1296,6 +1303,7 @@ class Command {
     }
     io_.out << tr("verify_merged", {std::to_string(merged), std::to_string(r.exact.size())}) << "\n";
     io_.out << tr("verify_households", {std::to_string(households)}) << "\n";
+    for (auto& a : apart) io_.out << a << "\n";
     for (auto& f : failed) io_.err << f << "\n";
     return failed.size();
   }

@@ -558,7 +558,7 @@ TEST_CASE("sync-server duplicates lists a probable pair with masked IDs and dism
   s.fails({"dismiss", a, "522632001008/7001"});
 }
 
-TEST_CASE("An ID added on a device that another person already has merges them on apply and verify after an unmerge", "[server_cli]") {
+TEST_CASE("An ID added on a device that another person already has merges them on apply and verify keeps an unmerged pair apart", "[server_cli]") {
   ServerCli s;
   s.init();
   s.period();
@@ -610,10 +610,22 @@ TEST_CASE("An ID added on a device that another person already has merges them o
   REQUIRE(dev.sync(s));
   REQUIRE(dev.store->get(away));
   CHECK(dev.phone_of(keep) == "13912345678");
-  CHECK(s.ok({"verify", "--lang", "en"}).out.find("merged 1 duplicate records into 1 survivors") != std::string::npos);
-  // By hand, and undone by the merged-away id.
+  // verify keeps a pair a reviewer unmerged apart, as merging on apply and merge_exact do (one rule,
+  // the server's record of unmerged pairs): still two, listed, and the device keeps both.
+  auto v = s.ok_json({"verify"});
+  CHECK(v["duplicates"]["exact_groups"] == 1);
+  CHECK(v["duplicates"]["merged"] == 0);
+  CHECK(v["duplicates"]["kept_apart"].size() == 1);
+  CHECK(v["duplicates"]["groups"][0]["merged"] == false);
+  CHECK(s.ok({"verify", "--lang", "en"}).out.find(away.hex() + " and " + keep.hex() + " were unmerged by a reviewer") !=
+        std::string::npos);
+  CHECK(s.store()->meta_value(sync::kMetaMerges).value_or("").find(away.hex()) == std::string::npos);
+  REQUIRE(dev.sync(s));
+  CHECK(dev.store->get(away));
+  CHECK(dev.store->get(keep));
+  // By hand (a reviewer may merge them again), and undone by the merged-away id.
   s.fails({"unmerge", "0123456789abcdef0123456789abcdef"});
-  s.ok({"unmerge", away.hex()});
+  s.fails({"unmerge", away.hex()});
   auto m = s.ok_json({"merge", away.hex(), keep.hex()});
   CHECK(m["survivor"] == keep.hex());
   s.fails({"merge", keep.hex(), away.hex()});

@@ -585,6 +585,16 @@ TEST_CASE("A sync that cannot reach the server is retried with growing jittered 
   }
 }
 
+// A household of village A with two persons named 张三 made on d, everyone converged: the household,
+// the smaller person id (a merge's survivor) and the larger.
+std::tuple<EntityId, EntityId, EntityId> two_namesakes(World& w, Device& d) {
+  auto hh = new_household(w, d, kVillageA, "0001");
+  auto p1 = new_person(w, d, hh, "52263219900101001", "张三");
+  auto p2 = new_person(w, d, hh, "52263219900101002", "张三");
+  w.converge();
+  return {hh, std::min(p1, p2), std::max(p1, p2)};
+}
+
 TEST_CASE("A merge reaches devices and an edit to the merged-away person lands on the survivor", "[sync][device][merge]") {
   World w;
   auto& a = w.add({kVillageA});
@@ -623,11 +633,7 @@ TEST_CASE("A merge reaches devices and an edit to the merged-away person lands o
 TEST_CASE("A device that starts after a merge and an unmerge converges from cursor 0", "[sync][device][merge]") {
   World w;
   auto& a = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p1 = new_person(w, a, hh, "52263219900101001", "张三");
-  auto p2 = new_person(w, a, hh, "52263219900101002", "张三");
-  w.converge();
-  const EntityId keep = std::min(p1, p2), away = std::max(p1, p2);
+  auto [hh, keep, away] = two_namesakes(w, a);
   REQUIRE(w.f->server->merge(keep, away));
   set_field(w, a, keep, P, "phone", "13800000001");
   w.converge();
@@ -641,16 +647,62 @@ TEST_CASE("A device that starts after a merge and an unmerge converges from curs
   CHECK(values_of(later, keep, P, "phone") == std::vector<std::string>{"13800000001"});
 }
 
+TEST_CASE("A merge is in the SPEC §5 digest: a device differs until it pulls it and learns it when the survivor enters its scope",
+          "[sync][device][merge]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto& b = w.add({kVillageA});
+  auto& c = w.add({kVillageB});
+  auto& t = w.add({tz::test::kTownship});
+  auto [hh, keep, away] = two_namesakes(w, a);
+  const std::string link = "merged " + away.hex() + "\n";
+  auto digest_of = [](Device& d) { return ops::device_scope_digest(*d.store, d.scope); };
+  REQUIRE(w.f->server->merge(keep, away));
+  const std::string merged_a = w.f->server->scope_digest({kVillageA});
+  CHECK(merged_a.find(link) != std::string::npos);
+  CHECK(w.f->server->scope_digest({kVillageB}).find(link) == std::string::npos);
+  // b has not pulled the merge: its digest differs (and lacks the link) until it does.
+  CHECK(digest_of(b) != merged_a);
+  CHECK(digest_of(b).find(link) == std::string::npos);
+  w.sync_ok(b);
+  CHECK(digest_of(b) == merged_a);
+  CHECK(ops::device_merge_links(*b.store).at(away) == keep);
+  // The link counts on its own: the same states without it are another digest.
+  {
+    auto held = b.store->sync_config(std::string(ops::kMergeLinksConfig));
+    REQUIRE(held);
+    WriteBatch wb;
+    wb.configs.push_back({std::string(ops::kMergeLinksConfig), {held->first + 1, ""}});
+    wb.clock = b.store->clock();
+    REQUIRE(b.store->write(wb));
+    CHECK(digest_of(b) != merged_a);
+    wb.configs = {{std::string(ops::kMergeLinksConfig), {held->first + 2, held->second}}};
+    REQUIRE(b.store->write(wb));
+    CHECK(digest_of(b) == merged_a);
+  }
+  w.converge();
+  // The household moves to village B: the survivor enters c's scope with its link, and leaves a's
+  // and b's, which drop the link.
+  set_field(w, t, hh, H, "village_code", kVillageB);
+  w.converge();
+  CHECK(ops::device_merge_links(*c.store).at(away) == keep);
+  CHECK(digest_of(c).find(link) != std::string::npos);
+  CHECK(ops::device_merge_links(*a.store).empty());
+  CHECK(w.f->server->scope_digest({kVillageA}).find(link) == std::string::npos);
+  // Unmerged: c differs until it pulls the unmerge, then holds no link.
+  REQUIRE(w.f->server->unmerge(away));
+  CHECK(digest_of(c) != w.f->server->scope_digest({kVillageB}));
+  w.converge();
+  CHECK(ops::device_merge_links(*c.store).empty());
+  CHECK(digest_of(c).find(link) == std::string::npos);
+}
+
 TEST_CASE("A store restored from a copy gets its redirected change back under the entity it was sent to", "[sync][device][merge]") {
   // docs/decisions.md 220 (long simulator seeds 100335, 100512, 100590).
   World w;
   auto& a = w.add({kVillageA});
   auto& b = w.add({kVillageA});
-  auto hh = new_household(w, a, kVillageA, "0001");
-  auto p1 = new_person(w, a, hh, "52263219900101001", "张三");
-  auto p2 = new_person(w, a, hh, "52263219900101002", "张三");
-  w.converge();
-  const EntityId keep = std::min(p1, p2), away = std::max(p1, p2);
+  auto [hh, keep, away] = two_namesakes(w, a);
   auto copy = copy_device(w, b, "b-copy");
   // b edits the person about to be merged away; the change lands on the survivor.
   set_field(w, b, away, P, "phone", "13900000002");

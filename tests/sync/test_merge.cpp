@@ -104,8 +104,12 @@ TEST_CASE("A merge moves the versions of the merged-away person to the survivor 
   // The audit chain records it, and still verifies.
   CHECK(audit_kinds(*t.f.store).back() == "merge");
   CHECK(verify_audit_chain(*t.f.store).ok);
-  // The survivor's village is unchanged and the digest of village A holds no tombstone.
-  CHECK(t.f.server->scope_digest({kVillageA}).find(t.away.hex()) == std::string::npos);
+  // The survivor's village is unchanged and the digest of village A holds no tombstone state, only
+  // the link after the survivor (decision 222).
+  const std::string digest = t.f.server->scope_digest({kVillageA});
+  CHECK(digest.find(t.away.hex() + "\n") == digest.find("merged " + t.away.hex() + "\n") + 7);
+  CHECK(digest.find(t.keep.hex() + "\n") < digest.find("merged " + t.away.hex()));
+  CHECK(t.f.server->scope_digest({kVillageB}).find(t.away.hex()) == std::string::npos);
 }
 
 TEST_CASE("The children of a merged-away person are placed under the survivor by a server change", "[sync][merge]") {

@@ -476,6 +476,10 @@ Status DeviceSync::apply_page(const PullPage& page) {
     adopt_stamp(s, v, ts, 0);
     put(std::move(s));
   };
+  // The merge links (SPEC §5 digest); a pull from cursor 0 learns them all again.
+  sync::MergeLinks links = st.cursor == 0 || new_epoch ? sync::MergeLinks{} : device_merge_links(store_);
+  const std::string links_before = format_merge_links(device_merge_links(store_));
+  auto drop_links_into = [&](const EntityId& id) { std::erase_if(links, [&](auto& l) { return l.second == id; }); };
   std::set<uint64_t> restored;
   // Own changes the server applied to a merge's survivor (a merged_into decision just before the
   // change as sent): the log keeps the entity it was addressed to, the state takes it on the survivor.
@@ -545,17 +549,26 @@ Status DeviceSync::apply_page(const PullPage& page) {
       ed.batch().configs.push_back({c->key, {c->version, c->value}});
     } else if (auto* e = std::get_if<ScopeEnterRecord>(&rec)) {
       rebuild(e->state);
+      // The merges into it in force follow as MergeRecords; it is merged away no more (an unmerge).
+      drop_links_into(e->state.id);
+      links.erase(e->state.id);
     } else if (auto* l = std::get_if<ScopeLeaveRecord>(&rec)) {
       ed.remove(l->entity);
+      drop_links_into(l->entity);
     } else if (auto* m = std::get_if<MergeRecord>(&rec)) {
       // The merged-away entity is a tombstone: dropped here (its unpushed edits are still pushed, and
       // the server applies them to the survivor, whose whole state follows in this page).
       ed.remove(m->merged_away);
+      links[m->merged_away] = m->survivor;
     }
     // ConflictRecord: the merge state shows the conflict already. ReviewDecisionRecord is produced by
     // a later issue (review).
   }
   ed.observe(seen);
+  if (auto text = format_merge_links(links); text != links_before) {
+    auto held = store_.sync_config(std::string(kMergeLinksConfig));
+    ed.batch().configs.push_back({std::string(kMergeLinksConfig), {(held ? held->first : 0) + 1, std::move(text)}});
+  }
   st.server_epoch = page.server_epoch;
   st.cursor = page.next_cursor;
   st.own_values = page.more && catching_up;
@@ -670,6 +683,7 @@ std::string device_scope_digest(const DeviceStore& store, const Scope& scope) {
     memo[id] = out;
     return out;
   };
+  const auto from = merged_from(device_merge_links(store));
   std::string out;
   for (auto& [id, s] : states) {
     if (!scope_holds_any(scope, villages(id, 0))) continue;
@@ -677,8 +691,14 @@ std::string device_scope_digest(const DeviceStore& store, const Scope& scope) {
     out += '\n';
     out += digest(s);
     out += '\n';
+    append_merge_lines(out, from, id);
   }
   return out;
+}
+
+sync::MergeLinks device_merge_links(const DeviceStore& store) {
+  auto held = store.sync_config(std::string(kMergeLinksConfig));
+  return held ? sync::parse_merge_links(held->second) : sync::MergeLinks{};
 }
 
 }  // namespace tz::ops

@@ -80,4 +80,41 @@ std::vector<std::string> village_union(std::vector<std::string> a, const std::ve
   return a;
 }
 
+MergeLinks parse_merge_links(std::string_view text) {
+  MergeLinks out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    auto line = text.substr(pos, end - pos);
+    pos = end + 1;
+    auto sp = line.find(' ');
+    if (sp == std::string_view::npos) continue;
+    auto a = EntityId::from_hex(line.substr(0, sp)), b = EntityId::from_hex(line.substr(sp + 1));
+    if (a && b) out[*a] = *b;
+  }
+  return out;
+}
+
+std::string format_merge_links(const MergeLinks& links) {
+  std::vector<std::pair<EntityId, EntityId>> v(links.begin(), links.end());
+  std::sort(v.begin(), v.end());
+  std::string out;
+  for (auto& [a, b] : v) out += a.hex() + " " + b.hex() + "\n";
+  return out;
+}
+
+std::map<EntityId, std::vector<EntityId>> merged_from(const MergeLinks& links) {
+  std::map<EntityId, std::vector<EntityId>> out;
+  for (auto& [away, survivor] : links) out[survivor].push_back(away);
+  for (auto& [survivor, aways] : out) std::sort(aways.begin(), aways.end());
+  return out;
+}
+
+void append_merge_lines(std::string& digest, const std::map<EntityId, std::vector<EntityId>>& from, const EntityId& survivor) {
+  auto it = from.find(survivor);
+  if (it == from.end()) return;
+  for (auto& away : it->second) digest += "merged " + away.hex() + "\n";
+}
+
 }  // namespace tz::sync

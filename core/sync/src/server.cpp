@@ -148,29 +148,6 @@ MergeInfo decode_merge_info(std::string_view hex) {
   }
   return m;
 }
-// kMetaMerges as a map (merged away -> survivor).
-std::unordered_map<EntityId, EntityId, IdHash> parse_merges(std::string_view text) {
-  std::unordered_map<EntityId, EntityId, IdHash> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    auto line = text.substr(pos, end - pos);
-    pos = end + 1;
-    auto sp = line.find(' ');
-    if (sp == std::string_view::npos) continue;
-    auto a = EntityId::from_hex(line.substr(0, sp)), b = EntityId::from_hex(line.substr(sp + 1));
-    if (a && b) out[*a] = *b;
-  }
-  return out;
-}
-std::string format_merges(const std::unordered_map<EntityId, EntityId, IdHash>& m) {
-  std::vector<std::pair<EntityId, EntityId>> v(m.begin(), m.end());
-  std::sort(v.begin(), v.end());
-  std::string out;
-  for (auto& [a, b] : v) out += a.hex() + " " + b.hex() + "\n";
-  return out;
-}
 
 }  // namespace
 
@@ -718,6 +695,23 @@ struct SyncServer::Impl {
 
   // --- pull ---
 
+  // An entity entering a device's scope, followed by a MergeRecord for every entity merged into it:
+  // the device keeps those links (they are in the SPEC §5 digest) and drops the ones it held for it.
+  std::optional<std::map<EntityId, std::vector<EntityId>>> merged_from_cache;  // read-only requests
+  void enter_scope(std::vector<PullRecord>& out, uint64_t seq, const EntityState& state) {
+    out.emplace_back(ScopeEnterRecord{seq, state});
+    if (merges().empty()) return;
+    if (!merged_from_cache) merged_from_cache = merged_from(merges());
+    auto it = merged_from_cache->find(state.id);
+    if (it == merged_from_cache->end()) return;
+    for (auto& away : it->second) out.emplace_back(MergeRecord{seq, state.type, away, state.id});
+  }
+
+  bool in_scope(const Scope& scope, const EntityId& id) {
+    auto rec = store.entity(id);
+    return rec && scope_holds_any(scope, rec->villages);
+  }
+
   void scope_state(std::vector<PullRecord>& out, uint64_t seq, const Scope& scope, const EntityId& id, EntityType type) {
     auto rec = store.entity(id);
     if (!rec) {
@@ -727,7 +721,7 @@ struct SyncServer::Impl {
       r.state.id = id;
       out.emplace_back(std::move(r));
     } else if (scope_holds_any(scope, rec->villages)) {
-      out.emplace_back(ScopeEnterRecord{seq, rec->state});
+      enter_scope(out, seq, rec->state);
     } else {
       out.emplace_back(ScopeLeaveRecord{seq, id});
     }
@@ -828,7 +822,10 @@ struct SyncServer::Impl {
         ByteReader r(row.payload);
         const uint8_t kind = r.u8();
         const EntityId survivor = EntityId::from_bytes(r.raw(16));
-        if (kind == kMergeRow) out.emplace_back(MergeRecord{row.seq, row.type, row.entity, survivor});
+        // (The survivor's state, when it enters, is followed by the MergeRecords of the merges in
+        // force; this one is sent on its own only when it is not among them.)
+        if (kind == kMergeRow && !(survivor_of(row.entity) == survivor && in_scope(d.scope, survivor)))
+          out.emplace_back(MergeRecord{row.seq, row.type, row.entity, survivor});
         scope_state(out, row.seq, d.scope, survivor, row.type);
         if (kind == kUnmergeRow) scope_state(out, row.seq, d.scope, row.entity, row.type);
         return;
@@ -841,7 +838,7 @@ struct SyncServer::Impl {
         bool entered = !row.payload.empty() && row.payload[0] == 1;
         auto rec = store.entity(row.entity);
         bool holds_now = rec && scope_holds_any(d.scope, rec->villages);
-        if (entered && holds_now) out.emplace_back(ScopeEnterRecord{row.seq, rec->state});
+        if (entered && holds_now) enter_scope(out, row.seq, rec->state);
         if (!entered && !holds_now) out.emplace_back(ScopeLeaveRecord{row.seq, row.entity});
         return;
       }
@@ -971,9 +968,9 @@ struct SyncServer::Impl {
   // --- merges (SPEC §8) ---
 
   // The merges in force, read once per request (inside its transaction for writers).
-  std::optional<std::unordered_map<EntityId, EntityId, IdHash>> merges_in_force;
-  std::unordered_map<EntityId, EntityId, IdHash>& merges() {
-    if (!merges_in_force) merges_in_force = parse_merges(store.meta_value(kMetaMerges).value_or(""));
+  std::optional<MergeLinks> merges_in_force;
+  MergeLinks& merges() {
+    if (!merges_in_force) merges_in_force = parse_merge_links(store.meta_value(kMetaMerges).value_or(""));
     return *merges_in_force;
   }
   std::optional<EntityId> survivor_of(const EntityId& id) {
@@ -1061,11 +1058,6 @@ struct SyncServer::Impl {
     store.put_meta_value(kMetaMatchKeys, "1");
   }
 
-  // Pairs a reviewer unmerged ("a b" hex per line): never merged again on apply.
-  bool unmerged_before(const EntityId& a, const EntityId& b) {
-    auto text = store.meta_value(kMetaUnmerged).value_or("");
-    return text.find(a.hex() + " " + b.hex()) != std::string::npos || text.find(b.hex() + " " + a.hex()) != std::string::npos;
-  }
 
   // Merges every entity whose key a change of this transaction touched with the entities sharing
   // its key, the smallest id surviving; the device that sent the change is told. Returns the merges.
@@ -1099,7 +1091,7 @@ struct SyncServer::Impl {
     std::vector<MergeSummary> done;
     const EntityId& a = group.front();
     for (size_t i = 1; i < group.size(); ++i) {
-      if (unmerged_before(a, group[i])) continue;
+      if (s.unmerged_before(a, group[i])) continue;
       MergeSummary sum;
       if (merge_now(a, group[i], now, sum)) done.push_back(sum);
     }
@@ -1262,7 +1254,7 @@ struct SyncServer::Impl {
       for (auto& c : conflicts(survivor_now.state)) (void)c, ++sum.conflicts;
       log_merge_row(kMergeRow, survivor_now, ar, village_union(villages_before, survivor_now.villages));
       flush();
-      store.put_meta_value(kMetaMerges, format_merges(merges()));
+      store.put_meta_value(kMetaMerges, format_merge_links(merges()));
       store.put_meta_value(merge_meta_key(b), encode_merge_info(info));
       rekey(a);
       rekey(b);
@@ -1333,7 +1325,7 @@ struct SyncServer::Impl {
       const EntityRecord& a_now = *entity(b);
       log_merge_row(kUnmergeRow, s_now, a_now, village_union(village_union(villages_before, s_now.villages), a_now.villages));
       flush();
-      store.put_meta_value(kMetaMerges, format_merges(merges()));
+      store.put_meta_value(kMetaMerges, format_merge_links(merges()));
       store.put_meta_value(merge_meta_key(b), "");
       store.put_meta_value(kMetaUnmerged, store.meta_value(kMetaUnmerged).value_or("") + a->hex() + " " + b.hex() + "\n");
       ensure_match_keys();
@@ -1576,20 +1568,26 @@ Result<std::vector<SyncServer::MergeSummary>> SyncServer::merge_exact() {
 }
 
 std::optional<EntityId> SyncServer::merged_into(const EntityId& id) const {
-  auto m = parse_merges(store_.meta_value(kMetaMerges).value_or(""));
+  auto m = parse_merge_links(store_.meta_value(kMetaMerges).value_or(""));
   auto it = m.find(id);
   if (it == m.end()) return std::nullopt;
   return it->second;
 }
 
+bool SyncServer::unmerged_before(const EntityId& a, const EntityId& b) const {
+  auto text = store_.meta_value(kMetaUnmerged).value_or("");
+  return text.find(a.hex() + " " + b.hex()) != std::string::npos || text.find(b.hex() + " " + a.hex()) != std::string::npos;
+}
+
 std::vector<std::pair<EntityId, EntityId>> SyncServer::merges() const {
-  auto m = parse_merges(store_.meta_value(kMetaMerges).value_or(""));
+  auto m = parse_merge_links(store_.meta_value(kMetaMerges).value_or(""));
   std::vector<std::pair<EntityId, EntityId>> out(m.begin(), m.end());
   std::sort(out.begin(), out.end());
   return out;
 }
 
 std::string SyncServer::scope_digest(const Scope& scope) const {
+  const auto from = merged_from(parse_merge_links(store_.meta_value(kMetaMerges).value_or("")));
   std::string out;
   store_.scan_entities([&](const EntityRecord& e) {
     if (!scope_holds_any(scope, e.villages)) return;
@@ -1597,6 +1595,7 @@ std::string SyncServer::scope_digest(const Scope& scope) const {
     out += '\n';
     out += digest(e.state);
     out += '\n';
+    append_merge_lines(out, from, e.state.id);
   });
   return out;
 }

@@ -151,9 +151,15 @@ std::vector<sync::PushRequest::AuditNote> pending_audit_notes(const DeviceStore&
 // Drops the notes recorded up to `up_to_ms` (those the acknowledged push or bundle carried).
 Status drop_audit_notes(DeviceStore& store, int64_t up_to_ms);
 
+// The merges this device learnt from its pull stream (merged-away id -> survivor): MergeRecords add
+// them, an entity entering the scope replaces the links into it, one leaving drops them.
+inline constexpr std::string_view kMergeLinksConfig = "merge_links";
+sync::MergeLinks device_merge_links(const DeviceStore& store);
+
 // The SPEC §5 digest of a device's scope: every entity held whose villages (computed from the
 // device's own states, as the server computes them) the scope holds, by id, with tz::digest of its
-// state. Equal to SyncServer::scope_digest after everyone pushed and pulled.
+// state and the entities merged into it (sync::append_merge_lines). Equal to
+// SyncServer::scope_digest after everyone pushed and pulled.
 std::string device_scope_digest(const DeviceStore& store, const sync::Scope& scope);
 
 }  // namespace tz::ops

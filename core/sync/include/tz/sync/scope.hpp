@@ -2,8 +2,10 @@
 // scope (a set of region codes: villages, townships or the whole county) holds one of them. Pure.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tz/model/ids.hpp"
@@ -30,5 +32,17 @@ bool is_placing_field(const Schema& schema, EntityType type, FieldId field);
 
 // Sorted union without duplicates.
 std::vector<std::string> village_union(std::vector<std::string> a, const std::vector<std::string>& b);
+
+// Merges in force (SPEC §8): merged-away id -> survivor. Kept by the server (meta kMetaMerges) and by
+// each device for what its pull stream told it (config kMergeLinksConfig), as text: one
+// "merged-away-hex survivor-hex" line per merge, sorted.
+using MergeLinks = std::unordered_map<EntityId, EntityId, IdHash>;
+MergeLinks parse_merge_links(std::string_view text);
+std::string format_merge_links(const MergeLinks& links);
+// Survivor -> its merged-away ids, sorted.
+std::map<EntityId, std::vector<EntityId>> merged_from(const MergeLinks& links);
+// The SPEC §5 digest's lines for a survivor in the scope: one "merged <hex>" line per entity merged
+// into it (nothing when none), so a device that missed a merge or an unmerge has another digest.
+void append_merge_lines(std::string& digest, const std::map<EntityId, std::vector<EntityId>>& from, const EntityId& survivor);
 
 }  // namespace tz::sync

@@ -179,6 +179,9 @@ class SyncServer {
   Result<std::vector<MergeSummary>> merge_exact();
   // The survivor merged_away was merged into, if it is merged away now.
   std::optional<EntityId> merged_into(const EntityId& id) const;
+  // Whether a reviewer unmerged this pair (either order; kMetaUnmerged): no automatic merge joins
+  // them again (on apply, merge_exact, verify).
+  bool unmerged_before(const EntityId& a, const EntityId& b) const;
   // Every merge in force: (merged away, survivor).
   std::vector<std::pair<EntityId, EntityId>> merges() const;
 

@@ -8,12 +8,15 @@
 // replaces with this world's values before it seals a bundle.
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 #include <unistd.h>
 
 #include "tz/ops/enrol.hpp"

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bundle_world.hpp"
+#include "seed_file.hpp"
 #include "tz/ops/bundle.hpp"
 #include "tz/sync/bundle.hpp"
 #include "tz/util/bytes.hpp"
@@ -21,11 +22,7 @@ using namespace tz;
 using namespace tz::sync;
 
 void write(const std::filesystem::path& dir, const std::string& name, uint8_t mode, BundleKind kind, const std::string& bytes) {
-  std::string out;
-  out += static_cast<char>(mode);
-  out += static_cast<char>(kind == BundleKind::response ? 1 : 0);
-  out += bytes;
-  std::ofstream(dir / name, std::ios::binary) << out;
+  fuzz::write_seed(dir, name, mode, kind == BundleKind::response ? 1 : 0, bytes);
 }
 
 void seeds(const fuzz::BundleWorld& w, const std::filesystem::path& dir, const std::string& name, BundleKind kind,

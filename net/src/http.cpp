@@ -150,6 +150,7 @@ class BoundedTaskQueue final : public httplib::TaskQueue {
 
  private:
   void start_worker() {  // under mu_
+    ++idle_;  // idle from now on, before the thread runs: the next connection does not start another
     workers_.emplace_back([this] { run(jobs_, false); });
     workers_gauge_.store(workers_.size(), std::memory_order_relaxed);
   }
@@ -162,11 +163,12 @@ class BoundedTaskQueue final : public httplib::TaskQueue {
 
   void run(std::deque<std::function<void()>>& queue, bool busy_lane) {
     t_busy_lane = busy_lane;
-    for (;;) {
+    for (bool counted = !busy_lane;;) {  // start_worker counted a worker idle already
       std::function<void()> fn;
       {
         std::unique_lock<std::mutex> lk(mu_);
-        if (!busy_lane) ++idle_;
+        if (!busy_lane && !counted) ++idle_;
+        counted = false;
         work_.wait(lk, [&] { return !queue.empty() || shutdown_; });
         if (!busy_lane) --idle_;
         if (queue.empty()) return;  // shut down and drained

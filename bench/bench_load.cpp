@@ -11,7 +11,7 @@
 // scope digest equals the server's for its village).
 //
 //   bench_load [--devices 200] [--seconds 30] [--stalled 32] [--persons 20] [--think-ms 200]
-//              [--threads N] [--data DIR]
+//              [--threads N] [--max-threads M] [--data DIR]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -53,7 +53,8 @@ struct Args {
   size_t stalled = 32;
   size_t persons = 20;
   int think_ms = 200;
-  size_t threads = 0;  // 0: the server's default
+  size_t threads = 0;      // 0: the server's default
+  size_t max_threads = 0;  // 0: the server's default
   std::string data = TZ_SOURCE_DATA_DIR;
 };
 
@@ -67,7 +68,7 @@ std::optional<Args> parse(int argc, char** argv) {
     };
     auto v = next();
     if (!v) {
-      std::cerr << "usage: bench_load [--devices N] [--seconds S] [--stalled K] [--persons P] [--think-ms T] [--threads W] [--data DIR]\n";
+      std::cerr << "usage: bench_load [--devices N] [--seconds S] [--stalled K] [--persons P] [--think-ms T] [--threads W] [--max-threads M] [--data DIR]\n";
       return std::nullopt;
     }
     if (k == "--devices") a.devices = std::stoul(*v);
@@ -76,6 +77,7 @@ std::optional<Args> parse(int argc, char** argv) {
     else if (k == "--persons") a.persons = std::stoul(*v);
     else if (k == "--think-ms") a.think_ms = std::stoi(*v);
     else if (k == "--threads") a.threads = std::stoul(*v);
+    else if (k == "--max-threads") a.max_threads = std::stoul(*v);
     else if (k == "--data") a.data = *v;
     else {
       std::cerr << "unknown option " << k << "\n";
@@ -94,25 +96,6 @@ std::string last_line(const std::string& out) {
   while (!s.empty() && s.back() == '\n') s.pop_back();
   auto nl = s.rfind('\n');
   return nl == std::string::npos ? s : s.substr(nl + 1);
-}
-
-// A client that connects and says nothing, or dribbles a few bytes of a TLS ClientHello.
-int open_stalled(int port, bool dribble) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  if (dribble) {
-    const unsigned char hello[] = {0x16, 0x03, 0x01};  // a handshake record header, never finished
-    (void)!::write(fd, hello, sizeof hello);
-  }
-  return fd;
 }
 
 // Each device's roster: the rows of its village from one county roster (so that IDs never collide).
@@ -213,6 +196,10 @@ int main(int argc, char** argv) {
     serve_args.push_back("--threads");
     serve_args.push_back(std::to_string(args->threads));
   }
+  if (args->max_threads) {
+    serve_args.push_back("--max-threads");
+    serve_args.push_back(std::to_string(args->max_threads));
+  }
   tz::test::Background server(SYNC_SERVER_PATH, serve_args, env);
   auto hello = server.wait_for_line("\"url\"");
   if (!hello) {
@@ -264,7 +251,8 @@ int main(int argc, char** argv) {
   // The stalled and slow clients, held for the whole run.
   std::vector<int> stalled;
   for (size_t i = 0; i < args->stalled; ++i)
-    if (int fd = open_stalled(port, i % 2 == 1); fd >= 0) stalled.push_back(fd);
+    if (int fd = tz::test::open_stalled_client(port, i % 2 == 1 ? std::string_view("\x16\x03\x01", 3) : std::string_view()); fd >= 0)
+      stalled.push_back(fd);
 
   std::atomic<bool> stop{false};
   std::atomic<long> peak_threads{0};
@@ -364,8 +352,9 @@ int main(int argc, char** argv) {
   std::printf("  load                     %d s: add one 摸查走访 visit, sync (ops::sync_with_retry: doubling waits with jitter), think 0-%d ms\n",
               args->seconds, args->think_ms);
   std::printf("  hostile clients          %zu held open the whole run (half silent, half a started TLS record)\n", stalled.size());
-  std::printf("  server                   sync-server serve, threads %s, SQLite WAL synchronous=FULL; CPUs %u; load average at start %s\n",
-              args->threads ? std::to_string(args->threads).c_str() : "default", std::thread::hardware_concurrency(), load.c_str());
+  std::printf("  server                   sync-server serve, threads %s, max threads %s, SQLite WAL synchronous=FULL; CPUs %u; load average at start %s\n",
+              args->threads ? std::to_string(args->threads).c_str() : "default",
+              args->max_threads ? std::to_string(args->max_threads).c_str() : "default", std::thread::hardware_concurrency(), load.c_str());
   std::printf("  setup                    %.1f s (stores, enrolment over HTTPS, imports)\n", setup_s);
   std::printf("results\n");
   std::printf("  syncs                    %llu in %.1f s (%.1f syncs/s), failed %llu, retries %llu\n", (unsigned long long)syncs,

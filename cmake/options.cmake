@@ -13,7 +13,7 @@ if(TZ_FUZZ)
 endif()
 if(TZ_SANITIZE)
   target_compile_options(tz_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
-    -fno-sanitize-recover=undefined
+    -fno-sanitize-recover=all
     # GCC 12's -Wmaybe-uninitialized misfires on libstdc++ (std::regex's std::function states) once
     # ASan instruments an optimised build; ASan itself reports real uninitialised reads at run time.
     $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "seed_file.hpp"
 #include "tz/sync/protocol.hpp"
 
 namespace {
@@ -15,11 +16,7 @@ using namespace tz;
 using namespace tz::sync;
 
 void write(const std::filesystem::path& dir, const std::string& name, uint8_t which, bool sealed, const std::string& bytes) {
-  std::string out;
-  out += static_cast<char>(which);
-  out += static_cast<char>(sealed ? 1 : 0);
-  out += bytes;
-  std::ofstream(dir / name, std::ios::binary) << out;
+  fuzz::write_seed(dir, name, which, sealed ? 1 : 0, bytes);
 }
 
 // A message both as received (a frame) and as its inflated body (the harness seals it).

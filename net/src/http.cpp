@@ -90,16 +90,30 @@ std::string literal_pattern(const std::string& path) {
 // handler answers every request there with 503 before its body is read.
 thread_local bool t_busy_lane = false;
 
-// httplib's ThreadPool queues without bound. This queue holds at most `threads` connections being
-// served plus `max_queued` waiting; a connection beyond that goes to one "busy lane" thread that
-// answers 503 (Connection: close) without running a handler. The busy lane has its own bound; past
-// it the acceptor waits for room, so the kernel's listen backlog takes the pressure.
+// httplib's ThreadPool queues without bound and has a fixed number of workers, each serving one
+// connection until it closes: a client that connects and stalls (a started TLS handshake, a request
+// line it never finishes) holds its worker for up to the read timeout, and as many stalled clients as
+// workers stopped every device (decision 87). This queue starts `threads` workers and, when a
+// connection arrives with no worker idle, starts another, up to `max_threads` (decision 121): the
+// stalled clients hold threads, not the service. Beyond max_threads at most `max_queued` connections
+// wait; a connection beyond that goes to one "busy lane" thread that answers 503 (Connection: close)
+// without running a handler. The busy lane has its own bound; past it the acceptor waits for room,
+// so the kernel's listen backlog takes the pressure. Workers, once started, stay until shutdown
+// (a bounded number of threads asleep on a condition variable).
 class BoundedTaskQueue final : public httplib::TaskQueue {
  public:
-  BoundedTaskQueue(size_t threads, size_t max_queued, std::atomic<uint64_t>& rejected, std::atomic<size_t>& waiting)
-      : capacity_(threads + max_queued), busy_cap_(std::max<size_t>(16, max_queued)), rejected_(rejected), waiting_(waiting) {
-    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(jobs_, false); });
-    workers_.emplace_back([this] { run(busy_jobs_, true); });
+  BoundedTaskQueue(size_t threads, size_t max_threads, size_t max_queued, std::atomic<uint64_t>& rejected,
+                   std::atomic<size_t>& waiting, std::atomic<size_t>& active, std::atomic<size_t>& workers)
+      : max_threads_(std::max(threads, max_threads)),
+        capacity_(max_threads_ + max_queued),
+        busy_cap_(std::max<size_t>(16, max_queued)),
+        rejected_(rejected),
+        waiting_(waiting),
+        active_gauge_(active),
+        workers_gauge_(workers) {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (size_t i = 0; i < threads; ++i) start_worker();
+    busy_lane_ = std::thread([this] { run(busy_jobs_, true); });
   }
   ~BoundedTaskQueue() override = default;
 
@@ -108,7 +122,8 @@ class BoundedTaskQueue final : public httplib::TaskQueue {
     for (;;) {
       if (jobs_.size() + active_ < capacity_) {
         jobs_.push_back(std::move(fn));
-        waiting_.store(jobs_.size(), std::memory_order_relaxed);
+        if (jobs_.size() > idle_ && workers_.size() < max_threads_) start_worker();
+        publish();
         break;
       }
       if (busy_jobs_.size() < busy_cap_) {
@@ -128,43 +143,66 @@ class BoundedTaskQueue final : public httplib::TaskQueue {
       shutdown_ = true;
     }
     work_.notify_all();
+    // No worker starts once shutdown_ is set (enqueue is not called after shutdown).
     for (auto& t : workers_) t.join();
+    busy_lane_.join();
   }
 
  private:
+  void start_worker() {  // under mu_
+    ++idle_;  // idle from now on, before the thread runs: the next connection does not start another
+    workers_.emplace_back([this] { run(jobs_, false); });
+    workers_gauge_.store(workers_.size(), std::memory_order_relaxed);
+  }
+  // The gauges: connections waiting for a worker (only when every worker allowed is busy; read by
+  // the handlers for fairness) and connections being served. Under mu_.
+  void publish() {
+    waiting_.store(workers_.size() >= max_threads_ && jobs_.size() > idle_ ? jobs_.size() - idle_ : 0, std::memory_order_relaxed);
+    active_gauge_.store(active_, std::memory_order_relaxed);
+  }
+
   void run(std::deque<std::function<void()>>& queue, bool busy_lane) {
     t_busy_lane = busy_lane;
-    for (;;) {
+    for (bool counted = !busy_lane;;) {  // start_worker counted a worker idle already
       std::function<void()> fn;
       {
         std::unique_lock<std::mutex> lk(mu_);
+        if (!busy_lane && !counted) ++idle_;
+        counted = false;
         work_.wait(lk, [&] { return !queue.empty() || shutdown_; });
+        if (!busy_lane) --idle_;
         if (queue.empty()) return;  // shut down and drained
         fn = std::move(queue.front());
         queue.pop_front();
         if (!busy_lane) {
           ++active_;
-          waiting_.store(queue.size(), std::memory_order_relaxed);
+          publish();
         }
       }
       fn();  // serves the connection and closes its socket
       {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!busy_lane) --active_;
+        if (!busy_lane) {
+          --active_;
+          publish();
+        }
       }
       room_.notify_all();
     }
   }
 
-  const size_t capacity_, busy_cap_;
+  const size_t max_threads_, capacity_, busy_cap_;
   std::atomic<uint64_t>& rejected_;
-  std::atomic<size_t>& waiting_;  // connections queued for a worker (read by the handlers: fairness)
+  std::atomic<size_t>& waiting_;
+  std::atomic<size_t>& active_gauge_;
+  std::atomic<size_t>& workers_gauge_;
   std::mutex mu_;
   std::condition_variable work_, room_;
   std::deque<std::function<void()>> jobs_, busy_jobs_;
-  size_t active_ = 0;
+  size_t active_ = 0, idle_ = 0;
   bool shutdown_ = false;
   std::vector<std::thread> workers_;
+  std::thread busy_lane_;
 };
 
 std::string openssl_error() {
@@ -188,7 +226,7 @@ struct HttpServer::Impl {
   std::thread thread;
   std::atomic<bool> listen_returned{false};
   std::atomic<uint64_t> rejected{0};
-  std::atomic<size_t> waiting{0};
+  std::atomic<size_t> waiting{0}, active{0}, workers{0};
   bool started = false;
   std::mutex stop_mu;
 
@@ -256,11 +294,8 @@ HttpServer::HttpServer(ServerOptions o) : impl_(std::make_unique<Impl>()) {
     int defer_s = 5;
     setsockopt(sock, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);
   });
-  size_t threads = im.o.threads, max_queued = im.o.max_queued;
-  std::atomic<uint64_t>* rejected = &im.rejected;
-  std::atomic<size_t>* waiting = &im.waiting;
-  s.new_task_queue = [threads, max_queued, rejected, waiting] {
-    return new BoundedTaskQueue(threads, max_queued, *rejected, *waiting);
+  s.new_task_queue = [&im] {
+    return new BoundedTaskQueue(im.o.threads, im.o.max_threads, im.o.max_queued, im.rejected, im.waiting, im.active, im.workers);
   };
   s.set_pre_routing_handler([](const httplib::Request&, httplib::Response& res) {
     if (!t_busy_lane) return httplib::Server::HandlerResponse::Unhandled;
@@ -328,6 +363,8 @@ void HttpServer::post(const std::string& path, Handler h) {
 
 uint64_t HttpServer::rejected_busy() const { return impl_->rejected.load(); }
 size_t HttpServer::waiting() const { return impl_->waiting.load(); }
+size_t HttpServer::active() const { return impl_->active.load(); }
+size_t HttpServer::workers() const { return impl_->workers.load(); }
 
 Result<int> HttpServer::start() {
   Impl& im = *impl_;

@@ -46,8 +46,8 @@ const cli::Catalogue& catalogue() {
         "  review 记录 [--approve | --send-back 原因]  审核通过或退回一个人（含其务工经历）；不带选项时显示审核状态\n"
         "服务：\n"
         "  serve [--listen 地址:端口(默认 127.0.0.1:8443)] [--tls-cert 文件 --tls-key 文件] [--plain-http]\n"
-        "        [--threads N(默认 32)] [--max-body 字节(默认 67108864)] [--timeout 秒(默认 30)]\n"
-        "        [--session-hours 小时(默认 8)]\n"
+        "        [--threads N(默认 32)] [--max-threads N(默认 256)] [--max-body 字节(默认 67108864)]\n"
+        "        [--timeout 秒(默认 30)] [--session-hours 小时(默认 8)]\n"
         "        通过 HTTPS 提供同步服务和审核接口（/api/v1/login 等）；证书默认在首次启动时生成于 数据目录/tls/，由服务器签名密钥签发\n"
         "数据目录默认为 $XDG_DATA_HOME/taizhang-server（或 ~/.local/share/taizhang-server），环境变量 TAIZHANG_SERVER_DATA 可改。",
         "usage: sync-server [--data DIR] [--lang zh|en] [--json] COMMAND ...\n"
@@ -88,8 +88,8 @@ const cli::Catalogue& catalogue() {
         "  review RECORD [--approve | --send-back REASON]  approve a person (with their jobs) or send them back; alone, the state\n"
         "serving:\n"
         "  serve [--listen ADDR:PORT (default 127.0.0.1:8443)] [--tls-cert FILE --tls-key FILE] [--plain-http]\n"
-        "        [--threads N (default 32)] [--max-body BYTES (default 67108864)] [--timeout S (default 30)]\n"
-        "        [--session-hours H (default 8)]\n"
+        "        [--threads N (default 32)] [--max-threads N (default 256)] [--max-body BYTES (default 67108864)]\n"
+        "        [--timeout S (default 30)] [--session-hours H (default 8)]\n"
         "        serve devices and the review API (/api/v1/login, ...) over HTTPS; the certificate is made on first start in DIR/tls/, signed by the server's key\n"
         "The data folder defaults to $XDG_DATA_HOME/taizhang-server (or ~/.local/share/taizhang-server); "
         "TAIZHANG_SERVER_DATA changes it."}},

@@ -142,7 +142,7 @@ class Metrics {
   void enrolment() { std::lock_guard lock(mu_); ++enrolments_; }
   void refusal(const std::string& code) { std::lock_guard lock(mu_); ++refusals_[code]; }
 
-  std::string render(uint64_t busy, double uptime_s, uint64_t last_seq) const {
+  std::string render(uint64_t busy, size_t active, size_t workers, double uptime_s, uint64_t last_seq) const {
     std::lock_guard lock(mu_);
     std::ostringstream o;
     o << "# HELP taizhang_requests_total Requests answered by route and outcome (ok, refused, error).\n"
@@ -170,6 +170,12 @@ class Metrics {
       << "# HELP taizhang_http_rejected_busy_total Connections answered 503 because the task queue was full.\n"
          "# TYPE taizhang_http_rejected_busy_total counter\n"
       << "taizhang_http_rejected_busy_total " << busy << "\n"
+      << "# HELP taizhang_http_connections_active Connections a worker is serving now (a stalled client counts).\n"
+         "# TYPE taizhang_http_connections_active gauge\n"
+      << "taizhang_http_connections_active " << active << "\n"
+      << "# HELP taizhang_http_workers Worker threads started (--threads at start, up to --max-threads).\n"
+         "# TYPE taizhang_http_workers gauge\n"
+      << "taizhang_http_workers " << workers << "\n"
       << "# HELP taizhang_uptime_seconds Seconds since serve started.\n# TYPE taizhang_uptime_seconds gauge\n"
       << "taizhang_uptime_seconds " << static_cast<uint64_t>(uptime_s) << "\n"
       << "# HELP taizhang_last_seq The server log's last sequence number.\n# TYPE taizhang_last_seq gauge\n"
@@ -333,6 +339,7 @@ int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
     cert_sha256 = crypto::to_hex(crypto::certificate_sha256(tls.cert_pem));
   }
   so.threads = o.threads;
+  so.max_threads = o.max_threads;
   so.max_body = o.max_body;
   so.read_timeout_s = so.write_timeout_s = o.timeout_s;
   net::HttpServer http(so);
@@ -433,7 +440,7 @@ int serve(const ServeOptions& o, const ops::Resources& res, const cli::Io& io) {
   http.get("/metrics", logged("/metrics", [&](const net::HttpRequest&, std::string&) {
              auto last_seq = service.epoch_and_last_seq().second;
              double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-             return net::HttpResponse{200, "text/plain; version=0.0.4", metrics.render(http.rejected_busy(), up, last_seq)};
+             return net::HttpResponse{200, "text/plain; version=0.0.4", metrics.render(http.rejected_busy(), http.active(), http.workers(), up, last_seq)};
            }));
 
   // SIGTERM and SIGINT are taken by sigwait below: blocked before the server's threads start, so

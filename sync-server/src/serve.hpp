@@ -22,6 +22,7 @@ struct ServeOptions {
   bool plain_http = false;
   std::string cert_file, key_file;  // both or neither; the certificate must be signed by the server key
   size_t threads = 32;
+  size_t max_threads = 256;  // decision 121: more workers while connections find none idle
   size_t max_body = size_t{64} << 20;
   int timeout_s = 30;
   int64_t session_ms = 8LL * 3600 * 1000;  // how long a login session of the review API lasts

@@ -58,7 +58,7 @@ const cli::ProgramSpec& program_spec() {
        {"county", true}, {"name", true},   {"as-of", true}, {"version", true},   {"format", true},
        {"out", true},    {"region", true}, {"at", true},    {"pick", true},      {"value", true},
        {"reason", true}, {"listen", true}, {"tls-cert", true}, {"tls-key", true}, {"plain-http", false},
-       {"threads", true}, {"max-body", true}, {"timeout", true}, {"scope", true}, {"collector", true},
+       {"threads", true}, {"max-threads", true}, {"max-body", true}, {"timeout", true}, {"scope", true}, {"collector", true},
        {"expires-days", true}, {"role", true}, {"agency", true}, {"kind", true}, {"session-hours", true}, {"approve", false}, {"send-back", true}, {"head", true}, {"unit", true}},
       {"data", "lang", "json", "full-ids", "help"},
       {{"init", {"county", "name"}},
@@ -79,7 +79,7 @@ const cli::ProgramSpec& program_spec() {
        {"baseline import", {}},
        {"standards", {"format", "out", "region"}},
        {"subsidies", {"format", "out", "region"}},
-       {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-body", "timeout", "session-hours"}},
+       {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-threads", "max-body", "timeout", "session-hours"}},
        {"token create", {"scope", "collector", "expires-days", "out"}},
        {"bundle import", {"out"}},
        {"token list", {}},
@@ -563,6 +563,7 @@ class Command {
     o.cert_file = args_.get("tls-cert");
     o.key_file = args_.get("tls-key");
     o.threads = number_option("threads", o.threads, 1, 256);
+    o.max_threads = std::max(o.threads, number_option("max-threads", o.max_threads, 1, 4096));
     o.max_body = number_option("max-body", o.max_body, 1024, size_t{1} << 32);
     o.timeout_s = static_cast<int>(number_option("timeout", o.timeout_s, 1, 3600));
     o.session_ms = static_cast<int64_t>(number_option("session-hours", 8, 1, 168)) * 3600 * 1000;

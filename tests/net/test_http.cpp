@@ -164,6 +164,7 @@ TEST_CASE("net: beyond the bounded queue a connection gets 503 without running a
   auto signer = tz::test::ed25519_test_key();
   auto o = tls_options(signer);
   o.threads = 1;
+  o.max_threads = 1;  // no worker started beyond the one (decision 121)
   o.max_queued = 0;
   HttpServer server(o);
   std::promise<void> entered, release;
@@ -214,10 +215,55 @@ TEST_CASE("net: beyond the bounded queue a connection gets 503 without running a
   CHECK(slow_calls == 1);
 }
 
+TEST_CASE("net: a connection that finds no worker idle gets a new one up to max_threads, then 503", "[net]") {
+  auto signer = tz::test::ed25519_test_key();
+  auto o = tls_options(signer);
+  o.threads = 1;
+  o.max_threads = 2;
+  o.max_queued = 0;
+  HttpServer server(o);
+  std::promise<void> first_in, second_in, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> calls{0};
+  server.post("/slow", [&](const HttpRequest&) {
+    const int n = ++calls;
+    if (n == 1) first_in.set_value();
+    if (n == 2) second_in.set_value();
+    if (n <= 2) released.wait();
+    return HttpResponse{200, "application/octet-stream", "done"};
+  });
+  auto port = server.start();
+  REQUIRE(port.ok());
+  std::string url = "https://127.0.0.1:" + std::to_string(*port);
+  auto slow = [&] {
+    HttpTransport t(url, signer.pub);
+    return t.post("/slow", "x");
+  };
+  auto a = std::async(std::launch::async, slow);
+  first_in.get_future().wait();  // the first worker is held
+  CHECK(server.workers() == 1);
+  auto b = std::async(std::launch::async, slow);
+  second_in.get_future().wait();  // served all the same, by a second worker
+  CHECK(server.workers() == 2);
+  CHECK(server.active() == 2);
+  {
+    HttpTransport c(url, signer.pub);  // beyond max_threads and the queue: 503
+    auto r = c.post("/slow", "x");
+    REQUIRE_FALSE(r.ok());
+    CHECK(mentions(r.error(), "(503)"));
+  }
+  release.set_value();
+  REQUIRE(a.get().ok());
+  REQUIRE(b.get().ok());
+  CHECK(server.workers() == 2);
+  CHECK(calls == 2);
+}
+
 TEST_CASE("net: a kept-alive connection is closed after its reply when another connection waits for a worker", "[net]") {
   auto signer = tz::test::ed25519_test_key();
   auto o = tls_options(signer);
   o.threads = 1;
+  o.max_threads = 1;  // connections wait only once every worker allowed is busy
   o.max_queued = 4;
   o.keep_alive_timeout_s = 30;  // without the rule, b would wait this long behind a's idle connection
   HttpServer server(o);

@@ -3,6 +3,7 @@
 // this process talking to it over HTTPS pinned to the server's signing key.
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -270,4 +271,58 @@ TEST_CASE("sync-server serve enrols a device once per token and admin commands r
   auto stopped = server->stop();
   CHECK(stopped.exit_code == 0);
   CHECK(stopped.err.find("POST /api/v1/enrol 403") != std::string::npos);
+}
+
+TEST_CASE("more stalled clients than workers do not keep a device from syncing", "[server_cli][serve][load]") {
+  Folder f;
+  f.init();
+  const auto id = f.identity();
+  // Two workers started, a long read timeout: before decision 121 six stalled clients held both
+  // workers (and every connection after them) for 120 s.
+  auto server = f.serve({"--threads", "2", "--timeout", "120"});
+  json start = started(*server);
+  const std::string url = start["url"];
+  const int port = start["port"];
+
+  constexpr int kStalled = 6;
+  std::vector<int> stalled;
+  // Half start a TLS record, half send a record header and the start of a ClientHello: each is
+  // accepted at once (TCP_DEFER_ACCEPT keeps only silent ones in the kernel) and waits in a handshake.
+  const std::string record("\x16\x03\x01", 3), hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  for (int i = 0; i < kStalled; ++i) {
+    stalled.push_back(open_stalled_client(port, i % 2 ? hello : record));
+    REQUIRE(stalled.back() >= 0);
+  }
+  // Wait until the server serves all of them (its own gauge; each look is one more connection).
+  std::string metrics;
+  for (int i = 0; i < 10000; ++i) {
+    net::HttpTransport look(url, id.sign.pub);
+    auto m = look.get("/metrics");
+    REQUIRE(m);  // answered while the stalled clients hold their workers
+    metrics = *m;
+    if (std::stoul(metric(metrics, "taizhang_http_connections_active")) >= kStalled + 1) break;
+  }
+  INFO(metrics);
+  REQUIRE(std::stoul(metric(metrics, "taizhang_http_connections_active")) >= kStalled + 1);
+  CHECK(std::stoul(metric(metrics, "taizhang_http_workers")) > kStalled);
+
+  // A device enrols and syncs while they stall.
+  auto tree = region::RegionTree::parse_csv(*resources().county_tree_csv("522632"), "t").take();
+  const std::string token = last_line(f.ok({"token", "create", "--scope", tree.villages().front()->code, "--collector", "王芳"}).out);
+  net::HttpTransport t(url, id.sign.pub);
+  auto store = make_store(f.dir / "a");
+  auto enrolled = ops::enrol_store(*store, token, url, [&](std::string_view frame) { return t.post("/api/v1/enrol", frame); });
+  INFO((enrolled ? std::string() : enrolled.error().message(Lang::en)));
+  REQUIRE(enrolled);
+  ops::DeviceSyncOptions so;
+  so.signer = ops::RequestSigner{store->info().device, store->identity()->sign_priv};
+  ops::DeviceSync ds(*store, t, [] { return kNowMs; }, so);
+  auto synced = ds.sync();
+  INFO((synced ? std::string() : synced.error().message(Lang::en)));
+  REQUIRE(synced);
+  CHECK(store->info().sync.cursor > 0);
+  CHECK(metric(t.get("/metrics").take(), "taizhang_http_rejected_busy_total") == "0");
+
+  for (int fd : stalled) ::close(fd);
+  CHECK(server->stop().exit_code == 0);
 }

@@ -1,7 +1,10 @@
 // fork/exec with redirected standard streams.
 #include "process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,5 +226,19 @@ ProcessResult Background::stop(int signal) {
   return r;
 }
 
-}  // namespace tz::test
+int open_stalled_client(int port, std::string_view first_bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      (!first_bytes.empty() && ::write(fd, first_bytes.data(), first_bytes.size()) != static_cast<ssize_t>(first_bytes.size()))) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
 
+}  // namespace tz::test

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tz::test {
@@ -18,6 +19,11 @@ struct ProcessResult {
 
 ProcessResult run_process(const std::string& path, const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env = {}, const std::string& stdin_text = {});
+
+// A hostile client of a server on 127.0.0.1:port: connects, writes `first_bytes` (nothing, or the
+// start of a TLS record it never finishes) and stalls; the caller closes the descriptor. -1 when the
+// connection fails.
+int open_stalled_client(int port, std::string_view first_bytes);
 
 }  // namespace tz::test
 

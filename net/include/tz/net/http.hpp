@@ -41,8 +41,9 @@ struct ServerOptions {
   int port = 0;  // 0 = any free port (start() returns the one bound)
   bool tls = true;
   std::string cert_pem, key_pem;  // required when tls
-  size_t threads = 32;            // worker threads; each serves one connection at a time
-  size_t max_queued = 256;        // accepted connections waiting for a worker; beyond it, 503
+  size_t threads = 32;            // worker threads started at once; each serves one connection at a time
+  size_t max_threads = 256;       // more are started while connections find none idle, up to this
+  size_t max_queued = 256;        // connections waiting once max_threads are busy; beyond it, 503
   size_t max_body = 64u << 20;    // request payload limit; beyond it, 413 and the handler never runs
   int read_timeout_s = 30, write_timeout_s = 30;
   int keep_alive_max = 100;       // requests on one connection
@@ -73,8 +74,11 @@ class HttpServer {
 
   // Connections answered 503 because the task queue was full (for /metrics and tests).
   uint64_t rejected_busy() const;
-  // Connections accepted and waiting for a worker now.
+  // Connections accepted and waiting for a worker now (only once max_threads are busy).
   size_t waiting() const;
+  // Connections being served now, and worker threads started (threads <= workers <= max_threads).
+  size_t active() const;
+  size_t workers() const;
 
  private:
   struct Impl;

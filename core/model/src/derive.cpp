@@ -29,6 +29,9 @@ Deriver::Deriver(const Schema& schema, const Period& period) : schema_(schema), 
   j_source_ = j.require("source").id;
   j_income_ = j.require("monthly_income").id;
   v_date_ = v.require("date").id;
+  start_ms_ = period.start_ms();
+  end_ms_ = period.end_ms();
+  declared_prefix_ = std::to_string(period.year) + ":";
 }
 
 std::string Deriver::job_bucket(const Entity& job, const std::string& home_village) const {
@@ -104,14 +107,15 @@ DerivedStatus Deriver::derive(const PersonFacts& f) const {
   for (auto* j : f.jobs) {
     if (!job_counts(*j) || !job_overlaps(*j)) continue;
     bool confirmed = visited;
-    for (auto* v : j->all_versions())
-      if (period_.contains_ms(v->ts.ms)) confirmed = true;
+    for (auto& [field, versions] : j->fields)
+      for (auto& v : versions.live)
+        if (v.ts.ms >= start_ms_ && v.ts.ms < end_ms_) confirmed = true;
     any_confirmed_job = any_confirmed_job || confirmed;
     counted.push_back(Counted{j, job_months(*j), parse_year_month(j->value_or(j_start_)), confirmed});
   }
 
   const std::string declared = p.value_or(p_declared_);
-  const std::string prefix = std::to_string(period_.year) + ":";
+  const std::string& prefix = declared_prefix_;
   if (declared.rfind(prefix, 0) == 0) {
     d.declared = true;
     d.status_confirmed = true;

@@ -235,12 +235,25 @@ std::string Editor::village_of(const EntityId& id, int depth) {
   return v;
 }
 
-bool identity_complete(const Schema& schema, const Entity& person, const std::string& village) {
+IdentityCheck::IdentityCheck(const Schema& schema) {
   const auto& es = schema.entity(EntityType::person);
-  std::string id = person.value_or(es.require("id_number").id);
-  return !person.value_or(es.require("name").id).empty() && !id.empty() &&
-         idn::check_id(id, CivilDate{9999, 12, 31}).ok() && !person.value_or(es.require("household_id").id).empty() &&
+  name_ = es.require("name").id;
+  id_ = es.require("id_number").id;
+  household_ = es.require("household_id").id;
+}
+
+bool IdentityCheck::operator()(const Entity& person, const std::string& village) const {
+  auto filled = [&](FieldId f) {
+    const std::string* v = person.value(f);
+    return v && !v->empty();
+  };
+  const std::string* id = person.value(id_);
+  return filled(name_) && id && !id->empty() && idn::check_id(*id, CivilDate{9999, 12, 31}).ok() && filled(household_) &&
          !village.empty();
+}
+
+bool identity_complete(const Schema& schema, const Entity& person, const std::string& village) {
+  return IdentityCheck(schema)(person, village);
 }
 
 std::optional<EntityId> Editor::parent_of(const Entity& e) const {

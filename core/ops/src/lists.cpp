@@ -104,7 +104,6 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
   table.headers.push_back(o.lang == Lang::zh ? "序号" : "No.");
   for (auto& c : cols) table.headers.push_back(c.header);
 
-  Deriver deriver(schema, period);
   ValidationContext vctx;
   vctx.today = period.as_of;  // lists judge on the as-of date, never the device's clock
   vctx.period_year = period.year;
@@ -115,18 +114,25 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
   const FieldId f_id = ps.require("id_number").id;
   const FieldId f_review = ps.require("review").id;
 
-  for (const Entity* p : pop.persons()) {
-    const std::string& village = pop.village_of(*p);
+  const FieldDef& f_bucket = schema.entity(EntityType::job).require("place_bucket");
+  const bool employed = o.kind == "employed", unemployed = o.kind == "unemployed", willing = o.kind == "willing",
+             returned = o.kind == "returned", flagged = o.kind == "flagged";
+
+  const auto& derived = pop.derived(schema, period);
+  for (size_t i = 0; i < pop.people().size(); ++i) {
+    const Population::Person& person = pop.people()[i];
+    const Entity* p = person.facts.person;
+    const PersonFacts& facts = person.facts;
+    const std::string& village = *person.village;
     if (!o.region.empty() && village.rfind(o.region, 0) != 0) continue;
-    PersonFacts facts = pop.facts(*p);
-    DerivedStatus d = deriver.derive(facts);
+    const DerivedStatus& d = derived[i];
     std::vector<Problem> problems;
     bool include = false;
-    if (o.kind == "employed") include = d.employed && !d.life_event;
-    else if (o.kind == "unemployed") include = d.in_labour_count && !d.employed;
-    else if (o.kind == "willing") include = d.in_labour_count && !d.employed && d.willing;
-    else if (o.kind == "returned") include = d.returned;
-    else if (o.kind == "flagged") {
+    if (employed) include = d.employed && !d.life_event;
+    else if (unemployed) include = d.in_labour_count && !d.employed;
+    else if (willing) include = d.in_labour_count && !d.employed && d.willing;
+    else if (returned) include = d.returned;
+    else if (flagged) {
       auto add = [&](const std::vector<Problem>& ps_) { problems.insert(problems.end(), ps_.begin(), ps_.end()); };
       if (facts.household) add(validate_record(schema.entity(EntityType::household), shown_values(facts.household), vctx));
       add(validate_record(ps, shown_values(p), vctx));
@@ -179,7 +185,7 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
         cell = g == 'M' ? (o.lang == Lang::zh ? "男" : "M") : g == 'F' ? (o.lang == Lang::zh ? "女" : "F") : "";
       } else if (c.key == "bucket") {
         if (d.employed) {
-          auto* opt = schema.entity(EntityType::job).require("place_bucket").option(d.bucket);
+          auto* opt = f_bucket.option(d.bucket);
           cell = opt ? opt->label(o.lang) : (o.lang == Lang::zh ? "不详" : "unknown");
         }
       } else if (c.key == "months") {

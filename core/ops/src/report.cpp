@@ -101,8 +101,11 @@ Result<ProgressReport> make_report(const DeviceStore& store, const Population& p
   ProgressReport rep;
   rep.period = period;
   std::map<std::string, RegionFigures> figures;
-  auto rows_for = [&](const std::string& village) {
-    std::vector<RegionFigures*> out;
+  // The rows a village counts under, worked out once per village (std::map keeps the pointers valid).
+  std::unordered_map<std::string, std::vector<RegionFigures*>> rows_by_village;
+  auto rows_for = [&](const std::string& village) -> const std::vector<RegionFigures*>& {
+    auto [cached, fresh] = rows_by_village.try_emplace(village);
+    if (!fresh) return cached->second;
     for (auto& code : rows_of(village, roots)) {
       auto [it, inserted] = figures.try_emplace(code);
       if (inserted) {
@@ -111,24 +114,27 @@ Result<ProgressReport> make_report(const DeviceStore& store, const Population& p
         if (tree)
           if (auto* reg = tree->find(code)) it->second.name = reg->name;
       }
-      out.push_back(&it->second);
+      cached->second.push_back(&it->second);
     }
-    return out;
+    return cached->second;
   };
 
   // Everyone in scope: this year's figures, and the key that finds a baseline row's person.
   struct Found {
     const Entity* person;
-    DerivedStatus d;
+    const DerivedStatus* d;
   };
   std::unordered_map<std::string, Found> by_key;
-  Deriver deriver(schema, period);
-  for (const Entity* p : pop.persons()) {
-    const std::string& village = pop.village_of(*p);
-    auto rows = rows_for(village);
+  by_key.reserve(pop.people().size());
+  const IdentityCheck identity(schema);
+  const auto& derived = pop.derived(schema, period);
+  for (size_t i = 0; i < pop.people().size(); ++i) {
+    const Population::Person& person = pop.people()[i];
+    const Entity* p = person.facts.person;
+    const auto& rows = rows_for(*person.village);
     if (rows.empty()) continue;
-    DerivedStatus d = deriver.derive(pop.facts(*p));
-    const FourClears c = four_clears(d, identity_ok(store, pop, *p, village));
+    const DerivedStatus& d = derived[i];
+    const FourClears c = four_clears(d, identity_ok(store, identity, person));
     const bool gone = d.employed && !d.life_event;
     const bool p2p = gone && d.bucket == "out_province" && d.bucket_job && d.bucket_job->value_or(f_p2p) == "1";
     for (RegionFigures* f : rows) {
@@ -148,15 +154,15 @@ Result<ProgressReport> make_report(const DeviceStore& store, const Population& p
       f->willingness += c.willingness;
       f->all_clear += c.all();
     }
-    const std::string& id = p->value_or(f_id);
-    if (!id.empty()) by_key.emplace(baseline_key(county, id), Found{p, d});
+    const std::string* id = p->value(f_id);
+    if (id && !id->empty()) by_key.emplace(baseline_key(county, *id), Found{p, &d});
   }
 
   // Last year's people: counted per region, and each one looked for this year.
   if (auto baseline = baseline_of(store)) {
     rep.has_baseline = true;
     for (auto& e : baseline->entries) {
-      auto rows = rows_for(e.village);
+      const auto& rows = rows_for(e.village);
       if (rows.empty()) continue;
       for (RegionFigures* f : rows) ++f->baseline;
       BaselinePerson bp{e.village, rows.back()->name, "", e.masked_id, ""};
@@ -167,7 +173,7 @@ Result<ProgressReport> make_report(const DeviceStore& store, const Population& p
         continue;
       }
       const Entity& p = *it->second.person;
-      const DerivedStatus& d = it->second.d;
+      const DerivedStatus& d = *it->second.d;
       bp.name = p.value_or(f_name);
       if (d.life_event) {
         const std::string& code = p.value_or(f_life.id);

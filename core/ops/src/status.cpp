@@ -60,6 +60,10 @@ bool identity_ok(const DeviceStore& store, const Population& pop, const Entity& 
   return store.unlocked() ? identity_complete(store.schema(), person, village) : (pop.flags_of(person) & kFlagIdentityOk) != 0;
 }
 
+bool identity_ok(const DeviceStore& store, const IdentityCheck& check, const Population::Person& person) {
+  return store.unlocked() ? check(*person.facts.person, *person.village) : (person.flags & kFlagIdentityOk) != 0;
+}
+
 StoreStatus compute_status(const DeviceStore& store, const region::RegionTree* tree) {
   return status_impl(store, tree, true);
 }

@@ -69,6 +69,8 @@ class Deriver {
   FieldId hh_village_, p_labour_, p_declared_, p_willing_, p_returned_, p_life_, p_student_;
   FieldId j_start_, j_end_, j_months_, j_place_, j_bucket_, j_source_, j_income_;
   FieldId v_date_;
+  int64_t start_ms_ = 0, end_ms_ = 0;  // the period's [start, end), worked out once
+  std::string declared_prefix_;        // "YEAR:" of a declared status for the period
 };
 
 }  // namespace tz

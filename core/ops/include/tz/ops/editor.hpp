@@ -108,6 +108,16 @@ class Editor {
 // Whether a person's identity is complete: name, a valid ID, household and village.
 bool identity_complete(const Schema& schema, const Entity& person, const std::string& village);
 
+// The same check with the person's fields looked up once, for a pass over everyone.
+class IdentityCheck {
+ public:
+  explicit IdentityCheck(const Schema& schema);
+  bool operator()(const Entity& person, const std::string& village) const;
+
+ private:
+  FieldId name_, id_, household_;
+};
+
 // The flags a person's row carries (kFlag*), from its derived status for the period.
 uint32_t person_flags(const DerivedStatus& d, bool identity_ok);
 

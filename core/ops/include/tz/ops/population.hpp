@@ -3,6 +3,8 @@
 // lists made from the same data are identical byte for byte.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -13,9 +15,23 @@ namespace tz::ops {
 
 class Population {
  public:
+  // One person as loaded: the facts the derivation needs, the village and the stored flags.
+  struct Person {
+    PersonFacts facts;
+    const std::string* village = nullptr;
+    uint32_t flags = 0;
+  };
+
   static Population load(const DeviceStore& store);
 
   const std::vector<const Entity*>& persons() const { return persons_; }
+  // The same people in the same order, with what was worked out for each at load: the passes
+  // over everyone (report, lists) use this and look nobody up again.
+  const std::vector<Person>& people() const { return people_; }
+  // Each person's derived status for the period (SPEC §3), in people() order: worked out on first
+  // use and kept for that schema and period, so a report and the five lists made from one load
+  // derive everyone once. Not safe to call from two threads at once.
+  const std::vector<DerivedStatus>& derived(const Schema& schema, const Period& period) const;
   const Entity* household_of(const Entity& person) const;
   const std::string& village_of(const Entity& person) const;
   uint32_t flags_of(const Entity& e) const;
@@ -24,9 +40,18 @@ class Population {
   const Entity* find(const EntityId& id) const;
 
  private:
+  PersonFacts facts_of(const Entity& person, const Entity* household) const;
+
   std::unordered_map<EntityId, EntityRow, IdHash> rows_;
   std::unordered_map<EntityId, std::vector<const Entity*>, IdHash> children_;  // parent -> jobs, visits
   std::vector<const Entity*> persons_;
+  std::vector<Person> people_;
+  struct Derived {
+    const Schema* schema = nullptr;
+    std::string period;
+    std::vector<DerivedStatus> status;
+  };
+  mutable std::optional<Derived> derived_;
   std::string empty_;
 };
 

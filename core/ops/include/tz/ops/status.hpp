@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tz/model/region_tree.hpp"
+#include "tz/ops/editor.hpp"
 #include "tz/ops/population.hpp"
 #include "tz/store/device_store.hpp"
 
@@ -34,6 +35,8 @@ struct StoreStatus {
 // 人员底数清 for one person of a loaded population: from the decrypted record when the store is
 // unlocked, else the stored identity flag (all a locked store has).
 bool identity_ok(const DeviceStore& store, const Population& pop, const Entity& person, const std::string& village);
+// The same for a person as loaded, with the fields looked up once (IdentityCheck).
+bool identity_ok(const DeviceStore& store, const IdentityCheck& check, const Population::Person& person);
 
 // From the person flags every write keeps current (fast, no passphrase); falls back to deriving
 // everyone when the period changed since the flags were computed.

@@ -215,7 +215,7 @@ TEST_CASE("net: beyond the bounded queue a connection gets 503 without running a
   CHECK(slow_calls == 1);
 }
 
-TEST_CASE("net: a connection that finds no worker idle gets a new one up to max_threads, then 503", "[net]") {
+TEST_CASE("net: a connection that finds no worker idle gets a new one up to max_threads and then 503", "[net]") {
   auto signer = tz::test::ed25519_test_key();
   auto o = tls_options(signer);
   o.threads = 1;

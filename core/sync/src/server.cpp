@@ -160,6 +160,15 @@ struct SyncServer::RuleCache {
   std::unordered_map<uint32_t, FieldRules> map;
 };
 
+namespace {
+// The fields a match key is made of: a person's 身份证号, a household's 村代码 and 户编号 (at
+// namespace scope: clang 14 does not count a nested class with member initialisers as
+// default-constructible inside its enclosing class, and the fuzz build uses clang 14).
+struct KeyFields {
+  FieldId person_id = 0, village = 0, household_no = 0;
+};
+}  // namespace
+
 // The server's work, with access to its members. One instance per request.
 struct SyncServer::Impl {
   SyncServer& s;
@@ -686,6 +695,7 @@ struct SyncServer::Impl {
       store.commit("server.apply.before_commit", "server.apply.after_commit");
     } catch (...) {
       store.rollback();
+      store.throw_storage_failure();
       throw;
     }
     reply.acked_seq = reply.highest_seq_held = dev->acked_seq;
@@ -915,6 +925,7 @@ struct SyncServer::Impl {
       store.commit("server.release.before_commit", "server.release.after_commit");
     } catch (...) {
       store.rollback();
+      store.throw_storage_failure();
       throw;
     }
     return ok_status();
@@ -940,6 +951,7 @@ struct SyncServer::Impl {
       store.commit("server.reject.before_commit", "server.reject.after_commit");
     } catch (...) {
       store.rollback();
+      store.throw_storage_failure();
       throw;
     }
     return ok_status();
@@ -960,6 +972,7 @@ struct SyncServer::Impl {
       store.commit("server.verify.before_commit", "server.verify.after_commit");
     } catch (...) {
       store.rollback();
+      store.throw_storage_failure();
       throw;
     }
     return ok_status();
@@ -983,10 +996,6 @@ struct SyncServer::Impl {
 
   // --- merging on apply (SPEC §8; decision 221) ---
 
-  // The fields a match key is made of: a person's 身份证号, a household's 村代码 and 户编号.
-  struct KeyFields {
-    FieldId person_id = 0, village = 0, household_no = 0;
-  };
   std::optional<KeyFields> key_fields_;
   const KeyFields& key_fields() {
     if (!key_fields_) {
@@ -1357,6 +1366,7 @@ struct SyncServer::Impl {
         return st;
       } catch (...) {
         store.rollback();
+        store.throw_storage_failure();
         throw;
       }
     } catch (const Failure& e) {

@@ -153,6 +153,15 @@ class SqliteServerStore final : public ServerStore {
     reset_cached_statements();
     if (crash_after) crash_point(crash_after);
   }
+  void throw_storage_failure() const override {
+    try {
+      throw;
+    } catch (const SQLite::Exception& e) {
+      throw Failure(sqlite::error_of(e, db_.getFilename()));
+    } catch (...) {
+      // not a storage failure: the caller rethrows it
+    }
+  }
   void rollback() override {
     pending_.clear();
     linked_.clear();

@@ -146,6 +146,11 @@ class ServerStore {
   virtual void begin() = 0;
   virtual void commit(const char* crash_before, const char* crash_after) = 0;
   virtual void rollback() = 0;
+  // Called in a catch block after rollback(): a storage failure in flight (full disk, read-only
+  // storage) is thrown as the catalogue's Failure naming the file, so a write failing before COMMIT
+  // (a page-cache spill) is reported like one failing at it, not as an internal error; any other
+  // exception is left to the caller, which rethrows it.
+  virtual void throw_storage_failure() const {}
   // A read transaction: what a pull page reads comes from one snapshot (and pays the lock once).
   virtual void begin_read() = 0;
   virtual void end_read() = 0;

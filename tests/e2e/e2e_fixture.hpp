@@ -158,6 +158,12 @@ struct Device : CliSession {
     return json::parse(ok(std::move(args)).out);
   }
   void enroll(const County& c, const std::string& token) const { ok({"enroll", c.url, token}); }
+  // A new laptop: init, enrol with the token, first sync (each must succeed).
+  void join(const County& c, const std::string& token) const {
+    init();
+    enroll(c, token);
+    sync();
+  }
   json sync() const { return ok_json({"sync"}); }
   json conflicts() const { return ok_json({"conflicts"}); }
   void edit(const std::string& id, const std::string& set) const { ok({"edit", id, "--set", set}); }

@@ -199,9 +199,7 @@ std::string walk_scenario(int walk, std::set<std::string>& walked, std::set<std:
                    }, {}});
   // b takes a's phone, then both change it offline: a conflict on b, resolved there.
   steps.push_back({"a second device, in conflict", {}, [&](const Crash&) {
-                     b.init();
-                     b.enroll(c, c.token());
-                     b.sync();
+                     b.join(c, c.token());
                      a.edit(kSun, "联系电话=13900004444");
                      a.sync();
                      b.edit(kSun, "联系电话=13900002222");

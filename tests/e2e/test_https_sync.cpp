@@ -139,9 +139,7 @@ TEST_CASE("a store used before enrolment ends with the same ids as one enrolled 
 
   // D enrols and syncs first, then adds the person.
   Device d;
-  d.init();
-  d.enroll(c, td);
-  d.sync();
+  d.join(c, td);
   d.ok(person);
 
   // C adds the same person before it is enrolled, then enrols (re-keyed) and syncs.
@@ -400,9 +398,7 @@ TEST_CASE("out-of-scope changes and a retired device's later changes are quarant
   const std::string ta = c.token();
   c.serve();
   Device a;
-  a.init();
-  a.enroll(c, ta);
-  a.sync();
+  a.join(c, ta);
 
   // A household in a village outside the device's scope.
   a.ok({"add", "household", "--set", std::string("村代码=") + kOutside, "--set", "户编号=5226321010019001", "--set",
@@ -465,9 +461,7 @@ TEST_CASE("a person added to a new household outside the scope is quarantined wi
   const std::string ta = c.token();
   c.serve();
   Device a;
-  a.init();
-  a.enroll(c, ta);
-  a.sync();
+  a.join(c, ta);
   const std::string outsider = idc("52263219770707111");
   a.ok({"add", "person", "--set", std::string("村代码=") + kOutside, "--set", "户编号=5226321010019002", "--set", "姓名=吴外村",
         "--set", "身份证号=" + outsider});
@@ -489,9 +483,7 @@ TEST_CASE("a backup taken while serving is restored with a new epoch and devices
   const std::string ta = c.token(), tb = c.token();
   c.serve();
   Device a;
-  a.init();
-  a.enroll(c, ta);
-  a.sync();
+  a.join(c, ta);
   a.edit(kSun, "联系电话=13900001111");
   a.sync();
   const std::string backup = (c.dir / "county.tzb").string();
@@ -503,9 +495,7 @@ TEST_CASE("a backup taken while serving is restored with a new epoch and devices
   a.edit(kFu, "联系电话=13900003333");
   a.sync();
   Device b;
-  b.init();
-  b.enroll(c, tb);
-  b.sync();
+  b.join(c, tb);
   b.edit(kSun, "文化程度=大专及以上");
   b.sync();
 
@@ -817,9 +807,7 @@ TEST_CASE("a bundle partly acknowledged over the network and imported late chang
   const std::string token = c.token();
   c.serve();
   BundleDevice a;
-  a.init();
-  a.enroll(c, token);
-  a.sync();
+  a.join(c, token);
   a.edit(kSun, "联系电话=13900001111");
   a.edit(kFu, "联系电话=13900001112");
   const auto bundle = a.export_bundle("a1.bundle");
@@ -1026,9 +1014,7 @@ TEST_CASE("a truncated audit chain is caught with the head a device has seen", "
   const std::string ta = c.token();
   c.serve();
   Device a;
-  a.init();
-  a.enroll(c, ta);
-  a.sync();
+  a.join(c, ta);
   a.edit(kSun, "联系电话=13900001111");
   a.sync();
   CHECK(c.stop().exit_code == 0);
@@ -1176,9 +1162,7 @@ TEST_CASE("a device's full-ID export reaches the county's audit chain once over 
     const std::string ta = c.token();
     c.serve();
     Device a;
-    a.init();
-    a.enroll(c, ta);
-    a.sync();
+    a.join(c, ta);
     auto listed = a.ok({"list", "employed", "--full-ids"});
     REQUIRE(listed.out.find(kSun) != std::string::npos);  // the full numbers were shown
     CHECK(device_full_id_entries(c).empty());             // recorded on the device until it syncs

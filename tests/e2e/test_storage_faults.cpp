@@ -46,12 +46,8 @@ TEST_CASE("a device on a full or read-only disk says so and keeps its store and 
   c.serve();
   Device a, b;
   a.env["TAIZHANG_STORAGE_FAULT"] = fault.path;
-  a.init();
-  a.enroll(c, c.token());
-  a.sync();
-  b.init();
-  b.enroll(c, c.token());
-  b.sync();
+  a.join(c, c.token());
+  b.join(c, c.token());
   const std::string db = store_db(a).string();
 
   // import: nothing of the roster is written.
@@ -117,9 +113,7 @@ TEST_CASE("serve on a full disk answers a push with 507 and the reason and goes 
   c.env["TAIZHANG_STORAGE_FAULT"] = fault.path;
   c.serve();
   Device a;
-  a.init();
-  a.enroll(c, c.token());
-  a.sync();
+  a.join(c, c.token());
   a.edit(kSun, "联系电话=13900001111");
   const std::string server_before = c.digest({kTownship});
   const uint64_t seq_before = c.last_seq();

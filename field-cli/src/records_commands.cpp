@@ -419,6 +419,21 @@ int Command::cmd_show() {
              << display_value(vs.require("method"), v->value_or(vs.require("method").id), lang_) << " "
              << v->value_or(vs.require("visitor").id) << "\n";
     }
+    // The subsidies the county recorded for the person (sync-server subsidies record / paid).
+    const auto& ss = schema.entity(EntityType::subsidy);
+    const FieldDef &s_kind = ss.require("kind"), &s_status = ss.require("status");
+    const FieldId s_amount = ss.require("amount").id, s_period = ss.require("period").id;
+    j["subsidies"] = json::array();
+    for (auto& k : kids) {
+      if (k.entity.type != EntityType::subsidy) continue;
+      const Entity& sub = k.entity;
+      j["subsidies"].push_back({{"id", sub.id.hex()}, {"kind", sub.value_or(s_kind.id)}, {"amount", sub.value_or(s_amount)},
+                                {"period", sub.value_or(s_period)}, {"status", sub.value_or(s_status.id)}});
+      if (!json_)
+        out_ << "  " << ss.label(lang_) << " " << sub.id.hex() << colon(lang_) << sub.value_or(s_period) << " "
+             << display_value(s_kind, sub.value_or(s_kind.id), lang_) << " " << sub.value_or(s_amount) << " "
+             << display_value(s_status, sub.value_or(s_status.id), lang_) << "\n";
+    }
   }
   // A household: its members.
   if (row->entity.type == EntityType::household) {

@@ -25,6 +25,9 @@ const cli::Catalogue& catalogue() {
         "                                            外出务工进度报表（默认全县）\n"
         "  standards | subsidies [--format table|csv|xlsx|json] [--out 文件] [--region 代码]\n"
         "                                            务工标准达标情况 / 应享补贴（规则见 schemas/policy.json）\n"
+        "  subsidies record [--region 代码]          把应享补贴记为政策落实记录（应享），下发到各设备；已发放的不改\n"
+        "  subsidies paid 人员 --kind transport|referral|job_keeping\n"
+        "                                            把该人员本年度该类补贴记为已发放\n"
         "  token create --scope 代码[,代码…] --collector 姓名[,姓名…] [--expires-days 天数(默认 7)]\n"
         "                                            生成一次性登记令牌（令牌在最后一行）\n"
         "  token list                                列出令牌（已用/未用、到期、设备）\n"
@@ -67,6 +70,9 @@ const cli::Catalogue& catalogue() {
         "                                            the progress report (the whole county by default)\n"
         "  standards | subsidies [--format table|csv|xlsx|json] [--out FILE] [--region CODE]\n"
         "                                            work standards met / subsidies due (rules: schemas/policy.json)\n"
+        "  subsidies record [--region CODE]          keep the subsidies due as subsidy records (entitled), sent to devices; paid ones are not changed\n"
+        "  subsidies paid PERSON --kind transport|referral|job_keeping\n"
+        "                                            mark that subsidy of the person for the period as paid\n"
         "  token create --scope CODE[,CODE...] --collector NAME[,NAME...] [--expires-days N (default 7)]\n"
         "                                            make a one-time enrolment token (the token is on the last line)\n"
         "  token list                                the tokens (used/unused, expiry, device)\n"
@@ -267,6 +273,10 @@ const cli::Catalogue& catalogue() {
       {"reason_same_village", {"同一村", "same village"}},
       {"not_a_person", {"“{0}”不是人员记录", "\"{0}\" is not a person"}},
       {"same_person", {"两次给出了同一人员“{0}”", "the same person \"{0}\" was given twice"}},
+      {"subsidies_recorded", {"已记录应享补贴：新增 {0} 条，更新 {1} 条，未变 {2} 条，不再应享而撤回 {3} 条；已发放 {4} 条未改动",
+                              "subsidy records: {0} added, {1} updated, {2} unchanged, {3} withdrawn as no longer due; {4} paid left as they are"}},
+      {"subsidy_paid", {"已记为已发放：{0} 的{1}（{2} 年度）", "marked as paid: the {1} of {0} ({2})"}},
+      {"subsidy_already_paid", {"{0} 的{1}（{2} 年度）已记为已发放，未改动", "the {1} of {0} ({2}) was already marked as paid; nothing changed"}},
       {"dismissed", {"已驳回：{0} 与 {1} 不再作为可能重复提出", "dismissed: {0} and {1} will not be proposed as duplicates again"}},
       {"dedup_verify_title", {"核查 {0} 人：身份证号相同的精确重复 {1} 组", "{0} persons checked: {1} groups of exact duplicates (the same ID number)"}},
       {"verify_group", {"身份证号 {0}：合并后保留 {1}", "ID number {0}: {1} survives a merge"}},

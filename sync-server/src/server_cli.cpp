@@ -34,6 +34,7 @@
 #include "tz/ops/review.hpp"
 #include "tz/ops/verify.hpp"
 #include "tz/ops/roster_import.hpp"
+#include "tz/ops/subsidy_records.hpp"
 #include "tz/model/id_number.hpp"
 #include "tz/util/crash_point.hpp"
 #include "tz/util/text.hpp"
@@ -79,6 +80,8 @@ const cli::ProgramSpec& program_spec() {
        {"baseline import", {}},
        {"standards", {"format", "out", "region"}},
        {"subsidies", {"format", "out", "region"}},
+       {"subsidies record", {"region"}},
+       {"subsidies paid", {"kind"}},
        {"serve", {"listen", "tls-cert", "tls-key", "plain-http", "threads", "max-threads", "max-body", "timeout", "session-hours"}},
        {"token create", {"scope", "collector", "expires-days", "out"}},
        {"bundle import", {"out"}},
@@ -149,6 +152,8 @@ class Command {
         {"baseline import", &Command::cmd_baseline_import},
         {"standards", &Command::cmd_policy},
         {"subsidies", &Command::cmd_policy},
+        {"subsidies record", &Command::cmd_subsidies_record},
+        {"subsidies paid", &Command::cmd_subsidies_paid},
         {"serve", &Command::cmd_serve},
         {"token create", &Command::cmd_token_create},
         {"token list", &Command::cmd_token_list},
@@ -1144,6 +1149,52 @@ class Command {
     auto tree = ops::region_tree_of(store);
     return args_.words[0] == "standards" ? cli::emit_standards(io_, store, resources(), tree ? &*tree : nullptr, req)
                                          : cli::emit_subsidies(io_, store, resources(), tree ? &*tree : nullptr, req);
+  }
+
+  // --- subsidies record [--region CODE] | subsidies paid PERSON --kind KIND (decision 420) ---
+
+  int cmd_subsidies_record() {
+    expect_words(2, "");
+    require_period();
+    const std::string region = text::trim(args_.get("region"));
+    DeviceStore& store = replica();
+    const auto policy = take(ops::load_policy(resources()));
+    const auto lines = take(ops::compute_subsidies(store, policy, region));
+    const auto n = take(ops::record_subsidies(store, lines, region, ops::EditContext{kAdminCollector, now_}));
+    take(folder().sync_replica());
+    audit("subsidies record", {{"region", region}, {"added", uint64_t{n.added}}, {"updated", uint64_t{n.updated}},
+                               {"withdrawn", uint64_t{n.withdrawn}}});
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"added", n.added}, {"updated", n.updated}, {"unchanged", n.unchanged},
+                      {"withdrawn", n.withdrawn}, {"paid", n.paid}});
+    else
+      io_.out << tr("subsidies_recorded", {std::to_string(n.added), std::to_string(n.updated), std::to_string(n.unchanged),
+                                           std::to_string(n.withdrawn), std::to_string(n.paid)})
+              << "\n";
+    return 0;
+  }
+
+  int cmd_subsidies_paid() {
+    expect_words(3, tr("arg_record"));
+    need_option("kind");
+    require_period();
+    DeviceStore& store = replica();
+    const auto policy = take(ops::load_policy(resources()));
+    const EntityId person = take(ops::locate(store, args_.words[2], china_date_of(now_)));
+    const std::string kind = text::trim(args_.get("kind"));
+    const bool marked = take(ops::mark_subsidy_paid(store, policy, person, kind, ops::EditContext{kAdminCollector, now_}));
+    if (marked) {
+      take(folder().sync_replica());
+      audit("subsidies paid", {{"person", person.hex()}, {"kind", kind}});
+    }
+    const FieldDef& kind_def = store.schema().entity(EntityType::subsidy).require("kind");
+    const std::string label = display_value(kind_def, normalize_value(kind_def, kind, ValidationContext{}).value, lang_);
+    const std::string year = std::to_string(store.info().config.period.year);
+    if (io_.as_json)
+      io_.print_json({{"ok", true}, {"person", person.hex()}, {"kind", kind}, {"changed", marked}});
+    else
+      io_.out << tr(marked ? "subsidy_paid" : "subsidy_already_paid", {args_.words[2], label, year}) << "\n";
+    return 0;
   }
 
   // --- baseline import FILE (SPEC §9: last year's count, sent to devices as configuration) ---

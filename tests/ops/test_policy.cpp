@@ -6,6 +6,8 @@
 #include "tz/crypto/crypto.hpp"
 #include "tz/ops/policy.hpp"
 #include "tz/ops/records.hpp"
+#include "tz/ops/subsidy_records.hpp"
+#include "tz/model/merge.hpp"
 
 using namespace tz;
 using tz::test::idc;
@@ -154,4 +156,78 @@ TEST_CASE("work standards: months and income in and outside the county against t
   auto tables = ops::work_standards_tables(people, c.policy, &c.tree, Lang::zh);
   CHECK(tables[0].rows[0] == std::vector<std::string>{"522632101001", "忠诚社区居民委员会", "4", "3", "2", "2"});
   CHECK(ops::work_standards(*c.store, c.policy, "5226321").error().message(Lang::zh).find("--region") != std::string::npos);
+}
+
+TEST_CASE("subsidy records: kept once per person rule and period - updated - paid ones never changed - withdrawn when no longer due",
+          "[ops][policy]") {
+  County c;
+  auto organised = [](const char* fare) { return std::map<std::string, std::string>{{"organised", "1"}, {"fare", fare}}; };
+  c.person("甲", {{"2026-02", "", "out_province", organised("600")}});  // transport 600 + job-keeping 1000
+  c.person("乙", {{"2026-05", "", "out_province", organised("700")}});  // transport 700 + job-keeping 400
+  const ops::EditContext ctx{"县管理员", tz::test::kNowMs + 100};
+  const auto& ss = c.store->schema().entity(EntityType::subsidy);
+  const FieldId f_amount = ss.require("amount").id, f_status = ss.require("status").id, f_person = ss.require("person_id").id;
+  auto record = [&] {
+    return ops::record_subsidies(*c.store, ops::compute_subsidies(*c.store, c.policy, "").take(), "", ctx).take();
+  };
+  // What is stored: the subsidy records by (person name, kind).
+  auto stored = [&] {
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> m;  // -> (amount, status)
+    const FieldId f_name = c.store->schema().entity(EntityType::person).require("name").id;
+    const FieldId f_kind = ss.require("kind").id;
+    c.store->scan(EntityType::subsidy, [&](EntityRow&& row) {
+      if (is_deleted(to_state(row.entity, row.merge))) return;
+      auto person = c.store->get(*EntityId::from_hex(row.entity.value_or(f_person)));
+      REQUIRE(person);
+      CHECK(row.parent == person->id);  // placed under the person: it travels with the person's scope
+      m[{person->value_or(f_name), row.entity.value_or(f_kind)}] = {row.entity.value_or(f_amount), row.entity.value_or(f_status)};
+    });
+    return m;
+  };
+  using Stored = std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>>;
+  auto first = record();
+  CHECK(first.added == 4);
+  CHECK(stored() == Stored{{{"甲", "transport"}, {"600", "01"}},
+                           {{"甲", "job_keeping"}, {"1000", "01"}},
+                           {{"乙", "transport"}, {"700", "01"}},
+                           {{"乙", "job_keeping"}, {"400", "01"}}});
+  // Recording again changes nothing: the ids come from (person, rule, period).
+  auto again = record();
+  CHECK(again.added == 0);
+  CHECK(again.unchanged == 4);
+  CHECK(c.store->entity_count(EntityType::subsidy) == 4);
+
+  // 甲's transport subsidy is paid; then the county lowers the cap and drops job-keeping in May and June.
+  EntityId jia;
+  for (auto& l : ops::compute_subsidies(*c.store, c.policy, "").take())
+    if (l.name == "甲") jia = l.person;
+  CHECK(ops::mark_subsidy_paid(*c.store, c.policy, jia, "一次性交通补贴", ctx).take());
+  CHECK_FALSE(ops::mark_subsidy_paid(*c.store, c.policy, jia, "transport", ctx).take());  // already paid
+  auto bad_kind = ops::mark_subsidy_paid(*c.store, c.policy, jia, "路费", ctx);
+  REQUIRE_FALSE(bad_kind.ok());
+  CHECK(bad_kind.error().message(Lang::zh).find("--kind “路费”") != std::string::npos);
+  c.policy.transport_max = 500;
+  c.policy.keeping_to = 4;
+  auto changed = record();
+  CHECK(changed.paid == 1);       // 甲's transport stays 600 as paid
+  CHECK(changed.updated == 2);    // 乙's transport 700 -> 500; 甲's job-keeping 1000 -> 600
+  CHECK(changed.withdrawn == 1);  // 乙 started in May: no job-keeping month left
+  CHECK(stored() == Stored{{{"甲", "transport"}, {"600", "02"}},
+                           {{"甲", "job_keeping"}, {"600", "01"}},
+                           {{"乙", "transport"}, {"500", "01"}}});
+  // A withdrawn record is deleted with its reason and its history kept; recording is idempotent again.
+  auto last = record();
+  CHECK(last.added + last.updated + last.withdrawn == 0);
+  CHECK(last.unchanged == 2);
+  CHECK(last.paid == 1);
+  // Due again: the withdrawn record comes back (the same id), as entitled.
+  c.policy.keeping_to = 6;
+  auto back = record();
+  CHECK(back.added == 1);
+  CHECK(back.updated == 1);  // 甲's job-keeping 600 -> 1000
+  CHECK(stored() == Stored{{{"甲", "transport"}, {"600", "02"}},
+                           {{"甲", "job_keeping"}, {"1000", "01"}},
+                           {{"乙", "transport"}, {"500", "01"}},
+                           {{"乙", "job_keeping"}, {"400", "01"}}});
+  CHECK(c.store->entity_count(EntityType::subsidy) == 4);
 }

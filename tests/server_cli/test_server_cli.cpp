@@ -722,6 +722,64 @@ TEST_CASE("the report and the lists are the same bytes on a device and on the se
   }
 }
 
+TEST_CASE("subsidies record keeps what is due as subsidy records - paid marks one - devices receive both", "[server_cli][report]") {
+  ServerCli s;
+  s.with_register();
+  const size_t due = s.ok_json({"subsidies"})["tables"][0]["rows"].size();
+  REQUIRE(due > 0);
+  auto first = s.ok_json({"subsidies", "record"});
+  CHECK(first["added"] == due);
+  CHECK(first["withdrawn"] == 0);
+  auto again = s.ok_json({"subsidies", "record"});
+  CHECK(again["added"] == 0);
+  CHECK(again["unchanged"] == due);
+
+  // A device of the county receives them, entitled (应享), each under its person.
+  const auto dir = s.dir / "dev";
+  Device dev(s, dir);
+  REQUIRE(dev.sync(s));
+  const auto& ss = dev.store->schema().entity(EntityType::subsidy);
+  const FieldId f_status = ss.require("status").id, f_person = ss.require("person_id").id, f_kind = ss.require("kind").id;
+  auto statuses = [&] {
+    std::map<EntityId, std::string> m;
+    dev.store->scan(EntityType::subsidy, [&](EntityRow&& row) { m[row.entity.id] = row.entity.value_or(f_status); });
+    return m;
+  };
+  auto on_device = statuses();
+  REQUIRE(on_device.size() == due);
+  for (auto& [id, status] : on_device) CHECK(status == "01");
+
+  // One is paid: marked once (a second time changes nothing), audited, and the device follows.
+  const EntityId paid = on_device.begin()->first;
+  const auto record = *dev.store->get(paid);
+  const std::string person = record.value_or(f_person), kind = record.value_or(f_kind);
+  CHECK(s.ok_json({"subsidies", "paid", person, "--kind", kind})["changed"] == true);
+  CHECK(s.ok_json({"subsidies", "paid", person, "--kind", kind})["changed"] == false);
+  auto entries = s.store()->audit_entries();
+  CHECK(std::any_of(entries.begin(), entries.end(), [&](const sync::AuditEntry& e) {
+    return e.summary.find("subsidies paid") != std::string::npos && e.summary.find(person) != std::string::npos;
+  }));
+  REQUIRE(dev.sync(s));
+  CHECK(statuses()[paid] == "02");
+  auto shown = json::parse(device_cli(dir, {"show", person, "--json"}).out);
+  REQUIRE(shown["subsidies"].size() >= 1);
+  CHECK(std::any_of(shown["subsidies"].begin(), shown["subsidies"].end(),
+                    [&](const json& j) { return j["id"] == paid.hex() && j["status"] == "02"; }));
+  // Recording again leaves the paid one as it is.
+  auto later = s.ok_json({"subsidies", "record"});
+  CHECK(later["paid"] == 1);
+  CHECK(later["unchanged"] == due - 1);
+
+  // Refusals name what was wrong and change nothing.
+  auto bad = s.fails({"subsidies", "paid", person, "--kind", "路费"});
+  CHECK_THAT(bad.err, Catch::Contains("--kind “路费”不是补贴类型"));
+  auto bad_en = s.fails({"subsidies", "paid", person, "--kind", "fare", "--lang", "en"});
+  CHECK_THAT(bad_en.err, Catch::Contains("--kind \"fare\" is not a subsidy kind"));
+  s.fails({"subsidies", "paid", person}, 2);
+  CHECK_THAT(s.fails({"subsidies", "record", "--region", "5226320010"}).err, Catch::Contains("--region 5226320010"));
+  CHECK(s.ok_json({"subsidies", "record"})["unchanged"] == due - 1);
+}
+
 TEST_CASE("XLSX read back: title row - Chinese headers - frozen header - IDs as text - totals", "[server_cli][report]") {
   ServerCli s;
   s.with_register();

@@ -200,7 +200,7 @@ Result<std::vector<SubsidyLine>> compute_subsidies(const DeviceStore& store, con
   auto st = for_each_employed(store, region, [&](const Employed& e, const Deriver& deriver) {
     const std::string name = e.person->value_or(f_name);
     auto line = [&](const char* kind, double amount, const std::string& rule, const std::string& payee, std::string zh, std::string en) {
-      out.push_back(SubsidyLine{e.village, name, idn::mask_id(e.person->value_or(f_id)), kind, amount, rule, payee, std::move(zh),
+      out.push_back(SubsidyLine{e.person->id, e.village, name, idn::mask_id(e.person->value_or(f_id)), kind, amount, rule, payee, std::move(zh),
                                 std::move(en)});
     };
     // Transport: the first organised job with a fare, once.

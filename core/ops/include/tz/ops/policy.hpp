@@ -62,6 +62,7 @@ std::vector<Table> work_standards_tables(const std::vector<PersonStandard>& peop
                                          const region::RegionTree* tree, Lang lang);
 
 struct SubsidyLine {
+  EntityId person;
   std::string village, name, masked_id;
   std::string kind;   // transport, referral, job_keeping
   double amount = 0;

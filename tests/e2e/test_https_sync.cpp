@@ -1143,6 +1143,107 @@ TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a rec
   CHECK(c.run({"audit", "verify"}).exit_code == 0);
 }
 
+TEST_CASE("A household is reviewed like a person: approved until edited, sent back over the API until approved again",
+          "[e2e][review]") {
+  County c;
+  c.init();
+  c.env["TAIZHANG_USER_PASSWORD"] = "correct horse";
+  c.ok({"user", "add", "town", "--role", "reviewer", "--agency", "人社局", "--scope", kTownship});
+  const std::string ta = c.token(), tb = c.token();
+  c.serve();
+  Device a, b;
+  a.join(c, ta);
+  b.join(c, tb);
+  const auto sun_row = a.open()->get_row(a.person(kSun));
+  REQUIRE(sun_row);
+  REQUIRE(sun_row->parent);
+  const std::string hh = sun_row->parent->hex();  // 孙毅杰's household, the same id everywhere
+  auto state_on = [&hh](const Device& d) { return d.ok_json({"show", hh})["review"]["state"].get<std::string>(); };
+  CHECK(state_on(a) == "not reviewed");
+
+  // The county approves the household; both devices see 已通过 after a sync.
+  auto approved = c.ok_json({"review", hh, "--approve"});
+  CHECK(approved["state"] == "approved");
+  a.sync();
+  b.sync();
+  CHECK(state_on(a) == "approved");
+  CHECK(state_on(b) == "approved");
+  auto shown = a.ok({"show", hh}).out;
+  CHECK_THAT(shown, Catch::Contains("县里审核：已通过"));
+  CHECK_THAT(shown, Catch::Contains("户审核结论：审核通过"));
+  // A member's edit is the member's record: the household stays approved.
+  a.edit(kSun, "联系电话=13900001111");
+  CHECK(state_on(a) == "approved");
+
+  // An edit of the household after approval: 待复核 on the device, the server and the other device.
+  a.edit(hh, "家庭住址=车民街道新村8号");
+  CHECK(state_on(a) == "to review again");
+  a.sync();
+  CHECK(c.ok_json({"review", hh})["state"] == "to review again");
+  b.sync();
+  CHECK(state_on(b) == "to review again");
+  CHECK_THAT(b.ok({"list", "flagged", "--format", "csv"}).out, Catch::Contains("户：审核通过后有修改，待复核"));
+
+  // A reviewer sends it back over the review API (HTTPS, the server's key pinned).
+  net::HttpTransport api(c.url, c.identity().sign.pub);
+  auto login = api.post("/api/v1/login", json{{"name", "town"}, {"password", "correct horse"}}.dump());
+  REQUIRE(login);
+  api.set_bearer_token(json::parse(*login)["token"].get<std::string>());
+  auto pending = json::parse(api.get("/api/v1/review").take());
+  REQUIRE(pending["households"].size() == 1);
+  CHECK(pending["households"][0]["id"] == hh);
+  CHECK(pending["households"][0]["state"] == "to review again");
+  auto back = api.post("/api/v1/review", json{{"id", hh}, {"decision", "send_back"}, {"reason", "家庭住址与户籍不符"}}.dump());
+  REQUIRE(back);
+  CHECK(json::parse(*back)["type"] == "household");
+  CHECK(json::parse(*back)["state"] == "sent back");
+  a.sync();
+  b.sync();
+  for (const Device* d : {&a, &b}) {
+    auto n = d->ok_json({"notices"});
+    REQUIRE(n["sent_back"].size() == 1);
+    CHECK(n["sent_back"][0]["type"] == "household");
+    CHECK(n["sent_back"][0]["id"] == hh);
+    CHECK(n["sent_back"][0]["reason"] == "家庭住址与户籍不符");
+    auto text = d->ok({"notices"}).out;
+    CHECK_THAT(text, Catch::Contains("审核退回"));
+    CHECK_THAT(text, Catch::Contains("户 522632001008/"));
+    CHECK_THAT(d->ok({"list", "flagged", "--format", "csv"}).out, Catch::Contains("户：县里审核退回：家庭住址与户籍不符"));
+  }
+  // Fixed by a collector: still sent back (in the notices) until a reviewer approves it again.
+  b.edit(hh, "家庭住址=车民街道老村8号");
+  b.sync();
+  CHECK(c.ok_json({"review", hh})["state"] == "sent back");
+  a.sync();
+  CHECK(a.ok_json({"notices"})["sent_back"].size() == 1);
+  auto again = api.post("/api/v1/review", json{{"id", hh}, {"decision", "approve"}}.dump());
+  REQUIRE(again);
+  CHECK(json::parse(*again)["state"] == "approved");
+  CHECK(json::parse(api.get("/api/v1/review").take())["count"] == 0);
+  a.sync();
+  b.sync();
+  for (const Device* d : {&a, &b}) {
+    CHECK(d->ok_json({"notices"})["sent_back"].empty());
+    CHECK(state_on(*d) == "approved");
+    CHECK_THAT(d->ok({"list", "flagged", "--format", "csv"}).out, !Catch::Contains("户：县里审核"));
+  }
+  converged(c, a, b);
+  // The decisions are in the audit chain with the record's type, the API's under the reviewer's name.
+  {
+    auto store = sync::open_sqlite_server_store(c.data).take();
+    int by_admin = 0, by_town = 0;
+    for (auto& e : store->audit_entries()) {
+      if (e.summary.find("\"household\"") == std::string::npos) continue;
+      if (e.actor == "town" && (e.kind == "review approve" || e.kind == "review send-back")) ++by_town;
+      if (e.summary.find("\"review approve\"") != std::string::npos) ++by_admin;
+      CHECK(e.summary.find("家庭住址与户籍不符") == std::string::npos);
+    }
+    CHECK(by_admin == 1);
+    CHECK(by_town == 2);
+  }
+  CHECK(c.run({"audit", "verify"}).exit_code == 0);
+}
+
 // SPEC §6: a list exported with full ID numbers on a device is recorded there and pushed into the
 // county's audit chain — over the network or in a bundle — once, with the device as the actor and
 // never an ID in the record.

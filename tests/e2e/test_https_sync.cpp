@@ -1066,6 +1066,43 @@ TEST_CASE("an old bundle imported after a newer one changes nothing on either si
   CHECK(a.digest() == c.digest({kTownship}));
 }
 
+namespace {
+
+std::string review_state_on(const Device& d, const std::string& record) {
+  return d.ok_json({"show", record})["review"]["state"].get<std::string>();
+}
+
+// The county approves RECORD by command; after a sync both devices hold it 已通过, and `show` prints
+// the state and the decision field (labelled field_label) as the decision, by the county admin.
+void county_approves(const County& c, const Device& a, const Device& b, const std::string& record, const std::string& field_label) {
+  auto approved = c.ok_json({"review", record, "--approve"});
+  CHECK(approved["state"] == "approved");
+  CHECK(approved["label"] == "已通过");
+  a.sync();
+  b.sync();
+  CHECK(review_state_on(a, record) == "approved");
+  CHECK(review_state_on(b, record) == "approved");
+  auto shown = a.ok({"show", record}).out;
+  CHECK_THAT(shown, Catch::Contains("县里审核：已通过"));
+  CHECK_THAT(shown, Catch::Contains(field_label + "：审核通过"));  // the decision, not the versions it names
+  CHECK_THAT(shown, Catch::Contains("县管理员"));                 // attributed like any edit
+}
+
+// a edits RECORD after its approval: 待复核 on a, then on the server and on b after syncs, and b's
+// `list flagged` says so (flagged: the text expected there).
+void edit_after_approval(const County& c, const Device& a, const Device& b, const std::string& record, const std::string& set,
+                         const std::string& flagged) {
+  a.edit(record, set);
+  CHECK(review_state_on(a, record) == "to review again");
+  a.sync();
+  CHECK(c.ok_json({"review", record})["state"] == "to review again");
+  b.sync();
+  CHECK(review_state_on(b, record) == "to review again");
+  CHECK_THAT(b.ok({"list", "flagged", "--format", "csv"}).out, Catch::Contains(flagged));
+}
+
+}  // namespace
+
 TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a record sent back shows until approved again",
           "[e2e][review]") {
   County c;
@@ -1079,31 +1116,14 @@ TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a rec
   b.enroll(c, tb);
   a.sync();
   b.sync();
-  auto state_on = [](const Device& d) { return d.ok_json({"show", kSun})["review"]["state"].get<std::string>(); };
+  auto state_on = [](const Device& d) { return review_state_on(d, kSun); };
   CHECK(state_on(a) == "not reviewed");
 
   // The county approves what it holds of 孙毅杰; both devices see 已通过 after a sync.
-  auto approved = c.ok_json({"review", kSun, "--approve"});
-  CHECK(approved["state"] == "approved");
-  CHECK(approved["label"] == "已通过");
-  a.sync();
-  b.sync();
-  CHECK(state_on(a) == "approved");
-  CHECK(state_on(b) == "approved");
-  auto shown = a.ok({"show", kSun}).out;
-  CHECK_THAT(shown, Catch::Contains("县里审核：已通过"));
-  CHECK_THAT(shown, Catch::Contains("审核结论：审核通过"));  // the decision, not the versions it names
-  CHECK_THAT(shown, Catch::Contains("县管理员"));             // attributed like any edit
+  county_approves(c, a, b, kSun, "审核结论");
 
   // An edit after approval writes nothing but the edit: the record is 待复核 everywhere.
-  a.edit(kSun, "联系电话=13900001111");
-  CHECK(state_on(a) == "to review again");
-  a.sync();
-  CHECK(c.ok_json({"review", kSun})["state"] == "to review again");
-  b.sync();
-  CHECK(state_on(b) == "to review again");
-  auto flagged = b.ok({"list", "flagged", "--format", "csv"}).out;
-  CHECK_THAT(flagged, Catch::Contains("审核通过后有修改，待复核"));
+  edit_after_approval(c, a, b, kSun, "联系电话=13900001111", "审核通过后有修改，待复核");
 
   // Sent back with a reason: in both collectors' notices until approved again.
   CHECK(c.ok_json({"review", kSun, "--send-back", "电话与本人不符，请核实"})["state"] == "sent back");
@@ -1158,31 +1178,17 @@ TEST_CASE("A household is reviewed like a person: approved until edited, sent ba
   REQUIRE(sun_row);
   REQUIRE(sun_row->parent);
   const std::string hh = sun_row->parent->hex();  // 孙毅杰's household, the same id everywhere
-  auto state_on = [&hh](const Device& d) { return d.ok_json({"show", hh})["review"]["state"].get<std::string>(); };
+  auto state_on = [&hh](const Device& d) { return review_state_on(d, hh); };
   CHECK(state_on(a) == "not reviewed");
 
   // The county approves the household; both devices see 已通过 after a sync.
-  auto approved = c.ok_json({"review", hh, "--approve"});
-  CHECK(approved["state"] == "approved");
-  a.sync();
-  b.sync();
-  CHECK(state_on(a) == "approved");
-  CHECK(state_on(b) == "approved");
-  auto shown = a.ok({"show", hh}).out;
-  CHECK_THAT(shown, Catch::Contains("县里审核：已通过"));
-  CHECK_THAT(shown, Catch::Contains("户审核结论：审核通过"));
+  county_approves(c, a, b, hh, "户审核结论");
   // A member's edit is the member's record: the household stays approved.
   a.edit(kSun, "联系电话=13900001111");
   CHECK(state_on(a) == "approved");
 
   // An edit of the household after approval: 待复核 on the device, the server and the other device.
-  a.edit(hh, "家庭住址=车民街道新村8号");
-  CHECK(state_on(a) == "to review again");
-  a.sync();
-  CHECK(c.ok_json({"review", hh})["state"] == "to review again");
-  b.sync();
-  CHECK(state_on(b) == "to review again");
-  CHECK_THAT(b.ok({"list", "flagged", "--format", "csv"}).out, Catch::Contains("户：审核通过后有修改，待复核"));
+  edit_after_approval(c, a, b, hh, "家庭住址=车民街道新村8号", "户：审核通过后有修改，待复核");
 
   // A reviewer sends it back over the review API (HTTPS, the server's key pinned).
   net::HttpTransport api(c.url, c.identity().sign.pub);

@@ -307,77 +307,57 @@ TEST_CASE("Review endpoints refuse the wrong role and regions outside the user's
     CHECK(n["notices"][1]["kind"] == "released");
   }
 
-  SECTION("a reviewer decides on people of the scope only") {
-    const std::string zhang = "522632198001010010";  // 张三, 古州镇
-    auto other = call(port, "POST", "/api/v1/review", json{{"id", zhang}, {"decision", "approve"}}.dump(), {bearer(zc)});
-    CHECK(other.status == 403);
-    CHECK_THAT(other.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
-    auto ok = call(port, "POST", "/api/v1/review", json{{"id", zhang}, {"decision", "approve"}}.dump(), {bearer(town)});
-    INFO(ok.body);
-    REQUIRE(ok.status == 200);
-    CHECK(ok.j()["state"] == "approved");
-    CHECK(ok.j()["label"] == "已通过");
-    CHECK(call(port, "POST", "/api/v1/review", json{{"id", zhang}, {"decision", "send_back"}}.dump(), {bearer(town)}).status == 400);
-    auto back = call(port, "POST", "/api/v1/review",
-                     json{{"id", zhang}, {"decision", "send_back"}, {"reason", "单位名称有误"}}.dump(), {bearer(town)});
-    REQUIRE(back.status == 200);
-    CHECK(back.j()["state"] == "sent back");
-    auto listed = call(port, "GET", "/api/v1/review", "", {bearer(town)}).j();
-    REQUIRE(listed["count"] == 1);
-    CHECK(listed["people"][0]["reason"] == "单位名称有误");
-    CHECK(call(port, "GET", "/api/v1/review", "", {bearer(zc)}).j()["count"] == 0);
-    CHECK(s.ok_json({"review", zhang})["state"] == "sent back");
-    // The decision is attributed to the reviewer, as any edit to its collector.
-    auto person = sync::open_sqlite_server_store(s.data).take()->entity(*EntityId::from_hex(back.j()["id"].get<std::string>()));
-    REQUIRE(person);
-    const auto& review = person->state.fields.at(resources().schema.entity(EntityType::person).require("review").id);
-    REQUIRE(review.live.size() == 1);
-    CHECK(review.live[0].collector == "town");
-  }
-
-  SECTION("a reviewer decides on households of the scope only") {
-    const std::string household = "522632100001/5226321000010001";  // 张三's household, 古州镇
-    auto other = call(port, "POST", "/api/v1/review", json{{"id", household}, {"decision", "send_back"}, {"reason", "x"}}.dump(),
-                      {bearer(zc)});
-    CHECK(other.status == 403);
-    CHECK_THAT(other.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
-    auto other_en = call(port, "POST", "/api/v1/review?lang=en", json{{"id", household}, {"decision", "approve"}}.dump(), {bearer(zc)});
-    CHECK(other_en.status == 403);
-    CHECK_THAT(other_en.j()["error"].get<std::string>(), Catch::Contains("outside the scope of user zhongcheng"));
-    CHECK(s.ok_json({"review", household})["state"] == "not reviewed");  // the refusals wrote nothing
-    auto ok = call(port, "POST", "/api/v1/review", json{{"id", household}, {"decision", "approve"}}.dump(), {bearer(town)});
-    INFO(ok.body);
-    REQUIRE(ok.status == 200);
-    CHECK(ok.j()["type"] == "household");
-    CHECK(ok.j()["state"] == "approved");
-    CHECK(s.ok_json({"review", household})["state"] == "approved");
-    CHECK(call(port, "POST", "/api/v1/review", json{{"id", household}, {"decision", "send_back"}}.dump(), {bearer(town)}).status == 400);
-    auto back = call(port, "POST", "/api/v1/review",
-                     json{{"id", household}, {"decision", "send_back"}, {"reason", "户主姓名有误"}}.dump(), {bearer(town)});
-    REQUIRE(back.status == 200);
-    CHECK(back.j()["state"] == "sent back");
-    auto listed = call(port, "GET", "/api/v1/review", "", {bearer(town)}).j();
-    REQUIRE(listed["count"] == 1);
-    CHECK(listed["people"].empty());
-    REQUIRE(listed["households"].size() == 1);
-    CHECK(listed["households"][0]["reason"] == "户主姓名有误");
-    CHECK(listed["households"][0]["village"] == "522632100001");
-    CHECK(call(port, "GET", "/api/v1/review", "", {bearer(zc)}).j()["count"] == 0);
-    CHECK(call(port, "GET", "/api/v1/review?region=522632101", "", {bearer(zc)}).j()["count"] == 0);
-    CHECK(s.ok_json({"review", household})["state"] == "sent back");
+  SECTION("a reviewer decides on people and households of the scope only") {
+    struct Case {
+      std::string ref;  // as a reviewer gives it: a 身份证号, a household's 村代码/户编号
+      EntityType type;
+      std::string listed_as, reason;
+    };
+    const std::vector<Case> cases{{"522632198001010010", EntityType::person, "people", "单位名称有误"},  // 张三, 古州镇
+                                  {"522632100001/5226321000010001", EntityType::household, "households", "户主姓名有误"}};  // his household
+    for (auto& k : cases) {
+      INFO(k.ref);
+      auto other = call(port, "POST", "/api/v1/review", json{{"id", k.ref}, {"decision", "send_back"}, {"reason", "x"}}.dump(),
+                        {bearer(zc)});
+      CHECK(other.status == 403);
+      CHECK_THAT(other.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
+      auto other_en = call(port, "POST", "/api/v1/review?lang=en", json{{"id", k.ref}, {"decision", "approve"}}.dump(), {bearer(zc)});
+      CHECK(other_en.status == 403);
+      CHECK_THAT(other_en.j()["error"].get<std::string>(), Catch::Contains("outside the scope of user zhongcheng"));
+      CHECK(s.ok_json({"review", k.ref})["state"] == "not reviewed");  // the refusals wrote nothing
+      auto ok = call(port, "POST", "/api/v1/review", json{{"id", k.ref}, {"decision", "approve"}}.dump(), {bearer(town)});
+      INFO(ok.body);
+      REQUIRE(ok.status == 200);
+      CHECK(ok.j()["type"] == std::string(entity_type_name(k.type)));
+      CHECK(ok.j()["state"] == "approved");
+      CHECK(ok.j()["label"] == "已通过");
+      CHECK(s.ok_json({"review", k.ref})["state"] == "approved");
+      CHECK(call(port, "POST", "/api/v1/review", json{{"id", k.ref}, {"decision", "send_back"}}.dump(), {bearer(town)}).status == 400);
+      auto back = call(port, "POST", "/api/v1/review", json{{"id", k.ref}, {"decision", "send_back"}, {"reason", k.reason}}.dump(),
+                       {bearer(town)});
+      REQUIRE(back.status == 200);
+      CHECK(back.j()["state"] == "sent back");
+      auto listed = call(port, "GET", "/api/v1/review", "", {bearer(town)}).j();
+      REQUIRE(listed[k.listed_as].size() == 1);
+      CHECK(listed[k.listed_as][0]["reason"] == k.reason);
+      CHECK(listed[k.listed_as][0]["village"] == "522632100001");
+      CHECK(call(port, "GET", "/api/v1/review", "", {bearer(zc)}).j()["count"] == 0);
+      CHECK(call(port, "GET", "/api/v1/review?region=522632101", "", {bearer(zc)}).j()["count"] == 0);
+      CHECK(s.ok_json({"review", k.ref})["state"] == "sent back");
+      // The decision is the record's field, attributed to the reviewer as any edit to its collector.
+      auto record = sync::open_sqlite_server_store(s.data).take()->entity(*EntityId::from_hex(back.j()["id"].get<std::string>()));
+      REQUIRE(record);
+      CHECK(record->state.type == k.type);
+      const auto& review = record->state.fields.at(resources().schema.entity(k.type).require("review").id);
+      REQUIRE(review.live.size() == 1);
+      CHECK(review.live[0].collector == "town");
+      CHECK(review.live[0].value == "return:" + k.reason);
+    }
+    CHECK(call(port, "GET", "/api/v1/review", "", {bearer(town)}).j()["count"] == 2);
     // An unknown record is 404, not a decision.
     auto unknown = call(port, "POST", "/api/v1/review", json{{"id", std::string(32, 'f')}, {"decision", "approve"}}.dump(),
                         {bearer(town)});
     CHECK(unknown.status == 404);
-    // The decision is the household's field, attributed to the reviewer.
-    auto st = sync::open_sqlite_server_store(s.data).take();
-    auto h = st->entity(*EntityId::from_hex(back.j()["id"].get<std::string>()));
-    REQUIRE(h);
-    CHECK(h->state.type == EntityType::household);
-    const auto& review = h->state.fields.at(resources().schema.entity(EntityType::household).require("review").id);
-    REQUIRE(review.live.size() == 1);
-    CHECK(review.live[0].collector == "town");
-    CHECK(review.live[0].value == "return:户主姓名有误");
   }
 
   SECTION("logout ends the session") {
@@ -618,7 +598,8 @@ TEST_CASE("A 用工备案 list posted over HTTPS keeps the filed headcounts and 
   s.ok({"register", "import", (s.dir / "roster.csv").string()});
   s.ok({"user", "add", "town", "--role", "reviewer", "--agency", "人社局", "--scope", "522632100"});
   auto crowd_findings = [&s] {
-    for (auto& r : s.ok_json({"verify"})["rules"])
+    const json verified = s.ok_json({"verify"});
+    for (auto& r : verified["rules"])
       if (r["id"] == "employer_crowd") return r["findings"].get<int>();
     FAIL("verify has no employer_crowd rule");
     return -1;

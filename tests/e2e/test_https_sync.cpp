@@ -1163,7 +1163,7 @@ TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a rec
   CHECK(c.run({"audit", "verify"}).exit_code == 0);
 }
 
-TEST_CASE("A household is reviewed like a person: approved until edited, sent back over the API until approved again",
+TEST_CASE("A household is reviewed like a person: approved until edited and sent back over the API until approved again",
           "[e2e][review]") {
   County c;
   c.init();

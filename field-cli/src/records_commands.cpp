@@ -330,7 +330,7 @@ int Command::cmd_show() {
   const bool full = args_.flags.count("full-ids") > 0;
   auto shown_value = [&](const FieldDef& f, const std::string& v) {
     // The review decision: what was decided, not the list of versions it names.
-    if (row->entity.type == EntityType::person && f.name == "review")
+    if (f.name == "review" && ops::reviewable(schema, row->entity.type))
       return v.rfind("return:", 0) == 0 ? tr(lang_, "review_returned", {v.substr(7)}) : tr(lang_, "review_approved");
     std::string s = display_value(f, v, lang_);
     return f.type == FieldType::id_number && !full ? idn::mask_id(s) : s;
@@ -390,11 +390,6 @@ int Command::cmd_show() {
     std::string bucket = d.bucket.empty() ? "-" : display_value(bucket_field, d.bucket, lang_);
     j["derived"] = {{"employed", d.employed}, {"bucket", d.bucket}, {"months", d.months}, {"in_labour_count", d.in_labour_count},
                     {"four_clears", {{"identity", fc.identity}, {"labour", fc.labour}, {"status", fc.status}, {"willingness", fc.willingness}}}};
-    // The county's review (SPEC §8), derived from the person and their jobs.
-    const ReviewStatus review = ops::review_status_of(*store, *id);
-    j["review"] = {{"state", review_state_label(review.state, Lang::en)},
-                   {"label", review_state_label(review.state, lang_)},
-                   {"reason", review.reason}};
     j["jobs"] = json::array();
     for (auto* job : facts.jobs) j["jobs"].push_back(job->id.hex());
     j["visits"] = json::array();
@@ -406,8 +401,6 @@ int Command::cmd_show() {
            << "\n";
       auto yn = [&](bool b) { return tr(lang_, b ? "clear_yes" : "clear_no"); };
       out_ << tr(lang_, "four_clears_line", {yn(fc.identity), yn(fc.labour), yn(fc.status), yn(fc.willingness)}) << "\n";
-      out_ << tr(lang_, "review_line", {review_state_label(review.state, lang_)})
-           << (review.reason.empty() ? "" : colon(lang_) + review.reason) << "\n";
       const auto& js = schema.entity(EntityType::job);
       for (auto* job : facts.jobs)
         out_ << "  " << js.label(lang_) << " " << job->id.hex() << colon(lang_)
@@ -434,6 +427,16 @@ int Command::cmd_show() {
              << display_value(s_kind, sub.value_or(s_kind.id), lang_) << " " << sub.value_or(s_amount) << " "
              << display_value(s_status, sub.value_or(s_status.id), lang_) << "\n";
     }
+  }
+  // The county's review (SPEC §8), derived from the record (a person with their jobs, a household).
+  if (ops::reviewable(schema, row->entity.type)) {
+    const ReviewStatus review = ops::review_status_of(*store, *id);
+    j["review"] = {{"state", review_state_label(review.state, Lang::en)},
+                   {"label", review_state_label(review.state, lang_)},
+                   {"reason", review.reason}};
+    if (!json_)
+      out_ << tr(lang_, "review_line", {review_state_label(review.state, lang_)})
+           << (review.reason.empty() ? "" : colon(lang_) + review.reason) << "\n";
   }
   // A household: its members.
   if (row->entity.type == EntityType::household) {

@@ -128,22 +128,19 @@ int Command::cmd_notices() {
     }
     jl.push_back(j);
   }
-  // People the county sent back: shown until approved again (SPEC §8).
-  std::vector<ops::ReviewItem> sent_back;
+  // Households and people the county sent back: shown until approved again (SPEC §8).
+  std::vector<std::pair<ops::ReviewItem, std::string>> sent_back;  // with the record as described
   for (auto& item : ops::review_items(*store))
-    if (item.status.state == ReviewState::returned) sent_back.push_back(item);
+    if (item.status.state == ReviewState::returned) sent_back.emplace_back(item, describe_entity(*store, item.type, item.record));
   json jr = json::array();
-  for (auto& item : sent_back)
-    jr.push_back({{"id", item.person.hex()},
-                  {"record", describe_entity(*store, EntityType::person, item.person)},
-                  {"reason", item.status.reason}});
+  for (auto& [item, record] : sent_back)
+    jr.push_back({{"type", entity_type_name(item.type)}, {"id", item.record.hex()}, {"record", record}, {"reason", item.status.reason}});
   if (json_) {
     print_json({{"ok", true}, {"count", list.size()}, {"notices", jl}, {"sent_back", jr}});
     return 0;
   }
-  for (auto& item : sent_back)
-    out_ << "  " << tr(lang_, "sent_back_line", {describe_entity(*store, EntityType::person, item.person)}) << colon(lang_)
-         << item.status.reason << "\n";
+  for (auto& [item, record] : sent_back)
+    out_ << "  " << tr(lang_, "sent_back_line", {record}) << colon(lang_) << item.status.reason << "\n";
   if (list.empty()) {
     if (sent_back.empty()) out_ << tr(lang_, "no_notices") << "\n";
     return 0;

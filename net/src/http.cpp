@@ -514,6 +514,7 @@ struct HttpTransport::Impl {
   std::unique_ptr<httplib::ClientImpl> cli;
   std::mutex mu;
   std::atomic<uint64_t> sent{0}, received{0}, connections{0};
+  std::string bearer;  // guarded by mu
 
   Error network(const std::string& target, const std::string& zh, const std::string& en) const {
     return Error(ErrorCode::network, {bilingual(target + "：" + zh, target + ": " + en)});
@@ -525,6 +526,7 @@ struct HttpTransport::Impl {
     std::string full = parsed.prefix + path;
     std::string target = url + path;
     httplib::Headers headers{{"Accept-Encoding", "identity"}};
+    if (!bearer.empty()) headers.emplace("Authorization", "Bearer " + bearer);
     auto attempt = [&] {
       if (pin) pin->refused = false;
       return is_post ? cli->Post(full, headers, body.data(), body.size(), "application/octet-stream")
@@ -662,6 +664,10 @@ Result<std::string> HttpTransport::post(const std::string& path, std::string_vie
   return impl_->call(true, path, body);
 }
 Result<std::string> HttpTransport::get(const std::string& path) { return impl_->call(false, path, {}); }
+void HttpTransport::set_bearer_token(std::string token) {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  impl_->bearer = std::move(token);
+}
 
 uint64_t HttpTransport::bytes_sent() const { return impl_->sent.load(); }
 uint64_t HttpTransport::bytes_received() const { return impl_->received.load(); }

@@ -298,10 +298,10 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
              return reply({{"ok", true}, {"count", arr.size()}, {"conflicts", arr}});
            }));
 
-  // The review of people (SPEC §8; decision 304), through the county admin replica as the commands do.
-  // POST {"id": RECORD, "decision": "approve"|"send_back", "reason": TEXT}: RECORD is the person's record
-  // id or 身份证号; the decision is attributed to the user. GET: the people in scope sent back or changed
-  // since their approval.
+  // The review of people and households (SPEC §8; decisions 303, 312), through the county admin replica
+  // as the commands do. POST {"id": RECORD, "decision": "approve"|"send_back", "reason": TEXT}: RECORD is
+  // a record id, a person's 身份证号 or a household's 村代码/户编号; the decision is attributed to the user.
+  // GET: the people and households in scope sent back or changed since their approval.
   auto with_replica = [&env](const Call& c, auto&& fn) -> net::HttpResponse {
     const int64_t now = cli::now_ms();
     auto folder = AdminFolder::open(env.dir, *env.res, [now] { return now; });
@@ -322,25 +322,28 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
               const bool approve = body["decision"] == "approve";
               const std::string reason = body.contains("reason") && body["reason"].is_string() ? text::trim(body["reason"].get<std::string>()) : "";
               return with_replica(c, [&](AdminFolder& folder, DeviceStore& store, int64_t now) {
-                auto person = ops::locate(store, body["id"].get<std::string>(), china_date_of(now));
-                if (!person) return c.fail(person.error());
-                auto row = store.get_row(*person);
+                auto record = ops::locate(store, body["id"].get<std::string>(), china_date_of(now));
+                if (!record) return c.fail(record.error());
+                auto row = store.get_row(*record);
                 if (!row || !sync::user_covers(c.user, {row->village}))
                   return c.fail(forbidden("记录 " + body["id"].get<std::string>() + " 不在用户 " + c.user.name + " 的管辖范围内",
                                           "record " + body["id"].get<std::string>() + " is outside the scope of user " + c.user.name));
-                auto status = ops::decide_review(store, *person, approve, reason, ops::EditContext{c.user.name, now});
+                auto status = ops::decide_review(store, *record, approve, reason, ops::EditContext{c.user.name, now});
                 if (!status) return c.fail(status.error());
                 if (auto pushed = folder.sync_replica(); !pushed) return c.fail(pushed.error());
+                const std::string type(entity_type_name(row->entity.type));
                 // The decision in the audit chain, by the reviewer; the reason only as its hash (it may name a person).
                 if (auto a = sync::record_audit(folder.store(), now, approve ? "review approve" : "review send-back", c.user.name,
-                                                sync::audit_summary({{"entity", person->hex()},
+                                                sync::audit_summary({{"entity", record->hex()},
+                                                                     {"type", type},
                                                                      {"approved_versions", uint64_t{status->approved.size()}},
                                                                      {"reason_sha256", reason.empty() ? std::string()
                                                                                                       : crypto::to_hex(crypto::sha256(reason))}}));
                     !a)
                   return c.fail(a.error());
                 return reply({{"ok", true},
-                              {"id", person->hex()},
+                              {"type", type},
+                              {"id", record->hex()},
                               {"state", review_state_label(status->state, Lang::en)},
                               {"label", review_state_label(status->state, c.lang)},
                               {"by", c.user.name}});
@@ -350,17 +353,19 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
              auto region = region_of(c.rq, c.user);
              if (!region) return c.fail(region.error());
              return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t) {
-               json arr = json::array();
+               json people = json::array(), households = json::array();
                for (auto& item : ops::review_items(store)) {
-                 auto row = store.get_row(item.person);
+                 auto row = store.get_row(item.record);
                  if (!row || !sync::user_covers(c.user, {row->village}) || !in_region(*region, {row->village})) continue;
-                 arr.push_back({{"id", item.person.hex()},
-                                {"village", row->village},
-                                {"state", review_state_label(item.status.state, Lang::en)},
-                                {"label", review_state_label(item.status.state, c.lang)},
-                                {"reason", item.status.reason}});
+                 (item.type == EntityType::household ? households : people)
+                     .push_back({{"id", item.record.hex()},
+                                 {"village", row->village},
+                                 {"state", review_state_label(item.status.state, Lang::en)},
+                                 {"label", review_state_label(item.status.state, c.lang)},
+                                 {"reason", item.status.reason}});
                }
-               return reply({{"ok", true}, {"count", arr.size()}, {"people", arr}});
+               return reply(
+                   {{"ok", true}, {"count", people.size() + households.size()}, {"people", people}, {"households", households}});
              });
            }));
 
@@ -557,7 +562,8 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
   }
 
   // The body is the external list (CSV); ?kind=社保|用工备案|国家系统, ?region=CODE. People outside the
-  // reviewer's scope are neither listed nor reported as missing (decision 301).
+  // reviewer's scope are neither listed nor reported as missing (decision 301). A 用工备案 list keeps the
+  // county's filed headcounts, as the command does (decision 312), audited under the reviewer's name.
   http.post("/api/v1/reconcile", guarded("/api/v1/reconcile", Need::reviewer, [with_replica](const Call& c) {
               auto region = region_of(c.rq, c.user);
               if (!region) return c.fail(region.error());
@@ -566,7 +572,7 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
                 return c.fail(bad_request("kind=" + param(c.rq, "kind") + "：应为 社保、用工备案 或 国家系统",
                                           "kind=" + param(c.rq, "kind") + ": must be 社保, 用工备案 or 国家系统"));
               // The county's people are read through the admin replica, as `sync-server list` does.
-              return with_replica(c, [&](AdminFolder&, DeviceStore& store, int64_t now) {
+              return with_replica(c, [&](AdminFolder& folder, DeviceStore& store, int64_t now) {
                 ops::ReconcileOptions o;
                 o.kind = *kind;
                 o.region = region->value_or("");
@@ -583,7 +589,18 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
                          {"problems", problems_json(rep->problems, c.lang)}};
                   return reply(j, 422);
                 }
+                auto filed = ops::keep_filed_headcounts(folder.store(), *rep);
+                if (!filed) return c.fail(filed.error());
                 json j = reconcile_json(*rep, c.lang, false, true);
+                if (*filed) {
+                  j["filed_headcounts"] = rep->employer_headcounts;
+                  if (auto a = sync::record_audit(folder.store(), now, "filed headcounts", c.user.name,
+                                                  sync::audit_summary({{"file_sha256", crypto::to_hex(crypto::sha256(c.rq.body))},
+                                                                       {"employers", uint64_t{rep->employer_headcounts.size()}},
+                                                                       {"via", std::string("api")}}));
+                      !a)
+                    return c.fail(a.error());
+                }
                 j["ok"] = true;
                 return reply(j);
               });

@@ -974,12 +974,12 @@ class Command {
     fs::rename(tmp_xlsx, xlsx_path, ec);
     if (ec) throw CliError{1, tr("write_failed", {xlsx_path})};
     // A 用工备案 list is the county's record of filed headcounts: verify's employer rule reads it.
-    if (rep.kind == ops::ReconcileKind::employment_filing) check(ops::put_filed_headcounts(folder().store(), rep.employer_headcounts));
+    const bool filed = take(ops::keep_filed_headcounts(folder().store(), rep));
     audit(full ? "reconcile --full-ids" : "reconcile",
           {{"file_sha256", crypto::to_hex(crypto::sha256(bytes))}, {"kind", std::string(args_.get("kind"))}});
     if (io_.as_json) {
       json j = reconcile_json(rep, lang_, full, false);
-      if (rep.kind == ops::ReconcileKind::employment_filing) j["filed_headcounts"] = rep.employer_headcounts;
+      if (filed) j["filed_headcounts"] = rep.employer_headcounts;
       j["ok"] = true;
       j["csv"] = csv_path;
       j["xlsx"] = xlsx_path;
@@ -1070,7 +1070,7 @@ class Command {
     return refused_merges == 0 ? 0 : 1;
   }
 
-  // --- review RECORD [--approve | --send-back REASON] (SPEC §8; decision 304) ---
+  // --- review RECORD [--approve | --send-back REASON] (SPEC §8; decisions 303, 312): a person or a household ---
 
   int cmd_review() {
     expect_words(2, tr("arg_record"));
@@ -1089,7 +1089,7 @@ class Command {
       take(folder().sync_replica());
       // The decision, never the reason's text (it may name a person): its hash.
       audit(args_.flag("approve") ? "review approve" : "review send-back",
-            {{"entity", located->hex()}, {"approved_versions", uint64_t{status.approved.size()}},
+            {{"entity", located->hex()}, {"type", std::string(entity_type_name(store.get_row(*located)->entity.type))}, {"approved_versions", uint64_t{status.approved.size()}},
              {"reason_sha256", reason.empty() ? std::string() : crypto::to_hex(crypto::sha256(reason))}});
     } else {
       status = ops::review_status_of(store, *located);

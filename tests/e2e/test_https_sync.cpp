@@ -1066,6 +1066,43 @@ TEST_CASE("an old bundle imported after a newer one changes nothing on either si
   CHECK(a.digest() == c.digest({kTownship}));
 }
 
+namespace {
+
+std::string review_state_on(const Device& d, const std::string& record) {
+  return d.ok_json({"show", record})["review"]["state"].get<std::string>();
+}
+
+// The county approves RECORD by command; after a sync both devices hold it 已通过, and `show` prints
+// the state and the decision field (labelled field_label) as the decision, by the county admin.
+void county_approves(const County& c, const Device& a, const Device& b, const std::string& record, const std::string& field_label) {
+  auto approved = c.ok_json({"review", record, "--approve"});
+  CHECK(approved["state"] == "approved");
+  CHECK(approved["label"] == "已通过");
+  a.sync();
+  b.sync();
+  CHECK(review_state_on(a, record) == "approved");
+  CHECK(review_state_on(b, record) == "approved");
+  auto shown = a.ok({"show", record}).out;
+  CHECK_THAT(shown, Catch::Contains("县里审核：已通过"));
+  CHECK_THAT(shown, Catch::Contains(field_label + "：审核通过"));  // the decision, not the versions it names
+  CHECK_THAT(shown, Catch::Contains("县管理员"));                 // attributed like any edit
+}
+
+// a edits RECORD after its approval: 待复核 on a, then on the server and on b after syncs, and b's
+// `list flagged` says so (flagged: the text expected there).
+void edit_after_approval(const County& c, const Device& a, const Device& b, const std::string& record, const std::string& set,
+                         const std::string& flagged) {
+  a.edit(record, set);
+  CHECK(review_state_on(a, record) == "to review again");
+  a.sync();
+  CHECK(c.ok_json({"review", record})["state"] == "to review again");
+  b.sync();
+  CHECK(review_state_on(b, record) == "to review again");
+  CHECK_THAT(b.ok({"list", "flagged", "--format", "csv"}).out, Catch::Contains(flagged));
+}
+
+}  // namespace
+
 TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a record sent back shows until approved again",
           "[e2e][review]") {
   County c;
@@ -1079,31 +1116,14 @@ TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a rec
   b.enroll(c, tb);
   a.sync();
   b.sync();
-  auto state_on = [](const Device& d) { return d.ok_json({"show", kSun})["review"]["state"].get<std::string>(); };
+  auto state_on = [](const Device& d) { return review_state_on(d, kSun); };
   CHECK(state_on(a) == "not reviewed");
 
   // The county approves what it holds of 孙毅杰; both devices see 已通过 after a sync.
-  auto approved = c.ok_json({"review", kSun, "--approve"});
-  CHECK(approved["state"] == "approved");
-  CHECK(approved["label"] == "已通过");
-  a.sync();
-  b.sync();
-  CHECK(state_on(a) == "approved");
-  CHECK(state_on(b) == "approved");
-  auto shown = a.ok({"show", kSun}).out;
-  CHECK_THAT(shown, Catch::Contains("县里审核：已通过"));
-  CHECK_THAT(shown, Catch::Contains("审核结论：审核通过"));  // the decision, not the versions it names
-  CHECK_THAT(shown, Catch::Contains("县管理员"));             // attributed like any edit
+  county_approves(c, a, b, kSun, "审核结论");
 
   // An edit after approval writes nothing but the edit: the record is 待复核 everywhere.
-  a.edit(kSun, "联系电话=13900001111");
-  CHECK(state_on(a) == "to review again");
-  a.sync();
-  CHECK(c.ok_json({"review", kSun})["state"] == "to review again");
-  b.sync();
-  CHECK(state_on(b) == "to review again");
-  auto flagged = b.ok({"list", "flagged", "--format", "csv"}).out;
-  CHECK_THAT(flagged, Catch::Contains("审核通过后有修改，待复核"));
+  edit_after_approval(c, a, b, kSun, "联系电话=13900001111", "审核通过后有修改，待复核");
 
   // Sent back with a reason: in both collectors' notices until approved again.
   CHECK(c.ok_json({"review", kSun, "--send-back", "电话与本人不符，请核实"})["state"] == "sent back");
@@ -1139,6 +1159,93 @@ TEST_CASE("The review loop over HTTPS: an approval holds until an edit and a rec
     }
     CHECK(approvals == 2);
     CHECK(send_backs == 1);
+  }
+  CHECK(c.run({"audit", "verify"}).exit_code == 0);
+}
+
+TEST_CASE("A household is reviewed like a person: approved until edited and sent back over the API until approved again",
+          "[e2e][review]") {
+  County c;
+  c.init();
+  c.env["TAIZHANG_USER_PASSWORD"] = "correct horse";
+  c.ok({"user", "add", "town", "--role", "reviewer", "--agency", "人社局", "--scope", kTownship});
+  const std::string ta = c.token(), tb = c.token();
+  c.serve();
+  Device a, b;
+  a.join(c, ta);
+  b.join(c, tb);
+  const auto sun_row = a.open()->get_row(a.person(kSun));
+  REQUIRE(sun_row);
+  REQUIRE(sun_row->parent);
+  const std::string hh = sun_row->parent->hex();  // 孙毅杰's household, the same id everywhere
+  auto state_on = [&hh](const Device& d) { return review_state_on(d, hh); };
+  CHECK(state_on(a) == "not reviewed");
+
+  // The county approves the household; both devices see 已通过 after a sync.
+  county_approves(c, a, b, hh, "户审核结论");
+  // A member's edit is the member's record: the household stays approved.
+  a.edit(kSun, "联系电话=13900001111");
+  CHECK(state_on(a) == "approved");
+
+  // An edit of the household after approval: 待复核 on the device, the server and the other device.
+  edit_after_approval(c, a, b, hh, "家庭住址=车民街道新村8号", "户：审核通过后有修改，待复核");
+
+  // A reviewer sends it back over the review API (HTTPS, the server's key pinned).
+  net::HttpTransport api(c.url, c.identity().sign.pub);
+  auto login = api.post("/api/v1/login", json{{"name", "town"}, {"password", "correct horse"}}.dump());
+  REQUIRE(login);
+  api.set_bearer_token(json::parse(*login)["token"].get<std::string>());
+  auto pending = json::parse(api.get("/api/v1/review").take());
+  REQUIRE(pending["households"].size() == 1);
+  CHECK(pending["households"][0]["id"] == hh);
+  CHECK(pending["households"][0]["state"] == "to review again");
+  auto back = api.post("/api/v1/review", json{{"id", hh}, {"decision", "send_back"}, {"reason", "家庭住址与户籍不符"}}.dump());
+  REQUIRE(back);
+  CHECK(json::parse(*back)["type"] == "household");
+  CHECK(json::parse(*back)["state"] == "sent back");
+  a.sync();
+  b.sync();
+  for (const Device* d : {&a, &b}) {
+    auto n = d->ok_json({"notices"});
+    REQUIRE(n["sent_back"].size() == 1);
+    CHECK(n["sent_back"][0]["type"] == "household");
+    CHECK(n["sent_back"][0]["id"] == hh);
+    CHECK(n["sent_back"][0]["reason"] == "家庭住址与户籍不符");
+    auto text = d->ok({"notices"}).out;
+    CHECK_THAT(text, Catch::Contains("审核退回"));
+    CHECK_THAT(text, Catch::Contains("户 522632001008/"));
+    CHECK_THAT(d->ok({"list", "flagged", "--format", "csv"}).out, Catch::Contains("户：县里审核退回：家庭住址与户籍不符"));
+  }
+  // Fixed by a collector: still sent back (in the notices) until a reviewer approves it again.
+  b.edit(hh, "家庭住址=车民街道老村8号");
+  b.sync();
+  CHECK(c.ok_json({"review", hh})["state"] == "sent back");
+  a.sync();
+  CHECK(a.ok_json({"notices"})["sent_back"].size() == 1);
+  auto again = api.post("/api/v1/review", json{{"id", hh}, {"decision", "approve"}}.dump());
+  REQUIRE(again);
+  CHECK(json::parse(*again)["state"] == "approved");
+  CHECK(json::parse(api.get("/api/v1/review").take())["count"] == 0);
+  a.sync();
+  b.sync();
+  for (const Device* d : {&a, &b}) {
+    CHECK(d->ok_json({"notices"})["sent_back"].empty());
+    CHECK(state_on(*d) == "approved");
+    CHECK_THAT(d->ok({"list", "flagged", "--format", "csv"}).out, !Catch::Contains("户：县里审核"));
+  }
+  converged(c, a, b);
+  // The decisions are in the audit chain with the record's type, the API's under the reviewer's name.
+  {
+    auto store = sync::open_sqlite_server_store(c.data).take();
+    int by_admin = 0, by_town = 0;
+    for (auto& e : store->audit_entries()) {
+      if (e.summary.find("\"household\"") == std::string::npos) continue;
+      if (e.actor == "town" && (e.kind == "review approve" || e.kind == "review send-back")) ++by_town;
+      if (e.summary.find("\"review approve\"") != std::string::npos) ++by_admin;
+      CHECK(e.summary.find("家庭住址与户籍不符") == std::string::npos);
+    }
+    CHECK(by_admin == 1);
+    CHECK(by_town == 2);
   }
   CHECK(c.run({"audit", "verify"}).exit_code == 0);
 }

@@ -18,6 +18,7 @@
 #include "tz/net/http.hpp"
 #include "tz/ops/conflicts.hpp"
 #include "tz/ops/device_sync.hpp"
+#include "tz/ops/reconcile.hpp"
 #include "tz/sync/server.hpp"
 #include "tz/sync/transport.hpp"
 #include "tz/util/encoding.hpp"
@@ -144,6 +145,7 @@ std::vector<Endpoint> endpoints(const std::string& held) {
           {"POST", "/api/v1/quarantine/reject", json{{"id", held}, {"reason", "不是本村的户"}}.dump(), true, false},
           {"POST", "/api/v1/reconcile", "姓名,身份证号\r\n", true, true},
           {"POST", "/api/v1/review", json{{"id", "522632198001010010"}, {"decision", "approve"}}.dump(), true, false},
+          {"POST", "/api/v1/review", json{{"id", "522632100001/5226321000010001"}, {"decision", "approve"}}.dump(), true, false},
           {"GET", "/api/v1/review", "", false, true},
           {"GET", "/api/v1/duplicates", "", false, true},
           {"GET", "/api/v1/report", "", false, true},
@@ -305,32 +307,57 @@ TEST_CASE("Review endpoints refuse the wrong role and regions outside the user's
     CHECK(n["notices"][1]["kind"] == "released");
   }
 
-  SECTION("a reviewer decides on people of the scope only") {
-    const std::string zhang = "522632198001010010";  // 张三, 古州镇
-    auto other = call(port, "POST", "/api/v1/review", json{{"id", zhang}, {"decision", "approve"}}.dump(), {bearer(zc)});
-    CHECK(other.status == 403);
-    CHECK_THAT(other.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
-    auto ok = call(port, "POST", "/api/v1/review", json{{"id", zhang}, {"decision", "approve"}}.dump(), {bearer(town)});
-    INFO(ok.body);
-    REQUIRE(ok.status == 200);
-    CHECK(ok.j()["state"] == "approved");
-    CHECK(ok.j()["label"] == "已通过");
-    CHECK(call(port, "POST", "/api/v1/review", json{{"id", zhang}, {"decision", "send_back"}}.dump(), {bearer(town)}).status == 400);
-    auto back = call(port, "POST", "/api/v1/review",
-                     json{{"id", zhang}, {"decision", "send_back"}, {"reason", "单位名称有误"}}.dump(), {bearer(town)});
-    REQUIRE(back.status == 200);
-    CHECK(back.j()["state"] == "sent back");
-    auto listed = call(port, "GET", "/api/v1/review", "", {bearer(town)}).j();
-    REQUIRE(listed["count"] == 1);
-    CHECK(listed["people"][0]["reason"] == "单位名称有误");
-    CHECK(call(port, "GET", "/api/v1/review", "", {bearer(zc)}).j()["count"] == 0);
-    CHECK(s.ok_json({"review", zhang})["state"] == "sent back");
-    // The decision is attributed to the reviewer, as any edit to its collector.
-    auto person = sync::open_sqlite_server_store(s.data).take()->entity(*EntityId::from_hex(back.j()["id"].get<std::string>()));
-    REQUIRE(person);
-    const auto& review = person->state.fields.at(resources().schema.entity(EntityType::person).require("review").id);
-    REQUIRE(review.live.size() == 1);
-    CHECK(review.live[0].collector == "town");
+  SECTION("a reviewer decides on people and households of the scope only") {
+    struct Case {
+      std::string ref;  // as a reviewer gives it: a 身份证号, a household's 村代码/户编号
+      EntityType type;
+      std::string listed_as, reason;
+    };
+    const std::vector<Case> cases{{"522632198001010010", EntityType::person, "people", "单位名称有误"},  // 张三, 古州镇
+                                  {"522632100001/5226321000010001", EntityType::household, "households", "户主姓名有误"}};  // his household
+    for (auto& k : cases) {
+      INFO(k.ref);
+      auto other = call(port, "POST", "/api/v1/review", json{{"id", k.ref}, {"decision", "send_back"}, {"reason", "x"}}.dump(),
+                        {bearer(zc)});
+      CHECK(other.status == 403);
+      CHECK_THAT(other.j()["error"].get<std::string>(), Catch::Contains("不在用户 zhongcheng 的管辖范围内"));
+      auto other_en = call(port, "POST", "/api/v1/review?lang=en", json{{"id", k.ref}, {"decision", "approve"}}.dump(), {bearer(zc)});
+      CHECK(other_en.status == 403);
+      CHECK_THAT(other_en.j()["error"].get<std::string>(), Catch::Contains("outside the scope of user zhongcheng"));
+      CHECK(s.ok_json({"review", k.ref})["state"] == "not reviewed");  // the refusals wrote nothing
+      auto ok = call(port, "POST", "/api/v1/review", json{{"id", k.ref}, {"decision", "approve"}}.dump(), {bearer(town)});
+      INFO(ok.body);
+      REQUIRE(ok.status == 200);
+      CHECK(ok.j()["type"] == std::string(entity_type_name(k.type)));
+      CHECK(ok.j()["state"] == "approved");
+      CHECK(ok.j()["label"] == "已通过");
+      CHECK(s.ok_json({"review", k.ref})["state"] == "approved");
+      CHECK(call(port, "POST", "/api/v1/review", json{{"id", k.ref}, {"decision", "send_back"}}.dump(), {bearer(town)}).status == 400);
+      auto back = call(port, "POST", "/api/v1/review", json{{"id", k.ref}, {"decision", "send_back"}, {"reason", k.reason}}.dump(),
+                       {bearer(town)});
+      REQUIRE(back.status == 200);
+      CHECK(back.j()["state"] == "sent back");
+      auto listed = call(port, "GET", "/api/v1/review", "", {bearer(town)}).j();
+      REQUIRE(listed[k.listed_as].size() == 1);
+      CHECK(listed[k.listed_as][0]["reason"] == k.reason);
+      CHECK(listed[k.listed_as][0]["village"] == "522632100001");
+      CHECK(call(port, "GET", "/api/v1/review", "", {bearer(zc)}).j()["count"] == 0);
+      CHECK(call(port, "GET", "/api/v1/review?region=522632101", "", {bearer(zc)}).j()["count"] == 0);
+      CHECK(s.ok_json({"review", k.ref})["state"] == "sent back");
+      // The decision is the record's field, attributed to the reviewer as any edit to its collector.
+      auto record = sync::open_sqlite_server_store(s.data).take()->entity(*EntityId::from_hex(back.j()["id"].get<std::string>()));
+      REQUIRE(record);
+      CHECK(record->state.type == k.type);
+      const auto& review = record->state.fields.at(resources().schema.entity(k.type).require("review").id);
+      REQUIRE(review.live.size() == 1);
+      CHECK(review.live[0].collector == "town");
+      CHECK(review.live[0].value == "return:" + k.reason);
+    }
+    CHECK(call(port, "GET", "/api/v1/review", "", {bearer(town)}).j()["count"] == 2);
+    // An unknown record is 404, not a decision.
+    auto unknown = call(port, "POST", "/api/v1/review", json{{"id", std::string(32, 'f')}, {"decision", "approve"}}.dump(),
+                        {bearer(town)});
+    CHECK(unknown.status == 404);
   }
 
   SECTION("logout ends the session") {
@@ -552,6 +579,83 @@ TEST_CASE("The reconcile endpoint compares only the reviewer's scope", "[server_
   auto bad = call(port, "POST", "/api/v1/reconcile", "姓名,身份证号\r\n张三,123\r\n", {bearer(town)});
   CHECK(bad.status == 422);
   CHECK(bad.j()["problems"][0]["line"] == 2);
+}
+
+TEST_CASE("A 用工备案 list posted over HTTPS keeps the filed headcounts and the employer rule then does not fire",
+          "[server_cli][review][reconcile]") {
+  Review s;
+  s.init();
+  // Ten people of 古州镇 at one employer, none placed by organised out-migration: the employer rule fires.
+  std::string roster = "村代码,户编号,姓名,身份证号,与户主关系,联系电话,劳动技能,就业状态,务工地域,务工单位,务工开始年月,务工月数,月收入\n";
+  std::string filing = "姓名,身份证号,务工单位\n";
+  for (int i = 0; i < 10; ++i) {
+    const std::string n = std::to_string(i), id = idc("5226321990010110" + n);
+    roster += "522632100001,000" + n + ",工人" + n + "," + id + ",户主,1393333000" + n + ",普通劳动力,已就业,县内,榕江某建材公司,2026-03,8,3000\n";
+    // The filing writes the employer with a space: the same employer (compared as reconciliation does).
+    filing += "工人" + n + "," + id + ",榕江某建材 公司\n";
+  }
+  write_file(s.dir / "roster.csv", roster);
+  s.ok({"register", "import", (s.dir / "roster.csv").string()});
+  s.ok({"user", "add", "town", "--role", "reviewer", "--agency", "人社局", "--scope", "522632100"});
+  auto crowd_findings = [&s] {
+    const json verified = s.ok_json({"verify"});
+    for (auto& r : verified["rules"])
+      if (r["id"] == "employer_crowd") return r["findings"].get<int>();
+    FAIL("verify has no employer_crowd rule");
+    return -1;
+  };
+  REQUIRE(crowd_findings() == 10);
+
+  auto server = std::make_unique<Background>(
+      SYNC_SERVER_PATH, std::vector<std::string>{"serve", "--listen", "127.0.0.1:0", "--json", "--data", s.data}, s.env);
+  json start = started(*server);
+  REQUIRE(start["tls"] == true);
+  auto pin = sync::load_server_identity(*sync::open_sqlite_server_store(s.data).take()).take().sign.pub;
+  net::HttpTransport t(start["url"].get<std::string>(), pin);
+  auto logged_in = t.post("/api/v1/login", json{{"name", "town"}, {"password", kPassword}}.dump());
+  REQUIRE(logged_in);
+  t.set_bearer_token(json::parse(*logged_in)["token"].get<std::string>());
+  const std::string filing_kind = "/api/v1/reconcile?kind=%E7%94%A8%E5%B7%A5%E5%A4%87%E6%A1%88";  // kind=用工备案
+  auto stored = [&s] { return sync::open_sqlite_server_store(s.data).take()->meta_value(ops::kMetaFiledHeadcounts); };
+
+  // Another kind of list keeps nothing; neither does a filing refused for a bad row.
+  auto shebao = t.post("/api/v1/reconcile?kind=%E7%A4%BE%E4%BF%9D", filing);  // kind=社保
+  REQUIRE(shebao);
+  CHECK_FALSE(json::parse(*shebao).contains("filed_headcounts"));
+  auto refused = t.post(filing_kind, filing + "坏行,123,榕江某建材公司\n");
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message(Lang::en), Catch::Contains("422"));
+  CHECK_FALSE(stored());
+
+  // Nine filed are fewer than the ten claiming the employer: kept, and the rule still fires.
+  const std::string nine = filing.substr(0, filing.rfind("工人9"));
+  auto partial = t.post(filing_kind, nine);
+  REQUIRE(partial);
+  CHECK(json::parse(*partial)["filed_headcounts"]["榕江某建材公司"] == 9);
+  CHECK(crowd_findings() == 10);
+
+  // The whole filing replaces it: ten filed, the crowd is on record, the rule is quiet.
+  auto whole = t.post(filing_kind, filing);
+  REQUIRE(whole);
+  auto j = json::parse(*whole);
+  CHECK(j["ok"] == true);
+  CHECK(j["matched"] == 10);
+  CHECK(j["filed_headcounts"] == json{{"榕江某建材公司", 10}});
+  CHECK(stored() == std::optional<std::string>("10\t榕江某建材公司\n"));
+  CHECK(crowd_findings() == 0);
+  server->stop();
+
+  // Each filing kept is in the audit chain under the reviewer's name (the file only as its hash).
+  auto st = sync::open_sqlite_server_store(s.data).take();
+  int filings = 0;
+  for (auto& e : st->audit_entries())
+    if (e.kind == "filed headcounts") {
+      ++filings;
+      CHECK(e.actor == "town");
+      CHECK(e.summary.find("工人") == std::string::npos);
+    }
+  CHECK(filings == 2);
+  CHECK(s.ok_json({"audit", "verify"})["ok"] == true);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include "tz/model/validation.hpp"
 #include "tz/ops/population.hpp"
 #include "tz/ops/records.hpp"
+#include "tz/ops/review.hpp"
 #include "tz/util/text.hpp"
 
 namespace tz::ops {
@@ -113,6 +114,7 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
   const auto& ps = schema.entity(EntityType::person);
   const FieldId f_id = ps.require("id_number").id;
   const FieldId f_review = ps.require("review").id;
+  const FieldDef* f_household_review = schema.entity(EntityType::household).field("review");
 
   const FieldDef& f_bucket = schema.entity(EntityType::job).require("place_bucket");
   const bool employed = o.kind == "employed", unemployed = o.kind == "unemployed", willing = o.kind == "willing",
@@ -150,16 +152,14 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
               problems.push_back(Problem{"merge.conflict", Severity::warning, fd ? fd->name : "",
                                          label + "有冲突的取值", label_en + " has conflicting values"});
             }
-      // Sent back by the county, or changed since its approval (SPEC §8).
+      // Sent back by the county, or changed since its approval (SPEC §8): the household's decision
+      // shows on each of its members, as its validation problems do.
+      if (facts.household && f_household_review)
+        if (auto pr = review_problem(EntityType::household, review_status({facts.household}, f_household_review->id)))
+          problems.push_back(std::move(*pr));
       std::vector<const Entity*> record{p};
       record.insert(record.end(), facts.jobs.begin(), facts.jobs.end());
-      const ReviewStatus rs = review_status(record, f_review);
-      if (rs.state == ReviewState::returned)
-        problems.push_back(Problem{"review.returned", Severity::warning, "review", "县里审核退回：" + rs.reason,
-                                   "sent back by the county: " + rs.reason});
-      if (rs.state == ReviewState::pending)
-        problems.push_back(Problem{"review.pending", Severity::warning, "review", "审核通过后有修改，待复核",
-                                   "changed since its approval; to review again"});
+      if (auto pr = review_problem(EntityType::person, review_status(record, f_review))) problems.push_back(std::move(*pr));
       include = !problems.empty();
     }
     if (!include) continue;

@@ -351,11 +351,13 @@ std::map<std::string, uint64_t> filed_headcounts(const sync::ServerStore& server
   return out;
 }
 
-Status put_filed_headcounts(sync::ServerStore& server, const std::map<std::string, uint64_t>& counts) {
+Result<bool> keep_filed_headcounts(sync::ServerStore& server, const ReconcileReport& r) {
+  if (r.kind != ReconcileKind::employment_filing || !r.problems.empty()) return false;
   std::string text;
-  for (auto& [key, n] : counts)
+  for (auto& [key, n] : r.employer_headcounts)
     if (key.find_first_of("\t\r\n") == std::string::npos) text += std::to_string(n) + "\t" + key + "\n";
-  return sync::in_write_txn(server, [&] { server.put_meta_value(kMetaFiledHeadcounts, text); });
+  if (auto st = sync::in_write_txn(server, [&] { server.put_meta_value(kMetaFiledHeadcounts, text); }); !st) return st.error();
+  return true;
 }
 
 }  // namespace tz::ops

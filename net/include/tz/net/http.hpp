@@ -119,6 +119,8 @@ class HttpTransport final : public tz::sync::Transport {
   Result<std::string> exchange(std::string_view request) override;           // POST /api/v1/sync
   Result<std::string> post(const std::string& path, std::string_view body);  // e.g. /api/v1/enrol
   Result<std::string> get(const std::string& path);                          // e.g. /healthz
+  // Sends "Authorization: Bearer TOKEN" with every later request (a review API session); empty: none.
+  void set_bearer_token(std::string token);
 
   // HTTP message bytes both ways, counted from what httplib reports after each exchange: the
   // request line, every header line as sent, the blank line and the body; the status line, every

@@ -1,5 +1,5 @@
-// County review of a record (SPEC §8; decision 304): the decision is an ordinary field of the record
-// (person.review), merged like the others; its value names the versions a reviewer approved, or
+// County review of a record (SPEC §8; decisions 303, 312): the decision is an ordinary field of the record
+// (person.review, household.review), merged like the others; its value names the versions a reviewer approved, or
 // the reason the record was sent back. The state shown is derived, never stored: 已通过 while the
 // record's live versions are exactly the approved ones, 待复核 once any of them is replaced or a new
 // one added (an edit after approval writes nothing else), 退回 when sent back.
@@ -22,8 +22,8 @@ struct ReviewStatus {
   std::vector<VersionId> approved;   // approved or pending: the versions the reviewer approved
 };
 
-// A reviewed record is a person with its jobs: record[0] the person (holding the review field), the
-// rest its jobs. "approve:DEVICE:SEQ,DEVICE:SEQ,…": every live version of every field of the record
+// A reviewed record: record[0] the entity holding the review field (a person or a household), the rest
+// what the decision also covers (a person's jobs). "approve:DEVICE:SEQ,DEVICE:SEQ,…": every live version of every field of the record
 // but the review field.
 std::string approval_value(const std::vector<const Entity*>& record, FieldId review_field);
 // "return:REASON".

@@ -69,8 +69,10 @@ struct ReconcileReport {
 // line), replaced by each 用工备案 list reconciled; read by verify's employer rule.
 inline constexpr const char* kMetaFiledHeadcounts = "filed_headcounts";
 std::map<std::string, uint64_t> filed_headcounts(const sync::ServerStore& server);
-// Replaces them in one write transaction.
-Status put_filed_headcounts(sync::ServerStore& server, const std::map<std::string, uint64_t>& counts);
+// After a reconciliation (the command's or the API's, decision 312): a 用工备案 list without problems
+// replaces the filed headcounts with its employer_headcounts, in one write transaction, and true is
+// returned; any other kind, or a refused list, keeps nothing (false).
+Result<bool> keep_filed_headcounts(sync::ServerStore& server, const ReconcileReport& r);
 
 // An Error when the file cannot be read as a whole (encoding, empty, no 姓名 or 身份证号 column, the
 // period unset); a report with problems when rows are bad (every one, with line and column).

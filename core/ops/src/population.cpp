@@ -9,24 +9,35 @@ namespace tz::ops {
 
 Population Population::load(const DeviceStore& store) {
   Population p;
-  store.scan(std::nullopt, [&](EntityRow&& row) {
-    EntityId id = row.entity.id;
-    p.rows_.emplace(id, std::move(row));
-  });
+  store.scan(std::nullopt, [&](EntityRow&& row) { p.rows_.push_back(std::move(row)); });
+  p.index_.reserve(p.rows_.size());
+  for (size_t i = 0; i < p.rows_.size(); ++i) p.index_.emplace_back(p.rows_[i].entity.id, static_cast<uint32_t>(i));
+  std::sort(p.index_.begin(), p.index_.end());  // the store scans in id order: nearly free
   const auto& schema = store.schema();
   const FieldId hh_no = schema.entity(EntityType::household).require("household_no").id;
   const FieldId rel = schema.entity(EntityType::person).require("relation").id;
   const FieldId idf = schema.entity(EntityType::person).require("id_number").id;
   std::vector<const EntityRow*> person_rows;
-  for (auto& [id, row] : p.rows_) {
+  // (parent row, child id, child) for each job and visit whose parent is loaded, then grouped.
+  struct Link {
+    uint32_t parent;
+    const Entity* child;
+  };
+  std::vector<Link> links;
+  for (auto& row : p.rows_) {
     if (row.entity.type == EntityType::person) {
       person_rows.push_back(&row);
     } else if ((row.entity.type == EntityType::job || row.entity.type == EntityType::visit) && row.parent) {
-      p.children_[*row.parent].push_back(&row.entity);
+      if (const EntityRow* parent = p.row(*row.parent)) links.push_back({static_cast<uint32_t>(parent - p.rows_.data()), &row.entity});
     }
   }
-  for (auto& [parent, kids] : p.children_)
-    std::sort(kids.begin(), kids.end(), [](const Entity* a, const Entity* b) { return a->id < b->id; });
+  std::sort(links.begin(), links.end(),
+            [](const Link& a, const Link& b) { return std::tie(a.parent, a.child->id) < std::tie(b.parent, b.child->id); });
+  p.child_begin_.assign(p.rows_.size() + 1, 0);
+  for (auto& l : links) ++p.child_begin_[l.parent + 1];
+  for (size_t i = 1; i < p.child_begin_.size(); ++i) p.child_begin_[i] += p.child_begin_[i - 1];
+  p.children_.reserve(links.size());
+  for (auto& l : links) p.children_.push_back(l.child);
 
   // Each person's facts and sort key, worked out once: the report and every list walk these in
   // order without looking anyone up again. The key's views point into rows_, which outlives them.
@@ -77,32 +88,43 @@ const std::vector<DerivedStatus>& Population::derived(const Schema& schema, cons
   return derived_->status;
 }
 
+const EntityRow* Population::row(const EntityId& id) const {
+  auto it = std::lower_bound(index_.begin(), index_.end(), id,
+                             [](const std::pair<EntityId, uint32_t>& a, const EntityId& b) { return a.first < b; });
+  return it == index_.end() || it->first != id ? nullptr : &rows_[it->second];
+}
+
+std::pair<const Entity* const*, const Entity* const*> Population::children_of(size_t index) const {
+  return {children_.data() + child_begin_[index], children_.data() + child_begin_[index + 1]};
+}
+
 const Entity* Population::find(const EntityId& id) const {
-  auto it = rows_.find(id);
-  return it == rows_.end() ? nullptr : &it->second.entity;
+  const EntityRow* r = row(id);
+  return r ? &r->entity : nullptr;
 }
 
 const Entity* Population::household_of(const Entity& person) const {
-  auto it = rows_.find(person.id);
-  if (it == rows_.end() || !it->second.parent) return nullptr;
-  return find(*it->second.parent);
+  const EntityRow* r = row(person.id);
+  return r && r->parent ? find(*r->parent) : nullptr;
 }
 
 const std::string& Population::village_of(const Entity& person) const {
-  auto it = rows_.find(person.id);
-  return it == rows_.end() ? empty_ : it->second.village;
+  const EntityRow* r = row(person.id);
+  return r ? r->village : empty_;
 }
 
 uint32_t Population::flags_of(const Entity& e) const {
-  auto it = rows_.find(e.id);
-  return it == rows_.end() ? 0 : it->second.flags;
+  const EntityRow* r = row(e.id);
+  return r ? r->flags : 0;
 }
 
 std::vector<const Entity*> Population::jobs_of(const EntityId& person) const {
   std::vector<const Entity*> out;
-  if (auto it = children_.find(person); it != children_.end())
-    for (auto* e : it->second)
-      if (e->type == EntityType::job) out.push_back(e);
+  if (const EntityRow* r = row(person)) {
+    auto [b, e] = children_of(static_cast<size_t>(r - rows_.data()));
+    for (auto it = b; it != e; ++it)
+      if ((*it)->type == EntityType::job) out.push_back(*it);
+  }
   return out;
 }
 
@@ -112,12 +134,15 @@ PersonFacts Population::facts_of(const Entity& person, const Entity* household) 
   PersonFacts f;
   f.person = &person;
   f.household = household;
-  if (auto it = children_.find(person.id); it != children_.end())
-    for (auto* e : it->second) (e->type == EntityType::job ? f.jobs : f.visits).push_back(e);
+  auto kids = [&](const Entity& parent) -> std::pair<const Entity* const*, const Entity* const*> {
+    const EntityRow* r = row(parent.id);
+    if (!r) return {nullptr, nullptr};
+    return children_of(static_cast<size_t>(r - rows_.data()));
+  };
+  for (auto [b, e] = kids(person); b != e; ++b) ((*b)->type == EntityType::job ? f.jobs : f.visits).push_back(*b);
   if (f.household)
-    if (auto it = children_.find(f.household->id); it != children_.end())
-      for (auto* e : it->second)
-        if (e->type == EntityType::visit) f.visits.push_back(e);
+    for (auto [b, e] = kids(*f.household); b != e; ++b)
+      if ((*b)->type == EntityType::visit) f.visits.push_back(*b);
   return f;
 }
 

@@ -100,6 +100,7 @@ void decode_fields(std::string_view bytes, Entity& e) {
   ReadTables t;
   t.read(r);
   size_t n = r.checked_count(r.varint(), 2);
+  e.fields.reserve(e.fields.size() + n);  // the public and the secret blob of one record: grown once each
   for (size_t i = 0; i < n; ++i) {
     auto f = static_cast<FieldId>(r.varint());
     auto& fv = e.fields[f];

@@ -17,18 +17,24 @@ Population Population::load(const DeviceStore& store) {
   const FieldId hh_no = schema.entity(EntityType::household).require("household_no").id;
   const FieldId rel = schema.entity(EntityType::person).require("relation").id;
   const FieldId idf = schema.entity(EntityType::person).require("id_number").id;
-  std::vector<const EntityRow*> person_rows;
-  // (parent row, child id, child) for each job and visit whose parent is loaded, then grouped.
+  // Each record's parent row, looked up once (npos: none, or not loaded).
+  constexpr uint32_t npos = UINT32_MAX;
+  std::vector<uint32_t> parent(p.rows_.size(), npos);
+  std::vector<uint32_t> person_rows;
+  // (parent row, child) for each job and visit whose parent is loaded, then grouped by parent.
   struct Link {
     uint32_t parent;
     const Entity* child;
   };
   std::vector<Link> links;
-  for (auto& row : p.rows_) {
+  for (uint32_t i = 0; i < p.rows_.size(); ++i) {
+    const EntityRow& row = p.rows_[i];
+    if (row.parent)
+      if (const EntityRow* pr = p.row(*row.parent)) parent[i] = static_cast<uint32_t>(pr - p.rows_.data());
     if (row.entity.type == EntityType::person) {
-      person_rows.push_back(&row);
-    } else if ((row.entity.type == EntityType::job || row.entity.type == EntityType::visit) && row.parent) {
-      if (const EntityRow* parent = p.row(*row.parent)) links.push_back({static_cast<uint32_t>(parent - p.rows_.data()), &row.entity});
+      person_rows.push_back(i);
+    } else if ((row.entity.type == EntityType::job || row.entity.type == EntityType::visit) && parent[i] != npos) {
+      links.push_back({parent[i], &row.entity});
     }
   }
   std::sort(links.begin(), links.end(),
@@ -51,11 +57,12 @@ Population Population::load(const DeviceStore& store) {
   };
   std::vector<Keyed> keyed;
   keyed.reserve(person_rows.size());
-  for (const EntityRow* row : person_rows) {
+  for (uint32_t i : person_rows) {
+    const EntityRow* row = &p.rows_[i];
     Keyed k;
     k.person.village = &row->village;
     k.person.flags = row->flags;
-    k.person.facts = p.facts_of(row->entity, row->parent ? p.find(*row->parent) : nullptr);
+    k.person.facts = p.facts_at(i, parent[i]);
     const Entity* e = &row->entity;
     k.village = row->village;
     k.hh = view(k.person.facts.household, hh_no, "");
@@ -131,18 +138,27 @@ std::vector<const Entity*> Population::jobs_of(const EntityId& person) const {
 PersonFacts Population::facts(const Entity& person) const { return facts_of(person, household_of(person)); }
 
 PersonFacts Population::facts_of(const Entity& person, const Entity* household) const {
-  PersonFacts f;
-  f.person = &person;
-  f.household = household;
-  auto kids = [&](const Entity& parent) -> std::pair<const Entity* const*, const Entity* const*> {
-    const EntityRow* r = row(parent.id);
-    if (!r) return {nullptr, nullptr};
-    return children_of(static_cast<size_t>(r - rows_.data()));
+  auto index = [&](const Entity* e) {
+    const EntityRow* r = e ? row(e->id) : nullptr;
+    return r ? static_cast<size_t>(r - rows_.data()) : SIZE_MAX;
   };
-  for (auto [b, e] = kids(person); b != e; ++b) ((*b)->type == EntityType::job ? f.jobs : f.visits).push_back(*b);
-  if (f.household)
-    for (auto [b, e] = kids(*f.household); b != e; ++b)
+  PersonFacts f = facts_at(index(&person), index(household));
+  f.person = &person;  // as given, even when not loaded
+  f.household = household;
+  return f;
+}
+
+PersonFacts Population::facts_at(size_t person, size_t household) const {
+  PersonFacts f;
+  if (person < rows_.size()) {
+    f.person = &rows_[person].entity;
+    for (auto [b, e] = children_of(person); b != e; ++b) ((*b)->type == EntityType::job ? f.jobs : f.visits).push_back(*b);
+  }
+  if (household < rows_.size()) {
+    f.household = &rows_[household].entity;
+    for (auto [b, e] = children_of(household); b != e; ++b)
       if ((*b)->type == EntityType::visit) f.visits.push_back(*b);
+  }
   return f;
 }
 

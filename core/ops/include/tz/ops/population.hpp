@@ -41,6 +41,8 @@ class Population {
 
  private:
   PersonFacts facts_of(const Entity& person, const Entity* household) const;
+  // The facts of the rows at these positions (a position past the end: none).
+  PersonFacts facts_at(size_t person, size_t household) const;
   const EntityRow* row(const EntityId& id) const;
   // The jobs and visits under the row at `index`, sorted by id.
   std::pair<const Entity* const*, const Entity* const*> children_of(size_t index) const;

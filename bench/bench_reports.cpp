@@ -152,28 +152,25 @@ int main(int argc, char** argv) {
   std::string first_bytes;
   for (int r = 0; r < runs; ++r) {
     std::string all;  // every output of this run, compared between the two ways of making them
-    {
+    // One command: the store opened cold (timed apart), then its output made and rendered.
+    auto command = [&](Timing& timing, const auto& make) {
       auto t0 = Clock::now();
       double c0 = tz::bench::cpu_ms();
       auto store = open();
       open_t.add(t0, c0);
       t0 = Clock::now(), c0 = tz::bench::cpu_ms();
       auto t = tz::ops::region_tree_of(*store);
-      auto rep = tz::ops::make_report(*store, t ? &*t : nullptr, {}).take();
-      all += tz::ops::render_report_csv(rep, tz::ops::ReportUnit::person, tz::Lang::zh);
-      cmd_report_t.add(t0, c0);
-    }
+      all += make(*store, t ? &*t : nullptr);
+      timing.add(t0, c0);
+    };
+    command(cmd_report_t, [](const tz::DeviceStore& store, const tz::region::RegionTree* t) {
+      return tz::ops::render_report_csv(tz::ops::make_report(store, t, {}).take(), tz::ops::ReportUnit::person, tz::Lang::zh);
+    });
     double lists_wall = 0, lists_cpu = 0;
     for (size_t k = 0; k < kinds.size(); ++k) {
-      auto t0 = Clock::now();
-      double c0 = tz::bench::cpu_ms();
-      auto store = open();
-      open_t.add(t0, c0);
-      t0 = Clock::now(), c0 = tz::bench::cpu_ms();
-      auto t = tz::ops::region_tree_of(*store);
-      auto table = tz::ops::make_list(*store, *res, t ? &*t : nullptr, {kinds[k], "", false, tz::Lang::zh}).take();
-      all += tz::ops::render_csv(table);
-      cmd_list_t[k].add(t0, c0);
+      command(cmd_list_t[k], [&](const tz::DeviceStore& store, const tz::region::RegionTree* t) {
+        return tz::ops::render_csv(tz::ops::make_list(store, *res, t, {kinds[k], "", false, tz::Lang::zh}).take());
+      });
       lists_wall += cmd_list_t[k].wall.back();
       lists_cpu += cmd_list_t[k].cpu.back();
     }

@@ -9,6 +9,19 @@
 
 namespace tz {
 
+namespace {
+
+const std::string kNone;
+
+// The shown value of a field, or an empty string, without a copy: derive runs for everyone in a
+// county for every report and list.
+const std::string& shown(const Entity& e, FieldId f) {
+  const std::string* v = e.value(f);
+  return v ? *v : kNone;
+}
+
+}  // namespace
+
 Deriver::Deriver(const Schema& schema, const Period& period) : schema_(schema), period_(period) {
   auto& hh = schema.entity(EntityType::household);
   auto& p = schema.entity(EntityType::person);
@@ -36,32 +49,32 @@ Deriver::Deriver(const Schema& schema, const Period& period) : schema_(schema), 
 
 std::string Deriver::job_bucket(const Entity& job, const std::string& home_village) const {
   // A region code for the place of work decides, compared with the person's home county.
-  std::string place = text::remove_spaces(job.value_or(j_place_));
+  std::string place = text::remove_spaces(shown(job, j_place_));
   if ((place.size() == 6 || place.size() == 9 || place.size() == 12) && text::all_digits(place) &&
       home_village.size() >= 6) {
     if (place.compare(0, 6, home_village, 0, 6) == 0) return "in_county";
     if (place.compare(0, 2, home_village, 0, 2) == 0) return "in_province";
     return "out_province";
   }
-  return job.value_or(j_bucket_);
+  return shown(job, j_bucket_);
 }
 
 bool Deriver::job_counts(const Entity& job) const {
   if (schema_.settings().farming_counts_as_employment) return true;
-  return job.value_or(j_source_) != "07";
+  return shown(job, j_source_) != "07";
 }
 
 bool Deriver::job_overlaps(const Entity& job) const {
-  auto start = parse_year_month(job.value_or(j_start_));
-  auto end = parse_year_month(job.value_or(j_end_));
+  auto start = parse_year_month(shown(job, j_start_));
+  auto end = parse_year_month(shown(job, j_end_));
   if (start && *start > period_.last_month()) return false;
   if (end && *end < period_.first_month()) return false;
   return true;
 }
 
 int Deriver::job_months(const Entity& job) const {
-  auto start = parse_year_month(job.value_or(j_start_));
-  auto end = parse_year_month(job.value_or(j_end_));
+  auto start = parse_year_month(shown(job, j_start_));
+  auto end = parse_year_month(shown(job, j_end_));
   YearMonth from = start ? std::max(*start, period_.first_month()) : period_.first_month();
   YearMonth to = end ? std::min(*end, period_.last_month()) : period_.last_month();
   int overlap = std::max(0, to.index() - from.index() + 1);
@@ -77,23 +90,23 @@ int Deriver::job_months(const Entity& job) const {
 DerivedStatus Deriver::derive(const PersonFacts& f) const {
   DerivedStatus d;
   const Entity& p = *f.person;
-  std::string labour = p.value_or(p_labour_);
+  const std::string& labour = shown(p, p_labour_);
   d.able = labour.empty() || labour == "01" || labour == "02";
   d.labour_recorded = !labour.empty();
-  d.life_event = !p.value_or(p_life_).empty();
-  d.student = p.value_or(p_student_) == "1";
+  d.life_event = !shown(p, p_life_).empty();
+  d.student = shown(p, p_student_) == "1";
   d.in_labour_count = d.able && !d.life_event && !d.student;
-  std::string willing = p.value_or(p_willing_);
+  const std::string& willing = shown(p, p_willing_);
   d.willing_recorded = !willing.empty();
   d.willing = willing == "1";
-  d.returned = p.value_or(p_returned_) == "1";
+  d.returned = shown(p, p_returned_) == "1";
 
-  std::string home = f.household ? f.household->value_or(hh_village_) : std::string();
+  const std::string& home = f.household ? shown(*f.household, hh_village_) : kNone;
 
   // A visit within the period confirms everything about the person.
   bool visited = false;
   for (auto* v : f.visits)
-    if (auto date = parse_date(v->value_or(v_date_)); date && period_.contains_date(*date)) visited = true;
+    if (auto date = parse_date(shown(*v, v_date_)); date && period_.contains_date(*date)) visited = true;
 
   // Jobs that count: overlapping the period, and confirmed within it (by an edit or a visit).
   struct Counted {
@@ -111,15 +124,15 @@ DerivedStatus Deriver::derive(const PersonFacts& f) const {
       for (auto& v : versions.live)
         if (v.ts.ms >= start_ms_ && v.ts.ms < end_ms_) confirmed = true;
     any_confirmed_job = any_confirmed_job || confirmed;
-    counted.push_back(Counted{j, job_months(*j), parse_year_month(j->value_or(j_start_)), confirmed});
+    counted.push_back(Counted{j, job_months(*j), parse_year_month(shown(*j, j_start_)), confirmed});
   }
 
-  const std::string declared = p.value_or(p_declared_);
+  const std::string& declared = shown(p, p_declared_);
   const std::string& prefix = declared_prefix_;
   if (declared.rfind(prefix, 0) == 0) {
     d.declared = true;
     d.status_confirmed = true;
-    d.employed = declared.substr(prefix.size()) == "01";
+    d.employed = declared.compare(prefix.size(), std::string::npos, "01") == 0;
   } else {
     d.employed = any_confirmed_job;
     // Known for the period: a job confirmed within it, or a visit within it (which settles "not

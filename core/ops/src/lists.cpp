@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "tz/model/derive.hpp"
 #include "tz/model/id_number.hpp"
@@ -121,6 +122,7 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
              returned = o.kind == "returned", flagged = o.kind == "flagged";
 
   const auto& derived = pop.derived(schema, period);
+  std::unordered_map<const Entity*, std::vector<Problem>> household_problems;  // flagged: checked once each
   for (size_t i = 0; i < pop.people().size(); ++i) {
     const Population::Person& person = pop.people()[i];
     const Entity* p = person.facts.person;
@@ -136,7 +138,12 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
     else if (returned) include = d.returned;
     else if (flagged) {
       auto add = [&](const std::vector<Problem>& ps_) { problems.insert(problems.end(), ps_.begin(), ps_.end()); };
-      if (facts.household) add(validate_record(schema.entity(EntityType::household), shown_values(facts.household), vctx));
+      if (facts.household) {
+        // Each household once, however many of its members are listed.
+        auto [it, fresh] = household_problems.try_emplace(facts.household);
+        if (fresh) it->second = validate_record(schema.entity(EntityType::household), shown_values(facts.household), vctx);
+        add(it->second);
+      }
       add(validate_record(ps, shown_values(p), vctx));
       ValidationContext jctx = vctx;
       jctx.person_birth = birth_of_id(p->value_or(f_id));

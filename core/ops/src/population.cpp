@@ -9,24 +9,41 @@ namespace tz::ops {
 
 Population Population::load(const DeviceStore& store) {
   Population p;
-  store.scan(std::nullopt, [&](EntityRow&& row) {
-    EntityId id = row.entity.id;
-    p.rows_.emplace(id, std::move(row));
-  });
+  store.scan(std::nullopt, [&](EntityRow&& row) { p.rows_.push_back(std::move(row)); });
+  p.index_.reserve(p.rows_.size());
+  for (size_t i = 0; i < p.rows_.size(); ++i) p.index_.emplace_back(p.rows_[i].entity.id, static_cast<uint32_t>(i));
+  std::sort(p.index_.begin(), p.index_.end());  // the store scans in id order: nearly free
   const auto& schema = store.schema();
   const FieldId hh_no = schema.entity(EntityType::household).require("household_no").id;
   const FieldId rel = schema.entity(EntityType::person).require("relation").id;
   const FieldId idf = schema.entity(EntityType::person).require("id_number").id;
-  std::vector<const EntityRow*> person_rows;
-  for (auto& [id, row] : p.rows_) {
+  // Each record's parent row, looked up once (npos: none, or not loaded).
+  constexpr uint32_t npos = UINT32_MAX;
+  std::vector<uint32_t> parent(p.rows_.size(), npos);
+  std::vector<uint32_t> person_rows;
+  // (parent row, child) for each job and visit whose parent is loaded, then grouped by parent.
+  struct Link {
+    uint32_t parent;
+    const Entity* child;
+  };
+  std::vector<Link> links;
+  for (uint32_t i = 0; i < p.rows_.size(); ++i) {
+    const EntityRow& row = p.rows_[i];
+    if (row.parent)
+      if (const EntityRow* pr = p.row(*row.parent)) parent[i] = static_cast<uint32_t>(pr - p.rows_.data());
     if (row.entity.type == EntityType::person) {
-      person_rows.push_back(&row);
-    } else if ((row.entity.type == EntityType::job || row.entity.type == EntityType::visit) && row.parent) {
-      p.children_[*row.parent].push_back(&row.entity);
+      person_rows.push_back(i);
+    } else if ((row.entity.type == EntityType::job || row.entity.type == EntityType::visit) && parent[i] != npos) {
+      links.push_back({parent[i], &row.entity});
     }
   }
-  for (auto& [parent, kids] : p.children_)
-    std::sort(kids.begin(), kids.end(), [](const Entity* a, const Entity* b) { return a->id < b->id; });
+  std::sort(links.begin(), links.end(),
+            [](const Link& a, const Link& b) { return std::tie(a.parent, a.child->id) < std::tie(b.parent, b.child->id); });
+  p.child_begin_.assign(p.rows_.size() + 1, 0);
+  for (auto& l : links) ++p.child_begin_[l.parent + 1];
+  for (size_t i = 1; i < p.child_begin_.size(); ++i) p.child_begin_[i] += p.child_begin_[i - 1];
+  p.children_.reserve(links.size());
+  for (auto& l : links) p.children_.push_back(l.child);
 
   // Each person's facts and sort key, worked out once: the report and every list walk these in
   // order without looking anyone up again. The key's views point into rows_, which outlives them.
@@ -40,11 +57,12 @@ Population Population::load(const DeviceStore& store) {
   };
   std::vector<Keyed> keyed;
   keyed.reserve(person_rows.size());
-  for (const EntityRow* row : person_rows) {
+  for (uint32_t i : person_rows) {
+    const EntityRow* row = &p.rows_[i];
     Keyed k;
     k.person.village = &row->village;
     k.person.flags = row->flags;
-    k.person.facts = p.facts_of(row->entity, row->parent ? p.find(*row->parent) : nullptr);
+    k.person.facts = p.facts_at(i, parent[i]);
     const Entity* e = &row->entity;
     k.village = row->village;
     k.hh = view(k.person.facts.household, hh_no, "");
@@ -77,47 +95,70 @@ const std::vector<DerivedStatus>& Population::derived(const Schema& schema, cons
   return derived_->status;
 }
 
+const EntityRow* Population::row(const EntityId& id) const {
+  auto it = std::lower_bound(index_.begin(), index_.end(), id,
+                             [](const std::pair<EntityId, uint32_t>& a, const EntityId& b) { return a.first < b; });
+  return it == index_.end() || it->first != id ? nullptr : &rows_[it->second];
+}
+
+std::pair<const Entity* const*, const Entity* const*> Population::children_of(size_t index) const {
+  return {children_.data() + child_begin_[index], children_.data() + child_begin_[index + 1]};
+}
+
 const Entity* Population::find(const EntityId& id) const {
-  auto it = rows_.find(id);
-  return it == rows_.end() ? nullptr : &it->second.entity;
+  const EntityRow* r = row(id);
+  return r ? &r->entity : nullptr;
 }
 
 const Entity* Population::household_of(const Entity& person) const {
-  auto it = rows_.find(person.id);
-  if (it == rows_.end() || !it->second.parent) return nullptr;
-  return find(*it->second.parent);
+  const EntityRow* r = row(person.id);
+  return r && r->parent ? find(*r->parent) : nullptr;
 }
 
 const std::string& Population::village_of(const Entity& person) const {
-  auto it = rows_.find(person.id);
-  return it == rows_.end() ? empty_ : it->second.village;
+  const EntityRow* r = row(person.id);
+  return r ? r->village : empty_;
 }
 
 uint32_t Population::flags_of(const Entity& e) const {
-  auto it = rows_.find(e.id);
-  return it == rows_.end() ? 0 : it->second.flags;
+  const EntityRow* r = row(e.id);
+  return r ? r->flags : 0;
 }
 
 std::vector<const Entity*> Population::jobs_of(const EntityId& person) const {
   std::vector<const Entity*> out;
-  if (auto it = children_.find(person); it != children_.end())
-    for (auto* e : it->second)
-      if (e->type == EntityType::job) out.push_back(e);
+  if (const EntityRow* r = row(person)) {
+    auto [b, e] = children_of(static_cast<size_t>(r - rows_.data()));
+    for (auto it = b; it != e; ++it)
+      if ((*it)->type == EntityType::job) out.push_back(*it);
+  }
   return out;
 }
 
 PersonFacts Population::facts(const Entity& person) const { return facts_of(person, household_of(person)); }
 
 PersonFacts Population::facts_of(const Entity& person, const Entity* household) const {
-  PersonFacts f;
-  f.person = &person;
+  auto index = [&](const Entity* e) {
+    const EntityRow* r = e ? row(e->id) : nullptr;
+    return r ? static_cast<size_t>(r - rows_.data()) : SIZE_MAX;
+  };
+  PersonFacts f = facts_at(index(&person), index(household));
+  f.person = &person;  // as given, even when not loaded
   f.household = household;
-  if (auto it = children_.find(person.id); it != children_.end())
-    for (auto* e : it->second) (e->type == EntityType::job ? f.jobs : f.visits).push_back(e);
-  if (f.household)
-    if (auto it = children_.find(f.household->id); it != children_.end())
-      for (auto* e : it->second)
-        if (e->type == EntityType::visit) f.visits.push_back(e);
+  return f;
+}
+
+PersonFacts Population::facts_at(size_t person, size_t household) const {
+  PersonFacts f;
+  if (person < rows_.size()) {
+    f.person = &rows_[person].entity;
+    for (auto [b, e] = children_of(person); b != e; ++b) ((*b)->type == EntityType::job ? f.jobs : f.visits).push_back(*b);
+  }
+  if (household < rows_.size()) {
+    f.household = &rows_[household].entity;
+    for (auto [b, e] = children_of(household); b != e; ++b)
+      if ((*b)->type == EntityType::visit) f.visits.push_back(*b);
+  }
   return f;
 }
 

@@ -46,6 +46,8 @@ struct ReadTables {
   std::vector<DeviceId> devices;
   std::vector<std::string> collectors;
   void read(ByteReader& r) {
+    devices.clear();
+    collectors.clear();
     size_t nd = r.checked_count(r.varint(), 16);
     for (size_t i = 0; i < nd; ++i) devices.push_back(DeviceId::from_bytes(r.raw(16)));
     size_t nc = r.checked_count(r.varint(), 1);
@@ -97,9 +99,11 @@ void decode_fields(std::string_view bytes, Entity& e) {
   if (bytes.empty()) return;
   ByteReader r(bytes);
   if (r.u8() != kFieldsFormat) throw Failure(ErrorCode::store_corrupt, {"unknown field blob format"});
-  ReadTables t;
+  // Two blobs for every record read: the tables' storage is kept between them (per thread).
+  thread_local ReadTables t;
   t.read(r);
   size_t n = r.checked_count(r.varint(), 2);
+  e.fields.reserve(e.fields.size() + n);  // the public and the secret blob of one record: grown once each
   for (size_t i = 0; i < n; ++i) {
     auto f = static_cast<FieldId>(r.varint());
     auto& fv = e.fields[f];

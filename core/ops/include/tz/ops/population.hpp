@@ -5,7 +5,7 @@
 
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "tz/model/derive.hpp"
@@ -41,9 +41,18 @@ class Population {
 
  private:
   PersonFacts facts_of(const Entity& person, const Entity* household) const;
+  // The facts of the rows at these positions (a position past the end: none).
+  PersonFacts facts_at(size_t person, size_t household) const;
+  const EntityRow* row(const EntityId& id) const;
+  // The jobs and visits under the row at `index`, sorted by id.
+  std::pair<const Entity* const*, const Entity* const*> children_of(size_t index) const;
 
-  std::unordered_map<EntityId, EntityRow, IdHash> rows_;
-  std::unordered_map<EntityId, std::vector<const Entity*>, IdHash> children_;  // parent -> jobs, visits
+  // Every record in one array and an id index sorted beside it (decision 410): one allocation for
+  // the rows instead of a hash node each, and a scan in store order instead of pointer chasing.
+  std::vector<EntityRow> rows_;
+  std::vector<std::pair<EntityId, uint32_t>> index_;  // (id, position in rows_), sorted by id
+  std::vector<const Entity*> children_;               // jobs and visits grouped by parent row, by id
+  std::vector<uint32_t> child_begin_;                 // rows_.size() + 1 offsets into children_
   std::vector<const Entity*> persons_;
   std::vector<Person> people_;
   struct Derived {

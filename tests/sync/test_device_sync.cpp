@@ -69,6 +69,16 @@ struct World {
     ops::DeviceSync s(*d.store, *net, [this, &d] { return f->now + d.clock_offset; });
     return s.sync();
   }
+  // Pulls every page without pushing first (sync() would push).
+  void pull_only(Device& d) {
+    ops::DeviceSync s(*d.store, *net, [this, &d] { return f->now + d.clock_offset; });
+    for (int pages = 0;; ++pages) {
+      REQUIRE(pages < 10);
+      auto r = s.pull_once();
+      REQUIRE(r);
+      if (!r->more) break;
+    }
+  }
   void sync_ok(Device& d) {
     auto r = sync(d);
     if (!r) FAIL(r.error().message(Lang::en));
@@ -498,13 +508,7 @@ TEST_CASE("A restored device store that only pulls gets back its lost changes be
   set_field(w, a, p, P, "phone", "13800000001");
   w.converge();
   restore_device(a, copy);
-  ops::DeviceSync s(*a.store, *w.net, [&] { return w.f->now; });
-  for (int pages = 0;; ++pages) {
-    REQUIRE(pages < 10);
-    auto r = s.pull_once();
-    REQUIRE(r);
-    if (!r->more) break;
-  }
+  w.pull_only(a);
   CHECK(values_of(a, p, P, "phone") == std::vector<std::string>{"13800000001"});
   set_field(w, a, p, P, "education", "04");
   w.converge();
@@ -526,13 +530,7 @@ TEST_CASE("A restored store that pulls a re-stamp of the change it lost keeps it
   const VersionId reused = a.store->changes_after(a.store->info().acked_seq).front().version;
   const Hlc own_stamp = a.store->get(hh)->fields.at(fid(H, "address")).live.front().ts;
   // A pull before the push brings the server's re-stamp of its change at that sequence (the lost edit).
-  ops::DeviceSync s(*a.store, *w.net, [&] { return w.f->now; });
-  for (int pages = 0;; ++pages) {
-    REQUIRE(pages < 10);
-    auto r = s.pull_once();
-    REQUIRE(r);
-    if (!r->more) break;
-  }
+  w.pull_only(a);
   auto r = w.sync(a);
   if (!r) FAIL(r.error().message(Lang::en));
   CHECK(r->rolled_back_recovered);

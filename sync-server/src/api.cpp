@@ -430,7 +430,7 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
                     d.b = away;
                     d.by = c.user.name;
                     d.server_ms = now;
-                    if (auto st = ops::record_dedup_decision(folder.store(), d); !st) return c.fail(st.error());
+                    if (auto st = ops::record_dedup_decision(folder.store(), d, c.user.name); !st) return c.fail(st.error());
                     return reply({{"ok", true}, {"decision", "dismissed"}, {"a", keep.hex()}, {"b", away.hex()}, {"by", c.user.name}});
                   }
                   auto m = folder.server().merge(keep, away);

@@ -1302,7 +1302,7 @@ class Command {
     d.b = ids[1];
     d.by = kAdminCollector;
     d.server_ms = now_;
-    check(ops::record_dedup_decision(folder().store(), d));
+    check(ops::record_dedup_decision(folder().store(), d, sync::kCountyAdminActor));
     auto [a, b] = dedup::ordered(ids[0], ids[1]);
     if (io_.as_json)
       io_.print_json({{"ok", true}, {"decision", "dismissed"}, {"a", a.hex()}, {"b", b.hex()}});

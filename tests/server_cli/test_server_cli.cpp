@@ -21,6 +21,7 @@
 #include "tz/ops/device_sync.hpp"
 #include "tz/ops/editor.hpp"
 #include "tz/ops/records.hpp"
+#include "tz/sync/audit.hpp"
 #include "tz/sync/server.hpp"
 #include "tz/sync/transport.hpp"
 #include "xlsx_read.hpp"
@@ -553,6 +554,18 @@ TEST_CASE("sync-server duplicates lists a probable pair with masked IDs and dism
   REQUIRE(decisions.size() == 1);
   CHECK(decisions[0].by == "县管理员");
   CHECK(ops::dismissed_pairs(*st).count(dedup::ordered(*EntityId::from_hex(a), *EntityId::from_hex(b))) == 1);
+  // In the audit chain once, as the county admin's decision naming both persons.
+  int audited = 0;
+  for (auto& e : st->audit_entries())
+    if (e.kind == "dismiss") {
+      ++audited;
+      CHECK(e.actor == sync::kCountyAdminActor);
+      CHECK(e.summary.find(a) != std::string::npos);
+      CHECK(e.summary.find(b) != std::string::npos);
+    }
+  CHECK(audited == 1);
+  st.reset();
+  CHECK(s.ok_json({"audit", "verify"})["ok"] == true);
   // A person given twice, or something that is not a person, is refused.
   s.fails({"dismiss", a, a});
   s.fails({"dismiss", a, "522632001008/7001"});

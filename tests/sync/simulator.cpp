@@ -2,6 +2,7 @@
 #include "simulator.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -411,11 +412,51 @@ class Sim final : SimCore {
       case 16: done = restore_store(i); break;
       default: done = merge_or_unmerge(stats_.merges, stats_.unmerges); break;
     }
+    trace();
     if (!done) {
       ++stats_.skipped;
       // Nothing to act on yet: a device with nothing creates something.
       if (a <= 10) create_household(i);
     }
+  }
+
+  // TZ_SIM_TRACE=<entity hex prefix>: after every step and final sync, one event with the live
+  // versions (id, value, stamp, receipt time) of the matching entities on the server and on each
+  // device, and each device's logged changes to them with its acknowledgement: how a divergence of
+  // one entity came about (docs/decisions.md 224).
+  static std::string traced(const FieldId f, const std::vector<Version>& live) {
+    std::string out = " f" + std::to_string(f) + "{";
+    for (auto& v : live)
+      out += " " + v.id.str() + "=" + v.value + "@" + std::to_string(v.ts.ms) + "." + std::to_string(v.ts.counter) +
+             "/" + std::to_string(v.server_ms);
+    return out + " }";
+  }
+  void trace() {
+    if (trace_.empty()) return;
+    auto wanted = [&](const EntityId& id) { return id.hex().starts_with(trace_); };
+    std::string line;
+    server_->store().scan_entities([&](const sync::EntityRecord& r) {
+      if (!wanted(r.state.id)) return;
+      line += " | server " + short_id(r.state.id) + ":";
+      for (auto& [f, fs] : r.state.fields) line += traced(f, fs.live);
+    });
+    for (size_t i = 0; i < devs_.size(); ++i) {
+      auto& d = devs_[i];
+      for (auto& [id, e] : held(i))
+        if (wanted(id)) {
+          line += " | " + d.name + " " + short_id(id) + ":";
+          for (auto& [f, fv] : e.fields) line += traced(f, fv.live);
+        }
+      std::string logged;
+      for (auto& c : d.store->changes_after(0))
+        if (wanted(c.entity))
+          logged += " " + std::to_string(c.version.seq.value) + ":f" + std::to_string(c.field) + "@" +
+                    std::to_string(c.ts.ms) + "." + std::to_string(c.ts.counter);
+      if (!logged.empty())
+        line += " | " + d.name + " log" + logged + " (acked " + std::to_string(d.store->info().acked_seq) + ", next " +
+                std::to_string(d.store->info().next_seq) + ")";
+    }
+    if (!line.empty()) event("trace" + line);
   }
 
   static std::string first_difference(const std::string& a, const std::string& b) {
@@ -446,6 +487,7 @@ class Sim final : SimCore {
         else
           event(devs_[i].name + " final sync " + std::to_string(round) + ": pushed " + std::to_string(r->pushed) +
                 " pulled " + std::to_string(r->pulled_records));
+        trace();
       }
     for (size_t i = 0; i < devs_.size(); ++i)
       if (devs_[i].store->pending_change_count() != 0)
@@ -465,6 +507,10 @@ class Sim final : SimCore {
 
   SimStats stats_;
   std::vector<Dev> devs_;
+  const std::string trace_ = [] {
+    const char* t = std::getenv("TZ_SIM_TRACE");
+    return std::string(t ? t : "");
+  }();
 };
 
 }  // namespace

@@ -69,6 +69,16 @@ struct World {
     ops::DeviceSync s(*d.store, *net, [this, &d] { return f->now + d.clock_offset; });
     return s.sync();
   }
+  // Pulls every page without pushing first (sync() would push).
+  void pull_only(Device& d) {
+    ops::DeviceSync s(*d.store, *net, [this, &d] { return f->now + d.clock_offset; });
+    for (int pages = 0;; ++pages) {
+      REQUIRE(pages < 10);
+      auto r = s.pull_once();
+      REQUIRE(r);
+      if (!r->more) break;
+    }
+  }
   void sync_ok(Device& d) {
     auto r = sync(d);
     if (!r) FAIL(r.error().message(Lang::en));
@@ -498,17 +508,39 @@ TEST_CASE("A restored device store that only pulls gets back its lost changes be
   set_field(w, a, p, P, "phone", "13800000001");
   w.converge();
   restore_device(a, copy);
-  ops::DeviceSync s(*a.store, *w.net, [&] { return w.f->now; });
-  for (int pages = 0;; ++pages) {
-    REQUIRE(pages < 10);
-    auto r = s.pull_once();
-    REQUIRE(r);
-    if (!r->more) break;
-  }
+  w.pull_only(a);
   CHECK(values_of(a, p, P, "phone") == std::vector<std::string>{"13800000001"});
   set_field(w, a, p, P, "education", "04");
   w.converge();
   CHECK(values_of(b, p, P, "education") == std::vector<std::string>{"04"});
+}
+
+TEST_CASE("A restored store that pulls a re-stamp of the change it lost keeps its own stamp on the new one", "[sync][device]") {
+  // docs/decisions.md 224 (long simulator seed 100135).
+  Pair pair;
+  auto& [w, a, b, hh, p] = pair;
+  auto copy = copy_device(w, a, "a-copy");
+  a.clock_offset = 4 * 3600 * 1000;  // four hours ahead: the server re-stamps the edit
+  set_field(w, a, p, P, "phone", "13800000001");
+  w.converge();
+  // The copy is put back and the clock set right; the new edit reuses the lost edit's sequence.
+  restore_device(a, copy);
+  a.clock_offset = 0;
+  set_field(w, a, hh, H, "address", "甲");
+  const VersionId reused = a.store->changes_after(a.store->info().acked_seq).front().version;
+  const Hlc own_stamp = a.store->get(hh)->fields.at(fid(H, "address")).live.front().ts;
+  // A pull before the push brings the server's re-stamp of its change at that sequence (the lost edit).
+  w.pull_only(a);
+  auto r = w.sync(a);
+  if (!r) FAIL(r.error().message(Lang::en));
+  CHECK(r->rolled_back_recovered);
+  w.converge();  // the digests compare stamps: a's new edit must carry its own, as on the server
+  auto live = a.store->get(hh)->fields.at(fid(H, "address")).live;
+  REQUIRE(live.size() == 1);
+  CHECK(live.front().id.seq.value > reused.seq.value);
+  CHECK(live.front().ts == own_stamp);
+  CHECK(values_of(a, p, P, "phone") == std::vector<std::string>{"13800000001"});
+  CHECK(values_of(b, hh, H, "address") == std::vector<std::string>{"甲"});
 }
 
 TEST_CASE("A store restored from a copy made before its first sync recovers without duplicate versions", "[sync][device]") {

@@ -9,7 +9,8 @@
 // proof that the default seeds would catch a merge that silently drops concurrent writes.
 //
 // A failing seed is printed with its violations and the last events; re-run one seed with
-// TZ_SIM_SEED=<seed> tests_sim "sim: one seed from the environment". Thousands of seeds:
+// TZ_SIM_SEED=<seed> tests_sim "sim: one seed from the environment" (TZ_SIM_TRACE=<entity hex prefix>:
+// the versions of those entities on the server and every device after each step). Thousands of seeds:
 // TZ_SIM_SEEDS=5000 tests_sim "[.long]" (TZ_SIM_FIRST: the first seed, 100000 by default).
 #include "sim_seeds.hpp"
 #include "simulator.hpp"
@@ -66,9 +67,13 @@ TEST_CASE("sim: thousands of seeds with longer histories", "[.long]") {
 // for a new change, and kept it after renumbering that change (docs/decisions.md 42). 100335,
 // 100512, 100590 (120 steps): a store put back from an older copy got its own change to a
 // merged-away entity back under the survivor's id and logged it so; after an unmerge its rebuilt
-// survivor held the version the server had moved back (docs/decisions.md 220).
+// survivor held the version the server had moved back (docs/decisions.md 220). 100135 (120 steps): a
+// store put back from an older copy pulled the server's re-stamp of its lost change at a sequence it
+// had reused for a new change, and kept that stamp on the new change after renumbering it
+// (docs/decisions.md 224).
 TEST_CASE("sim: long-run seeds that once failed stay fixed", "[sim]") {
-  for (auto [seed, steps] : {std::pair<uint64_t, int>{100442, 120}, {100335, 120}, {100512, 120}, {100590, 120}}) {
+  for (auto [seed, steps] :
+       {std::pair<uint64_t, int>{100442, 120}, {100335, 120}, {100512, 120}, {100590, 120}, {100135, 120}}) {
     CAPTURE(seed);
     SimOptions o;
     o.seed = seed;

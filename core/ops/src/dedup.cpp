@@ -83,7 +83,7 @@ dedup::PairSet dismissed_pairs(const sync::ServerStore& server) {
   return out;
 }
 
-Status record_dedup_decision(sync::ServerStore& server, DedupDecision decision) {
+Status record_dedup_decision(sync::ServerStore& server, DedupDecision decision, std::string_view actor) {
   if (decision.a == decision.b) return Error(ErrorCode::invalid_input, {"the same person twice: " + decision.a.hex()});
   std::tie(decision.a, decision.b) = dedup::ordered(decision.a, decision.b);
   return sync::in_write_txn(server, [&] {
@@ -94,7 +94,7 @@ Status record_dedup_decision(sync::ServerStore& server, DedupDecision decision) 
     if (!known) {
       text += decision_line(decision) + "\n";
       server.put_meta_value(kMetaDedupDecisions, text);
-      sync::append_audit_entry(server, decision.server_ms, "dismiss", sync::kCountyAdminActor,
+      sync::append_audit_entry(server, decision.server_ms, "dismiss", actor,
                                sync::audit_summary({{"a", decision.a.hex()}, {"b", decision.b.hex()}}));
     }
   });

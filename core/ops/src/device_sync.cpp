@@ -29,6 +29,21 @@ Hlc max_ts(const EntityState& s) {
   return out;
 }
 
+// Gives the live version of one of the device's own changes the change's own stamp back, as a
+// change the server has not seen (no receipt time); true when that changed the state.
+bool own_stamp(EntityState& s, const FieldChange& c) {
+  auto f = s.fields.find(c.field);
+  if (f == s.fields.end()) return false;
+  bool changed = false;
+  for (auto& v : f->second.live)
+    if (v.id == c.version && (v.ts != c.ts || v.server_ms != 0)) {
+      v.ts = c.ts;
+      v.server_ms = 0;
+      changed = true;
+    }
+  return changed;
+}
+
 bool has_live(const EntityState& s) {
   return std::any_of(s.fields.begin(), s.fields.end(), [](auto& kv) { return !kv.second.live.empty(); });
 }
@@ -249,18 +264,21 @@ Result<PushResult> DeviceSync::take_push_reply(const PushReply& given, uint64_t 
 // (getting back, with their values, the changes it had lost) before pushing again.
 Status DeviceSync::handle_push_refusal(const PushReply& reply) {
   // Three steps, each durable, in an order a crash cannot harm: the pull from cursor 0 is asked for
-  // first (it never takes a version whose id this store reuses: the merge keeps its own content);
-  // then the changes after the matching prefix are renumbered right after what the server holds, so
+  // first (it never takes a version whose id this store reuses: the merge keeps its own content),
+  // with the own stamps of the changes about to be renumbered put back; then the changes after the matching prefix are renumbered right after what the server holds, so
   // the log pushed next is gap-free; last everything up to highest_seq_held is acknowledged (what
   // the server holds there comes back on the pull).
   SyncState st = store_.info().sync;
   st.cursor = 0;
   st.own_values = true;
   st.full_pull_needed = true;
-  WriteBatch first;
-  first.sync = st;
-  first.clock = store_.clock();
-  if (auto w = store_.write(first); !w) return w;
+  Editor first(store_, EditContext{store_.info().config.default_collector, now_()});
+  first.batch().sync = st;
+  // Those changes were never re-stamped: a re-stamp pulled before the refusal named a reused
+  // sequence and was about the server's change there (docs/decisions.md 224).
+  for (auto& c : store_.changes_after(reply.acked_seq))
+    if (auto s = first.state(c.entity); s && own_stamp(*s, c)) first.put_state(*s);
+  if (auto w = first.commit(); !w) return w;
   // What the server decided about its changes at the reused sequences (a quarantine pulled before
   // the refusal) stays with those sequences: the renumbered changes are new and were never decided.
   std::vector<std::pair<uint64_t, OwnStatus>> decided;

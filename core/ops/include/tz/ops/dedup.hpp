@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tz/dedup/dedup.hpp"
@@ -38,9 +39,10 @@ std::vector<DedupDecision> dedup_decisions(const sync::ServerStore& server);
 dedup::PairSet dismissed_pairs(const sync::ServerStore& server);
 
 // THE one place a dedup decision is written: appended to kMetaDedupDecisions in one server-store
-// transaction (a pair dismissed twice is recorded once). The audit chain (issue 6) appends the same
-// decision here, in the same transaction. invalid_input when a == b.
-Status record_dedup_decision(sync::ServerStore& server, DedupDecision decision);
+// transaction (a pair dismissed twice is recorded once), with its audit-chain entry under `actor`
+// (sync::kCountyAdminActor for the admin command, the user's name for the review API) in the same
+// transaction. invalid_input when a == b.
+Status record_dedup_decision(sync::ServerStore& server, DedupDecision decision, std::string_view actor);
 
 // What `sync-server duplicates` and `verify` show.
 struct DuplicateReport {

@@ -347,8 +347,9 @@ TEST_CASE("Links follow an entity's parents without an index by child (decision 
   CHECK(s->entity(ent(2))->parents == std::vector<EntityId>{ent(4)});
 }
 
-TEST_CASE("Entity row numbers kept between transactions follow another connection's writes and a rollback (decision 131)",
-          "[sync][store]") {
+// Whatever a store keeps between transactions (decision 131 tried keeping the entities' row numbers)
+// must follow another connection's writes and a rollback.
+TEST_CASE("Entities written by another connection or rolled back read back as the store holds them", "[sync][store]") {
   tz::test::TempDir dir;
   auto record = [](uint8_t n, uint64_t last_seq) {
     EntityRecord r;

@@ -131,16 +131,6 @@ class SqliteServerStore final : public ServerStore {
     in_txn_ = true;
     high_.clear();
     linked_.clear();  // another process may have written since
-    rows_added_.clear();
-    {
-      // The row numbers of the entities are kept between transactions (decision 131) unless another
-      // connection (an admin command beside serve) committed since: then they are read again.
-      SQLite::Statement dv(db_, "PRAGMA data_version");
-      dv.executeStep();
-      const int64_t version = dv.getColumn(0).getInt64();
-      if (version != data_version_) rows_loaded_ = false;
-      data_version_ = version;
-    }
     reload();
     saved_clock_ = clock_;
     saved_last_seq_ = last_seq_;
@@ -160,7 +150,6 @@ class SqliteServerStore final : public ServerStore {
     }
     in_txn_ = false;
     linked_.clear();
-    rows_added_.clear();
     reset_cached_statements();
     if (crash_after) crash_point(crash_after);
   }
@@ -176,8 +165,6 @@ class SqliteServerStore final : public ServerStore {
   void rollback() override {
     pending_.clear();
     linked_.clear();
-    for (auto& id : rows_added_) rows_.erase(id);  // rows inserted by the transaction undone
-    rows_added_.clear();
     log_run_.reset();
     high_.clear();
     block_ = {};
@@ -308,23 +295,6 @@ class SqliteServerStore final : public ServerStore {
   }
 
   std::optional<EntityRecord> entity(const EntityId& id) const override {
-    if (in_txn_) {
-      // In a write transaction the entity's row is found by its number, and an entity the store does
-      // not hold without a look-up (decision 131).
-      const int64_t n = row_of(id);
-      if (n == 0) {
-        linked_.insert_or_assign(id, std::vector<EntityId>{});
-        return std::nullopt;
-      }
-      auto& st = stmt(entity_get_n_, "SELECT state, villages, last_seq, parents FROM entities WHERE n = ?");
-      st.reset();
-      st.bind(1, n);
-      ResetAfter done{st};
-      if (!st.executeStep()) throw Failure(ErrorCode::store_corrupt, {"entity row " + std::to_string(n) + " missing"});
-      auto rec = record_from(st);
-      linked_.insert_or_assign(id, rec.parents);
-      return rec;
-    }
     auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
     st.reset();
     bind_view(st, 1, id.view());
@@ -343,40 +313,26 @@ class SqliteServerStore final : public ServerStore {
     // entity has are its stored parents: known for an entity read or written in this transaction
     // (decision 82: a new entity has none to read), read from its row otherwise, before the row is
     // replaced (decision 85: no index of the links by child, one B-tree insertion fewer per link).
-    // In a write transaction the row is known by its number (decision 131): an existing one is
-    // updated through it (the id index is not searched, nor written: the id does not change), a new
-    // one inserted without an upsert's conflict check.
-    const int64_t n = in_txn_ ? row_of(e.state.id) : -1;  // 0: none; -1: not known here
     std::vector<EntityId> linked;
     if (auto known = linked_.find(e.state.id); known != linked_.end()) {
       linked = std::move(known->second);
       known->second = e.parents;
-    } else if (n != 0) {
-      auto& cur = n > 0 ? stmt(link_get_n_, "SELECT parents FROM entities WHERE n = ?")
-                        : stmt(link_get_, "SELECT parents FROM entities WHERE id = ?");
+    } else {
+      auto& cur = stmt(link_get_, "SELECT parents FROM entities WHERE id = ?");
       cur.reset();
-      if (n > 0) cur.bind(1, n);
-      else bind_view(cur, 1, e.state.id.view());
+      bind_view(cur, 1, e.state.id.view());
       ResetAfter done{cur};
       if (cur.executeStep()) {
         auto parents = blob_of(cur.getColumn(0));
         for (size_t i = 0; i + 16 <= parents.size(); i += 16) linked.push_back(EntityId::from_bytes(parents.substr(i, 16)));
       }
       if (in_txn_) linked_.emplace(e.state.id, e.parents);
-    } else {
-      linked_.emplace(e.state.id, e.parents);
     }
-    auto& st = n > 0  ? stmt(entity_update_, "UPDATE entities SET type = ?2, last_seq = ?3, villages = ?4, parents = ?5, "
-                                             "state = ?6 WHERE n = ?1")
-               : n == 0 ? stmt(entity_insert_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) "
-                                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                        : stmt(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) "
-                                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET "
-                                            "type = excluded.type, last_seq = excluded.last_seq, villages = excluded.villages, "
-                                            "parents = excluded.parents, state = excluded.state");
+    auto& st = stmt(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
+                                 "ON CONFLICT(id) DO UPDATE SET type = excluded.type, last_seq = excluded.last_seq, "
+                                 "villages = excluded.villages, parents = excluded.parents, state = excluded.state");
     st.reset();
-    if (n > 0) st.bind(1, n);
-    else bind_view(st, 1, e.state.id.view());
+    bind_view(st, 1, e.state.id.view());
     st.bind(2, static_cast<int>(e.state.type));
     st.bind(3, static_cast<int64_t>(e.last_seq));
     const std::string villages = codec::encode_strings(e.villages);
@@ -387,12 +343,6 @@ class SqliteServerStore final : public ServerStore {
     auto body = codec::encode_state(e.state);
     bind_view(st, 6, body);
     st.exec();
-    if (n == 0) {
-      rows_.emplace(e.state.id, db_.getLastInsertRowid());
-      rows_added_.push_back(e.state.id);
-    } else if (n < 0) {
-      rows_loaded_ = false;  // written outside a transaction: the kept numbers are read again
-    }
     if (linked == e.parents) return;
     auto has = [](const std::vector<EntityId>& v, const EntityId& id) { return std::find(v.begin(), v.end(), id) != v.end(); };
     for (auto& p : linked) {
@@ -763,27 +713,6 @@ class SqliteServerStore final : public ServerStore {
     return e;
   }
 
-  // The row number of an entity, 0 when the store holds none; the numbers of every entity are read
-  // once and then kept (decision 131): begin() reads them again when another connection wrote.
-  int64_t row_of(const EntityId& id) const {
-    if (!rows_loaded_) {
-      rows_.clear();
-      SQLite::Statement count(db_, "SELECT max(n) FROM entities");
-      count.executeStep();
-      rows_.reserve(static_cast<size_t>(std::max<int64_t>(count.getColumn(0).getInt64(), 0)));
-      SQLite::Statement all(db_, "SELECT id, n FROM entities");
-      while (all.executeStep()) {
-        auto bytes = blob_of(all.getColumn(0));
-        if (bytes.size() != 16)
-          throw Failure(ErrorCode::store_corrupt, {"entity row " + std::to_string(all.getColumn(1).getInt64()) + ": id"});
-        rows_.emplace(EntityId::from_bytes(bytes), all.getColumn(1).getInt64());
-      }
-      rows_loaded_ = true;
-    }
-    auto it = rows_.find(id);
-    return it == rows_.end() ? 0 : it->second;
-  }
-
   // The highest seq the store holds from a device (blocks and rows), read once per transaction.
   uint64_t& highest(const DeviceId& d) {
     auto [it, added] = high_.try_emplace(d, 0);
@@ -855,7 +784,7 @@ class SqliteServerStore final : public ServerStore {
   void reset_cached_statements() const {
     for (auto* slot : {&block_get_, &block_put_, &link_get_, &change_get_, &change_put_, &entity_get_, &entity_put_,
                        &link_del_, &link_put_, &children_, &log_put_, &log_get_, &match_get_, &match_find_,
-                       &match_put_, &match_del_, &entity_get_n_, &link_get_n_, &entity_update_, &entity_insert_})
+                       &match_put_, &match_del_})
       if (*slot) (*slot)->reset();
   }
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
@@ -873,12 +802,6 @@ class SqliteServerStore final : public ServerStore {
   // The parents whose links each entity read or written in the open transaction has in the store.
   mutable std::unordered_map<EntityId, std::vector<EntityId>, IdHash> linked_;
   std::unordered_map<DeviceId, uint64_t, IdHash> high_;
-  // Every entity's row number (decision 131), valid while rows_loaded_; the ids inserted by the open
-  // transaction (a rollback takes them out); the data_version at the last begin().
-  mutable std::unordered_map<EntityId, int64_t, IdHash> rows_;
-  mutable bool rows_loaded_ = false;
-  std::vector<EntityId> rows_added_;
-  int64_t data_version_ = -1;
   // The open run of version rows (decision 80), written at the next other row, read or commit.
   struct LogRun {
     LogRow row;
@@ -895,8 +818,7 @@ class SqliteServerStore final : public ServerStore {
   mutable Block block_;
   mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_;
   mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, entity_put_, link_del_, link_put_,
-      children_, log_put_, log_get_, match_get_, match_find_, match_put_, match_del_, entity_get_n_, link_get_n_,
-      entity_update_, entity_insert_;
+      children_, log_put_, log_get_, match_get_, match_find_, match_put_, match_del_;
 };
 
 }  // namespace

@@ -169,7 +169,8 @@ TEST_CASE("The audit head is signed into signed replies and the device checks an
 TEST_CASE("A batch entry's sha256 is of the changes' bytes in the recorded layout", "[sync][audit]") {
   // Each new change: its VersionId as text, entity, field, value, bases, collector, device time and
   // stamp, numbers as 8 bytes big-endian and texts preceded by their length (decision 130 changed
-  // how the bytes are made, not what they are).
+  // how the bytes are made, not what they are). Written out here, not shared with audit.cpp, so
+  // that a change of the layout there fails this test.
   ServerFixture f;
   FakeDevice d{tz::test::test_device(1)};
   REQUIRE(f.server->register_device(d.id, {kVillageA}));

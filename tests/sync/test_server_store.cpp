@@ -346,3 +346,62 @@ TEST_CASE("Links follow an entity's parents without an index by child (decision 
   CHECK(s->children(ent(4)) == std::vector<EntityId>{ent(2)});
   CHECK(s->entity(ent(2))->parents == std::vector<EntityId>{ent(4)});
 }
+
+// Whatever a store keeps between transactions (decision 131 tried keeping the entities' row numbers)
+// must follow another connection's writes and a rollback.
+TEST_CASE("Entities written by another connection or rolled back read back as the store holds them", "[sync][store]") {
+  tz::test::TempDir dir;
+  auto record = [](uint8_t n, uint64_t last_seq) {
+    EntityRecord r;
+    r.state.type = EntityType::household;
+    r.state.id = ent(n);
+    r.last_seq = last_seq;
+    r.villages = {"522632001001"};
+    return r;
+  };
+  auto a = open_sqlite_server_store(dir.path() / "server").take();
+  auto b = open_sqlite_server_store(dir.path() / "server").take();
+  // b learns the rows there are (none but ent(1)).
+  a->begin();
+  a->put_entity(record(1, 1));
+  a->commit(nullptr, nullptr);
+  b->begin();
+  REQUIRE(b->entity(ent(1)));
+  CHECK_FALSE(b->entity(ent(2)));
+  b->commit(nullptr, nullptr);
+  // Another connection (an admin command beside serve) adds ent(2) and changes ent(1).
+  a->begin();
+  a->put_entity(record(2, 2));
+  a->put_entity(record(1, 3));
+  a->commit(nullptr, nullptr);
+  b->begin();
+  auto two = b->entity(ent(2));
+  REQUIRE(two);
+  CHECK(two->last_seq == 2);
+  CHECK(b->entity(ent(1))->last_seq == 3);
+  // A row b writes for an entity a inserted is that entity's row, not a second one.
+  b->put_entity(record(2, 4));
+  b->commit(nullptr, nullptr);
+  a->begin();
+  CHECK(a->entity(ent(2))->last_seq == 4);
+  a->commit(nullptr, nullptr);
+  // A rolled-back insert leaves no row behind, and the entity written again later is stored.
+  b->begin();
+  b->put_entity(record(5, 5));
+  REQUIRE(b->entity(ent(5)));
+  b->rollback();
+  b->begin();
+  CHECK_FALSE(b->entity(ent(5)));
+  b->put_entity(record(5, 6));
+  b->commit(nullptr, nullptr);
+  b.reset();
+  a->begin();
+  auto five = a->entity(ent(5));
+  REQUIRE(five);
+  CHECK(five->last_seq == 6);
+  a->commit(nullptr, nullptr);
+  auto c = open_sqlite_server_store(dir.path() / "server").take();
+  size_t rows = 0;
+  c->scan_entities([&](const EntityRecord&) { ++rows; });
+  CHECK(rows == 3);
+}

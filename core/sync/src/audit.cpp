@@ -12,7 +12,9 @@ constexpr std::string_view kHeadKey = "audit_head";  // meta value: "SEQ HASH" (
 const std::string kZeroHash(64, '0');
 
 void be64(std::string& out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+  out.append(b, 8);
 }
 void field(std::string& out, std::string_view s) {
   be64(out, s.size());
@@ -118,10 +120,21 @@ void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const P
     }
   if (first == 0) return;
   const OutcomeCounts n = count_outcomes(reply);
-  std::string m;
+  // The hashed bytes name each change by VersionId::str() ("<device hex>:<seq>"); the device's hex is
+  // made once per device, not once per change (decision 130).
+  std::string m, version;
+  DeviceId prefix_of;
+  std::string prefix;
   for (const auto& c : req.changes) {
     if (c.version.seq.value < first || c.version.seq.value > last) continue;
-    field(m, c.version.str());
+    if (prefix.empty() || c.version.device != prefix_of) {
+      prefix_of = c.version.device;
+      prefix = c.version.device.hex() + ":";
+      m.reserve(m.size() + (last - c.version.seq.value + 1) * (prefix.size() + 128));
+    }
+    version.assign(prefix);
+    version.append(std::to_string(c.version.seq.value));
+    field(m, version);
     m.append(c.entity.view());
     be64(m, c.field);
     field(m, c.value);

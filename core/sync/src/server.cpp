@@ -460,6 +460,7 @@ struct SyncServer::Impl {
       slot.emplace();
       slot->state.type = c.type;
       slot->state.id = c.entity;
+      if (c.type == EntityType::person || c.type == EntityType::household) absent.insert(c.entity);
     }
     EntityRecord& rec = *slot;
     if (is_key_field(c.type, c.field) && rekeyed_set.insert(c.entity).second) rekeyed.push_back(c.entity);
@@ -1051,11 +1052,27 @@ struct SyncServer::Impl {
     }
     return {};
   }
-  // Writes an entity's match key as its state now gives it.
-  void rekey(const EntityId& id) {
+  // The match keys the store holds for entities this request keyed (decision 130): a county's first
+  // push keys every new person and household, and reading back a key just written, or the key of an
+  // entity the store did not hold, was a look-up each.
+  std::unordered_map<EntityId, std::string, IdHash> stored_keys;
+  // The persons and households this request created (the store held none when first read): the
+  // store holds no match key for them.
+  std::unordered_set<EntityId, IdHash> absent;
+  // Writes an entity's match key as its state now gives it; returns it ("" for none).
+  std::string rekey(const EntityId& id) {
     const auto& rec = entity(id);
     std::string key = rec ? match_key_of(rec->state, s.clock_()) : std::string();
-    if (store.match_key(id).value_or("") != key) store.put_match_key(id, key);
+    auto known = stored_keys.find(id);
+    // An entity this request created has no key in the store (keys are only written here, and
+    // recorded in stored_keys when they are).
+    const std::string held = known != stored_keys.end() ? known->second
+                             : absent.count(id)         ? std::string()
+                                                        : store.match_key(id).value_or("");
+    if (held != key) store.put_match_key(id, key);
+    if (known != stored_keys.end()) known->second = key;
+    else stored_keys.emplace(id, key);
+    return key;
   }
   // A store made before match keys (or never keyed) gets every entity's key once.
   void ensure_match_keys() {
@@ -1076,11 +1093,9 @@ struct SyncServer::Impl {
     ids.swap(rekeyed);
     rekeyed_set.clear();
     for (auto& id : ids) {
-      rekey(id);
-      if (!s.options_.merge_on_apply) continue;
-      auto key = store.match_key(id);
-      if (!key) continue;
-      auto group = store.entities_with_match_key(*key);
+      const std::string key = rekey(id);
+      if (!s.options_.merge_on_apply || key.empty()) continue;
+      auto group = store.entities_with_match_key(key);
       if (group.size() < 2) continue;
       for (auto& m : merge_group(group, now)) {
         if (sender)

@@ -379,15 +379,18 @@ class SqliteServerStore final : public ServerStore {
     return st.getColumn(0).getString();
   }
   void put_match_key(const EntityId& id, const std::string& key) override {
+    // Prepared once (decision 130: a county's first push writes a key for every person and household).
     if (key.empty()) {
-      SQLite::Statement st(db_, "DELETE FROM match_keys WHERE entity = ?");
-      bind_blob(st, 1, id.view());
+      auto& st = stmt(match_del_, "DELETE FROM match_keys WHERE entity = ?");
+      st.reset();
+      bind_view(st, 1, id.view());
       st.exec();
       return;
     }
-    SQLite::Statement st(db_, "INSERT OR REPLACE INTO match_keys(entity, key) VALUES (?, ?)");
-    bind_blob(st, 1, id.view());
-    st.bind(2, key);
+    auto& st = stmt(match_put_, "INSERT OR REPLACE INTO match_keys(entity, key) VALUES (?, ?)");
+    st.reset();
+    bind_view(st, 1, id.view());
+    st.bindNoCopy(2, key);
     st.exec();
   }
   std::vector<EntityId> entities_with_match_key(const std::string& key) const override {
@@ -780,7 +783,8 @@ class SqliteServerStore final : public ServerStore {
   // this connection then fails at once with "database is locked" once another process has written.
   void reset_cached_statements() const {
     for (auto* slot : {&block_get_, &block_put_, &link_get_, &change_get_, &change_put_, &entity_get_, &entity_put_,
-                       &link_del_, &link_put_, &children_, &log_put_, &log_get_, &match_get_, &match_find_})
+                       &link_del_, &link_put_, &children_, &log_put_, &log_get_, &match_get_, &match_find_,
+                       &match_put_, &match_del_})
       if (*slot) (*slot)->reset();
   }
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
@@ -814,7 +818,7 @@ class SqliteServerStore final : public ServerStore {
   mutable Block block_;
   mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_;
   mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, entity_put_, link_del_, link_put_,
-      children_, log_put_, log_get_, match_get_, match_find_;
+      children_, log_put_, log_get_, match_get_, match_find_, match_put_, match_del_;
 };
 
 }  // namespace

@@ -571,6 +571,12 @@ void add_api_routes(net::HttpServer& http, const ApiEnv& env, const Wrap& wrap) 
               if (!kind)
                 return c.fail(bad_request("kind=" + param(c.rq, "kind") + "：应为 社保、用工备案 或 国家系统",
                                           "kind=" + param(c.rq, "kind") + ": must be 社保, 用工备案 or 国家系统"));
+              // Each department reconciles the lists of its own system (decision 317).
+              if (const std::string owner = ops::reconcile_owner(*kind); !owner.empty() && owner != c.user.agency)
+                return c.fail(forbidden("这类名单由" + sync::agency_label(owner, Lang::zh) + "比对，" +
+                                            sync::agency_label(c.user.agency, Lang::zh) + "的账户不能比对",
+                                        "this kind of list is reconciled by the " + sync::agency_label(owner, Lang::en) +
+                                            "; an account of the " + sync::agency_label(c.user.agency, Lang::en) + " cannot"));
               // The county's people are read through the admin replica, as `sync-server list` does.
               return with_replica(c, [&](AdminFolder& folder, DeviceStore& store, int64_t now) {
                 ops::ReconcileOptions o;

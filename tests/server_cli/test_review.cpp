@@ -583,6 +583,27 @@ TEST_CASE("The reconcile endpoint compares only the reviewer's scope", "[server_
   CHECK(bad.j()["problems"][0]["line"] == 2);
 }
 
+TEST_CASE("Each department reconciles the lists of its own system over the API", "[server_cli][review][reconcile]") {
+  Review s;
+  s.setup();
+  auto server = s.serve();
+  const int port = port_of(*server);
+  const std::string rsj = login(port, "town"), fpb = login(port, "county");  // 人社局 / 扶贫办
+  const std::string body = slurp(Review::data_file("shebao.csv"));
+  const std::string shebao = "/api/v1/reconcile?kind=%E7%A4%BE%E4%BF%9D";          // kind=社保
+  const std::string national = "/api/v1/reconcile?kind=%E5%9B%BD%E5%AE%B6%E7%B3%BB%E7%BB%9F";  // kind=国家系统
+  auto refused = call(port, "POST", shebao, body, {bearer(fpb)});
+  CHECK(refused.status == 403);
+  CHECK_THAT(refused.body, Catch::Contains("这类名单由人社局比对，扶贫办的账户不能比对"));
+  auto refused_en = call(port, "POST", shebao + "&lang=en", body, {bearer(fpb)});
+  CHECK_THAT(refused_en.body, Catch::Contains("reconciled by the human resources and social security bureau"));
+  CHECK(call(port, "POST", national, body, {bearer(rsj)}).status == 403);
+  // Each of its own, and a list of no stated kind, for both.
+  CHECK(call(port, "POST", shebao, body, {bearer(rsj)}).status == 200);
+  CHECK(call(port, "POST", national, body, {bearer(fpb)}).status == 200);
+  CHECK(call(port, "POST", "/api/v1/reconcile", body, {bearer(fpb)}).status == 200);
+}
+
 TEST_CASE("A 用工备案 list posted over HTTPS keeps the filed headcounts and the employer rule then does not fire",
           "[server_cli][review][reconcile]") {
   Review s;

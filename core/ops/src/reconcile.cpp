@@ -16,6 +16,16 @@
 
 namespace tz::ops {
 
+std::string reconcile_owner(ReconcileKind kind) {
+  switch (kind) {
+    case ReconcileKind::social_insurance:
+    case ReconcileKind::employment_filing: return "rsj";
+    case ReconcileKind::national: return "fpb";
+    case ReconcileKind::any: break;
+  }
+  return "";
+}
+
 std::optional<ReconcileKind> parse_reconcile_kind(std::string_view t) {
   if (t == "社保" || t == "社保缴纳" || t == "social_insurance") return ReconcileKind::social_insurance;
   if (t == "用工备案" || t == "employment_filing") return ReconcileKind::employment_filing;

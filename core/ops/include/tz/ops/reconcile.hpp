@@ -25,6 +25,9 @@ namespace tz::ops {
 enum class ReconcileKind { any, social_insurance, employment_filing, national };
 // 社保 / 社保缴纳 / social_insurance, 用工备案 / employment_filing, 国家系统 / national; nullopt otherwise.
 std::optional<ReconcileKind> parse_reconcile_kind(std::string_view text);
+// The department whose system a list comes from, who alone reconciles it over the API (decision 317):
+// rsj (人社局) for 社保缴纳 and 用工备案, fpb (扶贫办) for the national system's export; "" for any.
+std::string reconcile_owner(ReconcileKind kind);
 std::string reconcile_kind_label(ReconcileKind k, Lang lang);
 
 // An employer's name as compared: full-width forms folded, spaces dropped.

@@ -20,8 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kMetaAdminDevice = "admin_device";
-
 // The replica's passphrase is random (the key file is the secret; the server machine is the trust
 // boundary), so the KDF's cost buys nothing and stays cheap.
 constexpr ScryptCost kReplicaKdf{1ULL << 10, 8, 1};
@@ -146,7 +144,7 @@ Status AdminFolder::set_config(const std::string& key, const std::string& value)
 }
 
 std::optional<DeviceId> AdminFolder::admin_device() const {
-  auto v = store_->meta_value(kMetaAdminDevice);
+  auto v = store_->meta_value(sync::kMetaAdminDevice);
   if (!v) return std::nullopt;
   return DeviceId::from_hex(*v);
 }
@@ -169,7 +167,7 @@ Status AdminFolder::make_replica() {
   if (auto old = admin_device(); old && *old != id)
     if (auto d = store_->device(*old); d && !d->retired) (void)server().retire_device(*old);
   if (auto st = server().register_device(id, {identity_.county}); !st) return st;
-  if (auto st = sync::in_write_txn(*store_, [&] { store_->put_meta_value(kMetaAdminDevice, id.hex()); }); !st) return st;
+  if (auto st = sync::in_write_txn(*store_, [&] { store_->put_meta_value(sync::kMetaAdminDevice, id.hex()); }); !st) return st;
   if (auto st = write_private_file(admin / "key.new", pass); !st) return st;
   fs::rename(admin / "key.new", key, ec);
   if (ec) return io_error(key, ec.message());

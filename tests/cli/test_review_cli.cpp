@@ -248,3 +248,50 @@ TEST_CASE("a store re-keyed before its first push merges with the county and its
   CHECK(ops::device_scope_digest(*a, scope) == f.server->scope_digest(scope));
   CHECK(ops::device_scope_digest(*b, scope) == f.server->scope_digest(scope));
 }
+
+TEST_CASE("edit add and import refuse the review decision fields in Chinese or English and write nothing", "[cli][review]") {
+  Cli c;
+  setup(c);
+  const uint64_t seq_before = c.open()->info().next_seq;
+  const std::string person_zh = "“审核结论”只能由县审核人员设定", person_en = "\"Review decision\" can only be set by the county's reviewers";
+  const std::string hh_zh = "“户审核结论”只能由县审核人员设定";
+
+  // edit, by label, schema name and in English; the household's field by its own label.
+  auto zh = c.run({"edit", kId, "--store", c.store, "--set", "审核结论=approve:" + std::string(32, '0') + ":1"});
+  CHECK(zh.exit_code == 1);
+  CHECK(zh.err.find(person_zh) != std::string::npos);
+  auto en = c.run({"--lang", "en", "edit", kId, "--store", c.store, "--set", "review=return:x"});
+  CHECK(en.exit_code == 1);
+  CHECK(en.err.find(person_en) != std::string::npos);
+  auto hh = c.run({"edit", "522632101001/0001", "--store", c.store, "--set", "户审核结论=approve:x"});
+  CHECK(hh.exit_code == 1);
+  CHECK(hh.err.find(hh_zh) != std::string::npos);
+  // Beside an acceptable value: the whole edit is refused.
+  CHECK(c.run({"edit", kId, "--store", c.store, "--set", "联系电话=13900000001", "--set", "审核结论=x"}).exit_code == 1);
+  // add
+  auto add = c.run({"add", "person", "--store", c.store, "--set", "村代码=522632101001", "--set", "户编号=0002", "--set",
+                    "姓名=李四", "--set", "审核结论=approve:x"});
+  CHECK(add.exit_code == 1);
+  CHECK(add.err.find(person_zh) != std::string::npos);
+
+  // import: the column is refused whole, named with its line.
+  auto roster = c.file("rv.csv", "村代码,户编号,姓名,审核结论\n522632101001,0003,赵五,approve:x\n");
+  auto iz = c.run({"import", roster, "--store", c.store});
+  CHECK(iz.exit_code == 1);
+  CHECK(iz.err.find("第 1 行，“审核结论”列") != std::string::npos);
+  CHECK(iz.err.find(person_zh) != std::string::npos);
+  CHECK(iz.err.find("未写入任何数据") != std::string::npos);
+  auto ie = c.run({"--lang", "en", "import", roster, "--store", c.store});
+  CHECK(ie.exit_code == 1);
+  CHECK(ie.err.find(person_en) != std::string::npos);
+  CHECK(ie.err.find("nothing was written") != std::string::npos);
+
+  // Nothing written: no change made, the review field still empty, the phone as imported.
+  auto s = c.open();
+  CHECK(s->info().next_seq == seq_before);
+  auto p = s->get(s->natural_keys().person(kId));
+  REQUIRE(p);
+  CHECK(p->value_or(fid(EntityType::person, "review")).empty());
+  CHECK(p->value_or(fid(EntityType::person, "phone")) == "13812345678");
+  CHECK(!s->get_row(s->natural_keys().household("522632101001", "0003")));
+}

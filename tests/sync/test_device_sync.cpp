@@ -9,6 +9,7 @@
 #include "server_fixture.hpp"
 #include "tz/ops/device_sync.hpp"
 #include "tz/ops/editor.hpp"
+#include "tz/ops/review.hpp"
 
 using namespace tz;
 using namespace tz::sync;
@@ -755,5 +756,54 @@ TEST_CASE("A store restored from a copy gets its redirected change back under th
   for (auto* d : {&a, &b}) {
     CHECK(values_of(*d, away, P, "phone") == std::vector<std::string>{"13900000002"});
     CHECK(values_of(*d, keep, P, "phone").empty());
+  }
+}
+
+TEST_CASE("A device's own write of a review decision is quarantined and the reviewer's decision stands everywhere", "[sync][device][review]") {
+  // Device a approves a record the county sent back, bypassing field-cli (the Editor writes the field
+  // as a crafted push would carry it); the county admin replica's decisions still apply.
+  Pair t;
+  auto& admin = t.w.add({"522632"});
+  REQUIRE(in_write_txn(*t.w.f->store, [&] { t.w.f->store->put_meta_value(kMetaAdminDevice, admin.store->info().device.hex()); }));
+  t.w.converge();
+  REQUIRE(ops::decide_review(*admin.store, t.p, false, "工资不符", t.w.ctx(admin)));
+  t.w.converge();
+  for (auto* d : {&t.a, &t.b, &admin}) CHECK(ops::review_status_of(*d->store, t.p).state == ReviewState::returned);
+  CHECK(t.w.f->server->quarantine().empty());
+
+  // The fraud: a's own approval of the person and of the household.
+  REQUIRE(ops::decide_review(*t.a.store, t.p, true, "", t.w.ctx(t.a)));
+  CHECK(ops::review_status_of(*t.a.store, t.p).state == ReviewState::approved);  // only until it syncs
+  set_field(t.w, t.a, t.hh, H, "review", "approve:" + t.a.store->info().device.hex() + ":1");
+  t.w.converge();
+  auto held = t.w.f->server->quarantine();
+  REQUIRE(held.size() == 2);
+  for (auto& q : held) {
+    CHECK(q.change.version.device == t.a.store->info().device);
+    CHECK(q.reason.find("只能由县审核人员设定") != std::string::npos);
+    CHECK(q.reason.find("can only be set by the county's reviewers") != std::string::npos);
+  }
+  // The decision stands on the server (its digest is what converge compared), on the sender and on the others.
+  for (auto* d : {&t.a, &t.b, &admin}) {
+    auto st = ops::review_status_of(*d->store, t.p);
+    CHECK(st.state == ReviewState::returned);
+    CHECK(st.reason == "工资不符");
+    CHECK(values_of(*d, t.hh, H, "review").empty());
+  }
+  // The sender is told, naming the field.
+  size_t told = 0;
+  for (auto& n : t.a.store->notices())
+    if (n.kind == static_cast<uint8_t>(NoticeRecord::Kind::quarantined) && n.reason_zh.find("“审核结论”只能由县审核人员设定") != std::string::npos)
+      ++told;
+  CHECK(told == 1);
+
+  // The county's approval through its replica applies and reaches every device.
+  REQUIRE(ops::decide_review(*admin.store, t.p, true, "", t.w.ctx(admin)));
+  REQUIRE(ops::decide_review(*admin.store, t.hh, true, "", t.w.ctx(admin)));
+  t.w.converge();
+  CHECK(t.w.f->server->quarantine().size() == 2);
+  for (auto* d : {&t.a, &t.b, &admin}) {
+    CHECK(ops::review_status_of(*d->store, t.p).state == ReviewState::approved);
+    CHECK(ops::review_status_of(*d->store, t.hh).state == ReviewState::approved);
   }
 }

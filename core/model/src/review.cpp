@@ -75,4 +75,11 @@ std::string review_state_label(ReviewState s, Lang lang) {
   return "";
 }
 
+bool reviewer_only(const FieldDef& f) { return f.name == kReviewFieldName; }
+
+Problem reviewer_only_problem(const FieldDef& f) {
+  return Problem{"reviewer_only", Severity::error, f.name, "“" + f.label_zh + "”只能由县审核人员设定",
+                 "\"" + f.label_en + "\" can only be set by the county's reviewers"};
+}
+
 }  // namespace tz

@@ -2,6 +2,7 @@
 #include "tz/ops/records.hpp"
 
 #include "tz/model/id_number.hpp"
+#include "tz/model/review.hpp"
 #include "tz/util/crash_point.hpp"
 #include "tz/util/text.hpp"
 
@@ -59,6 +60,10 @@ Result<std::vector<FieldInput>> parse_inputs(const EntitySchema& es, const std::
     const FieldDef* f = es.find_field(key);
     if (!f || f->type == FieldType::ref)
       return Error(ErrorCode::invalid_input, {bilingual(es.label_zh + "没有“" + key + "”这一项", es.label_en + " has no field \"" + key + "\"")});
+    if (reviewer_only(*f)) {
+      Problem p = reviewer_only_problem(*f);
+      return Error(ErrorCode::invalid_input, {bilingual(p.message_zh, p.message_en)});
+    }
     std::string raw = a.substr(eq + 1);
     if (text::trim(raw).empty())
       return Error(ErrorCode::invalid_input, {bilingual(f->label_zh + "的值为空", f->label_en + ": the value is empty")});

@@ -9,7 +9,7 @@ namespace tz::ops {
 
 namespace {
 
-const FieldDef* review_field(const Schema& schema, EntityType type) { return schema.entity(type).field("review"); }
+const FieldDef* review_field(const Schema& schema, EntityType type) { return schema.entity(type).field(kReviewFieldName); }
 
 // The record a decision covers: the entity, and for a person their jobs (read into kids, which the
 // result points into).

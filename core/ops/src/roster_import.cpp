@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "tz/model/id_number.hpp"
+#include "tz/model/review.hpp"
 #include "tz/model/validation.hpp"
 #include "tz/util/crash_point.hpp"
 #include "tz/util/csv.hpp"
@@ -125,6 +126,11 @@ Result<ImportReport> import_roster(DeviceStore& store, std::string_view file_byt
       problem(header.line, h, "import.duplicate_column", Severity::error,
               "列“" + h + "”与列“" + it->second + "”是同一项（" + f->label_zh + "）",
               "column \"" + h + "\" and column \"" + it->second + "\" are the same field (" + f->label_en + ")");
+      continue;
+    }
+    if (reviewer_only(*f)) {
+      Problem p = reviewer_only_problem(*f);
+      problem(header.line, h, p.rule_id, p.severity, p.message_zh, p.message_en);
       continue;
     }
     seen[f] = h;

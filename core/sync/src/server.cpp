@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "tz/model/id_number.hpp"
+#include "tz/model/review.hpp"
 #include "tz/util/bytes.hpp"
 #include "tz/util/civil_time.hpp"
 #include "tz/util/crash_point.hpp"
@@ -343,13 +344,17 @@ struct SyncServer::Impl {
   // passed (they repeat: a county has a few values of 民族 or 文化程度 for thousands of persons).
   std::unordered_map<uint32_t, const FieldDef*> field_defs;
   std::unordered_set<std::string> passed;
+  const FieldDef* field_def(const FieldChange& c) {
+    const uint32_t key = (uint32_t{static_cast<uint8_t>(c.type)} << 16) | c.field;
+    auto fd = field_defs.find(key);
+    if (fd == field_defs.end()) fd = field_defs.emplace(key, s.schema_.entity(c.type).field(c.field)).first;
+    return fd->second;
+  }
   std::optional<Reason> single_field_problem(const FieldChange& c) {
     if (c.field == kDeletedField) return std::nullopt;
     const auto& es = s.schema_.entity(c.type);
     const uint32_t key = (uint32_t{static_cast<uint8_t>(c.type)} << 16) | c.field;
-    auto fd = field_defs.find(key);
-    if (fd == field_defs.end()) fd = field_defs.emplace(key, es.field(c.field)).first;
-    const FieldDef* f = fd->second;
+    const FieldDef* f = field_def(c);
     std::string passed_key;
     if (f && !f->options.empty() && !c.value.empty()) {
       passed_key.reserve(4 + c.value.size());
@@ -380,6 +385,23 @@ struct SyncServer::Impl {
       return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
     }
     return std::nullopt;
+  }
+
+  // A reviewer_only field (the review decision) is written only by the county admin replica (decision
+  // 60), through which `sync-server review` and the API's review land; from any other device the
+  // change is held for the county (decision 315). The replica is read once per request.
+  std::optional<std::optional<DeviceId>> admin_device;
+  std::optional<Reason> reviewer_field_problem(const DeviceRecord& d, const FieldChange& c) {
+    const FieldDef* f = field_def(c);
+    if (!f || !reviewer_only(*f)) return std::nullopt;
+    if (!admin_device) {
+      auto v = store.meta_value(kMetaAdminDevice);
+      admin_device = v ? DeviceId::from_hex(*v) : std::nullopt;
+    }
+    if (*admin_device == d.id) return std::nullopt;
+    Problem p = reviewer_only_problem(*f);
+    return Reason{p.message_zh + "，设备发来的修改交县里审核",
+                  p.message_en + "; a device's change to it is held for the county's review"};
   }
 
   // The placing values of a batch by entity (household: villages; others: parent ids), made once.
@@ -580,6 +602,7 @@ struct SyncServer::Impl {
     std::optional<Reason> why;
     if (d.retired && c.version.seq.value > d.retired_after)
       why = Reason{"本设备已停用，停用后的修改交县里审核", "this device was retired; changes made after that are held for review"};
+    if (!why) why = reviewer_field_problem(d, c);
     if (!why) why = single_field_problem(c);
     // Addressed to a merged-away entity: applied to the survivor whatever the sender's scope, except
     // a deletion, which the county reviews (SPEC §8).

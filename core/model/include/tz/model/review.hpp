@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tz/model/record.hpp"
+#include "tz/model/validation.hpp"
 #include "tz/util/error.hpp"
 
 namespace tz {
@@ -29,6 +30,13 @@ std::string approval_value(const std::vector<const Entity*>& record, FieldId rev
 // "return:REASON".
 std::string return_value(std::string_view reason);
 ReviewStatus review_status(const std::vector<const Entity*>& record, FieldId review_field);
+// The name of the review decision field: a record is reviewable when its entity schema declares it,
+// and only the county's reviewers write it (decision 314): no device input (edit, add, import) may
+// set it, and the server holds a device's change to it unless the device is the county admin replica.
+inline constexpr std::string_view kReviewFieldName = "review";
+bool reviewer_only(const FieldDef& f);
+// The refusal of a value typed, imported or pushed for it, naming the field.
+Problem reviewer_only_problem(const FieldDef& f);
 // 未审核 / 已通过 / 待复核 / 已退回 (unreviewed, approved, to review again, sent back).
 std::string review_state_label(ReviewState s, Lang lang);
 

@@ -39,6 +39,10 @@ struct ServerOptions {
   bool merge_on_apply = true;
 };
 
+// The server-store meta value naming the county admin replica (decision 60; hex device id): the only
+// device whose changes to a reviewer_only field apply (decision 315).
+inline constexpr const char* kMetaAdminDevice = "admin_device";
+
 // The county server's identity (SPEC §6): the county, its natural-key secret and the server's
 // long-lived Ed25519 (signing) and X25519 (sealing) keys, kept in the store's meta values "county",
 // "county_name", "county_secret", "sign_priv", "sign_pub", "box_priv", "box_pub".

@@ -1181,19 +1181,18 @@ class Command {
     DeviceStore& store = replica();
     const auto policy = take(ops::load_policy(resources()));
     const EntityId person = take(ops::locate(store, args_.words[2], china_date_of(now_)));
-    const std::string kind = text::trim(args_.get("kind"));
-    const bool marked = take(ops::mark_subsidy_paid(store, policy, person, kind, ops::EditContext{kAdminCollector, now_}));
-    if (marked) {
+    const auto paid = take(ops::mark_subsidy_paid(store, policy, person, text::trim(args_.get("kind")),
+                                                  ops::EditContext{kAdminCollector, now_}));
+    if (paid.changed) {
       take(folder().sync_replica());
-      audit("subsidies paid", {{"person", person.hex()}, {"kind", kind}});
+      audit("subsidies paid", {{"person", person.hex()}, {"kind", paid.kind}});
     }
-    const FieldDef& kind_def = store.schema().entity(EntityType::subsidy).require("kind");
-    const std::string label = display_value(kind_def, normalize_value(kind_def, kind, ValidationContext{}).value, lang_);
+    const std::string label = display_value(store.schema().entity(EntityType::subsidy).require("kind"), paid.kind, lang_);
     const std::string year = std::to_string(store.info().config.period.year);
     if (io_.as_json)
-      io_.print_json({{"ok", true}, {"person", person.hex()}, {"kind", kind}, {"changed", marked}});
+      io_.print_json({{"ok", true}, {"person", person.hex()}, {"kind", paid.kind}, {"changed", paid.changed}});
     else
-      io_.out << tr(marked ? "subsidy_paid" : "subsidy_already_paid", {args_.words[2], label, year}) << "\n";
+      io_.out << tr(paid.changed ? "subsidy_paid" : "subsidy_already_paid", {args_.words[2], label, year}) << "\n";
     return 0;
   }
 

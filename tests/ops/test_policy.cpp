@@ -201,8 +201,10 @@ TEST_CASE("subsidy records: kept once per person rule and period - updated - pai
   EntityId jia;
   for (auto& l : ops::compute_subsidies(*c.store, c.policy, "").take())
     if (l.name == "甲") jia = l.person;
-  CHECK(ops::mark_subsidy_paid(*c.store, c.policy, jia, "一次性交通补贴", ctx).take());
-  CHECK_FALSE(ops::mark_subsidy_paid(*c.store, c.policy, jia, "transport", ctx).take());  // already paid
+  auto paid = ops::mark_subsidy_paid(*c.store, c.policy, jia, "一次性交通补贴", ctx).take();
+  CHECK(paid.changed);
+  CHECK(paid.kind == "transport");
+  CHECK_FALSE(ops::mark_subsidy_paid(*c.store, c.policy, jia, "transport", ctx).take().changed);  // already paid
   auto bad_kind = ops::mark_subsidy_paid(*c.store, c.policy, jia, "路费", ctx);
   REQUIRE_FALSE(bad_kind.ok());
   CHECK(bad_kind.error().message(Lang::zh).find("--kind “路费”") != std::string::npos);

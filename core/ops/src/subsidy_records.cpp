@@ -95,7 +95,7 @@ Result<SubsidyRecordCounts> record_subsidies(DeviceStore& store, const std::vect
   return counts;
 }
 
-Result<bool> mark_subsidy_paid(DeviceStore& store, const Policy& policy, const EntityId& person, const std::string& kind,
+Result<SubsidyPaid> mark_subsidy_paid(DeviceStore& store, const Policy& policy, const EntityId& person, const std::string& kind,
                                const EditContext& ctx) {
   const Period& period = store.info().config.period;
   if (!period.is_set()) return Error(ErrorCode::period_unset);
@@ -123,9 +123,10 @@ Result<bool> mark_subsidy_paid(DeviceStore& store, const Policy& policy, const E
                             "no recorded " + display_value(kind_def, code.value, Lang::en) + " of " + year +
                                 " for this person (run subsidies record first; nothing is recorded where no rule applies)")});
   }
-  if (!ed.set(*e, f.status, kPaid)) return false;
-  if (auto st = ed.commit(); !st) return st.error();
-  return true;
+  SubsidyPaid out{code.value, ed.set(*e, f.status, kPaid)};
+  if (out.changed)
+    if (auto st = ed.commit(); !st) return st.error();
+  return out;
 }
 
 }  // namespace tz::ops

@@ -25,9 +25,13 @@ struct SubsidyRecordCounts {
 Result<SubsidyRecordCounts> record_subsidies(DeviceStore& store, const std::vector<SubsidyLine>& lines, const std::string& region,
                                              const EditContext& ctx);
 
-// Marks the recorded subsidy of one kind (transport, referral, job_keeping) of a person in the store's
-// period as 已发放. not_found when it was never recorded; false when it was already marked.
-Result<bool> mark_subsidy_paid(DeviceStore& store, const Policy& policy, const EntityId& person, const std::string& kind,
+struct SubsidyPaid {
+  std::string kind;      // the kind's code, whatever name it was given by
+  bool changed = false;  // false when it was already marked
+};
+// Marks the recorded subsidy of one kind (code, label or alias: transport / 一次性交通补贴, referral,
+// job_keeping) of a person in the store's period as 已发放. not_found when it was never recorded.
+Result<SubsidyPaid> mark_subsidy_paid(DeviceStore& store, const Policy& policy, const EntityId& person, const std::string& kind,
                                const EditContext& ctx);
 
 }  // namespace tz::ops

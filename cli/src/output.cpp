@@ -6,6 +6,8 @@
 #include <functional>
 #include <ostream>
 
+#include "tz/ops/population.hpp"
+#include "tz/util/parallel.hpp"
 #include "tz/util/storage_fault.hpp"
 #include "tz/util/text.hpp"
 #include "tz/xlsx/xlsx.hpp"
@@ -290,15 +292,104 @@ int emit_tables(const Io& io, const std::vector<ops::Table>& tables, const Table
   return deliver(io, req, bytes, tables.empty() ? "" : tables[0].title);
 }
 
+namespace {
+
+// The report's sheets: the region table's counts as numbers (codes, names, levels and ratios stay
+// text), then the person-by-person parts.
+std::vector<SheetLayout> report_layout(const std::vector<ops::Table>& tables) {
+  std::set<size_t> counts;
+  for (size_t c = 3; c + 1 < tables[0].headers.size(); ++c)
+    if (c != 5) counts.insert(c);
+  return {{"sheet_report", counts}, {"sheet_below", {3, 4, 5}}, {"sheet_not_gone", {0}}, {"sheet_life_events", {0}}};
+}
+
+}  // namespace
+
 int emit_report(const Io& io, const ops::ProgressReport& r, const ReportRequest& req) {
   auto tables = ops::report_tables(r, req.unit, io.lang);
   if (req.format == "json") return deliver(io, req, report_json_of(r, tables).dump(2) + "\n", tables[0].title);
-  std::set<size_t> counts;  // the region table's counts; codes, names, levels and ratios stay text
-  for (size_t c = 3; c + 1 < tables[0].headers.size(); ++c)
-    if (c != 5) counts.insert(c);
-  return emit_tables(io, tables, req,
-                     {{"sheet_report", counts}, {"sheet_below", {3, 4, 5}}, {"sheet_not_gone", {0}}, {"sheet_life_events", {0}}},
-                     r.period);
+  return emit_tables(io, tables, req, report_layout(tables), r.period);
+}
+
+ExportRequest export_request(const Io& io, const Args& a) {
+  ExportRequest r;
+  static_cast<ReportRequest&>(r) = report_request(io, a);
+  if (!a.has("format")) r.format = "csv";
+  if (r.format != "csv" && r.format != "xlsx") throw CliError{2, io.tr("bad_format", {"csv, xlsx"})};
+  if (r.out.empty()) throw CliError{2, io.tr("missing_option", {"--out"})};
+  return r;
+}
+
+std::vector<ExportedFile> write_export(const Io& io, const DeviceStore& store, const ops::Resources& res,
+                                       const region::RegionTree* tree, const ExportRequest& req,
+                                       const ops::ReportOptions& report) {
+  const Period& period = store.info().config.period;
+  if (!period.is_set()) throw Failure(Error(ErrorCode::period_unset));
+  if (auto st = ops::check_region(req.region); !st) throw Failure(st.error());
+  std::error_code ec;
+  std::filesystem::create_directories(req.out, ec);
+  if (ec || !std::filesystem::is_directory(req.out)) throw CliError{1, io.tr("write_failed", {req.out})};
+
+  const unsigned threads = worker_threads();
+  const auto pop = ops::Population::load(store, threads);
+  pop.derived(store.schema(), period);  // everyone's status, once, before the parts share it
+
+  // The longest part first (the list to verify validates everyone), then the report, then the
+  // other lists; each part makes its table and writes its own file. The parts share the population
+  // read-only; only the report reads the store again (its baseline), so no two threads use the
+  // store's connection at once.
+  const auto kinds = ops::list_kinds();
+  std::vector<std::string> order = {"flagged", "report"};
+  for (auto& k : kinds)
+    if (k != "flagged") order.push_back(k);
+  std::vector<ExportedFile> files(order.size());
+  const std::string ext = "." + req.format;
+  auto path_of = [&](const std::string& name) { return (std::filesystem::path(req.out) / (name + ext)).string(); };
+  parallel_tasks(order.size(), threads, [&](size_t i) {
+    ExportedFile& f = files[i];
+    f.kind = order[i];
+    if (f.kind == "report") {
+      auto r = ops::make_report(store, pop, tree, report);
+      if (!r) throw Failure(r.error());
+      const auto tables = ops::report_tables(*r, req.unit, io.lang);
+      f.title = tables[0].title;
+      f.rows = r->regions.size();
+      f.path = path_of(io.lang == Lang::zh ? "进度报表" : "progress-report");
+      if (req.format == "xlsx")
+        write_workbook_file(io, f.path, [&](const std::string& p) {
+          return write_tables_xlsx(p, tables, report_layout(tables), period, io.m, io.lang);
+        });
+      else
+        io.write_file(f.path, ops::render_tables_csv(tables));
+      return;
+    }
+    auto t = ops::make_list(store, pop, res, tree, {f.kind, req.region, false, io.lang});
+    if (!t) throw Failure(t.error());
+    f.title = t->title;
+    f.rows = t->rows.size();
+    f.path = path_of(io.lang == Lang::zh ? t->title : "list-" + f.kind);
+    if (req.format == "xlsx")
+      write_workbook_file(io, f.path, [&](const std::string& p) { return write_list_xlsx(p, *t, period, io.m, io.lang); });
+    else
+      io.write_file(f.path, ops::render_csv(*t));
+  });
+  return files;
+}
+
+int emit_export(const Io& io, const DeviceStore& store, const ops::Resources& res, const region::RegionTree* tree,
+                const ExportRequest& req, const ops::ReportOptions& report) {
+  const auto files = write_export(io, store, res, tree, req, report);
+  if (io.as_json) {
+    json parts = json::array();
+    for (auto& f : files) parts.push_back({{"kind", f.kind}, {"out", f.path}, {"title", f.title}, {"count", f.rows}});
+    io.print_json({{"ok", true}, {"out", req.out}, {"format", req.format}, {"files", parts}});
+    return 0;
+  }
+  io.out << io.tr("export_written", {std::to_string(files.size()), req.out}) << "\n";
+  for (auto& f : files)
+    io.out << "  " << io.tr(f.kind == "report" ? "export_report_line" : "export_list_line", {f.path, f.title, std::to_string(f.rows)})
+           << "\n";
+  return 0;
 }
 
 namespace {

@@ -47,6 +47,7 @@ inline const ProgramSpec& program_spec() {
        {"import", {"dry-run"}},
        {"list", {"format", "out", "region"}},
        {"report", {"format", "out", "region", "unit"}},
+       {"export", {"format", "out", "region", "unit"}},
        {"standards", {"format", "out", "region"}},
        {"subsidies", {"format", "out", "region"}},
        {"add", {"set", "for"}},
@@ -90,6 +91,7 @@ class Command {
     if (cmd == "import") return cmd_import();
     if (cmd == "list") return cmd_list();
     if (cmd == "report") return cmd_report();
+    if (cmd == "export") return cmd_export();
     if (cmd == "standards" || cmd == "subsidies") return cmd_policy(cmd);
     if (cmd == "add") return cmd_add();
     if (cmd == "edit") return cmd_edit();
@@ -302,15 +304,28 @@ class Command {
     ReportRequest req = report_request(io(), args_);
     auto store = open_store();
     auto tree = tree_of(*store);
-    ops::ReportOptions o;
-    o.lang = lang_;
-    if (!req.region.empty())
-      o.roots = {req.region};
-    else if (auto id = store->identity())
-      o.roots = id->scope;
-    auto r = ops::make_report(*store, tree ? &*tree : nullptr, o);
+    auto r = ops::make_report(*store, tree ? &*tree : nullptr, report_options(*store, req.region));
     if (!r) fail(r.error());
     return emit_report(io(), *r, req);
+  }
+
+  // The report and all five lists into one folder, from one read of the store (decision 430).
+  int cmd_export() {
+    expect_words(1, "");
+    ExportRequest req = export_request(io(), args_);
+    auto store = open_store();
+    auto tree = tree_of(*store);
+    return emit_export(io(), *store, resources(), tree ? &*tree : nullptr, req, report_options(*store, req.region));
+  }
+
+  ops::ReportOptions report_options(const DeviceStore& store, const std::string& region) const {
+    ops::ReportOptions o;
+    o.lang = lang_;
+    if (!region.empty())
+      o.roots = {region};
+    else if (auto id = store.identity())
+      o.roots = id->scope;
+    return o;
   }
 
   // Work standards or subsidies for --region, else the whole store (decision 406).

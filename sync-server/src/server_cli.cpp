@@ -77,6 +77,7 @@ const cli::ProgramSpec& program_spec() {
        {"quarantine reject", {"reason"}},
        {"list", {"format", "out", "region"}},
        {"report", {"format", "out", "region", "unit"}},
+       {"export", {"format", "out", "region", "unit"}},
        {"baseline import", {}},
        {"standards", {"format", "out", "region"}},
        {"subsidies", {"format", "out", "region"}},
@@ -149,6 +150,7 @@ class Command {
         {"quarantine reject", &Command::cmd_quarantine_decide},
         {"list", &Command::cmd_list},
         {"report", &Command::cmd_report},
+        {"export", &Command::cmd_export},
         {"baseline import", &Command::cmd_baseline_import},
         {"standards", &Command::cmd_policy},
         {"subsidies", &Command::cmd_policy},
@@ -1133,10 +1135,26 @@ class Command {
     require_period();
     DeviceStore& store = replica();
     auto tree = ops::region_tree_of(store);
+    return cli::emit_report(io_, take(ops::make_report(store, tree ? &*tree : nullptr, report_options(req.region))), req);
+  }
+
+  // The report's regions: --region, else the whole county.
+  ops::ReportOptions report_options(const std::string& region) const {
     ops::ReportOptions o;
     o.lang = lang_;
-    if (!req.region.empty()) o.roots = {req.region};
-    return cli::emit_report(io_, take(ops::make_report(store, tree ? &*tree : nullptr, o)), req);
+    if (!region.empty()) o.roots = {region};
+    return o;
+  }
+
+  // --- export --out DIR [--region CODE]: the report and all five lists from one read (decision 430) ---
+
+  int cmd_export() {
+    expect_words(1, "");
+    auto req = cli::export_request(io_, args_);
+    require_period();
+    DeviceStore& store = replica();
+    auto tree = ops::region_tree_of(store);
+    return cli::emit_export(io_, store, resources(), tree ? &*tree : nullptr, req, report_options(req.region));
   }
 
   // --- standards | subsidies [--region CODE] (schemas/policy.json over the admin replica) ---

@@ -7,7 +7,10 @@
 
 #include "store_fixture.hpp"
 #include "tz/model/id_number.hpp"
+#include "roster_gen.hpp"
 #include "tz/ops/lists.hpp"
+#include "tz/ops/population.hpp"
+#include "tz/ops/report.hpp"
 #include "tz/util/csv.hpp"
 
 using namespace tz;
@@ -133,4 +136,29 @@ TEST_CASE("the same data gives byte-identical lists in two stores", "[ops][lists
   }
   // English headers on request.
   CHECK(a.list("employed", "", false, Lang::en).headers[4] == "Name");
+}
+
+TEST_CASE("a county read and made on one thread or four gives the same report and lists", "[ops][lists]") {
+  // Large enough that the read, the derivation, the sort and each list are split across threads.
+  TempDir dir;
+  auto store = tz::test::make_store(dir.path());
+  auto tree = region::RegionTree::parse_csv(store->info().config.region_tree_csv, "t").take();
+  bench::RosterSpec spec;
+  spec.seed = 11;
+  spec.persons = 8500;
+  spec.villages = {"522632101001", "522632101002", "522632102001"};
+  REQUIRE(ops::import_roster(*store, bench::roster_csv(bench::generate_roster(spec)), tz::test::import_env(&tree)).take().written);
+  auto outputs = [&](unsigned threads) {
+    const auto pop = ops::Population::load(*store, threads);
+    std::vector<std::string> out;
+    for (auto* p : pop.persons()) out.push_back(p->id.hex());  // the order everything is listed in
+    out.push_back(ops::render_report_csv(ops::make_report(*store, pop, &tree, {}).take(), ops::ReportUnit::person, Lang::zh));
+    for (auto& kind : ops::list_kinds())
+      out.push_back(ops::render_csv(ops::make_list(*store, pop, tz::test::resources(), &tree, {kind, "", false, Lang::zh}).take()));
+    return out;
+  };
+  const auto one = outputs(1);
+  REQUIRE(one.size() == 8500 + 6);
+  CHECK(outputs(4) == one);
+  CHECK(outputs(2) == one);
 }

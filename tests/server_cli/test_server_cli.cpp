@@ -735,6 +735,76 @@ TEST_CASE("the report and the lists are the same bytes on a device and on the se
   }
 }
 
+TEST_CASE("export writes the report and all five lists - the separate commands' bytes - alike on a device", "[server_cli][report]") {
+  ServerCli s;
+  s.with_register();
+  s.ok({"baseline", "import", s.file("baseline.csv", baseline_csv())});
+  const auto out = s.dir / "export";
+  auto j = s.ok_json({"export", "--out", out.string()});
+  REQUIRE(j["files"].size() == 6);
+  std::map<std::string, std::string> files;  // kind -> path
+  for (auto& f : j["files"]) files[f["kind"]] = f["out"];
+  // Each file is what its own command writes.
+  CHECK(read_file(std::filesystem::path(files.at("report"))) == s.ok({"report", "--format", "csv"}).out);
+  CHECK(files.at("report") == (out / "进度报表.csv").string());
+  for (const std::string kind : {"employed", "unemployed", "willing", "returned", "flagged"}) {
+    INFO(kind);
+    const std::string bytes = read_file(std::filesystem::path(files.at(kind)));
+    CHECK(bytes == s.ok({"list", kind, "--format", "csv"}).out);
+    CHECK(bytes.rfind("\xEF\xBB\xBF", 0) == 0);  // BOM: Excel on a Chinese Windows reads it as UTF-8
+  }
+  CHECK(files.at("employed") == (out / "就业人员清单.csv").string());
+  for (auto& f : j["files"])
+    if (f["kind"] == "employed") CHECK(f["count"] == s.ok_json({"list", "employed"})["count"]);
+  const std::string summary = s.ok({"export", "--out", out.string()}).out;
+  CHECK_THAT(summary, Catch::Contains("已导出 6 个文件到"));
+  CHECK_THAT(summary, Catch::Contains("就业人员清单"));
+
+  // A device of the county makes the same files, in CSV and in XLSX.
+  const auto dev = s.dir / "dev";
+  {
+    Device d(s, dev);
+    REQUIRE(d.sync(s));
+  }
+  for (const std::string format : {"csv", "xlsx"}) {
+    INFO(format);
+    const auto on_server = s.dir / ("server-" + format), on_device = s.dir / ("device-" + format);
+    s.ok({"export", "--out", on_server.string(), "--format", format});
+    auto d = device_cli(dev, {"export", "--out", on_device.string(), "--format", format});
+    INFO(d.err);
+    REQUIRE(d.exit_code == 0);
+    size_t n = 0;
+    for (auto& e : std::filesystem::directory_iterator(on_server)) {
+      ++n;
+      CHECK(e.path().extension() == "." + format);
+      CHECK(read_file(e.path()) == read_file(on_device / e.path().filename()));
+    }
+    CHECK(n == 6);
+  }
+  // The same run with one thread and with four gives the same bytes.
+  const auto one = s.dir / "one", four = s.dir / "four";
+  for (auto& [path, threads] : {std::pair{one, "1"}, std::pair{four, "4"}}) {
+    auto env = s.env;
+    env["TZ_THREADS"] = threads;
+    REQUIRE(run_process(SYNC_SERVER_PATH, {"export", "--out", path.string(), "--data", s.data}, env).exit_code == 0);
+  }
+  for (auto& e : std::filesystem::directory_iterator(one)) CHECK(read_file(e.path()) == read_file(four / e.path().filename()));
+
+  // In English: English file names and summary.
+  s.ok({"export", "--out", (s.dir / "en").string(), "--lang", "en"});
+  CHECK(std::filesystem::exists(s.dir / "en" / "progress-report.csv"));
+  CHECK(std::filesystem::exists(s.dir / "en" / "list-flagged.csv"));
+
+  // Refusals name what was wrong and write nothing.
+  const auto none = s.dir / "none";
+  CHECK_THAT(s.fails({"export"}, 2).err, Catch::Contains("--out"));
+  CHECK_THAT(s.fails({"export", "--out", none.string(), "--format", "table"}, 2).err, Catch::Contains("--format"));
+  CHECK_THAT(s.fails({"export", "--out", none.string(), "--region", "52263"}, 1).err, Catch::Contains("--region 52263"));
+  CHECK_THAT(s.fails({"export", "--out", none.string(), "--region", "52263", "--lang", "en"}, 1).err,
+             Catch::Contains("must be a 6-, 9- or 12-digit code"));
+  CHECK_FALSE(std::filesystem::exists(none));
+}
+
 TEST_CASE("subsidies record keeps what is due as subsidy records - paid marks one - devices receive both", "[server_cli][report]") {
   ServerCli s;
   s.with_register();

@@ -428,7 +428,7 @@ class ServerSim final : SimCore {
     auto& fs = st.fields[c.field];
     for (auto& b : c.base)
       if (std::find(fs.superseded.begin(), fs.superseded.end(), b) == fs.superseded.end()) fs.superseded.push_back(b);
-    std::erase_if(fs.live, [&](const Version& v) { return std::find(c.base.begin(), c.base.end(), v.id) != c.base.end(); });
+    erase_if(fs.live, [&](const Version& v) { return std::find(c.base.begin(), c.base.end(), v.id) != c.base.end(); });
     bool gone = std::find(fs.superseded.begin(), fs.superseded.end(), c.version) != fs.superseded.end();
     bool present = std::any_of(fs.live.begin(), fs.live.end(), [&](const Version& v) { return v.id == c.version; });
     if (!gone && !present) fs.live.push_back(Version{c.version, c.value, c.ts, c.collector, c.device_ms, 0});

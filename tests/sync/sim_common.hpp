@@ -164,8 +164,8 @@ class SimCore {
   RunLog run_steps();
 
   size_t rnd(size_t n) { return n ? std::uniform_int_distribution<size_t>(0, n - 1)(rng_) : 0; }
-  template <class T>
-  const T& pick(const std::vector<T>& v) {
+  template <class C>
+  const typename C::value_type& pick(const C& v) {
     return v[rnd(v.size())];
   }
   // An action index, drawn with these weights.

@@ -424,7 +424,7 @@ class Sim final : SimCore {
   // versions (id, value, stamp, receipt time) of the matching entities on the server and on each
   // device, and each device's logged changes to them with its acknowledgement: how a divergence of
   // one entity came about (docs/decisions.md 224).
-  static std::string traced(const FieldId f, const std::vector<Version>& live) {
+  static std::string traced(const FieldId f, const Versions& live) {
     std::string out = " f" + std::to_string(f) + "{";
     for (auto& v : live)
       out += " " + v.id.str() + "=" + v.value + "@" + std::to_string(v.ts.ms) + "." + std::to_string(v.ts.counter) +

@@ -11,6 +11,7 @@
 #include "tz/model/id_number.hpp"
 #include "tz/model/phone.hpp"
 #include "tz/util/encoding.hpp"
+#include "tz/util/parallel.hpp"
 #include "tz/util/text.hpp"
 
 namespace tz::dedup {
@@ -47,22 +48,6 @@ bool one_syllable_apart(const std::vector<std::string>& a, const std::vector<std
   int diff = 0;
   for (size_t i = 0; i < a.size(); ++i) diff += a[i] != b[i];
   return diff == 1;
-}
-
-// Runs fn(begin, end) over [0, n) split across up to `threads` threads.
-void parallel_ranges(size_t n, unsigned threads, const std::function<void(size_t, size_t)>& fn) {
-  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(n / 1024 + 1)));
-  if (threads == 1) {
-    fn(0, n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  const size_t step = (n + threads - 1) / threads;
-  for (unsigned t = 0; t < threads; ++t) {
-    const size_t b = std::min(n, t * step), e = std::min(n, b + step);
-    pool.emplace_back([&fn, b, e] { fn(b, e); });
-  }
-  for (auto& th : pool) th.join();
 }
 
 uint64_t mix(uint64_t h, std::string_view s) {
@@ -254,13 +239,7 @@ std::vector<Pair> probable_pairs(const std::vector<PersonKeys>& persons, const P
       found[t].push_back(std::move(*p));
     }
   };
-  if (threads == 1 || candidates.size() < 4096) {
-    for (unsigned t = 0; t < threads; ++t) work(t);
-  } else {
-    std::vector<std::thread> pool;
-    for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work, t);
-    for (auto& th : pool) th.join();
-  }
+  parallel_tasks(threads, candidates.size() < 4096 ? 1 : threads, [&](size_t t) { work(static_cast<unsigned>(t)); });
   std::vector<Pair> out;
   for (auto& f : found) std::move(f.begin(), f.end(), std::back_inserter(out));
   std::sort(out.begin(), out.end(), [](const Pair& l, const Pair& r) {

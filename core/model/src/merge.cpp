@@ -17,12 +17,12 @@ bool shown_before(const Version& a, const Version& b) {
   return std::tie(a.ts, a.id.device, a.id.seq) < std::tie(b.ts, b.id.device, b.id.seq);
 }
 
-std::vector<Version>::iterator find_live(std::vector<Version>& live, const VersionId& id) {
+Versions::iterator find_live(Versions& live, const VersionId& id) {
   auto it = std::lower_bound(live.begin(), live.end(), id, [](const Version& v, const VersionId& x) { return v.id < x; });
   return it != live.end() && it->id == id ? it : live.end();
 }
 
-void insert_live(std::vector<Version>& live, Version v) {
+void insert_live(Versions& live, Version v) {
   auto it = std::lower_bound(live.begin(), live.end(), v.id, [](const Version& a, const VersionId& x) { return a.id < x; });
   live.insert(it, std::move(v));
 }
@@ -89,7 +89,7 @@ MergeOutcome merge_apply(EntityState& e, const FieldChange& c, MergeMode mode, i
     merged.reserve(f.superseded.size() + base.size());
     std::set_union(f.superseded.begin(), f.superseded.end(), base.begin(), base.end(), std::back_inserter(merged));
     f.superseded = std::move(merged);
-    std::erase_if(f.live, [&](const Version& v) { return std::binary_search(base.begin(), base.end(), v.id); });
+    erase_if(f.live, [&](const Version& v) { return std::binary_search(base.begin(), base.end(), v.id); });
     if (std::binary_search(f.superseded.begin(), f.superseded.end(), c.version))
       outcome = MergeOutcome::superseded;
     else

@@ -51,7 +51,7 @@ void apply_change(Entity& e, const FieldChange& c) {
   auto& fv = e.fields[c.field];
   for (auto& v : fv.live)
     if (v.id == c.version) return;
-  std::erase_if(fv.live, [&](const Version& v) {
+  erase_if(fv.live, [&](const Version& v) {
     return std::find(c.base.begin(), c.base.end(), v.id) != c.base.end();
   });
   fv.live.push_back(Version{c.version, c.value, c.ts, c.collector, c.device_ms, 0});

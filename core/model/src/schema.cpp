@@ -43,7 +43,7 @@ const EnumOption* FieldDef::match_option(std::string_view input) const {
 
 const FieldDef* EntitySchema::field(std::string_view name) const {
   if (!by_name_.empty()) {
-    auto it = by_name_.find(std::string(name));
+    auto it = by_name_.find(name);
     return it == by_name_.end() ? nullptr : &fields[it->second];
   }
   for (auto& f : fields)

@@ -188,7 +188,9 @@ Normalized normalize_value(const FieldDef& f, std::string_view raw_in, const Val
   switch (f.type) {
     case FieldType::text: {
       if (!text::is_valid_utf8(raw)) return bad(raw, "不是有效的文字", "is not valid text");
-      if (text::utf8_to_u32(raw).size() > f.max_length)
+      // Valid UTF-8: one code point per byte that is not a continuation byte.
+      const auto chars = static_cast<size_t>(std::count_if(raw.begin(), raw.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+      if (chars > f.max_length)
         return bad(raw, "超过 " + std::to_string(f.max_length) + " 个字", "is longer than " + std::to_string(f.max_length) + " characters");
       return good(raw);
     }

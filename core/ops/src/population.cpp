@@ -5,11 +5,16 @@
 #include <string_view>
 #include <tuple>
 
+#include "tz/util/parallel.hpp"
+
 namespace tz::ops {
 
-Population Population::load(const DeviceStore& store) {
+Population Population::load(const DeviceStore& store) { return load(store, worker_threads()); }
+
+Population Population::load(const DeviceStore& store, unsigned threads) {
   Population p;
-  store.scan(std::nullopt, [&](EntityRow&& row) { p.rows_.push_back(std::move(row)); });
+  p.threads_ = threads;
+  p.rows_ = store.load_rows(threads);
   p.index_.reserve(p.rows_.size());
   for (size_t i = 0; i < p.rows_.size(); ++i) p.index_.emplace_back(p.rows_[i].entity.id, static_cast<uint32_t>(i));
   std::sort(p.index_.begin(), p.index_.end());  // the store scans in id order: nearly free
@@ -55,25 +60,30 @@ Population Population::load(const DeviceStore& store) {
     const std::string* v = e ? e->value(f) : nullptr;
     return v ? std::string_view(*v) : fallback;
   };
-  std::vector<Keyed> keyed;
-  keyed.reserve(person_rows.size());
-  for (uint32_t i : person_rows) {
-    const EntityRow* row = &p.rows_[i];
-    Keyed k;
-    k.person.village = &row->village;
-    k.person.flags = row->flags;
-    k.person.facts = p.facts_at(i, parent[i]);
-    const Entity* e = &row->entity;
-    k.village = row->village;
-    k.hh = view(k.person.facts.household, hh_no, "");
-    k.relation = view(e, rel, "99");
-    k.idn = view(e, idf, "");
-    keyed.push_back(std::move(k));
-  }
-  std::sort(keyed.begin(), keyed.end(), [](const Keyed& x, const Keyed& y) {
-    return std::tie(x.village, x.hh, x.relation, x.idn, x.person.facts.person->id) <
-           std::tie(y.village, y.hh, y.relation, y.idn, y.person.facts.person->id);
+  std::vector<Keyed> keyed(person_rows.size());
+  parallel_ranges(person_rows.size(), threads, [&](size_t b, size_t end) {
+    for (size_t n = b; n < end; ++n) {
+      const uint32_t i = person_rows[n];
+      const EntityRow* row = &p.rows_[i];
+      Keyed& k = keyed[n];
+      k.person.village = &row->village;
+      k.person.flags = row->flags;
+      k.person.facts = p.facts_at(i, parent[i]);
+      const Entity* e = &row->entity;
+      k.village = row->village;
+      k.hh = view(k.person.facts.household, hh_no, "");
+      k.relation = view(e, rel, "99");
+      k.idn = view(e, idf, "");
+    }
   });
+  // Entity ids are unique, so the order is total and does not depend on the sort's split.
+  parallel_sort(
+      keyed.begin(), keyed.end(),
+      [](const Keyed& x, const Keyed& y) {
+        return std::tie(x.village, x.hh, x.relation, x.idn, x.person.facts.person->id) <
+               std::tie(y.village, y.hh, y.relation, y.idn, y.person.facts.person->id);
+      },
+      threads);
   p.people_.reserve(keyed.size());
   p.persons_.reserve(keyed.size());
   for (auto& k : keyed) {
@@ -86,10 +96,11 @@ Population Population::load(const DeviceStore& store) {
 const std::vector<DerivedStatus>& Population::derived(const Schema& schema, const Period& period) const {
   std::string key = period_key(period);
   if (!derived_ || derived_->schema != &schema || derived_->period != key) {
-    Derived d{&schema, std::move(key), {}};
-    Deriver deriver(schema, period);
-    d.status.reserve(people_.size());
-    for (auto& person : people_) d.status.push_back(deriver.derive(person.facts));
+    Derived d{&schema, std::move(key), std::vector<DerivedStatus>(people_.size())};
+    parallel_ranges(people_.size(), threads_, [&](size_t b, size_t e) {
+      const Deriver deriver(schema, period);
+      for (size_t i = b; i < e; ++i) d.status[i] = deriver.derive(people_[i].facts);
+    });
     derived_ = std::move(d);
   }
   return derived_->status;

@@ -11,6 +11,7 @@ namespace tz::ops {
 FieldValues shown_values(const Entity* e) {
   FieldValues out;
   if (!e) return out;
+  out.reserve(e->fields.size());  // in field order: each goes at the end
   for (auto& [f, fv] : e->fields)
     if (auto* v = fv.shown()) out[f] = v->value;
   return out;

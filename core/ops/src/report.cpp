@@ -136,7 +136,7 @@ Result<ProgressReport> make_report(const DeviceStore& store, const Population& p
     const DerivedStatus& d = derived[i];
     const FourClears c = four_clears(d, identity_ok(store, identity, person));
     const bool gone = d.employed && !d.life_event;
-    const bool p2p = gone && d.bucket == "out_province" && d.bucket_job && d.bucket_job->value_or(f_p2p) == "1";
+    const bool p2p = gone && d.bucket == "out_province" && d.bucket_job && d.bucket_job->view(f_p2p) == "1";
     for (RegionFigures* f : rows) {
       if (gone) {
         if (d.bucket == "out_province") ++f->out_province;

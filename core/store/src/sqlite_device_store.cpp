@@ -3,6 +3,9 @@
 #include "tz/sqlite/support.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <deque>
+#include <future>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -177,6 +180,111 @@ class SqliteDeviceStore final : public DeviceStore {
     } catch (const SQLite::Exception& e) {
       throw Failure(sql_error(e));
     }
+  }
+
+  std::vector<EntityRow> load_rows(unsigned threads) const override {
+    // Rows are read in chunks as stored (the columns copied out of SQLite's pages); each chunk is
+    // decrypted and decoded by a helper thread while the reader goes on, or by the reader itself
+    // when every helper is busy, so at most `threads` chunks of raw bytes are held at once.
+    if (threads <= 1) {  // one thread: decoded straight from SQLite's pages, nothing copied first
+      std::vector<EntityRow> rows;
+      scan(std::nullopt, [&](EntityRow&& row) { rows.push_back(std::move(row)); });
+      return rows;
+    }
+    constexpr size_t kChunk = 2048;
+    struct Raw {
+      EntityId id;
+      int type = 0;
+      std::string village;
+      std::optional<EntityId> parent;
+      uint32_t flags = 0;
+      std::string pub, sec, merge;
+    };
+    using Chunk = std::vector<Raw>;
+    auto decode = [](Chunk& raw, std::vector<EntityRow>& out, const crypto::Aead* aead) {
+      out.reserve(raw.size());
+      for (auto& r : raw) {
+        EntityRow row;
+        row.entity.id = r.id;
+        row.entity.type = static_cast<EntityType>(r.type);
+        row.village = std::move(r.village);
+        row.parent = r.parent;
+        row.flags = r.flags;
+        fill_row(row, r.pub, r.merge.empty() ? nullptr : &r.merge, aead ? &r.sec : nullptr, aead);
+        out.push_back(std::move(row));
+      }
+    };
+    std::deque<std::vector<EntityRow>> parts;  // stable addresses while helpers fill them
+    struct Pending {
+      std::future<void> done;
+      std::unique_ptr<Chunk> raw;
+    };
+    std::deque<Pending> pending;
+    auto finish_one = [&] {
+      auto done = std::move(pending.front().done);
+      done.wait();  // the helper is done with its chunk before the chunk goes
+      pending.pop_front();
+      done.get();   // rethrows a helper's failure (a record failing authentication)
+    };
+    // On a failure, the helpers still running finish before their chunks go away.
+    auto drain = [&] {
+      for (auto& p : pending)
+        if (p.done.valid()) p.done.wait();
+    };
+    const unsigned helpers = threads > 1 ? threads - 1 : 0;
+    std::vector<EntityRow> rows;
+    try {
+      SQLite::Statement st(*db_, "SELECT type, village, parent, flags, pub, sec, merge, id FROM entities");
+      bool more = true;
+      while (more) {
+        auto chunk = std::make_unique<Chunk>();
+        chunk->reserve(kChunk);
+        while (chunk->size() < kChunk && (more = st.executeStep())) {
+          Raw r;
+          r.id = EntityId::from_bytes(blob_of(st.getColumn(7)));
+          r.type = st.getColumn(0).getInt();
+          r.village = st.getColumn(1).getString();
+          if (!st.getColumn(2).isNull()) r.parent = EntityId::from_bytes(blob_of(st.getColumn(2)));
+          r.flags = static_cast<uint32_t>(st.getColumn(3).getInt64());
+          r.pub = blob_of(st.getColumn(4));
+          if (aead_) r.sec = blob_of(st.getColumn(5));
+          if (!st.getColumn(6).isNull()) r.merge = blob_of(st.getColumn(6));
+          chunk->push_back(std::move(r));
+        }
+        if (chunk->empty()) break;
+        auto& out = parts.emplace_back();
+        while (!pending.empty() && pending.front().done.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
+          finish_one();
+        if (pending.size() < helpers) {
+          // Each helper decrypts with its own context: an Aead is not shared between threads.
+          Chunk* raw = chunk.get();
+          pending.push_back({std::async(std::launch::async,
+                                        [this, raw, &out, &decode] {
+                                          std::unique_ptr<crypto::Aead> own;
+                                          if (aead_) own = record_aead(data_key_);
+                                          decode(*raw, out, own.get());
+                                        }),
+                             std::move(chunk)});
+        } else {
+          decode(*chunk, out, aead_.get());
+        }
+      }
+      while (!pending.empty()) finish_one();
+    } catch (const SQLite::Exception& e) {
+      drain();
+      throw Failure(sql_error(e));
+    } catch (...) {
+      drain();
+      throw;
+    }
+    size_t n = 0;
+    for (auto& p : parts) n += p.size();
+    rows.reserve(n);
+    for (auto& p : parts) {
+      std::move(p.begin(), p.end(), std::back_inserter(rows));
+      std::vector<EntityRow>().swap(p);
+    }
+    return rows;
   }
 
   std::vector<EntityId> lookup(LookupKind kind, std::string_view key) const override {
@@ -770,10 +878,16 @@ class SqliteDeviceStore final : public DeviceStore {
     clock_ = HybridClock(Hlc{std::stoll(hlc.substr(0, colon)), static_cast<uint32_t>(std::stoul(hlc.substr(colon + 1)))});
   }
 
+  // The cipher of the records' personal fields, under a key derived from the data key (one per
+  // thread that decrypts: an Aead keeps its context between calls).
+  static std::unique_ptr<crypto::Aead> record_aead(const std::string& data_key) {
+    return std::make_unique<crypto::Aead>(crypto::hmac_sha256(data_key, "taizhang/store/enc"));
+  }
+
   // Derives the working keys from the unwrapped data key.
   void unlock(const std::string& data_key) {
     data_key_ = data_key;
-    aead_ = std::make_unique<crypto::Aead>(crypto::hmac_sha256(data_key, "taizhang/store/enc"));
+    aead_ = record_aead(data_key);
     lookup_mac_ = std::make_unique<crypto::Hmac>(crypto::hmac_sha256(data_key, "taizhang/store/lookup"));
   }
 
@@ -963,14 +1077,23 @@ class SqliteDeviceStore final : public DeviceStore {
     row.village = st.getColumn(base + 1).getString();
     if (!st.getColumn(base + 2).isNull()) row.parent = EntityId::from_bytes(blob_of(st.getColumn(base + 2)));
     row.flags = static_cast<uint32_t>(st.getColumn(base + 3).getInt64());
-    store_codec::decode_fields(blob_of(st.getColumn(base + 4)), row.entity);
-    if (!st.getColumn(base + 6).isNull()) store_codec::decode_merge(blob_of(st.getColumn(base + 6)), row.merge);
-    if (aead_) {
-      auto plain = aead_->open(blob_of(st.getColumn(base + 5)), id.view());
-      if (!plain) throw Failure(ErrorCode::store_corrupt, {"record " + id.hex() + " fails authentication"});
+    const bool merged = !st.getColumn(base + 6).isNull();
+    const std::string merge = merged ? blob_of(st.getColumn(base + 6)) : std::string();
+    const std::string sec = aead_ ? blob_of(st.getColumn(base + 5)) : std::string();
+    fill_row(row, blob_of(st.getColumn(base + 4)), merged ? &merge : nullptr, aead_ ? &sec : nullptr, aead_.get());
+    return row;
+  }
+
+  // Decodes a row's public fields, merge extras and (with a key) its sealed personal fields.
+  static void fill_row(EntityRow& row, std::string_view pub, const std::string* merge, const std::string* sec,
+                       const crypto::Aead* aead) {
+    store_codec::decode_fields(pub, row.entity);
+    if (merge) store_codec::decode_merge(*merge, row.merge);
+    if (aead && sec) {
+      auto plain = aead->open(*sec, row.entity.id.view());
+      if (!plain) throw Failure(ErrorCode::store_corrupt, {"record " + row.entity.id.hex() + " fails authentication"});
       store_codec::decode_fields(*plain, row.entity);
     }
-    return row;
   }
 
   std::unique_ptr<SQLite::Database> db_;

@@ -76,6 +76,27 @@ struct ReportRequest : TablesRequest {
 ReportRequest report_request(const Io& io, const Args& a);
 int emit_report(const Io& io, const ops::ProgressReport& r, const ReportRequest& req);
 
+// export --out DIR [--format csv|xlsx] [--region CODE] [--unit person|wan]: the progress report and
+// all five lists written into one folder from a single read of the store, made side by side on
+// worker_threads() threads (decision 430). IDs are masked as in `list` without --full-ids.
+struct ExportRequest : ReportRequest {};
+ExportRequest export_request(const Io& io, const Args& a);
+// One file written by export.
+struct ExportedFile {
+  std::string kind;   // "report" or a list kind
+  std::string path;
+  std::string title;
+  size_t rows = 0;    // regions of the report, persons of a list
+};
+// Makes and writes them all; `report` gives the report's regions (the device's scope, the county).
+// Throws CliError (naming the file) when a file cannot be written; files already written stay.
+std::vector<ExportedFile> write_export(const Io& io, const DeviceStore& store, const ops::Resources& res,
+                                       const region::RegionTree* tree, const ExportRequest& req,
+                                       const ops::ReportOptions& report);
+// write_export, then the summary (or --json).
+int emit_export(const Io& io, const DeviceStore& store, const ops::Resources& res, const region::RegionTree* tree,
+                const ExportRequest& req, const ops::ReportOptions& report);
+
 // Work standards and subsidies of the store for req.region (schemas/policy.json), in the requested
 // format; both programs run these on their store (a device's own, the server's admin replica).
 int emit_standards(const Io& io, const DeviceStore& store, const ops::Resources& res, const region::RegionTree* tree,

@@ -33,7 +33,7 @@ enum class MergeOutcome {
 
 // One field. Both vectors are sorted by version id and hold no duplicates.
 struct FieldState {
-  std::vector<Version> live;
+  Versions live;
   // Every id named in the base of a change applied to this field (for the deletion field this also
   // holds ids of other fields, which never arrive there). A version arriving later whose id is here
   // never becomes live: this is what makes arrival order irrelevant.

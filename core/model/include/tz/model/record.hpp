@@ -6,11 +6,13 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tz/model/hlc.hpp"
 #include "tz/model/ids.hpp"
 #include "tz/util/flat_map.hpp"
+#include "tz/util/small_vector.hpp"
 
 namespace tz {
 
@@ -24,9 +26,12 @@ struct Version {
   int64_t server_ms = 0;  // the server's receipt time; 0 until the server has it
 };
 
+// A field's live versions: nearly always one, kept inline (decision 431).
+using Versions = SmallVector<Version, 1>;
+
 // The live versions of one field. More than one distinct value is a conflict.
 struct FieldVersions {
-  std::vector<Version> live;
+  Versions live;
   // The version shown: the highest (timestamp, device id).
   const Version* shown() const;
   bool conflict() const;
@@ -44,6 +49,11 @@ struct Entity {
   // The shown value of a field, or nullptr when the field has no live version.
   const std::string* value(FieldId f) const;
   std::string value_or(FieldId f, std::string fallback = {}) const;
+  // The shown value without a copy; empty when the field has none.
+  std::string_view view(FieldId f) const {
+    const std::string* v = value(f);
+    return v ? std::string_view(*v) : std::string_view();
+  }
   // Every live version id of a field, sorted: the base of a resolution (an ordinary edit names only
   // the versions of the value shown; see Editor::set and merge.hpp edit_base).
   std::vector<VersionId> live_ids(FieldId f) const;

@@ -93,7 +93,12 @@ struct EntitySchema {
   const std::string& label(Lang lang) const { return lang == Lang::zh ? label_zh : label_en; }
 
   std::unordered_map<std::string, size_t> by_key_;   // normalised name/label/alias -> index
-  std::unordered_map<std::string, size_t> by_name_;  // schema name -> index (rules look fields up often)
+  // Looked up by std::string_view without making a string (rules look fields up for every record).
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, size_t, NameHash, std::equal_to<>> by_name_;  // schema name -> index
 };
 
 struct Settings {

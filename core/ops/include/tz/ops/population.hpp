@@ -22,12 +22,17 @@ class Population {
     uint32_t flags = 0;
   };
 
+  // Everyone in the store, decrypted on worker_threads() threads (util/parallel.hpp); the same
+  // threads derive everyone's status (derived()).
   static Population load(const DeviceStore& store);
+  static Population load(const DeviceStore& store, unsigned threads);
 
   const std::vector<const Entity*>& persons() const { return persons_; }
   // The same people in the same order, with what was worked out for each at load: the passes
   // over everyone (report, lists) use this and look nobody up again.
   const std::vector<Person>& people() const { return people_; }
+  // The threads the load was given: what passes over everyone may use too.
+  unsigned threads() const { return threads_; }
   // Each person's derived status for the period (SPEC §3), in people() order: worked out on first
   // use and kept for that schema and period, so a report and the five lists made from one load
   // derive everyone once. Not safe to call from two threads at once.
@@ -61,6 +66,7 @@ class Population {
     std::vector<DerivedStatus> status;
   };
   mutable std::optional<Derived> derived_;
+  unsigned threads_ = 1;
   std::string empty_;
 };
 

@@ -183,6 +183,10 @@ class DeviceStore {
   virtual std::vector<std::optional<EntityRow>> get_rows(const std::vector<EntityId>& ids) const = 0;
   // Every entity (optionally of one type), decrypted; locked stores give only non-personal fields.
   virtual void scan(std::optional<EntityType> type, const std::function<void(EntityRow&&)>& fn) const = 0;
+  // Every entity, decrypted, as scan(nullopt) gives them and in the same order (by id), all at once:
+  // the calling thread reads the file while up to `threads` threads in all decrypt and decode
+  // (reports and lists read a whole county this way).
+  virtual std::vector<EntityRow> load_rows(unsigned threads) const = 0;
   // Candidates for an exact match; callers confirm against the decrypted value.
   virtual std::vector<EntityId> lookup(LookupKind kind, std::string_view key) const = 0;
   virtual uint64_t entity_count(EntityType type) const = 0;

@@ -1,0 +1,93 @@
+// Splitting work over threads: every index is done exactly once whatever the thread count, the
+// first failure reaches the caller after every thread has stopped, and TZ_THREADS sets the count.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "tz/util/parallel.hpp"
+
+TEST_CASE("parallel_ranges covers every index once in contiguous ranges", "[util][parallel]") {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{1023}, size_t{1024}, size_t{5000}, size_t{100001}})
+    for (unsigned threads : {1u, 2u, 3u, 8u}) {
+      INFO("n " << n << " threads " << threads);
+      std::vector<std::atomic<int>> seen(n);
+      std::mutex mu;
+      std::set<std::thread::id> ids;
+      size_t calls = 0;
+      tz::parallel_ranges(n, threads, [&](size_t b, size_t e) {
+        REQUIRE(b <= e);
+        REQUIRE(e <= n);
+        for (size_t i = b; i < e; ++i) ++seen[i];
+        std::lock_guard lock(mu);
+        ids.insert(std::this_thread::get_id());
+        ++calls;
+      });
+      for (size_t i = 0; i < n; ++i) REQUIRE(seen[i] == 1);
+      CHECK(calls <= threads);
+      // Ranges are at least 1024 long: small inputs stay on the caller's thread, large ones are
+      // split as asked.
+      CHECK(calls == std::min<size_t>(threads, std::max<size_t>(1, n / 1024)));
+      CHECK(ids.size() == calls);
+    }
+}
+
+TEST_CASE("parallel_tasks runs each task once on up to the threads asked", "[util][parallel]") {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{6}, size_t{1000}})
+    for (unsigned threads : {1u, 2u, 4u}) {
+      std::vector<std::atomic<int>> done(n);
+      std::mutex mu;
+      std::set<std::thread::id> ids;
+      tz::parallel_tasks(n, threads, [&](size_t i) {
+        ++done[i];
+        std::lock_guard lock(mu);
+        ids.insert(std::this_thread::get_id());
+      });
+      for (size_t i = 0; i < n; ++i) REQUIRE(done[i] == 1);
+      CHECK(ids.size() <= std::max<size_t>(1, std::min<size_t>(n, threads)));
+    }
+}
+
+TEST_CASE("a task's exception reaches the caller once every thread has stopped", "[util][parallel]") {
+  for (unsigned threads : {1u, 2u, 4u}) {
+    INFO("threads " << threads);
+    std::atomic<int> ran{0};
+    CHECK_THROWS_WITH(tz::parallel_tasks(10000, threads,
+                                         [&](size_t i) {
+                                           ++ran;
+                                           if (i == 3) throw std::runtime_error("task 3 failed");
+                                         }),
+                      "task 3 failed");
+    const int after = ran;  // every thread has joined: nothing runs any more
+    CHECK(ran == after);
+    if (threads == 1) CHECK(after == 4);  // in turn: the tasks after the failing one are not started
+  }
+  CHECK_THROWS_WITH(tz::parallel_ranges(100000, 2,
+                                        [&](size_t b, size_t) {
+                                          if (b > 0) throw std::runtime_error("second range failed");
+                                        }),
+                    "second range failed");
+}
+
+TEST_CASE("TZ_THREADS sets the worker count - a bad value is ignored", "[util][parallel]") {
+  const char* old = std::getenv("TZ_THREADS");
+  const std::string saved = old ? old : "";
+  ::setenv("TZ_THREADS", "3", 1);
+  CHECK(tz::worker_threads() == 3);
+  ::setenv("TZ_THREADS", "1", 1);
+  CHECK(tz::worker_threads() == 1);
+  for (const char* bad : {"0", "-2", "x", "65", ""}) {
+    ::setenv("TZ_THREADS", bad, 1);
+    const unsigned n = tz::worker_threads();
+    CHECK(n >= 1);
+    CHECK(n <= 4);
+  }
+  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
+  else ::unsetenv("TZ_THREADS");
+}

@@ -180,6 +180,7 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
       if (!include) continue;
 
       std::vector<std::string> row;
+      row.reserve(cols.size() + 1);
       row.emplace_back();  // 序号, numbered once the parts are joined
       for (auto& c : cols) {
         std::string cell;
@@ -217,6 +218,9 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
       rows.push_back(std::move(row));
     }
   });
+  size_t total = 0;
+  for (auto& part : part_rows) total += part.size();
+  table.rows.reserve(total);
   for (auto& part : part_rows)
     for (auto& row : part) {
       row[0] = std::to_string(table.rows.size() + 1);

@@ -186,6 +186,18 @@ class SqliteDeviceStore final : public DeviceStore {
     // Rows are read in chunks as stored (the columns copied out of SQLite's pages); each chunk is
     // decrypted and decoded by a helper thread while the reader goes on, or by the reader itself
     // when every helper is busy, so at most `threads` chunks of raw bytes are held at once.
+    // One pass over every page: SQLite's own page cache would only fill with pages never read again
+    // (64 MB of fresh memory for a county); a small one is enough while this runs.
+    struct SmallCache {
+      SQLite::Database& db;
+      explicit SmallCache(SQLite::Database& d) : db(d) { db.exec("PRAGMA cache_size=-2048"); }
+      ~SmallCache() {
+        try {
+          db.exec("PRAGMA cache_size=-65536");
+        } catch (...) {  // the size is a hint: a failure to restore it changes no data
+        }
+      }
+    } small_cache(*db_);
     if (threads <= 1) {  // one thread: decoded straight from SQLite's pages, nothing copied first
       std::vector<EntityRow> rows;
       scan(std::nullopt, [&](EntityRow&& row) { rows.push_back(std::move(row)); });

@@ -240,6 +240,9 @@ struct SyncServer::Impl {
     return {out.begin(), out.end()};
   }
   void flush() {
+    // In id order: the upserts and link insertions then go through the id index and the links
+    // (both keyed by random ids) in key order, as prefetch() reads (decision 133).
+    std::sort(dirty.order.begin(), dirty.order.end());
     for (auto& id : dirty) store.put_entity(*cache.at(id));
     dirty.clear();
     child_index.clear();
@@ -411,6 +414,26 @@ struct SyncServer::Impl {
       if (!o.value.empty() && placing_field_is(o.type, o.field)) placing[o.entity].push_back(o.value);
   }
 
+  // Reads into the cache, in id order, the entities the new changes of a batch name and the parents
+  // their placing values name. Looked up one by one in the order of the changes, the random ids
+  // visited the store's id index all over for every change of a new entity; in order, consecutive
+  // look-ups share the index pages they pass through (decision 133).
+  void prefetch(const std::vector<ChangeRecord>& batch, size_t from) {
+    std::vector<EntityId> ids;
+    ids.reserve(batch.size() - from);
+    for (size_t i = from; i < batch.size(); ++i) {
+      if (ids.empty() || ids.back() != batch[i].entity) ids.push_back(batch[i].entity);
+    }
+    for (auto& [id, values] : placing)
+      for (auto& v : values)
+        if (auto parent = EntityId::from_hex(v)) ids.push_back(*parent);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    cache.reserve(cache.size() + ids.size());
+    for (auto& id : ids)
+      if (!cache.count(id)) cache.emplace(id, store.entity(id));
+  }
+
   // The villages a change's entity would be placed in by this batch when the server has none for it
   // (a new or unplaced entity): from the placing values in the batch, following a parent the server
   // does not hold (created in this batch, or held in quarantine) through the batch's own placing
@@ -460,6 +483,7 @@ struct SyncServer::Impl {
   // --- applying ---
 
   // Merges an accepted change into its entity and logs it; true when its field is now in conflict.
+  LogRow version_row;
   bool merge_in(StoredChange& sc) {
     // A change addressed to a merged-away entity is applied to its survivor (SPEC §8); the stored
     // change keeps the entity it was addressed to (a retry must compare equal) and its log row names
@@ -510,15 +534,19 @@ struct SyncServer::Impl {
     }
     const std::vector<std::string>& now = *nowp;
 
-    LogRow row;
+    // One row reused for every change (decision 133): its villages are nearly always the entity's own
+    // and are then assigned into the capacity the row already has, without an allocation; the store
+    // copies the row only when it starts a run.
+    LogRow& row = version_row;
     row.kind = LogKind::version;
     row.type = c.type;
     row.entity = c.entity;
-    // Nearly always the villages it was in (one copy, no union to build).
-    row.villages = rec.villages == now ? now : village_union(rec.villages, now);
+    if (rec.villages == now) row.villages.assign(now.begin(), now.end());
+    else row.villages = village_union(rec.villages, now);
     row.version = c.version;
+    row.payload.clear();
     if (cp != &sc.change) row.payload.assign(1, kRedirectedRow);
-    sc.server_seq = rec.last_seq = store.append(std::move(row));
+    sc.server_seq = rec.last_seq = store.append(row);
 
     bool conflict = false;
     if (auto f = rec.state.fields.find(c.field); f != rec.state.fields.end())
@@ -615,11 +643,13 @@ struct SyncServer::Impl {
     if (why) return quarantine(sc, *why);
     guard_clock(sc, now);
     bool conflict = merge_in(sc);
-    store.put_change(sc);
     ChangeOutcome o;
     o.seq = c.version.seq.value;
     o.kind = conflict ? ChangeOutcome::Kind::conflict : ChangeOutcome::Kind::applied;
-    if (sc.restamped()) o.restamped = sc.change.ts;
+    const bool restamped = sc.restamped();
+    if (restamped) o.restamped = sc.change.ts;
+    const Hlc stamp = sc.change.ts;
+    store.put_change(std::move(sc));  // kept as it is in the block being gathered: not copied again
     if (survivor) {
       // The sender gets the change back with its values under the survivor (records_for), stamp
       // included: no restamp decision, which would name the merged-away entity.
@@ -628,10 +658,10 @@ struct SyncServer::Impl {
                         "the record (" + hex_short(c.entity) + ") was merged into " + hex_short(*survivor) +
                             "; the change was applied there"},
                  &c);
-    } else if (sc.restamped()) {
+    } else if (restamped) {
       Decision dec;
       dec.kind = Decision::Kind::restamped;
-      dec.ts = sc.change.ts;
+      dec.ts = stamp;
       log_decision(c.version.device, c, dec, {});
     }
     return o;
@@ -707,6 +737,7 @@ struct SyncServer::Impl {
       }
       // New changes, only in sequence order: after a gap nothing is applied.
       index_placing(req.changes);
+      prefetch(req.changes, i);
       for (; i < req.changes.size() && req.changes[i].version.seq.value == dev->acked_seq + 1; ++i) {
         reply.outcomes.push_back(apply_new(*dev, req.changes[i], now));
         dev->acked_seq = req.changes[i].version.seq.value;

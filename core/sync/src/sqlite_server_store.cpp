@@ -265,7 +265,7 @@ class SqliteServerStore final : public ServerStore {
     }
     return block_.changes[id.seq.value - block_.first];
   }
-  void put_change(const StoredChange& c) override {
+  void put_change(StoredChange c) override {
     const VersionId& v = c.change.version;
     uint64_t& high = highest(v.device);
     const bool fresh = v.seq.value > high;
@@ -274,7 +274,7 @@ class SqliteServerStore final : public ServerStore {
       if (!pending_.empty() && (pending_.front().change.version.device != v.device ||
                                 pending_.back().change.version.seq.value + 1 != v.seq.value || pending_.size() >= kBlockChanges))
         flush_pending();
-      pending_.push_back(c);
+      pending_.push_back(std::move(c));
       return;
     }
     if (!pending_.empty() && pending_.front().change.version.device == v.device) flush_pending();
@@ -425,23 +425,24 @@ class SqliteServerStore final : public ServerStore {
   // same entity, device and villages, the next version of that device, nothing logged in between —
   // extends it; the run is written as one row whose n says how many consecutive sequences (and
   // version seqs) it stands for. log_after gives the rows back one by one, as if each had its own row.
-  uint64_t append(LogRow row) override {
-    row.seq = ++last_seq_;
+  uint64_t append(const LogRow& row) override {
+    const uint64_t seq = ++last_seq_;
     if (row.kind == LogKind::version && !row.target && row.payload.empty() && in_txn_) {
       if (log_run_ && log_run_->n < kLogRun && log_run_->row.entity == row.entity && log_run_->row.type == row.type &&
           log_run_->row.version.device == row.version.device &&
-          log_run_->row.version.seq.value + log_run_->n == row.version.seq.value && log_run_->row.seq + log_run_->n == row.seq &&
+          log_run_->row.version.seq.value + log_run_->n == row.version.seq.value && log_run_->row.seq + log_run_->n == seq &&
           log_run_->row.villages == row.villages) {
         ++log_run_->n;
-        return row.seq;
+        return seq;
       }
       flush_log();
-      log_run_.emplace(LogRun{std::move(row), 1});
-      return log_run_->row.seq;
+      log_run_.emplace(LogRun{row, 1});
+      log_run_->row.seq = seq;
+      return seq;
     }
     flush_log();
-    write_log(row, 1);
-    return row.seq;
+    write_log(row, seq, 1);
+    return seq;
   }
   uint64_t last_seq() const override { return last_seq_; }
   std::vector<LogRow> log_after(uint64_t after, size_t limit) const override {
@@ -727,12 +728,12 @@ class SqliteServerStore final : public ServerStore {
     return it->second;
   }
 
-  void write_log(const LogRow& row, uint64_t n) {
+  void write_log(const LogRow& row, uint64_t seq, uint64_t n) {
     auto& st = stmt(log_put_,
                     "INSERT INTO log(seq, kind, target, type, entity, villages, vdevice, vseq, payload, n) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     st.reset();
-    st.bind(1, static_cast<int64_t>(row.seq));
+    st.bind(1, static_cast<int64_t>(seq));
     st.bind(2, static_cast<int>(row.kind));
     if (row.target) bind_view(st, 3, row.target->view());
     else st.bind(3);
@@ -748,7 +749,7 @@ class SqliteServerStore final : public ServerStore {
   }
   void flush_log() {
     if (!log_run_) return;
-    write_log(log_run_->row, log_run_->n);
+    write_log(log_run_->row, log_run_->row.seq, log_run_->n);
     log_run_.reset();
   }
 

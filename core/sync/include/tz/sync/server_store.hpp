@@ -163,7 +163,9 @@ class ServerStore {
   virtual std::vector<DeviceRecord> devices() const = 0;
 
   virtual std::optional<StoredChange> change(const VersionId& id) const = 0;
-  virtual void put_change(const StoredChange& c) = 0;  // insert or replace by version id
+  // Insert or replace by version id (by value: the applied changes of a transaction are kept until
+  // written, and a caller done with its change moves it in).
+  virtual void put_change(StoredChange c) = 0;
   // Changes held in quarantine (status quarantined), in order of version id.
   virtual std::vector<StoredChange> quarantined() const = 0;
 
@@ -183,8 +185,9 @@ class ServerStore {
   virtual std::vector<EntityId> entities_with_match_key(const std::string& key) const = 0;
   virtual std::vector<std::vector<EntityId>> match_key_groups() const = 0;
 
-  // Appends a row (seq = last_seq() + 1, returned). Rows become visible to log_after in order.
-  virtual uint64_t append(LogRow row) = 0;
+  // Appends a row (seq = last_seq() + 1, returned; the row's own seq is not read). Rows become
+  // visible to log_after in order.
+  virtual uint64_t append(const LogRow& row) = 0;
   virtual uint64_t last_seq() const = 0;
   // Up to limit rows with seq > after, in order.
   virtual std::vector<LogRow> log_after(uint64_t after, size_t limit) const = 0;

@@ -32,10 +32,13 @@ Population Population::load(const DeviceStore& store, unsigned threads) {
     const Entity* child;
   };
   std::vector<Link> links;
+  parallel_ranges(p.rows_.size(), threads, [&](size_t b, size_t e) {  // a search of the index each
+    for (size_t i = b; i < e; ++i)
+      if (const auto& up = p.rows_[i].parent)
+        if (const EntityRow* pr = p.row(*up)) parent[i] = static_cast<uint32_t>(pr - p.rows_.data());
+  });
   for (uint32_t i = 0; i < p.rows_.size(); ++i) {
     const EntityRow& row = p.rows_[i];
-    if (row.parent)
-      if (const EntityRow* pr = p.row(*row.parent)) parent[i] = static_cast<uint32_t>(pr - p.rows_.data());
     if (row.entity.type == EntityType::person) {
       person_rows.push_back(i);
     } else if ((row.entity.type == EntityType::job || row.entity.type == EntityType::visit) && parent[i] != npos) {

@@ -12,6 +12,7 @@
 #include "tz/ops/population.hpp"
 #include "tz/ops/status.hpp"
 #include "tz/util/csv.hpp"
+#include "tz/util/parallel.hpp"
 #include "tz/util/text.hpp"
 
 namespace tz::ops {
@@ -128,13 +129,26 @@ Result<ProgressReport> make_report(const DeviceStore& store, const Population& p
   by_key.reserve(pop.people().size());
   const IdentityCheck identity(schema);
   const auto& derived = pop.derived(schema, period);
-  for (size_t i = 0; i < pop.people().size(); ++i) {
+  // The costly parts for each person (the ID check, the baseline key's hash) are worked out side by
+  // side first; the figures are then added up in order.
+  const size_t n = pop.people().size();
+  std::vector<char> id_ok(n);
+  std::vector<std::string> keys(n);
+  parallel_ranges(n, pop.threads(), [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      const Population::Person& person = pop.people()[i];
+      id_ok[i] = identity_ok(store, identity, person);
+      const std::string* id = person.facts.person->value(f_id);
+      if (id && !id->empty()) keys[i] = baseline_key(county, *id);
+    }
+  });
+  for (size_t i = 0; i < n; ++i) {
     const Population::Person& person = pop.people()[i];
     const Entity* p = person.facts.person;
     const auto& rows = rows_for(*person.village);
     if (rows.empty()) continue;
     const DerivedStatus& d = derived[i];
-    const FourClears c = four_clears(d, identity_ok(store, identity, person));
+    const FourClears c = four_clears(d, id_ok[i] != 0);
     const bool gone = d.employed && !d.life_event;
     const bool p2p = gone && d.bucket == "out_province" && d.bucket_job && d.bucket_job->view(f_p2p) == "1";
     for (RegionFigures* f : rows) {
@@ -154,8 +168,7 @@ Result<ProgressReport> make_report(const DeviceStore& store, const Population& p
       f->willingness += c.willingness;
       f->all_clear += c.all();
     }
-    const std::string* id = p->value(f_id);
-    if (id && !id->empty()) by_key.emplace(baseline_key(county, *id), Found{p, &d});
+    if (!keys[i].empty()) by_key.emplace(std::move(keys[i]), Found{p, &d});
   }
 
   // Last year's people: counted per region, and each one looked for this year.

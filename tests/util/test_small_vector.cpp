@@ -1,11 +1,14 @@
-// SmallVector against std::vector: the same results for every operation the code uses, inline and
+// FlatMap's look-up by an integer key, and SmallVector against std::vector: the same results for every operation the code uses, inline and
 // on the heap, with elements that own memory (ASan in the ci preset catches a lost or doubled one).
 #include <catch2/catch.hpp>
 
 #include <random>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
+#include "tz/util/flat_map.hpp"
 #include "tz/util/small_vector.hpp"
 
 using tz::SmallVector;
@@ -106,4 +109,32 @@ TEST_CASE("SmallVector insert - erase - erase_if - resize behave as std::vector'
   CHECK(s.empty());
   s.reserve(10);
   CHECK(s.capacity() >= 10);
+}
+
+TEST_CASE("FlatMap finds every integer key present and no other - with gaps - dense - or negative", "[util][small_vector]") {
+  std::mt19937 rng(3);
+  for (int round = 0; round < 200; ++round) {
+    tz::FlatMap<int, int> m;
+    std::set<int> keys;
+    const int lo = static_cast<int>(rng() % 40) - 20, span = 1 + static_cast<int>(rng() % 60);
+    const int every = 1 + static_cast<int>(rng() % 4);  // 1: no gaps
+    for (int k = lo; k < lo + span; ++k)
+      if ((k - lo) % every == 0 || rng() % 5 == 0) {
+        m[k] = k * 10;
+        keys.insert(k);
+      }
+    for (int k = lo - 5; k < lo + span + 5; ++k) {
+      INFO("round " << round << " key " << k);
+      const auto it = std::as_const(m).find(k);
+      if (keys.count(k)) {
+        REQUIRE(it != m.end());
+        CHECK(it->first == k);
+        CHECK(it->second == k * 10);
+        CHECK(m.find(k)->second == k * 10);
+      } else {
+        CHECK(it == m.end());
+        CHECK(m.count(k) == 0);
+      }
+    }
+  }
 }

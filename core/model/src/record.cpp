@@ -20,20 +20,8 @@ bool FieldVersions::conflict() const {
 }
 
 const std::string* Entity::value(FieldId f) const {
-  // Field ids are small and a record holds most of its type's fields, so the field is usually at
-  // (f - first id) or a little before it: one probe there, then a search of what lies before
-  // (fields are sorted by strictly increasing id, so it can never be further on). Each field is
-  // large (its first version inline), so every probe saved is a cache line not read.
-  if (fields.empty()) return nullptr;
-  const auto* first = &*fields.begin();
-  const FieldId lo = first->first;
-  if (f < lo) return nullptr;
-  const size_t bound = std::min(fields.size(), static_cast<size_t>(f - lo) + 1);
-  const auto* it = first + (bound - 1);
-  if (it->first != f) {
-    it = std::lower_bound(first, first + (bound - 1), f, [](const auto& a, FieldId b) { return a.first < b; });
-    if (it == first + (bound - 1) || it->first != f) return nullptr;
-  }
+  auto it = fields.find(f);
+  if (it == fields.end()) return nullptr;
   auto* v = it->second.shown();
   return v ? &v->value : nullptr;
 }

@@ -122,6 +122,90 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
   const bool employed = o.kind == "employed", unemployed = o.kind == "unemployed", willing = o.kind == "willing",
              returned = o.kind == "returned", flagged = o.kind == "flagged";
 
+  // What the list to verify (待核实) says of one person: every validation problem of the household
+  // (each household checked once per part, however many of its members are listed), the person and
+  // their jobs; conflicting values; the county's review decisions (SPEC §8).
+  using HouseholdProblems = std::unordered_map<const Entity*, std::vector<Problem>>;
+  auto flagged_problems = [&](const PersonFacts& facts, HouseholdProblems& households) {
+    std::vector<Problem> problems;
+    const Entity* p = facts.person;
+    auto add = [&](const std::vector<Problem>& ps_) { problems.insert(problems.end(), ps_.begin(), ps_.end()); };
+    if (facts.household) {
+      auto [it, fresh] = households.try_emplace(facts.household);
+      if (fresh) it->second = validate_record(schema.entity(EntityType::household), shown_values(facts.household), vctx);
+      add(it->second);
+    }
+    add(validate_record(ps, shown_values(p), vctx));
+    ValidationContext jctx = vctx;
+    jctx.person_birth = birth_of_id(p->view(f_id));
+    for (auto* j : facts.jobs) add(validate_record(schema.entity(EntityType::job), shown_values(j), jctx));
+    // A conflict between two collectors' values is also something to verify.
+    for (auto* e : std::initializer_list<const Entity*>{p, facts.household})
+      if (e)
+        for (auto& [f, fv] : e->fields)
+          if (fv.conflict()) {
+            auto* fd = schema.entity(e->type).field(f);
+            std::string label = fd ? fd->label_zh : std::to_string(f);
+            std::string label_en = fd ? fd->label_en : std::to_string(f);
+            problems.push_back(Problem{"merge.conflict", Severity::warning, fd ? fd->name : "", label + "有冲突的取值",
+                                       label_en + " has conflicting values"});
+          }
+    // Sent back by the county, or changed since its approval: the household's decision shows on
+    // each of its members, as its validation problems do.
+    if (facts.household && f_household_review)
+      if (auto pr = review_problem(EntityType::household, review_status({facts.household}, f_household_review->id)))
+        problems.push_back(std::move(*pr));
+    std::vector<const Entity*> record{p};
+    record.insert(record.end(), facts.jobs.begin(), facts.jobs.end());
+    if (auto pr = review_problem(EntityType::person, review_status(record, f_review))) problems.push_back(std::move(*pr));
+    return problems;
+  };
+
+  // One person's row; its 序号 is left empty until the rows are joined.
+  auto row_of = [&](const Population::Person& person, const DerivedStatus& d, const std::vector<Problem>& problems) {
+    const Entity* p = person.facts.person;
+    const std::string& village = *person.village;
+    std::vector<std::string> row;
+    row.reserve(cols.size() + 1);
+    row.emplace_back();
+    for (auto& c : cols) {
+      std::string cell;
+      if (c.field) {
+        const Entity* src = c.type == EntityType::person      ? p
+                            : c.type == EntityType::household ? person.facts.household
+                                                              : d.bucket_job;
+        if (src)
+          if (auto* v = src->value(c.field->id)) {
+            cell = display_value(*c.field, *v, o.lang);
+            if (c.field->type == FieldType::id_number && !o.full_ids) cell = idn::mask_id(cell);
+          }
+      } else if (c.key == "village_code") {
+        cell = village;
+      } else if (c.key == "village_name") {
+        if (tree)
+          if (auto* r = tree->find(village)) cell = r->name;
+      } else if (c.key == "gender") {
+        char g = gender_of_id(p->view(f_id));
+        cell = g == 'M' ? (o.lang == Lang::zh ? "男" : "M") : g == 'F' ? (o.lang == Lang::zh ? "女" : "F") : "";
+      } else if (c.key == "bucket") {
+        if (d.employed) {
+          auto* opt = f_bucket.option(d.bucket);
+          cell = opt ? opt->label(o.lang) : (o.lang == Lang::zh ? "不详" : "unknown");
+        }
+      } else if (c.key == "months") {
+        if (d.employed) cell = std::to_string(d.months);
+      } else if (c.key == "income") {
+        if (d.employed) cell = money_text(d.income);
+      } else if (c.key == "employment_status") {
+        cell = d.employed ? (o.lang == Lang::zh ? "已就业" : "employed") : (o.lang == Lang::zh ? "未就业" : "not employed");
+      } else if (c.key == "problems") {
+        for (auto& pr : problems) cell += (cell.empty() ? "" : (o.lang == Lang::zh ? "；" : "; ")) + pr.message(o.lang);
+      }
+      row.push_back(std::move(cell));
+    }
+    return row;
+  };
+
   const auto& derived = pop.derived(schema, period);
   // The people are split into contiguous parts made side by side (pop.threads()), each part's rows
   // kept apart and joined in order, so the rows and their numbers do not depend on the split.
@@ -129,14 +213,10 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
   const size_t parts = n < 4096 ? 1 : std::max(1u, pop.threads());
   std::vector<std::vector<std::vector<std::string>>> part_rows(parts);
   parallel_tasks(parts, pop.threads(), [&](size_t part) {
-    std::unordered_map<const Entity*, std::vector<Problem>> household_problems;  // flagged: checked once each
-    auto& rows = part_rows[part];
+    HouseholdProblems households;
     for (size_t i = n * part / parts, end = n * (part + 1) / parts; i < end; ++i) {
       const Population::Person& person = pop.people()[i];
-      const Entity* p = person.facts.person;
-      const PersonFacts& facts = person.facts;
-      const std::string& village = *person.village;
-      if (!o.region.empty() && village.rfind(o.region, 0) != 0) continue;
+      if (!o.region.empty() && person.village->rfind(o.region, 0) != 0) continue;
       const DerivedStatus& d = derived[i];
       std::vector<Problem> problems;
       bool include = false;
@@ -144,78 +224,8 @@ Result<Table> make_list(const DeviceStore& store, const Population& pop, const R
       else if (unemployed) include = d.in_labour_count && !d.employed;
       else if (willing) include = d.in_labour_count && !d.employed && d.willing;
       else if (returned) include = d.returned;
-      else if (flagged) {
-        auto add = [&](const std::vector<Problem>& ps_) { problems.insert(problems.end(), ps_.begin(), ps_.end()); };
-        if (facts.household) {
-          // Each household once, however many of its members are listed.
-          auto [it, fresh] = household_problems.try_emplace(facts.household);
-          if (fresh) it->second = validate_record(schema.entity(EntityType::household), shown_values(facts.household), vctx);
-          add(it->second);
-        }
-        add(validate_record(ps, shown_values(p), vctx));
-        ValidationContext jctx = vctx;
-        jctx.person_birth = birth_of_id(p->view(f_id));
-        for (auto* j : facts.jobs) add(validate_record(schema.entity(EntityType::job), shown_values(j), jctx));
-        // A conflict between two collectors' values is also something to verify.
-        for (auto* e : std::initializer_list<const Entity*>{p, facts.household})
-          if (e)
-            for (auto& [f, fv] : e->fields)
-              if (fv.conflict()) {
-                auto* fd = schema.entity(e->type).field(f);
-                std::string label = fd ? fd->label_zh : std::to_string(f);
-                std::string label_en = fd ? fd->label_en : std::to_string(f);
-                problems.push_back(Problem{"merge.conflict", Severity::warning, fd ? fd->name : "",
-                                           label + "有冲突的取值", label_en + " has conflicting values"});
-              }
-        // Sent back by the county, or changed since its approval (SPEC §8): the household's decision
-        // shows on each of its members, as its validation problems do.
-        if (facts.household && f_household_review)
-          if (auto pr = review_problem(EntityType::household, review_status({facts.household}, f_household_review->id)))
-            problems.push_back(std::move(*pr));
-        std::vector<const Entity*> record{p};
-        record.insert(record.end(), facts.jobs.begin(), facts.jobs.end());
-        if (auto pr = review_problem(EntityType::person, review_status(record, f_review))) problems.push_back(std::move(*pr));
-        include = !problems.empty();
-      }
-      if (!include) continue;
-
-      std::vector<std::string> row;
-      row.reserve(cols.size() + 1);
-      row.emplace_back();  // 序号, numbered once the parts are joined
-      for (auto& c : cols) {
-        std::string cell;
-        if (c.field) {
-          const Entity* src = c.type == EntityType::person ? p : c.type == EntityType::household ? facts.household : d.bucket_job;
-          if (src)
-            if (auto* v = src->value(c.field->id)) {
-              cell = display_value(*c.field, *v, o.lang);
-              if (c.field->type == FieldType::id_number && !o.full_ids) cell = idn::mask_id(cell);
-            }
-        } else if (c.key == "village_code") {
-          cell = village;
-        } else if (c.key == "village_name") {
-          if (tree)
-            if (auto* r = tree->find(village)) cell = r->name;
-        } else if (c.key == "gender") {
-          char g = gender_of_id(p->view(f_id));
-          cell = g == 'M' ? (o.lang == Lang::zh ? "男" : "M") : g == 'F' ? (o.lang == Lang::zh ? "女" : "F") : "";
-        } else if (c.key == "bucket") {
-          if (d.employed) {
-            auto* opt = f_bucket.option(d.bucket);
-            cell = opt ? opt->label(o.lang) : (o.lang == Lang::zh ? "不详" : "unknown");
-          }
-        } else if (c.key == "months") {
-          if (d.employed) cell = std::to_string(d.months);
-        } else if (c.key == "income") {
-          if (d.employed) cell = money_text(d.income);
-        } else if (c.key == "employment_status") {
-          cell = d.employed ? (o.lang == Lang::zh ? "已就业" : "employed") : (o.lang == Lang::zh ? "未就业" : "not employed");
-        } else if (c.key == "problems") {
-          for (auto& pr : problems) cell += (cell.empty() ? "" : (o.lang == Lang::zh ? "；" : "; ")) + pr.message(o.lang);
-        }
-        row.push_back(std::move(cell));
-      }
-      rows.push_back(std::move(row));
+      else if (flagged) include = !(problems = flagged_problems(person.facts, households)).empty();
+      if (include) part_rows[part].push_back(row_of(person, d, problems));
     }
   });
   size_t total = 0;

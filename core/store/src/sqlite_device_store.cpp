@@ -22,6 +22,10 @@ namespace {
 using sqlite::bind_blob;
 using sqlite::blob_of;
 
+// SQLite's page cache for a store's connection, in KiB.
+constexpr int kCacheKiB = 65536;
+void set_cache_kib(SQLite::Database& db, int kib) { db.exec("PRAGMA cache_size=-" + std::to_string(kib)); }
+
 constexpr int kFormatVersion = 2;
 constexpr size_t kChangesPerGroup = 256;
 constexpr const char* kDbName = "store.db";
@@ -183,48 +187,26 @@ class SqliteDeviceStore final : public DeviceStore {
   }
 
   std::vector<EntityRow> load_rows(unsigned threads) const override {
-    // Rows are read in chunks as stored (the columns copied out of SQLite's pages); each chunk is
-    // decrypted and decoded by a helper thread while the reader goes on, or by the reader itself
-    // when every helper is busy, so at most `threads` chunks of raw bytes are held at once.
-    // One pass over every page: SQLite's own page cache would only fill with pages never read again
-    // (64 MB of fresh memory for a county); a small one is enough while this runs.
+    // Rows are read in chunks (their columns copied out of SQLite's pages); each chunk is decrypted
+    // and decoded by a helper thread while the reader goes on, or by the reader itself when every
+    // helper is busy (or there is none), so at most `threads` chunks of raw bytes are held at once.
+    // One pass over every page: SQLite's page cache would only fill with pages never read again
+    // (64 MB of fresh memory for a county), so it is kept small while this runs.
     struct SmallCache {
       SQLite::Database& db;
-      explicit SmallCache(SQLite::Database& d) : db(d) { db.exec("PRAGMA cache_size=-2048"); }
+      explicit SmallCache(SQLite::Database& d) : db(d) { set_cache_kib(db, 2048); }
       ~SmallCache() {
         try {
-          db.exec("PRAGMA cache_size=-65536");
+          set_cache_kib(db, kCacheKiB);
         } catch (...) {  // the size is a hint: a failure to restore it changes no data
         }
       }
     } small_cache(*db_);
-    if (threads <= 1) {  // one thread: decoded straight from SQLite's pages, nothing copied first
-      std::vector<EntityRow> rows;
-      scan(std::nullopt, [&](EntityRow&& row) { rows.push_back(std::move(row)); });
-      return rows;
-    }
     constexpr size_t kChunk = 2048;
-    struct Raw {
-      EntityId id;
-      int type = 0;
-      std::string village;
-      std::optional<EntityId> parent;
-      uint32_t flags = 0;
-      std::string pub, sec, merge;
-    };
-    using Chunk = std::vector<Raw>;
+    using Chunk = std::vector<RawRow>;
     auto decode = [](Chunk& raw, std::vector<EntityRow>& out, const crypto::Aead* aead) {
       out.reserve(raw.size());
-      for (auto& r : raw) {
-        EntityRow row;
-        row.entity.id = r.id;
-        row.entity.type = static_cast<EntityType>(r.type);
-        row.village = std::move(r.village);
-        row.parent = r.parent;
-        row.flags = r.flags;
-        fill_row(row, r.pub, r.merge.empty() ? nullptr : &r.merge, aead ? &r.sec : nullptr, aead);
-        out.push_back(std::move(row));
-      }
+      for (auto& r : raw) out.push_back(decoded(std::move(r), aead));
     };
     std::deque<std::vector<EntityRow>> parts;  // stable addresses while helpers fill them
     struct Pending {
@@ -243,26 +225,15 @@ class SqliteDeviceStore final : public DeviceStore {
       for (auto& p : pending)
         if (p.done.valid()) p.done.wait();
     };
-    const unsigned helpers = threads > 1 ? threads - 1 : 0;
-    std::vector<EntityRow> rows;
+    const unsigned helpers = threads > 0 ? threads - 1 : 0;
     try {
       SQLite::Statement st(*db_, "SELECT type, village, parent, flags, pub, sec, merge, id FROM entities");
       bool more = true;
       while (more) {
         auto chunk = std::make_unique<Chunk>();
         chunk->reserve(kChunk);
-        while (chunk->size() < kChunk && (more = st.executeStep())) {
-          Raw r;
-          r.id = EntityId::from_bytes(blob_of(st.getColumn(7)));
-          r.type = st.getColumn(0).getInt();
-          r.village = st.getColumn(1).getString();
-          if (!st.getColumn(2).isNull()) r.parent = EntityId::from_bytes(blob_of(st.getColumn(2)));
-          r.flags = static_cast<uint32_t>(st.getColumn(3).getInt64());
-          r.pub = blob_of(st.getColumn(4));
-          if (aead_) r.sec = blob_of(st.getColumn(5));
-          if (!st.getColumn(6).isNull()) r.merge = blob_of(st.getColumn(6));
-          chunk->push_back(std::move(r));
-        }
+        while (chunk->size() < kChunk && (more = st.executeStep()))
+          chunk->push_back(raw_row(EntityId::from_bytes(blob_of(st.getColumn(7))), st, 0));
         if (chunk->empty()) break;
         auto& out = parts.emplace_back();
         while (!pending.empty() && pending.front().done.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
@@ -291,6 +262,7 @@ class SqliteDeviceStore final : public DeviceStore {
     }
     size_t n = 0;
     for (auto& p : parts) n += p.size();
+    std::vector<EntityRow> rows;
     rows.reserve(n);
     for (auto& p : parts) {
       std::move(p.begin(), p.end(), std::back_inserter(rows));
@@ -1082,30 +1054,52 @@ class SqliteDeviceStore final : public DeviceStore {
     return lookup_mac_->mac(msg).substr(0, 16);
   }
 
-  EntityRow row_from(const EntityId& id, SQLite::Statement& st, int base) const {
-    EntityRow row;
-    row.entity.id = id;
-    row.entity.type = static_cast<EntityType>(st.getColumn(base).getInt());
-    row.village = st.getColumn(base + 1).getString();
-    if (!st.getColumn(base + 2).isNull()) row.parent = EntityId::from_bytes(blob_of(st.getColumn(base + 2)));
-    row.flags = static_cast<uint32_t>(st.getColumn(base + 3).getInt64());
-    const bool merged = !st.getColumn(base + 6).isNull();
-    const std::string merge = merged ? blob_of(st.getColumn(base + 6)) : std::string();
-    const std::string sec = aead_ ? blob_of(st.getColumn(base + 5)) : std::string();
-    fill_row(row, blob_of(st.getColumn(base + 4)), merged ? &merge : nullptr, aead_ ? &sec : nullptr, aead_.get());
-    return row;
+  // A row's stored columns (type, village, parent, flags, pub, sec, merge from `base` on), copied out
+  // of SQLite so that they outlive the statement's step and can be decoded on another thread.
+  struct RawRow {
+    EntityId id;
+    int type = 0;
+    std::string village;
+    std::optional<EntityId> parent;
+    uint32_t flags = 0;
+    std::string pub, sec, merge;
+    bool merged = false;  // the merge column is not NULL
+  };
+
+  RawRow raw_row(const EntityId& id, SQLite::Statement& st, int base) const {
+    RawRow r;
+    r.id = id;
+    r.type = st.getColumn(base).getInt();
+    r.village = st.getColumn(base + 1).getString();
+    if (!st.getColumn(base + 2).isNull()) r.parent = EntityId::from_bytes(blob_of(st.getColumn(base + 2)));
+    r.flags = static_cast<uint32_t>(st.getColumn(base + 3).getInt64());
+    r.pub = blob_of(st.getColumn(base + 4));
+    if (aead_) r.sec = blob_of(st.getColumn(base + 5));
+    r.merged = !st.getColumn(base + 6).isNull();
+    if (r.merged) r.merge = blob_of(st.getColumn(base + 6));
+    return r;
   }
 
-  // Decodes a row's public fields, merge extras and (with a key) its sealed personal fields.
-  static void fill_row(EntityRow& row, std::string_view pub, const std::string* merge, const std::string* sec,
-                       const crypto::Aead* aead) {
-    store_codec::decode_fields(pub, row.entity);
-    if (merge) store_codec::decode_merge(*merge, row.merge);
-    if (aead && sec) {
-      auto plain = aead->open(*sec, row.entity.id.view());
+  // Decodes a raw row: its public fields, merge extras and (with a key) its sealed personal fields.
+  static EntityRow decoded(RawRow&& r, const crypto::Aead* aead) {
+    EntityRow row;
+    row.entity.id = r.id;
+    row.entity.type = static_cast<EntityType>(r.type);
+    row.village = std::move(r.village);
+    row.parent = r.parent;
+    row.flags = r.flags;
+    store_codec::decode_fields(r.pub, row.entity);
+    if (r.merged) store_codec::decode_merge(r.merge, row.merge);
+    if (aead) {
+      auto plain = aead->open(r.sec, row.entity.id.view());
       if (!plain) throw Failure(ErrorCode::store_corrupt, {"record " + row.entity.id.hex() + " fails authentication"});
       store_codec::decode_fields(*plain, row.entity);
     }
+    return row;
+  }
+
+  EntityRow row_from(const EntityId& id, SQLite::Statement& st, int base) const {
+    return decoded(raw_row(id, st, base), aead_.get());
   }
 
   std::unique_ptr<SQLite::Database> db_;
@@ -1135,7 +1129,7 @@ std::unique_ptr<SQLite::Database> open_db(const std::filesystem::path& file, int
   db->exec("PRAGMA journal_mode=WAL");
   db->exec("PRAGMA synchronous=FULL");
   db->exec("PRAGMA temp_store=MEMORY");
-  db->exec("PRAGMA cache_size=-65536");
+  set_cache_kib(*db, kCacheKiB);
   return db;
 }
 

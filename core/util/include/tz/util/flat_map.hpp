@@ -3,8 +3,10 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -31,14 +33,8 @@ class FlatMap {
   void reserve(size_t n) { items_.reserve(n); }
   void clear() { items_.clear(); }
 
-  iterator find(const K& k) {
-    auto it = lower(k);
-    return it != items_.end() && it->first == k ? it : items_.end();
-  }
-  const_iterator find(const K& k) const {
-    auto it = std::lower_bound(items_.begin(), items_.end(), k, [](const value_type& a, const K& b) { return a.first < b; });
-    return it != items_.end() && it->first == k ? it : items_.end();
-  }
+  iterator find(const K& k) { return items_.begin() + (at_or_before(k) - items_.cbegin()); }
+  const_iterator find(const K& k) const { return at_or_before(k); }
   size_t count(const K& k) const { return find(k) == end() ? 0 : 1; }
   V& operator[](const K& k) {
     auto it = lower(k);
@@ -91,6 +87,23 @@ class FlatMap {
   }
 
  private:
+  // The entry of k, or end(). Keys are unique and sorted, so an integer key k sits at most at
+  // position (k - first key): that position is probed first (records hold most of their fields, so
+  // it usually is there), then only what lies before it is searched. Values here are large (a
+  // field's first version inline), so every probe saved is a cache line not read.
+  const_iterator at_or_before(const K& k) const {
+    auto end = items_.end();
+    if constexpr (std::is_integral_v<K>) {
+      if (items_.empty() || k < items_.front().first) return items_.end();
+      const auto most = static_cast<size_t>(k - items_.front().first);
+      if (most < items_.size()) {
+        if (items_[most].first == k) return items_.begin() + static_cast<std::ptrdiff_t>(most);
+        end = items_.begin() + static_cast<std::ptrdiff_t>(most);
+      }
+    }
+    auto it = std::lower_bound(items_.begin(), end, k, [](const value_type& a, const K& b) { return a.first < b; });
+    return it != end && it->first == k ? it : items_.end();
+  }
   iterator lower(const K& k) {
     return std::lower_bound(items_.begin(), items_.end(), k, [](const value_type& a, const K& b) { return a.first < b; });
   }

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include <cstdlib>
+
 #include "server_fixture.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/crypto/keys.hpp"
@@ -166,18 +168,11 @@ TEST_CASE("The audit head is signed into signed replies and the device checks an
   CHECK_THAT(r.error().message(Lang::en), Contains("audit head"));
 }
 
-TEST_CASE("A batch entry's sha256 is of the changes' bytes in the recorded layout", "[sync][audit]") {
-  // Each new change: its VersionId as text, entity, field, value, bases, collector, device time and
-  // stamp, numbers as 8 bytes big-endian and texts preceded by their length (decision 130 changed
-  // how the bytes are made, not what they are). Written out here, not shared with audit.cpp, so
-  // that a change of the layout there fails this test.
-  ServerFixture f;
-  FakeDevice d{tz::test::test_device(1)};
-  REQUIRE(f.server->register_device(d.id, {kVillageA}));
-  d.add(EntityType::household, tz::test::test_entity(1), "village_code", kVillageA);
-  d.add(EntityType::household, tz::test::test_entity(1), "household_no", "0001");
-  auto req = d.push(0);
-  REQUIRE(f.server->push(req).refusal == PushReply::Refusal::none);
+// Each new change: its VersionId as text, entity, field, value, bases, collector, device time and
+// stamp, numbers as 8 bytes big-endian and texts preceded by their length (decision 130 changed how
+// the bytes are made, not what they are). Written out here, not shared with audit.cpp, so that a
+// change of the layout there fails these tests.
+static std::string expected_batch_sha256(const std::vector<FieldChange>& changes) {
   auto num = [](std::string& out, uint64_t v) {
     for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
   };
@@ -186,7 +181,7 @@ TEST_CASE("A batch entry's sha256 is of the changes' bytes in the recorded layou
     out += s;
   };
   std::string m;
-  for (const auto& c : req.changes) {
+  for (const auto& c : changes) {
     text(m, c.version.device.hex() + ":" + std::to_string(c.version.seq.value));
     m.append(c.entity.view());
     num(m, c.field);
@@ -198,7 +193,55 @@ TEST_CASE("A batch entry's sha256 is of the changes' bytes in the recorded layou
     num(m, static_cast<uint64_t>(c.ts.ms));
     num(m, c.ts.counter);
   }
+  return crypto::to_hex(crypto::sha256(m));
+}
+
+TEST_CASE("A batch entry's sha256 is of the changes' bytes in the recorded layout", "[sync][audit]") {
+  ServerFixture f;
+  FakeDevice d{tz::test::test_device(1)};
+  REQUIRE(f.server->register_device(d.id, {kVillageA}));
+  d.add(EntityType::household, tz::test::test_entity(1), "village_code", kVillageA);
+  d.add(EntityType::household, tz::test::test_entity(1), "household_no", "0001");
+  auto req = d.push(0);
+  REQUIRE(f.server->push(req).refusal == PushReply::Refusal::none);
   auto entries = f.store->audit_entries();
   REQUIRE(entries.size() == 1);
-  CHECK_THAT(entries[0].summary, Contains("\"sha256\":\"" + crypto::to_hex(crypto::sha256(m)) + "\""));
+  CHECK_THAT(entries[0].summary, Contains("\"sha256\":\"" + expected_batch_sha256(req.changes) + "\""));
+}
+
+TEST_CASE("A large batch's sha256 made beside its apply is of its new changes only - on one thread or two", "[sync][audit]") {
+  // From 256 new changes the hash is made on another thread while the batch is applied (decision
+  // 135); a retry's duplicates before them are not in it.
+  const char* old = std::getenv("TZ_THREADS");
+  const std::string saved = old ? old : "";
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    ::setenv("TZ_THREADS", threads, 1);
+    ServerFixture f;
+    FakeDevice d{tz::test::test_device(1)};
+    REQUIRE(f.server->register_device(d.id, {kVillageA}));
+    for (unsigned h = 1; h <= 1100; ++h) {
+      EntityId hh;
+      hh.bytes[0] = static_cast<uint8_t>(h >> 8);
+      hh.bytes[1] = static_cast<uint8_t>(h & 0xff);
+      hh.bytes[15] = 0x5a;
+      d.add(EntityType::household, hh, "village_code", kVillageA);
+      d.add(EntityType::household, hh, "household_no", std::to_string(1000 + h));
+    }
+    auto first = d.push(0);
+    first.changes.resize(10);
+    REQUIRE(f.server->push(first).refusal == PushReply::Refusal::none);
+    auto all = d.push(0);  // the 10 again (duplicates), then 2,190 new
+    auto reply = f.server->push(all);
+    REQUIRE(reply.refusal == PushReply::Refusal::none);
+    REQUIRE(reply.acked_seq == 2200);
+    auto entries = f.store->audit_entries();
+    REQUIRE(entries.size() == 2);
+    const std::vector<FieldChange> fresh(all.changes.begin() + 10, all.changes.end());
+    CHECK_THAT(entries[1].summary, Contains("\"first_seq\":11"));
+    CHECK_THAT(entries[1].summary, Contains("\"duplicates\":10"));
+    CHECK_THAT(entries[1].summary, Contains("\"sha256\":\"" + expected_batch_sha256(fresh) + "\""));
+  }
+  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
+  else ::unsetenv("TZ_THREADS");
 }

@@ -807,3 +807,35 @@ TEST_CASE("A device's own write of a review decision is quarantined and the revi
     CHECK(ops::review_status_of(*d->store, t.hh).state == ReviewState::approved);
   }
 }
+
+TEST_CASE("A push is cut by the bytes of its changes as well as by their count and every change arrives", "[sync][device]") {
+  World w;
+  auto& a = w.add({kVillageA});
+  auto hh = new_household(w, a, kVillageA, "0001");
+  for (int i = 0; i < 6; ++i) {
+    auto p = new_person(w, a, hh, "5226321990010100" + std::to_string(i), "张" + std::to_string(i));
+    set_field(w, a, p, P, "phone", "1391234567" + std::to_string(i));
+  }
+  const uint64_t total = a.store->info().next_seq - 1;
+  ops::DeviceSyncOptions opt;
+  opt.push_bytes = 500;  // every change counts at least 96 bytes: at most 5 a request
+  ops::DeviceSync s(*a.store, *w.net, [&w] { return w.f->now; }, opt);
+  REQUIRE(total > 10);
+  for (uint64_t after = 0; after < total;) {
+    auto req = s.make_push_request(after);
+    REQUIRE_FALSE(req.changes.empty());
+    CHECK(req.changes.size() <= 5);
+    CHECK(req.changes.front().version.seq.value == after + 1);
+    after = req.changes.back().version.seq.value;
+  }
+  int requests = 0;
+  for (;; ++requests) {
+    REQUIRE(requests < 100);
+    auto r = s.push_once();
+    REQUIRE(r);
+    if (r->done) break;
+  }
+  CHECK(requests >= 3);
+  CHECK(a.store->info().acked_seq == total);
+  w.converge();
+}

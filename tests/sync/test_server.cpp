@@ -3,6 +3,8 @@
 // undecodable request leaves the store as it was.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+
 #include "server_fixture.hpp"
 
 using namespace tz;
@@ -409,4 +411,45 @@ TEST_CASE("Configuration reaches every device with a version", "[sync][server]")
   REQUIRE(configs.size() == 2);
   CHECK(configs[1].version == 2);
   CHECK(configs[1].value == "2026:2026-12-31");
+}
+
+TEST_CASE("A large push checks its changes ahead of their apply with the same outcomes on one thread or two", "[sync][server]") {
+  // From 256 new changes each change's own checks run on another thread (decision 135): a bad value,
+  // an unknown field and a retired-device bound still quarantine exactly the changes they concern.
+  const char* old = std::getenv("TZ_THREADS");
+  const std::string saved = old ? old : "";
+  std::vector<std::vector<ChangeOutcome::Kind>> seen;
+  std::vector<std::string> digests;
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    ::setenv("TZ_THREADS", threads, 1);
+    ServerFixture f;
+    FakeDevice a{tz::test::test_device(1)};
+    REQUIRE(f.server->register_device(a.id, {kVillageA}));
+    for (unsigned h = 1; h <= 100; ++h) {
+      EntityId hh, p;
+      hh.bytes[0] = p.bytes[0] = 0x7b;
+      hh.bytes[1] = p.bytes[1] = static_cast<uint8_t>(h);
+      p.bytes[2] = 1;
+      household_with_person(a, hh, p, kVillageA, "张" + std::to_string(h));
+      if (h == 40) a.add(P, p, "phone", "12");  // not a phone number
+      if (h == 70) a.add(P, p, "name", "李四").field = 999;  // no such field
+    }
+    auto r = f.server->push(a.push(0));
+    REQUIRE(r.refusal == PushReply::Refusal::none);
+    REQUIRE(r.outcomes.size() == 402);
+    CHECK(r.acked_seq == 402);
+    std::vector<uint64_t> held;
+    for (auto& o : r.outcomes)
+      if (o.kind == ChangeOutcome::Kind::quarantined) held.push_back(o.seq);
+    CHECK(held == std::vector<uint64_t>{161, 282});  // the phone after household 40's 4 changes, the field after 70's
+    CHECK_FALSE(r.outcomes[160].quarantine_reason.empty());
+    CHECK_THAT(r.outcomes[281].quarantine_reason, Catch::Matchers::Contains("999"));
+    seen.push_back(kinds(r));
+    digests.push_back(f.server->scope_digest({kVillageA}));
+  }
+  CHECK(seen[0] == seen[1]);
+  CHECK(digests[0] == digests[1]);
+  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
+  else ::unsetenv("TZ_THREADS");
 }

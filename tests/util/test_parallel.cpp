@@ -95,3 +95,57 @@ TEST_CASE("TZ_THREADS sets the worker count - a bad value is ignored", "[util][p
   if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
   else ::unsetenv("TZ_THREADS");
 }
+
+TEST_CASE("run_beside runs beside the caller with two threads and when asked with one - its exception reaches get", "[util][parallel]") {
+  const char* old = std::getenv("TZ_THREADS");
+  const std::string saved = old ? old : "";
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    ::setenv("TZ_THREADS", threads, 1);
+    const auto caller = std::this_thread::get_id();
+    auto where = tz::run_beside([] { return std::this_thread::get_id(); });
+    if (std::string(threads) == "1") CHECK(where.get() == caller);
+    else CHECK(where.get() != caller);
+    auto failing = tz::run_beside([]() -> int { throw std::runtime_error("beside failed"); });
+    CHECK_THROWS_WITH(failing.get(), "beside failed");
+  }
+  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
+  else ::unsetenv("TZ_THREADS");
+}
+
+TEST_CASE("RunAhead gives every result in order - a failure at its index - and stops when dropped early", "[util][parallel]") {
+  const char* old = std::getenv("TZ_THREADS");
+  const std::string saved = old ? old : "";
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    ::setenv("TZ_THREADS", threads, 1);
+    {
+      tz::RunAhead<std::string> squares(1000, [](size_t i) { return std::to_string(i * i); });
+      for (size_t i = 0; i < 1000; ++i) REQUIRE(squares.take(i) == std::to_string(i * i));
+    }
+    {
+      tz::RunAhead<int> failing(300, [](size_t i) -> int {
+        if (i == 200) throw std::runtime_error("result 200 failed");
+        return static_cast<int>(i);
+      });
+      for (size_t i = 0; i < 200; ++i) REQUIRE(failing.take(i) == static_cast<int>(i));
+      CHECK_THROWS_WITH(failing.take(200), "result 200 failed");
+    }
+    {
+      // About a microsecond a result: making them all would take a fifth of a second.
+      std::atomic<size_t> made{0};
+      {
+        tz::RunAhead<size_t> dropped(200000, [&](size_t i) {
+          volatile size_t x = i;
+          for (int k = 0; k < 1000; ++k) x = x + static_cast<size_t>(k);
+          ++made;
+          return i;
+        });
+        CHECK(dropped.take(0) == 0);
+      }  // dropped after one result: the thread stops instead of making them all
+      CHECK(made < 200000);
+    }
+  }
+  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
+  else ::unsetenv("TZ_THREADS");
+}

@@ -84,6 +84,9 @@ DeviceSync::DeviceSync(DeviceStore& store, Transport& transport, std::function<i
 
 namespace {
 constexpr std::string_view kAuditNotesConfig = "audit_notes";
+// What a change costs on the wire besides its value and collector (ids, stamps, base): an upper
+// estimate, for push_bytes.
+constexpr size_t kChangeOverheadBytes = 96;
 
 Status write_audit_notes(DeviceStore& store, const std::vector<PushRequest::AuditNote>& notes) {
   ByteWriter w;
@@ -148,11 +151,16 @@ PushRequest DeviceSync::make_push_request(uint64_t after) const {
   // One consecutive run: the log may have gaps after a restore from an older copy (sequences the
   // server holds that did not come back, e.g. held in quarantine); the server compares a run that
   // starts below its acknowledgement and applies what follows it.
-  for (size_t i = 1; i < req.changes.size(); ++i)
-    if (req.changes[i].version.seq.value != req.changes[i - 1].version.seq.value + 1) {
+  // Cut at push_bytes too: the first change that would pass it goes in the next request.
+  size_t bytes = 0;
+  for (size_t i = 0; i < req.changes.size(); ++i) {
+    const auto& c = req.changes[i];
+    bytes += c.value.size() + c.collector.size() + c.base.size() * sizeof(VersionId) + kChangeOverheadBytes;
+    if (i > 0 && (c.version.seq.value != req.changes[i - 1].version.seq.value + 1 || bytes > options_.push_bytes)) {
       req.changes.resize(i);
       break;
     }
+  }
   req.first_seq = req.changes.empty() ? after + 1 : req.changes.front().version.seq.value;
   req.device_now_ms = now_();
   // The audit notes go with the first request after the acknowledgement (one bundle or sync sends

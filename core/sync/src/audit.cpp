@@ -104,22 +104,7 @@ Status record_audit(ServerStore& store, int64_t ms, std::string_view kind, std::
   }
 }
 
-void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const PushReply& reply) {
-  // What the device recorded for the chain (a --full-ids export on the device, SPEC §6): one entry
-  // each, the device as the actor, its summary kept as sent beside the device's time.
-  for (const auto& a : req.audit_notes)
-    append_audit_entry(store, ms, "device " + a.kind, "device:" + req.device.hex(),
-                       audit_summary({{"device", req.device.hex()},
-                                      {"device_ms", static_cast<uint64_t>(a.device_ms)},
-                                      {"summary", a.summary}}));
-  uint64_t first = 0, last = 0;  // what was new in it
-  for (const auto& o : reply.outcomes)
-    if (o.kind != ChangeOutcome::Kind::duplicate) {
-      if (first == 0) first = o.seq;
-      last = o.seq;
-    }
-  if (first == 0) return;
-  const OutcomeCounts n = count_outcomes(reply);
+BatchDigest batch_digest(const PushRequest& req, uint64_t first, uint64_t last) {
   // The hashed bytes name each change by VersionId::str() ("<device hex>:<seq>"); the device's hex is
   // made once per device, not once per change (decision 130).
   std::string m, version;
@@ -145,6 +130,28 @@ void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const P
     be64(m, static_cast<uint64_t>(c.ts.ms));
     be64(m, c.ts.counter);
   }
+  return BatchDigest{first, last, crypto::to_hex(crypto::sha256(m))};
+}
+
+void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const PushReply& reply, const BatchDigest* digest) {
+  // What the device recorded for the chain (a --full-ids export on the device, SPEC §6): one entry
+  // each, the device as the actor, its summary kept as sent beside the device's time.
+  for (const auto& a : req.audit_notes)
+    append_audit_entry(store, ms, "device " + a.kind, "device:" + req.device.hex(),
+                       audit_summary({{"device", req.device.hex()},
+                                      {"device_ms", static_cast<uint64_t>(a.device_ms)},
+                                      {"summary", a.summary}}));
+  uint64_t first = 0, last = 0;  // what was new in it
+  for (const auto& o : reply.outcomes)
+    if (o.kind != ChangeOutcome::Kind::duplicate) {
+      if (first == 0) first = o.seq;
+      last = o.seq;
+    }
+  if (first == 0) return;
+  const OutcomeCounts n = count_outcomes(reply);
+  const std::string sha256 = digest && digest->first_seq == first && digest->last_seq == last
+                                 ? digest->sha256_hex
+                                 : batch_digest(req, first, last).sha256_hex;
   append_audit_entry(store, ms, "batch", "device:" + req.device.hex(),
                      audit_summary({{"device", req.device.hex()},
                                     {"first_seq", first},
@@ -154,7 +161,7 @@ void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const P
                                     {"quarantined", n.quarantined},
                                     {"duplicates", n.duplicates},
                                     {"restamped", n.restamped},
-                                    {"sha256", crypto::to_hex(crypto::sha256(m))}}));
+                                    {"sha256", sha256}}));
 }
 
 AuditHead signed_audit_head(const ServerStore& store, std::string_view sign_priv) {

@@ -20,6 +20,7 @@
 #include "tz/util/bytes.hpp"
 #include "tz/util/civil_time.hpp"
 #include "tz/util/crash_point.hpp"
+#include "tz/util/parallel.hpp"
 #include "tz/util/text.hpp"
 
 namespace tz::sync {
@@ -111,6 +112,9 @@ std::string hex_short(const EntityId& id) { return id.hex().substr(0, 8); }
 
 // The payload of a version row whose change was addressed to a merged-away entity.
 constexpr char kRedirectedRow = '\1';
+// A push with at least this many new changes checks them and hashes them for its audit entry on
+// other threads while it applies them (fewer are not worth starting a thread; decision 135).
+constexpr size_t kAheadChanges = 256;
 // The payload of a merge row: u8 kind, the survivor.
 constexpr uint8_t kMergeRow = 1, kUnmergeRow = 2;
 // What unmerge needs, under meta "merge:<merged away hex>" (hex of): the survivor, the merged-away
@@ -243,7 +247,10 @@ struct SyncServer::Impl {
     // In id order: the upserts and link insertions then go through the id index and the links
     // (both keyed by random ids) in key order, as prefetch() reads (decision 133).
     std::sort(dirty.order.begin(), dirty.order.end());
-    for (auto& id : dirty) store.put_entity(*cache.at(id));
+    std::vector<const EntityRecord*> records;
+    records.reserve(dirty.order.size());
+    for (auto& id : dirty) records.push_back(&*cache.at(id));
+    store.put_entities(records);
     dirty.clear();
     child_index.clear();
     have_last_merged = false;
@@ -314,88 +321,96 @@ struct SyncServer::Impl {
   // Kept by the server for its life (decision 82: made once per request, copying the entity's schema
   // for every field a push touched was a few per cent of the apply); each request keeps pointers to
   // the entries it used (unordered_map entries do not move).
-  using FieldRules = SyncServer::FieldRules;
-  std::unordered_map<uint32_t, const FieldRules*> field_rules;
-  const FieldRules& rules_of(EntityType type, const EntitySchema& es, const FieldDef& f) {
-    uint32_t key = (uint32_t{static_cast<uint8_t>(type)} << 16) | f.id;
-    if (auto it = field_rules.find(key); it != field_rules.end()) return *it->second;
-    std::lock_guard lock(s.rules_->mutex);
-    auto [it, added] = s.rules_->map.try_emplace(key);
-    if (added) {
-      it->second.schema = es;
-      auto& rules = it->second.schema.rules;
-      rules.erase(std::remove_if(rules.begin(), rules.end(),
-                                 [&](const Rule& r) {
-                                   if (r.field != f.name || r.severity != Severity::error) return true;
-                                   switch (r.kind) {
-                                     case RuleKind::format:
-                                     case RuleKind::id_county:
-                                     case RuleKind::range:
-                                     case RuleKind::not_future:
-                                     case RuleKind::region_known: return false;
-                                     default: return true;  // cross-field and required rules only flag on the server
-                                   }
-                                 }),
-                  rules.end());
-      it->second.any = !rules.empty();
-    }
-    field_rules.emplace(key, &it->second);
-    return it->second;
-  }
+  // The checks of one change on its own: its field exists, its value's format, the field's own
+  // error rules. What they look up is kept for the request: each (entity type, field) once, and the
+  // values of enumerated fields that passed (they repeat: a county has a few values of 民族 or 文化程度
+  // for thousands of persons). A push checks its new changes ahead of their apply, on another thread
+  // with a Checker of its own (decision 135); it reads only the schema, the validation context and
+  // the server's rule cache (under its mutex).
+  struct Checker {
+    using FieldRules = SyncServer::FieldRules;
+    SyncServer& s;
+    std::unordered_map<uint32_t, const FieldRules*> field_rules;
+    std::unordered_map<uint32_t, const FieldDef*> field_defs;
+    std::unordered_set<std::string> passed;
 
-  // Each (entity type, field) looked up once per request, and the values of enumerated fields that
-  // passed (they repeat: a county has a few values of 民族 or 文化程度 for thousands of persons).
-  std::unordered_map<uint32_t, const FieldDef*> field_defs;
-  std::unordered_set<std::string> passed;
-  const FieldDef* field_def(const FieldChange& c) {
-    const uint32_t key = (uint32_t{static_cast<uint8_t>(c.type)} << 16) | c.field;
-    auto fd = field_defs.find(key);
-    if (fd == field_defs.end()) fd = field_defs.emplace(key, s.schema_.entity(c.type).field(c.field)).first;
-    return fd->second;
-  }
-  std::optional<Reason> single_field_problem(const FieldChange& c) {
-    if (c.field == kDeletedField) return std::nullopt;
-    const auto& es = s.schema_.entity(c.type);
-    const uint32_t key = (uint32_t{static_cast<uint8_t>(c.type)} << 16) | c.field;
-    const FieldDef* f = field_def(c);
-    std::string passed_key;
-    if (f && !f->options.empty() && !c.value.empty()) {
-      passed_key.reserve(4 + c.value.size());
-      passed_key.append(reinterpret_cast<const char*>(&key), sizeof key);
-      passed_key.append(c.value);
-      if (passed.count(passed_key)) return std::nullopt;
+    const FieldRules& rules_of(EntityType type, const EntitySchema& es, const FieldDef& f) {
+      uint32_t key = (uint32_t{static_cast<uint8_t>(type)} << 16) | f.id;
+      if (auto it = field_rules.find(key); it != field_rules.end()) return *it->second;
+      std::lock_guard lock(s.rules_->mutex);
+      auto [it, added] = s.rules_->map.try_emplace(key);
+      if (added) {
+        it->second.schema = es;
+        auto& rules = it->second.schema.rules;
+        rules.erase(std::remove_if(rules.begin(), rules.end(),
+                                   [&](const Rule& r) {
+                                     if (r.field != f.name || r.severity != Severity::error) return true;
+                                     switch (r.kind) {
+                                       case RuleKind::format:
+                                       case RuleKind::id_county:
+                                       case RuleKind::range:
+                                       case RuleKind::not_future:
+                                       case RuleKind::region_known: return false;
+                                       default: return true;  // cross-field and required rules only flag on the server
+                                     }
+                                   }),
+                    rules.end());
+        it->second.any = !rules.empty();
+      }
+      field_rules.emplace(key, &it->second);
+      return it->second;
     }
-    auto problem = field_problem(c, es, f);
-    if (!problem && !passed_key.empty()) passed.insert(std::move(passed_key));
-    return problem;
-  }
-  std::optional<Reason> field_problem(const FieldChange& c, const EntitySchema& es, const FieldDef* f) {
-    if (!f)
-      return Reason{"数据定义中没有字段 " + std::to_string(c.field) + "（设备的数据定义较新？）",
-                    "the schema has no field " + std::to_string(c.field) + " (is the device's schema newer?)"};
-    if (c.value.empty()) return std::nullopt;  // clearing a field is never a format error
-    auto n = normalize_value(*f, c.value, s.validation_);
-    if (!n.ok) {
-      auto p = format_problem(es, *f, n);
-      return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
+    const FieldDef* field_def(const FieldChange& c) {
+      const uint32_t key = (uint32_t{static_cast<uint8_t>(c.type)} << 16) | c.field;
+      auto fd = field_defs.find(key);
+      if (fd == field_defs.end()) fd = field_defs.emplace(key, s.schema_.entity(c.type).field(c.field)).first;
+      return fd->second;
     }
-    const auto& rules = rules_of(c.type, es, *f);
-    if (!rules.any) return std::nullopt;
-    FieldValues values;
-    values[c.field] = c.value;
-    for (auto& p : validate_record(rules.schema, values, s.validation_, false)) {
-      if (p.severity != Severity::error || p.field != f->name) continue;
-      return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
+    std::optional<Reason> problem(const FieldChange& c) {
+      if (c.field == kDeletedField) return std::nullopt;
+      const auto& es = s.schema_.entity(c.type);
+      const uint32_t key = (uint32_t{static_cast<uint8_t>(c.type)} << 16) | c.field;
+      const FieldDef* f = field_def(c);
+      std::string passed_key;
+      if (f && !f->options.empty() && !c.value.empty()) {
+        passed_key.reserve(4 + c.value.size());
+        passed_key.append(reinterpret_cast<const char*>(&key), sizeof key);
+        passed_key.append(c.value);
+        if (passed.count(passed_key)) return std::nullopt;
+      }
+      auto found = field_problem(c, es, f);
+      if (!found && !passed_key.empty()) passed.insert(std::move(passed_key));
+      return found;
     }
-    return std::nullopt;
-  }
+    std::optional<Reason> field_problem(const FieldChange& c, const EntitySchema& es, const FieldDef* f) {
+      if (!f)
+        return Reason{"数据定义中没有字段 " + std::to_string(c.field) + "（设备的数据定义较新？）",
+                      "the schema has no field " + std::to_string(c.field) + " (is the device's schema newer?)"};
+      if (c.value.empty()) return std::nullopt;  // clearing a field is never a format error
+      auto n = normalize_value(*f, c.value, s.validation_);
+      if (!n.ok) {
+        auto p = format_problem(es, *f, n);
+        return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
+      }
+      const auto& rules = rules_of(c.type, es, *f);
+      if (!rules.any) return std::nullopt;
+      FieldValues values;
+      values[c.field] = c.value;
+      for (auto& p : validate_record(rules.schema, values, s.validation_, false)) {
+        if (p.severity != Severity::error || p.field != f->name) continue;
+        return Reason{f->label_zh + "：" + p.message_zh, f->label_en + ": " + p.message_en};
+      }
+      return std::nullopt;
+    }
+  };
+  Checker checker{s};
 
   // A reviewer_only field (the review decision) is written only by the county admin replica (decision
   // 60), through which `sync-server review` and the API's review land; from any other device the
   // change is held for the county (decision 315). The replica is read once per request.
   std::optional<std::optional<DeviceId>> admin_device;
   std::optional<Reason> reviewer_field_problem(const DeviceRecord& d, const FieldChange& c) {
-    const FieldDef* f = field_def(c);
+    const FieldDef* f = checker.field_def(c);
     if (!f || !reviewer_only(*f)) return std::nullopt;
     if (!admin_device) {
       auto v = store.meta_value(kMetaAdminDevice);
@@ -622,7 +637,8 @@ struct SyncServer::Impl {
     store.set_clock(clock.last());
   }
 
-  ChangeOutcome apply_new(const DeviceRecord& d, const FieldChange& c, int64_t now) {
+  // `field_check`: checker.problem(c), made ahead.
+  ChangeOutcome apply_new(const DeviceRecord& d, const FieldChange& c, int64_t now, std::optional<Reason> field_check) {
     StoredChange sc;
     sc.change = c;
     sc.device_ts = c.ts;
@@ -631,7 +647,7 @@ struct SyncServer::Impl {
     if (d.retired && c.version.seq.value > d.retired_after)
       why = Reason{"本设备已停用，停用后的修改交县里审核", "this device was retired; changes made after that are held for review"};
     if (!why) why = reviewer_field_problem(d, c);
-    if (!why) why = single_field_problem(c);
+    if (!why) why = std::move(field_check);
     // Addressed to a merged-away entity: applied to the survivor whatever the sender's scope, except
     // a deletion, which the county reviews (SPEC §8).
     const auto survivor = survivor_of(c.entity);
@@ -735,18 +751,34 @@ struct SyncServer::Impl {
         if (held->restamped()) o.restamped = held->change.ts;
         reply.outcomes.push_back(std::move(o));
       }
-      // New changes, only in sequence order: after a gap nothing is applied.
+      // New changes, only in sequence order: after a gap nothing is applied. Every one of them gets
+      // an outcome other than duplicate, so they are the audit entry's range: its hash, which reads
+      // only the request, is made on another thread while they are applied.
+      size_t end = i;
+      while (end < req.changes.size() && req.changes[end].version.seq.value == dev->acked_seq + 1 + (end - i)) ++end;
+      std::future<BatchDigest> digest;
+      if (end - i >= kAheadChanges)
+        digest = run_beside([&req, first = req.changes[i].version.seq.value, last = req.changes[end - 1].version.seq.value] {
+          return batch_digest(req, first, last);
+        });
+      // Each change's checks of its own are made ahead on another thread while the changes before it
+      // are applied (decision 135).
+      Checker ahead{s};
+      const size_t from = i;
+      RunAhead<std::optional<Reason>> checks(end - from, [&](size_t k) { return ahead.problem(req.changes[from + k]); },
+                                             kAheadChanges);
       index_placing(req.changes);
       prefetch(req.changes, i);
-      for (; i < req.changes.size() && req.changes[i].version.seq.value == dev->acked_seq + 1; ++i) {
-        reply.outcomes.push_back(apply_new(*dev, req.changes[i], now));
+      for (; i < end; ++i) {
+        reply.outcomes.push_back(apply_new(*dev, req.changes[i], now, checks.take(i - from)));
         dev->acked_seq = req.changes[i].version.seq.value;
       }
       // Exact duplicates the batch made (an ID added or corrected, 15 vs 18 digits) are merged now.
       merge_on_apply(dev->id, now);
       store.put_device(*dev);
       flush();
-      audit_batch(store, now, req, reply);
+      const std::optional<BatchDigest> made = digest.valid() ? std::optional(digest.get()) : std::nullopt;
+      audit_batch(store, now, req, reply, made ? &*made : nullptr);
       store.commit("server.apply.before_commit", "server.apply.after_commit");
     } catch (...) {
       store.rollback();

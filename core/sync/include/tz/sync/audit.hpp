@@ -40,7 +40,17 @@ Status record_audit(ServerStore& store, int64_t ms, std::string_view kind, std::
 // counts of what was new in it and the hex sha256 of those changes (version id, entity, field,
 // value, base, collector, device time, stamp) — never their values in clear. Nothing is recorded
 // for a batch that brought nothing new (a repeat).
-void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const PushReply& reply);
+// `digest`, when given, is batch_digest() of the request made beforehand (on another thread while
+// the batch was applied); it is used when its range is the batch's, and made here otherwise.
+struct BatchDigest {
+  uint64_t first_seq = 0, last_seq = 0;
+  std::string sha256_hex;
+};
+void audit_batch(ServerStore& store, int64_t ms, const PushRequest& req, const PushReply& reply,
+                 const BatchDigest* digest = nullptr);
+// The hex sha256 of the request's changes with sequences first_seq..last_seq, in the hashed layout.
+// Reads only the request.
+BatchDigest batch_digest(const PushRequest& req, uint64_t first_seq, uint64_t last_seq);
 
 // The head as stored (seq 0 and 32 zero bytes when nothing was recorded), signed with sign_priv.
 AuditHead signed_audit_head(const ServerStore& store, std::string_view sign_priv);

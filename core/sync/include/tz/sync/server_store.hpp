@@ -171,6 +171,9 @@ class ServerStore {
 
   virtual std::optional<EntityRecord> entity(const EntityId& id) const = 0;
   virtual void put_entity(const EntityRecord& e) = 0;
+  // put_entity of each, in the order given (a push's dirty entities, decision 135: the SQLite store
+  // encodes the next states on another thread while it writes one).
+  virtual void put_entities(const std::vector<const EntityRecord*>& records) = 0;
   // Entities whose parents include `parent`.
   virtual std::vector<EntityId> children(const EntityId& parent) const = 0;
   // Every entity, in id order.

@@ -4,8 +4,16 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <exception>
 #include <functional>
+#include <future>
+#include <limits>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace tz {
 
@@ -22,6 +30,72 @@ void parallel_ranges(size_t n, unsigned threads, const std::function<void(size_t
 // Runs fn(i) for every i in [0, n) on up to `threads` threads, each taking the next index not yet
 // taken: give the longest tasks the lowest indexes.
 void parallel_tasks(size_t n, unsigned threads, const std::function<void(size_t)>& fn);
+
+// Starts fn on another thread, beside the caller's own work, when this machine has a thread to spare
+// (worker_threads() > 1); otherwise fn runs when its result is asked for. The result, or the exception
+// fn threw, comes from get(); a future left unread waits for fn when it is destroyed.
+template <typename F>
+std::future<std::invoke_result_t<F>> run_beside(F&& fn) {
+  return std::async(worker_threads() > 1 ? std::launch::async : std::launch::deferred, std::forward<F>(fn));
+}
+// Makes fn(0), fn(1), ..., fn(n - 1) in that order on another thread, ahead of a caller that takes
+// them in the same order: take(i) waits until result i is made (the caller's own work overlaps the
+// making of the next ones). With one worker thread (worker_threads() == 1), or fewer than `min_n`
+// results (not worth starting a thread), take(i) makes it itself. What fn throws is rethrown by the
+// take() of that index or a later one. fn must only read what the caller does not change meanwhile.
+// The destructor stops the thread and waits for it.
+template <typename T>
+class RunAhead {
+ public:
+  RunAhead(size_t n, std::function<T(size_t)> fn, size_t min_n = 1) : fn_(std::move(fn)), n_(n) {
+    if (worker_threads() < 2 || n == 0 || n < min_n) return;
+    results_.resize(n);
+    thread_ = std::thread([this] { make(); });
+  }
+  ~RunAhead() {
+    stop_.store(true, std::memory_order_relaxed);
+    if (thread_.joinable()) thread_.join();
+  }
+  RunAhead(const RunAhead&) = delete;
+  RunAhead& operator=(const RunAhead&) = delete;
+
+  T take(size_t i) {
+    if (!thread_.joinable()) return fn_(i);
+    size_t state = ready_.load(std::memory_order_acquire);
+    while ((state & ~kFailed) <= i && !(state & kFailed)) {
+      ready_.wait(state, std::memory_order_acquire);
+      state = ready_.load(std::memory_order_acquire);
+    }
+    if ((state & ~kFailed) <= i) std::rethrow_exception(error_);
+    return std::move(results_[i]);
+  }
+
+ private:
+  // ready_ holds how many results are made, with this bit set once fn threw for the next one.
+  static constexpr size_t kFailed = size_t{1} << (std::numeric_limits<size_t>::digits - 1);
+  static constexpr size_t kNotifyEvery = 64;  // a waiting caller is woken at least this often
+  void make() {
+    for (size_t i = 0; i < n_ && !stop_.load(std::memory_order_relaxed); ++i) {
+      try {
+        results_[i] = fn_(i);
+      } catch (...) {
+        error_ = std::current_exception();
+        ready_.store(i | kFailed, std::memory_order_release);
+        ready_.notify_one();
+        return;
+      }
+      ready_.store(i + 1, std::memory_order_release);
+      if (i % kNotifyEvery == kNotifyEvery - 1 || i + 1 == n_) ready_.notify_one();
+    }
+  }
+  std::function<T(size_t)> fn_;
+  size_t n_;
+  std::vector<T> results_;
+  std::atomic<size_t> ready_{0};
+  std::atomic<bool> stop_{false};
+  std::exception_ptr error_;
+  std::thread thread_;
+};
 
 // std::sort of [first, last) by `less`, its halves sorted on two threads (when `threads` > 1 and
 // there is enough to sort) and then merged: the same order as std::sort for a strict weak order

@@ -4,8 +4,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
-#include <cstdlib>
-
+#include "scoped_env.hpp"
 #include "server_fixture.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/crypto/keys.hpp"
@@ -212,11 +211,9 @@ TEST_CASE("A batch entry's sha256 is of the changes' bytes in the recorded layou
 TEST_CASE("A large batch's sha256 made beside its apply is of its new changes only - on one thread or two", "[sync][audit]") {
   // From 256 new changes the hash is made on another thread while the batch is applied (decision
   // 135); a retry's duplicates before them are not in it.
-  const char* old = std::getenv("TZ_THREADS");
-  const std::string saved = old ? old : "";
   for (const char* threads : {"1", "2"}) {
     INFO("TZ_THREADS=" << threads);
-    ::setenv("TZ_THREADS", threads, 1);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
     ServerFixture f;
     FakeDevice d{tz::test::test_device(1)};
     REQUIRE(f.server->register_device(d.id, {kVillageA}));
@@ -242,6 +239,4 @@ TEST_CASE("A large batch's sha256 made beside its apply is of its new changes on
     CHECK_THAT(entries[1].summary, Contains("\"duplicates\":10"));
     CHECK_THAT(entries[1].summary, Contains("\"sha256\":\"" + expected_batch_sha256(fresh) + "\""));
   }
-  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
-  else ::unsetenv("TZ_THREADS");
 }

@@ -3,8 +3,7 @@
 // undecodable request leaves the store as it was.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
-
+#include "scoped_env.hpp"
 #include "server_fixture.hpp"
 
 using namespace tz;
@@ -416,13 +415,11 @@ TEST_CASE("Configuration reaches every device with a version", "[sync][server]")
 TEST_CASE("A large push checks its changes ahead of their apply with the same outcomes on one thread or two", "[sync][server]") {
   // From 256 new changes each change's own checks run on another thread (decision 135): a bad value,
   // an unknown field and a retired-device bound still quarantine exactly the changes they concern.
-  const char* old = std::getenv("TZ_THREADS");
-  const std::string saved = old ? old : "";
   std::vector<std::vector<ChangeOutcome::Kind>> seen;
   std::vector<std::string> digests;
   for (const char* threads : {"1", "2"}) {
     INFO("TZ_THREADS=" << threads);
-    ::setenv("TZ_THREADS", threads, 1);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
     ServerFixture f;
     FakeDevice a{tz::test::test_device(1)};
     REQUIRE(f.server->register_device(a.id, {kVillageA}));
@@ -450,6 +447,4 @@ TEST_CASE("A large push checks its changes ahead of their apply with the same ou
   }
   CHECK(seen[0] == seen[1]);
   CHECK(digests[0] == digests[1]);
-  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
-  else ::unsetenv("TZ_THREADS");
 }

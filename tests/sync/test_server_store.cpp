@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include "scoped_env.hpp"
 #include "temp_dir.hpp"
 #include "tz/sync/server_store.hpp"
 
@@ -404,4 +405,57 @@ TEST_CASE("Entities written by another connection or rolled back read back as th
   size_t rows = 0;
   c->scan_entities([&](const EntityRecord&) { ++rows; });
   CHECK(rows == 3);
+}
+
+TEST_CASE("put_entities stores what put_entity does - with the states encoded beside the writes or not", "[sync][store]") {
+  // 600 records: from 256 the states are encoded on another thread ahead of the writes (decision 135).
+  std::vector<EntityRecord> records(600);
+  for (size_t n = 0; n < records.size(); ++n) {
+    EntityRecord& r = records[n];
+    r.state.type = n % 2 ? EntityType::person : EntityType::household;
+    r.state.id.bytes[0] = static_cast<uint8_t>(n >> 8);
+    r.state.id.bytes[1] = static_cast<uint8_t>(n & 0xff);
+    r.state.id.bytes[15] = 0x33;
+    FieldChange c;
+    c.type = r.state.type;
+    c.entity = r.state.id;
+    c.field = 3;
+    c.value = "值" + std::to_string(n);
+    c.version = VersionId{dev(1), Seq{n + 1}};
+    c.ts = Hlc{1000 + static_cast<int64_t>(n), 0};
+    c.collector = "王芳";
+    merge_apply(r.state, c);
+    r.villages = {"522632001001"};
+    if (n % 2) r.parents = {records[n - 1].state.id};
+    r.last_seq = n + 1;
+  }
+  std::vector<const EntityRecord*> pointers;
+  for (auto& r : records) pointers.push_back(&r);
+  auto stored_rows = [](ServerStore& s) {
+    std::vector<std::string> out;
+    s.scan_entities([&](const EntityRecord& e) {
+      const auto& live = e.state.fields.at(3).live;
+      out.push_back(e.state.id.hex() + " " + std::to_string(e.last_seq) + " " + e.villages.at(0) + " " +
+                    std::to_string(e.parents.size()) + " " + live.at(0).value + " " + live.at(0).collector + " " +
+                    digest(e.state));
+    });
+    return out;
+  };
+  tz::test::TempDir dir;
+  auto one_by_one = open_sqlite_server_store(dir.path() / "one").take();
+  one_by_one->begin();
+  for (auto& r : records) one_by_one->put_entity(r);
+  one_by_one->commit(nullptr, nullptr);
+  const auto expected = stored_rows(*one_by_one);
+  REQUIRE(expected.size() == 600);
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
+    auto s = open_sqlite_server_store(dir.path() / (std::string("batch") + threads)).take();
+    s->begin();
+    s->put_entities(pointers);
+    s->commit(nullptr, nullptr);
+    CHECK(stored_rows(*s) == expected);
+    CHECK(s->children(records[0].state.id) == std::vector<EntityId>{records[1].state.id});
+  }
 }

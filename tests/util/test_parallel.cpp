@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "scoped_env.hpp"
 #include "tz/util/parallel.hpp"
 
 TEST_CASE("parallel_ranges covers every index once in contiguous ranges", "[util][parallel]") {
@@ -80,28 +81,26 @@ TEST_CASE("a task's exception reaches the caller once every thread has stopped",
 }
 
 TEST_CASE("TZ_THREADS sets the worker count - a bad value is ignored", "[util][parallel]") {
-  const char* old = std::getenv("TZ_THREADS");
-  const std::string saved = old ? old : "";
-  ::setenv("TZ_THREADS", "3", 1);
-  CHECK(tz::worker_threads() == 3);
-  ::setenv("TZ_THREADS", "1", 1);
-  CHECK(tz::worker_threads() == 1);
+  {
+    tz::test::ScopedEnv env("TZ_THREADS", "3");
+    CHECK(tz::worker_threads() == 3);
+  }
+  {
+    tz::test::ScopedEnv env("TZ_THREADS", "1");
+    CHECK(tz::worker_threads() == 1);
+  }
   for (const char* bad : {"0", "-2", "x", "65", ""}) {
-    ::setenv("TZ_THREADS", bad, 1);
+    tz::test::ScopedEnv env("TZ_THREADS", bad);
     const unsigned n = tz::worker_threads();
     CHECK(n >= 1);
     CHECK(n <= 4);
   }
-  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
-  else ::unsetenv("TZ_THREADS");
 }
 
 TEST_CASE("run_beside runs beside the caller with two threads and when asked with one - its exception reaches get", "[util][parallel]") {
-  const char* old = std::getenv("TZ_THREADS");
-  const std::string saved = old ? old : "";
   for (const char* threads : {"1", "2"}) {
     INFO("TZ_THREADS=" << threads);
-    ::setenv("TZ_THREADS", threads, 1);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
     const auto caller = std::this_thread::get_id();
     auto where = tz::run_beside([] { return std::this_thread::get_id(); });
     if (std::string(threads) == "1") CHECK(where.get() == caller);
@@ -109,16 +108,12 @@ TEST_CASE("run_beside runs beside the caller with two threads and when asked wit
     auto failing = tz::run_beside([]() -> int { throw std::runtime_error("beside failed"); });
     CHECK_THROWS_WITH(failing.get(), "beside failed");
   }
-  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
-  else ::unsetenv("TZ_THREADS");
 }
 
 TEST_CASE("RunAhead gives every result in order - a failure at its index - and stops when dropped early", "[util][parallel]") {
-  const char* old = std::getenv("TZ_THREADS");
-  const std::string saved = old ? old : "";
   for (const char* threads : {"1", "2"}) {
     INFO("TZ_THREADS=" << threads);
-    ::setenv("TZ_THREADS", threads, 1);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
     {
       tz::RunAhead<std::string> squares(1000, [](size_t i) { return std::to_string(i * i); });
       for (size_t i = 0; i < 1000; ++i) REQUIRE(squares.take(i) == std::to_string(i * i));
@@ -146,6 +141,4 @@ TEST_CASE("RunAhead gives every result in order - a failure at its index - and s
       CHECK(made < 200000);
     }
   }
-  if (old) ::setenv("TZ_THREADS", saved.c_str(), 1);
-  else ::unsetenv("TZ_THREADS");
 }

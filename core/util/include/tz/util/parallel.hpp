@@ -10,6 +10,7 @@
 #include <functional>
 #include <future>
 #include <limits>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -32,11 +33,19 @@ void parallel_ranges(size_t n, unsigned threads, const std::function<void(size_t
 void parallel_tasks(size_t n, unsigned threads, const std::function<void(size_t)>& fn);
 
 // Starts fn on another thread, beside the caller's own work, when this machine has a thread to spare
-// (worker_threads() > 1); otherwise fn runs when its result is asked for. The result, or the exception
-// fn threw, comes from get(); a future left unread waits for fn when it is destroyed.
+// (worker_threads() > 1) and one can be started; otherwise fn runs when its result is asked for. The
+// result, or the exception fn threw, comes from get(); a future left unread waits for fn when it is
+// destroyed.
 template <typename F>
-std::future<std::invoke_result_t<F>> run_beside(F&& fn) {
-  return std::async(worker_threads() > 1 ? std::launch::async : std::launch::deferred, std::forward<F>(fn));
+std::future<std::invoke_result_t<F>> run_beside(F fn) {
+  if (worker_threads() > 1) {
+    try {
+      return std::async(std::launch::async, fn);
+    } catch (const std::system_error&) {
+      // no thread to be had (a process limit): fn runs in turn instead
+    }
+  }
+  return std::async(std::launch::deferred, std::move(fn));
 }
 // Makes fn(0), fn(1), ..., fn(n - 1) in that order on another thread, ahead of a caller that takes
 // them in the same order: take(i) waits until result i is made (the caller's own work overlaps the
@@ -50,7 +59,11 @@ class RunAhead {
   RunAhead(size_t n, std::function<T(size_t)> fn, size_t min_n = 1) : fn_(std::move(fn)), n_(n) {
     if (worker_threads() < 2 || n == 0 || n < min_n) return;
     results_.resize(n);
-    thread_ = std::thread([this] { make(); });
+    try {
+      thread_ = std::thread([this] { make(); });
+    } catch (const std::system_error&) {
+      // no thread to be had (a process limit): take() makes each result itself
+    }
   }
   ~RunAhead() {
     stop_.store(true, std::memory_order_relaxed);

@@ -21,6 +21,7 @@
 #include "tz/crypto/natural_keys.hpp"
 #include "tz/model/ids.hpp"
 #include "tz/model/period.hpp"
+#include "tz/ops/device_sync.hpp"
 #include "tz/ops/records.hpp"
 #include "tz/ops/resources.hpp"
 #include "tz/ops/roster_import.hpp"
@@ -233,7 +234,7 @@ inline void print_county_lines(size_t persons, uint64_t seed, bool rich, size_t 
 struct SyncBenchArgs {
   size_t persons = 50000;
   uint64_t seed = 1;
-  size_t township_persons = 10000, push_batch = 20000;
+  size_t township_persons = 10000, push_batch = tz::ops::DeviceSyncOptions{}.push_batch;  // the device's default
   bool rich = true, visits = true;
   std::string data;
 };

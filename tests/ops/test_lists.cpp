@@ -7,7 +7,7 @@
 
 #include "store_fixture.hpp"
 #include "tz/model/id_number.hpp"
-#include "roster_gen.hpp"
+#include "generated_county.hpp"
 #include "tz/ops/lists.hpp"
 #include "tz/ops/population.hpp"
 #include "tz/ops/report.hpp"
@@ -141,13 +141,9 @@ TEST_CASE("the same data gives byte-identical lists in two stores", "[ops][lists
 TEST_CASE("a county read and made on one thread or four gives the same report and lists", "[ops][lists]") {
   // Large enough that the read, the derivation, the sort and each list are split across threads.
   TempDir dir;
-  auto store = tz::test::make_store(dir.path());
-  auto tree = region::RegionTree::parse_csv(store->info().config.region_tree_csv, "t").take();
-  bench::RosterSpec spec;
-  spec.seed = 11;
-  spec.persons = 8500;
-  spec.villages = {"522632101001", "522632101002", "522632102001"};
-  REQUIRE(ops::import_roster(*store, bench::roster_csv(bench::generate_roster(spec)), tz::test::import_env(&tree)).take().written);
+  auto county = tz::test::generated_county(dir.path(), 11, 8500, {"522632101001", "522632101002", "522632102001"});
+  auto& store = county.store;
+  const auto& tree = county.tree;
   auto outputs = [&](unsigned threads) {
     const auto pop = ops::Population::load(*store, threads);
     std::vector<std::string> out;

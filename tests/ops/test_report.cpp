@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "roster_gen.hpp"
+#include "generated_county.hpp"
 #include "store_fixture.hpp"
 #include "tz/crypto/crypto.hpp"
 #include "tz/ops/baseline.hpp"
@@ -300,14 +300,11 @@ TEST_CASE("baseline file: every bad row by line and column - the whole file or n
 
 TEST_CASE("generated county: the report's figures at every level are the roster's by construction", "[ops][report]") {
   TempDir dir;
-  auto store = tz::test::make_store(dir.path());
-  auto tree = region::RegionTree::parse_csv(store->info().config.region_tree_csv, "t").take();
-  bench::RosterSpec spec;
-  spec.seed = 9;
-  spec.persons = 1500;
-  spec.villages = {"522632101001", "522632101002", "522632101003", "522632102001", "522632102002"};
-  const auto roster = bench::generate_roster(spec);
-  REQUIRE(ops::import_roster(*store, bench::roster_csv(roster), tz::test::import_env(&tree)).take().written);
+  auto county = tz::test::generated_county(dir.path(), 9, 1500,
+                                           {"522632101001", "522632101002", "522632101003", "522632102001", "522632102002"});
+  auto& store = county.store;
+  const auto& tree = county.tree;
+  const auto& roster = county.roster;
 
   // Last year's list: every third person of the roster.
   std::string baseline = "村代码,姓名,身份证号\n";

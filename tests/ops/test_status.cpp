@@ -7,7 +7,7 @@
 
 #include <random>
 
-#include "roster_gen.hpp"
+#include "generated_county.hpp"
 #include "store_fixture.hpp"
 #include "tz/crypto/natural_keys.hpp"
 #include "tz/ops/records.hpp"
@@ -65,16 +65,10 @@ TEST_CASE("person flags stay equal to a full derivation through a random walk of
   auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
 
   TempDir dir;
-  auto store = tz::test::make_store(dir.path());
-  auto tree_csv = store->info().config.region_tree_csv;
-  auto tree = region::RegionTree::parse_csv(tree_csv, "t").take();
-  bench::RosterSpec spec;
-  spec.seed = seed;
-  spec.persons = 300;
-  spec.villages = bench::villages_of_tree(tree_csv);
-  spec.villages.resize(6);
-  auto roster = bench::generate_roster(spec);
-  REQUIRE(ops::import_roster(*store, bench::roster_csv(roster), tz::test::import_env(&tree)).take().written);
+  auto county = tz::test::generated_county(dir.path(), seed, 300, {}, 6);
+  auto& store = county.store;
+  const auto& tree = county.tree;
+  const auto& roster = county.roster;
   check_same(ops::compute_status(*store, &tree), ops::compute_status_by_derivation(*store, &tree));
 
   const Schema& schema = store->schema();
@@ -123,7 +117,7 @@ TEST_CASE("person flags stay equal to a full derivation through a random walk of
         if (pick(2)) drafts.back().values[js.require("end_month").id] = pick(2) ? "2025-10" : "2026-08";
         break;
       case 5: {  // the household moves to another village (a 村 merger)
-        std::string to = spec.villages[pick(spec.villages.size())];
+        std::string to = county.villages[pick(county.villages.size())];
         drafts.push_back({EntityType::household, hid, {{hs.require("village_code").id, to}}});
         break;
       }

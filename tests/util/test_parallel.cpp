@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -107,6 +108,23 @@ TEST_CASE("run_beside runs beside the caller with two threads and when asked wit
     else CHECK(where.get() != caller);
     auto failing = tz::run_beside([]() -> int { throw std::runtime_error("beside failed"); });
     CHECK_THROWS_WITH(failing.get(), "beside failed");
+  }
+}
+
+TEST_CASE("run_beside works on what its function owns - moved in and never copied", "[util][parallel]") {
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
+    // A move-only function: a copy would not compile, and the vector it frees is the caller's own.
+    auto owned = std::make_unique<std::vector<int>>(100000, 7);
+    const int* data = owned->data();
+    auto freed = tz::run_beside([v = std::move(owned)]() mutable {
+      const int* seen = v->data();
+      v.reset();
+      return seen;
+    });
+    CHECK(owned == nullptr);
+    CHECK(freed.get() == data);
   }
 }
 

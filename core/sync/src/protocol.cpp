@@ -611,66 +611,90 @@ PushRequest read_push_request(Decoder& d) {
       d.fail("实体段只覆盖 " + num(at) + " 个变更，共 " + num(total) + " 个",
              "the entity groups cover " + num(at) + " of " + num(total) + " changes");
   }
-  for (size_t i = 0; i < total; ++i) {
-    Decoder::Scope s(d, kChange, i);
-    m.changes[i].field = d.bounded<FieldId>({"字段号", "field id"});
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].field = d.bounded<FieldId>({"字段号", "field id"});
+    }
   }
   const size_t max_value = d.limits().max_value_bytes;
-  for (size_t i = 0; i < total; ++i) {
-    Decoder::Scope s(d, kChange, i);
-    uint64_t tag = d.varint();
-    if (tag & 1) {
-      uint64_t k = tag >> 1;
-      if (k >= table.size())
-        d.fail("值引用的实体序号 " + num(k) + " 不在 " + num(table.size()) + " 个实体的表中",
-               "the value refers to entity index " + num(k) + ", not in the table of " + num(table.size()) + " entities");
-      m.changes[i].value = table[k].first.hex();
-    } else {
-      uint64_t len = tag >> 1;
-      if (len > d.remaining())
-        d.fail("值长度 " + num(len) + " 超过剩余字节数 (" + num(d.remaining()) + ")",
-               "value length " + num(len) + " exceeds the bytes left (" + num(d.remaining()) + ")");
-      if (len > max_value)
-        d.fail("值长度 " + num(len) + " 超过上限 " + num(max_value) + " 字节",
-               "value of " + num(len) + " bytes exceeds the limit of " + num(max_value));
-      m.changes[i].value = std::string(d.raw(static_cast<size_t>(len)));
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      uint64_t tag = d.varint();
+      if (tag & 1) {
+        uint64_t k = tag >> 1;
+        if (k >= table.size())
+          d.fail("值引用的实体序号 " + num(k) + " 不在 " + num(table.size()) + " 个实体的表中",
+                 "the value refers to entity index " + num(k) + ", not in the table of " + num(table.size()) + " entities");
+        m.changes[i].value = table[k].first.hex();
+      } else {
+        uint64_t len = tag >> 1;
+        if (len > d.remaining())
+          d.fail("值长度 " + num(len) + " 超过剩余字节数 (" + num(d.remaining()) + ")",
+                 "value length " + num(len) + " exceeds the bytes left (" + num(d.remaining()) + ")");
+        if (len > max_value)
+          d.fail("值长度 " + num(len) + " 超过上限 " + num(max_value) + " 字节",
+                 "value of " + num(len) + " bytes exceeds the limit of " + num(max_value));
+        m.changes[i].value = std::string(d.raw(static_cast<size_t>(len)));
+      }
     }
   }
   int64_t prev_ms = 0;
   uint32_t prev_counter = 0;
-  for (size_t i = 0; i < total; ++i) {
-    Decoder::Scope s(d, kChange, i);
-    auto& c = m.changes[i];
-    c.ts.ms = prev_ms = wrap_add(prev_ms, d.svarint());
-    c.ts.counter = prev_counter = prev_counter + d.bounded<uint32_t>({"时钟计数", "clock counter"});
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      auto& c = m.changes[i];
+      c.ts.ms = prev_ms = wrap_add(prev_ms, d.svarint());
+      c.ts.counter = prev_counter = prev_counter + d.bounded<uint32_t>({"时钟计数", "clock counter"});
+    }
   }
-  for (size_t i = 0; i < total; ++i) {
-    Decoder::Scope s(d, kChange, i);
-    m.changes[i].collector = d.collector_at(d.varint());
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].collector = d.collector_at(d.varint());
+    }
   }
-  for (size_t i = 0; i < total; ++i) {
-    Decoder::Scope s(d, kChange, i);
-    m.changes[i].device_ms = wrap_add(m.changes[i].ts.ms, d.svarint());
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].device_ms = wrap_add(m.changes[i].ts.ms, d.svarint());
+    }
   }
-  for (size_t i = 0; i < total; ++i) {
-    Decoder::Scope s(d, kChange, i);
-    m.changes[i].schema_version = d.bounded<uint32_t>({"模式版本", "schema version"});
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].schema_version = d.bounded<uint32_t>({"模式版本", "schema version"});
+    }
   }
-  for (size_t i = 0; i < total; ++i) {
-    Decoder::Scope s(d, kChange, i);
-    m.changes[i].base = d.ids({"基础版本", "base"}, false);
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].base = d.ids({"基础版本", "base"}, false);
+    }
   }
   // SPEC §5 Push: a device sends its own changes in sequence order, without gaps.
-  for (size_t i = 0; i < m.changes.size(); ++i) {
-    Decoder::Scope s(d, kChange, i);
-    auto& v = m.changes[i].version;
-    if (v.device != m.device)
-      d.fail("由设备 " + v.device.hex() + " 产生，而非推送的设备 " + m.device.hex(),
-             "made by device " + v.device.hex() + ", not by the pushing device " + m.device.hex());
-    if (i > std::numeric_limits<uint64_t>::max() - m.first_seq || v.seq.value != m.first_seq + i)
-      d.fail("序号 " + num(v.seq.value) + " 不接续首序号 " + num(m.first_seq) + "：变更序号须连续",
-             "seq " + num(v.seq.value) + " does not follow first_seq " + num(m.first_seq) +
-                 ": changes must be consecutive");
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < m.changes.size(); ++i) {
+      s.index(i);
+      auto& v = m.changes[i].version;
+      if (v.device != m.device)
+        d.fail("由设备 " + v.device.hex() + " 产生，而非推送的设备 " + m.device.hex(),
+               "made by device " + v.device.hex() + ", not by the pushing device " + m.device.hex());
+      if (i > std::numeric_limits<uint64_t>::max() - m.first_seq || v.seq.value != m.first_seq + i)
+        d.fail("序号 " + num(v.seq.value) + " 不接续首序号 " + num(m.first_seq) + "：变更序号须连续",
+               "seq " + num(v.seq.value) + " does not follow first_seq " + num(m.first_seq) +
+                   ": changes must be consecutive");
+    }
   }
   // The device's audit notes (always written, usually none: a cut message never passes for one
   // without them).

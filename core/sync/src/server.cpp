@@ -779,6 +779,14 @@ struct SyncServer::Impl {
       flush();
       const std::optional<BatchDigest> made = digest.valid() ? std::optional(digest.get()) : std::nullopt;
       audit_batch(store, now, req, reply, made ? &*made : nullptr);
+      // Nothing reads the request's entity cache after the flush: it is freed on another thread
+      // while the commit writes (freeing some 50,000 records took as long as a fifth of the commit).
+      // The future's destructor waits for it before the reply goes.
+      std::future<void> freed;
+      if (cache.size() >= kAheadChanges) {
+        freed = run_beside([dropped = std::move(cache)]() mutable { dropped.clear(); });
+        cache.clear();  // a moved-from map is valid but unspecified: made empty
+      }
       store.commit("server.apply.before_commit", "server.apply.after_commit");
     } catch (...) {
       store.rollback();

@@ -61,14 +61,21 @@ class WireReader {
 
   class Scope {
    public:
-    Scope(WireReader& d, Label l) : d_(d) { d_.path_.push_back({l, 0, false}); }
-    Scope(WireReader& d, Label l, uint64_t index) : d_(d) { d_.path_.push_back({l, index, true}); }
+    Scope(WireReader& d, Label l) : d_(d), at_(d.path_.size()) { d_.path_.push_back({l, 0, false}); }
+    Scope(WireReader& d, Label l, uint64_t index) : d_(d), at_(d.path_.size()) { d_.path_.push_back({l, index, true}); }
     ~Scope() { d_.path_.pop_back(); }
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
+    // The element this level now reads: a loop over a column keeps one Scope and moves its index
+    // (a Scope per element was a quarter of decoding a push of 50,000 changes).
+    void index(uint64_t i) {
+      d_.path_[at_].index = i;
+      d_.path_[at_].has_index = true;
+    }
 
    private:
     WireReader& d_;
+    size_t at_;
   };
 
   const Limits& limits() const { return limits_; }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <future>
 #include <limits>
+#include <memory>
 #include <system_error>
 #include <thread>
 #include <type_traits>
@@ -35,17 +36,20 @@ void parallel_tasks(size_t n, unsigned threads, const std::function<void(size_t)
 // Starts fn on another thread, beside the caller's own work, when this machine has a thread to spare
 // (worker_threads() > 1) and one can be started; otherwise fn runs when its result is asked for. The
 // result, or the exception fn threw, comes from get(); a future left unread waits for fn when it is
-// destroyed.
+// destroyed. fn is moved, never copied (it may own what it works on, such as a container to free).
 template <typename F>
 std::future<std::invoke_result_t<F>> run_beside(F fn) {
+  // Held by a shared owner, so that fn is still whole for the fallback when no thread starts.
+  auto owned = std::make_shared<F>(std::move(fn));
+  auto call = [owned] { return (*owned)(); };
   if (worker_threads() > 1) {
     try {
-      return std::async(std::launch::async, fn);
+      return std::async(std::launch::async, call);
     } catch (const std::system_error&) {
       // no thread to be had (a process limit): fn runs in turn instead
     }
   }
-  return std::async(std::launch::deferred, std::move(fn));
+  return std::async(std::launch::deferred, std::move(call));
 }
 // Makes fn(0), fn(1), ..., fn(n - 1) in that order on another thread, ahead of a caller that takes
 // them in the same order: take(i) waits until result i is made (the caller's own work overlaps the

@@ -128,6 +128,56 @@ TEST_CASE("run_beside works on what its function owns - moved in and never copie
   }
 }
 
+TEST_CASE("Behind runs its tasks in order beside the caller - drain waits for them and rethrows a failure once", "[util][parallel]") {
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
+    const auto caller = std::this_thread::get_id();
+    std::vector<int> done;  // written by the tasks only, read after drain()
+    std::set<std::thread::id> where;
+    tz::Behind behind;
+    behind.drain();  // nothing posted: returns at once
+    for (int i = 0; i < 500; ++i)
+      behind.post([&, i] {
+        done.push_back(i);
+        where.insert(std::this_thread::get_id());
+      });
+    behind.drain();
+    REQUIRE(done.size() == 500);
+    for (int i = 0; i < 500; ++i) REQUIRE(done[static_cast<size_t>(i)] == i);
+    REQUIRE(where.size() == 1);
+    if (std::string(threads) == "1") CHECK(*where.begin() == caller);
+    else CHECK(*where.begin() != caller);
+
+    // A failing task: with a thread, the tasks after it are dropped and drain() rethrows once; with
+    // one thread, post() runs it and throws at once.
+    done.clear();
+    if (std::string(threads) == "1") {
+      CHECK_THROWS_WITH(behind.post([] { throw std::runtime_error("write failed"); }), "write failed");
+    } else {
+      behind.post([&] { done.push_back(1); });
+      behind.post([] { throw std::runtime_error("write failed"); });
+      behind.post([&] { done.push_back(3); });
+      CHECK_THROWS_WITH(behind.drain(), "write failed");
+      CHECK(done == std::vector<int>{1});
+    }
+    behind.drain();  // the failure was reported once
+    behind.post([&] { done.push_back(4); });
+    behind.drain();
+    CHECK(done.back() == 4);
+
+    // discard() drops the failure and what was queued, and the writer goes on afterwards.
+    if (std::string(threads) == "2") {
+      behind.post([] { throw std::runtime_error("dropped with the transaction"); });
+      behind.discard();
+      CHECK_NOTHROW(behind.drain());
+      behind.post([&] { done.push_back(5); });
+      behind.drain();
+      CHECK(done.back() == 5);
+    }
+  }
+}
+
 TEST_CASE("RunAhead gives every result in order - a failure at its index - and stops when dropped early", "[util][parallel]") {
   for (const char* threads : {"1", "2"}) {
     INFO("TZ_THREADS=" << threads);

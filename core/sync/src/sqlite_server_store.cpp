@@ -29,6 +29,9 @@ constexpr int kFormatVersion = 3;
 constexpr uint64_t kLogRun = 256;
 // Applied changes are written in blocks of up to this many consecutive changes of one device.
 constexpr size_t kBlockChanges = 256;
+// Log rows are handed to the writer in groups of this many (a hand-over per row would cost more
+// than writing it).
+constexpr size_t kLogGroup = 256;
 
 // Binds bytes without copying them (SQLITE_STATIC): for the hot statements, whose arguments outlive
 // the step that reads them and are bound afresh before every step.
@@ -66,60 +69,60 @@ constexpr const char* kEntitiesTable =
 class SqliteServerStore final : public ServerStore {
  public:
   explicit SqliteServerStore(const std::filesystem::path& file)
-      : db_((sqlite::install_fault_seam(), file.string()), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
+      : conn_((sqlite::install_fault_seam(), file.string()), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
     // page_size takes effect only when the file is created; 128 MiB of page cache keeps a county's
     // entity and log indexes in memory while a batch is applied.
-    db_.exec("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
+    db().exec("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
              "PRAGMA cache_size=-131072; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=16384;");
-    db_.setBusyTimeout(10000);
+    db().setBusyTimeout(10000);
     bool fresh = false;
     {
-      SQLite::Statement exists(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
+      SQLite::Statement exists(db(), "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
       exists.executeStep();
       fresh = exists.getColumn(0).getInt() == 0;
     }  // finished before a conversion drops a table
     if (fresh) create();
     if (std::stoi(meta("format")) == 1) {
-      SQLite::Transaction txn(db_);
-      db_.exec(kBlocksTable);
-      db_.exec("ALTER TABLE entities RENAME TO entities_v1;");
-      db_.exec(kEntitiesTable);
-      db_.exec("INSERT INTO entities(id, type, last_seq, villages, parents, state) "
+      SQLite::Transaction txn(db());
+      db().exec(kBlocksTable);
+      db().exec("ALTER TABLE entities RENAME TO entities_v1;");
+      db().exec(kEntitiesTable);
+      db().exec("INSERT INTO entities(id, type, last_seq, villages, parents, state) "
                "SELECT id, type, last_seq, villages, parents, state FROM entities_v1 ORDER BY id; DROP TABLE entities_v1;");
       put_meta("format", "2");
       txn.commit();
     }
     if (std::stoi(meta("format")) == 2) {
-      SQLite::Transaction txn(db_);
+      SQLite::Transaction txn(db());
       bool has_n = false;
       {
-        SQLite::Statement cols(db_, "SELECT count(*) FROM pragma_table_info('log') WHERE name = 'n'");
+        SQLite::Statement cols(db(), "SELECT count(*) FROM pragma_table_info('log') WHERE name = 'n'");
         cols.executeStep();
         has_n = cols.getColumn(0).getInt() > 0;
       }
-      if (!has_n) db_.exec("ALTER TABLE log ADD COLUMN n INTEGER NOT NULL DEFAULT 1;");
+      if (!has_n) db().exec("ALTER TABLE log ADD COLUMN n INTEGER NOT NULL DEFAULT 1;");
       put_meta("format", std::to_string(kFormatVersion));
       txn.commit();
     }
     if (std::stoi(meta("format")) != kFormatVersion) throw Failure(ErrorCode::store_corrupt, {"unsupported server store format"});
     // The links were also indexed by child until decision 85 (an entity's links are its parents
     // column): a store made before loses the index when opened.
-    db_.exec("DROP INDEX IF EXISTS links_child;");
+    db().exec("DROP INDEX IF EXISTS links_child;");
     // Added with enrolment (Sync II): created on open, so a store made before it gains it.
-    db_.exec(
+    db().exec(
         "CREATE TABLE IF NOT EXISTS tokens(id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
         "  scope TEXT NOT NULL, collectors BLOB NOT NULL, used_by BLOB, used_ms INTEGER NOT NULL) WITHOUT ROWID;");
     // Added with the audit chain (issue 6), the same way.
-    db_.exec(
+    db().exec(
         "CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY, ms INTEGER NOT NULL, kind TEXT NOT NULL,"
         "  actor TEXT NOT NULL, summary TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);");
     // Added with users of the HTTP API (decision 300): created on open, so an older store gains them.
-    db_.exec(
+    db().exec(
         "CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;"
         "CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, user TEXT NOT NULL, created_ms INTEGER NOT NULL,"
         "  expires_ms INTEGER NOT NULL) WITHOUT ROWID;");
     // Added with merging on apply (decision 221), the same way; filled by the server when empty.
-    db_.exec(
+    db().exec(
         "CREATE TABLE IF NOT EXISTS match_keys(entity BLOB PRIMARY KEY, key TEXT NOT NULL) WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS match_keys_key ON match_keys(key);");
     reload();
@@ -132,7 +135,7 @@ class SqliteServerStore final : public ServerStore {
   }
 
   void begin() override {
-    db_.exec("BEGIN IMMEDIATE");
+    db().exec("BEGIN IMMEDIATE");
     in_txn_ = true;
     high_.clear();
     linked_.clear();  // another process may have written since
@@ -147,11 +150,11 @@ class SqliteServerStore final : public ServerStore {
       flush_log();
       put_meta("clock", std::to_string(clock_.ms) + ":" + std::to_string(clock_.counter));
       if (crash_before) crash_point(crash_before);
-      db_.exec("COMMIT");
+      db().exec("COMMIT");
     } catch (const SQLite::Exception& e) {
       // A full disk or read-only storage is the catalogue's error, naming the file (the caller
       // rolls back).
-      throw Failure(sqlite::error_of(e, db_.getFilename()));
+      throw Failure(sqlite::error_of(e, conn_.getFilename()));
     }
     in_txn_ = false;
     linked_.clear();
@@ -162,12 +165,14 @@ class SqliteServerStore final : public ServerStore {
     try {
       throw;
     } catch (const SQLite::Exception& e) {
-      throw Failure(sqlite::error_of(e, db_.getFilename()));
+      throw Failure(sqlite::error_of(e, conn_.getFilename()));
     } catch (...) {
       // not a storage failure: the caller rethrows it
     }
   }
   void rollback() override {
+    behind_.discard();  // what was handed to the writer is dropped with the transaction
+    log_stage_.clear();
     pending_.clear();
     linked_.clear();
     log_run_.reset();
@@ -176,7 +181,7 @@ class SqliteServerStore final : public ServerStore {
     if (!in_txn_) return;
     in_txn_ = false;
     try {
-      db_.exec("ROLLBACK");
+      conn_.exec("ROLLBACK");
     } catch (const SQLite::Exception&) {
       // SQLite may have rolled back already (an I/O error ends the transaction itself).
     }
@@ -186,7 +191,7 @@ class SqliteServerStore final : public ServerStore {
   }
 
   void begin_read() override {
-    db_.exec("BEGIN");
+    db().exec("BEGIN");
     try {
       reload();
     } catch (...) {
@@ -196,7 +201,7 @@ class SqliteServerStore final : public ServerStore {
   }
   void end_read() override {
     try {
-      db_.exec("COMMIT");
+      db().exec("COMMIT");
     } catch (const SQLite::Exception&) {
       // Nothing was written; a failed end of a read leaves nothing to undo.
     }
@@ -206,13 +211,13 @@ class SqliteServerStore final : public ServerStore {
   void set_clock(Hlc clock) override { clock_ = clock; }
 
   std::optional<DeviceRecord> device(const DeviceId& id) const override {
-    SQLite::Statement st(db_, "SELECT body FROM devices WHERE id = ?");
+    SQLite::Statement st(db(), "SELECT body FROM devices WHERE id = ?");
     bind_blob(st, 1, id.view());
     if (!st.executeStep()) return std::nullopt;
     return codec::decode_device(blob_of(st.getColumn(0)));
   }
   void put_device(const DeviceRecord& d) override {
-    SQLite::Statement st(db_, "INSERT OR REPLACE INTO devices(id, body) VALUES (?, ?)");
+    SQLite::Statement st(db(), "INSERT OR REPLACE INTO devices(id, body) VALUES (?, ?)");
     bind_blob(st, 1, d.id.view());
     auto body = codec::encode_device(d);
     bind_blob(st, 2, body);
@@ -220,7 +225,7 @@ class SqliteServerStore final : public ServerStore {
   }
   std::vector<DeviceRecord> devices() const override {
     std::vector<DeviceRecord> out;
-    SQLite::Statement st(db_, "SELECT body FROM devices ORDER BY id");
+    SQLite::Statement st(db(), "SELECT body FROM devices ORDER BY id");
     while (st.executeStep()) out.push_back(codec::decode_device(blob_of(st.getColumn(0))));
     return out;
   }
@@ -294,7 +299,7 @@ class SqliteServerStore final : public ServerStore {
   }
   std::vector<StoredChange> quarantined() const override {
     std::vector<StoredChange> out;
-    SQLite::Statement st(db_, "SELECT body FROM changes WHERE status = 1 ORDER BY device, seq");
+    SQLite::Statement st(db(), "SELECT body FROM changes WHERE status = 1 ORDER BY device, seq");
     while (st.executeStep()) out.push_back(codec::decode_change(blob_of(st.getColumn(0))));
     return out;
   }
@@ -416,7 +421,7 @@ class SqliteServerStore final : public ServerStore {
   }
   std::vector<std::vector<EntityId>> match_key_groups() const override {
     std::vector<std::vector<EntityId>> out;
-    SQLite::Statement st(db_,
+    SQLite::Statement st(db(),
                          "SELECT key, entity FROM match_keys WHERE key IN "
                          "(SELECT key FROM match_keys GROUP BY key HAVING count(*) > 1) ORDER BY key, entity");
     std::string last;
@@ -429,7 +434,7 @@ class SqliteServerStore final : public ServerStore {
     return out;
   }
   void scan_entities(const std::function<void(const EntityRecord&)>& fn) const override {
-    SQLite::Statement st(db_, "SELECT state, villages, last_seq, parents FROM entities ORDER BY id");
+    SQLite::Statement st(db(), "SELECT state, villages, last_seq, parents FROM entities ORDER BY id");
     while (st.executeStep()) fn(record_from(st));
   }
 
@@ -494,32 +499,32 @@ class SqliteServerStore final : public ServerStore {
   }
 
   std::optional<std::pair<uint64_t, std::string>> config(const std::string& key) const override {
-    SQLite::Statement st(db_, "SELECT version, value FROM config WHERE key = ?");
+    SQLite::Statement st(db(), "SELECT version, value FROM config WHERE key = ?");
     st.bind(1, key);
     if (!st.executeStep()) return std::nullopt;
     return std::make_pair(static_cast<uint64_t>(st.getColumn(0).getInt64()), blob_of(st.getColumn(1)));
   }
   std::optional<std::string> meta_value(const std::string& key) const override {
-    SQLite::Statement st(db_, "SELECT value FROM meta WHERE key = ?");
+    SQLite::Statement st(db(), "SELECT value FROM meta WHERE key = ?");
     st.bind(1, "x:" + key);
     if (!st.executeStep()) return std::nullopt;
     return blob_of(st.getColumn(0));
   }
   void put_meta_value(const std::string& key, std::string_view value) override {
-    SQLite::Statement st(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    SQLite::Statement st(db(), "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
     st.bind(1, "x:" + key);
     bind_blob(st, 2, value);
     st.exec();
   }
 
   std::optional<TokenRecord> token(const std::string& id) const override {
-    SQLite::Statement st(db_, "SELECT id, created_ms, expires_ms, scope, collectors, used_by, used_ms FROM tokens WHERE id = ?");
+    SQLite::Statement st(db(), "SELECT id, created_ms, expires_ms, scope, collectors, used_by, used_ms FROM tokens WHERE id = ?");
     st.bind(1, id);
     if (!st.executeStep()) return std::nullopt;
     return token_from(st);
   }
   void put_token(const TokenRecord& t) override {
-    SQLite::Statement st(db_,
+    SQLite::Statement st(db(),
                          "INSERT OR REPLACE INTO tokens(id, created_ms, expires_ms, scope, collectors, used_by, used_ms) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, t.id);
@@ -537,13 +542,13 @@ class SqliteServerStore final : public ServerStore {
   }
   std::vector<TokenRecord> tokens() const override {
     std::vector<TokenRecord> out;
-    SQLite::Statement st(db_, "SELECT id, created_ms, expires_ms, scope, collectors, used_by, used_ms FROM tokens ORDER BY created_ms, id");
+    SQLite::Statement st(db(), "SELECT id, created_ms, expires_ms, scope, collectors, used_by, used_ms FROM tokens ORDER BY created_ms, id");
     while (st.executeStep()) out.push_back(token_from(st));
     return out;
   }
 
   void append_audit(const AuditEntry& e) override {
-    SQLite::Statement st(db_, "INSERT INTO audit(seq, ms, kind, actor, summary, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    SQLite::Statement st(db(), "INSERT INTO audit(seq, ms, kind, actor, summary, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, static_cast<int64_t>(e.seq));
     st.bind(2, e.ms);
     st.bind(3, e.kind);
@@ -555,7 +560,7 @@ class SqliteServerStore final : public ServerStore {
   }
   std::vector<AuditEntry> audit_entries() const override {
     std::vector<AuditEntry> out;
-    SQLite::Statement st(db_, "SELECT seq, ms, kind, actor, summary, prev, hash FROM audit ORDER BY rowid");
+    SQLite::Statement st(db(), "SELECT seq, ms, kind, actor, summary, prev, hash FROM audit ORDER BY rowid");
     while (st.executeStep()) {
       AuditEntry e;
       e.seq = static_cast<uint64_t>(st.getColumn(0).getInt64());
@@ -570,7 +575,7 @@ class SqliteServerStore final : public ServerStore {
     return out;
   }
   std::optional<UserRecord> user(const std::string& name) const override {
-    SQLite::Statement st(db_, "SELECT body FROM users WHERE name = ?");
+    SQLite::Statement st(db(), "SELECT body FROM users WHERE name = ?");
     st.bind(1, name);
     if (!st.executeStep()) return std::nullopt;
     return user_from(name, blob_of(st.getColumn(0)));
@@ -589,25 +594,25 @@ class SqliteServerStore final : public ServerStore {
     w.u8(u.disabled ? 1 : 0);
     w.varint(u.failures.size());
     for (auto t : u.failures) w.varint(static_cast<uint64_t>(t));
-    SQLite::Statement st(db_, "INSERT OR REPLACE INTO users(name, body) VALUES (?, ?)");
+    SQLite::Statement st(db(), "INSERT OR REPLACE INTO users(name, body) VALUES (?, ?)");
     st.bind(1, u.name);
     bind_blob(st, 2, w.data());
     st.exec();
   }
   std::vector<UserRecord> users() const override {
     std::vector<UserRecord> out;
-    SQLite::Statement st(db_, "SELECT name, body FROM users ORDER BY name");
+    SQLite::Statement st(db(), "SELECT name, body FROM users ORDER BY name");
     while (st.executeStep()) out.push_back(user_from(st.getColumn(0).getString(), blob_of(st.getColumn(1))));
     return out;
   }
   std::optional<SessionRecord> session(const std::string& id) const override {
-    SQLite::Statement st(db_, "SELECT user, created_ms, expires_ms FROM sessions WHERE id = ?");
+    SQLite::Statement st(db(), "SELECT user, created_ms, expires_ms FROM sessions WHERE id = ?");
     st.bind(1, id);
     if (!st.executeStep()) return std::nullopt;
     return SessionRecord{id, st.getColumn(0).getString(), st.getColumn(1).getInt64(), st.getColumn(2).getInt64()};
   }
   void put_session(const SessionRecord& s) override {
-    SQLite::Statement st(db_, "INSERT OR REPLACE INTO sessions(id, user, created_ms, expires_ms) VALUES (?, ?, ?, ?)");
+    SQLite::Statement st(db(), "INSERT OR REPLACE INTO sessions(id, user, created_ms, expires_ms) VALUES (?, ?, ?, ?)");
     st.bind(1, s.id);
     st.bind(2, s.user);
     st.bind(3, s.created_ms);
@@ -615,13 +620,13 @@ class SqliteServerStore final : public ServerStore {
     st.exec();
   }
   void delete_sessions(const std::string& id, const std::string& user) override {
-    SQLite::Statement st(db_, user.empty() ? "DELETE FROM sessions WHERE id = ?" : "DELETE FROM sessions WHERE user = ?");
+    SQLite::Statement st(db(), user.empty() ? "DELETE FROM sessions WHERE id = ?" : "DELETE FROM sessions WHERE user = ?");
     st.bind(1, user.empty() ? id : user);
     st.exec();
   }
 
   void put_config(const std::string& key, uint64_t version, const std::string& value) override {
-    SQLite::Statement st(db_, "INSERT OR REPLACE INTO config(key, version, value) VALUES (?, ?, ?)");
+    SQLite::Statement st(db(), "INSERT OR REPLACE INTO config(key, version, value) VALUES (?, ?, ?)");
     st.bind(1, key);
     st.bind(2, static_cast<int64_t>(version));
     bind_blob(st, 3, value);
@@ -630,8 +635,8 @@ class SqliteServerStore final : public ServerStore {
 
  private:
   void create() {
-    SQLite::Transaction txn(db_);
-    db_.exec(
+    SQLite::Transaction txn(db());
+    db().exec(
         "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
         "CREATE TABLE devices(id BLOB PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;"
         "CREATE TABLE changes(device BLOB NOT NULL, seq INTEGER NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
@@ -642,8 +647,8 @@ class SqliteServerStore final : public ServerStore {
         "  entity BLOB NOT NULL, villages TEXT NOT NULL, vdevice BLOB NOT NULL, vseq INTEGER NOT NULL,"
         "  payload BLOB NOT NULL, n INTEGER NOT NULL DEFAULT 1);"
         "CREATE TABLE config(key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;");
-    db_.exec(kBlocksTable);
-    db_.exec(kEntitiesTable);
+    db().exec(kBlocksTable);
+    db().exec(kEntitiesTable);
     put_meta("format", std::to_string(kFormatVersion));
     put_meta("epoch", random_epoch());
     put_meta("clock", "0:0");
@@ -657,18 +662,18 @@ class SqliteServerStore final : public ServerStore {
     auto clock = meta("clock");
     auto colon = clock.find(':');
     clock_ = Hlc{std::stoll(clock.substr(0, colon)), static_cast<uint32_t>(std::stoul(clock.substr(colon + 1)))};
-    SQLite::Statement last(db_, "SELECT seq + n - 1 FROM log ORDER BY seq DESC LIMIT 1");
+    SQLite::Statement last(db(), "SELECT seq + n - 1 FROM log ORDER BY seq DESC LIMIT 1");
     last_seq_ = last.executeStep() ? static_cast<uint64_t>(last.getColumn(0).getInt64()) : 0;
   }
 
   std::string meta(const std::string& key) const {
-    SQLite::Statement st(db_, "SELECT value FROM meta WHERE key = ?");
+    SQLite::Statement st(db(), "SELECT value FROM meta WHERE key = ?");
     st.bind(1, key);
     if (!st.executeStep()) throw Failure(ErrorCode::store_corrupt, {"meta " + key + " missing"});
     return st.getColumn(0).getString();
   }
   void put_meta(const std::string& key, const std::string& value) {
-    SQLite::Statement st(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    SQLite::Statement st(db(), "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
     st.bind(1, key);
     st.bind(2, value);
     st.exec();
@@ -730,7 +735,7 @@ class SqliteServerStore final : public ServerStore {
   uint64_t& highest(const DeviceId& d) {
     auto [it, added] = high_.try_emplace(d, 0);
     if (added) {
-      SQLite::Statement st(db_,
+      SQLite::Statement st(db(),
                            "SELECT max(coalesce((SELECT last_seq FROM change_blocks WHERE device = ?1 ORDER BY first_seq DESC LIMIT 1), 0),"
                            "           coalesce((SELECT max(seq) FROM changes WHERE device = ?1), 0))");
       bind_blob(st, 1, d.view());
@@ -740,8 +745,32 @@ class SqliteServerStore final : public ServerStore {
     return it->second;
   }
 
+  // Log rows of the open transaction go to the writer in groups (decision 138); a row outside a
+  // transaction is written at once.
   void write_log(const LogRow& row, uint64_t seq, uint64_t n) {
-    auto& st = stmt(log_put_,
+    if (!in_txn_) {
+      settle();
+      insert_log(row, seq, n);
+      return;
+    }
+    log_stage_.push_back(LogWrite{row, seq, n});
+    if (log_stage_.size() >= kLogGroup) post_logs();
+  }
+  void post_logs() const {
+    if (log_stage_.empty()) return;
+    behind_.post([this, rows = std::move(log_stage_)] {
+      for (auto& w : rows) insert_log(w.row, w.seq, w.n);
+    });
+    log_stage_.clear();  // moved from: made empty
+  }
+  // Hands over what is staged and waits until the writer has written everything handed to it:
+  // called before this thread uses the connection (db(), stmt()); rethrows what a write threw.
+  void settle() const {
+    post_logs();
+    behind_.drain();
+  }
+  void insert_log(const LogRow& row, uint64_t seq, uint64_t n) const {
+    auto& st = prepared(log_put_,
                     "INSERT INTO log(seq, kind, target, type, entity, villages, vdevice, vseq, payload, n) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     st.reset();
@@ -765,18 +794,23 @@ class SqliteServerStore final : public ServerStore {
     log_run_.reset();
   }
 
-  // Writes the gathered run of applied changes as one block row.
+  // Writes the gathered run of applied changes as one block row: encoded and written by the writer
+  // (decision 138), the log rows staged before it handed over first.
   void flush_pending() {
     if (pending_.empty()) return;
-    const std::string body = codec::encode_block(pending_);
-    auto& st = stmt(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
+    post_logs();
+    behind_.post([this, changes = std::move(pending_)] { insert_block(changes); });
+    pending_.clear();  // moved from: made empty
+  }
+  void insert_block(const std::vector<StoredChange>& changes) const {
+    const std::string body = codec::encode_block(changes);
+    auto& st = prepared(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
     st.reset();
-    bind_view(st, 1, pending_.front().change.version.device.view());
-    st.bind(2, static_cast<int64_t>(pending_.front().change.version.seq.value));
-    st.bind(3, static_cast<int64_t>(pending_.back().change.version.seq.value));
+    bind_view(st, 1, changes.front().change.version.device.view());
+    st.bind(2, static_cast<int64_t>(changes.front().change.version.seq.value));
+    st.bind(3, static_cast<int64_t>(changes.back().change.version.seq.value));
     bind_view(st, 4, body);
     st.exec();
-    pending_.clear();
   }
 
   // A cached statement left on a row keeps its read transaction (and its snapshot) open after the
@@ -801,11 +835,21 @@ class SqliteServerStore final : public ServerStore {
       if (*slot) (*slot)->reset();
   }
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
-    if (!slot) slot = std::make_unique<SQLite::Statement>(db_, sql);
+    settle();
+    return prepared(slot, sql);
+  }
+  // For the writer's tasks, which hold the connection already: no settle().
+  SQLite::Statement& prepared(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
+    if (!slot) slot = std::make_unique<SQLite::Statement>(conn_, sql);
     return *slot;
   }
+  // The connection, for this thread: every write handed to the writer is done first (decision 138).
+  SQLite::Database& db() const {
+    settle();
+    return conn_;
+  }
 
-  mutable SQLite::Database db_;
+  mutable SQLite::Database conn_;
   std::string epoch_, saved_epoch_;
   Hlc clock_, saved_clock_;
   uint64_t last_seq_ = 0, saved_last_seq_ = 0;
@@ -821,6 +865,12 @@ class SqliteServerStore final : public ServerStore {
     uint64_t n = 1;
   };
   std::optional<LogRun> log_run_;
+  // Log rows of the open transaction not yet handed to the writer.
+  struct LogWrite {
+    LogRow row;
+    uint64_t seq = 0, n = 1;
+  };
+  mutable std::vector<LogWrite> log_stage_;
   // The last block read (pulls read changes in log order, so mostly from the same block).
   struct Block {
     DeviceId device;
@@ -832,6 +882,9 @@ class SqliteServerStore final : public ServerStore {
   mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_;
   mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, entity_put_, link_del_, link_put_,
       children_, log_put_, log_get_, match_get_, match_find_, match_put_, match_del_;
+  // The writer of the open transaction's log rows and change blocks, beside the apply that makes
+  // them (decision 138). Declared last: stopped before the statements and the connection go.
+  mutable Behind behind_;
 };
 
 }  // namespace

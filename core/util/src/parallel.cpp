@@ -84,4 +84,88 @@ void parallel_tasks(size_t n, unsigned threads, const std::function<void(size_t)
   });
 }
 
+Behind::~Behind() {
+  discard();
+  {
+    std::lock_guard lock(m_);
+    stop_ = true;
+  }
+  work_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Behind::post(std::function<void()> task) {
+  std::unique_lock lock(m_);
+  if (!started_ && !inline_) {
+    inline_ = worker_threads() < 2;
+    if (!inline_) {
+      try {
+        thread_ = std::thread([this] { run(); });
+        started_ = true;
+      } catch (const std::system_error&) {
+        inline_ = true;  // no thread to be had (a process limit): tasks run in turn
+      }
+    }
+  }
+  if (inline_) {
+    lock.unlock();
+    task();  // its exception reaches the caller at once
+    return;
+  }
+  if (error_) return;  // the tasks after a failed one are dropped
+  tasks_.push_back(std::move(task));
+  outstanding_.fetch_add(1, std::memory_order_relaxed);
+  lock.unlock();
+  work_.notify_one();
+}
+
+void Behind::wait() {
+  std::unique_lock lock(m_);
+  idle_.wait(lock, [this] {
+    return tasks_.empty() && outstanding_.load(std::memory_order_relaxed) <= (error_ ? 1u : 0u);
+  });
+  if (error_) {
+    outstanding_.fetch_sub(1, std::memory_order_relaxed);
+    std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+}
+
+void Behind::discard() noexcept {
+  std::unique_lock lock(m_);
+  outstanding_.fetch_sub(tasks_.size(), std::memory_order_relaxed);
+  tasks_.clear();
+  idle_.wait(lock, [this] { return outstanding_.load(std::memory_order_relaxed) <= (error_ ? 1u : 0u); });
+  if (error_) outstanding_.fetch_sub(1, std::memory_order_relaxed);
+  error_ = nullptr;
+}
+
+void Behind::run() {
+  std::unique_lock lock(m_);
+  for (;;) {
+    work_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;  // stopped
+    auto task = std::move(tasks_.front());
+    tasks_.pop_front();
+    lock.unlock();
+    std::exception_ptr failed;
+    try {
+      task();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    task = nullptr;  // what it owned is freed before the caller is told
+    lock.lock();
+    if (failed) {
+      // The failed task stays counted until drain() rethrows its exception; the others are dropped.
+      error_ = failed;
+      outstanding_.fetch_sub(tasks_.size(), std::memory_order_relaxed);
+      tasks_.clear();
+      idle_.notify_all();
+      continue;
+    }
+    // Release: what the task wrote is seen by a caller whose drain() reads the count it leaves.
+    if (outstanding_.fetch_sub(1, std::memory_order_release) == 1) idle_.notify_all();
+  }
+}
+
 }  // namespace tz

@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <future>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <type_traits>
@@ -110,6 +113,40 @@ class RunAhead {
   std::vector<T> results_;
   std::atomic<size_t> ready_{0};
   std::atomic<bool> stop_{false};
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+// Runs the tasks posted to it one after another, in the order posted, on a thread of its own: a
+// writer behind the work that makes what it writes. The thread starts with the first task posted;
+// with one worker thread (worker_threads() == 1), or when no thread can be started, post() runs
+// the task at once. A task that throws keeps its exception, the tasks posted after it are dropped,
+// and the next drain() rethrows it. The caller must not touch what the tasks use until drain()
+// returns; a task must not post or drain. drain() with nothing outstanding costs one atomic load.
+class Behind {
+ public:
+  Behind() = default;
+  ~Behind();  // discard(), then the thread stops
+  Behind(const Behind&) = delete;
+  Behind& operator=(const Behind&) = delete;
+
+  void post(std::function<void()> task);
+  // Returns once every task posted has run; rethrows (once) the exception a task threw.
+  void drain() {
+    if (outstanding_.load(std::memory_order_acquire) != 0) wait();
+  }
+  // Waits for the task running, drops the others and any exception kept.
+  void discard() noexcept;
+
+ private:
+  void wait();
+  void run();
+  std::mutex m_;
+  std::condition_variable work_, idle_;
+  std::deque<std::function<void()>> tasks_;
+  // Tasks posted and not yet run, plus one while an exception waits for drain().
+  std::atomic<size_t> outstanding_{0};
+  bool stop_ = false, started_ = false, inline_ = false;
   std::exception_ptr error_;
   std::thread thread_;
 };

@@ -459,3 +459,57 @@ TEST_CASE("put_entities stores what put_entity does - with the states encoded be
     CHECK(s->children(records[0].state.id) == std::vector<EntityId>{records[1].state.id});
   }
 }
+
+TEST_CASE("Log rows and blocks handed to the writer read back in order inside and after the transaction - on one thread or two", "[sync][store]") {
+  // Within a transaction the log rows and change blocks are written by a writer thread (decision
+  // 138): every read waits for the writes before it, and a rollback drops what was handed over.
+  auto row = [](uint64_t n) {
+    LogRow r;
+    r.kind = n % 50 == 0 ? LogKind::conflict : LogKind::version;  // a conflict row ends a run
+    r.type = EntityType::person;
+    r.entity = ent(static_cast<uint8_t>(n / 100));
+    r.version = VersionId{dev(1), Seq{n}};
+    r.villages = {"522632001001"};
+    if (r.kind == LogKind::conflict) r.payload = "\x01";
+    return r;
+  };
+  std::vector<std::string> seen;
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
+    tz::test::TempDir dir;
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    for (uint64_t n = 1; n <= 1200; ++n) {
+      s->append(row(n));
+      s->put_change(stored(1, n, "v" + std::to_string(n)));
+      if (n % 400 == 0) {  // reads in the middle see every write before them
+        REQUIRE(s->log_after(n - 1, 10).size() == 1);
+        CHECK(s->log_after(n - 1, 10)[0].entity == ent(static_cast<uint8_t>(n / 100)));
+        CHECK(value_of(*s, 1, n - 300) == "v" + std::to_string(n - 300));
+      }
+    }
+    s->commit(nullptr, nullptr);
+    s->begin();
+    for (uint64_t n = 1201; n <= 1700; ++n) {
+      s->append(row(n));
+      s->put_change(stored(1, n, "lost"));
+    }
+    s->rollback();
+    CHECK(s->last_seq() == 1200);
+    CHECK(value_of(*s, 1, 1300) == "-");
+    std::string all;
+    for (auto& r : s->log_after(0, 5000))
+      all += std::to_string(r.seq) + ":" + std::to_string(static_cast<int>(r.kind)) + ":" +
+             std::to_string(r.version.seq.value) + " ";
+    for (uint64_t n : {1, 255, 256, 257, 1000, 1200}) CHECK(value_of(*s, 1, n) == "v" + std::to_string(n));
+    s.reset();
+    auto again = open_sqlite_server_store(dir.path() / "server").take();
+    CHECK(again->last_seq() == 1200);
+    CHECK(value_of(*again, 1, 1199) == "v1199");
+    seen.push_back(all);
+  }
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == seen[1]);
+  CHECK(seen[0].find("1200:") != std::string::npos);
+}

@@ -458,7 +458,9 @@ class SqliteServerStore final : public ServerStore {
       return seq;
     }
     flush_log();
-    write_log(row, seq, 1);
+    LogRun one{row, 1};
+    one.row.seq = seq;
+    write_log(std::move(one));
     return seq;
   }
   uint64_t last_seq() const override { return last_seq_; }
@@ -634,6 +636,13 @@ class SqliteServerStore final : public ServerStore {
   }
 
  private:
+  // The open run of version rows (decision 80), written at the next other row, read or commit; its
+  // row.seq is the first sequence it stands for. A row on its own is a run of one.
+  struct LogRun {
+    LogRow row;
+    uint64_t n = 1;
+  };
+
   void create() {
     SQLite::Transaction txn(db());
     db().exec(
@@ -747,19 +756,19 @@ class SqliteServerStore final : public ServerStore {
 
   // Log rows of the open transaction go to the writer in groups (decision 138); a row outside a
   // transaction is written at once.
-  void write_log(const LogRow& row, uint64_t seq, uint64_t n) {
+  void write_log(LogRun run) {
     if (!in_txn_) {
       settle();
-      insert_log(row, seq, n);
+      insert_log(run);
       return;
     }
-    log_stage_.push_back(LogWrite{row, seq, n});
+    log_stage_.push_back(std::move(run));
     if (log_stage_.size() >= kLogGroup) post_logs();
   }
   void post_logs() const {
     if (log_stage_.empty()) return;
     behind_.post([this, rows = std::move(log_stage_)] {
-      for (auto& w : rows) insert_log(w.row, w.seq, w.n);
+      for (auto& run : rows) insert_log(run);
     });
     log_stage_.clear();  // moved from: made empty
   }
@@ -769,12 +778,14 @@ class SqliteServerStore final : public ServerStore {
     post_logs();
     behind_.drain();
   }
-  void insert_log(const LogRow& row, uint64_t seq, uint64_t n) const {
+  // One log row: run.row at its seq, standing for run.n consecutive ones (decision 80).
+  void insert_log(const LogRun& run) const {
+    const LogRow& row = run.row;
     auto& st = prepared(log_put_,
                     "INSERT INTO log(seq, kind, target, type, entity, villages, vdevice, vseq, payload, n) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     st.reset();
-    st.bind(1, static_cast<int64_t>(seq));
+    st.bind(1, static_cast<int64_t>(row.seq));
     st.bind(2, static_cast<int>(row.kind));
     if (row.target) bind_view(st, 3, row.target->view());
     else st.bind(3);
@@ -785,12 +796,12 @@ class SqliteServerStore final : public ServerStore {
     bind_view(st, 7, row.version.device.view());
     st.bind(8, static_cast<int64_t>(row.version.seq.value));
     bind_view(st, 9, row.payload);
-    st.bind(10, static_cast<int64_t>(n));
+    st.bind(10, static_cast<int64_t>(run.n));
     st.exec();
   }
   void flush_log() {
     if (!log_run_) return;
-    write_log(log_run_->row, log_run_->row.seq, log_run_->n);
+    write_log(std::move(*log_run_));
     log_run_.reset();
   }
 
@@ -859,18 +870,9 @@ class SqliteServerStore final : public ServerStore {
   // The parents whose links each entity read or written in the open transaction has in the store.
   mutable std::unordered_map<EntityId, std::vector<EntityId>, IdHash> linked_;
   std::unordered_map<DeviceId, uint64_t, IdHash> high_;
-  // The open run of version rows (decision 80), written at the next other row, read or commit.
-  struct LogRun {
-    LogRow row;
-    uint64_t n = 1;
-  };
-  std::optional<LogRun> log_run_;
+  std::optional<LogRun> log_run_;  // the open run
   // Log rows of the open transaction not yet handed to the writer.
-  struct LogWrite {
-    LogRow row;
-    uint64_t seq = 0, n = 1;
-  };
-  mutable std::vector<LogWrite> log_stage_;
+  mutable std::vector<LogRun> log_stage_;
   // The last block read (pulls read changes in log order, so mostly from the same block).
   struct Block {
     DeviceId device;

@@ -600,3 +600,58 @@ TEST_CASE("Entities handed to the writer are stored as they were when handed ove
   REQUIRE(seen.size() == 2);
   CHECK(seen[0] == seen[1]);
 }
+
+TEST_CASE("Entities read ahead by the writer are the records the store holds before the writes handed over after - on one thread or two", "[sync][store]") {
+  // read_entities_behind (decision 139): a push's entities are read on the writer in chunks while
+  // the apply starts; wait(n) gives the first n; writes handed over after the reads do not reach them.
+  auto record = [](size_t n, uint64_t seq) {
+    EntityRecord r;
+    r.state.type = EntityType::household;
+    r.state.id.bytes[0] = static_cast<uint8_t>(n >> 8);
+    r.state.id.bytes[1] = static_cast<uint8_t>(n & 0xff);
+    r.state.id.bytes[15] = 0x77;
+    r.villages = {"522632001003"};
+    r.last_seq = seq;
+    return r;
+  };
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
+    tz::test::TempDir dir;
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    for (size_t n = 0; n < 600; n += 2) s->put_entity(record(n, n + 1));  // the even ones are held
+    s->commit(nullptr, nullptr);
+    std::vector<EntityId> ids;
+    for (size_t n = 0; n < 900; ++n) ids.push_back(record(n, 0).state.id);
+    s->begin();
+    auto reads = std::make_shared<EntityReads>(ids);
+    s->read_entities_behind(reads);
+    // Handed over after the reads: a new last_seq for an even one, an odd one made.
+    std::vector<EntityRecord> later{record(4, 5000), record(5, 5001)};
+    for (auto& r : later) s->put_entity_behind(r);
+    REQUIRE(reads->wait(100));
+    CHECK(reads->records[2]);
+    CHECK_FALSE(reads->records[3]);
+    REQUIRE(reads->wait(900));
+    size_t held = 0;
+    for (size_t n = 0; n < 900; ++n) {
+      if (!reads->records[n]) continue;
+      ++held;
+      CHECK(reads->records[n]->state.id == ids[n]);
+      CHECK(reads->records[n]->last_seq == n + 1);  // 4 as it was: the write came after the read
+    }
+    CHECK(held == 300);
+    REQUIRE(s->entity(ids[4]));
+    CHECK(s->entity(ids[4])->last_seq == 5000);  // this thread's read waits for the writes before it
+    CHECK(s->entity(ids[5]));
+    s->commit(nullptr, nullptr);
+    // Outside a transaction: read at once.
+    auto now = std::make_shared<EntityReads>(std::vector<EntityId>{ids[4], ids[7]});
+    s->read_entities_behind(now);
+    REQUIRE(now->wait(2));
+    REQUIRE(now->records[0]);
+    CHECK(now->records[0]->last_seq == 5000);
+    CHECK_FALSE(now->records[1]);
+  }
+}

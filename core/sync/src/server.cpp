@@ -240,9 +240,6 @@ struct SyncServer::Impl {
     if (it == cache.end() || !it->second) return;
     store.put_entity_behind(*it->second);
     written_behind.insert(id);
-    // Its match key too, when the key the store holds is known here (it is for every entity this
-    // request created); merge_on_apply() keys it again and then writes only a key that changed.
-    if (rekeyed_set.count(id) && (absent.count(id) || stored_keys.count(id))) rekey(id, true);
   }
   // Before a cached record is changed: the store may still be reading it.
   void reclaim(const EntityId& id) {
@@ -1215,9 +1212,8 @@ struct SyncServer::Impl {
   // The persons and households this request created (the store held none when first read): the
   // store holds no match key for them.
   std::unordered_set<EntityId, IdHash> absent;
-  // Writes an entity's match key as its state now gives it (`behind`: with put_match_key_behind);
-  // returns it ("" for none).
-  std::string rekey(const EntityId& id, bool behind = false) {
+  // Writes an entity's match key as its state now gives it; returns it ("" for none).
+  std::string rekey(const EntityId& id) {
     const auto& rec = entity(id);
     std::string key = rec ? match_key_of(rec->state, s.clock_()) : std::string();
     auto known = stored_keys.find(id);
@@ -1226,7 +1222,7 @@ struct SyncServer::Impl {
     const std::string held = known != stored_keys.end() ? known->second
                              : absent.count(id)         ? std::string()
                                                         : store.match_key(id).value_or("");
-    if (held != key) behind ? store.put_match_key_behind(id, key) : store.put_match_key(id, key);
+    if (held != key) store.put_match_key(id, key);
     if (known != stored_keys.end()) known->second = key;
     else stored_keys.emplace(id, key);
     return key;

@@ -178,7 +178,6 @@ class SqliteServerStore final : public ServerStore {
     behind_.discard();  // what was handed to the writer is dropped with the transaction
     log_stage_.clear();
     entity_stage_.clear();
-    key_stage_.clear();
     pending_.clear();
     linked_.clear();
     log_run_.reset();
@@ -444,28 +443,15 @@ class SqliteServerStore final : public ServerStore {
     return st.getColumn(0).getString();
   }
   void put_match_key(const EntityId& id, const std::string& key) override {
-    settle();
-    write_match_key(id, key);
-  }
-  void put_match_key_behind(const EntityId& id, std::string key) override {
-    if (!in_txn_) {
-      put_match_key(id, key);
-      return;
-    }
-    key_stage_.emplace_back(id, std::move(key));
-    if (key_stage_.size() >= kEntityGroup) post_entities();
-  }
-  // On the writer's thread, or on this one once settled.
-  void write_match_key(const EntityId& id, const std::string& key) const {
     // Prepared once (decision 130: a county's first push writes a key for every person and household).
     if (key.empty()) {
-      auto& st = prepared(match_del_, "DELETE FROM match_keys WHERE entity = ?");
+      auto& st = stmt(match_del_, "DELETE FROM match_keys WHERE entity = ?");
       st.reset();
       bind_view(st, 1, id.view());
       st.exec();
       return;
     }
-    auto& st = prepared(match_put_, "INSERT OR REPLACE INTO match_keys(entity, key) VALUES (?, ?)");
+    auto& st = stmt(match_put_, "INSERT OR REPLACE INTO match_keys(entity, key) VALUES (?, ?)");
     st.reset();
     bind_view(st, 1, id.view());
     st.bindNoCopy(2, key);
@@ -834,13 +820,11 @@ class SqliteServerStore final : public ServerStore {
     log_stage_.clear();  // moved from: made empty
   }
   void post_entities() const {
-    if (entity_stage_.empty() && key_stage_.empty()) return;
-    behind_.post([this, records = std::move(entity_stage_), keys = std::move(key_stage_)] {
+    if (entity_stage_.empty()) return;
+    behind_.post([this, records = std::move(entity_stage_)] {
       for (const EntityRecord* e : records) write_entity(*e, codec::encode_state(e->state));
-      for (auto& [id, key] : keys) write_match_key(id, key);
     });
     entity_stage_.clear();  // moved from: made empty
-    key_stage_.clear();
   }
   // Hands over what is staged and waits until the writer has written everything handed to it:
   // called before this thread uses the connection (db(), stmt()); rethrows what a write threw.
@@ -946,8 +930,6 @@ class SqliteServerStore final : public ServerStore {
   mutable std::vector<LogRun> log_stage_;
   // Entities handed over by put_entity_behind() and not yet to the writer (the caller keeps them).
   mutable std::vector<const EntityRecord*> entity_stage_;
-  // Match keys handed over by put_match_key_behind() and not yet to the writer.
-  mutable std::vector<std::pair<EntityId, std::string>> key_stage_;
   // The last block read (pulls read changes in log order, so mostly from the same block).
   struct Block {
     DeviceId device;

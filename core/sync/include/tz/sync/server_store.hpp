@@ -225,8 +225,6 @@ class ServerStore {
   // key held by more than one entity, with its entities in id order.
   virtual std::optional<std::string> match_key(const EntityId& id) const = 0;
   virtual void put_match_key(const EntityId& id, const std::string& key) = 0;
-  // put_match_key, possibly later and on another thread, as put_entity_behind (decision 139).
-  virtual void put_match_key_behind(const EntityId& id, std::string key) { put_match_key(id, key); }
   virtual std::vector<EntityId> entities_with_match_key(const std::string& key) const = 0;
   virtual std::vector<std::vector<EntityId>> match_key_groups() const = 0;
 

@@ -115,10 +115,6 @@ constexpr char kRedirectedRow = '\1';
 // A push with at least this many new changes checks them and hashes them for its audit entry on
 // other threads while it applies them (fewer are not worth starting a thread; decision 135).
 constexpr size_t kAheadChanges = 256;
-// A push's entities are read beside its apply in chunks of this many changes (decision 139).
-constexpr size_t kReadChunk = 2048;
-// How far tentative_villages follows parents through a batch's placing values.
-constexpr int kPlacingDepth = 4;
 // The payload of a merge row: u8 kind, the survivor.
 constexpr uint8_t kMergeRow = 1, kUnmergeRow = 2;
 // What unmerge needs, under meta "merge:<merged away hex>" (hex of): the survivor, the merged-away
@@ -455,52 +451,24 @@ struct SyncServer::Impl {
       if (!o.value.empty() && placing_field_is(o.type, o.field)) placing[o.entity].push_back(o.value);
   }
 
-  // Reads into the cache the entities the new changes of a batch name and the parents their placing
-  // values name (and theirs in turn, as tentative_villages follows them). Looked up one by one in
-  // the order of the changes, the random ids visited the store's id index all over for every change
-  // of a new entity; in id order, consecutive look-ups share the index pages they pass through
-  // (decision 133). The store reads them beside the apply (decision 139), in chunks of the batch,
-  // each chunk's new ids in id order; take_read(i) waits for the chunk of change i.
-  struct ReadChunk {
-    size_t first_change = 0, ids_end = 0;
-  };
-  std::shared_ptr<EntityReads> reads;
-  std::vector<ReadChunk> read_chunks;
-  size_t chunks_taken = 0, ids_taken = 0;
+  // Reads into the cache, in id order, the entities the new changes of a batch name and the parents
+  // their placing values name. Looked up one by one in the order of the changes, the random ids
+  // visited the store's id index all over for every change of a new entity; in order, consecutive
+  // look-ups share the index pages they pass through (decision 133).
   void prefetch(const std::vector<ChangeRecord>& batch, size_t from) {
     std::vector<EntityId> ids;
     ids.reserve(batch.size() - from);
-    std::unordered_set<EntityId, IdHash> wanted;
-    auto want = [&](const EntityId& id, int depth, auto& self) -> void {
-      if (cache.count(id) || !wanted.insert(id).second) return;
-      ids.push_back(id);
-      if (auto it = placing.find(id); it != placing.end() && depth <= kPlacingDepth)
-        for (auto& v : it->second)
-          if (auto parent = EntityId::from_hex(v)) self(*parent, depth + 1, self);
-    };
-    for (size_t i = from; i < batch.size(); i += kReadChunk) {
-      const size_t chunk_ids = ids.size(), last = std::min(batch.size(), i + kReadChunk);
-      for (size_t k = i; k < last; ++k)
-        if (k == i || batch[k].entity != batch[k - 1].entity) want(batch[k].entity, 0, want);
-      std::sort(ids.begin() + static_cast<std::ptrdiff_t>(chunk_ids), ids.end());
-      read_chunks.push_back({i, ids.size()});
+    for (size_t i = from; i < batch.size(); ++i) {
+      if (ids.empty() || ids.back() != batch[i].entity) ids.push_back(batch[i].entity);
     }
-    if (ids.empty()) return;
+    for (auto& [id, values] : placing)
+      for (auto& v : values)
+        if (auto parent = EntityId::from_hex(v)) ids.push_back(*parent);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     cache.reserve(cache.size() + ids.size());
-    reads = std::make_shared<EntityReads>(std::move(ids));
-    store.read_entities_behind(reads);
-  }
-  void take_read(size_t change) {
-    while (chunks_taken < read_chunks.size() && read_chunks[chunks_taken].first_change <= change) {
-      const size_t until = read_chunks[chunks_taken++].ids_end;
-      if (until == ids_taken) continue;
-      if (!reads->wait(until)) {
-        store.settle_entities();  // rethrows the store's error
-        throw Failure(ErrorCode::internal, {"entity read ahead failed"});
-      }
-      // A record the apply has read or written meanwhile stays as it is in the cache.
-      for (; ids_taken < until; ++ids_taken) cache.emplace(reads->ids[ids_taken], std::move(reads->records[ids_taken]));
-    }
+    for (auto& id : ids)
+      if (!cache.count(id)) cache.emplace(id, store.entity(id));
   }
 
   // The villages a change's entity would be placed in by this batch when the server has none for it
@@ -519,7 +487,7 @@ struct SyncServer::Impl {
       }
       if (const auto& rec = entity(*parent); rec && !rec->villages.empty()) {
         out = village_union(std::move(out), rec->villages);
-      } else if (depth < kPlacingDepth && placing.count(*parent)) {
+      } else if (depth < 4 && placing.count(*parent)) {
         out = village_union(std::move(out), tentative_villages(*parent, unresolved, depth + 1));
       } else if (!rec) {
         unresolved = true;
@@ -828,7 +796,6 @@ struct SyncServer::Impl {
       index_placing(req.changes);
       prefetch(req.changes, i);
       for (; i < end; ++i) {
-        take_read(i);
         reply.outcomes.push_back(apply_new(*dev, req.changes[i], now, checks.take(i - from)));
         dev->acked_seq = req.changes[i].version.seq.value;
       }

@@ -32,10 +32,8 @@ constexpr size_t kBlockChanges = 256;
 // Log rows are handed to the writer in groups of this many (a hand-over per row would cost more
 // than writing it).
 constexpr size_t kLogGroup = 256;
-// Entities handed to the writer together (decision 139), as log rows are.
+// Entities handed to the writer together (decision 139): a post for each cost more than a write.
 constexpr size_t kEntityGroup = 64;
-// Entities read ahead by the writer (decision 139): the reader is told every this many.
-constexpr size_t kReadsNotify = 64;
 
 // Binds bytes without copying them (SQLITE_STATIC): for the hot statements, whose arguments outlive
 // the step that reads them and are bound afresh before every step.
@@ -310,34 +308,7 @@ class SqliteServerStore final : public ServerStore {
   }
 
   std::optional<EntityRecord> entity(const EntityId& id) const override {
-    settle();
-    return read_entity(id);
-  }
-  // In a transaction, on the writer's thread (decision 139), which then reads them before the writes
-  // handed to it after.
-  void read_entities_behind(std::shared_ptr<EntityReads> reads) override {
-    if (!in_txn_) {
-      ServerStore::read_entities_behind(std::move(reads));
-      return;
-    }
-    settle();  // nothing failed before it: a task after a failed one would be dropped, never done
-    behind_.post([this, reads] {
-      try {
-        const size_t n = reads->ids.size();
-        for (size_t i = 0; i < n; ++i) {
-          reads->records[i] = read_entity(reads->ids[i]);
-          if (i % kReadsNotify == kReadsNotify - 1) reads->done(i + 1);
-        }
-        reads->done(n);
-      } catch (...) {
-        reads->failed();
-        throw;  // kept by the writer: the caller's next use of the store rethrows it
-      }
-    });
-  }
-  // Called on the writer's thread, or on this one once settled: prepared(), not stmt().
-  std::optional<EntityRecord> read_entity(const EntityId& id) const {
-    auto& st = prepared(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
+    auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
     st.reset();
     bind_view(st, 1, id.view());
     ResetAfter done{st};

@@ -6,7 +6,6 @@
 // One transaction at a time; a store is used by one thread at a time.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
@@ -133,31 +132,6 @@ struct EntityRecord {
   uint64_t last_seq = 0;              // the last log row about it
 };
 
-// Entity records read ahead of their use (ServerStore::read_entities_behind).
-struct EntityReads {
-  explicit EntityReads(std::vector<EntityId> wanted) : ids(std::move(wanted)), records(ids.size()) {}
-  const std::vector<EntityId> ids;
-  std::vector<std::optional<EntityRecord>> records;
-  // The reader's side: the first n are read; failed(): no more will be (the store keeps the error).
-  void done(size_t n) {
-    ready_.store(n, std::memory_order_release);
-    ready_.notify_all();
-  }
-  void failed() { done(kFailed); }
-  // True once the first n are read; false when reading failed first.
-  bool wait(size_t n) const {
-    for (size_t have = ready_.load(std::memory_order_acquire);; have = ready_.load(std::memory_order_acquire)) {
-      if (have == kFailed) return false;
-      if (have >= n) return true;
-      ready_.wait(have, std::memory_order_acquire);
-    }
-  }
-
- private:
-  static constexpr size_t kFailed = ~size_t{0};
-  std::atomic<size_t> ready_{0};
-};
-
 class ServerStore {
  public:
   virtual ~ServerStore() = default;
@@ -207,13 +181,6 @@ class ServerStore {
   virtual void put_entity_behind(const EntityRecord& e) { put_entity(e); }
   // Returns once every record handed to put_entity_behind() is written (it may then change).
   virtual void settle_entities() {}
-  // Reads the records of reads->ids, in that order, possibly on another thread beside the caller
-  // (decision 139: the SQLite store's writer reads a push's entities while the apply starts on the
-  // first ones). reads->wait(n) returns once the first n are in reads->records.
-  virtual void read_entities_behind(std::shared_ptr<EntityReads> reads) {
-    for (size_t i = 0; i < reads->ids.size(); ++i) reads->records[i] = entity(reads->ids[i]);
-    reads->done(reads->ids.size());
-  }
   // Entities whose parents include `parent`.
   virtual std::vector<EntityId> children(const EntityId& parent) const = 0;
   // Every entity, in id order.

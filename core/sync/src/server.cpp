@@ -214,32 +214,12 @@ struct SyncServer::Impl {
   }
   void put(const EntityRecord& rec) {
     auto& slot = cache[rec.state.id];
-    if (slot && &*slot == &rec) {  // log_membership puts the cached record itself, changed already
-      mark_dirty(*slot);
-      return;
-    }
-    reclaim(rec.state.id);
-    slot = rec;
+    if (!slot || &*slot != &rec) slot = rec;  // log_membership puts the cached record itself
     mark_dirty(*slot);
   }
   void mark_dirty(const EntityRecord& rec) {
     dirty.insert(rec.state.id);
-    if (!written_behind.empty()) written_behind.erase(rec.state.id);
     index_parents(rec);
-  }
-  // The entities handed to the store's writer as they were (decision 139): a push moves on from an
-  // entity once its changes are merged (a device sends an entity's changes together), and the
-  // store writes it beside the apply instead of in flush(). One changed again is written again.
-  std::unordered_set<EntityId, IdHash> written_behind;
-  void write_behind(const EntityId& id) {
-    auto it = cache.find(id);
-    if (it == cache.end() || !it->second) return;
-    store.put_entity_behind(*it->second);
-    written_behind.insert(id);
-  }
-  // Before a cached record is changed: the store may still be reading it.
-  void reclaim(const EntityId& id) {
-    if (written_behind.count(id)) store.settle_entities();
   }
   // The parents of every record written in this transaction, each with the records that named it
   // (at some point: children() checks their current parents). Scanning every written record for
@@ -269,11 +249,9 @@ struct SyncServer::Impl {
     std::sort(dirty.order.begin(), dirty.order.end());
     std::vector<const EntityRecord*> records;
     records.reserve(dirty.order.size());
-    for (auto& id : dirty)
-      if (!written_behind.count(id)) records.push_back(&*cache.at(id));
+    for (auto& id : dirty) records.push_back(&*cache.at(id));
     store.put_entities(records);
     dirty.clear();
-    written_behind.clear();
     child_index.clear();
     have_last_merged = false;
   }
@@ -546,18 +524,14 @@ struct SyncServer::Impl {
       if (c.type == EntityType::person || c.type == EntityType::household) absent.insert(c.entity);
     }
     EntityRecord& rec = *slot;
+    if (is_key_field(c.type, c.field) && rekeyed_set.insert(c.entity).second) rekeyed.push_back(c.entity);
+    auto outcome = merge_apply(rec.state, c, s.options_.merge_mode, sc.server_ms);
+    if (outcome == MergeOutcome::id_reused) throw Failure(ErrorCode::internal, {"version id reused: " + c.version.str()});
     if (!have_last_merged || last_merged != c.entity) {
-      // Moving on: the entity before is handed to the writer, and this one, if handed over earlier,
-      // taken back before it changes.
-      if (have_last_merged) write_behind(last_merged);
-      reclaim(c.entity);
       mark_dirty(rec);
       last_merged = c.entity;
       have_last_merged = true;
     }
-    if (is_key_field(c.type, c.field) && rekeyed_set.insert(c.entity).second) rekeyed.push_back(c.entity);
-    auto outcome = merge_apply(rec.state, c, s.options_.merge_mode, sc.server_ms);
-    if (outcome == MergeOutcome::id_reused) throw Failure(ErrorCode::internal, {"version id reused: " + c.version.str()});
     if (created || placing_field_is(c.type, c.field)) {
       rec.parents = parents_of(s.schema_, rec.state);
       index_parents(rec);

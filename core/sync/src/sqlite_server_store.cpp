@@ -32,8 +32,6 @@ constexpr size_t kBlockChanges = 256;
 // Log rows are handed to the writer in groups of this many (a hand-over per row would cost more
 // than writing it).
 constexpr size_t kLogGroup = 256;
-// Entities handed to the writer together (decision 139): a post for each cost more than a write.
-constexpr size_t kEntityGroup = 64;
 
 // Binds bytes without copying them (SQLITE_STATIC): for the hot statements, whose arguments outlive
 // the step that reads them and are bound afresh before every step.
@@ -175,7 +173,6 @@ class SqliteServerStore final : public ServerStore {
   void rollback() override {
     behind_.discard();  // what was handed to the writer is dropped with the transaction
     log_stage_.clear();
-    entity_stage_.clear();
     pending_.clear();
     linked_.clear();
     log_run_.reset();
@@ -320,30 +317,15 @@ class SqliteServerStore final : public ServerStore {
     if (in_txn_) linked_.insert_or_assign(id, rec.parents);
     return rec;
   }
-  void put_entity(const EntityRecord& e) override {
-    settle();
-    write_entity(e, codec::encode_state(e.state));
-  }
+  void put_entity(const EntityRecord& e) override { write_entity(e, codec::encode_state(e.state)); }
   void put_entities(const std::vector<const EntityRecord*>& records) override {
-    settle();
     // Encoding a state costs about half as much as writing it: another thread encodes the next ones
     // while this one writes (the records do not change meanwhile).
     RunAhead<std::string> bodies(records.size(), [&](size_t i) { return codec::encode_state(records[i]->state); },
                                  kEncodeAheadRecords);
     for (size_t i = 0; i < records.size(); ++i) write_entity(*records[i], bodies.take(i));
   }
-  // Staged, then handed to the writer in groups, which encodes and writes them (decision 139).
-  void put_entity_behind(const EntityRecord& e) override {
-    if (!in_txn_) {
-      put_entity(e);
-      return;
-    }
-    entity_stage_.push_back(&e);
-    if (entity_stage_.size() >= kEntityGroup) post_entities();
-  }
-  void settle_entities() override { settle(); }
-  // Called on the writer's thread, or on this one once settled: prepared(), not stmt().
-  void write_entity(const EntityRecord& e, const std::string& body) const {
+  void write_entity(const EntityRecord& e, const std::string& body) {
     // The links follow the entity's parents; only the pairs that differ are written (most puts change
     // other fields, and rewriting equal links dirtied their pages at every commit). The links an
     // entity has are its stored parents: known for an entity read or written in this transaction
@@ -354,7 +336,7 @@ class SqliteServerStore final : public ServerStore {
       linked = std::move(known->second);
       known->second = e.parents;
     } else {
-      auto& cur = prepared(link_get_, "SELECT parents FROM entities WHERE id = ?");
+      auto& cur = stmt(link_get_, "SELECT parents FROM entities WHERE id = ?");
       cur.reset();
       bind_view(cur, 1, e.state.id.view());
       ResetAfter done{cur};
@@ -364,7 +346,7 @@ class SqliteServerStore final : public ServerStore {
       }
       if (in_txn_) linked_.emplace(e.state.id, e.parents);
     }
-    auto& st = prepared(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
+    auto& st = stmt(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
                                  "ON CONFLICT(id) DO UPDATE SET type = excluded.type, last_seq = excluded.last_seq, "
                                  "villages = excluded.villages, parents = excluded.parents, state = excluded.state");
     st.reset();
@@ -382,13 +364,13 @@ class SqliteServerStore final : public ServerStore {
     auto has = [](const std::vector<EntityId>& v, const EntityId& id) { return std::find(v.begin(), v.end(), id) != v.end(); };
     for (auto& p : linked) {
       if (has(e.parents, p)) continue;
-      auto& del = prepared(link_del_, "DELETE FROM links WHERE parent = ? AND child = ?");
+      auto& del = stmt(link_del_, "DELETE FROM links WHERE parent = ? AND child = ?");
       del.reset();
       bind_view(del, 1, p.view());
       bind_view(del, 2, e.state.id.view());
       del.exec();
     }
-    auto& ins = prepared(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
+    auto& ins = stmt(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
     for (auto& p : e.parents) {
       if (has(linked, p)) continue;
       ins.reset();
@@ -790,18 +772,10 @@ class SqliteServerStore final : public ServerStore {
     });
     log_stage_.clear();  // moved from: made empty
   }
-  void post_entities() const {
-    if (entity_stage_.empty()) return;
-    behind_.post([this, records = std::move(entity_stage_)] {
-      for (const EntityRecord* e : records) write_entity(*e, codec::encode_state(e->state));
-    });
-    entity_stage_.clear();  // moved from: made empty
-  }
   // Hands over what is staged and waits until the writer has written everything handed to it:
   // called before this thread uses the connection (db(), stmt()); rethrows what a write threw.
   void settle() const {
     post_logs();
-    post_entities();
     behind_.drain();
   }
   // One log row: run.row at its seq, standing for run.n consecutive ones (decision 80).
@@ -899,8 +873,6 @@ class SqliteServerStore final : public ServerStore {
   std::optional<LogRun> log_run_;  // the open run
   // Log rows of the open transaction not yet handed to the writer.
   mutable std::vector<LogRun> log_stage_;
-  // Entities handed over by put_entity_behind() and not yet to the writer (the caller keeps them).
-  mutable std::vector<const EntityRecord*> entity_stage_;
   // The last block read (pulls read changes in log order, so mostly from the same block).
   struct Block {
     DeviceId device;

@@ -174,13 +174,6 @@ class ServerStore {
   // put_entity of each, in the order given (a push's dirty entities, decision 135: the SQLite store
   // encodes the next states on another thread while it writes one).
   virtual void put_entities(const std::vector<const EntityRecord*>& records) = 0;
-  // put_entity, possibly later and on another thread (decision 139: a push hands over each entity
-  // it has moved past, and the SQLite store writes it beside the apply). The record is read when it
-  // is written: the caller keeps it alive and unchanged until settle_entities() or any other call
-  // of the store that reads or writes, which all wait for it. Outside a transaction: at once.
-  virtual void put_entity_behind(const EntityRecord& e) { put_entity(e); }
-  // Returns once every record handed to put_entity_behind() is written (it may then change).
-  virtual void settle_entities() {}
   // Entities whose parents include `parent`.
   virtual std::vector<EntityId> children(const EntityId& parent) const = 0;
   // Every entity, in id order.

@@ -2,6 +2,7 @@
 // quarantine, clock guard): what it applies, acknowledges, refuses and sends, and that a refused or
 // undecodable request leaves the store as it was.
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "scoped_env.hpp"
 #include "server_fixture.hpp"
@@ -444,6 +445,84 @@ TEST_CASE("A large push checks its changes ahead of their apply with the same ou
     CHECK_THAT(r.outcomes[281].quarantine_reason, Catch::Matchers::Contains("999"));
     seen.push_back(kinds(r));
     digests.push_back(f.server->scope_digest({kVillageA}));
+  }
+  CHECK(seen[0] == seen[1]);
+  CHECK(digests[0] == digests[1]);
+}
+
+TEST_CASE("A large push with persons before their households and moves and edits again ends the same on one thread or two", "[sync][server]") {
+  // A push's checks run ahead and its log rows and blocks are written beside the apply (decisions
+  // 135 and 138). Persons named before their household, households moved to another village (their
+  // persons follow), entities edited again later in the push, and a conflict must come out as with
+  // everything in turn, with their match keys.
+  auto id_of = [](uint8_t kind, unsigned h) {
+    EntityId e;
+    e.bytes[0] = 0x7c;
+    e.bytes[1] = static_cast<uint8_t>(h >> 8);
+    e.bytes[2] = static_cast<uint8_t>(h & 0xff);
+    e.bytes[3] = kind;
+    return e;
+  };
+  std::vector<std::vector<ChangeOutcome::Kind>> seen;
+  std::vector<std::string> digests;
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
+    ServerFixture f;
+    FakeDevice a{tz::test::test_device(1)}, b{tz::test::test_device(2)};
+    REQUIRE(f.server->register_device(a.id, {kVillageA, kVillageB}));
+    REQUIRE(f.server->register_device(b.id, {kVillageA, kVillageB}));
+    std::map<unsigned, VersionId> named, placed;  // each person's name version, each household's village
+    for (unsigned h = 1; h <= 300; ++h) {
+      household_with_person(a, id_of(0, h), id_of(1, h), kVillageA, "张" + std::to_string(h));
+      named[h] = a.log.back().version;
+      placed[h] = a.log[a.log.size() - 4].version;
+    }
+    REQUIRE(f.server->push(a.push(0)).acked_seq == 1200);
+    const uint64_t first_done = a.next_seq - 1;
+    // Device b renames person 5 first: a's rename of it below, on the old base, is in conflict.
+    b.add(P, id_of(1, 5), "name", "赵五", {named[5]});
+    REQUIRE(f.server->push(b.push(0)).acked_seq == 1);
+    for (unsigned h = 301; h <= 1200; ++h) {  // the person before its household
+      a.add(P, id_of(1, h), "household_id", id_of(0, h).hex());
+      a.add(H, id_of(0, h), "village_code", kVillageA);
+      a.add(H, id_of(0, h), "household_no", id_of(0, h).hex());
+      a.add(P, id_of(1, h), "name", "李" + std::to_string(h));
+      named[h] = a.log.back().version;
+    }
+    for (unsigned h = 1; h <= 50; ++h) a.add(H, id_of(0, h), "village_code", kVillageB, {placed[h]});  // moved: persons follow
+    for (unsigned h = 301; h <= 400; ++h) a.add(P, id_of(1, h), "name", "王" + std::to_string(h), {named[h]});
+    a.add(P, id_of(1, 5), "name", "钱五", {named[5]});
+    auto r = f.server->push(a.push(first_done));
+    REQUIRE(r.refusal == PushReply::Refusal::none);
+    REQUIRE(r.outcomes.size() == 3751);
+    CHECK(r.acked_seq == a.next_seq - 1);
+    CHECK(r.outcomes.back().kind == ChangeOutcome::Kind::conflict);
+    for (auto& o : std::vector<ChangeOutcome>(r.outcomes.begin(), r.outcomes.end() - 1))
+      CHECK(o.kind == ChangeOutcome::Kind::applied);
+    const FieldId name = tz::test::field_id(P, "name");
+    auto moved = f.store->entity(id_of(1, 20));
+    REQUIRE(moved);
+    CHECK(moved->villages == std::vector<std::string>{kVillageB});
+    auto stayed = f.store->entity(id_of(1, 60));
+    REQUIRE(stayed);
+    CHECK(stayed->villages == std::vector<std::string>{kVillageA});
+    auto late = f.store->entity(id_of(1, 1100));
+    REQUIRE(late);
+    CHECK(late->villages == std::vector<std::string>{kVillageA});
+    CHECK(late->parents == std::vector<EntityId>{id_of(0, 1100)});
+    auto renamed = f.store->entity(id_of(1, 350));
+    REQUIRE(renamed);
+    REQUIRE(renamed->state.fields.at(name).live.size() == 1);
+    CHECK(renamed->state.fields.at(name).live.at(0).value == "王350");
+    CHECK(f.store->entity(id_of(1, 5))->state.fields.at(name).live.size() == 2);
+    CHECK(f.store->children(id_of(0, 1200)) == std::vector<EntityId>{id_of(1, 1200)});
+    // Match keys: a household made by the push and one it moved.
+    CHECK(f.store->match_key(id_of(0, 1100)) == "h:" + kVillageA + "/" + id_of(0, 1100).hex());
+    CHECK(f.store->match_key(id_of(0, 10)) == "h:" + kVillageB + "/" + id_of(0, 10).hex());
+    CHECK(f.store->entities_with_match_key("h:" + kVillageA + "/" + id_of(0, 777).hex()) == std::vector<EntityId>{id_of(0, 777)});
+    seen.push_back(kinds(r));
+    digests.push_back(f.server->scope_digest({kVillageA}) + "/" + f.server->scope_digest({kVillageB}));
   }
   CHECK(seen[0] == seen[1]);
   CHECK(digests[0] == digests[1]);

@@ -37,6 +37,21 @@ void household_with_person(FakeDevice& d, const EntityId& hh, const EntityId& pe
   d.add(P, person, "name", name);
 }
 
+// Runs `run` with TZ_THREADS=1 and then 2 (decisions 135 and 138: work beside the apply): what it
+// returns, a push's outcome kinds and digests, must be the same.
+template <typename Run>
+void same_on_one_thread_and_two(Run run) {
+  std::vector<std::pair<std::vector<ChangeOutcome::Kind>, std::string>> seen;
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    tz::test::ScopedEnv env("TZ_THREADS", threads);
+    seen.push_back(run());
+  }
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].first == seen[1].first);
+  CHECK(seen[0].second == seen[1].second);
+}
+
 }  // namespace
 
 TEST_CASE("A push is applied in sequence order and acknowledged and a retry is a duplicate", "[sync][server]") {
@@ -416,11 +431,7 @@ TEST_CASE("Configuration reaches every device with a version", "[sync][server]")
 TEST_CASE("A large push checks its changes ahead of their apply with the same outcomes on one thread or two", "[sync][server]") {
   // From 256 new changes each change's own checks run on another thread (decision 135): a bad value,
   // an unknown field and a retired-device bound still quarantine exactly the changes they concern.
-  std::vector<std::vector<ChangeOutcome::Kind>> seen;
-  std::vector<std::string> digests;
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
+  same_on_one_thread_and_two([] {
     ServerFixture f;
     FakeDevice a{tz::test::test_device(1)};
     REQUIRE(f.server->register_device(a.id, {kVillageA}));
@@ -443,11 +454,8 @@ TEST_CASE("A large push checks its changes ahead of their apply with the same ou
     CHECK(held == std::vector<uint64_t>{161, 282});  // the phone after household 40's 4 changes, the field after 70's
     CHECK_FALSE(r.outcomes[160].quarantine_reason.empty());
     CHECK_THAT(r.outcomes[281].quarantine_reason, Catch::Matchers::Contains("999"));
-    seen.push_back(kinds(r));
-    digests.push_back(f.server->scope_digest({kVillageA}));
-  }
-  CHECK(seen[0] == seen[1]);
-  CHECK(digests[0] == digests[1]);
+    return std::pair(kinds(r), f.server->scope_digest({kVillageA}));
+  });
 }
 
 TEST_CASE("A large push with persons before their households and moves and edits again ends the same on one thread or two", "[sync][server]") {
@@ -463,11 +471,7 @@ TEST_CASE("A large push with persons before their households and moves and edits
     e.bytes[3] = kind;
     return e;
   };
-  std::vector<std::vector<ChangeOutcome::Kind>> seen;
-  std::vector<std::string> digests;
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
+  same_on_one_thread_and_two([&] {
     ServerFixture f;
     FakeDevice a{tz::test::test_device(1)}, b{tz::test::test_device(2)};
     REQUIRE(f.server->register_device(a.id, {kVillageA, kVillageB}));
@@ -521,9 +525,6 @@ TEST_CASE("A large push with persons before their households and moves and edits
     CHECK(f.store->match_key(id_of(0, 1100)) == "h:" + kVillageA + "/" + id_of(0, 1100).hex());
     CHECK(f.store->match_key(id_of(0, 10)) == "h:" + kVillageB + "/" + id_of(0, 10).hex());
     CHECK(f.store->entities_with_match_key("h:" + kVillageA + "/" + id_of(0, 777).hex()) == std::vector<EntityId>{id_of(0, 777)});
-    seen.push_back(kinds(r));
-    digests.push_back(f.server->scope_digest({kVillageA}) + "/" + f.server->scope_digest({kVillageB}));
-  }
-  CHECK(seen[0] == seen[1]);
-  CHECK(digests[0] == digests[1]);
+    return std::pair(kinds(r), f.server->scope_digest({kVillageA}) + "/" + f.server->scope_digest({kVillageB}));
+  });
 }

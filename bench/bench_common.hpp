@@ -34,21 +34,18 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 inline double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-// CPU time of the process in ms (one thread does everything here, so it is the work's own CPU time,
-// without the time it waited for the disk or for other processes on a shared machine).
-inline double cpu_ms() {
+// A clock_gettime clock in ms.
+inline double clock_ms(clockid_t clock) {
   timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  clock_gettime(clock, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
-
+// CPU time of the process in ms: the work's own CPU time on every thread, without the time it
+// waited for the disk or for other processes on a shared machine.
+inline double cpu_ms() { return clock_ms(CLOCK_PROCESS_CPUTIME_ID); }
 // CPU time of the calling thread in ms: with work handed to other threads (decisions 135, 138), the
 // part the request's own thread does, which bounds its wall time from below (decision 139).
-inline double thread_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+inline double thread_cpu_ms() { return clock_ms(CLOCK_THREAD_CPUTIME_ID); }
 
 inline size_t gzip_size(const std::string& s) {
   uLongf n = compressBound(static_cast<uLong>(s.size()));

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <random>
@@ -104,6 +106,35 @@ inline double raw_sqlite_insert(const fs::path& file, const std::vector<RawRow>&
   if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
   *cpu = (cpu_ms() - c0) / 1000;
   return ms_since(t0) / 1000;
+}
+
+// The raw reference run `runs` times, each into a fresh file, and the run of median wall time kept:
+// one run of about a second moved the ratio by ±0.1 with the host's speed from one minute to the
+// next (decision 140). nullopt on failure.
+struct RawReference {
+  double s = 0, cpu_s = 0;      // the median run: wall and CPU seconds
+  double min_s = 0, max_s = 0;  // the fastest and slowest runs
+  int runs = 0;
+};
+inline std::optional<RawReference> raw_reference(const fs::path& dir, const std::vector<RawRow>& rows, int runs = 3) {
+  std::vector<std::pair<double, double>> timed;  // (wall, CPU) of each run
+  for (int i = 0; i < runs; ++i) {
+    const fs::path file = dir / ("raw-" + std::to_string(i) + ".db");
+    double cpu = 0;
+    const double s = raw_sqlite_insert(file, rows, &cpu);
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(file.string() + suffix);
+    if (s < 0) return std::nullopt;
+    timed.emplace_back(s, cpu);
+  }
+  if (timed.empty()) return std::nullopt;
+  std::sort(timed.begin(), timed.end());
+  RawReference r;
+  r.s = timed[timed.size() / 2].first;
+  r.cpu_s = timed[timed.size() / 2].second;
+  r.min_s = timed.front().first;
+  r.max_s = timed.back().first;
+  r.runs = static_cast<int>(timed.size());
+  return r;
 }
 
 // Each person's 摸查走访 records (schema entity `visit`) added after the roster import, as field-cli

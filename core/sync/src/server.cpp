@@ -521,6 +521,9 @@ struct SyncServer::Impl {
       slot.emplace();
       slot->state.type = c.type;
       slot->state.id = c.entity;
+      // Room for every field of its type at once: a new entity gets its fields one change at a time,
+      // and growing the map moved each field's versions again at every doubling.
+      slot->state.fields.reserve(s.schema_.entity(c.type).fields.size());
       if (c.type == EntityType::person || c.type == EntityType::household) absent.insert(c.entity);
     }
     EntityRecord& rec = *slot;

@@ -812,6 +812,7 @@ class SqliteServerStore final : public ServerStore {
     post_logs();
     behind_.post([this, changes = std::move(pending_)] { insert_block(changes); });
     pending_.clear();  // moved from: made empty
+    pending_.reserve(kBlockChanges);
   }
   void insert_block(const std::vector<StoredChange>& changes) const {
     const std::string body = codec::encode_block(changes);

@@ -1,6 +1,8 @@
-// Sets an environment variable for a scope and puts back what it was on exit (TZ_THREADS in the tests
-// that compare one thread with two).
+// Sets an environment variable for a scope and puts back what it was on exit; runs a test body on one
+// thread and on two (TZ_THREADS: the work done beside a push's apply, decisions 135 and 138).
 #pragma once
+#include <catch2/catch.hpp>
+
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -24,5 +26,15 @@ class ScopedEnv {
   std::string name_;
   std::optional<std::string> old_;
 };
+
+// Runs body(threads) with TZ_THREADS=1 and then 2, each run named in a failure's message.
+template <typename Body>
+void on_one_thread_and_two(Body body) {
+  for (const char* threads : {"1", "2"}) {
+    INFO("TZ_THREADS=" << threads);
+    ScopedEnv env("TZ_THREADS", threads);
+    body(threads);
+  }
+}
 
 }  // namespace tz::test

@@ -211,9 +211,7 @@ TEST_CASE("A batch entry's sha256 is of the changes' bytes in the recorded layou
 TEST_CASE("A large batch's sha256 made beside its apply is of its new changes only - on one thread or two", "[sync][audit]") {
   // From 256 new changes the hash is made on another thread while the batch is applied (decision
   // 135); a retry's duplicates before them are not in it.
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
+  tz::test::on_one_thread_and_two([&](const char*) {
     ServerFixture f;
     FakeDevice d{tz::test::test_device(1)};
     REQUIRE(f.server->register_device(d.id, {kVillageA}));
@@ -238,5 +236,5 @@ TEST_CASE("A large batch's sha256 made beside its apply is of its new changes on
     CHECK_THAT(entries[1].summary, Contains("\"first_seq\":11"));
     CHECK_THAT(entries[1].summary, Contains("\"duplicates\":10"));
     CHECK_THAT(entries[1].summary, Contains("\"sha256\":\"" + expected_batch_sha256(fresh) + "\""));
-  }
+  });
 }

@@ -42,11 +42,7 @@ void household_with_person(FakeDevice& d, const EntityId& hh, const EntityId& pe
 template <typename Run>
 void same_on_one_thread_and_two(Run run) {
   std::vector<std::pair<std::vector<ChangeOutcome::Kind>, std::string>> seen;
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
-    seen.push_back(run());
-  }
+  tz::test::on_one_thread_and_two([&](const char*) { seen.push_back(run()); });
   REQUIRE(seen.size() == 2);
   CHECK(seen[0].first == seen[1].first);
   CHECK(seen[0].second == seen[1].second);

@@ -448,16 +448,14 @@ TEST_CASE("put_entities stores what put_entity does - with the states encoded be
   one_by_one->commit(nullptr, nullptr);
   const auto expected = stored_rows(*one_by_one);
   REQUIRE(expected.size() == 600);
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
+  tz::test::on_one_thread_and_two([&](const char* threads) {
     auto s = open_sqlite_server_store(dir.path() / (std::string("batch") + threads)).take();
     s->begin();
     s->put_entities(pointers);
     s->commit(nullptr, nullptr);
     CHECK(stored_rows(*s) == expected);
     CHECK(s->children(records[0].state.id) == std::vector<EntityId>{records[1].state.id});
-  }
+  });
 }
 
 TEST_CASE("Log rows and blocks handed to the writer read back in order inside and after the transaction - on one thread or two", "[sync][store]") {
@@ -474,9 +472,7 @@ TEST_CASE("Log rows and blocks handed to the writer read back in order inside an
     return r;
   };
   std::vector<std::string> seen;
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
+  tz::test::on_one_thread_and_two([&](const char*) {
     tz::test::TempDir dir;
     auto s = open_sqlite_server_store(dir.path() / "server").take();
     s->begin();
@@ -508,7 +504,7 @@ TEST_CASE("Log rows and blocks handed to the writer read back in order inside an
     CHECK(again->last_seq() == 1200);
     CHECK(value_of(*again, 1, 1199) == "v1199");
     seen.push_back(all);
-  }
+  });
   REQUIRE(seen.size() == 2);
   CHECK(seen[0] == seen[1]);
   CHECK(seen[0].find("1200:") != std::string::npos);

@@ -99,22 +99,18 @@ TEST_CASE("TZ_THREADS sets the worker count - a bad value is ignored", "[util][p
 }
 
 TEST_CASE("run_beside runs beside the caller with two threads and when asked with one - its exception reaches get", "[util][parallel]") {
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
+  tz::test::on_one_thread_and_two([&](const char* threads) {
     const auto caller = std::this_thread::get_id();
     auto where = tz::run_beside([] { return std::this_thread::get_id(); });
     if (std::string(threads) == "1") CHECK(where.get() == caller);
     else CHECK(where.get() != caller);
     auto failing = tz::run_beside([]() -> int { throw std::runtime_error("beside failed"); });
     CHECK_THROWS_WITH(failing.get(), "beside failed");
-  }
+  });
 }
 
 TEST_CASE("run_beside works on what its function owns - moved in and never copied", "[util][parallel]") {
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
+  tz::test::on_one_thread_and_two([&](const char*) {
     // A move-only function: a copy would not compile, and the vector it frees is the caller's own.
     auto owned = std::make_unique<std::vector<int>>(100000, 7);
     const int* data = owned->data();
@@ -125,13 +121,11 @@ TEST_CASE("run_beside works on what its function owns - moved in and never copie
     });
     CHECK(owned == nullptr);
     CHECK(freed.get() == data);
-  }
+  });
 }
 
 TEST_CASE("Behind runs its tasks in order beside the caller - drain waits for them and rethrows a failure once", "[util][parallel]") {
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
+  tz::test::on_one_thread_and_two([&](const char* threads) {
     const auto caller = std::this_thread::get_id();
     std::vector<int> done;  // written by the tasks only, read after drain()
     std::set<std::thread::id> where;
@@ -175,13 +169,11 @@ TEST_CASE("Behind runs its tasks in order beside the caller - drain waits for th
       behind.drain();
       CHECK(done.back() == 5);
     }
-  }
+  });
 }
 
 TEST_CASE("RunAhead gives every result in order - a failure at its index - and stops when dropped early", "[util][parallel]") {
-  for (const char* threads : {"1", "2"}) {
-    INFO("TZ_THREADS=" << threads);
-    tz::test::ScopedEnv env("TZ_THREADS", threads);
+  tz::test::on_one_thread_and_two([&](const char*) {
     {
       tz::RunAhead<std::string> squares(1000, [](size_t i) { return std::to_string(i * i); });
       for (size_t i = 0; i < 1000; ++i) REQUIRE(squares.take(i) == std::to_string(i * i));
@@ -208,5 +200,5 @@ TEST_CASE("RunAhead gives every result in order - a failure at its index - and s
       }  // dropped after one result: the thread stops instead of making them all
       CHECK(made < 200000);
     }
-  }
+  });
 }

@@ -3,6 +3,7 @@
 // undecodable request leaves the store as it was.
 #include <catch2/catch.hpp>
 #include <map>
+#include <set>
 
 #include "scoped_env.hpp"
 #include "server_fixture.hpp"
@@ -422,6 +423,41 @@ TEST_CASE("Configuration reaches every device with a version", "[sync][server]")
   REQUIRE(configs.size() == 2);
   CHECK(configs[1].version == 2);
   CHECK(configs[1].value == "2026:2026-12-31");
+}
+
+TEST_CASE("Jobs pushed after their persons are placed in the persons' villages and a device of another village gets none", "[sync][server]") {
+  // The persons are parents the second push does not change: it reads only their villages (decision
+  // 140). One of them is moved in that push too, and its job follows it.
+  ServerFixture f;
+  FakeDevice a{tz::test::test_device(1)}, b{tz::test::test_device(2)};
+  REQUIRE(f.server->register_device(a.id, {kVillageA, kVillageB}));
+  REQUIRE(f.server->register_device(b.id, {kVillageB}));
+  const EntityId h1 = tz::test::test_entity(1), p1 = tz::test::test_entity(2), h2 = tz::test::test_entity(3),
+                 p2 = tz::test::test_entity(4), j1 = tz::test::test_entity(5), j2 = tz::test::test_entity(6),
+                 h3 = tz::test::test_entity(7);
+  household_with_person(a, h1, p1, kVillageA, "张三");
+  household_with_person(a, h2, p2, kVillageA, "李四");
+  const VersionId p2_placed = a.log[a.log.size() - 2].version;  // its household_id (its name follows)
+  a.add(H, h3, "village_code", kVillageB);
+  a.add(H, h3, "household_no", h3.hex());
+  REQUIRE(f.server->push(a.push(0)).refusal == PushReply::Refusal::none);
+  const uint64_t p1_seq = f.store->entity(p1)->last_seq;
+  a.add(EntityType::job, j1, "person_id", p1.hex());
+  a.add(EntityType::job, j1, "employer", "榕江县某公司");
+  a.add(P, p2, "household_id", h3.hex(), {p2_placed});  // p2 moves to village B
+  a.add(EntityType::job, j2, "person_id", p2.hex());
+  a.add(EntityType::job, j2, "employer", "凯里市某厂");
+  auto r = f.server->push(a.push(10));
+  REQUIRE(r.refusal == PushReply::Refusal::none);
+  CHECK(kinds(r) == std::vector<ChangeOutcome::Kind>(5, ChangeOutcome::Kind::applied));
+  CHECK(f.store->entity(j1)->villages == std::vector<std::string>{kVillageA});
+  CHECK(f.store->entity(j2)->villages == std::vector<std::string>{kVillageB});
+  CHECK(f.store->entity(p1)->last_seq == p1_seq);  // p1 itself untouched
+  std::set<EntityId> seen_by_b;
+  for (auto& v : only<VersionRecord>(pull_all(*f.server, b.id, 0))) seen_by_b.insert(v.change.entity);
+  CHECK(seen_by_b.count(j2) == 1);
+  CHECK(seen_by_b.count(j1) == 0);
+  CHECK(seen_by_b.count(p1) == 0);
 }
 
 TEST_CASE("A large push checks its changes ahead of their apply with the same outcomes on one thread or two", "[sync][server]") {

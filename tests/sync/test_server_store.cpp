@@ -407,6 +407,29 @@ TEST_CASE("Entities written by another connection or rolled back read back as th
   CHECK(rows == 3);
 }
 
+TEST_CASE("entity_villages reads the villages entity() gives - none for an unknown entity - inside and after a transaction", "[sync][store]") {
+  // A push reads the parents it only places others under by their villages (decision 140).
+  tz::test::TempDir dir;
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  EntityRecord r;
+  r.state.type = EntityType::person;
+  r.state.id = ent(7);
+  r.parents = {ent(6)};
+  r.villages = {"522632001001", "522632001002"};
+  s->begin();
+  CHECK_FALSE(s->entity_villages(ent(7)));
+  s->put_entity(r);
+  CHECK(s->entity_villages(ent(7)) == r.villages);
+  s->commit(nullptr, nullptr);
+  CHECK(s->entity_villages(ent(7)) == s->entity(ent(7))->villages);
+  r.villages = {"522632002001"};
+  s->begin();
+  s->put_entity(r);
+  s->rollback();
+  CHECK(s->entity_villages(ent(7)) == std::vector<std::string>{"522632001001", "522632001002"});
+  CHECK_FALSE(s->entity_villages(ent(8)));
+}
+
 TEST_CASE("put_entities stores what put_entity does - with the states encoded beside the writes or not", "[sync][store]") {
   // 600 records: from 256 the states are encoded on another thread ahead of the writes (decision 135).
   std::vector<EntityRecord> records(600);

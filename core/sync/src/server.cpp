@@ -212,6 +212,18 @@ struct SyncServer::Impl {
     if (it == cache.end()) it = cache.emplace(id, store.entity(id)).first;
     return it->second;
   }
+  // The villages of the parents a request's placing values name but whose records it does not change
+  // (a visit's person pushed before): read without their states, which nothing here needs, and
+  // decoding them was a tenth of the prefetch (decision 140). The cache, once it holds an entity, is
+  // what counts: both come from the store as the transaction found it.
+  std::unordered_map<EntityId, std::optional<std::vector<std::string>>, IdHash> parent_villages;
+  // An entity's villages, or null when the store holds no such entity.
+  const std::vector<std::string>* villages_held(const EntityId& id) {
+    if (auto it = cache.find(id); it != cache.end()) return it->second ? &it->second->villages : nullptr;
+    if (auto it = parent_villages.find(id); it != parent_villages.end()) return it->second ? &*it->second : nullptr;
+    const auto& rec = entity(id);
+    return rec ? &rec->villages : nullptr;
+  }
   void put(const EntityRecord& rec) {
     auto& slot = cache[rec.state.id];
     if (!slot || &*slot != &rec) slot = rec;  // log_membership puts the cached record itself
@@ -264,9 +276,9 @@ struct SyncServer::Impl {
     if (rec.state.type == EntityType::household) return own_villages(s.schema_, rec.state);
     std::vector<std::string> out;
     for (auto& p : rec.parents)
-      if (const auto& pr = entity(p)) {
-        if (out.empty()) out = pr->villages;
-        else out = village_union(std::move(out), pr->villages);
+      if (const auto* pv = villages_held(p)) {
+        if (out.empty()) out = *pv;
+        else out = village_union(std::move(out), *pv);
       }
     return out;
   }
@@ -439,14 +451,22 @@ struct SyncServer::Impl {
     for (size_t i = from; i < batch.size(); ++i) {
       if (ids.empty() || ids.back() != batch[i].entity) ids.push_back(batch[i].entity);
     }
+    auto sorted_unique = [](std::vector<EntityId>& v) {
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+    };
+    sorted_unique(ids);
+    std::vector<EntityId> parents;
     for (auto& [id, values] : placing)
       for (auto& v : values)
-        if (auto parent = EntityId::from_hex(v)) ids.push_back(*parent);
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        if (auto parent = EntityId::from_hex(v); parent && !std::binary_search(ids.begin(), ids.end(), *parent))
+          parents.push_back(*parent);
+    sorted_unique(parents);
     cache.reserve(cache.size() + ids.size());
     for (auto& id : ids)
       if (!cache.count(id)) cache.emplace(id, store.entity(id));
+    for (auto& id : parents)
+      if (!cache.count(id) && !parent_villages.count(id)) parent_villages.emplace(id, store.entity_villages(id));
   }
 
   // The villages a change's entity would be placed in by this batch when the server has none for it
@@ -463,11 +483,11 @@ struct SyncServer::Impl {
         out = village_union(std::move(out), {v});  // a household's village code
         continue;
       }
-      if (const auto& rec = entity(*parent); rec && !rec->villages.empty()) {
-        out = village_union(std::move(out), rec->villages);
+      if (const auto* pv = villages_held(*parent); pv && !pv->empty()) {
+        out = village_union(std::move(out), *pv);
       } else if (depth < 4 && placing.count(*parent)) {
         out = village_union(std::move(out), tentative_villages(*parent, unresolved, depth + 1));
-      } else if (!rec) {
+      } else if (!pv) {
         unresolved = true;
       }
     }
@@ -545,8 +565,8 @@ struct SyncServer::Impl {
     std::vector<std::string> computed;
     const std::vector<std::string>* nowp = &computed;
     if (rec.state.type != EntityType::household && rec.parents.size() == 1) {
-      const auto& parent = entity(rec.parents[0]);
-      nowp = parent ? &parent->villages : &kNowhere;
+      const auto* pv = villages_held(rec.parents[0]);
+      nowp = pv ? pv : &kNowhere;
     } else {
       computed = villages_of(rec);
     }

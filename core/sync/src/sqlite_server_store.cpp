@@ -317,6 +317,14 @@ class SqliteServerStore final : public ServerStore {
     if (in_txn_) linked_.insert_or_assign(id, rec.parents);
     return rec;
   }
+  std::optional<std::vector<std::string>> entity_villages(const EntityId& id) const override {
+    auto& st = stmt(villages_get_, "SELECT villages FROM entities WHERE id = ?");
+    st.reset();
+    bind_view(st, 1, id.view());
+    ResetAfter done{st};
+    if (!st.executeStep()) return std::nullopt;
+    return codec::decode_strings(st.getColumn(0).getString());
+  }
   void put_entity(const EntityRecord& e) override { write_entity(e, codec::encode_state(e.state)); }
   void put_entities(const std::vector<const EntityRecord*>& records) override {
     // Encoding a state costs about half as much as writing it: another thread encodes the next ones
@@ -841,8 +849,8 @@ class SqliteServerStore final : public ServerStore {
   // A cached statement left stepping keeps a read transaction open after COMMIT: the next write of
   // this connection then fails at once with "database is locked" once another process has written.
   void reset_cached_statements() const {
-    for (auto* slot : {&block_get_, &block_put_, &link_get_, &change_get_, &change_put_, &entity_get_, &entity_put_,
-                       &link_del_, &link_put_, &children_, &log_put_, &log_get_, &match_get_, &match_find_,
+    for (auto* slot : {&block_get_, &block_put_, &link_get_, &change_get_, &change_put_, &entity_get_, &villages_get_,
+                       &entity_put_, &link_del_, &link_put_, &children_, &log_put_, &log_get_, &match_get_, &match_find_,
                        &match_put_, &match_del_})
       if (*slot) (*slot)->reset();
   }
@@ -883,7 +891,7 @@ class SqliteServerStore final : public ServerStore {
   };
   mutable Block block_;
   mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_;
-  mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, entity_put_, link_del_, link_put_,
+  mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, villages_get_, entity_put_, link_del_, link_put_,
       children_, log_put_, log_get_, match_get_, match_find_, match_put_, match_del_;
   // The writer of the open transaction's log rows and change blocks, beside the apply that makes
   // them (decision 138). Declared last: stopped before the statements and the connection go.

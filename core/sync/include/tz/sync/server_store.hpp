@@ -170,6 +170,8 @@ class ServerStore {
   virtual std::vector<StoredChange> quarantined() const = 0;
 
   virtual std::optional<EntityRecord> entity(const EntityId& id) const = 0;
+  // entity(id)->villages, without decoding the state (decision 140).
+  virtual std::optional<std::vector<std::string>> entity_villages(const EntityId& id) const = 0;
   virtual void put_entity(const EntityRecord& e) = 0;
   // put_entity of each, in the order given (a push's dirty entities, decision 135: the SQLite store
   // encodes the next states on another thread while it writes one).

@@ -214,7 +214,7 @@ struct SyncServer::Impl {
   }
   // The villages of the parents a request's placing values name but whose records it does not change
   // (a visit's person pushed before): read without their states, which nothing here needs, and
-  // decoding them was a tenth of the prefetch (decision 140). The cache, once it holds an entity, is
+  // decoding them was a quarter of the prefetch (decision 140). The cache, once it holds an entity, is
   // what counts: both come from the store as the transaction found it.
   std::unordered_map<EntityId, std::optional<std::vector<std::string>>, IdHash> parent_villages;
   // An entity's villages, or null when the store holds no such entity.

@@ -13,6 +13,7 @@
 #include "tz/util/encoding.hpp"
 #include "tz/util/parallel.hpp"
 #include "tz/util/text.hpp"
+#include "tz/util/sorted.hpp"
 
 namespace tz::dedup {
 
@@ -220,8 +221,7 @@ std::vector<Pair> probable_pairs(const std::vector<PersonKeys>& persons, const P
         }
     b = e;
   }
-  std::sort(candidates.begin(), candidates.end());
-  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  sort_unique(candidates);
 
   const unsigned threads = std::max(1u, options.threads);
   std::vector<std::vector<Pair>> found(threads);

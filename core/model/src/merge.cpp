@@ -1,6 +1,7 @@
 // The sync merge: set semantics of bases (live = applied changes no applied base names), the
 // provisional winner, conflicts and deletion. Everything is kept sorted so the state is canonical.
 #include "tz/model/merge.hpp"
+#include "tz/util/sorted.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -28,8 +29,7 @@ void insert_live(Versions& live, Version v) {
 }
 
 std::vector<VersionId> sorted_unique(std::vector<VersionId> ids) {
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  sort_unique(ids);
   return ids;
 }
 

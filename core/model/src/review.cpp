@@ -1,5 +1,6 @@
 // The derived review state (review.hpp).
 #include "tz/model/review.hpp"
+#include "tz/util/sorted.hpp"
 
 #include <algorithm>
 
@@ -15,8 +16,7 @@ std::vector<VersionId> live_except(const std::vector<const Entity*>& record, Fie
     for (auto& [f, fv] : record[i]->fields)
       if (i > 0 || f != review_field)
         for (auto& v : fv.live) out.push_back(v.id);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  sort_unique(out);
   return out;
 }
 

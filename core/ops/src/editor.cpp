@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "tz/model/id_number.hpp"
+#include "tz/util/sorted.hpp"
 
 namespace tz::ops {
 
@@ -29,8 +30,7 @@ void Editor::prefetch(const std::vector<EntityId>& ids) {
   wanted.reserve(ids.size());
   for (auto& id : ids)
     if (!staged_.count(id) && !missing_.count(id)) wanted.push_back(id);
-  std::sort(wanted.begin(), wanted.end());
-  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  sort_unique(wanted);
   auto rows = store_.get_rows(wanted);
   missing_.reserve(missing_.size() + wanted.size());
   staged_.reserve(staged_.size() + wanted.size());

@@ -13,6 +13,7 @@
 #include "tz/ops/reconcile.hpp"
 #include "tz/util/civil_time.hpp"
 #include "tz/util/text.hpp"
+#include "tz/util/sorted.hpp"
 
 namespace tz::ops {
 
@@ -88,8 +89,7 @@ Finding finding(const char* rule, const Entity& e, FieldId field, std::vector<st
   f.type = e.type;
   f.entity = e.id;
   f.field = field;
-  std::sort(villages.begin(), villages.end());
-  villages.erase(std::unique(villages.begin(), villages.end()), villages.end());
+  sort_unique(villages);
   f.villages = std::move(villages);
   f.zh = std::move(zh);
   f.en = std::move(en);

@@ -14,6 +14,7 @@
 #include "tz/store/device_store.hpp"
 #include "tz/util/bytes.hpp"
 #include "tz/util/crash_point.hpp"
+#include "tz/util/sorted.hpp"
 
 namespace tz {
 
@@ -446,8 +447,7 @@ class SqliteDeviceStore final : public DeviceStore {
       // A version id lives only in the entity its change is about.
       std::vector<EntityId> ids;
       for (auto& c : moved) ids.push_back(c.entity);
-      std::sort(ids.begin(), ids.end());
-      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      sort_unique(ids);
       for (auto& id : ids) {
         auto row = get_row(id);
         if (!row) continue;

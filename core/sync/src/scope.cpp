@@ -1,6 +1,7 @@
 // Scope membership (SPEC §5 "Scope"). Which field places an entity is fixed by the data model: a
 // household's 村代码, a person's household, a job's or subsidy's person, a visit's subject.
 #include "tz/sync/scope.hpp"
+#include "tz/util/sorted.hpp"
 
 #include <algorithm>
 
@@ -33,8 +34,7 @@ std::vector<std::string> live_values(const EntityState& e, FieldId field) {
   if (it == e.fields.end()) return out;
   for (auto& v : it->second.live)
     if (!v.value.empty()) out.push_back(v.value);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  sort_unique(out);
   return out;
 }
 
@@ -63,8 +63,7 @@ std::vector<EntityId> parents_of(const Schema& schema, const EntityState& e) {
   if (!f) return out;
   for (auto& v : live_values(e, *f))
     if (auto id = EntityId::from_hex(v)) out.push_back(*id);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  sort_unique(out);
   return out;
 }
 
@@ -75,8 +74,7 @@ bool is_placing_field(const Schema& schema, EntityType type, FieldId field) {
 
 std::vector<std::string> village_union(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
-  std::sort(a.begin(), a.end());
-  a.erase(std::unique(a.begin(), a.end()), a.end());
+  sort_unique(a);
   return a;
 }
 

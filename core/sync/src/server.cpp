@@ -22,6 +22,7 @@
 #include "tz/util/crash_point.hpp"
 #include "tz/util/parallel.hpp"
 #include "tz/util/text.hpp"
+#include "tz/util/sorted.hpp"
 
 namespace tz::sync {
 
@@ -451,17 +452,13 @@ struct SyncServer::Impl {
     for (size_t i = from; i < batch.size(); ++i) {
       if (ids.empty() || ids.back() != batch[i].entity) ids.push_back(batch[i].entity);
     }
-    auto sorted_unique = [](std::vector<EntityId>& v) {
-      std::sort(v.begin(), v.end());
-      v.erase(std::unique(v.begin(), v.end()), v.end());
-    };
-    sorted_unique(ids);
+    sort_unique(ids);
     std::vector<EntityId> parents;
     for (auto& [id, values] : placing)
       for (auto& v : values)
         if (auto parent = EntityId::from_hex(v); parent && !std::binary_search(ids.begin(), ids.end(), *parent))
           parents.push_back(*parent);
-    sorted_unique(parents);
+    sort_unique(parents);
     cache.reserve(cache.size() + ids.size());
     for (auto& id : ids)
       if (!cache.count(id)) cache.emplace(id, store.entity(id));
@@ -1444,8 +1441,7 @@ struct SyncServer::Impl {
       std::sort(later.begin(), later.end(), [](auto& x, auto& y) { return x.server_seq < y.server_seq; });
       ar.state = info.snapshot;
       for (auto& sc : later) merge_apply(ar.state, sc.change, s.options_.merge_mode, sc.server_ms);
-      std::sort(moved.begin(), moved.end());
-      moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
+      sort_unique(moved);
       for (auto& [field, fs] : sr.state.fields)
         for (auto& v : fs.live) sum.versions += std::binary_search(moved.begin(), moved.end(), v.id);
       remove_live_versions(sr.state, moved);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <ctime>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -180,7 +181,9 @@ int main(int argc, char** argv) {
   bool converged = tz::ops::device_scope_digest(*a, {"522632"}) == server.scope_digest({"522632"});
   a.reset();
   b.reset();
-  fs::remove_all(dir);
+  // TZ_BENCH_KEEP=1 keeps the stores (their paths are printed) for a look at what the push wrote.
+  if (const char* keep = std::getenv("TZ_BENCH_KEEP"); keep && *keep == '1') std::fprintf(stderr, "stores kept in %s\n", dir.c_str());
+  else fs::remove_all(dir);
 
   std::printf("== bench_sync: loopback sync of a county (Sync I; HTTPS figures come with Sync II) ==\n");
   std::printf("configuration\n");

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <future>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -170,6 +171,25 @@ TEST_CASE("Behind runs its tasks in order beside the caller - drain waits for th
       CHECK(done.back() == 5);
     }
   });
+}
+
+TEST_CASE("Behind wakes a waiting writer once a few tasks are queued - without drain", "[util][parallel]") {
+  if (tz::worker_threads() < 2) return;  // one thread: post() runs each task at once (the test above)
+  tz::Behind behind;
+  std::atomic<size_t> ran{0};
+  behind.post([&] { ++ran; });
+  behind.drain();  // the writer has started and now waits for work
+  // Fewer than kWakeAfter tasks stay queued until drain() or more tasks come; kWakeAfter of them
+  // wake the writer, which runs them all without a drain(): the future below is set by the last one.
+  std::promise<void> last_ran;
+  for (size_t i = 0; i + 1 < tz::Behind::kWakeAfter; ++i) behind.post([&] { ++ran; });
+  behind.post([&] {
+    ++ran;
+    last_ran.set_value();
+  });
+  last_ran.get_future().wait();  // hangs (and the test times out) if the writer is never woken
+  CHECK(ran.load() == 1 + tz::Behind::kWakeAfter);
+  behind.drain();
 }
 
 TEST_CASE("RunAhead gives every result in order - a failure at its index - and stops when dropped early", "[util][parallel]") {

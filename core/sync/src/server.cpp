@@ -657,10 +657,12 @@ struct SyncServer::Impl {
     store.set_clock(clock.last());
   }
 
-  // `field_check`: checker.problem(c), made ahead.
-  ChangeOutcome apply_new(const DeviceRecord& d, const FieldChange& c, int64_t now, std::optional<Reason> field_check) {
+  // `field_check`: checker.problem(c), made ahead. The change is moved in: a push whose request the
+  // server owns hands over each change, to be stored as it is (copying it was a tenth of the apply).
+  ChangeOutcome apply_new(const DeviceRecord& d, FieldChange&& change, int64_t now, std::optional<Reason> field_check) {
     StoredChange sc;
-    sc.change = c;
+    sc.change = std::move(change);
+    const FieldChange& c = sc.change;
     sc.device_ts = c.ts;
     sc.server_ms = now;
     std::optional<Reason> why;
@@ -685,20 +687,28 @@ struct SyncServer::Impl {
     const bool restamped = sc.restamped();
     if (restamped) o.restamped = sc.change.ts;
     const Hlc stamp = sc.change.ts;
+    // What the notices below name, kept before the change is handed to the store.
+    FieldChange about;
+    if (survivor || restamped) {
+      about.type = c.type;
+      about.entity = c.entity;
+      about.field = c.field;
+      about.version = c.version;
+    }
     store.put_change(std::move(sc));  // kept as it is in the block being gathered: not copied again
     if (survivor) {
       // The sender gets the change back with its values under the survivor (records_for), stamp
       // included: no restamp decision, which would name the merged-away entity.
-      log_notice(c.version.device, NoticeRecord::Kind::redirected,
-                 Reason{"该记录（" + hex_short(c.entity) + "）已合并到 " + hex_short(*survivor) + "，修改已记到后者",
-                        "the record (" + hex_short(c.entity) + ") was merged into " + hex_short(*survivor) +
+      log_notice(about.version.device, NoticeRecord::Kind::redirected,
+                 Reason{"该记录（" + hex_short(about.entity) + "）已合并到 " + hex_short(*survivor) + "，修改已记到后者",
+                        "the record (" + hex_short(about.entity) + ") was merged into " + hex_short(*survivor) +
                             "; the change was applied there"},
-                 &c);
+                 &about);
     } else if (restamped) {
       Decision dec;
       dec.kind = Decision::Kind::restamped;
       dec.ts = stamp;
-      log_decision(c.version.device, c, dec, {});
+      log_decision(about.version.device, about, dec, {});
     }
     return o;
   }
@@ -719,7 +729,9 @@ struct SyncServer::Impl {
                nullptr);
   }
 
-  PushReply push(const PushRequest& req) {
+  // `owned`: the request itself when the server owns it (handle()): its new changes are then moved
+  // into the store instead of copied.
+  PushReply push(const PushRequest& req, PushRequest* owned = nullptr) {
     PushReply reply;
     reply.server_epoch = store.epoch();
     auto dev = store.device(req.device);
@@ -789,15 +801,23 @@ struct SyncServer::Impl {
                                              kAheadChanges);
       index_placing(req.changes);
       prefetch(req.changes, i);
+      // The batch's hash reads the new changes: made before they are moved into the store (made on
+      // the other thread meanwhile, it is nearly always ready by now).
+      std::optional<BatchDigest> made;
+      if (owned && end > i)
+        made = digest.valid() ? digest.get() : batch_digest(req, req.changes[i].version.seq.value, req.changes[end - 1].version.seq.value);
       for (; i < end; ++i) {
-        reply.outcomes.push_back(apply_new(*dev, req.changes[i], now, checks.take(i - from)));
+        // The check is taken first: its thread has then finished reading this change.
+        auto check = checks.take(i - from);
+        reply.outcomes.push_back(owned ? apply_new(*dev, std::move(owned->changes[i]), now, std::move(check))
+                                       : apply_new(*dev, FieldChange(req.changes[i]), now, std::move(check)));
         dev->acked_seq = req.changes[i].version.seq.value;
       }
       // Exact duplicates the batch made (an ID added or corrected, 15 vs 18 digits) are merged now.
       merge_on_apply(dev->id, now);
       store.put_device(*dev);
       flush();
-      const std::optional<BatchDigest> made = digest.valid() ? std::optional(digest.get()) : std::nullopt;
+      if (!made && digest.valid()) made = digest.get();
       audit_batch(store, now, req, reply, made ? &*made : nullptr);
       // Nothing reads the request's entity cache after the flush: it is freed on another thread
       // while the commit writes (freeing some 50,000 records took as long as a fifth of the commit).
@@ -1627,7 +1647,7 @@ std::string SyncServer::handle(std::string_view request) {
     }
     auto req = decode_push_request(request, options_.limits);
     if (!req) return error_reply(req.error());
-    return encode(push(*req));
+    return encode(Impl(*this).push(*req, &*req));  // the decoded request is this call's own: moved from
   } catch (const Failure& e) {
     return error_reply(e.error());
   } catch (const std::exception& e) {

@@ -115,12 +115,17 @@ void Behind::post(std::function<void()> task) {
   if (error_) return;  // the tasks after a failed one are dropped
   tasks_.push_back(std::move(task));
   outstanding_.fetch_add(1, std::memory_order_relaxed);
+  // A writer that waits for work is woken once kWakeAfter tasks are queued, not for each: waking it
+  // (a futex call) cost the caller more than posting a small task (decision 142). A writer still at
+  // work takes the queued tasks without a wake-up; drain() wakes it for fewer.
+  const bool wake = sleeping_ && tasks_.size() >= kWakeAfter;
   lock.unlock();
-  work_.notify_one();
+  if (wake) work_.notify_one();
 }
 
 void Behind::wait() {
   std::unique_lock lock(m_);
+  if (sleeping_ && !tasks_.empty()) work_.notify_one();  // fewer than kWakeAfter left waiting
   idle_.wait(lock, [this] {
     return tasks_.empty() && outstanding_.load(std::memory_order_relaxed) <= (error_ ? 1u : 0u);
   });
@@ -142,7 +147,11 @@ void Behind::discard() noexcept {
 void Behind::run() {
   std::unique_lock lock(m_);
   for (;;) {
+    // sleeping_ changes only under m_: post() and wait() see it set only while this thread is in
+    // work_.wait() (which releases m_), so a wake-up they decide on is never lost.
+    sleeping_ = true;
     work_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
+    sleeping_ = false;
     if (tasks_.empty()) return;  // stopped
     auto task = std::move(tasks_.front());
     tasks_.pop_front();

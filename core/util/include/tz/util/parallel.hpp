@@ -121,10 +121,14 @@ class RunAhead {
 // writer behind the work that makes what it writes. The thread starts with the first task posted;
 // with one worker thread (worker_threads() == 1), or when no thread can be started, post() runs
 // the task at once. A task that throws keeps its exception, the tasks posted after it are dropped,
-// and the next drain() rethrows it. The caller must not touch what the tasks use until drain()
+// and the next drain() rethrows it. A waiting writer is woken when a few tasks are queued, or by
+// drain(): a task posted alone may wait for the next drain() to start. The caller must not touch what the tasks use until drain()
 // returns; a task must not post or drain. drain() with nothing outstanding costs one atomic load.
 class Behind {
  public:
+  // Tasks queued before a writer waiting for work is woken (drain() wakes it for fewer).
+  static constexpr size_t kWakeAfter = 8;
+
   Behind() = default;
   ~Behind();  // discard(), then the thread stops
   Behind(const Behind&) = delete;
@@ -147,6 +151,7 @@ class Behind {
   // Tasks posted and not yet run, plus one while an exception waits for drain().
   std::atomic<size_t> outstanding_{0};
   bool stop_ = false, started_ = false, inline_ = false;
+  bool sleeping_ = false;  // the writer waits for work (under m_)
   std::exception_ptr error_;
   std::thread thread_;
 };

@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
+
 #include "tz/util/storage_fault.hpp"
 
 namespace tz::sqlite {
@@ -25,6 +27,16 @@ Error error_of(const SQLite::Exception& e, const std::string& file) {
   return Error(ErrorCode::io_error, {what});
 }
 
+void prepare_library() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Only before SQLite initialises (SQLITE_MISUSE after: the statistics then stay on, which is
+    // harmless). A push makes dozens of SQLite allocations per change; each took the mutex.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  });
+  install_fault_seam();
+}
+
 }  // namespace tz::sqlite
 
 namespace tz::sqlite {
@@ -32,7 +44,7 @@ namespace tz::sqlite {
 Status snapshot_database(const std::filesystem::path& db, const std::filesystem::path& dest) {
   std::error_code ec;
   if (std::filesystem::exists(dest, ec)) return Error(ErrorCode::io_error, {dest.string() + ": exists"});
-  install_fault_seam();
+  prepare_library();
   try {
     SQLite::Database from(db.string(), SQLite::OPEN_READONLY);
     from.setBusyTimeout(10000);

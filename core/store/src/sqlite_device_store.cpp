@@ -1123,7 +1123,7 @@ class SqliteDeviceStore final : public DeviceStore {
 };
 
 std::unique_ptr<SQLite::Database> open_db(const std::filesystem::path& file, int flags) {
-  sqlite::install_fault_seam();
+  sqlite::prepare_library();
   auto db = std::make_unique<SQLite::Database>(file.string(), flags, 5000);
   db->exec("PRAGMA page_size=8192");  // takes effect only when the file is created
   db->exec("PRAGMA journal_mode=WAL");

@@ -69,7 +69,7 @@ constexpr const char* kEntitiesTable =
 class SqliteServerStore final : public ServerStore {
  public:
   explicit SqliteServerStore(const std::filesystem::path& file)
-      : conn_((sqlite::install_fault_seam(), file.string()), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
+      : conn_((sqlite::prepare_library(), file.string()), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
     // page_size takes effect only when the file is created; 128 MiB of page cache keeps a county's
     // entity and log indexes in memory while a batch is applied.
     db().exec("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"

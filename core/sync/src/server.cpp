@@ -756,6 +756,9 @@ struct SyncServer::Impl {
       dev->last_counter = req.request_counter;
       dev->last_push_ms = now;
       note_clock(*dev, req.device_now_ms, now);
+      // One outcome per change: room for all at once (grown as it went, the vector moved each
+      // outcome, with its string, again at every doubling).
+      reply.outcomes.reserve(req.changes.size());
       // Changes the server holds already: the same content is a duplicate (a retry), different
       // content a rolled-back device store, refused whole.
       size_t i = 0;

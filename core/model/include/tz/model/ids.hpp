@@ -81,16 +81,30 @@ std::string Id128<Tag>::hex() const {
   return out;
 }
 
+namespace detail {
+// The value of each hex digit (either case), 0xff for any other byte: a look-up a character, as a
+// push parses every id named in a placing value (decision 144).
+inline constexpr std::array<uint8_t, 256> kHexValue = [] {
+  std::array<uint8_t, 256> t{};
+  t.fill(0xff);
+  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<uint8_t>(c);
+  for (int c = 0; c < 6; ++c) t['a' + c] = t['A' + c] = static_cast<uint8_t>(10 + c);
+  return t;
+}();
+}  // namespace detail
+
 template <typename Tag>
 std::optional<Id128<Tag>> Id128<Tag>::from_hex(std::string_view hex) {
   if (hex.size() != 32) return std::nullopt;
   Id128 id;
-  for (size_t i = 0; i < 32; ++i) {
-    char c = hex[i];
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (v < 0) return std::nullopt;
-    id.bytes[i / 2] = static_cast<uint8_t>(id.bytes[i / 2] | (i % 2 ? v : v << 4));
+  uint8_t bad = 0;  // the bits of 0xff show once any character is not a hex digit
+  for (size_t i = 0; i < 16; ++i) {
+    const uint8_t hi = detail::kHexValue[static_cast<uint8_t>(hex[2 * i])];
+    const uint8_t lo = detail::kHexValue[static_cast<uint8_t>(hex[2 * i + 1])];
+    bad |= hi | lo;
+    id.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
+  if (bad & 0xf0) return std::nullopt;
   return id;
 }
 

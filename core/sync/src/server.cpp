@@ -807,8 +807,10 @@ struct SyncServer::Impl {
       // The batch's hash reads the new changes: made before they are moved into the store (made on
       // the other thread meanwhile, it is nearly always ready by now).
       std::optional<BatchDigest> made;
-      if (owned && end > i)
-        made = digest.valid() ? digest.get() : batch_digest(req, req.changes[i].version.seq.value, req.changes[end - 1].version.seq.value);
+      if (owned && end > i) {
+        const uint64_t first = req.changes[i].version.seq.value, last = req.changes[end - 1].version.seq.value;
+        made = digest.valid() ? digest.get() : batch_digest(req, first, last);
+      }
       for (; i < end; ++i) {
         // The check is taken first: its thread has then finished reading this change.
         auto check = checks.take(i - from);

@@ -122,8 +122,9 @@ class RunAhead {
 // with one worker thread (worker_threads() == 1), or when no thread can be started, post() runs
 // the task at once. A task that throws keeps its exception, the tasks posted after it are dropped,
 // and the next drain() rethrows it. A waiting writer is woken when a few tasks are queued, or by
-// drain(): a task posted alone may wait for the next drain() to start. The caller must not touch what the tasks use until drain()
-// returns; a task must not post or drain. drain() with nothing outstanding costs one atomic load.
+// drain(): a task posted alone may wait for the next drain() to start. The caller must not touch
+// what the tasks use until drain() returns; a task must not post or drain. drain() with nothing
+// outstanding costs one atomic load.
 class Behind {
  public:
   // Tasks queued before a writer waiting for work is woken (drain() wakes it for fewer).

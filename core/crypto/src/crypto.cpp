@@ -17,6 +17,7 @@
 
 #include "openssl_support.hpp"
 #include "tz/util/error.hpp"
+#include "tz/util/hex.hpp"
 
 namespace tz::crypto {
 
@@ -310,17 +311,10 @@ std::string to_hex(std::string_view bytes) {
 
 std::optional<std::string> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
-  auto nibble = [](char ch) -> int {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-  };
   std::string out(hex.size() / 2, '\0');
   for (size_t i = 0; i < out.size(); ++i) {
-    int hi = nibble(hex[2 * i]);
-    int lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
+    const uint8_t hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+    if ((hi | lo) & 0xf0) return std::nullopt;
     out[i] = static_cast<char>((hi << 4) | lo);
   }
   return out;

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "tz/util/hex.hpp"
+
 namespace tz {
 
 // A 128-bit id; Tag makes EntityId and DeviceId different types.
@@ -81,26 +83,14 @@ std::string Id128<Tag>::hex() const {
   return out;
 }
 
-namespace detail {
-// The value of each hex digit (either case), 0xff for any other byte: a look-up a character, as a
-// push parses every id named in a placing value (decision 144).
-inline constexpr std::array<uint8_t, 256> kHexValue = [] {
-  std::array<uint8_t, 256> t{};
-  t.fill(0xff);
-  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<uint8_t>(c);
-  for (int c = 0; c < 6; ++c) t['a' + c] = t['A' + c] = static_cast<uint8_t>(10 + c);
-  return t;
-}();
-}  // namespace detail
-
 template <typename Tag>
 std::optional<Id128<Tag>> Id128<Tag>::from_hex(std::string_view hex) {
   if (hex.size() != 32) return std::nullopt;
   Id128 id;
   uint8_t bad = 0;  // the bits of 0xff show once any character is not a hex digit
   for (size_t i = 0; i < 16; ++i) {
-    const uint8_t hi = detail::kHexValue[static_cast<uint8_t>(hex[2 * i])];
-    const uint8_t lo = detail::kHexValue[static_cast<uint8_t>(hex[2 * i + 1])];
+    const uint8_t hi = hex_digit(hex[2 * i]);
+    const uint8_t lo = hex_digit(hex[2 * i + 1]);
     bad |= hi | lo;
     id.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
   }

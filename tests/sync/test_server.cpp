@@ -491,8 +491,9 @@ TEST_CASE("A large push checks its changes ahead of their apply with the same ou
 }
 
 TEST_CASE("A large push with persons before their households and moves and edits again ends the same on one thread or two", "[sync][server]") {
-  // A push's checks run ahead and its log rows and blocks are written beside the apply (decisions
-  // 135 and 138). Persons named before their household, households moved to another village (their
+  // A push's checks run ahead, and its log rows, blocks and the entities it has moved on from are
+  // written beside the apply (decisions 135, 138 and 145). Persons named before their household
+  // (changed again after being handed to the writer), households moved to another village (their
   // persons follow), entities edited again later in the push, and a conflict must come out as with
   // everything in turn, with their match keys.
   auto id_of = [](uint8_t kind, unsigned h) {

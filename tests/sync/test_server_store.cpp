@@ -430,8 +430,9 @@ TEST_CASE("entity_villages reads the villages entity() gives - none for an unkno
   CHECK_FALSE(s->entity_villages(ent(8)));
 }
 
-TEST_CASE("put_entities stores what put_entity does - with the states encoded beside the writes or not", "[sync][store]") {
-  // 600 records: from 256 the states are encoded on another thread ahead of the writes (decision 135).
+TEST_CASE("put_entities and put_entities_later store what put_entity does - beside the caller or not", "[sync][store]") {
+  // 600 records: from 256 the states are encoded on another thread ahead of the writes (decision 135);
+  // put_entities_later hands them to the store's writer in groups (decision 145).
   std::vector<EntityRecord> records(600);
   for (size_t n = 0; n < records.size(); ++n) {
     EntityRecord& r = records[n];
@@ -478,6 +479,28 @@ TEST_CASE("put_entities stores what put_entity does - with the states encoded be
     s->commit(nullptr, nullptr);
     CHECK(stored_rows(*s) == expected);
     CHECK(s->children(records[0].state.id) == std::vector<EntityId>{records[1].state.id});
+
+    auto later = open_sqlite_server_store(dir.path() / (std::string("later") + threads)).take();
+    later->begin();
+    for (size_t from = 0; from < pointers.size(); from += 100)
+      later->put_entities_later({pointers.begin() + static_cast<std::ptrdiff_t>(from),
+                                 pointers.begin() + static_cast<std::ptrdiff_t>(from + 100)});
+    // A read inside the transaction waits for the writes handed over.
+    REQUIRE(later->entity(records[599].state.id));
+    CHECK(later->entity(records[599].state.id)->last_seq == 600);
+    CHECK(later->children(records[0].state.id) == std::vector<EntityId>{records[1].state.id});
+    later->commit(nullptr, nullptr);
+    CHECK(stored_rows(*later) == expected);
+
+    // A rollback drops what was handed over; settle_writes() then has nothing to wait for.
+    EntityRecord extra = records[0];
+    extra.state.id.bytes[15] = 0x44;
+    later->begin();
+    later->put_entities_later({&extra});
+    later->rollback();
+    later->settle_writes();
+    CHECK_FALSE(later->entity(extra.state.id));
+    CHECK(stored_rows(*later) == expected);
   });
 }
 

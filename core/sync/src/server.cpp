@@ -205,6 +205,31 @@ struct SyncServer::Impl {
   // The last entity merged (a push sends an entity's changes together): its dirty mark is set.
   EntityId last_merged;
   bool have_last_merged = false;
+  // A push sends an entity's changes together, so when it moves on to another entity the one before
+  // is usually done with for the transaction: its record is handed to the store's writer, which
+  // encodes and writes it beside the apply instead of in the flush (decision 145). A record handed
+  // over stays unchanged until the writer is done with it: changing it again (a later change, a
+  // placement, a merge) first waits for the writer, and the record is then written again by flush.
+  std::unordered_set<EntityId, IdHash> handed;
+  std::vector<const EntityRecord*> handing;  // handed over, not yet posted to the writer
+  static constexpr size_t kHandGroup = 256;
+  void hand_over(const EntityId& id) {
+    auto it = cache.find(id);
+    if (it == cache.end() || !it->second || !handed.insert(id).second) return;
+    handing.push_back(&*it->second);
+    if (handing.size() >= kHandGroup) post_handing();
+  }
+  void post_handing() {
+    if (handing.empty()) return;
+    store.put_entities_later(std::move(handing));
+    handing.clear();  // moved from: made empty
+  }
+  // Called before a cached record changes.
+  void before_change(const EntityId& id) {
+    if (handed.empty() || !handed.erase(id)) return;
+    post_handing();
+    store.settle_writes();
+  }
 
   // Read-only callers take a reference (element references of an unordered_map stay valid as it
   // grows); callers that change the record copy it and put() it back.
@@ -226,6 +251,7 @@ struct SyncServer::Impl {
     return rec ? &rec->villages : nullptr;
   }
   void put(const EntityRecord& rec) {
+    before_change(rec.state.id);
     auto& slot = cache[rec.state.id];
     if (!slot || &*slot != &rec) slot = rec;  // log_membership puts the cached record itself
     mark_dirty(*slot);
@@ -259,11 +285,15 @@ struct SyncServer::Impl {
   void flush() {
     // In id order: the upserts and link insertions then go through the id index and the links
     // (both keyed by random ids) in key order, as prefetch() reads (decision 133).
+    post_handing();
     std::sort(dirty.order.begin(), dirty.order.end());
     std::vector<const EntityRecord*> records;
     records.reserve(dirty.order.size());
-    for (auto& id : dirty) records.push_back(&*cache.at(id));
-    store.put_entities(records);
+    for (auto& id : dirty)
+      if (!handed.count(id)) records.push_back(&*cache.at(id));
+    store.put_entities(records);  // after the writes handed over
+    store.settle_writes();        // none left when there was nothing else to write
+    handed.clear();
     dirty.clear();
     child_index.clear();
     have_last_merged = false;
@@ -533,6 +563,11 @@ struct SyncServer::Impl {
     auto it = cache.find(c.entity);
     if (it == cache.end()) it = cache.emplace(c.entity, store.entity(c.entity)).first;
     auto& slot = it->second;
+    const bool new_run = !have_last_merged || last_merged != c.entity;
+    if (new_run) {
+      before_change(c.entity);
+      if (have_last_merged) hand_over(last_merged);
+    }
     const bool created = !slot;
     if (!slot) {
       slot.emplace();
@@ -547,7 +582,7 @@ struct SyncServer::Impl {
     if (is_key_field(c.type, c.field) && rekeyed_set.insert(c.entity).second) rekeyed.push_back(c.entity);
     auto outcome = merge_apply(rec.state, c, s.options_.merge_mode, sc.server_ms);
     if (outcome == MergeOutcome::id_reused) throw Failure(ErrorCode::internal, {"version id reused: " + c.version.str()});
-    if (!have_last_merged || last_merged != c.entity) {
+    if (new_run) {
       mark_dirty(rec);
       last_merged = c.entity;
       have_last_merged = true;

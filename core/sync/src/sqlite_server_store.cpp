@@ -325,15 +325,28 @@ class SqliteServerStore final : public ServerStore {
     if (!st.executeStep()) return std::nullopt;
     return codec::decode_strings(st.getColumn(0).getString());
   }
-  void put_entity(const EntityRecord& e) override { write_entity(e, codec::encode_state(e.state)); }
+  void put_entity(const EntityRecord& e) override {
+    settle();
+    write_entity(e, codec::encode_state(e.state));
+  }
   void put_entities(const std::vector<const EntityRecord*>& records) override {
+    settle();
     // Encoding a state costs about half as much as writing it: another thread encodes the next ones
     // while this one writes (the records do not change meanwhile).
     RunAhead<std::string> bodies(records.size(), [&](size_t i) { return codec::encode_state(records[i]->state); },
                                  kEncodeAheadRecords);
     for (size_t i = 0; i < records.size(); ++i) write_entity(*records[i], bodies.take(i));
   }
-  void write_entity(const EntityRecord& e, const std::string& body) {
+  void put_entities_later(std::vector<const EntityRecord*> records) override {
+    if (records.empty()) return;
+    if (!in_txn_) return put_entities(records);
+    behind_.post([this, records = std::move(records)] {
+      for (const auto* e : records) write_entity(*e, codec::encode_state(e->state));
+    });
+  }
+  void settle_writes() override { settle(); }
+  // Writes one entity and its links: on this thread after settle(), or on the writer.
+  void write_entity(const EntityRecord& e, const std::string& body) const {
     // The links follow the entity's parents; only the pairs that differ are written (most puts change
     // other fields, and rewriting equal links dirtied their pages at every commit). The links an
     // entity has are its stored parents: known for an entity read or written in this transaction
@@ -344,7 +357,7 @@ class SqliteServerStore final : public ServerStore {
       linked = std::move(known->second);
       known->second = e.parents;
     } else {
-      auto& cur = stmt(link_get_, "SELECT parents FROM entities WHERE id = ?");
+      auto& cur = prepared(link_get_, "SELECT parents FROM entities WHERE id = ?");
       cur.reset();
       bind_view(cur, 1, e.state.id.view());
       ResetAfter done{cur};
@@ -354,7 +367,7 @@ class SqliteServerStore final : public ServerStore {
       }
       if (in_txn_) linked_.emplace(e.state.id, e.parents);
     }
-    auto& st = stmt(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
+    auto& st = prepared(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
                                  "ON CONFLICT(id) DO UPDATE SET type = excluded.type, last_seq = excluded.last_seq, "
                                  "villages = excluded.villages, parents = excluded.parents, state = excluded.state");
     st.reset();
@@ -372,13 +385,13 @@ class SqliteServerStore final : public ServerStore {
     auto has = [](const std::vector<EntityId>& v, const EntityId& id) { return std::find(v.begin(), v.end(), id) != v.end(); };
     for (auto& p : linked) {
       if (has(e.parents, p)) continue;
-      auto& del = stmt(link_del_, "DELETE FROM links WHERE parent = ? AND child = ?");
+      auto& del = prepared(link_del_, "DELETE FROM links WHERE parent = ? AND child = ?");
       del.reset();
       bind_view(del, 1, p.view());
       bind_view(del, 2, e.state.id.view());
       del.exec();
     }
-    auto& ins = stmt(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
+    auto& ins = prepared(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
     for (auto& p : e.parents) {
       if (has(linked, p)) continue;
       ins.reset();

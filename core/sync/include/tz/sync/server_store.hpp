@@ -176,6 +176,13 @@ class ServerStore {
   // put_entity of each, in the order given (a push's dirty entities, decision 135: the SQLite store
   // encodes the next states on another thread while it writes one).
   virtual void put_entities(const std::vector<const EntityRecord*>& records) = 0;
+  // put_entities done later, in the open transaction, beside the caller (decision 145: the SQLite
+  // store's writer encodes and writes them while a push applies the changes after them). The
+  // records must stay alive and unchanged until settle_writes() returns; every read of the store,
+  // the commit and a rollback settle first.
+  virtual void put_entities_later(std::vector<const EntityRecord*> records) = 0;
+  // Returns once every write handed over is done; rethrows what one threw.
+  virtual void settle_writes() = 0;
   // Entities whose parents include `parent`.
   virtual std::vector<EntityId> children(const EntityId& parent) const = 0;
   // Every entity, in id order.

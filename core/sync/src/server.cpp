@@ -283,8 +283,9 @@ struct SyncServer::Impl {
     return {out.begin(), out.end()};
   }
   void flush() {
-    // In id order: the upserts and link insertions then go through the id index and the links
-    // (both keyed by random ids) in key order, as prefetch() reads (decision 133).
+    // The records handed over are written by the store's writer (decision 145); the rest here, in id
+    // order: the upserts and link insertions then go through the id index and the links (both keyed
+    // by random ids) in key order, as prefetch() reads (decision 133).
     post_handing();
     std::sort(dirty.order.begin(), dirty.order.end());
     std::vector<const EntityRecord*> records;

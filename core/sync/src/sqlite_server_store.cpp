@@ -367,9 +367,10 @@ class SqliteServerStore final : public ServerStore {
       }
       if (in_txn_) linked_.emplace(e.state.id, e.parents);
     }
-    auto& st = prepared(entity_put_, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
-                                 "ON CONFLICT(id) DO UPDATE SET type = excluded.type, last_seq = excluded.last_seq, "
-                                 "villages = excluded.villages, parents = excluded.parents, state = excluded.state");
+    auto& st = prepared(entity_put_,
+                        "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT(id) DO UPDATE SET type = excluded.type, last_seq = excluded.last_seq, "
+                        "villages = excluded.villages, parents = excluded.parents, state = excluded.state");
     st.reset();
     bind_view(st, 1, e.state.id.view());
     st.bind(2, static_cast<int>(e.state.type));

@@ -213,10 +213,11 @@ struct SyncServer::Impl {
   std::unordered_set<EntityId, IdHash> handed;
   std::vector<const EntityRecord*> handing;  // handed over, not yet posted to the writer
   static constexpr size_t kHandGroup = 256;
+  // `id` is the last entity merged: merge_in made its record, and took it off `handed` when its run
+  // began.
   void hand_over(const EntityId& id) {
-    auto it = cache.find(id);
-    if (it == cache.end() || !it->second || !handed.insert(id).second) return;
-    handing.push_back(&*it->second);
+    handed.insert(id);
+    handing.push_back(&*cache.at(id));
     if (handing.size() >= kHandGroup) post_handing();
   }
   void post_handing() {
@@ -292,8 +293,8 @@ struct SyncServer::Impl {
     records.reserve(dirty.order.size());
     for (auto& id : dirty)
       if (!handed.count(id)) records.push_back(&*cache.at(id));
-    store.put_entities(records);  // after the writes handed over
-    store.settle_writes();        // none left when there was nothing else to write
+    store.put_entities(records);
+    store.settle_writes();  // the records handed over are read by the writer until this returns
     handed.clear();
     dirty.clear();
     child_index.clear();

@@ -116,13 +116,13 @@ struct RawReference {
   double min_s = 0, max_s = 0;  // the fastest and slowest runs
   int runs = 0;
 };
-inline std::optional<RawReference> raw_reference(const fs::path& dir, const std::vector<RawRow>& rows, int runs = 3) {
+// Runs `run(i, &cpu)` (wall seconds, -1 on failure) `runs` times and keeps the run of median wall time.
+template <typename Run>
+inline std::optional<RawReference> median_run(int runs, Run run) {
   std::vector<std::pair<double, double>> timed;  // (wall, CPU) of each run
   for (int i = 0; i < runs; ++i) {
-    const fs::path file = dir / ("raw-" + std::to_string(i) + ".db");
     double cpu = 0;
-    const double s = raw_sqlite_insert(file, rows, &cpu);
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(file.string() + suffix);
+    const double s = run(i, &cpu);
     if (s < 0) return std::nullopt;
     timed.emplace_back(s, cpu);
   }
@@ -135,6 +135,165 @@ inline std::optional<RawReference> raw_reference(const fs::path& dir, const std:
   r.max_s = timed.back().first;
   r.runs = static_cast<int>(timed.size());
   return r;
+}
+// Removes a SQLite file with its WAL and shared-memory files.
+inline void remove_sqlite_file(const fs::path& file) {
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(file.string() + suffix);
+}
+inline std::optional<RawReference> raw_reference(const fs::path& dir, const std::vector<RawRow>& rows, int runs = 3) {
+  return median_run(runs, [&](int i, double* cpu) {
+    const fs::path file = dir / ("raw-" + std::to_string(i) + ".db");
+    const double s = raw_sqlite_insert(file, rows, cpu);
+    remove_sqlite_file(file);
+    return s;
+  });
+}
+
+// The storage floor (decision 146): the rows the push left in the server's file, written again by
+// raw SQLite into a fresh file with the server's own tables, indexes and pragmas, in as many
+// transactions as the push had requests, with no decoding, checking, merging or encoding: what the
+// server's storage layout costs by itself. Each table's rows are taken in the order the server
+// wrote them (entities by arrival, links and match keys by their entity's arrival, blocks and log
+// rows by sequence), so the random-keyed trees are filled as the push filled them; transaction k
+// writes the k-th share of every table. Run `runs` times, the median kept. nullopt on failure.
+struct StorageFloor {
+  RawReference timing;
+  uint64_t rows = 0, bytes = 0;  // what was written: rows and the bytes of their values
+  int tables = 0;
+};
+inline std::optional<StorageFloor> storage_floor(const fs::path& server_db, const fs::path& dir, size_t transactions,
+                                                 int runs = 3) {
+  struct Table {
+    std::string name, create;           // the server's CREATE statement, then its indexes'
+    std::vector<std::string> indexes;
+    int columns = 0;
+    struct Cell {
+      int type = SQLITE_NULL;
+      int64_t i = 0;
+      double d = 0;
+      std::string bytes;  // text or blob
+    };
+    std::vector<std::vector<Cell>> rows;
+  };
+  // (table, how to read it in the order the server wrote it)
+  const std::vector<std::pair<std::string, std::string>> reads = {
+      {"entities", "SELECT * FROM entities ORDER BY n"},
+      {"change_blocks", "SELECT * FROM change_blocks ORDER BY first_seq, device"},
+      {"log", "SELECT * FROM log ORDER BY seq"},
+      {"links", "SELECT l.* FROM links l JOIN entities e ON e.id = l.child ORDER BY e.n, l.parent"},
+      {"match_keys", "SELECT m.* FROM match_keys m JOIN entities e ON e.id = m.entity ORDER BY e.n"},
+      {"audit", "SELECT * FROM audit ORDER BY seq"},
+  };
+  StorageFloor out;
+  std::vector<Table> tables;
+  {
+    sqlite3* src = nullptr;
+    if (sqlite3_open_v2(server_db.c_str(), &src, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return std::nullopt;
+    struct Closer {
+      sqlite3* db;
+      ~Closer() { sqlite3_close(db); }
+    } closer{src};
+    for (auto& [name, select] : reads) {
+      Table t;
+      t.name = name;
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(src, "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC",
+                             -1, &st, nullptr) != SQLITE_OK)
+        return std::nullopt;
+      sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        std::string type = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+        if (type == "table") t.create = sql;
+        else t.indexes.push_back(sql);
+      }
+      sqlite3_finalize(st);
+      if (t.create.empty() || sqlite3_prepare_v2(src, select.c_str(), -1, &st, nullptr) != SQLITE_OK) return std::nullopt;
+      t.columns = sqlite3_column_count(st);
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        auto& row = t.rows.emplace_back();
+        for (int c = 0; c < t.columns; ++c) {
+          auto& cell = row.emplace_back();
+          cell.type = sqlite3_column_type(st, c);
+          if (cell.type == SQLITE_INTEGER) cell.i = sqlite3_column_int64(st, c);
+          else if (cell.type == SQLITE_FLOAT) cell.d = sqlite3_column_double(st, c);
+          else if (cell.type != SQLITE_NULL) {
+            const void* p = cell.type == SQLITE_BLOB ? sqlite3_column_blob(st, c) : sqlite3_column_text(st, c);
+            if (p) cell.bytes.assign(static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(st, c)));
+          }
+          out.bytes += cell.type == SQLITE_INTEGER || cell.type == SQLITE_FLOAT ? 8 : cell.bytes.size();
+        }
+      }
+      sqlite3_finalize(st);
+      out.rows += t.rows.size();
+      tables.push_back(std::move(t));
+    }
+  }
+  out.tables = static_cast<int>(tables.size());
+  transactions = std::max<size_t>(transactions, 1);
+  auto write = [&](const fs::path& file, double* cpu) -> double {
+    sqlite3* db = nullptr;
+    auto t0 = Clock::now();
+    double c0 = cpu_ms();
+    if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) return -1.0;
+    struct Closer {
+      sqlite3* db;
+      std::vector<sqlite3_stmt*> st;
+      ~Closer() {
+        for (auto* s : st) sqlite3_finalize(s);
+        sqlite3_close(db);
+      }
+    } closer{db, {}};
+    // The server store's pragmas (sqlite_server_store.cpp).
+    if (sqlite3_exec(db, "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
+                         "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384;",
+                     nullptr, nullptr, nullptr) != SQLITE_OK)
+      return -1.0;
+    for (auto& t : tables) {
+      if (sqlite3_exec(db, t.create.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
+      for (auto& ix : t.indexes)
+        if (sqlite3_exec(db, ix.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
+      std::string sql = "INSERT INTO " + t.name + " VALUES (";
+      for (int c = 0; c < t.columns; ++c) sql += c ? ", ?" : "?";
+      sql += ")";
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return -1.0;
+      closer.st.push_back(st);
+    }
+    for (size_t k = 0; k < transactions; ++k) {
+      if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
+      for (size_t ti = 0; ti < tables.size(); ++ti) {
+        auto& t = tables[ti];
+        sqlite3_stmt* st = closer.st[ti];
+        const size_t from = t.rows.size() * k / transactions, to = t.rows.size() * (k + 1) / transactions;
+        for (size_t r = from; r < to; ++r) {
+          for (int c = 0; c < t.columns; ++c) {
+            const auto& cell = t.rows[r][c];
+            const int n = static_cast<int>(cell.bytes.size());
+            if (cell.type == SQLITE_NULL) sqlite3_bind_null(st, c + 1);
+            else if (cell.type == SQLITE_INTEGER) sqlite3_bind_int64(st, c + 1, cell.i);
+            else if (cell.type == SQLITE_FLOAT) sqlite3_bind_double(st, c + 1, cell.d);
+            else if (cell.type == SQLITE_TEXT) sqlite3_bind_text(st, c + 1, cell.bytes.data(), n, SQLITE_STATIC);
+            else sqlite3_bind_blob(st, c + 1, cell.bytes.data(), n, SQLITE_STATIC);
+          }
+          if (sqlite3_step(st) != SQLITE_DONE) return -1.0;
+          sqlite3_reset(st);
+        }
+      }
+      if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
+    }
+    *cpu = (cpu_ms() - c0) / 1000;
+    return ms_since(t0) / 1000;
+  };
+  auto timing = median_run(runs, [&](int i, double* cpu) {
+    const fs::path file = dir / ("floor-" + std::to_string(i) + ".db");
+    const double s = write(file, cpu);
+    remove_sqlite_file(file);
+    return s;
+  });
+  if (!timing) return std::nullopt;
+  out.timing = *timing;
+  return out;
 }
 
 // Each person's 摸查走访 records (schema entity `visit`) added after the roster import, as field-cli

@@ -149,6 +149,12 @@ int main(int argc, char** argv) {
     }
   }
   const double raw_s = raw->s, raw_cpu_s = raw->cpu_s;
+  // What the server's storage layout costs by itself (decision 146).
+  auto layout_floor = storage_floor(dir / "server" / "server.db", dir, push_requests);
+  if (!layout_floor) {
+    std::cerr << "storage floor failed\n";
+    return 1;
+  }
   net.reset();
   t0 = Clock::now();
   auto pulled = sa.sync();
@@ -205,6 +211,14 @@ int main(int argc, char** argv) {
               raw_s * 1000, static_cast<unsigned long long>(changes), raw_rate, raw->runs, raw->min_s * 1000, raw->max_s * 1000);
   std::printf("  apply : raw ratio        %.2f (target >= 0.40); in CPU time %.2f (server %.0f ms, raw %.0f ms)\n",
               server_rate / raw_rate, (raw_cpu_s * 1000) / push_server_cpu_ms, push_server_cpu_ms, raw_cpu_s * 1000);
+  std::printf("  storage floor            %.0f ms: the %llu rows (%.0f MB) the push left in %d tables, written again by raw\n"
+              "                           SQLite with the server's schema and pragmas in %llu transactions, nothing else;\n"
+              "                           the median of %d runs, %.0f to %.0f ms\n",
+              layout_floor->timing.s * 1000, static_cast<unsigned long long>(layout_floor->rows), layout_floor->bytes / 1e6, layout_floor->tables,
+              static_cast<unsigned long long>(push_requests), layout_floor->timing.runs, layout_floor->timing.min_s * 1000, layout_floor->timing.max_s * 1000);
+  std::printf("  raw : floor              %.2f: the apply : raw ratio of a server doing nothing but this layout's writes;\n"
+              "                           the server part is %.1f times the floor\n",
+              raw_s / layout_floor->timing.s, push_server_ms / (layout_floor->timing.s * 1000));
   std::printf("  memory during the push   VmHWM %.0f MB (RSS before it %.0f MB: the device store open; growth %.0f MB)\n",
               push_hwm_kb / 1024.0, rss_before_kb / 1024.0, (double(push_hwm_kb) - double(rss_before_kb)) / 1024.0);
   std::printf("  wire vs gzip of the CSV  %.2f (%.1f MB vs %.1f MB)\n", double(push_up) / double(csv_gzip), push_up / 1e6,

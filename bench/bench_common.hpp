@@ -74,17 +74,27 @@ struct RawRow {
   std::string value;
 };
 
+// A raw sqlite3 connection, closed with the statements kept in it when it goes out of scope.
+struct RawDb {
+  sqlite3* db = nullptr;
+  std::vector<sqlite3_stmt*> statements;
+  RawDb() = default;
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+  ~RawDb() {
+    for (auto* st : statements) sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+};
+
 // Seconds to insert the rows into a fresh database: open, WAL + synchronous=FULL, one table, one
 // transaction, one prepared INSERT; timed from open to the end of COMMIT (as bench_import). -1 on failure.
 inline double raw_sqlite_insert(const fs::path& file, const std::vector<RawRow>& rows, double* cpu) {
-  sqlite3* db = nullptr;
   auto t0 = Clock::now();
   double c0 = cpu_ms();
-  if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) return -1.0;
-  struct Closer {
-    sqlite3* db;
-    ~Closer() { sqlite3_close(db); }
-  } closer{db};
+  RawDb raw;
+  if (sqlite3_open(file.c_str(), &raw.db) != SQLITE_OK) return -1.0;
+  sqlite3* db = raw.db;
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                           "CREATE TABLE field_value(entity BLOB, field INTEGER, value TEXT)", "BEGIN"})
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
@@ -187,12 +197,9 @@ inline std::optional<StorageFloor> storage_floor(const fs::path& server_db, cons
   StorageFloor out;
   std::vector<Table> tables;
   {
-    sqlite3* src = nullptr;
-    if (sqlite3_open_v2(server_db.c_str(), &src, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return std::nullopt;
-    struct Closer {
-      sqlite3* db;
-      ~Closer() { sqlite3_close(db); }
-    } closer{src};
+    RawDb source;
+    if (sqlite3_open_v2(server_db.c_str(), &source.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return std::nullopt;
+    sqlite3* src = source.db;
     for (auto& [name, select] : reads) {
       Table t;
       t.name = name;
@@ -232,18 +239,11 @@ inline std::optional<StorageFloor> storage_floor(const fs::path& server_db, cons
   out.tables = static_cast<int>(tables.size());
   transactions = std::max<size_t>(transactions, 1);
   auto write = [&](const fs::path& file, double* cpu) -> double {
-    sqlite3* db = nullptr;
     auto t0 = Clock::now();
     double c0 = cpu_ms();
-    if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) return -1.0;
-    struct Closer {
-      sqlite3* db;
-      std::vector<sqlite3_stmt*> st;
-      ~Closer() {
-        for (auto* s : st) sqlite3_finalize(s);
-        sqlite3_close(db);
-      }
-    } closer{db, {}};
+    RawDb target;
+    if (sqlite3_open(file.c_str(), &target.db) != SQLITE_OK) return -1.0;
+    sqlite3* db = target.db;
     // The server store's pragmas (sqlite_server_store.cpp).
     if (sqlite3_exec(db, "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
                          "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384;",
@@ -258,13 +258,13 @@ inline std::optional<StorageFloor> storage_floor(const fs::path& server_db, cons
       sql += ")";
       sqlite3_stmt* st = nullptr;
       if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return -1.0;
-      closer.st.push_back(st);
+      target.statements.push_back(st);
     }
     for (size_t k = 0; k < transactions; ++k) {
       if (sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
       for (size_t ti = 0; ti < tables.size(); ++ti) {
         auto& t = tables[ti];
-        sqlite3_stmt* st = closer.st[ti];
+        sqlite3_stmt* st = target.statements[ti];
         const size_t from = t.rows.size() * k / transactions, to = t.rows.size() * (k + 1) / transactions;
         for (size_t r = from; r < to; ++r) {
           for (int c = 0; c < t.columns; ++c) {

@@ -195,6 +195,10 @@ struct SyncServer::Impl {
       if (set.insert(id).second) order.push_back(id);
     }
     size_t count(const EntityId& id) const { return set.count(id); }
+    void reserve(size_t n) {
+      set.reserve(n);
+      order.reserve(n);
+    }
     auto begin() const { return order.begin(); }
     auto end() const { return order.end(); }
     void clear() {
@@ -491,7 +495,10 @@ struct SyncServer::Impl {
         if (auto parent = EntityId::from_hex(v); parent && !std::binary_search(ids.begin(), ids.end(), *parent))
           parents.push_back(*parent);
     sort_unique(parents);
+    // Room at once for what the batch's entities will add (growing, the sets rehashed every node).
     cache.reserve(cache.size() + ids.size());
+    dirty.reserve(dirty.order.size() + ids.size());
+    handed.reserve(handed.size() + ids.size());
     for (auto& id : ids)
       if (!cache.count(id)) cache.emplace(id, store.entity(id));
     for (auto& id : parents)

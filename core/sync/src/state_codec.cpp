@@ -144,19 +144,25 @@ std::string encode_state(const EntityState& s) {
   StateTables t;
   int64_t base_ms = 0;
   bool have_base = false;
+  // The body's size, about: its values and a few bytes of each version around them (written into
+  // room made once, not grown by doubling as the fields are written).
+  size_t size = 32;
   for (auto& [f, fs] : s.fields) {
     for (auto& v : fs.live) {
       t.device(v.id.device);
       t.collector(v.collector);
       if (!have_base) base_ms = v.ts.ms, have_base = true;
+      size += v.value.size() + 16;
     }
     for (auto& v : fs.superseded) t.device(v.device);
+    size += 4 + 4 * fs.superseded.size();
   }
   for (auto& [d, base] : s.deletion_bases) {
     t.device(d.device);
     for (auto& v : base) t.device(v.device);
   }
   ByteWriter w;
+  w.reserve(size + 16 * t.devices.size() + 8 * t.collectors.size());
   w.u8(kStateFormat);
   w.u8(static_cast<uint8_t>(s.type));
   w.raw(s.id.view());
@@ -304,6 +310,9 @@ enum BlockFlags : uint8_t {
 
 std::string encode_block(const std::vector<StoredChange>& changes) {
   ByteWriter w;
+  size_t size = 2;  // about: each value and the few bytes around it, room made once
+  for (auto& sc : changes) size += sc.change.value.size() + 12;
+  w.reserve(size);
   w.u8(kBlockMarker);
   w.u8(kBlockFormat);
   const StoredChange* prev = nullptr;

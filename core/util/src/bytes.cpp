@@ -3,12 +3,15 @@
 
 namespace tz {
 
-void ByteWriter::varint(uint64_t v) {
+void ByteWriter::long_varint(uint64_t v) {
+  char buf[10];
+  size_t n = 0;
   while (v >= 0x80) {
-    out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
   }
-  out_.push_back(static_cast<char>(v));
+  buf[n++] = static_cast<char>(v);
+  out_.append(buf, n);
 }
 
 void ByteReader::fail() const { throw Failure(ErrorCode::store_corrupt, {"malformed record at byte " + std::to_string(pos_)}); }

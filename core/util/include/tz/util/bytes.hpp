@@ -14,7 +14,11 @@ namespace tz {
 class ByteWriter {
  public:
   void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void varint(uint64_t v);
+  // Most varints written (field ids, counters, deltas, lengths) fit in one byte: that case inline.
+  void varint(uint64_t v) {
+    if (v < 0x80) out_.push_back(static_cast<char>(v));
+    else long_varint(v);
+  }
   void svarint(int64_t v) { varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
   void raw(std::string_view bytes) { out_.append(bytes); }
   void str(std::string_view s) {
@@ -27,6 +31,7 @@ class ByteWriter {
   void reserve(size_t n) { out_.reserve(n); }
 
  private:
+  void long_varint(uint64_t v);
   std::string out_;
 };
 

@@ -2,8 +2,11 @@
 // anything else; hex() and from_hex() round-trip every byte value.
 #include <catch2/catch.hpp>
 
+#include <compare>
+#include <cstring>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "tz/model/ids.hpp"
 
@@ -42,4 +45,37 @@ TEST_CASE("ids: from_hex refuses a wrong length or any character that is not a h
       REQUIRE_FALSE(EntityId::from_hex(s));
     }
   }
+}
+
+TEST_CASE("ids: comparison is the lexicographic order of the 16 bytes (unsigned) and equality is byte equality", "[model]") {
+  std::mt19937_64 rng(147);
+  std::vector<EntityId> ids;
+  // Random ids, and ids that differ only in one byte, with values on both sides of 0x80 (a signed
+  // comparison would put 0x80 before 0x7f).
+  for (int i = 0; i < 200; ++i) {
+    EntityId id;
+    for (auto& b : id.bytes) b = static_cast<uint8_t>(rng());
+    ids.push_back(id);
+  }
+  for (size_t at : {size_t{0}, size_t{7}, size_t{8}, size_t{15}})
+    for (int v : {0x00, 0x01, 0x7f, 0x80, 0xff}) {
+      EntityId id;
+      id.bytes[at] = static_cast<uint8_t>(v);
+      ids.push_back(id);
+    }
+  size_t pairs = 0, wrong = 0;
+  for (auto& a : ids)
+    for (auto& b : ids) {
+      const int bytes = std::memcmp(a.bytes.data(), b.bytes.data(), 16);
+      ++pairs;
+      if ((a == b) != (bytes == 0) || (a < b) != (bytes < 0) || (a > b) != (bytes > 0) ||
+          ((a <=> b) == std::strong_ordering::equal) != (bytes == 0))
+        ++wrong;
+    }
+  CHECK(pairs == ids.size() * ids.size());
+  CHECK(wrong == 0);
+  CHECK(ids[200] < ids[202]);  // byte 0: 0x00 < 0x7f
+  CHECK(ids[202] < ids[203]);  // byte 0: 0x7f < 0x80, unsigned
+  CHECK(ids[217] < ids[218]);  // byte 15: 0x7f < 0x80
+  CHECK(ids[219] < ids[214]);  // the earlier byte decides: 0xff in byte 15 comes before 0xff in byte 8
 }

@@ -28,6 +28,7 @@
 #include "tz/ops/resources.hpp"
 #include "tz/ops/roster_import.hpp"
 #include "tz/store/device_store.hpp"
+#include "tz/sync/server_store.hpp"
 #include "tz/util/civil_time.hpp"
 
 namespace tz::bench {
@@ -101,18 +102,15 @@ inline double raw_sqlite_insert(const fs::path& file, const std::vector<RawRow>&
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db, "INSERT INTO field_value(entity, field, value) VALUES (?, ?, ?)", -1, &st, nullptr) != SQLITE_OK)
     return -1.0;
+  raw.statements.push_back(st);
   for (auto& r : rows) {
     auto e = r.entity.view();
     sqlite3_bind_blob(st, 1, e.data(), static_cast<int>(e.size()), SQLITE_STATIC);
     sqlite3_bind_int(st, 2, r.field);
     sqlite3_bind_text(st, 3, r.value.data(), static_cast<int>(r.value.size()), SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      sqlite3_finalize(st);
-      return -1.0;
-    }
+    if (sqlite3_step(st) != SQLITE_DONE) return -1.0;
     sqlite3_reset(st);
   }
-  sqlite3_finalize(st);
   if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
   *cpu = (cpu_ms() - c0) / 1000;
   return ms_since(t0) / 1000;
@@ -244,11 +242,7 @@ inline std::optional<StorageFloor> storage_floor(const fs::path& server_db, cons
     RawDb target;
     if (sqlite3_open(file.c_str(), &target.db) != SQLITE_OK) return -1.0;
     sqlite3* db = target.db;
-    // The server store's pragmas (sqlite_server_store.cpp).
-    if (sqlite3_exec(db, "PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
-                         "PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384;",
-                     nullptr, nullptr, nullptr) != SQLITE_OK)
-      return -1.0;
+    if (sqlite3_exec(db, tz::sync::kSqliteServerStorePragmas, nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
     for (auto& t : tables) {
       if (sqlite3_exec(db, t.create.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return -1.0;
       for (auto& ix : t.indexes)

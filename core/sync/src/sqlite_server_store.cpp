@@ -70,10 +70,7 @@ class SqliteServerStore final : public ServerStore {
  public:
   explicit SqliteServerStore(const std::filesystem::path& file)
       : conn_((sqlite::prepare_library(), file.string()), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
-    // page_size takes effect only when the file is created; 128 MiB of page cache keeps a county's
-    // entity and log indexes in memory while a batch is applied.
-    db().exec("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
-             "PRAGMA cache_size=-131072; PRAGMA foreign_keys=OFF; PRAGMA wal_autocheckpoint=16384;");
+    db().exec(kSqliteServerStorePragmas);
     db().setBusyTimeout(10000);
     bool fresh = false;
     {

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <random>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "id_filter.hpp"
 #include "state_codec.hpp"
 #include "tz/sync/server_store.hpp"
 #include "tz/util/bytes.hpp"
@@ -136,6 +138,16 @@ class SqliteServerStore final : public ServerStore {
     in_txn_ = true;
     high_.clear();
     linked_.clear();  // another process may have written since
+    absent_.clear();
+    {
+      // Another connection's commit since our last transaction changes the data version: the ids it
+      // added are not in the filter, which is made again before it answers (decision 148).
+      SQLite::Statement version(conn_, "PRAGMA data_version");
+      version.executeStep();
+      const int64_t v = version.getColumn(0).getInt64();
+      if (v != filter_version_) filter_ok_ = false;
+      filter_version_ = v;
+    }
     reload();
     saved_clock_ = clock_;
     saved_last_seq_ = last_seq_;
@@ -155,6 +167,7 @@ class SqliteServerStore final : public ServerStore {
     }
     in_txn_ = false;
     linked_.clear();
+    absent_.clear();
     reset_cached_statements();
     if (crash_after) crash_point(crash_after);
   }
@@ -172,6 +185,7 @@ class SqliteServerStore final : public ServerStore {
     log_stage_.clear();
     pending_.clear();
     linked_.clear();
+    absent_.clear();  // the filter may keep ids written and rolled back: it then only says "maybe"
     log_run_.reset();
     high_.clear();
     block_ = {};
@@ -302,6 +316,10 @@ class SqliteServerStore final : public ServerStore {
   }
 
   std::optional<EntityRecord> entity(const EntityId& id) const override {
+    if (known_absent(id)) {
+      absent_.insert(id);
+      return std::nullopt;
+    }
     auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
     st.reset();
     bind_view(st, 1, id.view());
@@ -315,6 +333,7 @@ class SqliteServerStore final : public ServerStore {
     return rec;
   }
   std::optional<std::vector<std::string>> entity_villages(const EntityId& id) const override {
+    if (known_absent(id)) return std::nullopt;
     auto& st = stmt(villages_get_, "SELECT villages FROM entities WHERE id = ?");
     st.reset();
     bind_view(st, 1, id.view());
@@ -324,7 +343,7 @@ class SqliteServerStore final : public ServerStore {
   }
   void put_entity(const EntityRecord& e) override {
     settle();
-    write_entity(e, codec::encode_state(e.state));
+    write_entity(e, codec::encode_state(e.state), added(e.state.id));
   }
   void put_entities(const std::vector<const EntityRecord*>& records) override {
     settle();
@@ -332,25 +351,55 @@ class SqliteServerStore final : public ServerStore {
     // while this one writes (the records do not change meanwhile).
     RunAhead<std::string> bodies(records.size(), [&](size_t i) { return codec::encode_state(records[i]->state); },
                                  kEncodeAheadRecords);
-    for (size_t i = 0; i < records.size(); ++i) write_entity(*records[i], bodies.take(i));
+    for (size_t i = 0; i < records.size(); ++i) write_entity(*records[i], bodies.take(i), added(records[i]->state.id));
   }
   void put_entities_later(std::vector<const EntityRecord*> records) override {
     if (records.empty()) return;
     if (!in_txn_) return put_entities(records);
-    behind_.post([this, records = std::move(records)] {
-      for (const auto* e : records) write_entity(*e, codec::encode_state(e->state));
+    std::vector<char> fresh(records.size());
+    for (size_t i = 0; i < records.size(); ++i) fresh[i] = added(records[i]->state.id);
+    behind_.post([this, records = std::move(records), fresh = std::move(fresh)] {
+      for (size_t i = 0; i < records.size(); ++i) write_entity(*records[i], codec::encode_state(records[i]->state), fresh[i]);
     });
   }
   void settle_writes() override { settle(); }
-  // Writes one entity and its links: on this thread after settle(), or on the writer.
-  void write_entity(const EntityRecord& e, const std::string& body) const {
+  // On this thread, for an entity about to be written: enters its id in the filter, and tells whether
+  // the file certainly held no row for it when the transaction read it (its links then are none).
+  bool added(const EntityId& id) {
+    if (filter_ok_) ids_.add(id);
+    return absent_.erase(id) > 0;
+  }
+  // True when the file certainly holds no row for `id` (decision 148): answered by the filter, and
+  // only inside a write transaction, which no other connection can write beside.
+  bool known_absent(const EntityId& id) const {
+    if (!in_txn_) return false;
+    if (!filter_ok_ || ids_.full()) rebuild_filter();
+    return !ids_.may_hold(id);
+  }
+  // The filter made from the ids the file holds, with room for as many again (rows are numbered in
+  // arrival order, so the highest number bounds their count).
+  void rebuild_filter() const {
+    settle();
+    SQLite::Statement top(conn_, "SELECT coalesce(max(n), 0) FROM entities");
+    top.executeStep();
+    const auto rows = static_cast<size_t>(top.getColumn(0).getInt64());
+    ids_.reset(2 * std::max(rows, ids_.count()));
+    SQLite::Statement all(conn_, "SELECT id FROM entities");
+    while (all.executeStep()) ids_.add(EntityId::from_bytes(blob_of(all.getColumn(0))));
+    filter_ok_ = true;
+  }
+  // Writes one entity and its links: on this thread after settle(), or on the writer. `fresh`: the
+  // transaction found no row for it (known without a look-up, decision 148).
+  void write_entity(const EntityRecord& e, const std::string& body, bool fresh) const {
     // The links follow the entity's parents; only the pairs that differ are written (most puts change
     // other fields, and rewriting equal links dirtied their pages at every commit). The links an
     // entity has are its stored parents: known for an entity read or written in this transaction
     // (decision 82: a new entity has none to read), read from its row otherwise, before the row is
     // replaced (decision 85: no index of the links by child, one B-tree insertion fewer per link).
     std::vector<EntityId> linked;
-    if (auto known = linked_.find(e.state.id); known != linked_.end()) {
+    if (fresh) {
+      if (in_txn_) linked_.insert_or_assign(e.state.id, e.parents);
+    } else if (auto known = linked_.find(e.state.id); known != linked_.end()) {
       linked = std::move(known->second);
       known->second = e.parents;
     } else {
@@ -889,6 +938,14 @@ class SqliteServerStore final : public ServerStore {
   std::vector<StoredChange> pending_;
   // The parents whose links each entity read or written in the open transaction has in the store.
   mutable std::unordered_map<EntityId, std::vector<EntityId>, IdHash> linked_;
+  // The ids of the entities the file holds, as a filter (decision 148): valid while no other
+  // connection has committed since it was made (the data version it was checked against). Used and
+  // changed only on the caller's thread, never by the writer.
+  mutable IdFilter ids_;
+  mutable bool filter_ok_ = false;
+  int64_t filter_version_ = -1;
+  // Entities of the open transaction the filter said the file does not hold, not yet written.
+  mutable std::unordered_set<EntityId, IdHash> absent_;
   std::unordered_map<DeviceId, uint64_t, IdHash> high_;
   std::optional<LogRun> log_run_;  // the open run
   // Log rows of the open transaction not yet handed to the writer.

@@ -629,3 +629,45 @@ TEST_CASE("Entities the id filter says are new are written with their links - an
   s->scan_entities([&](const EntityRecord&) { ++rows; });
   CHECK(rows == total + 1);
 }
+
+TEST_CASE("Match keys given inside a transaction are found with those the file holds - and another connection's", "[sync][store]") {
+  // Decision 148: inside a write transaction a key the filter of held keys lacks is answered from
+  // the keys the transaction gave; every other is looked up in the file.
+  tz::test::TempDir dir;
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  auto other = open_sqlite_server_store(dir.path() / "server").take();
+  s->begin();
+  s->put_match_key(ent(1), "p:520000199001011234");
+  s->put_match_key(ent(2), "p:520000199001011234");
+  s->put_match_key(ent(3), "h:522632001001/0001");
+  CHECK(s->entities_with_match_key("p:520000199001011234") == std::vector<EntityId>{std::min(ent(1), ent(2)), std::max(ent(1), ent(2))});
+  // A key changed or removed inside the transaction leaves its old holders.
+  s->put_match_key(ent(2), "p:520000199002021234");
+  s->put_match_key(ent(3), "");
+  CHECK(s->entities_with_match_key("p:520000199001011234") == std::vector<EntityId>{ent(1)});
+  CHECK(s->entities_with_match_key("h:522632001001/0001").empty());
+  CHECK(s->match_key(ent(2)) == "p:520000199002021234");
+  CHECK_FALSE(s->match_key(ent(3)));
+  s->commit(nullptr, nullptr);
+  CHECK(s->match_key(ent(1)) == "p:520000199001011234");
+  CHECK_FALSE(s->match_key(ent(3)));
+  // The next transaction finds the committed holder beside its own.
+  s->begin();
+  s->put_match_key(ent(4), "p:520000199002021234");
+  CHECK(s->entities_with_match_key("p:520000199002021234") == std::vector<EntityId>{std::min(ent(2), ent(4)), std::max(ent(2), ent(4))});
+  s->rollback();
+  // A rolled-back key is gone.
+  s->begin();
+  CHECK(s->entities_with_match_key("p:520000199002021234") == std::vector<EntityId>{ent(2)});
+  CHECK_FALSE(s->match_key(ent(4)));
+  s->commit(nullptr, nullptr);
+  // A key another connection gives after the filter was made is found too.
+  other->begin();
+  other->put_match_key(ent(5), "h:522632001002/0007");
+  other->commit(nullptr, nullptr);
+  s->begin();
+  s->put_match_key(ent(6), "h:522632001002/0007");
+  CHECK(s->entities_with_match_key("h:522632001002/0007") == std::vector<EntityId>{std::min(ent(5), ent(6)), std::max(ent(5), ent(6))});
+  s->commit(nullptr, nullptr);
+  CHECK(s->match_key_groups().size() == 1);
+}

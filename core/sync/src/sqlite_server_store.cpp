@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "id_filter.hpp"
+#include "hash_filter.hpp"
 #include "state_codec.hpp"
 #include "tz/sync/server_store.hpp"
 #include "tz/util/bytes.hpp"
@@ -139,14 +139,15 @@ class SqliteServerStore final : public ServerStore {
     high_.clear();
     linked_.clear();  // another process may have written since
     absent_.clear();
+    txn_keys_.clear();
     {
       // Another connection's commit since our last transaction changes the data version: the ids it
       // added are not in the filter, which is made again before it answers (decision 148).
       SQLite::Statement version(conn_, "PRAGMA data_version");
       version.executeStep();
       const int64_t v = version.getColumn(0).getInt64();
-      if (v != filter_version_) filter_ok_ = false;
-      filter_version_ = v;
+      if (v != data_version_) ids_.ok = keys_.ok = false;
+      data_version_ = v;
     }
     reload();
     saved_clock_ = clock_;
@@ -168,6 +169,9 @@ class SqliteServerStore final : public ServerStore {
     in_txn_ = false;
     linked_.clear();
     absent_.clear();
+    if (keys_.ok)
+      for (auto& [key, holders] : txn_keys_.holders) keys_.filter.add(HashFilter::of(key));
+    txn_keys_.clear();
     reset_cached_statements();
     if (crash_after) crash_point(crash_after);
   }
@@ -186,6 +190,8 @@ class SqliteServerStore final : public ServerStore {
     pending_.clear();
     linked_.clear();
     absent_.clear();  // the filter may keep ids written and rolled back: it then only says "maybe"
+    txn_keys_.clear();
+    key_stage_.clear();
     log_run_.reset();
     high_.clear();
     block_ = {};
@@ -366,27 +372,26 @@ class SqliteServerStore final : public ServerStore {
   // On this thread, for an entity about to be written: enters its id in the filter, and tells whether
   // the file certainly held no row for it when the transaction read it (its links then are none).
   bool added(const EntityId& id) {
-    if (filter_ok_) ids_.add(id);
+    if (ids_.ok) ids_.filter.add(HashFilter::of(id));
     return absent_.erase(id) > 0;
   }
   // True when the file certainly holds no row for `id` (decision 148): answered by the filter, and
   // only inside a write transaction, which no other connection can write beside.
   bool known_absent(const EntityId& id) const {
     if (!in_txn_) return false;
-    if (!filter_ok_ || ids_.full()) rebuild_filter();
-    return !ids_.may_hold(id);
+    // Rows are numbered in arrival order: the highest number bounds their count.
+    if (!ids_.ok || ids_.filter.full())
+      ids_.rebuild(*this, "SELECT coalesce(max(n), 0) FROM entities", "SELECT id FROM entities",
+                   [](const SQLite::Column& c) { return HashFilter::of(EntityId::from_bytes(blob_of(c))); });
+    return !ids_.filter.may_hold(HashFilter::of(id));
   }
-  // The filter made from the ids the file holds, with room for as many again (rows are numbered in
-  // arrival order, so the highest number bounds their count).
-  void rebuild_filter() const {
-    settle();
-    SQLite::Statement top(conn_, "SELECT coalesce(max(n), 0) FROM entities");
-    top.executeStep();
-    const auto rows = static_cast<size_t>(top.getColumn(0).getInt64());
-    ids_.reset(2 * std::max(rows, ids_.count()));
-    SQLite::Statement all(conn_, "SELECT id FROM entities");
-    while (all.executeStep()) ids_.add(EntityId::from_bytes(blob_of(all.getColumn(0))));
-    filter_ok_ = true;
+  // True when no entity in the file holds `key` but those this transaction gave it (decision 148).
+  bool key_only_in_txn(const std::string& key) const {
+    if (!in_txn_) return false;
+    if (!keys_.ok || keys_.filter.full())
+      keys_.rebuild(*this, "SELECT count(*) FROM match_keys", "SELECT key FROM match_keys",
+                    [](const SQLite::Column& c) { return HashFilter::of(c.getString()); });
+    return !keys_.filter.may_hold(HashFilter::of(key));
   }
   // Writes one entity and its links: on this thread after settle(), or on the writer. `fresh`: the
   // transaction found no row for it (known without a look-up, decision 148).
@@ -456,6 +461,9 @@ class SqliteServerStore final : public ServerStore {
     return out;
   }
   std::optional<std::string> match_key(const EntityId& id) const override {
+    if (in_txn_)
+      if (auto it = txn_keys_.of.find(id); it != txn_keys_.of.end())
+        return it->second.empty() ? std::nullopt : std::optional<std::string>(it->second);
     auto& st = stmt(match_get_, "SELECT key FROM match_keys WHERE entity = ?");
     st.reset();
     bind_blob(st, 1, id.view());
@@ -464,15 +472,27 @@ class SqliteServerStore final : public ServerStore {
     return st.getColumn(0).getString();
   }
   void put_match_key(const EntityId& id, const std::string& key) override {
-    // Prepared once (decision 130: a county's first push writes a key for every person and household).
+    if (in_txn_) {
+      // Inside a transaction the key is written by the writer, in groups (decision 148); who holds
+      // it is known here until the commit.
+      txn_keys_.put(id, key);
+      key_stage_.emplace_back(id, key);
+      if (key_stage_.size() >= kLogGroup) post_logs();
+      return;
+    }
+    settle();
+    write_match_key(id, key);
+  }
+  // Prepared once (decision 130: a county's first push writes a key for every person and household).
+  void write_match_key(const EntityId& id, const std::string& key) const {
     if (key.empty()) {
-      auto& st = stmt(match_del_, "DELETE FROM match_keys WHERE entity = ?");
+      auto& st = prepared(match_del_, "DELETE FROM match_keys WHERE entity = ?");
       st.reset();
       bind_view(st, 1, id.view());
       st.exec();
       return;
     }
-    auto& st = stmt(match_put_, "INSERT OR REPLACE INTO match_keys(entity, key) VALUES (?, ?)");
+    auto& st = prepared(match_put_, "INSERT OR REPLACE INTO match_keys(entity, key) VALUES (?, ?)");
     st.reset();
     bind_view(st, 1, id.view());
     st.bindNoCopy(2, key);
@@ -480,6 +500,11 @@ class SqliteServerStore final : public ServerStore {
   }
   std::vector<EntityId> entities_with_match_key(const std::string& key) const override {
     std::vector<EntityId> out;
+    if (key_only_in_txn(key)) {
+      if (auto it = txn_keys_.holders.find(key); it != txn_keys_.holders.end()) out = it->second;
+      std::sort(out.begin(), out.end());
+      return out;
+    }
     auto& st = stmt(match_find_, "SELECT entity FROM match_keys WHERE key = ? ORDER BY entity");
     st.reset();
     st.bind(1, key);
@@ -834,11 +859,18 @@ class SqliteServerStore final : public ServerStore {
     if (log_stage_.size() >= kLogGroup) post_logs();
   }
   void post_logs() const {
-    if (log_stage_.empty()) return;
-    behind_.post([this, rows = std::move(log_stage_)] {
-      for (auto& run : rows) insert_log(run);
-    });
-    log_stage_.clear();  // moved from: made empty
+    if (!log_stage_.empty()) {
+      behind_.post([this, rows = std::move(log_stage_)] {
+        for (auto& run : rows) insert_log(run);
+      });
+      log_stage_.clear();  // moved from: made empty
+    }
+    if (!key_stage_.empty()) {
+      behind_.post([this, keys = std::move(key_stage_)] {
+        for (auto& [id, key] : keys) write_match_key(id, key);
+      });
+      key_stage_.clear();
+    }
   }
   // Hands over what is staged and waits until the writer has written everything handed to it:
   // called before this thread uses the connection (db(), stmt()); rethrows what a write threw.
@@ -941,11 +973,44 @@ class SqliteServerStore final : public ServerStore {
   // The ids of the entities the file holds, as a filter (decision 148): valid while no other
   // connection has committed since it was made (the data version it was checked against). Used and
   // changed only on the caller's thread, never by the writer.
-  mutable IdFilter ids_;
-  mutable bool filter_ok_ = false;
-  int64_t filter_version_ = -1;
+  struct Held {
+    HashFilter filter;
+    bool ok = false;
+    // Made from what the file holds (after the writes handed over), with room for twice as many.
+    template <typename Hash>
+    void rebuild(const SqliteServerStore& store, const char* count_sql, const char* items_sql, Hash hash) {
+      SQLite::Statement count(store.db(), count_sql);
+      count.executeStep();
+      filter.reset(2 * std::max(static_cast<size_t>(count.getColumn(0).getInt64()), filter.count()));
+      SQLite::Statement items(store.db(), items_sql);
+      while (items.executeStep()) filter.add(hash(items.getColumn(0)));
+      ok = true;
+    }
+  };
+  mutable Held ids_, keys_;
+  int64_t data_version_ = -1;
   // Entities of the open transaction the filter said the file does not hold, not yet written.
   mutable std::unordered_set<EntityId, IdHash> absent_;
+  // The match keys the open transaction gave (decision 148): by entity ("" for none), and the
+  // entities holding each.
+  struct TxnKeys {
+    std::unordered_map<EntityId, std::string, IdHash> of;
+    std::unordered_map<std::string, std::vector<EntityId>> holders;
+    void put(const EntityId& id, const std::string& key) {
+      auto [it, fresh] = of.try_emplace(id, key);
+      if (!fresh) {
+        if (auto h = holders.find(it->second); h != holders.end()) std::erase(h->second, id);
+        it->second = key;
+      }
+      if (!key.empty()) holders[key].push_back(id);
+    }
+    void clear() {
+      of.clear();
+      holders.clear();
+    }
+  } txn_keys_;
+  // Key writes of the open transaction not yet handed to the writer.
+  mutable std::vector<std::pair<EntityId, std::string>> key_stage_;
   std::unordered_map<DeviceId, uint64_t, IdHash> high_;
   std::optional<LogRun> log_run_;  // the open run
   // Log rows of the open transaction not yet handed to the writer.

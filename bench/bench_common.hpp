@@ -188,8 +188,8 @@ inline std::optional<StorageFloor> storage_floor(const fs::path& server_db, cons
       {"entities", "SELECT * FROM entities ORDER BY n"},
       {"change_blocks", "SELECT * FROM change_blocks ORDER BY first_seq, device"},
       {"log", "SELECT * FROM log ORDER BY seq"},
-      {"links", "SELECT l.* FROM links l JOIN entities e ON e.id = l.child ORDER BY e.n, l.parent"},
-      {"match_keys", "SELECT m.* FROM match_keys m JOIN entities e ON e.id = m.entity ORDER BY e.n"},
+      {"links", "SELECT * FROM links ORDER BY child, parent"},
+      {"match_keys", "SELECT * FROM match_keys ORDER BY n"},
       {"audit", "SELECT * FROM audit ORDER BY seq"},
   };
   StorageFloor out;

@@ -56,6 +56,21 @@ void exec(sqlite3* db, const char* sql) {
   REQUIRE(rc == SQLITE_OK);
 }
 
+// Back to the format-3 layout of links and match keys: both keyed by entity ids (before decision 149).
+void links_to_format3(sqlite3* db) {
+  exec(db,
+       "BEGIN; ALTER TABLE links RENAME TO l4;"
+       "CREATE TABLE links(parent BLOB NOT NULL, child BLOB NOT NULL, PRIMARY KEY(parent, child)) WITHOUT ROWID;"
+       "INSERT INTO links SELECT p.id, c.id FROM l4 JOIN entities p ON p.n = l4.parent JOIN entities c ON c.n = l4.child;"
+       "INSERT INTO links SELECT w.parent, c.id FROM links_waiting w JOIN entities c ON c.n = w.child;"
+       "DROP TABLE l4; DROP TABLE links_waiting;"
+       "ALTER TABLE match_keys RENAME TO m4; DROP INDEX match_keys_key;"
+       "CREATE TABLE match_keys(entity BLOB PRIMARY KEY, key TEXT NOT NULL) WITHOUT ROWID;"
+       "CREATE INDEX match_keys_key ON match_keys(key);"
+       "INSERT INTO match_keys SELECT e.id, m4.key FROM m4 JOIN entities e ON e.n = m4.n; DROP TABLE m4;"
+       "UPDATE meta SET value = '3' WHERE key = 'format'; COMMIT;");
+}
+
 }  // namespace
 
 TEST_CASE("Applied changes stored in blocks read back like rows and other writes take precedence", "[sync][store]") {
@@ -138,6 +153,7 @@ TEST_CASE("A format-1 server store is converted on open with its entities and li
     // Back to the format-1 layout: entities keyed by id, no change blocks.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    links_to_format3(db);
     exec(db,
          "BEGIN; ALTER TABLE entities RENAME TO e2;"
          "CREATE TABLE entities(id BLOB PRIMARY KEY, type INTEGER NOT NULL, last_seq INTEGER NOT NULL,"
@@ -287,6 +303,7 @@ TEST_CASE("A format-2 server store gains the run length of its log rows when ope
   {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    links_to_format3(db);
     exec(db, "BEGIN; ALTER TABLE log DROP COLUMN n; UPDATE meta SET value = '2' WHERE key = 'format'; COMMIT;");
     sqlite3_close(db);
   }
@@ -632,11 +649,21 @@ TEST_CASE("Entities the id filter says are new are written with their links - an
 
 TEST_CASE("Match keys given inside a transaction are found with those the file holds - and another connection's", "[sync][store]") {
   // Decision 148: inside a write transaction a key the filter of held keys lacks is answered from
-  // the keys the transaction gave; every other is looked up in the file.
+  // the keys the transaction gave; every other is looked up in the file. Decision 149: a key names
+  // its entity's row, and a key given before the row is written waits for it.
   tz::test::TempDir dir;
   auto s = open_sqlite_server_store(dir.path() / "server").take();
   auto other = open_sqlite_server_store(dir.path() / "server").take();
+  auto row = [](uint8_t n) {
+    EntityRecord r;
+    r.state.type = EntityType::person;
+    r.state.id = ent(n);
+    r.villages = {"522632001001"};
+    r.last_seq = n;
+    return r;
+  };
   s->begin();
+  s->put_entity(row(1));
   s->put_match_key(ent(1), "p:520000199001011234");
   s->put_match_key(ent(2), "p:520000199001011234");
   s->put_match_key(ent(3), "h:522632001001/0001");
@@ -648,11 +675,15 @@ TEST_CASE("Match keys given inside a transaction are found with those the file h
   CHECK(s->entities_with_match_key("h:522632001001/0001").empty());
   CHECK(s->match_key(ent(2)) == "p:520000199002021234");
   CHECK_FALSE(s->match_key(ent(3)));
+  s->put_entities_later({});
+  const EntityRecord two = row(2), three = row(3);
+  s->put_entities_later({&two, &three});
   s->commit(nullptr, nullptr);
   CHECK(s->match_key(ent(1)) == "p:520000199001011234");
   CHECK_FALSE(s->match_key(ent(3)));
   // The next transaction finds the committed holder beside its own.
   s->begin();
+  s->put_entity(row(4));
   s->put_match_key(ent(4), "p:520000199002021234");
   CHECK(s->entities_with_match_key("p:520000199002021234") == std::vector<EntityId>{std::min(ent(2), ent(4)), std::max(ent(2), ent(4))});
   s->rollback();
@@ -663,11 +694,89 @@ TEST_CASE("Match keys given inside a transaction are found with those the file h
   s->commit(nullptr, nullptr);
   // A key another connection gives after the filter was made is found too.
   other->begin();
+  other->put_entity(row(5));
   other->put_match_key(ent(5), "h:522632001002/0007");
   other->commit(nullptr, nullptr);
   s->begin();
   s->put_match_key(ent(6), "h:522632001002/0007");
+  s->put_entity(row(6));
   CHECK(s->entities_with_match_key("h:522632001002/0007") == std::vector<EntityId>{std::min(ent(5), ent(6)), std::max(ent(5), ent(6))});
   s->commit(nullptr, nullptr);
-  CHECK(s->match_key_groups().size() == 1);
+  CHECK(s->match_key_groups() == std::vector<std::vector<EntityId>>{{std::min(ent(5), ent(6)), std::max(ent(5), ent(6))}});
+  CHECK(s->match_key(ent(2)) == "p:520000199002021234");
+  CHECK(s->match_key(ent(6)) == "h:522632001002/0007");
+  // Outside a transaction too; a key given to an entity with no row names nothing.
+  s->put_match_key(ent(7), "p:520000199001011234");
+  CHECK(s->entities_with_match_key("p:520000199001011234") == std::vector<EntityId>{ent(1)});
+}
+
+TEST_CASE("A format-3 server store gets links and match keys by row number - a link to a parent without a row waiting", "[sync][store]") {
+  // Decision 149. ent(1) a household with a key, ent(2) its person with a key, ent(3) a person whose
+  // household ent(4) the store holds no row for (pushed later, or held in quarantine).
+  tz::test::TempDir dir;
+  auto record = [](uint8_t n, EntityType type, std::vector<EntityId> parents) {
+    EntityRecord r;
+    r.state.type = type;
+    r.state.id = ent(n);
+    r.villages = {"522632001001"};
+    r.parents = std::move(parents);
+    r.last_seq = n;
+    return r;
+  };
+  {
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    s->put_entity(record(1, EntityType::household, {}));
+    s->put_entity(record(2, EntityType::person, {ent(1)}));
+    s->put_entity(record(3, EntityType::person, {ent(4)}));
+    s->put_match_key(ent(1), "h:522632001001/0001");
+    s->put_match_key(ent(2), "p:520000199001011234");
+    s->commit(nullptr, nullptr);
+    CHECK(s->children(ent(4)) == std::vector<EntityId>{ent(3)});
+  }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    links_to_format3(db);
+    sqlite3_close(db);
+  }
+  auto opened = open_sqlite_server_store(dir.path() / "server");
+  if (!opened) FAIL(opened.error().message(Lang::en));
+  auto s = std::move(*opened);
+  CHECK(s->children(ent(1)) == std::vector<EntityId>{ent(2)});
+  CHECK(s->children(ent(4)) == std::vector<EntityId>{ent(3)});
+  CHECK(s->match_key(ent(1)) == "h:522632001001/0001");
+  CHECK(s->entities_with_match_key("p:520000199001011234") == std::vector<EntityId>{ent(2)});
+  auto count = [&](const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    const int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+  };
+  CHECK(count("SELECT value FROM meta WHERE key = 'format'") == 4);
+  CHECK(count("SELECT count(*) FROM links") == 1);
+  CHECK(count("SELECT count(*) FROM links_waiting") == 1);
+  // The household arrives: its waiting link becomes a link by number, found as before.
+  s->begin();
+  CHECK_FALSE(s->entity(ent(4)));
+  s->put_entity(record(4, EntityType::household, {}));
+  s->commit(nullptr, nullptr);
+  CHECK(s->children(ent(4)) == std::vector<EntityId>{ent(3)});
+  CHECK(count("SELECT count(*) FROM links") == 2);
+  CHECK(count("SELECT count(*) FROM links_waiting") == 0);
+  // A person moved from the household without a row to one with a row, and back, in one transaction.
+  s->begin();
+  s->put_entity(record(5, EntityType::person, {ent(9)}));
+  auto moved = record(5, EntityType::person, {ent(1)});
+  s->put_entity(moved);
+  s->commit(nullptr, nullptr);
+  CHECK(s->children(ent(9)).empty());
+  auto kids = s->children(ent(1));
+  CHECK(kids == (ent(2) < ent(5) ? std::vector<EntityId>{ent(2), ent(5)} : std::vector<EntityId>{ent(5), ent(2)}));
+  CHECK(count("SELECT count(*) FROM links_waiting") == 0);
 }

@@ -24,8 +24,9 @@ using sqlite::blob_of;
 
 // 2: applied changes stored in blocks (change_blocks), entity rows in arrival order with a unique
 // index on the id (decision 66); 3: a log row may stand for a run of consecutive version rows (the
-// column n, decision 80). Older stores are converted on open.
-constexpr int kFormatVersion = 3;
+// column n, decision 80); 4: links and match keys name entities by their row numbers, a link to a
+// parent without a row yet waiting in links_waiting (decision 149). Older stores are converted on open.
+constexpr int kFormatVersion = 4;
 // A run of version rows of one entity, device and villages is stored as one log row of up to this
 // many (decision 80); log_after reads from this far before the cursor to find the row holding it.
 constexpr uint64_t kLogRun = 256;
@@ -67,6 +68,16 @@ constexpr const char* kBlocksTable =
 constexpr const char* kEntitiesTable =
     "CREATE TABLE entities(n INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, type INTEGER NOT NULL,"
     "  last_seq INTEGER NOT NULL, villages TEXT NOT NULL, parents BLOB NOT NULL, state BLOB NOT NULL);";
+// Links and match keys name entities by row number (decision 149): a batch's new rows are numbered
+// in arrival order, so their links and keys fill the end of these trees instead of pages all over
+// them (keyed by random ids, each such page was written again to the WAL at every commit). A link to
+// a parent the store holds no row for yet (pushed later, or held in quarantine) waits by its id.
+constexpr const char* kLinksTables =
+    "CREATE TABLE links(parent INTEGER NOT NULL, child INTEGER NOT NULL, PRIMARY KEY(parent, child)) WITHOUT ROWID;"
+    "CREATE TABLE links_waiting(parent BLOB NOT NULL, child INTEGER NOT NULL, PRIMARY KEY(parent, child)) WITHOUT ROWID;";
+constexpr const char* kMatchKeysTable =
+    "CREATE TABLE IF NOT EXISTS match_keys(n INTEGER PRIMARY KEY, key TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS match_keys_key ON match_keys(key);";
 
 class SqliteServerStore final : public ServerStore {
  public:
@@ -74,13 +85,7 @@ class SqliteServerStore final : public ServerStore {
       : conn_((sqlite::prepare_library(), file.string()), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
     db().exec(kSqliteServerStorePragmas);
     db().setBusyTimeout(10000);
-    bool fresh = false;
-    {
-      SQLite::Statement exists(db(), "SELECT count(*) FROM sqlite_master WHERE name = 'meta'");
-      exists.executeStep();
-      fresh = exists.getColumn(0).getInt() == 0;
-    }  // finished before a conversion drops a table
-    if (fresh) create();
+    if (!table_exists("meta")) create();
     if (std::stoi(meta("format")) == 1) {
       SQLite::Transaction txn(db());
       db().exec(kBlocksTable);
@@ -100,6 +105,28 @@ class SqliteServerStore final : public ServerStore {
         has_n = cols.getColumn(0).getInt() > 0;
       }
       if (!has_n) db().exec("ALTER TABLE log ADD COLUMN n INTEGER NOT NULL DEFAULT 1;");
+      put_meta("format", "3");
+      txn.commit();
+    }
+    if (std::stoi(meta("format")) == 3) {
+      // Links and match keys by row number (decision 149).
+      SQLite::Transaction txn(db());
+      db().exec("ALTER TABLE links RENAME TO links_v3;");
+      db().exec(kLinksTables);
+      db().exec(
+          "INSERT INTO links(parent, child) SELECT p.n, c.n FROM links_v3 l JOIN entities p ON p.id = l.parent "
+          "  JOIN entities c ON c.id = l.child;"
+          "INSERT INTO links_waiting(parent, child) SELECT l.parent, c.n FROM links_v3 l JOIN entities c ON c.id = l.child "
+          "  WHERE NOT EXISTS (SELECT 1 FROM entities p WHERE p.id = l.parent);"
+          "DROP TABLE links_v3;");
+      if (table_exists("match_keys")) {
+        db().exec(
+            "ALTER TABLE match_keys RENAME TO match_keys_v3; DROP INDEX IF EXISTS match_keys_key;");
+        db().exec(kMatchKeysTable);
+        db().exec(
+            "INSERT INTO match_keys(n, key) SELECT e.n, m.key FROM match_keys_v3 m JOIN entities e ON e.id = m.entity;"
+            "DROP TABLE match_keys_v3;");
+      }
       put_meta("format", std::to_string(kFormatVersion));
       txn.commit();
     }
@@ -121,9 +148,7 @@ class SqliteServerStore final : public ServerStore {
         "CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, user TEXT NOT NULL, created_ms INTEGER NOT NULL,"
         "  expires_ms INTEGER NOT NULL) WITHOUT ROWID;");
     // Added with merging on apply (decision 221), the same way; filled by the server when empty.
-    db().exec(
-        "CREATE TABLE IF NOT EXISTS match_keys(entity BLOB PRIMARY KEY, key TEXT NOT NULL) WITHOUT ROWID;"
-        "CREATE INDEX IF NOT EXISTS match_keys_key ON match_keys(key);");
+    db().exec(kMatchKeysTable);
     reload();
   }
 
@@ -140,6 +165,13 @@ class SqliteServerStore final : public ServerStore {
     linked_.clear();  // another process may have written since
     absent_.clear();
     txn_keys_.clear();
+    numbers_.clear();
+    waiting_.keys.clear();
+    {
+      SQLite::Statement any(conn_, "SELECT EXISTS (SELECT 1 FROM links_waiting)");
+      any.executeStep();
+      waiting_.links = any.getColumn(0).getInt() != 0;
+    }
     {
       // Another connection's commit since our last transaction changes the data version: the ids it
       // added are not in the filter, which is made again before it answers (decision 148).
@@ -169,6 +201,9 @@ class SqliteServerStore final : public ServerStore {
     in_txn_ = false;
     linked_.clear();
     absent_.clear();
+    numbers_.clear();
+    // A key given to an entity no row was written for has nothing to name; not kept.
+    waiting_.keys.clear();
     if (keys_.ok)
       for (auto& [key, holders] : txn_keys_.holders) keys_.filter.add(HashFilter::of(key));
     txn_keys_.clear();
@@ -192,6 +227,8 @@ class SqliteServerStore final : public ServerStore {
     absent_.clear();  // the filter may keep ids written and rolled back: it then only says "maybe"
     txn_keys_.clear();
     key_stage_.clear();
+    numbers_.clear();  // rows rolled back: their numbers may be given again
+    waiting_.keys.clear();
     log_run_.reset();
     high_.clear();
     block_ = {};
@@ -326,7 +363,7 @@ class SqliteServerStore final : public ServerStore {
       absent_.insert(id);
       return std::nullopt;
     }
-    auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents FROM entities WHERE id = ?");
+    auto& st = stmt(entity_get_, "SELECT state, villages, last_seq, parents, n FROM entities WHERE id = ?");
     st.reset();
     bind_view(st, 1, id.view());
     ResetAfter done{st};
@@ -335,16 +372,21 @@ class SqliteServerStore final : public ServerStore {
       return std::nullopt;
     }
     auto rec = record_from(st);
-    if (in_txn_) linked_.insert_or_assign(id, rec.parents);
+    if (in_txn_) {
+      linked_.insert_or_assign(id, rec.parents);
+      numbers_.insert_or_assign(id, st.getColumn(4).getInt64());
+    }
     return rec;
   }
   std::optional<std::vector<std::string>> entity_villages(const EntityId& id) const override {
     if (known_absent(id)) return std::nullopt;
-    auto& st = stmt(villages_get_, "SELECT villages FROM entities WHERE id = ?");
+    auto& st = stmt(villages_get_, "SELECT villages, n FROM entities WHERE id = ?");
     st.reset();
     bind_view(st, 1, id.view());
     ResetAfter done{st};
     if (!st.executeStep()) return std::nullopt;
+    // Read for the entities a batch places others under: their links are written by number.
+    if (in_txn_) numbers_.insert_or_assign(id, st.getColumn(1).getInt64());
     return codec::decode_strings(st.getColumn(0).getString());
   }
   void put_entity(const EntityRecord& e) override {
@@ -433,30 +475,105 @@ class SqliteServerStore final : public ServerStore {
     bind_view(st, 5, parents);
     bind_view(st, 6, body);
     st.exec();
+    // A new row's number is the one just given; an existing row's was read with it, or is looked up
+    // (RETURNING would gather every returned row in a temporary table first).
+    int64_t n = 0;
+    if (fresh) {
+      n = conn_.getLastInsertRowid();
+      numbers_.emplace(e.state.id, n);
+    } else if (auto known = number_of(e.state.id)) {
+      n = *known;
+    } else {
+      throw Failure(ErrorCode::internal, {"entity row not written"});
+    }
+    if (!waiting_.empty()) adopt_waiting(e.state.id, n);
     if (linked == e.parents) return;
     auto has = [](const std::vector<EntityId>& v, const EntityId& id) { return std::find(v.begin(), v.end(), id) != v.end(); };
     for (auto& p : linked) {
       if (has(e.parents, p)) continue;
-      auto& del = prepared(link_del_, "DELETE FROM links WHERE parent = ? AND child = ?");
-      del.reset();
-      bind_view(del, 1, p.view());
-      bind_view(del, 2, e.state.id.view());
-      del.exec();
+      if (auto pn = number_of(p)) {
+        auto& del = prepared(link_del_, "DELETE FROM links WHERE parent = ? AND child = ?");
+        del.reset();
+        del.bind(1, *pn);
+        del.bind(2, n);
+        del.exec();
+      } else {
+        auto& del = prepared(wait_del_, "DELETE FROM links_waiting WHERE parent = ? AND child = ?");
+        del.reset();
+        bind_view(del, 1, p.view());
+        del.bind(2, n);
+        del.exec();
+      }
     }
-    auto& ins = prepared(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
     for (auto& p : e.parents) {
       if (has(linked, p)) continue;
+      if (auto pn = number_of(p)) {
+        auto& ins = prepared(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
+        ins.reset();
+        ins.bind(1, *pn);
+        ins.bind(2, n);
+        ins.exec();
+      } else {
+        auto& ins = prepared(wait_put_, "INSERT OR IGNORE INTO links_waiting(parent, child) VALUES (?, ?)");
+        ins.reset();
+        bind_view(ins, 1, p.view());
+        ins.bind(2, n);
+        ins.exec();
+        waiting_.links = true;
+      }
+    }
+  }
+  // The row number of an entity the file holds (decision 149): from the rows this transaction read
+  // or wrote, or looked up. On this thread after settle(), or on the writer.
+  std::optional<int64_t> number_of(const EntityId& id) const {
+    if (auto it = numbers_.find(id); it != numbers_.end()) return it->second;
+    auto& st = prepared(number_get_, "SELECT n FROM entities WHERE id = ?");
+    st.reset();
+    bind_view(st, 1, id.view());
+    ResetAfter done{st};
+    if (!st.executeStep()) return std::nullopt;
+    const int64_t n = st.getColumn(0).getInt64();
+    if (in_txn_) numbers_.emplace(id, n);
+    return n;
+  }
+  // An entity has a row now: the links waiting for it as a parent, and the match key given to it
+  // before its row was written, are written by its number.
+  void adopt_waiting(const EntityId& id, int64_t n) const {
+    if (auto it = waiting_.keys.find(id); it != waiting_.keys.end()) {
+      const std::string key = std::move(it->second);
+      waiting_.keys.erase(it);
+      write_match_key(id, key);
+    }
+    if (!waiting_.links) return;
+    auto& st = prepared(wait_take_, "SELECT child FROM links_waiting WHERE parent = ?");
+    st.reset();
+    bind_view(st, 1, id.view());
+    std::vector<int64_t> kids;
+    {
+      ResetAfter done{st};
+      while (st.executeStep()) kids.push_back(st.getColumn(0).getInt64());
+    }
+    if (kids.empty()) return;
+    auto& del = prepared(wait_clear_, "DELETE FROM links_waiting WHERE parent = ?");
+    del.reset();
+    bind_view(del, 1, id.view());
+    del.exec();
+    auto& ins = prepared(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
+    for (int64_t kid : kids) {
       ins.reset();
-      bind_view(ins, 1, p.view());
-      bind_view(ins, 2, e.state.id.view());
+      ins.bind(1, n);
+      ins.bind(2, kid);
       ins.exec();
     }
   }
   std::vector<EntityId> children(const EntityId& parent) const override {
     std::vector<EntityId> out;
-    auto& st = stmt(children_, "SELECT child FROM links WHERE parent = ? ORDER BY child");
+    auto& st = stmt(children_,
+                    "SELECT e.id FROM links l JOIN entities e ON e.n = l.child WHERE l.parent = (SELECT n FROM entities WHERE id = ?1) "
+                    "UNION SELECT e.id FROM links_waiting w JOIN entities e ON e.n = w.child WHERE w.parent = ?1 ORDER BY 1");
     st.reset();
     bind_blob(st, 1, parent.view());
+    ResetAfter done{st};
     while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
     return out;
   }
@@ -464,7 +581,7 @@ class SqliteServerStore final : public ServerStore {
     if (in_txn_)
       if (auto it = txn_keys_.of.find(id); it != txn_keys_.of.end())
         return it->second.empty() ? std::nullopt : std::optional<std::string>(it->second);
-    auto& st = stmt(match_get_, "SELECT key FROM match_keys WHERE entity = ?");
+    auto& st = stmt(match_get_, "SELECT m.key FROM match_keys m JOIN entities e ON e.n = m.n WHERE e.id = ?");
     st.reset();
     bind_blob(st, 1, id.view());
     ResetAfter done{st};  // a statement left stepping would hold a read transaction past COMMIT
@@ -484,17 +601,25 @@ class SqliteServerStore final : public ServerStore {
     write_match_key(id, key);
   }
   // Prepared once (decision 130: a county's first push writes a key for every person and household).
+  // The key of an entity without a row yet waits for the row (decision 149).
   void write_match_key(const EntityId& id, const std::string& key) const {
+    const auto n = number_of(id);
+    if (!n) {
+      // Outside a transaction no row can follow: the key names nothing.
+      if (key.empty() || !in_txn_) waiting_.keys.erase(id);
+      else waiting_.keys.insert_or_assign(id, key);
+      return;
+    }
     if (key.empty()) {
-      auto& st = prepared(match_del_, "DELETE FROM match_keys WHERE entity = ?");
+      auto& st = prepared(match_del_, "DELETE FROM match_keys WHERE n = ?");
       st.reset();
-      bind_view(st, 1, id.view());
+      st.bind(1, *n);
       st.exec();
       return;
     }
-    auto& st = prepared(match_put_, "INSERT OR REPLACE INTO match_keys(entity, key) VALUES (?, ?)");
+    auto& st = prepared(match_put_, "INSERT INTO match_keys(n, key) VALUES (?, ?) ON CONFLICT(n) DO UPDATE SET key = excluded.key");
     st.reset();
-    bind_view(st, 1, id.view());
+    st.bind(1, *n);
     st.bindNoCopy(2, key);
     st.exec();
   }
@@ -505,18 +630,23 @@ class SqliteServerStore final : public ServerStore {
       std::sort(out.begin(), out.end());
       return out;
     }
-    auto& st = stmt(match_find_, "SELECT entity FROM match_keys WHERE key = ? ORDER BY entity");
+    auto& st = stmt(match_find_, "SELECT e.id FROM match_keys m JOIN entities e ON e.n = m.n WHERE m.key = ?");
     st.reset();
     st.bind(1, key);
-    ResetAfter done{st};
-    while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
+    {
+      ResetAfter done{st};
+      while (st.executeStep()) out.push_back(EntityId::from_bytes(blob_of(st.getColumn(0))));
+    }
+    for (auto& [id, k] : waiting_.keys)
+      if (k == key) out.push_back(id);
+    std::sort(out.begin(), out.end());
     return out;
   }
   std::vector<std::vector<EntityId>> match_key_groups() const override {
     std::vector<std::vector<EntityId>> out;
     SQLite::Statement st(db(),
-                         "SELECT key, entity FROM match_keys WHERE key IN "
-                         "(SELECT key FROM match_keys GROUP BY key HAVING count(*) > 1) ORDER BY key, entity");
+                         "SELECT m.key, e.id FROM match_keys m JOIN entities e ON e.n = m.n WHERE m.key IN "
+                         "(SELECT key FROM match_keys GROUP BY key HAVING count(*) > 1) ORDER BY m.key, e.id");
     std::string last;
     while (st.executeStep()) {
       std::string key = st.getColumn(0).getString();
@@ -744,13 +874,13 @@ class SqliteServerStore final : public ServerStore {
         "CREATE TABLE changes(device BLOB NOT NULL, seq INTEGER NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
         "  PRIMARY KEY(device, seq)) WITHOUT ROWID;"
         "CREATE INDEX changes_held ON changes(status) WHERE status = 1;"
-        "CREATE TABLE links(parent BLOB NOT NULL, child BLOB NOT NULL, PRIMARY KEY(parent, child)) WITHOUT ROWID;"
         "CREATE TABLE log(seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, target BLOB, type INTEGER NOT NULL,"
         "  entity BLOB NOT NULL, villages TEXT NOT NULL, vdevice BLOB NOT NULL, vseq INTEGER NOT NULL,"
         "  payload BLOB NOT NULL, n INTEGER NOT NULL DEFAULT 1);"
         "CREATE TABLE config(key TEXT PRIMARY KEY, version INTEGER NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;");
     db().exec(kBlocksTable);
     db().exec(kEntitiesTable);
+    db().exec(kLinksTables);
     put_meta("format", std::to_string(kFormatVersion));
     put_meta("epoch", random_epoch());
     put_meta("clock", "0:0");
@@ -767,6 +897,13 @@ class SqliteServerStore final : public ServerStore {
     SQLite::Statement last(db(), "SELECT seq + n - 1 FROM log ORDER BY seq DESC LIMIT 1");
     last_seq_ = last.executeStep() ? static_cast<uint64_t>(last.getColumn(0).getInt64()) : 0;
   }
+
+  bool table_exists(const char* name) const {
+    SQLite::Statement st(db(), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+    st.bind(1, name);
+    st.executeStep();
+    return st.getColumn(0).getInt() > 0;
+  }  // finished before a conversion drops a table
 
   std::string meta(const std::string& key) const {
     SQLite::Statement st(db(), "SELECT value FROM meta WHERE key = ?");
@@ -941,7 +1078,7 @@ class SqliteServerStore final : public ServerStore {
   // A cached statement left stepping keeps a read transaction open after COMMIT: the next write of
   // this connection then fails at once with "database is locked" once another process has written.
   void reset_cached_statements() const {
-    for (auto* slot : {&block_get_, &block_put_, &link_get_, &change_get_, &change_put_, &entity_get_, &villages_get_,
+    for (auto* slot : {&block_get_, &block_put_, &link_get_, &number_get_, &wait_del_, &wait_put_, &wait_take_, &wait_clear_, &change_get_, &change_put_, &entity_get_, &villages_get_,
                        &entity_put_, &link_del_, &link_put_, &children_, &log_put_, &log_get_, &match_get_, &match_find_,
                        &match_put_, &match_del_})
       if (*slot) (*slot)->reset();
@@ -1011,6 +1148,16 @@ class SqliteServerStore final : public ServerStore {
   } txn_keys_;
   // Key writes of the open transaction not yet handed to the writer.
   mutable std::vector<std::pair<EntityId, std::string>> key_stage_;
+  // The row numbers of entities the open transaction read or wrote (decision 149); what waits for an
+  // entity's row: links to it as a parent (whether the file may hold any) and its match key. Used by
+  // the writer and by this thread after settle(), as the connection is.
+  mutable std::unordered_map<EntityId, int64_t, IdHash> numbers_;
+  struct Waiting {
+    bool links = true;  // links_waiting may hold rows: checked at each transaction's start
+    std::unordered_map<EntityId, std::string, IdHash> keys;
+    bool empty() const { return !links && keys.empty(); }
+  };
+  mutable Waiting waiting_;
   std::unordered_map<DeviceId, uint64_t, IdHash> high_;
   std::optional<LogRun> log_run_;  // the open run
   // Log rows of the open transaction not yet handed to the writer.
@@ -1023,7 +1170,7 @@ class SqliteServerStore final : public ServerStore {
     std::vector<StoredChange> changes;  // decoded whole (decision 83: each change depends on the one before)
   };
   mutable Block block_;
-  mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_;
+  mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_, number_get_, wait_del_, wait_put_, wait_take_, wait_clear_;
   mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, villages_get_, entity_put_, link_del_, link_put_,
       children_, log_put_, log_get_, match_get_, match_find_, match_put_, match_del_;
   // The writer of the open transaction's log rows and change blocks, beside the apply that makes

@@ -780,3 +780,28 @@ TEST_CASE("A format-3 server store gets links and match keys by row number - a l
   CHECK(kids == (ent(2) < ent(5) ? std::vector<EntityId>{ent(2), ent(5)} : std::vector<EntityId>{ent(5), ent(2)}));
   CHECK(count("SELECT count(*) FROM links_waiting") == 0);
 }
+
+TEST_CASE("An entity row numbered as the last row of another table gets its own links", "[sync][store]") {
+  // Decision 149: a new row's number is taken from last_insert_rowid when the write changed it; a
+  // log row just written with the same number (1) leaves it unchanged, and the number is looked up.
+  tz::test::TempDir dir;
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  s->begin();
+  LogRow r;
+  r.kind = LogKind::conflict;
+  r.entity = ent(9);
+  CHECK(s->append(std::move(r)) == 1);
+  EntityRecord hh;
+  hh.state.type = EntityType::household;
+  hh.state.id = ent(1);
+  hh.villages = {"522632001001"};
+  s->put_entity(hh);
+  EntityRecord p = hh;
+  p.state.type = EntityType::person;
+  p.state.id = ent(2);
+  p.parents = {ent(1)};
+  s->put_entity(p);
+  s->commit(nullptr, nullptr);
+  CHECK(s->children(ent(1)) == std::vector<EntityId>{ent(2)});
+  CHECK(s->children(ent(2)).empty());
+}

@@ -474,13 +474,15 @@ class SqliteServerStore final : public ServerStore {
     for (auto& p : e.parents) parents.append(p.view());
     bind_view(st, 5, parents);
     bind_view(st, 6, body);
+    const int64_t before = conn_.getLastInsertRowid();
     st.exec();
-    // A new row's number is the one just given; an existing row's was read with it, or is looked up
-    // (RETURNING would gather every returned row in a temporary table first).
+    // A new row's number is the one just given (the UPDATE of an upsert leaves last_insert_rowid as
+    // it was); an existing row's was read with it, or is looked up. RETURNING would gather every
+    // returned row in a temporary table first.
     int64_t n = 0;
-    if (fresh) {
-      n = conn_.getLastInsertRowid();
-      numbers_.emplace(e.state.id, n);
+    if (const int64_t after = conn_.getLastInsertRowid(); after != before) {
+      n = after;
+      numbers_.insert_or_assign(e.state.id, n);
     } else if (auto known = number_of(e.state.id)) {
       n = *known;
     } else {

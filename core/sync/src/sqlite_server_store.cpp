@@ -491,39 +491,25 @@ class SqliteServerStore final : public ServerStore {
     if (!waiting_.empty()) adopt_waiting(e.state.id, n);
     if (linked == e.parents) return;
     auto has = [](const std::vector<EntityId>& v, const EntityId& id) { return std::find(v.begin(), v.end(), id) != v.end(); };
-    for (auto& p : linked) {
-      if (has(e.parents, p)) continue;
-      if (auto pn = number_of(p)) {
-        auto& del = prepared(link_del_, "DELETE FROM links WHERE parent = ? AND child = ?");
-        del.reset();
-        del.bind(1, *pn);
-        del.bind(2, n);
-        del.exec();
-      } else {
-        auto& del = prepared(wait_del_, "DELETE FROM links_waiting WHERE parent = ? AND child = ?");
-        del.reset();
-        bind_view(del, 1, p.view());
-        del.bind(2, n);
-        del.exec();
-      }
-    }
-    for (auto& p : e.parents) {
-      if (has(linked, p)) continue;
-      if (auto pn = number_of(p)) {
-        auto& ins = prepared(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)");
-        ins.reset();
-        ins.bind(1, *pn);
-        ins.bind(2, n);
-        ins.exec();
-      } else {
-        auto& ins = prepared(wait_put_, "INSERT OR IGNORE INTO links_waiting(parent, child) VALUES (?, ?)");
-        ins.reset();
-        bind_view(ins, 1, p.view());
-        ins.bind(2, n);
-        ins.exec();
-        waiting_.links = true;
-      }
-    }
+    for (auto& p : linked)
+      if (!has(e.parents, p)) write_link(false, p, n);
+    for (auto& p : e.parents)
+      if (!has(linked, p)) write_link(true, p, n);
+  }
+  // Writes (`add`) or removes the link from the row numbered `child` to `parent`: by the parent's
+  // number, or waiting by its id while it has no row (decision 149).
+  void write_link(bool add, const EntityId& parent, int64_t child) const {
+    const auto pn = number_of(parent);
+    auto& st = pn ? (add ? prepared(link_put_, "INSERT OR IGNORE INTO links(parent, child) VALUES (?, ?)")
+                         : prepared(link_del_, "DELETE FROM links WHERE parent = ? AND child = ?"))
+                  : (add ? prepared(wait_put_, "INSERT OR IGNORE INTO links_waiting(parent, child) VALUES (?, ?)")
+                         : prepared(wait_del_, "DELETE FROM links_waiting WHERE parent = ? AND child = ?"));
+    st.reset();
+    if (pn) st.bind(1, *pn);
+    else bind_view(st, 1, parent.view());
+    st.bind(2, child);
+    st.exec();
+    if (add && !pn) waiting_.links = true;
   }
   // The row number of an entity the file holds (decision 149): from the rows this transaction read
   // or wrote, or looked up. On this thread after settle(), or on the writer.

@@ -675,7 +675,6 @@ TEST_CASE("Match keys given inside a transaction are found with those the file h
   CHECK(s->entities_with_match_key("h:522632001001/0001").empty());
   CHECK(s->match_key(ent(2)) == "p:520000199002021234");
   CHECK_FALSE(s->match_key(ent(3)));
-  s->put_entities_later({});
   const EntityRecord two = row(2), three = row(3);
   s->put_entities_later({&two, &three});
   s->commit(nullptr, nullptr);

@@ -162,11 +162,7 @@ class SqliteServerStore final : public ServerStore {
     db().exec("BEGIN IMMEDIATE");
     in_txn_ = true;
     high_.clear();
-    linked_.clear();  // another process may have written since
-    absent_.clear();
-    txn_keys_.clear();
-    numbers_.clear();
-    waiting_.keys.clear();
+    forget_txn_state();  // another process may have written since
     {
       SQLite::Statement any(conn_, "SELECT EXISTS (SELECT 1 FROM links_waiting)");
       any.executeStep();
@@ -199,14 +195,9 @@ class SqliteServerStore final : public ServerStore {
       throw Failure(sqlite::error_of(e, conn_.getFilename()));
     }
     in_txn_ = false;
-    linked_.clear();
-    absent_.clear();
-    numbers_.clear();
-    // A key given to an entity no row was written for has nothing to name; not kept.
-    waiting_.keys.clear();
-    if (keys_.ok)
-      for (auto& [key, holders] : txn_keys_.holders) keys_.filter.add(HashFilter::of(key));
-    txn_keys_.clear();
+    for (auto& [key, holders] : txn_keys_.holders) keys_.add(HashFilter::of(key));
+    // A key given to an entity no row was written for has nothing to name: not kept.
+    forget_txn_state();
     reset_cached_statements();
     if (crash_after) crash_point(crash_after);
   }
@@ -223,12 +214,9 @@ class SqliteServerStore final : public ServerStore {
     behind_.discard();  // what was handed to the writer is dropped with the transaction
     log_stage_.clear();
     pending_.clear();
-    linked_.clear();
-    absent_.clear();  // the filter may keep ids written and rolled back: it then only says "maybe"
-    txn_keys_.clear();
-    key_stage_.clear();
-    numbers_.clear();  // rows rolled back: their numbers may be given again
-    waiting_.keys.clear();
+    // The filters may keep ids and keys written and rolled back: they then only say "maybe". The
+    // numbers of rolled-back rows may be given again.
+    forget_txn_state();
     log_run_.reset();
     high_.clear();
     block_ = {};
@@ -414,27 +402,14 @@ class SqliteServerStore final : public ServerStore {
   // On this thread, for an entity about to be written: enters its id in the filter, and tells whether
   // the file certainly held no row for it when the transaction read it (its links then are none).
   bool added(const EntityId& id) {
-    if (ids_.ok) ids_.filter.add(HashFilter::of(id));
+    ids_.add(HashFilter::of(id));
     return absent_.erase(id) > 0;
   }
   // True when the file certainly holds no row for `id` (decision 148): answered by the filter, and
   // only inside a write transaction, which no other connection can write beside.
-  bool known_absent(const EntityId& id) const {
-    if (!in_txn_) return false;
-    // Rows are numbered in arrival order: the highest number bounds their count.
-    if (!ids_.ok || ids_.filter.full())
-      ids_.rebuild(*this, "SELECT coalesce(max(n), 0) FROM entities", "SELECT id FROM entities",
-                   [](const SQLite::Column& c) { return HashFilter::of(EntityId::from_bytes(blob_of(c))); });
-    return !ids_.filter.may_hold(HashFilter::of(id));
-  }
+  bool known_absent(const EntityId& id) const { return in_txn_ && ids_.lacks(*this, HashFilter::of(id)); }
   // True when no entity in the file holds `key` but those this transaction gave it (decision 148).
-  bool key_only_in_txn(const std::string& key) const {
-    if (!in_txn_) return false;
-    if (!keys_.ok || keys_.filter.full())
-      keys_.rebuild(*this, "SELECT count(*) FROM match_keys", "SELECT key FROM match_keys",
-                    [](const SQLite::Column& c) { return HashFilter::of(c.getString()); });
-    return !keys_.filter.may_hold(HashFilter::of(key));
-  }
+  bool key_only_in_txn(const std::string& key) const { return in_txn_ && keys_.lacks(*this, HashFilter::of(key)); }
   // Writes one entity and its links: on this thread after settle(), or on the writer. `fresh`: the
   // transaction found no row for it (known without a look-up, decision 148).
   void write_entity(const EntityRecord& e, const std::string& body, bool fresh) const {
@@ -450,13 +425,14 @@ class SqliteServerStore final : public ServerStore {
       linked = std::move(known->second);
       known->second = e.parents;
     } else {
-      auto& cur = prepared(link_get_, "SELECT parents FROM entities WHERE id = ?");
+      auto& cur = prepared(link_get_, "SELECT parents, n FROM entities WHERE id = ?");
       cur.reset();
       bind_view(cur, 1, e.state.id.view());
       ResetAfter done{cur};
       if (cur.executeStep()) {
         auto parents = blob_of(cur.getColumn(0));
         for (size_t i = 0; i + 16 <= parents.size(); i += 16) linked.push_back(EntityId::from_bytes(parents.substr(i, 16)));
+        if (in_txn_) numbers_.insert_or_assign(e.state.id, cur.getColumn(1).getInt64());  // not looked up again below
       }
       if (in_txn_) linked_.emplace(e.state.id, e.parents);
     }
@@ -886,6 +862,16 @@ class SqliteServerStore final : public ServerStore {
     last_seq_ = last.executeStep() ? static_cast<uint64_t>(last.getColumn(0).getInt64()) : 0;
   }
 
+  // What a write transaction knows of the file beyond it, valid only inside it.
+  void forget_txn_state() {
+    linked_.clear();
+    absent_.clear();
+    txn_keys_.clear();
+    key_stage_.clear();
+    numbers_.clear();
+    waiting_.keys.clear();
+  }
+
   bool table_exists(const char* name) const {
     SQLite::Statement st(db(), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
     st.bind(1, name);
@@ -1066,9 +1052,9 @@ class SqliteServerStore final : public ServerStore {
   // A cached statement left stepping keeps a read transaction open after COMMIT: the next write of
   // this connection then fails at once with "database is locked" once another process has written.
   void reset_cached_statements() const {
-    for (auto* slot : {&block_get_, &block_put_, &link_get_, &number_get_, &wait_del_, &wait_put_, &wait_take_, &wait_clear_, &change_get_, &change_put_, &entity_get_, &villages_get_,
-                       &entity_put_, &link_del_, &link_put_, &children_, &log_put_, &log_get_, &match_get_, &match_find_,
-                       &match_put_, &match_del_})
+    for (auto* slot : {&block_get_, &block_put_, &link_get_, &number_get_, &wait_del_, &wait_put_, &wait_take_,
+                       &wait_clear_, &change_get_, &change_put_, &entity_get_, &villages_get_, &entity_put_, &link_del_,
+                       &link_put_, &children_, &log_put_, &log_get_, &match_get_, &match_find_, &match_put_, &match_del_})
       if (*slot) (*slot)->reset();
   }
   SQLite::Statement& stmt(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
@@ -1095,15 +1081,27 @@ class SqliteServerStore final : public ServerStore {
   std::vector<StoredChange> pending_;
   // The parents whose links each entity read or written in the open transaction has in the store.
   mutable std::unordered_map<EntityId, std::vector<EntityId>, IdHash> linked_;
-  // The ids of the entities the file holds, as a filter (decision 148): valid while no other
-  // connection has committed since it was made (the data version it was checked against). Used and
-  // changed only on the caller's thread, never by the writer.
+  // A filter of the entity ids or match keys the file holds (decision 148): valid while no other
+  // connection has committed since it was made (the data version begin() checks). Used and changed
+  // only on the caller's thread, never by the writer.
   struct Held {
+    const char* count_sql;  // an upper bound of the items held
+    const char* items_sql;
+    HashFilter::Hashes (*hash)(const SQLite::Column&);
     HashFilter filter;
     bool ok = false;
+    // True when the file certainly holds no such item; the filter is made first when needed.
+    bool lacks(const SqliteServerStore& store, HashFilter::Hashes h) {
+      if (!ok || filter.full()) rebuild(store);
+      return !filter.may_hold(h);
+    }
+    // An item about to be written. One the filter may hold already is not counted again (a county
+    // server writes the same entities day after day: counting each write would fill it early).
+    void add(HashFilter::Hashes h) {
+      if (ok && !filter.may_hold(h)) filter.add(h);
+    }
     // Made from what the file holds (after the writes handed over), with room for twice as many.
-    template <typename Hash>
-    void rebuild(const SqliteServerStore& store, const char* count_sql, const char* items_sql, Hash hash) {
+    void rebuild(const SqliteServerStore& store) {
       SQLite::Statement count(store.db(), count_sql);
       count.executeStep();
       filter.reset(2 * std::max(static_cast<size_t>(count.getColumn(0).getInt64()), filter.count()));
@@ -1112,7 +1110,11 @@ class SqliteServerStore final : public ServerStore {
       ok = true;
     }
   };
-  mutable Held ids_, keys_;
+  // Entity rows are numbered in arrival order: the highest number bounds their count.
+  mutable Held ids_{"SELECT coalesce(max(n), 0) FROM entities", "SELECT id FROM entities",
+                    [](const SQLite::Column& c) { return HashFilter::of(EntityId::from_bytes(blob_of(c))); }};
+  mutable Held keys_{"SELECT count(*) FROM match_keys", "SELECT key FROM match_keys",
+                     [](const SQLite::Column& c) { return HashFilter::of(c.getString()); }};
   int64_t data_version_ = -1;
   // Entities of the open transaction the filter said the file does not hold, not yet written.
   mutable std::unordered_set<EntityId, IdHash> absent_;

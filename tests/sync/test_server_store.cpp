@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <sstream>
 
 #include "scoped_env.hpp"
 #include "temp_dir.hpp"
@@ -128,6 +129,181 @@ TEST_CASE("Applied changes stored in blocks read back like rows and other writes
   for (uint64_t seq = 601; seq <= 610; ++seq) s->put_change(stored(1, seq, "n" + std::to_string(seq)));
   s->commit(nullptr, nullptr);
   CHECK(value_of(*s, 1, 605) == "n605");
+}
+
+TEST_CASE("Block rows are cut to fill their pages and every change reads back", "[sync][store]") {
+  // Decision 150: a block row of a few KB took a leaf cell and an overflow page a third empty; rows
+  // are now cut where their bytes fill the overflow page.
+  tz::test::TempDir dir;
+  const uint64_t n = 6000;
+  auto value = [](uint64_t seq) {
+    // Values of 1 to 60 bytes, and a long one now and then (a note of 3 KB).
+    return seq % 997 == 0 ? std::string(3000, 'x') : std::string(1 + (seq * 7919) % 60, static_cast<char>('a' + seq % 26));
+  };
+  {
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    for (uint64_t seq = 1; seq <= n; ++seq) s->put_change(stored(1, seq, value(seq)));
+    s->commit(nullptr, nullptr);
+  }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    auto ints = [&](const char* sql) {
+      std::vector<int64_t> out;
+      sqlite3_stmt* st = nullptr;
+      REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+      while (sqlite3_step(st) == SQLITE_ROW)
+        for (int c = 0; c < sqlite3_column_count(st); ++c) out.push_back(sqlite3_column_int64(st, c));
+      sqlite3_finalize(st);
+      return out;
+    };
+    // The rows cover every sequence once, in order.
+    auto ranges = ints("SELECT first_seq, last_seq FROM change_blocks ORDER BY first_seq");
+    REQUIRE(ranges.size() >= 2);
+    CHECK(ranges.front() == 1);
+    CHECK(ranges.back() == static_cast<int64_t>(n));
+    for (size_t i = 2; i < ranges.size(); i += 2) CHECK(ranges[i] == ranges[i - 1] + 1);
+    // Overflow pages are full but for the last row of each run handed to the writer (two here).
+    auto pages = ints("SELECT count(*), coalesce(sum(unused), 0) FROM dbstat WHERE name = 'change_blocks' AND pagetype = 'overflow'");
+    REQUIRE(pages.size() == 2);
+    INFO("overflow pages " << pages[0] << ", unused bytes " << pages[1]);
+    CHECK(pages[0] >= 10);
+    CHECK(pages[1] <= 2 * 8192);
+    sqlite3_close(db);
+  }
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  for (uint64_t seq = 1; seq <= n; ++seq) {
+    auto c = s->change(VersionId{dev(1), Seq{seq}});
+    REQUIRE(c);
+    REQUIRE(c->change.value == value(seq));
+    REQUIRE(c->server_seq == seq);
+  }
+  CHECK(value_of(*s, 1, n + 1) == "-");
+}
+
+namespace {
+// Every part of a state, for comparing two (EntityState has no ==).
+std::string describe(const EntityState& st) {
+  std::ostringstream o;
+  o << int(st.type) << " " << st.id.hex() << "\n";
+  for (auto& [f, fs] : st.fields) {
+    o << "field " << f << "\n";
+    for (auto& v : fs.live)
+      o << "  " << v.id.str() << " '" << v.value << "' " << v.ts.ms << "." << v.ts.counter << " " << v.collector << " "
+        << v.device_ms << " " << v.server_ms << "\n";
+    for (auto& v : fs.superseded) o << "  superseded " << v.str() << "\n";
+  }
+  for (auto& [d, base] : st.deletion_bases) {
+    o << "deletion " << d.str();
+    for (auto& v : base) o << " " << v.str();
+    o << "\n";
+  }
+  return o.str();
+}
+}  // namespace
+
+TEST_CASE("An entity state keeps every part of its versions: sequences in any order and receipt times apart", "[sync][store]") {
+  // Decision 150 (state format 3) writes sequences and receipt times as differences: sequences that
+  // go down, far apart or from another device, receipt times absent or other than the first.
+  tz::test::TempDir dir;
+  EntityRecord rec;
+  rec.state.type = EntityType::person;
+  rec.state.id = ent(9);
+  auto version = [](uint8_t device, uint64_t seq, std::string value, int64_t ms, uint32_t counter, std::string collector,
+                    int64_t device_ms, int64_t server_ms) {
+    Version v;
+    v.id = VersionId{dev(device), Seq{seq}};
+    v.value = std::move(value);
+    v.ts = Hlc{ms, counter};
+    v.collector = std::move(collector);
+    v.device_ms = device_ms;
+    v.server_ms = server_ms;
+    return v;
+  };
+  rec.state.fields[2].live.push_back(version(1, 900, "张三", 1'793'462'400'000, 0, "甲", 1'793'462'400'000, 1'793'466'000'000));
+  rec.state.fields[3].live.push_back(version(1, 5, "", 1'793'462'400'000, 3, "甲", 1'793'462'399'000, 0));
+  rec.state.fields[3].live.push_back(version(2, uint64_t{1} << 40, "两个", 1'700'000'000'000, 7, "乙", 1'700'000'000'500, 1'793'466'999'999));
+  rec.state.fields[3].superseded = {VersionId{dev(1), Seq{4}}, VersionId{dev(2), Seq{1}}};
+  rec.state.fields[7].live.push_back(version(2, 1, "早", -5, 0, "乙", 9'000'000'000'000, 1));
+  rec.state.fields[kDeletedField].live.push_back(version(1, 901, "重复", 1'793'462'500'000, 0, "甲", 1'793'462'500'000, 1'793'466'000'000));
+  rec.state.deletion_bases[VersionId{dev(1), Seq{901}}] = {VersionId{dev(1), Seq{900}}};
+  rec.villages = {"522632001001"};
+  {
+    auto s = open_sqlite_server_store(dir.path() / "server").take();
+    s->begin();
+    s->put_entity(rec);
+    s->commit(nullptr, nullptr);
+  }
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  auto back = s->entity(rec.state.id);
+  REQUIRE(back);
+  CHECK(describe(back->state) == describe(rec.state));
+}
+
+TEST_CASE("An entity state written in format 2 reads back and is written again in the new format", "[sync][store]") {
+  // A household's state as a store wrote it before decision 150 (state format 2).
+  const std::string hex =
+      "020105bdcce344c717aac32589ab1d4e932801ad4ea93678f90fca79c9d19b463c6b75010562656e636880d083abb26805010100010c"
+      "3532323633323030313031370000010080bab703000101000210353232363332303031303137303030310000010080bab70300010100"
+      "0309e5ad99e58f91e587af0000010080bab70300010100040be4ba8ce7bb843338e58fb70000010080bab703000101000501300000010080"
+      "bab7030000";
+  std::string bytes;
+  for (size_t i = 0; i < hex.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  EntityId id;
+  std::copy(bytes.begin() + 2, bytes.begin() + 18, id.bytes.begin());
+  tz::test::TempDir dir;
+  (void)open_sqlite_server_store(dir.path() / "server").take();
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "INSERT INTO entities(id, type, last_seq, villages, parents, state) VALUES (?, 1, 5, '522632001017', x'', ?)",
+                               -1, &st, nullptr) == SQLITE_OK);
+    sqlite3_bind_blob(st, 1, id.bytes.data(), 16, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  auto s = open_sqlite_server_store(dir.path() / "server").take();
+  auto rec = s->entity(id);
+  REQUIRE(rec);
+  CHECK(rec->state.type == EntityType::household);
+  REQUIRE(rec->state.fields.size() == 5);
+  const std::vector<std::string> values = {"522632001017", "5226320010170001", "孙发凯", "二组38号", "0"};
+  for (FieldId f = 1; f <= 5; ++f) {
+    INFO(f);
+    auto it = rec->state.fields.find(f);
+    REQUIRE(it != rec->state.fields.end());
+    REQUIRE(it->second.live.size() == 1);
+    const Version& v = it->second.live[0];
+    CHECK(v.value == values[f - 1]);
+    CHECK(v.id.seq.value == f);
+    CHECK(v.id.device.hex() == "ad4ea93678f90fca79c9d19b463c6b75");
+    CHECK(v.ts.ms == 1'793'462'400'000);
+    CHECK(v.device_ms == 1'793'462'400'000);
+    CHECK(v.server_ms == 1'793'466'000'000);
+    CHECK(v.collector == "bench");
+  }
+  // Written again (format 3), it reads back the same.
+  const std::string before = describe(rec->state);
+  s->begin();
+  s->put_entity(*rec);
+  s->commit(nullptr, nullptr);
+  auto again = open_sqlite_server_store(dir.path() / "server").take()->entity(id);
+  REQUIRE(again);
+  CHECK(describe(again->state) == before);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((dir.path() / "server" / "server.db").c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT hex(substr(state, 1, 1)), length(state) FROM entities", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "03");
+  // Each version's receipt time in one byte instead of four, the state's first one (six bytes) once.
+  CHECK(sqlite3_column_int(st, 1) == static_cast<int>(bytes.size()) - 5 * 3 + 6);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_CASE("A format-1 server store is converted on open with its entities and links", "[sync][store]") {

@@ -81,6 +81,13 @@ MergeOutcome merge_apply(EntityState& e, const FieldChange& c, MergeMode mode, i
       f.live.clear();
       f.live.push_back(std::move(v));
     }
+  } else if (c.base.empty()) {
+    // Nearly every change (a field's first value, an edit on a device that saw nothing else): it
+    // names nothing, so nothing joins the superseded ids or leaves the live set.
+    if (std::binary_search(f.superseded.begin(), f.superseded.end(), c.version))
+      outcome = MergeOutcome::superseded;
+    else
+      insert_live(f.live, version_of(c, server_ms));
   } else {
     auto base = sorted_unique(c.base);
     // The base joins the superseded ids even when c itself is already superseded: a change named by

@@ -638,7 +638,7 @@ PushRequest read_push_request(Decoder& d) {
         if (len > max_value)
           d.fail("值长度 " + num(len) + " 超过上限 " + num(max_value) + " 字节",
                  "value of " + num(len) + " bytes exceeds the limit of " + num(max_value));
-        m.changes[i].value = std::string(d.raw(static_cast<size_t>(len)));
+        m.changes[i].value.assign(d.raw(static_cast<size_t>(len)));
       }
     }
   }

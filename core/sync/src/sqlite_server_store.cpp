@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -30,8 +31,21 @@ constexpr int kFormatVersion = 4;
 // A run of version rows of one entity, device and villages is stored as one log row of up to this
 // many (decision 80); log_after reads from this far before the cursor to find the row holding it.
 constexpr uint64_t kLogRun = 256;
-// Applied changes are written in blocks of up to this many consecutive changes of one device.
-constexpr size_t kBlockChanges = 256;
+// Applied changes are handed to the store's writer in runs of up to this many consecutive changes
+// of one device, which it writes as block rows cut to fill whole pages (block_fill).
+constexpr size_t kBlockRun = 4096;
+
+// The bytes of a block's encoding from which it is cut so that its row fills pages (decision 150).
+// change_blocks is a WITHOUT ROWID table, whose rows keep at most about a quarter of a page in the
+// leaf (SQLite's maxLocal) and put the rest on overflow pages of page_size - 4 bytes each: a row of
+// 5 KB took a leaf cell and a whole overflow page that was one third empty, 40% of the table's
+// pages. A row of between minLocal + (page_size - 4) and maxLocal + (page_size - 4) bytes fills its
+// overflow page exactly, the rest staying in the leaf; 32 bytes are the row's header, device id
+// and sequences.
+size_t block_fill(int64_t page_size) {
+  const int64_t usable = page_size, min_local = (usable - 12) * 32 / 255 - 23;
+  return static_cast<size_t>(min_local + (usable - 4) - 32);
+}
 // Log rows are handed to the writer in groups of this many (a hand-over per row would cost more
 // than writing it).
 constexpr size_t kLogGroup = 256;
@@ -86,6 +100,11 @@ class SqliteServerStore final : public ServerStore {
     db().exec(kSqliteServerStorePragmas);
     db().setBusyTimeout(10000);
     if (!table_exists("meta")) create();
+    {
+      SQLite::Statement page(db(), "PRAGMA page_size");
+      page.executeStep();
+      block_fill_ = block_fill(page.getColumn(0).getInt64());
+    }
     if (std::stoi(meta("format")) == 1) {
       SQLite::Transaction txn(db());
       db().exec(kBlocksTable);
@@ -274,7 +293,7 @@ class SqliteServerStore final : public ServerStore {
 
   // Changes are stored two ways. A change applied when it first arrives (nearly all of them) goes
   // into a block: consecutive changes of one device gathered during the transaction and written as
-  // one row of up to kBlockChanges (decision 66: a row per change, beside its log row, was a large
+  // rows cut to fill whole pages (decisions 66 and 150: a row per change, beside its log row, was a large
   // part of the apply). Every other write — a quarantined change, a later status change (release,
   // reject) — is a row of `changes`, which takes precedence over a block. A change is new when its
   // seq is above the highest the store holds from its device (pushes apply in sequence order).
@@ -324,7 +343,7 @@ class SqliteServerStore final : public ServerStore {
     if (fresh) high = v.seq.value;
     if (fresh && c.status == StoredChange::Status::applied && in_txn_) {
       if (!pending_.empty() && (pending_.front().change.version.device != v.device ||
-                                pending_.back().change.version.seq.value + 1 != v.seq.value || pending_.size() >= kBlockChanges))
+                                pending_.back().change.version.seq.value + 1 != v.seq.value || pending_.size() >= kBlockRun))
         flush_pending();
       pending_.push_back(std::move(c));
       return;
@@ -1023,17 +1042,24 @@ class SqliteServerStore final : public ServerStore {
     post_logs();
     behind_.post([this, changes = std::move(pending_)] { insert_block(changes); });
     pending_.clear();  // moved from: made empty
-    pending_.reserve(kBlockChanges);
+    pending_.reserve(kBlockRun);
   }
+  // A run of changes as block rows, each cut where its encoding fills its pages (the last takes what
+  // is left).
   void insert_block(const std::vector<StoredChange>& changes) const {
-    const std::string body = codec::encode_block(changes);
-    auto& st = prepared(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
-    st.reset();
-    bind_view(st, 1, changes.front().change.version.device.view());
-    st.bind(2, static_cast<int64_t>(changes.front().change.version.seq.value));
-    st.bind(3, static_cast<int64_t>(changes.back().change.version.seq.value));
-    bind_view(st, 4, body);
-    st.exec();
+    const std::span<const StoredChange> all(changes);
+    for (size_t at = 0; at < all.size();) {
+      size_t taken = 0;
+      const std::string body = codec::encode_block(all.subspan(at), block_fill_, taken);
+      auto& st = prepared(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
+      st.reset();
+      bind_view(st, 1, all[at].change.version.device.view());
+      st.bind(2, static_cast<int64_t>(all[at].change.version.seq.value));
+      st.bind(3, static_cast<int64_t>(all[at + taken - 1].change.version.seq.value));
+      bind_view(st, 4, body);
+      st.exec();
+      at += taken;
+    }
   }
 
   // A cached statement left on a row keeps its read transaction (and its snapshot) open after the
@@ -1160,6 +1186,7 @@ class SqliteServerStore final : public ServerStore {
     std::vector<StoredChange> changes;  // decoded whole (decision 83: each change depends on the one before)
   };
   mutable Block block_;
+  size_t block_fill_ = 0;  // block_fill of the file's page size
   mutable std::unique_ptr<SQLite::Statement> block_get_, block_put_, link_get_, number_get_, wait_del_, wait_put_, wait_take_, wait_clear_;
   mutable std::unique_ptr<SQLite::Statement> change_get_, change_put_, entity_get_, villages_get_, entity_put_, link_del_, link_put_,
       children_, log_put_, log_get_, match_get_, match_find_, match_put_, match_del_;

@@ -8,7 +8,7 @@ namespace tz::sync::codec {
 
 namespace {
 
-constexpr uint8_t kStateFormat = 2;  // 1 still read
+constexpr uint8_t kStateFormat = 3;  // 1 and 2 still read
 constexpr uint8_t kChangeFormat = 1;
 // 1: without keys; 2: with sign_pub, box_pub, escrow, collectors and token (read both).
 constexpr uint8_t kDeviceFormat = 2;
@@ -56,8 +56,10 @@ auto guarded(std::string_view bytes, const char* what, F f) {
 // named by index; a version's time is a difference from the state's first one, its device and
 // receipt times differences from its own time. A county's entity has one device and one collector
 // and versions made within seconds of each other, so a version costs its value and a few bytes
-// instead of a 16-byte device id, the collector's name and three absolute times. Format 1 is still
-// read (stores written before).
+// instead of a 16-byte device id, the collector's name and three absolute times. Format 3 (decision
+// 150): a live version's sequence is a difference from the version written before it and its
+// receipt time a difference from the state's first receipt time (both nearly always one byte: they
+// were 3 and 4). Formats 1 and 2 are still read (stores written before).
 namespace {
 
 // Differences of times wrap (a device may send any time): lossless, and never undefined behaviour.
@@ -142,8 +144,8 @@ EntityState decode_state_v1(ByteReader& r) {
 std::string encode_state(const EntityState& s) {
   // The tables first: one pass to fill them, then the body written after them.
   StateTables t;
-  int64_t base_ms = 0;
-  bool have_base = false;
+  int64_t base_ms = 0, base_server_ms = 0;
+  bool have_base = false, have_server_base = false;
   // The body's size, about: its values and a few bytes of each version around them (written into
   // room made once, not grown by doubling as the fields are written).
   size_t size = 32;
@@ -152,6 +154,7 @@ std::string encode_state(const EntityState& s) {
       t.device(v.id.device);
       t.collector(v.collector);
       if (!have_base) base_ms = v.ts.ms, have_base = true;
+      if (!have_server_base && v.server_ms != 0) base_server_ms = v.server_ms, have_server_base = true;
       size += v.value.size() + 16;
     }
     for (auto& v : fs.superseded) t.device(v.device);
@@ -171,21 +174,28 @@ std::string encode_state(const EntityState& s) {
   w.varint(t.collectors.size());
   for (auto& c : t.collectors) w.str(c);
   w.svarint(base_ms);
+  w.svarint(base_server_ms);
   w.varint(s.fields.size());
   FieldId prev = 0;
+  uint64_t prev_seq = 0;
   for (auto& [f, fs] : s.fields) {
     w.varint(f - prev);  // fields are in increasing order
     prev = f;
     w.varint(fs.live.size());
     for (auto& v : fs.live) {
-      vid2(w, t, v.id);
+      // Format 3: a live version's sequence as a difference from the one before it (an entity's
+      // fields nearly always come from one device's consecutive changes).
+      w.varint(t.device(v.id.device));
+      w.svarint(minus(static_cast<int64_t>(v.id.seq.value), static_cast<int64_t>(prev_seq)));
+      prev_seq = v.id.seq.value;
       w.str(v.value);
       w.svarint(minus(v.ts.ms, base_ms));
       w.varint(v.ts.counter);
-      // The collector's index, its low bit telling whether a receipt time follows.
+      // The collector's index, its low bit telling whether a receipt time follows: format 3, as a
+      // difference from the state's first (the versions of a push share it).
       w.varint(t.collector(v.collector) * 2 + (v.server_ms != 0 ? 1 : 0));
       w.svarint(minus(v.device_ms, v.ts.ms));
-      if (v.server_ms != 0) w.svarint(minus(v.server_ms, v.ts.ms));
+      if (v.server_ms != 0) w.svarint(minus(v.server_ms, base_server_ms));
     }
     vids2(w, t, fs.superseded);
   }
@@ -201,7 +211,8 @@ EntityState decode_state(std::string_view bytes) {
   return guarded(bytes, "entity state", [](ByteReader& r) {
     uint8_t format = r.u8();
     if (format == 1) return decode_state_v1(r);
-    if (format != kStateFormat) corrupt("unknown entity state format");
+    if (format != 2 && format != kStateFormat) corrupt("unknown entity state format");
+    const bool v2 = format == 2;
     EntityState s;
     s.type = static_cast<EntityType>(r.u8());
     s.id = EntityId::from_bytes(r.raw(16));
@@ -210,9 +221,10 @@ EntityState decode_state(std::string_view bytes) {
     std::vector<std::string> collectors(r.checked_count(r.varint(), 1));
     for (auto& c : collectors) c = r.str();
     const int64_t base_ms = r.svarint();
+    const int64_t base_server_ms = v2 ? 0 : r.svarint();
     size_t nf = r.checked_count(r.varint(), 3);
     s.fields.reserve(nf);
-    uint64_t field = 0;
+    uint64_t field = 0, prev_seq = 0;
     for (size_t i = 0; i < nf; ++i) {
       uint64_t step = r.varint();
       if (i > 0 && step == 0) corrupt("entity state: field order");
@@ -221,7 +233,14 @@ EntityState decode_state(std::string_view bytes) {
       auto& fs = s.fields[static_cast<FieldId>(field)];
       fs.live.resize(r.checked_count(r.varint(), 8));
       for (auto& v : fs.live) {
-        v.id = vid2(r, devices);
+        if (v2) {
+          v.id = vid2(r, devices);
+        } else {
+          uint64_t d = r.varint();
+          if (d >= devices.size()) corrupt("entity state: device index");
+          v.id.device = devices[d];
+          v.id.seq.value = prev_seq = static_cast<uint64_t>(plus(static_cast<int64_t>(prev_seq), r.svarint()));
+        }
         v.value = r.str();
         v.ts.ms = plus(base_ms, r.svarint());
         v.ts.counter = static_cast<uint32_t>(r.varint());
@@ -229,7 +248,7 @@ EntityState decode_state(std::string_view bytes) {
         if (ci / 2 >= collectors.size()) corrupt("entity state: collector index");
         v.collector = collectors[ci / 2];
         v.device_ms = plus(v.ts.ms, r.svarint());
-        v.server_ms = (ci & 1) ? plus(v.ts.ms, r.svarint()) : 0;
+        v.server_ms = (ci & 1) ? plus(v2 ? v.ts.ms : base_server_ms, r.svarint()) : 0;
       }
       fs.superseded = vids2(r, devices);
     }
@@ -309,15 +328,24 @@ enum BlockFlags : uint8_t {
 }  // namespace
 
 std::string encode_block(const std::vector<StoredChange>& changes) {
+  size_t taken = 0;
+  return encode_block(std::span<const StoredChange>(changes), std::numeric_limits<size_t>::max(), taken);
+}
+
+std::string encode_block(std::span<const StoredChange> changes, size_t fill, size_t& taken) {
   ByteWriter w;
   size_t size = 2;  // about: each value and the few bytes around it, room made once
-  for (auto& sc : changes) size += sc.change.value.size() + 12;
-  w.reserve(size);
+  for (auto& sc : changes) {
+    size += sc.change.value.size() + 12;
+    if (size >= fill) break;
+  }
+  w.reserve(size + 64);
   w.u8(kBlockMarker);
   w.u8(kBlockFormat);
   const StoredChange* prev = nullptr;
   int64_t prev_ms = 0, prev_server_ms = 0;
   uint64_t prev_server_seq = 0;
+  taken = 0;
   for (auto& sc : changes) {
     auto& c = sc.change;
     uint8_t flags = 0;
@@ -355,6 +383,8 @@ std::string encode_block(const std::vector<StoredChange>& changes) {
     prev_ms = c.ts.ms;
     prev_server_ms = sc.server_ms;
     prev_server_seq = sc.server_seq;
+    ++taken;
+    if (w.data().size() >= fill) break;
   }
   return w.take();
 }

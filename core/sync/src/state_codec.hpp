@@ -2,6 +2,7 @@
 // held change, a device record. Devices and collectors are interned per blob, as in the device store.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,10 @@ StoredChange decode_change(std::string_view bytes);
 // older layout (each change's encode_change, length-prefixed). Changes must be of `device`, with
 // sequences first, first + 1, ...
 std::string encode_block(const std::vector<StoredChange>& changes);
+// The block of the first changes of `changes` whose encoding reaches `fill` bytes (all of them if it
+// never does): at least one change; `taken` says how many. The store cuts its rows so with a fill
+// that makes each row's bytes fill whole pages (decision 150).
+std::string encode_block(std::span<const StoredChange> changes, size_t fill, size_t& taken);
 std::vector<StoredChange> decode_block(std::string_view bytes, const DeviceId& device, uint64_t first, uint64_t last);
 
 std::string encode_device(const DeviceRecord& d);

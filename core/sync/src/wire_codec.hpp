@@ -133,6 +133,7 @@ class WireReader {
   // A container count: never more elements than the bytes left could hold, never above limit.
   size_t count(Label what, size_t min_element_bytes, size_t limit = std::numeric_limits<size_t>::max()) {
     uint64_t n = varint();
+    if (n == 0) return 0;  // most lists of a push are empty (a change's base): no divisions
     if (n > r_.remaining() / min_element_bytes)
       fail(std::string(what.zh) + "数 " + num(n) + " 超过剩余字节数 (" + num(r_.remaining()) + ")",
            std::string(what.en) + " count " + num(n) + " exceeds the bytes left (" + num(r_.remaining()) + ")");

@@ -16,12 +16,7 @@ void ByteWriter::long_varint(uint64_t v) {
 
 void ByteReader::fail() const { throw Failure(ErrorCode::store_corrupt, {"malformed record at byte " + std::to_string(pos_)}); }
 
-uint8_t ByteReader::u8() {
-  if (pos_ >= in_.size()) fail();
-  return static_cast<uint8_t>(in_[pos_++]);
-}
-
-uint64_t ByteReader::varint() {
+uint64_t ByteReader::long_varint() {
   uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= in_.size()) fail();
@@ -31,13 +26,6 @@ uint64_t ByteReader::varint() {
     if ((b & 0x80) == 0) return v;
   }
   fail();
-}
-
-std::string_view ByteReader::raw(size_t n) {
-  if (n > remaining()) fail();
-  auto s = in_.substr(pos_, n);
-  pos_ += n;
-  return s;
 }
 
 size_t ByteReader::checked_count(uint64_t n, size_t min_element_bytes) {

@@ -39,13 +39,25 @@ class ByteWriter {
 class ByteReader {
  public:
   explicit ByteReader(std::string_view in) : in_(in) {}
-  uint8_t u8();
-  uint64_t varint();
+  // The hot reads are inline: a store's blobs and a push's columns are mostly one-byte varints.
+  uint8_t u8() {
+    if (pos_ >= in_.size()) fail();
+    return static_cast<uint8_t>(in_[pos_++]);
+  }
+  uint64_t varint() {
+    if (pos_ < in_.size() && static_cast<uint8_t>(in_[pos_]) < 0x80) return static_cast<uint8_t>(in_[pos_++]);
+    return long_varint();
+  }
   int64_t svarint() {
     uint64_t v = varint();
     return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
   }
-  std::string_view raw(size_t n);
+  std::string_view raw(size_t n) {
+    if (n > remaining()) fail();
+    auto s = in_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
   std::string str() { return std::string(raw(checked_count(varint(), 1))); }
   // A container count that cannot exceed the remaining bytes given a minimum size per element.
   size_t checked_count(uint64_t n, size_t min_element_bytes);
@@ -53,6 +65,7 @@ class ByteReader {
   size_t remaining() const { return in_.size() - pos_; }
 
  private:
+  uint64_t long_varint();
   [[noreturn]] void fail() const;
   std::string_view in_;
   size_t pos_ = 0;

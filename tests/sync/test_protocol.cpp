@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "scoped_env.hpp"
 #include "tz/sync/protocol.hpp"
 #include "tz/util/bytes.hpp"
 
@@ -1063,6 +1064,79 @@ TEST_CASE("Malformed PushRequest columns are refused with the element named", "[
     REQUIRE(r.ok());
     CHECK(r->changes[0].value == entity(1).hex());
   }
+}
+
+TEST_CASE("A large PushRequest read on two threads decodes and is refused as on one", "[sync]") {
+  // From 2,048 changes the columns after the values are read on another thread (decision 151): the
+  // result and the first error named must be those of reading them in turn (TZ_THREADS=1).
+  const uint64_t n = 3000;
+  struct Damage {
+    uint64_t field_at = UINT64_MAX, long_value_at = UINT64_MAX, counter_at = UINT64_MAX, base_at = UINT64_MAX;
+    bool cut_after_values = false;
+  };
+  auto message = [&](const Damage& dmg) {
+    tz::ByteWriter w;
+    write_push_head(w);
+    w.varint(1), w.raw(device(1).view());  // devices
+    w.varint(2), w.str("c"), w.str("张三");  // collectors
+    w.varint(1), w.varint(0), w.varint(100), w.varint(n);  // one run
+    w.varint(n / 10);  // entity groups of ten changes
+    for (uint64_t g = 0; g < n / 10; ++g) {
+      w.varint(0), w.u8(2);
+      EntityId e;
+      for (size_t i = 0; i < 16; ++i) e.bytes[i] = static_cast<uint8_t>(i * 31 + 5);
+      e.bytes[0] = static_cast<uint8_t>(g), e.bytes[1] = static_cast<uint8_t>(g >> 8);
+      w.raw(e.view()), w.varint(10);
+    }
+    for (uint64_t i = 0; i < n; ++i) w.varint(i == dmg.field_at ? 70000 : 1 + i % 10);
+    for (uint64_t i = 0; i < n; ++i) {
+      const std::string v = "值" + std::to_string(i * 37);
+      if (i == dmg.long_value_at) w.varint(uint64_t{1} << 41);  // a value of 2^40 bytes (the low bit: not a reference)
+      else w.varint(v.size() << 1), w.raw(v);
+    }
+    if (dmg.cut_after_values) return sealed(MessageType::push_request, w);
+    for (uint64_t i = 0; i < n; ++i) w.svarint(static_cast<int64_t>(i % 3)), w.varint(i == dmg.counter_at ? uint64_t{1} << 33 : i % 2);
+    for (uint64_t i = 0; i < n; ++i) w.varint(i % 2);  // collector
+    for (uint64_t i = 0; i < n; ++i) w.svarint(-static_cast<int64_t>(i % 5));  // device ms
+    for (uint64_t i = 0; i < n; ++i) w.varint(1);  // schema
+    for (uint64_t i = 0; i < n; ++i) {
+      if (i == dmg.base_at) w.varint(1), w.varint(5), w.varint(99);  // device 5: the table has one
+      else w.varint(0);
+    }
+    w.varint(0);  // audit notes
+    return sealed(MessageType::push_request, w);
+  };
+  auto both = [&](const Damage& dmg) {
+    const std::string bytes = message(dmg);
+    std::string two = decode_text(MessageType::push_request, bytes), one;
+    {
+      tz::test::ScopedEnv threads("TZ_THREADS", "1");
+      one = decode_text(MessageType::push_request, bytes);
+    }
+    CHECK(two == one);
+    return two;
+  };
+  {
+    auto whole = both({});
+    INFO(whole.substr(0, 300));
+    REQUIRE_FALSE(is_error(whole));
+    auto r = decode_push_request(message({}));
+    REQUIRE(r.ok());
+    REQUIRE(r->changes.size() == n);
+    CHECK(r->changes[2999].value == "值" + std::to_string(2999 * 37));
+    CHECK(r->changes[2999].field == 10);
+    CHECK(r->changes[2999].collector == "张三");
+    CHECK(r->changes[2998].device_ms == r->changes[2998].ts.ms - 3);
+    CHECK(r->changes[2999].entity == r->changes[2990].entity);
+  }
+  CHECK_THAT(both({.field_at = 10}), Contains("change 10: field id 70000 is out of range"));
+  CHECK_THAT(both({.long_value_at = 2500}), Contains("change 2500: value length 1099511627776 exceeds the bytes left"));
+  CHECK_THAT(both({.counter_at = 2999}), Contains("change 2999: clock counter 8589934592 is out of range"));
+  CHECK_THAT(both({.base_at = 1234}), Contains("change 1234: device index 5 is not in the table of 1 devices"));
+  CHECK(is_error(both({.cut_after_values = true})));
+  // Two damaged columns: the earlier one is named, as when read in turn.
+  CHECK_THAT(both({.field_at = 2, .counter_at = 5}), Contains("change 2: field id 70000 is out of range"));
+  CHECK_THAT(both({.long_value_at = 7, .base_at = 1}), Contains("change 7: value length"));
 }
 
 TEST_CASE("An ErrorReply round trips and becomes the device's error", "[sync]") {

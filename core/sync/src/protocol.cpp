@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <exception>
+#include <future>
 #include <iterator>
 #include <type_traits>
 #include <limits>
@@ -16,6 +18,7 @@
 #include <utility>
 
 #include "tz/util/bytes.hpp"
+#include "tz/util/parallel.hpp"
 #include "wire_codec.hpp"
 
 namespace tz::sync {
@@ -539,6 +542,126 @@ PullRecord read_record(Decoder& d, uint64_t& previous_seq) {
   d.fail("未知的记录类型 " + num(tag), "unknown record kind " + num(tag));
 }
 
+// From this many changes a push's columns are read on two threads (read_push_request).
+constexpr size_t kSplitDecodeChanges = 2048;
+
+// A push's field-id and value columns (`table`: the entity groups' ids, which a value may name).
+void read_push_fields_and_values(Decoder& d, PushRequest& m, const std::vector<std::pair<EntityId, EntityType>>& table) {
+  const size_t total = m.changes.size();
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].field = d.bounded<FieldId>({"字段号", "field id"});
+    }
+  }
+  const size_t max_value = d.limits().max_value_bytes;
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      uint64_t tag = d.varint();
+      if (tag & 1) {
+        uint64_t k = tag >> 1;
+        if (k >= table.size())
+          d.fail("值引用的实体序号 " + num(k) + " 不在 " + num(table.size()) + " 个实体的表中",
+                 "the value refers to entity index " + num(k) + ", not in the table of " + num(table.size()) + " entities");
+        m.changes[i].value = table[k].first.hex();
+      } else {
+        uint64_t len = tag >> 1;
+        if (len > d.remaining())
+          d.fail("值长度 " + num(len) + " 超过剩余字节数 (" + num(d.remaining()) + ")",
+                 "value length " + num(len) + " exceeds the bytes left (" + num(d.remaining()) + ")");
+        if (len > max_value)
+          d.fail("值长度 " + num(len) + " 超过上限 " + num(max_value) + " 字节",
+                 "value of " + num(len) + " bytes exceeds the limit of " + num(max_value));
+        m.changes[i].value.assign(d.raw(static_cast<size_t>(len)));
+      }
+    }
+  }
+}
+
+// Steps over the field-id and value columns without reading them into changes: where the columns
+// after them start. (Only their lengths are read; read_push_fields_and_values checks them.)
+void skip_push_fields_and_values(Decoder& d, size_t total) {
+  for (size_t i = 0; i < total; ++i) (void)d.varint();
+  for (size_t i = 0; i < total; ++i)
+    if (uint64_t tag = d.varint(); !(tag & 1)) (void)d.raw(static_cast<size_t>(tag >> 1));
+}
+
+// A push's columns after its values: times, collectors, device times, schema versions and bases,
+// then the sequence check and the device's audit notes.
+void read_push_rest(Decoder& d, PushRequest& m) {
+  const size_t total = m.changes.size();
+  int64_t prev_ms = 0;
+  uint32_t prev_counter = 0;
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      auto& c = m.changes[i];
+      c.ts.ms = prev_ms = wrap_add(prev_ms, d.svarint());
+      c.ts.counter = prev_counter = prev_counter + d.bounded<uint32_t>({"时钟计数", "clock counter"});
+    }
+  }
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].collector = d.collector_at(d.varint());
+    }
+  }
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].device_ms = wrap_add(m.changes[i].ts.ms, d.svarint());
+    }
+  }
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].schema_version = d.bounded<uint32_t>({"模式版本", "schema version"});
+    }
+  }
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < total; ++i) {
+      s.index(i);
+      m.changes[i].base = d.ids({"基础版本", "base"}, false);
+    }
+  }
+  // SPEC §5 Push: a device sends its own changes in sequence order, without gaps.
+  {
+    Decoder::Scope s(d, kChange, 0);
+    for (size_t i = 0; i < m.changes.size(); ++i) {
+      s.index(i);
+      auto& v = m.changes[i].version;
+      if (v.device != m.device)
+        d.fail("由设备 " + v.device.hex() + " 产生，而非推送的设备 " + m.device.hex(),
+               "made by device " + v.device.hex() + ", not by the pushing device " + m.device.hex());
+      if (i > std::numeric_limits<uint64_t>::max() - m.first_seq || v.seq.value != m.first_seq + i)
+        d.fail("序号 " + num(v.seq.value) + " 不接续首序号 " + num(m.first_seq) + "：变更序号须连续",
+               "seq " + num(v.seq.value) + " does not follow first_seq " + num(m.first_seq) +
+                   ": changes must be consecutive");
+    }
+  }
+  // The device's audit notes (always written, usually none: a cut message never passes for one
+  // without them).
+  {
+    const size_t n = d.count({"审计记录", "audit note"}, 3, 64);
+    for (size_t i = 0; i < n; ++i) {
+      Decoder::Scope s(d, {"审计记录", "audit note"}, i);
+      PushRequest::AuditNote a;
+      a.device_ms = d.svarint();
+      a.kind = d.str({"类别", "kind"});
+      a.summary = d.str({"摘要", "summary"});
+      m.audit_notes.push_back(std::move(a));
+    }
+  }
+}
+
 PushRequest read_push_request(Decoder& d) {
   PushRequest m;
   m.device = d.device();
@@ -611,103 +734,32 @@ PushRequest read_push_request(Decoder& d) {
       d.fail("实体段只覆盖 " + num(at) + " 个变更，共 " + num(total) + " 个",
              "the entity groups cover " + num(at) + " of " + num(total) + " changes");
   }
-  {
-    Decoder::Scope s(d, kChange, 0);
-    for (size_t i = 0; i < total; ++i) {
-      s.index(i);
-      m.changes[i].field = d.bounded<FieldId>({"字段号", "field id"});
+  // The columns after the values are read on another thread while this one reads the field ids
+  // and values (decision 151; the decode was a fifth of a county push's own thread, the store's
+  // writer idle meanwhile). That thread finds where they start by stepping over the two before.
+  // Both write other members of the same changes; each waits for the other before an error leaves.
+  if (total >= kSplitDecodeChanges && worker_threads() > 1) {
+    std::future<Decoder> later = run_beside([helper = d, &m]() mutable {
+      skip_push_fields_and_values(helper, m.changes.size());
+      read_push_rest(helper, m);
+      return helper;
+    });
+    std::exception_ptr failed;
+    try {
+      read_push_fields_and_values(d, m, table);
+    } catch (...) {
+      failed = std::current_exception();
     }
-  }
-  const size_t max_value = d.limits().max_value_bytes;
-  {
-    Decoder::Scope s(d, kChange, 0);
-    for (size_t i = 0; i < total; ++i) {
-      s.index(i);
-      uint64_t tag = d.varint();
-      if (tag & 1) {
-        uint64_t k = tag >> 1;
-        if (k >= table.size())
-          d.fail("值引用的实体序号 " + num(k) + " 不在 " + num(table.size()) + " 个实体的表中",
-                 "the value refers to entity index " + num(k) + ", not in the table of " + num(table.size()) + " entities");
-        m.changes[i].value = table[k].first.hex();
-      } else {
-        uint64_t len = tag >> 1;
-        if (len > d.remaining())
-          d.fail("值长度 " + num(len) + " 超过剩余字节数 (" + num(d.remaining()) + ")",
-                 "value length " + num(len) + " exceeds the bytes left (" + num(d.remaining()) + ")");
-        if (len > max_value)
-          d.fail("值长度 " + num(len) + " 超过上限 " + num(max_value) + " 字节",
-                 "value of " + num(len) + " bytes exceeds the limit of " + num(max_value));
-        m.changes[i].value.assign(d.raw(static_cast<size_t>(len)));
-      }
+    try {
+      Decoder after = later.get();
+      if (!failed) d.follow(after);
+    } catch (...) {
+      if (!failed) failed = std::current_exception();  // an earlier column's error comes first
     }
-  }
-  int64_t prev_ms = 0;
-  uint32_t prev_counter = 0;
-  {
-    Decoder::Scope s(d, kChange, 0);
-    for (size_t i = 0; i < total; ++i) {
-      s.index(i);
-      auto& c = m.changes[i];
-      c.ts.ms = prev_ms = wrap_add(prev_ms, d.svarint());
-      c.ts.counter = prev_counter = prev_counter + d.bounded<uint32_t>({"时钟计数", "clock counter"});
-    }
-  }
-  {
-    Decoder::Scope s(d, kChange, 0);
-    for (size_t i = 0; i < total; ++i) {
-      s.index(i);
-      m.changes[i].collector = d.collector_at(d.varint());
-    }
-  }
-  {
-    Decoder::Scope s(d, kChange, 0);
-    for (size_t i = 0; i < total; ++i) {
-      s.index(i);
-      m.changes[i].device_ms = wrap_add(m.changes[i].ts.ms, d.svarint());
-    }
-  }
-  {
-    Decoder::Scope s(d, kChange, 0);
-    for (size_t i = 0; i < total; ++i) {
-      s.index(i);
-      m.changes[i].schema_version = d.bounded<uint32_t>({"模式版本", "schema version"});
-    }
-  }
-  {
-    Decoder::Scope s(d, kChange, 0);
-    for (size_t i = 0; i < total; ++i) {
-      s.index(i);
-      m.changes[i].base = d.ids({"基础版本", "base"}, false);
-    }
-  }
-  // SPEC §5 Push: a device sends its own changes in sequence order, without gaps.
-  {
-    Decoder::Scope s(d, kChange, 0);
-    for (size_t i = 0; i < m.changes.size(); ++i) {
-      s.index(i);
-      auto& v = m.changes[i].version;
-      if (v.device != m.device)
-        d.fail("由设备 " + v.device.hex() + " 产生，而非推送的设备 " + m.device.hex(),
-               "made by device " + v.device.hex() + ", not by the pushing device " + m.device.hex());
-      if (i > std::numeric_limits<uint64_t>::max() - m.first_seq || v.seq.value != m.first_seq + i)
-        d.fail("序号 " + num(v.seq.value) + " 不接续首序号 " + num(m.first_seq) + "：变更序号须连续",
-               "seq " + num(v.seq.value) + " does not follow first_seq " + num(m.first_seq) +
-                   ": changes must be consecutive");
-    }
-  }
-  // The device's audit notes (always written, usually none: a cut message never passes for one
-  // without them).
-  {
-    const size_t n = d.count({"审计记录", "audit note"}, 3, 64);
-    for (size_t i = 0; i < n; ++i) {
-      Decoder::Scope s(d, {"审计记录", "audit note"}, i);
-      PushRequest::AuditNote a;
-      a.device_ms = d.svarint();
-      a.kind = d.str({"类别", "kind"});
-      a.summary = d.str({"摘要", "summary"});
-      m.audit_notes.push_back(std::move(a));
-    }
+    if (failed) std::rethrow_exception(failed);
+  } else {
+    read_push_fields_and_values(d, m, table);
+    read_push_rest(d, m);
   }
   return m;
 }

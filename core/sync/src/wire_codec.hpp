@@ -157,6 +157,9 @@ class WireReader {
     return b == 1;
   }
 
+  // Goes on from where `other`, a copy of this reader that read ahead, stopped.
+  void follow(const WireReader& other) { r_ = other.r_; }
+
   void finish() {
     if (!r_.done())
       fail("消息末尾有 " + num(r_.remaining()) + " 个多余字节", num(r_.remaining()) + " trailing bytes after the message");

@@ -81,22 +81,18 @@ MergeOutcome merge_apply(EntityState& e, const FieldChange& c, MergeMode mode, i
       f.live.clear();
       f.live.push_back(std::move(v));
     }
-  } else if (c.base.empty()) {
-    // Nearly every change (a field's first value, an edit on a device that saw nothing else): it
-    // names nothing, so nothing joins the superseded ids or leaves the live set.
-    if (std::binary_search(f.superseded.begin(), f.superseded.end(), c.version))
-      outcome = MergeOutcome::superseded;
-    else
-      insert_live(f.live, version_of(c, server_ms));
   } else {
-    auto base = sorted_unique(c.base);
     // The base joins the superseded ids even when c itself is already superseded: a change named by
-    // a later one still removes what it named, whichever of the three arrives first.
-    std::vector<VersionId> merged;
-    merged.reserve(f.superseded.size() + base.size());
-    std::set_union(f.superseded.begin(), f.superseded.end(), base.begin(), base.end(), std::back_inserter(merged));
-    f.superseded = std::move(merged);
-    erase_if(f.live, [&](const Version& v) { return std::binary_search(base.begin(), base.end(), v.id); });
+    // a later one still removes what it named, whichever of the three arrives first. Nearly every
+    // change names nothing (a field's first value): the ids and the live set are then left as they are.
+    if (!c.base.empty()) {
+      auto base = sorted_unique(c.base);
+      std::vector<VersionId> merged;
+      merged.reserve(f.superseded.size() + base.size());
+      std::set_union(f.superseded.begin(), f.superseded.end(), base.begin(), base.end(), std::back_inserter(merged));
+      f.superseded = std::move(merged);
+      erase_if(f.live, [&](const Version& v) { return std::binary_search(base.begin(), base.end(), v.id); });
+    }
     if (std::binary_search(f.superseded.begin(), f.superseded.end(), c.version))
       outcome = MergeOutcome::superseded;
     else

@@ -34,6 +34,9 @@ constexpr uint64_t kLogRun = 256;
 // Applied changes are handed to the store's writer in runs of up to this many consecutive changes
 // of one device, which it writes as block rows cut to fill whole pages (block_fill).
 constexpr size_t kBlockRun = 4096;
+// Log rows are handed to the writer in groups of this many (a hand-over per row would cost more
+// than writing it).
+constexpr size_t kLogGroup = 256;
 
 // The bytes of a block's encoding from which it is cut so that its row fills pages (decision 150).
 // change_blocks is a WITHOUT ROWID table, whose rows keep at most about a quarter of a page in the
@@ -43,12 +46,9 @@ constexpr size_t kBlockRun = 4096;
 // overflow page exactly, the rest staying in the leaf; 32 bytes are the row's header, device id
 // and sequences.
 size_t block_fill(int64_t page_size) {
-  const int64_t usable = page_size, min_local = (usable - 12) * 32 / 255 - 23;
-  return static_cast<size_t>(min_local + (usable - 4) - 32);
+  const int64_t min_local = (page_size - 12) * 32 / 255 - 23;
+  return static_cast<size_t>(min_local + (page_size - 4) - 32);
 }
-// Log rows are handed to the writer in groups of this many (a hand-over per row would cost more
-// than writing it).
-constexpr size_t kLogGroup = 256;
 
 // Binds bytes without copying them (SQLITE_STATIC): for the hot statements, whose arguments outlive
 // the step that reads them and are bound afresh before every step.
@@ -1047,11 +1047,11 @@ class SqliteServerStore final : public ServerStore {
   // A run of changes as block rows, each cut where its encoding fills its pages (the last takes what
   // is left).
   void insert_block(const std::vector<StoredChange>& changes) const {
+    auto& st = prepared(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
     const std::span<const StoredChange> all(changes);
     for (size_t at = 0; at < all.size();) {
       size_t taken = 0;
       const std::string body = codec::encode_block(all.subspan(at), block_fill_, taken);
-      auto& st = prepared(block_put_, "INSERT INTO change_blocks(device, first_seq, last_seq, body) VALUES (?, ?, ?, ?)");
       st.reset();
       bind_view(st, 1, all[at].change.version.device.view());
       st.bind(2, static_cast<int64_t>(all[at].change.version.seq.value));

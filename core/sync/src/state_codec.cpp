@@ -327,11 +327,6 @@ enum BlockFlags : uint8_t {
 };
 }  // namespace
 
-std::string encode_block(const std::vector<StoredChange>& changes) {
-  size_t taken = 0;
-  return encode_block(std::span<const StoredChange>(changes), std::numeric_limits<size_t>::max(), taken);
-}
-
 std::string encode_block(std::span<const StoredChange> changes, size_t fill, size_t& taken) {
   ByteWriter w;
   size_t size = 2;  // about: each value and the few bytes around it, room made once

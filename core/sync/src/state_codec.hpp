@@ -22,10 +22,9 @@ StoredChange decode_change(std::string_view bytes);
 // time, schema version when they change) and its times as differences. decode_block also reads the
 // older layout (each change's encode_change, length-prefixed). Changes must be of `device`, with
 // sequences first, first + 1, ...
-std::string encode_block(const std::vector<StoredChange>& changes);
-// The block of the first changes of `changes` whose encoding reaches `fill` bytes (all of them if it
-// never does): at least one change; `taken` says how many. The store cuts its rows so with a fill
-// that makes each row's bytes fill whole pages (decision 150).
+// Encodes the first changes of `changes` until the encoding reaches `fill` bytes (all of them if it
+// never does): at least one change; `taken` says how many. The store cuts its rows so, with a fill
+// that makes each row fill whole pages (decision 150).
 std::string encode_block(std::span<const StoredChange> changes, size_t fill, size_t& taken);
 std::vector<StoredChange> decode_block(std::string_view bytes, const DeviceId& device, uint64_t first, uint64_t last);
 
